@@ -1,0 +1,34 @@
+"""Form helpers shared by every app: Chinese error messages that name the field."""
+from django import forms
+
+
+class ChineseFormMixin:
+    """Replaces Django's generic messages ("这个字段是必填项。") with ones naming the field,
+    and adds Bootstrap classes to the widgets."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            label = field.label or ""
+            field.error_messages.setdefault("required", f"请填写{label}")
+            field.error_messages["required"] = f"请填写{label}"
+            if isinstance(field, forms.DateField):
+                field.error_messages["invalid"] = f"{label}不是有效的日期（格式：2024-01-31）"
+            if isinstance(field, (forms.ChoiceField, forms.ModelChoiceField)):
+                field.error_messages["invalid_choice"] = f"{label}不在可选范围内"
+            if isinstance(field, forms.CharField) and field.max_length:
+                field.error_messages["max_length"] = f"{label}过长（最多{field.max_length}个字）"
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")

@@ -1,0 +1,105 @@
+"""`dangjian demo`: build the deterministic demo city (示例市) and print its logins."""
+import datetime as dt
+import sys
+import time
+import unicodedata
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from dangjian.demo import generator
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(rows: list[tuple]) -> str:
+    """A plain table that lines up in a terminal even with Chinese text (double-width)."""
+    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for j, row in enumerate(rows):
+        out.append("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--today 应为 YYYY-MM-DD 格式的日期，收到“{value}”") from None
+
+
+class Command(BaseCommand):
+    help = "生成可重复的示例市演示数据（默认约 60 个部门、500 个党支部、10,000 名党员）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=10_000, help="党员人数（部门和支部数随之缩放），默认 10000")
+        parser.add_argument("--seed", type=int, default=2026, help="随机种子：相同种子生成相同数据，默认 2026")
+        parser.add_argument("--today", default=None, help="基准日期 YYYY-MM-DD（届满、空缺等据此计算），默认今天")
+        parser.add_argument("--reset", action="store_true", help="先清空数据库中已有的组织、党员、账号和记录（仅用于演示库）")
+
+    def handle(self, *args, members, seed, today, reset, **options):
+        today = _date(today) if today else timezone.localdate()
+        if not generator.MIN_MEMBERS <= members <= generator.MAX_MEMBERS:
+            raise CommandError(f"--members 应在 {generator.MIN_MEMBERS} 到 {generator.MAX_MEMBERS} 之间，收到 {members}")
+        orgs, taken = generator.existing_data()
+        if not reset and orgs:
+            raise CommandError(
+                f"数据库中已有 {orgs} 个党组织，为避免覆盖真实数据，未生成示例数据。"
+                "如确认这是演示库，请加 --reset 先清空再生成。"
+            )
+        if not reset and taken:
+            raise CommandError(
+                f"用户名 {'、'.join(taken)} 已被占用，未生成示例数据。如确认这是演示库，请加 --reset 先清空再生成。"
+            )
+
+        started = time.perf_counter()
+        plan = generator.plan_city(members=members, seed=seed, today=today)
+        bar = tqdm(total=1, file=sys.stderr, unit="条", desc="生成示例市", dynamic_ncols=True,
+                   disable=options.get("verbosity", 1) == 0)
+
+        def progress(done: int, total: int, message: str) -> None:
+            bar.total = total
+            bar.n = done
+            bar.set_description(message)
+            bar.refresh()
+
+        try:
+            with transaction.atomic():
+                if reset:
+                    bar.set_description("清空原有数据")
+                    generator.clear_demo_data()
+                result = generator.write_city(plan, progress)
+        except generator.DemoError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
+        elapsed = time.perf_counter() - started
+        self._report(result, elapsed)
+
+    def _report(self, r: dict, elapsed: float) -> None:
+        kinds = r["orgs_by_kind"]
+        lines = [
+            f"示例市已生成（种子 {r['seed']}，基准日期 {r['today']}），用时 {elapsed:.1f} 秒。",
+            "",
+            _table([
+                ("项目", "数量"),
+                ("部门（单位）", r["departments"]),
+                ("党组织合计", r["orgs"]),
+                *[(f"  {label}", n) for label, n in kinds.items() if n],
+                ("  其中联合党支部", r["joint_branches"]),
+                ("党员", r["members"]),
+                ("  其中预备党员", r["probationary"]),
+            ]),
+            "",
+            "演示账号（仅供演示，请勿在正式环境使用）：",
+            _table([("用户名", "角色", "范围（含下级）", "关联党员", "密码")] + [
+                (a["username"], a["role"], a["scope"], a["member"] or "—", a["password"]) for a in r["accounts"]
+            ]),
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,90 @@
+"""What a careful clerk checks in a member record. One function, used by the web form,
+the API and the roster import, so every door applies the same rules.
+
+Values are already typed (dates are dates); each problem is (field, Chinese message).
+"""
+import datetime as dt
+
+from dangjian.core import idcard
+from dangjian.core.text import valid_phone
+
+from .models import Category
+
+MIN_JOIN_AGE = 18  # 党章第一条: 年满十八岁
+PROBATION_YEARS = 1
+
+
+def _years_between(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]:
+    today = today or dt.date.today()
+    errors: list[tuple[str, str]] = []
+    add = lambda field, msg: errors.append((field, msg))  # noqa: E731
+
+    name = (d.get("name") or "").strip()
+    if not name:
+        add("name", "姓名不能为空")
+    elif len(name) > 50:
+        add("name", "姓名过长（最多50个字）")
+
+    number = d.get("id_number")
+    valid_number = None
+    if number is not None:
+        try:
+            valid_number = idcard.validate(number)
+        except idcard.IdNumberError as exc:
+            add("id_number", str(exc))
+
+    birth = d.get("birth_date")
+    if birth is None:
+        add("birth_date", "出生日期不能为空")
+    elif birth > today:
+        add("birth_date", "出生日期不能晚于今天")
+    elif valid_number and idcard.birth_date(valid_number) != birth:
+        add("birth_date", f"出生日期与身份证号不一致（身份证号为 {idcard.birth_date(valid_number):%Y-%m-%d}）")
+
+    gender = d.get("gender")
+    if gender is None:
+        add("gender", "性别应为“男”或“女”")
+    elif valid_number and idcard.gender(valid_number) != gender:
+        add("gender", "性别与身份证号不一致")
+
+    phone = (d.get("phone") or "").strip()
+    if not phone:
+        add("phone", "手机号码不能为空")
+    elif not valid_phone(phone):
+        add("phone", "手机号码格式不正确（应为11位手机号或带区号的固定电话）")
+
+    joined = d.get("joined_on")
+    confirmed = d.get("confirmed_on")
+    category = d.get("category")
+    if joined is None:
+        add("joined_on", "入党日期不能为空")
+    else:
+        if joined > today:
+            add("joined_on", "入党日期不能晚于今天")
+        if birth and birth <= today and _years_between(birth, joined) < MIN_JOIN_AGE:
+            add("joined_on", f"入党时未满{MIN_JOIN_AGE}周岁，请核对入党日期或出生日期")
+    if confirmed is not None:
+        if confirmed > today:
+            add("confirmed_on", "转正日期不能晚于今天")
+        if joined and confirmed <= joined:
+            add("confirmed_on", "转正日期应晚于入党日期")
+    if category is None:
+        add("category", "人员类别应为“正式党员”或“预备党员”")
+    elif category == Category.FULL and joined and confirmed is None:
+        add("confirmed_on", "正式党员应填写转正日期")
+    elif category == Category.PROBATIONARY:
+        if confirmed is not None:
+            add("confirmed_on", "预备党员不应有转正日期")
+        if joined and (today - joined).days > 366 * (PROBATION_YEARS + 1):
+            add("category", "入党已超过两年仍为预备党员，请核对人员类别（预备期最长两年）")
+
+    for field, label in (("ethnicity", "民族"), ("workplace", "工作单位")):
+        if not (d.get(field) or "").strip():
+            add(field, f"{label}不能为空")
+    if d.get("education") is None:
+        add("education", "学历不在可选范围内")
+    return errors

@@ -1,0 +1,148 @@
+"""Party members: the national member information items, held safely.
+
+身份证号 is stored only encrypted (`id_number_enc`), with a keyed hash for exact
+look-ups and uniqueness (`id_hash`) and its masked form for display and tail search
+(`id_mask`). Every move between organizations is a dated `Membership` row.
+"""
+from django.db import models
+from django.db.models import Q
+
+from dangjian.core import crypto
+from dangjian.core.scoping import Scope, ScopedQuerySet
+
+
+class Rank(models.IntegerChoices):
+    """职级 on one order. Classic levels and the parallel ranks (职务与职级并行) share a
+    level (value // 10); within a level the parallel rank's number is one higher only to
+    keep values distinct. Compare ranks with `level()`."""
+
+    CLERK = 10, "办事员"
+    SECOND_CLASS_STAFF = 11, "二级科员"
+    STAFF = 20, "科员"
+    FIRST_CLASS_STAFF = 21, "一级科员"
+    DEPUTY_SECTION = 30, "副科级"
+    FOURTH_PRINCIPAL_STAFF = 31, "四级主任科员"
+    THIRD_PRINCIPAL_STAFF = 41, "三级主任科员"
+    SECTION = 50, "正科级"
+    SECOND_PRINCIPAL_STAFF = 51, "二级主任科员"
+    FIRST_PRINCIPAL_STAFF = 61, "一级主任科员"
+    DEPUTY_DIVISION = 70, "副处级"
+    FOURTH_RESEARCHER = 71, "四级调研员"
+    THIRD_RESEARCHER = 81, "三级调研员"
+    DIVISION = 90, "正处级"
+    SECOND_RESEARCHER = 91, "二级调研员"
+    FIRST_RESEARCHER = 101, "一级调研员"
+    DEPUTY_BUREAU = 110, "副厅级"
+    SECOND_INSPECTOR = 111, "二级巡视员"
+    BUREAU = 120, "正厅级"
+    FIRST_INSPECTOR = 121, "一级巡视员"
+
+    @classmethod
+    def level(cls, value: int | None) -> int | None:
+        return None if value is None else value // 10
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "男"
+    FEMALE = "female", "女"
+
+
+class Category(models.TextChoices):
+    FULL = "full", "正式党员"
+    PROBATIONARY = "probationary", "预备党员"
+
+
+class Education(models.TextChoices):
+    DOCTORATE = "doctorate", "博士研究生"
+    MASTER = "master", "硕士研究生"
+    BACHELOR = "bachelor", "大学本科"
+    COLLEGE = "college", "大学专科"
+    SECONDARY = "secondary", "中等专科"
+    HIGH_SCHOOL = "high_school", "高中"
+    MIDDLE_SCHOOL = "middle_school", "初中及以下"
+
+
+class MemberQuerySet(ScopedQuerySet):
+    path_lookup = "org__path"
+
+    def self_q(self, scope: Scope):
+        return Q(pk=scope.member_id) if scope.member_id else None
+
+    def active(self):
+        return self.filter(status=Member.Status.ACTIVE)
+
+    def by_id_number(self, id_number: str):
+        return self.filter(id_hash=crypto.lookup_hash(id_number))
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "在册"
+        TRANSFERRED_OUT = "transferred_out", "已转出"
+        DECEASED = "deceased", "已去世"
+        REMOVED = "removed", "已出党"
+
+    AUDIT_EXCLUDE = ("id_number_enc", "id_hash", "name_pinyin", "name_initials", "updated_at", "created_at")
+
+    name = models.CharField("姓名", max_length=50)
+    name_pinyin = models.CharField(max_length=120, db_index=True, editable=False)
+    name_initials = models.CharField(max_length=20, db_index=True, editable=False)
+    gender = models.CharField("性别", max_length=8, choices=Gender.choices)
+    ethnicity = models.CharField("民族", max_length=20)
+    birth_date = models.DateField("出生日期")
+    id_number_enc = models.TextField(editable=False)
+    id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_mask = models.CharField("身份证号", max_length=18, db_index=True, editable=False)
+    education = models.CharField("学历", max_length=16, choices=Education.choices)
+    phone = models.CharField("手机号码", max_length=20)
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="members", verbose_name="所在党组织")
+    category = models.CharField("人员类别", max_length=16, choices=Category.choices)
+    joined_on = models.DateField("入党日期")
+    confirmed_on = models.DateField("转正日期", null=True, blank=True)
+    workplace = models.CharField("工作单位", max_length=100)
+    post = models.CharField("职务", max_length=60, blank=True)
+    rank = models.PositiveSmallIntegerField("职级", choices=Rank.choices, null=True, blank=True)
+    is_leader = models.BooleanField("领导干部", default=False, help_text="过双重组织生活")
+    is_mobile = models.BooleanField("流动党员", default=False)
+    is_exempt = models.BooleanField("免于硬性要求", default=False, help_text="年老体弱、行动不便等，组织生活不作硬性要求")
+    is_party_staff = models.BooleanField("党务干部", default=False)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["org__path", "name", "id"]
+        verbose_name = "党员"
+        indexes = [models.Index(fields=["org", "status"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def id_number(self) -> str:
+        return crypto.decrypt(self.id_number_enc)
+
+    @property
+    def rank_level(self) -> int | None:
+        return Rank.level(self.rank)
+
+
+class Membership(models.Model):
+    """A member's belonging to one organization from `started_on` until `ended_on`.
+
+    A transfer closes one row and opens the next on the same day, so a member is never
+    between two organizations; the open row always matches `Member.org`."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="memberships")
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="memberships")
+    started_on = models.DateField("起始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    reason = models.CharField("变动原因", max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["member", "started_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True), name="one_open_membership"),
+        ]

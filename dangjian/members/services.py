@@ -1,0 +1,84 @@
+"""Writes to member records. Transactional, audited; 身份证号 only ever stored encrypted."""
+import datetime as dt
+
+from django.db import transaction
+
+from dangjian.core import audit, crypto, idcard
+from dangjian.core.text import pinyin_full, pinyin_initials
+
+from .models import Member, Membership
+
+
+class MemberError(ValueError):
+    """Broken rule; the message is shown to the user."""
+
+
+def set_id_number(member: Member, id_number: str) -> None:
+    value = idcard.validate(id_number)
+    member.id_number_enc = crypto.encrypt(value)
+    member.id_hash = crypto.lookup_hash(value)
+    member.id_mask = idcard.mask(value)
+
+
+def set_name(member: Member, name: str) -> None:
+    member.name = name.strip()
+    member.name_pinyin = pinyin_full(member.name)
+    member.name_initials = pinyin_initials(member.name)
+
+
+def prepare(member: Member, fields: dict) -> Member:
+    """Apply plain fields plus the derived ones (name → pinyin, 身份证号 → cipher/hash/mask)."""
+    fields = dict(fields)
+    if "id_number" in fields:
+        set_id_number(member, fields.pop("id_number"))
+    if "name" in fields:
+        set_name(member, fields.pop("name"))
+    for key, value in fields.items():
+        setattr(member, key, value)
+    return member
+
+
+@transaction.atomic
+def create_member(user, since: dt.date | None = None, reason: str = "新增", **fields) -> Member:
+    member = prepare(Member(), fields)
+    if Member.objects.filter(id_hash=member.id_hash).exists():
+        raise MemberError("该身份证号的党员已存在")
+    member.save()
+    Membership.objects.create(member=member, org=member.org, started_on=since or member.joined_on, reason=reason)
+    audit.record(user, member, None)
+    return member
+
+
+@transaction.atomic
+def update_member(user, member: Member, on: dt.date | None = None, **fields) -> Member:
+    """Update a member; a change of org goes through transfer (a dated membership row)."""
+    new_org = fields.pop("org", None)
+    before = audit.snapshot(member)
+    prepare(member, fields)
+    if Member.objects.filter(id_hash=member.id_hash).exclude(pk=member.pk).exists():
+        raise MemberError("该身份证号已被其他党员使用")
+    member.save()
+    audit.record(user, member, before)
+    if new_org is not None and new_org.pk != member.org_id:
+        transfer_member(user, member, new_org, on or dt.date.today())
+    return member
+
+
+@transaction.atomic
+def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "组织关系转接") -> Member:
+    if to_org.status != "active":
+        raise MemberError(f"“{to_org.name}”已撤销，不能转入")
+    if to_org.pk == member.org_id:
+        raise MemberError("转入组织与当前组织相同")
+    open_row = member.memberships.filter(ended_on__isnull=True).first()
+    if open_row and on < open_row.started_on:
+        raise MemberError("转接日期不能早于在当前组织的起始日期")
+    before = audit.snapshot(member)
+    if open_row:
+        open_row.ended_on = on
+        open_row.save(update_fields=["ended_on"])
+    Membership.objects.create(member=member, org=to_org, started_on=on, reason=reason)
+    member.org = to_org
+    member.save(update_fields=["org", "updated_at"])
+    audit.record(user, member, before, note=reason)
+    return member

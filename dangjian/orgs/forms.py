@@ -1,0 +1,106 @@
+from django import forms
+
+from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.members.models import Member
+
+from .models import Organization, OrgKind, SeatRole
+
+
+class OrgForm(ChineseFormMixin, forms.Form):
+    code = forms.CharField(label="组织代码", max_length=32)
+    name = forms.CharField(label="组织名称", max_length=100)
+    kind = forms.ChoiceField(label="组织类别", choices=OrgKind.choices)
+    is_joint = forms.BooleanField(label="联合党支部", required=False)
+    unit = forms.CharField(label="所属单位", max_length=100, required=False)
+    established_on = forms.DateField(label="成立日期", required=False, widget=DateInput())
+
+    def __init__(self, *args, instance: Organization | None = None, **kwargs):
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "code": instance.code,
+                "name": instance.name,
+                "kind": instance.kind,
+                "is_joint": instance.is_joint,
+                "unit": instance.unit.name if instance.unit else "",
+                "established_on": instance.established_on,
+            }
+        super().__init__(*args, **kwargs)
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        # Uniqueness holds over the whole tree, not only over what the user can see.
+        clash = Organization.objects.filter(code=code)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("组织代码已被使用，请换一个")
+        return code
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("请填写组织名称")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_joint") and data.get("kind") != OrgKind.BRANCH:
+            self.add_error("is_joint", "只有党支部可以设为联合党支部")
+        return data
+
+
+class EditOrgForm(OrgForm):
+    parent_code = forms.CharField(
+        label="上级组织代码", max_length=32, required=False, help_text="调整隶属关系时填写；须为您有权管理的组织"
+    )
+
+    def __init__(self, *args, editable_orgs=None, **kwargs):
+        self.editable_orgs = editable_orgs
+        super().__init__(*args, **kwargs)
+        if self.instance is not None and self.instance.parent_id and "parent_code" not in self.initial:
+            self.initial["parent_code"] = self.instance.parent.code
+
+    def clean_parent_code(self):
+        code = (self.cleaned_data.get("parent_code") or "").strip()
+        if not code:
+            if self.instance is not None and self.instance.parent_id is not None:
+                raise forms.ValidationError("请填写上级组织代码")
+            return None
+        if self.instance is not None and self.instance.parent_id and code == self.instance.parent.code:
+            return self.instance.parent
+        parent = self.editable_orgs.filter(code=code).first()
+        if parent is None:
+            raise forms.ValidationError("上级组织代码不存在，或不在您的管理范围内")
+        return parent
+
+
+class DissolveForm(ChineseFormMixin, forms.Form):
+    on = forms.DateField(label="撤销日期", widget=DateInput())
+
+
+class TermForm(ChineseFormMixin, forms.Form):
+    elected_on = forms.DateField(label="选举日期", required=False, widget=DateInput())
+    starts_on = forms.DateField(label="本届开始日期", widget=DateInput())
+    ends_on = forms.DateField(label="本届届满日期", widget=DateInput())
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
+            self.add_error("ends_on", "本届届满日期应晚于本届开始日期")
+        return data
+
+
+class FillSeatForm(ChineseFormMixin, forms.Form):
+    role = forms.ChoiceField(label="职务", choices=SeatRole.choices)
+    member = forms.ModelChoiceField(label="任职人", queryset=Member.objects.none())
+    since = forms.DateField(label="任职日期", widget=DateInput())
+
+    def __init__(self, *args, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = members
+        self.fields["member"].empty_label = "请选择"
+
+
+class VacateSeatForm(ChineseFormMixin, forms.Form):
+    since = forms.DateField(label="空缺起始日期", widget=DateInput())

@@ -1,0 +1,134 @@
+"""Writes to the organization tree. Every function is transactional and audited."""
+import datetime as dt
+
+from django.db import transaction
+
+from dangjian.core import audit
+
+from .models import CommitteeSeat, Organization, Term, Unit, segment
+
+
+class OrgError(ValueError):
+    """A rule of the tree was broken; the message is shown to the user."""
+
+
+def unit_named(name: str) -> Unit | None:
+    name = (name or "").strip()
+    if not name:
+        return None
+    unit, _ = Unit.objects.get_or_create(name=name)
+    return unit
+
+
+def _check_parent(org: Organization, parent: Organization | None) -> None:
+    if parent is None:
+        return
+    if parent.status != Organization.Status.ACTIVE:
+        raise OrgError(f"上级组织“{parent.name}”已撤销，不能在其下设立组织")
+    if org.pk and parent.path.startswith(org.path):
+        raise OrgError("上级组织不能是本组织或其下级组织")
+
+
+@transaction.atomic
+def create_org(user, **fields) -> Organization:
+    org = Organization(**fields)
+    _check_parent(org, org.parent)
+    org.save()
+    org.path = (org.parent.path if org.parent else "") + segment(org.pk)
+    org.save(update_fields=["path"])
+    audit.record(user, org, None)
+    return org
+
+
+@transaction.atomic
+def update_org(user, org: Organization, **fields) -> Organization:
+    before = audit.snapshot(org)
+    new_parent = fields.get("parent", org.parent)
+    moved = (new_parent.pk if new_parent else None) != org.parent_id
+    if moved:
+        _check_parent(org, new_parent)
+    for name, value in fields.items():
+        setattr(org, name, value)
+    org.save()
+    if moved:
+        _move_subtree(org, (new_parent.path if new_parent else "") + segment(org.pk))
+    audit.record(user, org, before)
+    return org
+
+
+def _move_subtree(org: Organization, new_path: str) -> None:
+    """Rewrite the path prefix of the whole subtree (one UPDATE per moved row set)."""
+    old_path = org.path
+    rows = list(Organization.objects.filter(path__startswith=old_path).only("pk", "path"))
+    for row in rows:
+        row.path = new_path + row.path[len(old_path):]
+    Organization.objects.bulk_update(rows, ["path"], batch_size=500)
+    org.path = new_path
+
+
+@transaction.atomic
+def dissolve_org(user, org: Organization, on: dt.date) -> Organization:
+    if org.members.filter(status="active").exists():
+        raise OrgError("该组织仍有在册党员，请先办理组织关系转接")
+    if org.children.filter(status=Organization.Status.ACTIVE).exists():
+        raise OrgError("该组织仍有下级组织，请先撤销或调整下级组织")
+    before = audit.snapshot(org)
+    org.status = Organization.Status.DISSOLVED
+    org.dissolved_on = on
+    org.save(update_fields=["status", "dissolved_on"])
+    audit.record(user, org, before, note="撤销组织")
+    return org
+
+
+@transaction.atomic
+def set_current_term(user, org: Organization, starts_on: dt.date, ends_on: dt.date,
+                     elected_on: dt.date | None = None) -> Term:
+    """Record the current term; a different start date means a new term (换届)."""
+    if ends_on <= starts_on:
+        raise OrgError("本届届满日期应晚于本届开始日期")
+    current = org.terms.filter(is_current=True).first()
+    if current and current.starts_on == starts_on:
+        before = audit.snapshot(current)
+        current.ends_on, current.elected_on = ends_on, elected_on or current.elected_on
+        current.save()
+        audit.record(user, current, before)
+        return current
+    if current:
+        before = audit.snapshot(current)
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+        audit.record(user, current, before, note="换届")
+    term = Term.objects.create(org=org, starts_on=starts_on, ends_on=ends_on, elected_on=elected_on or starts_on)
+    audit.record(user, term, None)
+    return term
+
+
+@transaction.atomic
+def fill_seat(user, org: Organization, role: str, member, since: dt.date) -> CommitteeSeat:
+    """Put `member` in the org's seat of `role`, reusing a vacant seat of that role."""
+    if member.org_id != org.pk:
+        raise OrgError(f"{member.name} 不是该组织的党员，不能担任委员")
+    existing = org.seats.filter(is_active=True, holder=member).first()
+    if existing and existing.role == role:
+        return existing
+    seat = org.seats.filter(is_active=True, role=role, holder__isnull=True).first()
+    if seat is None and role in ("secretary",):
+        seat = org.seats.filter(is_active=True, role=role).first()
+        if seat is not None:
+            vacate_seat(user, seat, since)
+    before = audit.snapshot(seat) if seat else None
+    if seat is None:
+        seat = CommitteeSeat(org=org, role=role)
+    seat.holder, seat.held_since, seat.vacant_since = member, since, None
+    seat.save()
+    audit.record(user, seat, before)
+    return seat
+
+
+@transaction.atomic
+def vacate_seat(user, seat: CommitteeSeat, since: dt.date) -> CommitteeSeat:
+    before = audit.snapshot(seat)
+    seat.holder, seat.held_since, seat.vacant_since = None, None, since
+    seat.save()
+    audit.record(user, seat, before, note="职位出缺")
+    return seat

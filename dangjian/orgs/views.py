@@ -1,0 +1,183 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from dangjian.core import history as history_rows
+from dangjian.core.scoping import can
+from dangjian.core.views import is_htmx, paginate
+from dangjian.members.models import Member
+
+from . import queries, services
+from .forms import DissolveForm, EditOrgForm, FillSeatForm, OrgForm, TermForm, VacateSeatForm
+from .models import CommitteeSeat, Organization, SeatRole, Term
+
+
+def _visible(request, pk, capability="view"):
+    return get_object_or_404(
+        Organization.objects.visible_to(request.user, capability).select_related("unit", "parent"), pk=pk
+    )
+
+
+def tree(request):
+    q = (request.GET.get("q") or "").strip()
+    ctx = {"q": q}
+    if q:
+        found = queries.filter_orgs(queries.org_list(request.user), request.GET)
+        ctx["page_obj"], ctx["qs_base"] = paginate(request, queries.with_counts(found, request.user).order_by("path"))
+    else:
+        ctx["roots"] = queries.with_counts(queries.roots_for(request.user), request.user).order_by("path")
+    return render(request, "orgs/tree.html", ctx)
+
+
+def children(request, pk):
+    org = _visible(request, pk)
+    return render(request, "orgs/_children.html", {"nodes": queries.visible_children(request.user, org)})
+
+
+def detail(request, pk):
+    user = request.user
+    org = _visible(request, pk)
+    today = timezone.localdate()
+    term = org.terms.filter(is_current=True).first()
+    seats = list(org.seats.filter(is_active=True).select_related("holder"))
+    members_page, qs_base = paginate(
+        request, Member.objects.visible_to(user).active().filter(org=org).order_by("name", "id")
+    )
+    # History of the org and of its terms and seats, in one query plus the two id lists.
+    term_ids = dict(Term.objects.filter(org=org).values_list("pk", "starts_on"))
+    seat_roles = dict(CommitteeSeat.objects.filter(org=org).values_list("pk", "role"))
+    role_labels = dict(SeatRole.choices)
+    labels = {("orgs.term", pk_): f"届次（{d:%Y-%m-%d} 起）" for pk_, d in term_ids.items()}
+    labels.update({("orgs.committeeseat", pk_): f"委员职位（{role_labels.get(r, r)}）" for pk_, r in seat_roles.items()})
+    entries = history_rows.entries_for(
+        {"orgs.organization": [org.pk], "orgs.term": list(term_ids), "orgs.committeeseat": list(seat_roles)}
+    )
+    ctx = {
+        "org": org,
+        "ancestors": queries.ancestors(user, org),
+        "term": term,
+        "term_status": queries.term_status(term, today),
+        "term_days": term.days_left(today) if term else None,
+        "seats": [(s, s.vacant_days(today)) for s in seats],
+        "children": queries.visible_children(user, org),
+        "page_obj": members_page,
+        "qs_base": qs_base,
+        "figures": queries.subtree_counts(org),
+        "history": history_rows.describe(entries, labels),
+        "can_edit": can(user, "edit", org.path),
+        "is_active": org.status == Organization.Status.ACTIVE,
+    }
+    if is_htmx(request) and request.GET.get("part") == "members":
+        return render(request, "orgs/_members.html", ctx)
+    return render(request, "orgs/detail.html", ctx)
+
+
+def _form_page(request, org, form, title, submit="保存"):
+    return render(request, "orgs/form.html", {"org": org, "form": form, "title": title, "submit": submit})
+
+
+def edit(request, pk):
+    org = _visible(request, pk, "edit")
+    editable = Organization.objects.visible_to(request.user, "edit").active()
+    form = EditOrgForm(request.POST or None, instance=org, editable_orgs=editable)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        fields = dict(
+            code=d["code"], name=d["name"], kind=d["kind"], is_joint=d["is_joint"],
+            unit=services.unit_named(d["unit"]), established_on=d["established_on"],
+        )
+        fields["parent"] = d["parent_code"]
+        try:
+            services.update_org(request.user, org, **fields)
+        except services.OrgError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "组织信息已保存。")
+            return redirect("orgs:detail", org.pk)
+    return _form_page(request, org, form, f"编辑：{org.name}")
+
+
+def create_child(request, pk):
+    parent = _visible(request, pk, "edit")
+    if parent.status != Organization.Status.ACTIVE:
+        messages.error(request, "该组织已撤销，不能设立下级组织。")
+        return redirect("orgs:detail", parent.pk)
+    form = OrgForm(request.POST or None, initial={"unit": parent.unit.name if parent.unit else ""})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            child = services.create_org(
+                request.user, code=d["code"], name=d["name"], kind=d["kind"], is_joint=d["is_joint"],
+                unit=services.unit_named(d["unit"]), established_on=d["established_on"], parent=parent,
+            )
+        except services.OrgError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"已设立“{child.name}”。")
+            return redirect("orgs:detail", child.pk)
+    return _form_page(request, parent, form, f"在“{parent.name}”下设立组织", "设立")
+
+
+def dissolve(request, pk):
+    org = _visible(request, pk, "edit")
+    form = DissolveForm(request.POST or None, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.dissolve_org(request.user, org, form.cleaned_data["on"])
+        except services.OrgError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"“{org.name}”已撤销。")
+            return redirect("orgs:detail", org.pk)
+    return _form_page(request, org, form, f"撤销组织：{org.name}", "确认撤销")
+
+
+def term(request, pk):
+    org = _visible(request, pk, "edit")
+    current = org.terms.filter(is_current=True).first()
+    initial = {"starts_on": current.starts_on, "ends_on": current.ends_on, "elected_on": current.elected_on} if current else {}
+    form = TermForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.set_current_term(request.user, org, d["starts_on"], d["ends_on"], d["elected_on"])
+        except services.OrgError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "届次信息已保存。")
+            return redirect("orgs:detail", org.pk)
+    return _form_page(request, org, form, f"届次：{org.name}")
+
+
+def fill_seat(request, pk):
+    org = _visible(request, pk, "edit")
+    members = Member.objects.visible_to(request.user, "edit").active().filter(org=org).order_by("name")
+    form = FillSeatForm(
+        request.POST or None, members=members,
+        initial={"since": timezone.localdate(), "role": request.GET.get("role")},
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.fill_seat(request.user, org, d["role"], d["member"], d["since"])
+        except services.OrgError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{d['member'].name} 已任{dict(SeatRole.choices)[d['role']]}。")
+            return redirect("orgs:detail", org.pk)
+    return _form_page(request, org, form, f"委员任职：{org.name}")
+
+
+def vacate_seat(request, seat_pk):
+    seat = get_object_or_404(
+        CommitteeSeat.objects.filter(
+            is_active=True, holder__isnull=False, org__in=Organization.objects.visible_to(request.user, "edit")
+        ).select_related("org", "holder"),
+        pk=seat_pk,
+    )
+    form = VacateSeatForm(request.POST or None, initial={"since": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        services.vacate_seat(request.user, seat, form.cleaned_data["since"])
+        messages.success(request, f"{seat.get_role_display()}职位已设为空缺。")
+        return redirect("orgs:detail", seat.org_id)
+    return _form_page(request, seat.org, form, f"{seat.get_role_display()}（{seat.holder.name}）离任", "确认")

@@ -1,0 +1,259 @@
+"""The demo city: deterministic, internally consistent, carrying the faults the platform
+must show, and safe to run against a database that already holds data."""
+import collections
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F
+
+from dangjian.accounts.models import RoleAssignment, User
+from dangjian.core import crypto, idcard
+from dangjian.core.models import AuditEntry
+from dangjian.demo import generator
+from dangjian.members.checks import check_member
+from dangjian.members.models import Member, Membership
+from dangjian.members.queries import member_list
+from dangjian.orgs.models import CommitteeSeat, Organization, Term, Unit, segment
+from dangjian.orgs.queries import term_status
+from tests import factories
+
+TODAY = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def big_plan():
+    """A 3,000-member plan (no database): large enough for every kind of fault."""
+    return generator.plan_city(members=3000, seed=11, today=TODAY)
+
+
+def build(members=300, seed=5, reset=False):
+    out = io.StringIO()
+    call_command("demo", members=members, seed=seed, today=TODAY.isoformat(), reset=reset, stdout=out,
+                 stderr=io.StringIO())
+    return out.getvalue()
+
+
+def fingerprint():
+    orgs = list(Organization.objects.order_by("code").values_list("code", "name", "kind", "parent__code"))
+    members = list(Member.objects.order_by("id_hash").values_list("name", "id_hash", "org__code", "post"))
+    seats = sorted(CommitteeSeat.objects.values_list("org__code", "role", "holder__id_hash", "vacant_since"),
+                   key=repr)
+    return orgs, members, seats
+
+
+def full_count(plan, org):
+    return sum(1 for i in org.members if plan.members[i].category == "full")
+
+
+# ---- the plan, without a database ------------------------------------------------------------
+
+def test_same_seed_same_plan_other_seed_other_plan():
+    a = generator.plan_city(members=300, seed=42, today=TODAY)
+    b = generator.plan_city(members=300, seed=42, today=TODAY)
+    c = generator.plan_city(members=300, seed=43, today=TODAY)
+    key = lambda p: ([(o.code, o.name, o.parent) for o in p.orgs], [(m.name, m.id_number) for m in p.members])  # noqa: E731
+    assert key(a) == key(b)
+    assert key(a) != key(c)
+
+
+def test_members_count_scales_the_city():
+    small = generator.plan_city(members=200, seed=1, today=TODAY)
+    default = generator.plan_city(members=10_000, seed=1, today=TODAY)
+    assert len(small.members) == 200 and len(default.members) == 10_000
+    assert 55 <= len(default.units) <= 65
+    assert 450 <= len(default.by_kind("branch")) <= 600
+    assert len(small.units) < len(default.units)
+    assert len(small.by_kind("branch")) < len(default.by_kind("branch"))
+
+
+def test_every_member_passes_the_record_checks(big_plan):
+    """What a clerk would check: valid 身份证号 matching birth date and gender, joined at 18+,
+    confirmed after joining, probationary only within the last year."""
+    for m in big_plan.members:
+        record = {f: getattr(m, f) for f in ("name", "id_number", "birth_date", "gender", "phone", "joined_on",
+                                             "confirmed_on", "category", "ethnicity", "workplace", "education")}
+        assert check_member(record, today=TODAY) == [], m
+    numbers = [m.id_number for m in big_plan.members]
+    assert len(set(numbers)) == len(numbers)
+    probationary = [m for m in big_plan.members if m.category == "probationary"]
+    assert 0.01 < len(probationary) / len(big_plan.members) < 0.06
+    assert all((TODAY - m.joined_on).days <= 366 for m in probationary)
+
+
+def test_membership_history_is_continuous(big_plan):
+    moved = 0
+    for m in big_plan.members:
+        rows = m.memberships
+        assert rows[-1][0] == m.org and rows[-1][2] is None
+        assert all(end is not None for _, _, end, _ in rows[:-1])
+        for (_, _, end, _), (_, start, _, _) in zip(rows, rows[1:]):
+            assert end == start  # closed the day the next one opens: no gap, no overlap
+        moved += len(rows) > 1
+    assert 0.02 < moved / len(big_plan.members) < 0.08
+
+
+def test_structure_follows_the_rules(big_plan):
+    orgs = big_plan.orgs
+    wc = orgs[0]
+    assert (wc.code, wc.name, wc.kind) == (generator.WC_CODE, generator.WC_NAME, "working_committee")
+    # each department: a 党组 beside (not above) its grassroots chain, both under the 工委
+    groups = big_plan.by_kind("leading_group")
+    assert {o.unit for o in groups} == set(big_plan.units)
+    assert all(o.parent == wc.index for o in groups)
+    assert not any(o.parent is not None and orgs[o.parent].kind == "leading_group" for o in orgs)
+    sizes = collections.Counter(m.workplace for m in big_plan.members)
+    for o in big_plan.by_kind("organ_committee"):
+        assert sizes[o.unit] >= 100
+    assert any(o.is_joint for o in big_plan.by_kind("branch"))
+    cells = big_plan.by_kind("cell")
+    assert cells and all(orgs[c.parent].kind == "branch" for c in cells)
+    assert "市财政局机关党委" in {o.name for o in orgs}
+
+
+def test_big_plan_has_the_faults_to_show(big_plan):
+    branches = big_plan.by_kind("branch")
+    assert any(len(b.members) > 50 for b in branches)
+    assert any(full_count(big_plan, b) < 3 for b in branches)
+    statuses = collections.Counter(
+        "expired" if o.term[1] < TODAY else "expiring" if (o.term[1] - TODAY).days <= 183 else "ok"
+        for o in big_plan.orgs if o.term
+    )
+    assert statuses["expired"] >= 1 and statuses["expiring"] >= 1 and statuses["ok"] > statuses["expiring"]
+    vacant = [(o, s) for o in big_plan.orgs for s in o.seats if s.holder is None]
+    assert vacant and all(s.vacant_since <= TODAY for _, s in vacant)
+    assert any(s.role == "secretary" and (TODAY - s.vacant_since).days > 90 for _, s in vacant)
+    organ = big_plan.by_kind("organ_committee")
+    assert any("discipline_officer" not in {s.role for s in o.seats} for o in organ)
+    assert any("discipline_officer" in {s.role for s in o.seats} for o in organ)
+
+    def outranked(o):
+        sec = next((s for s in o.seats if s.role == "secretary" and s.holder is not None), None)
+        return sec is not None and any(
+            s.holder is not None and big_plan.members[s.holder].rank // 10 > big_plan.members[sec.holder].rank // 10
+            for s in o.seats)
+    assert any(outranked(b) for b in branches)
+
+
+def test_committee_size_follows_full_members(big_plan):
+    for b in big_plan.by_kind("branch"):
+        n = full_count(big_plan, b)
+        if n >= generator.COMMITTEE_MIN_FULL:
+            assert 3 <= len(b.seats) <= 5, b.name
+        else:
+            assert [s.role for s in b.seats] == ["secretary"], b.name
+        holders = [s.holder for s in b.seats if s.holder is not None]
+        assert len(holders) == len(set(holders))
+        assert all(big_plan.members[h].org == b.index for h in holders)
+
+
+def test_plan_refuses_sizes_out_of_range():
+    with pytest.raises(ValueError, match="党员人数"):
+        generator.plan_city(members=10, seed=1, today=TODAY)
+
+
+# ---- building it in the database -------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_build_small_city_is_consistent():
+    out = build()
+    assert "示例市已生成" in out and "Demo@2026" in out and "caizheng" in out
+    assert Member.objects.count() == 300
+    assert Unit.objects.count() >= 6
+    # paths: every org's path is its parent's path plus its own segment
+    by_id = {o.pk: o for o in Organization.objects.all()}
+    for o in by_id.values():
+        parent_path = by_id[o.parent_id].path if o.parent_id else ""
+        assert o.path == parent_path + segment(o.pk)
+    # exactly one open membership per member, matching member.org
+    open_rows = Membership.objects.filter(ended_on__isnull=True)
+    assert open_rows.count() == 300
+    assert not open_rows.exclude(org_id=F("member__org_id")).exists()
+    assert Membership.objects.filter(ended_on__isnull=False).exists()
+    # 身份证号 decrypt to valid numbers whose hash and mask match
+    for m in Member.objects.all():
+        number = idcard.validate(m.id_number)
+        assert crypto.lookup_hash(number) == m.id_hash and idcard.mask(number) == m.id_mask
+        assert idcard.gender(number) == m.gender and idcard.birth_date(number) == m.birth_date
+    # terms and seats
+    with_members = Organization.objects.filter(kind="branch").annotate(n=Count("members")).filter(n__gt=0)
+    assert Term.objects.filter(org__in=with_members, is_current=True).count() == with_members.count()
+    assert CommitteeSeat.objects.filter(holder__isnull=True, vacant_since__isnull=False).exists()
+    statuses = {term_status(t, TODAY) for t in Term.objects.all()}
+    assert {"expired", "ok"} <= statuses
+    # one history entry per org and member, marked as demo data
+    assert AuditEntry.objects.filter(note=generator.AUDIT_NOTE).count() == Organization.objects.count() + 300
+
+
+@pytest.mark.django_db
+def test_same_seed_builds_the_same_city():
+    build(seed=9)
+    first = fingerprint()
+    build(seed=9, reset=True)
+    assert fingerprint() == first
+    build(seed=10, reset=True)
+    assert fingerprint() != first
+
+
+@pytest.mark.django_db
+def test_refuses_a_database_with_organizations():
+    factories.org(kind="working_committee", name="真实的工委", code="REAL")
+    with pytest.raises(CommandError, match="已有 1 个党组织.*--reset"):
+        build()
+    assert Member.objects.count() == 0 and not User.objects.exists()
+    assert Organization.objects.get().code == "REAL"
+
+
+@pytest.mark.django_db
+def test_refuses_to_run_twice_without_reset_and_reset_replaces_cleanly():
+    build()
+    counts = (Organization.objects.count(), Member.objects.count(), Membership.objects.count(),
+              AuditEntry.objects.count(), User.objects.count(), RoleAssignment.objects.count())
+    with pytest.raises(CommandError, match="--reset"):
+        build()
+    keeper = User.objects.create_superuser("root", password="Keep@2026x")
+    build(reset=True)
+    assert (Organization.objects.count(), Member.objects.count(), Membership.objects.count(),
+            AuditEntry.objects.count(), User.objects.count() - 1, RoleAssignment.objects.count()) == counts
+    assert User.objects.filter(pk=keeper.pk).exists()  # the operator's own superuser stays
+
+
+@pytest.mark.django_db
+def test_refuses_taken_demo_username():
+    User.objects.create_user("admin", password="Other@2026x")
+    with pytest.raises(CommandError, match="用户名 admin 已被占用"):
+        build()
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("options, message", [
+    ({"members": 10}, "--members 应在"),
+    ({"today": "2026-13-01"}, "--today 应为 YYYY-MM-DD"),
+])
+def test_bad_options_give_chinese_messages(options, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("demo", stdout=io.StringIO(), stderr=io.StringIO(), **options)
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.django_db
+def test_demo_accounts_log_in_with_their_scope(client):
+    build()
+    for username in generator.DEMO_USERNAMES:
+        assert client.login(username=username, password=generator.DEMO_PASSWORD), username
+        client.logout()
+    assert not User.objects.filter(is_superuser=True).exists()
+    admin = User.objects.get(username="admin")
+    caizheng = User.objects.get(username="caizheng")
+    zhibu = User.objects.get(username="zhibu")
+    dangyuan = User.objects.get(username="dangyuan")
+    assert member_list(admin).count() == 300
+    cz = member_list(caizheng)
+    assert 0 < cz.count() < 300 and set(cz.values_list("workplace", flat=True)) == {"市财政局"}
+    # the branch secretary's login belongs to the member holding that branch's secretary seat
+    branch = RoleAssignment.objects.get(user=zhibu).org
+    assert CommitteeSeat.objects.filter(org=branch, role="secretary", holder=zhibu.member).exists()
+    assert set(member_list(zhibu).values_list("org_id", flat=True)) == {branch.pk}
+    assert list(Member.objects.visible_to(dangyuan).values_list("pk", flat=True)) == [dangyuan.member_id]
