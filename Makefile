@@ -30,7 +30,7 @@ assets: node_modules/.package-lock.json
 
 demo: install
 	$(BIN)/dangjian migrate --noinput -v0
-	$(BIN)/dangjian demo
+	$(BIN)/dangjian demo --if-empty
 	$(BIN)/dangjian runserver 127.0.0.1:8000
 
 serve: install

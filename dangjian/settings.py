@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "dangjian.orgs",
     "dangjian.members",
     "dangjian.accounts",
+    "dangjian.exchange",
     "dangjian.demo",
 ]
 

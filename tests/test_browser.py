@@ -73,7 +73,7 @@ def test_login_tree_search_import(transactional_db, live_server, personas, tree,
     # Import a one-row roster through the web page and see the report.
     path = tmp_path / "花名册.xlsx"
     roster(path, "CZ01")
-    page.goto(f"{live_server.url}/io/import/")
+    page.goto(f"{live_server.url}/exchange/import/")
     page.set_input_files("form[data-kind=members] input[type=file]", str(path))
     page.click("form[data-kind=members] button[type=submit]")
     page.get_by_text("导入完成").wait_for()

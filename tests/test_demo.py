@@ -220,6 +220,19 @@ def test_refuses_to_run_twice_without_reset_and_reset_replaces_cleanly():
 
 
 @pytest.mark.django_db
+def test_if_empty_keeps_an_existing_city_and_builds_an_empty_one():
+    out = io.StringIO()
+    call_command("demo", members=300, seed=5, today=TODAY.isoformat(), if_empty=True, stdout=out,
+                 stderr=io.StringIO())
+    assert Member.objects.count() == 300
+    before = fingerprint()
+    out = io.StringIO()
+    call_command("demo", members=500, seed=6, if_empty=True, stdout=out, stderr=io.StringIO())
+    assert "保留现有数据" in out.getvalue()
+    assert fingerprint() == before
+
+
+@pytest.mark.django_db
 def test_refuses_taken_demo_username():
     User.objects.create_user("admin", password="Other@2026x")
     with pytest.raises(CommandError, match="用户名 admin 已被占用"):
@@ -257,3 +270,12 @@ def test_demo_accounts_log_in_with_their_scope(client):
     assert CommitteeSeat.objects.filter(org=branch, role="secretary", holder=zhibu.member).exists()
     assert set(member_list(zhibu).values_list("org_id", flat=True)) == {branch.pk}
     assert list(Member.objects.visible_to(dangyuan).values_list("pk", flat=True)) == [dangyuan.member_id]
+
+
+@pytest.mark.parametrize("n, text", [
+    (1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (99, "九十九"),
+    (100, "一百"), (105, "一百零五"), (110, "一百一十"), (115, "一百一十五"), (230, "二百三十"),
+])
+def test_chinese_numbers_in_org_names(n, text):
+    from dangjian.demo.names import chinese_number
+    assert chinese_number(n) == text

@@ -156,9 +156,17 @@ CHINESE_DIGITS = "零一二三四五六七八九"
 
 
 def chinese_number(n: int) -> str:
-    """1..99 the way organization names write them (第十二党支部)."""
+    """1..999 the way organization names write them (第十二党支部, 第一百零五党支部)."""
     if n < 10:
         return CHINESE_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    head = "" if tens == 1 else CHINESE_DIGITS[tens]
-    return head + "十" + (CHINESE_DIGITS[ones] if ones else "")
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        head = "" if tens == 1 else CHINESE_DIGITS[tens]
+        return head + "十" + (CHINESE_DIGITS[ones] if ones else "")
+    hundreds, rest = divmod(n, 100)
+    if rest == 0:
+        return CHINESE_DIGITS[hundreds] + "百"
+    if rest < 10:
+        return CHINESE_DIGITS[hundreds] + "百零" + CHINESE_DIGITS[rest]
+    tail = chinese_number(rest)
+    return CHINESE_DIGITS[hundreds] + "百" + ("一" + tail if rest < 20 else tail)

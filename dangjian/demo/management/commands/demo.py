@@ -42,12 +42,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026, help="随机种子：相同种子生成相同数据，默认 2026")
         parser.add_argument("--today", default=None, help="基准日期 YYYY-MM-DD（届满、空缺等据此计算），默认今天")
         parser.add_argument("--reset", action="store_true", help="先清空数据库中已有的组织、党员、账号和记录（仅用于演示库）")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="数据库中已有党组织时不生成、正常退出（make demo 可重复运行）")
 
-    def handle(self, *args, members, seed, today, reset, **options):
+    def handle(self, *args, members, seed, today, reset, if_empty=False, **options):
         today = _date(today) if today else timezone.localdate()
         if not generator.MIN_MEMBERS <= members <= generator.MAX_MEMBERS:
             raise CommandError(f"--members 应在 {generator.MIN_MEMBERS} 到 {generator.MAX_MEMBERS} 之间，收到 {members}")
         orgs, taken = generator.existing_data()
+        if if_empty and orgs and not reset:
+            self.stdout.write(
+                f"数据库中已有 {orgs} 个党组织，保留现有数据，未重新生成。"
+                f"演示账号 {'、'.join(taken) or '（无）'}，密码 {generator.DEMO_PASSWORD}。"
+            )
+            return
         if not reset and orgs:
             raise CommandError(
                 f"数据库中已有 {orgs} 个党组织，为避免覆盖真实数据，未生成示例数据。"
