@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "dangjian.members",
     "dangjian.accounts",
     "dangjian.exchange",
+    "dangjian.activities",
     "dangjian.demo",
 ]
 
