@@ -1,4 +1,9 @@
-"""One API router; each app registers its viewsets in its own api.py."""
+"""The one API router, mounted at /api/. Viewsets live in each app's api.py."""
 from rest_framework.routers import DefaultRouter
 
+from dangjian.members.api import MemberViewSet
+from dangjian.orgs.api import OrgViewSet
+
 router = DefaultRouter()
+router.register("orgs", OrgViewSet, basename="org")
+router.register("members", MemberViewSet, basename="member")

@@ -129,7 +129,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # Uploads: rosters are small; anything bigger than this is refused with a message.
 IMPORT_MAX_BYTES = env_int("DANGJIAN_IMPORT_MAX_BYTES", 20 * 1024 * 1024, 1024)
-IMPORT_MAX_ROWS = env_int("DANGJIAN_IMPORT_MAX_ROWS", 100_000, 1)
+IMPORT_MAX_ROWS = env_int("DANGJIAN_IMPORT_MAX_ROWS", 50_000, 1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -162,6 +162,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise show a badge fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Orgs and members both have a "status" with different values: name the two enums.
+    "ENUM_NAME_OVERRIDES": {
+        "OrgStatusEnum": "dangjian.orgs.models.Organization.Status",
+        "MemberStatusEnum": "dangjian.members.models.Member.Status",
+    },
 }
 
 # Conditional unique constraints are not created on MariaDB; the services enforce them there.

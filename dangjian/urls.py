@@ -1,9 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
 
 from dangjian.core.views import home
 from dangjian.api import router
+
+_swagger = SpectacularSwaggerView.as_view(url_name="api-schema")
+
+
+def api_docs(request):
+    """Swagger UI (assets from the installed sidecar package, no CDN). A plain view, so the
+    login middleware sends anonymous visitors to the login page like every other page."""
+    return _swagger(request)
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -12,8 +22,8 @@ urlpatterns = [
     path("members/", include("dangjian.members.urls")),
     path("exchange/", include("dangjian.exchange.urls")),
     path("activities/", include("dangjian.activities.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

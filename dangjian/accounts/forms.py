@@ -1,3 +1,5 @@
+import math
+
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
@@ -21,6 +23,8 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].label = "密码"
         self.fields["username"].error_messages["required"] = "请填写用户名"
         self.fields["password"].error_messages["required"] = "请填写密码"
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
 
     def clean(self):
         username = self.cleaned_data.get("username")
@@ -32,8 +36,10 @@ class LoginForm(AuthenticationForm):
             locked = User.objects.filter(username=username, is_active=True).only("locked_until").first()
             if locked is not None and services.is_locked(locked):
                 until = timezone.localtime(locked.locked_until)
+                minutes = max(1, math.ceil((locked.locked_until - timezone.now()).total_seconds() / 60))
                 raise forms.ValidationError(
-                    f"登录失败次数过多，账号已锁定，请于 {until:%Y-%m-%d %H:%M} 后再试。", code="locked"
+                    f"登录失败次数过多，账号已锁定 {minutes} 分钟，请于 {until:%Y-%m-%d %H:%M} 后再试。",
+                    code="locked",
                 )
             raise forms.ValidationError(GENERIC_FAILURE, code="invalid_login")
         self.confirm_login_allowed(self.user_cache)
@@ -47,6 +53,7 @@ class ChangePasswordForm(PasswordChangeForm):
         for name, label in labels.items():
             self.fields[name].label = label
             self.fields[name].error_messages["required"] = f"请填写{label}"
+            self.fields[name].widget.attrs.setdefault("class", "form-control")
         self.error_messages = {
             **self.error_messages,
             "password_incorrect": "原密码不正确，请重新输入。",

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ActivitiesConfig(AppConfig):
@@ -7,3 +8,8 @@ class ActivitiesConfig(AppConfig):
     name = "dangjian.activities"
     label = "activities"
     verbose_name = "组织生活"
+
+    def ready(self):
+        from .rules import on_post_migrate
+
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="activities_seed_rules")

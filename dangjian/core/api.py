@@ -1,19 +1,37 @@
 """API conventions shared by every app: Chinese error bodies, scoped viewsets, pagination.
 
-Error bodies are DRF's: {"detail": "…"} for request-level errors and
-{field: ["…"]} for bad input, where every message is Chinese and names the field.
+Every error answer has the same shape, whatever its status:
+
+    {"detail": "一句中文说明"}                                    401, 403, 404, 405, 409, 415 …
+    {"detail": "一句中文说明", "errors": {"字段": ["中文", …]}}   400 (bad input)
+
+`errors` is keyed by the API field name (e.g. "id_number", "org"); every message names the
+field in Chinese ("身份证号校验码不正确，请核对"). Problems not tied to one field are under
+"non_field_errors". `detail` of a 400 repeats the first message, so a client that shows only
+`detail` still tells the user what to fix.
+
+Scoping: viewsets look objects up in `Model.objects.visible_to(user)`, so anything outside
+the user's scope is 404 (never a 403 that would reveal it exists); an object the user may see
+but not change is 403 (see `require`).
 """
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MaxLengthValidator
+from django.db import IntegrityError
 from django.http import Http404
-from rest_framework import exceptions, serializers, viewsets
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dangjian.core.scoping import can
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
 
 def _is_default(exc) -> bool:
@@ -21,17 +39,51 @@ def _is_default(exc) -> bool:
     return str(exc.detail) == str(exc.default_detail)
 
 
+def _as_field_dict(detail) -> dict:
+    """A ValidationError's detail in the one shape: {field: [message, …]}."""
+    if isinstance(detail, dict):
+        return {
+            name: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+            for name, messages in detail.items()
+        }
+    if isinstance(detail, list):
+        return {NON_FIELD: [str(m) for m in detail]}
+    return {NON_FIELD: [str(detail)]}
+
+
+def _first_message(errors: dict) -> str:
+    messages = [m for ms in errors.values() for m in ms if isinstance(m, str)]
+    if not messages:
+        return "提交的内容有误"
+    more = len(messages) - 1
+    return messages[0] + (f"（另有{more}处错误）" if more else "")
+
+
 def exception_handler(exc, context):
-    """DRF's handler, with its generic and untranslated messages replaced by Chinese ones.
-    Messages the code raises on purpose (already Chinese) are kept."""
+    """DRF's handler, with its generic and untranslated messages replaced by Chinese ones,
+    and bad input answered as {"detail", "errors"}. Messages the code raises on purpose
+    (already Chinese) are kept. Rule violations that only the database noticed (a duplicate
+    inserted at the same moment by someone else) become 409 instead of a server error."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied("您没有执行此操作的权限")
-    elif isinstance(exc, exceptions.NotAuthenticated):
-        exc = exceptions.NotAuthenticated("需要登录或提供有效的令牌（Authorization: Token …）")
-    elif isinstance(exc, exceptions.AuthenticationFailed):
-        exc = exceptions.AuthenticationFailed("令牌无效或账号已停用")
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+        )
+    elif isinstance(exc, IntegrityError):
+        detail = "与已有记录冲突（例如代码或身份证号重复），请核对后重试"
+        return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        original = exc
+        if isinstance(exc, exceptions.NotAuthenticated):
+            exc = exceptions.NotAuthenticated("需要登录或提供有效的令牌（Authorization: Token …）")
+        else:
+            exc = exceptions.AuthenticationFailed("令牌无效或账号已停用")
+        # The view decided 401 (with WWW-Authenticate) or 403 on the original.
+        exc.status_code = original.status_code
+        exc.auth_header = getattr(original, "auth_header", None)
     elif isinstance(exc, exceptions.PermissionDenied) and _is_default(exc):
         exc = exceptions.PermissionDenied("您没有执行此操作的权限")
     elif isinstance(exc, exceptions.ParseError):
@@ -39,7 +91,19 @@ def exception_handler(exc, context):
         exc = exceptions.ParseError("请求内容无法解析：请提交有效的 JSON（UTF-8 编码）")
     elif isinstance(exc, exceptions.NotFound) and _is_default(exc):
         exc = exceptions.NotFound(NOT_FOUND)
-    return drf_exception_handler(exc, context)
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        exc = exceptions.MethodNotAllowed(context["request"].method, f"不支持 {context['request'].method} 请求")
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = exceptions.UnsupportedMediaType(
+            getattr(context["request"], "content_type", ""), "不支持的请求内容类型，请以 application/json 提交"
+        )
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        errors = _as_field_dict(exc.detail)
+        response.data = {"detail": _first_message(errors), "errors": errors}
+    elif response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        response.data = {"detail": str(exc.detail), "errors": {NON_FIELD: [str(exc.detail)]}}
+    return response
 
 
 def forbidden(what: str = "此操作"):
@@ -53,20 +117,27 @@ def require(user, capability: str, path: str, what: str = "此操作") -> None:
         raise forbidden(what)
 
 
+def field_errors(problems) -> exceptions.ValidationError:
+    """[(field, message), …] from a checker → {field: [message, …]}."""
+    detail: dict[str, list[str]] = {}
+    for field, message in problems:
+        detail.setdefault(field, []).append(message)
+    return exceptions.ValidationError(detail)
+
+
 class ScopedViewSetMixin:
-    """Every API queryset passes through visible_to(); objects outside scope are 404."""
+    """Every API queryset passes through visible_to(); objects outside scope are 404.
+    Write actions look the object up here too (capability "view") and then `require` the
+    capability they need, so an in-scope object without the right answers 403."""
 
     capability = "view"
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return self.base_queryset().visible_to(self.request.user, self.capability)
 
     def base_queryset(self):
         raise NotImplementedError
-
-
-class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    pass
 
 
 class Pagination(PageNumberPagination):
@@ -76,6 +147,40 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     invalid_page_message = "页码无效"
+
+
+class CodeOrLabelChoiceField(serializers.ChoiceField):
+    """A coded value given either as its code ("probationary") or its Chinese label
+    ("预备党员"); always stored and answered as the code."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip()
+            by_label = {str(label): code for code, label in self.choices.items()}
+            data = by_label.get(data, data)
+        return super().to_internal_value(data)
+
+
+def _strict_text(field, label: str) -> None:
+    """DRF takes 123 or true for a text field and stores "123" / "True"; refuse them, and
+    characters no database column can hold, with a message naming the field."""
+    original = field.to_internal_value
+
+    def to_internal_value(data):
+        if not isinstance(data, str):
+            field.fail("invalid")
+        if "\x00" in data or any("\ud800" <= ch <= "\udfff" for ch in data):
+            raise exceptions.ValidationError(f"{label}含有无效字符")
+        return original(data)
+
+    field.to_internal_value = to_internal_value
+    if field.max_length:
+        # The length validator was built with DRF's wording before the label was known.
+        field.validators = [
+            MaxLengthValidator(field.max_length, message=f"{label}过长（最多{field.max_length}个字）")
+            if isinstance(v, MaxLengthValidator) else v
+            for v in field.validators
+        ]
 
 
 class ChineseSerializerMixin:
@@ -97,6 +202,9 @@ class ChineseSerializerMixin:
             if isinstance(field, serializers.DateField):
                 m["invalid"] = f"{label}不是有效的日期（格式：2024-01-31）"
                 m["datetime"] = f"{label}应为日期，不含时间"
+            elif isinstance(field, CodeOrLabelChoiceField):
+                choices = "、".join(f"{label_}（{code}）" for code, label_ in field.choices.items())
+                m["invalid_choice"] = f"{label}不在可选范围内（可选：{choices}）"
             elif isinstance(field, serializers.ChoiceField):
                 choices = "、".join(str(k) for k in field.choices)
                 m["invalid_choice"] = f"{label}不在可选范围内（可选：{choices}）"
@@ -106,16 +214,17 @@ class ChineseSerializerMixin:
                 m["invalid"] = f"{label}应为整数"
             elif isinstance(field, serializers.CharField):
                 m["invalid"] = f"{label}应为文字"
-                if field.max_length:
-                    m["max_length"] = f"{label}过长（最多{field.max_length}个字）"
+                _strict_text(field, label)
             elif isinstance(field, serializers.SlugRelatedField):
-                m["does_not_exist"] = f"{label}“{{value}}”不存在，或不在您的权限范围内"
-                m["invalid"] = f"{label}应为组织代码"
+                m["does_not_exist"] = f"{label}“{{value}}”不存在，或不在您的管理范围内"
+                m["invalid"] = f"{label}应为组织代码（文字）"
         return fields
 
     def run_validation(self, data=empty):
-        if data is not empty and data is not None and not isinstance(data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["请求内容应为 JSON 对象（{\"字段\": 值}）"]})
+        if data is None:
+            raise exceptions.ValidationError({NON_FIELD: ["请求内容为空：请提交 JSON 对象（{\"字段\": 值}）"]})
+        if data is not empty and not isinstance(data, dict):
+            raise exceptions.ValidationError({NON_FIELD: ["请求内容应为 JSON 对象（{\"字段\": 值}）"]})
         try:
             return super().run_validation(data)
         except exceptions.ValidationError as exc:
@@ -132,15 +241,33 @@ class ChineseSerializerMixin:
                 out[name] = messages
                 continue
             out[name] = [
-                m if not label or not isinstance(m, str) or label in m else ErrorDetail(f"{label}：{m}", getattr(m, "code", None))
+                m if not label or not isinstance(m, str) or label in m
+                else ErrorDetail(f"{label}：{m}", getattr(m, "code", None))
                 for m in messages
             ]
         return out
 
 
-def field_errors(problems) -> exceptions.ValidationError:
-    """[(field, message), …] from a checker → {field: [message, …]}."""
-    detail: dict[str, list[str]] = {}
-    for field, message in problems:
-        detail.setdefault(field, []).append(message)
-    return exceptions.ValidationError(detail)
+# The error body, for the OpenAPI schema.
+ErrorSerializer = inline_serializer(
+    "Error",
+    fields={
+        "detail": serializers.CharField(help_text="中文说明"),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="仅 400：按字段列出的中文错误；与单个字段无关的在 non_field_errors 下",
+        ),
+    },
+)
+
+
+def error_responses(*codes: int) -> dict:
+    """Schema entries for the error statuses an operation can answer."""
+    text = {
+        400: "输入有误（errors 按字段列出原因）",
+        401: "未登录或令牌无效",
+        403: "可以查看但无权执行此操作",
+        404: "不存在，或不在权限范围内",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=text.get(code, "")) for code in codes}

@@ -30,7 +30,10 @@ class Progress:
 
 
 def _run(job_id: int, fn, args, kwargs) -> None:
-    close_old_connections()
+    if settings.JOBS_MODE == "thread":
+        # A fresh thread; in "sync" mode this is the request's own connection (possibly
+        # inside a transaction), which must not be closed.
+        close_old_connections()
     job = Job.objects.get(pk=job_id)
     Job.objects.filter(pk=job_id).update(status="running")
     try:

@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "exchange"
-urlpatterns: list = []
+urlpatterns = [
+    path("import/", views.import_page, name="import"),
+    path("jobs/<int:pk>/", views.job, name="job"),
+    path("template/<str:kind>.xlsx", views.template, name="template"),
+    path("export/members.xlsx", views.export_members, name="export-members"),
+    path("export/orgs.xlsx", views.export_orgs, name="export-orgs"),
+]

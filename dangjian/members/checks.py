@@ -12,6 +12,9 @@ from .models import Category
 
 MIN_JOIN_AGE = 18  # 党章第一条: 年满十八岁
 PROBATION_YEARS = 1
+# Records are dated by meeting, not by the calendar: the branch meeting that confirms a
+# member may sit a few weeks either side of the anniversary.
+PROBATION_SLACK_DAYS = 31
 
 
 def _years_between(born: dt.date, on: dt.date) -> int:
@@ -72,6 +75,10 @@ def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]
             add("confirmed_on", "转正日期不能晚于今天")
         if joined and confirmed <= joined:
             add("confirmed_on", "转正日期应晚于入党日期")
+        elif joined and (confirmed - joined).days < 365 * PROBATION_YEARS - PROBATION_SLACK_DAYS:
+            add("confirmed_on", "转正日期距入党日期不足一年（预备期为一年，期满方可转正），请核对")
+        elif joined and (confirmed - joined).days > 366 * (PROBATION_YEARS + 1) + PROBATION_SLACK_DAYS:
+            add("confirmed_on", "转正日期距入党日期超过两年（预备期最长延长一年），请核对")
     if category is None:
         add("category", "人员类别应为“正式党员”或“预备党员”")
     elif category == Category.FULL and joined and confirmed is None:

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.members.models import Member
@@ -91,6 +92,13 @@ class TermForm(ChineseFormMixin, forms.Form):
         return data
 
 
+def not_in_future(form, name: str):
+    value = form.cleaned_data[name]
+    if value > timezone.localdate():
+        raise forms.ValidationError(f"{form.fields[name].label}不能晚于今天")
+    return value
+
+
 class FillSeatForm(ChineseFormMixin, forms.Form):
     role = forms.ChoiceField(label="职务", choices=SeatRole.choices)
     member = forms.ModelChoiceField(label="任职人", queryset=Member.objects.none())
@@ -101,6 +109,12 @@ class FillSeatForm(ChineseFormMixin, forms.Form):
         self.fields["member"].queryset = members
         self.fields["member"].empty_label = "请选择"
 
+    def clean_since(self):
+        return not_in_future(self, "since")
+
 
 class VacateSeatForm(ChineseFormMixin, forms.Form):
     since = forms.DateField(label="空缺起始日期", widget=DateInput())
+
+    def clean_since(self):
+        return not_in_future(self, "since")

@@ -3,7 +3,7 @@ import datetime as dt
 
 from django.db.models import Count, Q
 
-from .models import Organization
+from .models import SEGMENT, Organization
 
 
 def org_list(user):
@@ -87,10 +87,41 @@ def with_counts(qs, user):
     )
 
 
-def visible_children(user, org):
-    return with_counts(
-        Organization.objects.visible_to(user).active().filter(parent=org).select_related("unit"), user
-    ).order_by("code")
+def attach_counts(orgs, user) -> list:
+    """The same two figures as `with_counts`, for a list already fetched: two GROUP BY
+    queries in all. A correlated subquery per row cannot use the path index (its LIKE
+    pattern is not a constant), which made a department's sixty branches take a second."""
+    from dangjian.members.models import Member
+
+    orgs = list(orgs)
+    if not orgs:
+        return orgs
+    prefixes: list[str] = []
+    for path in sorted({o.path for o in orgs}, key=len):
+        if not any(path.startswith(p) for p in prefixes):
+            prefixes.append(path)
+    under = Q(pk__in=[])
+    for prefix in prefixes:
+        under |= Q(org__path__startswith=prefix)
+    totals: dict[str, int] = {}
+    per_org = Member.objects.filter(under, status="active").order_by().values_list("org__path").annotate(n=Count("pk"))
+    for path, n in per_org:
+        # Each org's members count towards every org above it.
+        for end in range(SEGMENT, len(path) + 1, SEGMENT):
+            totals[path[:end]] = totals.get(path[:end], 0) + n
+    children = dict(
+        Organization.objects.visible_to(user).active().filter(parent__in=[o.pk for o in orgs])
+        .order_by().values_list("parent").annotate(n=Count("pk"))
+    )
+    for o in orgs:
+        o.member_count = totals.get(o.path, 0)
+        o.child_count = children.get(o.pk, 0)
+    return orgs
+
+
+def visible_children(user, org) -> list:
+    qs = Organization.objects.visible_to(user).active().filter(parent=org).select_related("unit").order_by("code")
+    return attach_counts(qs, user)
 
 
 def ancestors(user, org):

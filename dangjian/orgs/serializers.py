@@ -1,26 +1,25 @@
-"""API shapes of the organization tree. Reads give id and code of every referenced org;
-writes name orgs by `code`, looked up only among the orgs the user can see."""
+"""API shapes of the organization tree. Orgs are referred to by `code` on the way in and
+on the way out; codes given on input are looked up only among the orgs the user can see,
+so an unknown code and one outside the user's scope get the same answer."""
+import datetime as dt
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dangjian.core.api import ChineseSerializerMixin
+from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField
 
-from .models import CommitteeSeat, Organization, OrgKind, Term
+from .models import CommitteeSeat, Organization, OrgKind, SeatRole
 
-
-class OrgRefSerializer(serializers.ModelSerializer):
-    """A reference to an organization in a read: {id, code, name}."""
-
-    class Meta:
-        model = Organization
-        fields = ["id", "code", "name"]
-        read_only_fields = fields
+JOINT_BRANCH_LABEL = "联合党支部"
 
 
 class ScopedOrgCodeField(serializers.SlugRelatedField):
-    """An org named by its code, among those visible to the requesting user: an unknown
-    code and one outside the user's scope get the same answer, so nothing leaks."""
+    """An org named by its code, among those over which the requesting user holds
+    `capability` (default "edit": the org is where something will be written)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, capability: str = "edit", **kwargs):
+        self.capability = capability
         kwargs.setdefault("slug_field", "code")
         kwargs.setdefault("queryset", Organization.objects.all())
         super().__init__(**kwargs)
@@ -28,7 +27,7 @@ class ScopedOrgCodeField(serializers.SlugRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
         qs = Organization.objects.all()
-        return qs.visible_to(request.user, "view") if request is not None else qs.none()
+        return qs.visible_to(request.user, self.capability) if request is not None else qs.none()
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -36,38 +35,88 @@ class ScopedOrgCodeField(serializers.SlugRelatedField):
         return super().to_internal_value(data.strip())
 
 
+class CurrentTermSerializer(serializers.Serializer):
+    starts_on = serializers.DateField(help_text="本届开始日期")
+    ends_on = serializers.DateField(help_text="本届届满日期")
+    elected_on = serializers.DateField(allow_null=True, help_text="选举日期")
+    days_left = serializers.SerializerMethodField(help_text="距届满的天数（已到期为负数）")
+
+    def get_days_left(self, term) -> int:
+        return term.days_left(timezone.localdate())
+
+
 class OrgSerializer(serializers.ModelSerializer):
-    parent = OrgRefSerializer(read_only=True, allow_null=True)
+    """An organization as the API answers it."""
+
     kind_label = serializers.CharField(read_only=True, help_text="组织类别（中文，含联合党支部）")
     status_label = serializers.CharField(source="get_status_display", read_only=True)
-    unit = serializers.CharField(source="unit.name", read_only=True, allow_null=True, default=None)
+    parent = serializers.CharField(
+        source="parent.code", read_only=True, allow_null=True, default=None, help_text="上级组织代码；根组织为 null"
+    )
+    parent_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="上级组织 id")
+    unit = serializers.CharField(source="unit.name", read_only=True, allow_null=True, default=None, help_text="所属单位")
     depth = serializers.IntegerField(read_only=True, help_text="层级，根组织为 1")
+    current_term = serializers.SerializerMethodField(help_text="本届届次；未设置时为 null")
+    member_count = serializers.IntegerField(read_only=True, help_text="本组织及全部下级组织的在册党员数")
+    child_count = serializers.IntegerField(read_only=True, help_text="您可查看的正常状态下级组织数")
 
     class Meta:
         model = Organization
         fields = [
-            "id", "code", "name", "kind", "kind_label", "is_joint", "parent", "unit", "depth",
-            "established_on", "status", "status_label", "dissolved_on",
+            "id", "code", "name", "kind", "kind_label", "is_joint", "parent", "parent_id", "unit", "depth",
+            "established_on", "status", "status_label", "dissolved_on", "current_term",
+            "member_count", "child_count",
         ]
         read_only_fields = fields
 
+    @extend_schema_field(CurrentTermSerializer(allow_null=True))
+    def get_current_term(self, org):
+        # Lists prefetch the current terms (`current_terms`); a single org may not have.
+        terms = getattr(org, "current_terms", None)
+        if terms is None:
+            terms = list(org.terms.filter(is_current=True)[:1])
+        return CurrentTermSerializer(terms[0]).data if terms else None
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
 
 class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
-    """Create (parent required) and update. Status changes go through dissolve, not here."""
+    """Create (parent required) and PATCH. Status changes go through `dissolve`, terms
+    through `term`; a new `parent` moves the org with its whole subtree."""
 
-    parent = ScopedOrgCodeField(label="上级组织", required=True, help_text="上级组织代码")
-    unit = serializers.CharField(label="所属单位", max_length=100, required=False, allow_blank=True)
-    kind = serializers.ChoiceField(label="组织类别", choices=OrgKind.choices)
+    parent = ScopedOrgCodeField(label="上级组织", required=True, help_text="上级组织代码；须在您的管理范围内")
+    unit = serializers.CharField(
+        label="所属单位", max_length=100, required=False, allow_blank=True, help_text="单位名称；不存在时自动登记"
+    )
+    kind = CodeOrLabelChoiceField(
+        label="组织类别", choices=OrgKind.choices, help_text="代码或中文名称；“联合党支部”即党支部并设联合党支部标记"
+    )
 
     class Meta:
         model = Organization
         fields = ["code", "name", "kind", "is_joint", "parent", "unit", "established_on"]
         extra_kwargs = {"code": {"validators": []}}
 
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = dict(data.items())
+            if isinstance(data.get("kind"), str) and data["kind"].strip() == JOINT_BRANCH_LABEL:
+                data.update(kind=OrgKind.BRANCH, is_joint=data.get("is_joint", True))
+            parent = self.instance.parent if self.instance is not None else None
+            if parent is not None and isinstance(data.get("parent"), str) and data["parent"].strip() == parent.code:
+                # Naming the current parent is no move, even when that parent is outside
+                # what the user may manage (a department admin's top org).
+                del data["parent"]
+        return super().to_internal_value(data)
+
     def validate_code(self, value):
         code = value.strip()
         if not code:
             raise serializers.ValidationError("请填写组织代码")
+        if any(ch.isspace() for ch in code):
+            raise serializers.ValidationError("组织代码不能包含空格")
         # Unique over the whole tree, not only what the user can see.
         clash = Organization.objects.filter(code=code)
         if self.instance is not None:
@@ -82,6 +131,11 @@ class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
             raise serializers.ValidationError("请填写组织名称")
         return name
 
+    def validate_established_on(self, value):
+        if value is not None and value > _today():
+            raise serializers.ValidationError("成立日期不能晚于今天")
+        return value
+
     def validate(self, data):
         kind = data.get("kind", self.instance.kind if self.instance else None)
         is_joint = data.get("is_joint", self.instance.is_joint if self.instance else False)
@@ -91,14 +145,24 @@ class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
 
 
 class DissolveSerializer(ChineseSerializerMixin, serializers.Serializer):
-    date = serializers.DateField(label="撤销日期")
+    on = serializers.DateField(label="撤销日期", required=False, help_text="默认今天")
+
+    def validate_on(self, value):
+        org = self.context.get("org")
+        if value > _today():
+            raise serializers.ValidationError("撤销日期不能晚于今天")
+        if org is not None and org.established_on and value < org.established_on:
+            raise serializers.ValidationError(f"撤销日期不能早于成立日期（{org.established_on:%Y-%m-%d}）")
+        return value
 
 
-class TermSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
-    class Meta:
-        model = Term
-        fields = ["id", "elected_on", "starts_on", "ends_on", "is_current"]
-        read_only_fields = ["id", "is_current"]
+class TermSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """The current term (届) to record; a different start date from the current one means
+    a re-election (换届) and the old term is closed."""
+
+    starts_on = serializers.DateField(label="本届开始日期")
+    ends_on = serializers.DateField(label="本届届满日期")
+    elected_on = serializers.DateField(label="选举日期", required=False, allow_null=True, help_text="默认同本届开始日期")
 
     def validate(self, data):
         if data["ends_on"] <= data["starts_on"]:
@@ -106,16 +170,39 @@ class TermSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
         return data
 
 
+class SeatHolderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class SeatSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=SeatRole.choices, read_only=True)
     role_label = serializers.CharField(source="get_role_display", read_only=True)
-    holder = serializers.SerializerMethodField()
+    holder = SeatHolderSerializer(read_only=True, allow_null=True, help_text="任职人；空缺时为 null")
+    vacant_days = serializers.SerializerMethodField(help_text="空缺天数；有任职人时为 null")
 
     class Meta:
         model = CommitteeSeat
-        fields = ["id", "role", "role_label", "holder", "held_since", "vacant_since", "is_active"]
+        fields = ["id", "role", "role_label", "holder", "held_since", "vacant_since", "vacant_days", "is_active"]
         read_only_fields = fields
 
-    def get_holder(self, seat) -> dict | None:
-        if seat.holder_id is None:
-            return None
-        return {"id": seat.holder_id, "name": seat.holder.name}
+    def get_vacant_days(self, seat) -> int | None:
+        return seat.vacant_days(_today())
+
+
+STATUS_FILTER_CHOICES = [*Organization.Status.choices, ("all", "全部")]
+
+
+class OrgFilterSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """Query parameters of the org list; bad values answer 400 instead of an empty list."""
+
+    q = serializers.CharField(label="关键词", required=False, allow_blank=True, max_length=100, help_text="名称包含或代码等于")
+    code = serializers.CharField(label="组织代码", required=False, allow_blank=True, max_length=32)
+    kind = CodeOrLabelChoiceField(label="组织类别", choices=OrgKind.choices, required=False)
+    parent = serializers.CharField(label="上级组织代码", required=False, allow_blank=True, max_length=32, help_text="直接下级")
+    under = serializers.CharField(
+        label="所属组织代码", required=False, allow_blank=True, max_length=32, help_text="该组织及其全部下级"
+    )
+    status = CodeOrLabelChoiceField(
+        label="状态", choices=STATUS_FILTER_CHOICES, required=False, help_text="默认 active；all 为全部"
+    )

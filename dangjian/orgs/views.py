@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can
@@ -23,9 +24,10 @@ def tree(request):
     ctx = {"q": q}
     if q:
         found = queries.filter_orgs(queries.org_list(request.user), request.GET)
-        ctx["page_obj"], ctx["qs_base"] = paginate(request, queries.with_counts(found, request.user).order_by("path"))
+        ctx["page_obj"], ctx["qs_base"] = paginate(request, found.order_by("path"))
+        ctx["page_obj"].object_list = queries.attach_counts(ctx["page_obj"].object_list, request.user)
     else:
-        ctx["roots"] = queries.with_counts(queries.roots_for(request.user), request.user).order_by("path")
+        ctx["roots"] = queries.attach_counts(queries.roots_for(request.user).order_by("path"), request.user)
     return render(request, "orgs/tree.html", ctx)
 
 
@@ -58,6 +60,7 @@ def detail(request, pk):
         "term": term,
         "term_status": queries.term_status(term, today),
         "term_days": term.days_left(today) if term else None,
+        "term_overdue_days": -term.days_left(today) if term else None,
         "seats": [(s, s.vacant_days(today)) for s in seats],
         "children": queries.visible_children(user, org),
         "page_obj": members_page,
@@ -65,11 +68,15 @@ def detail(request, pk):
         "figures": queries.subtree_counts(org),
         "history": history_rows.describe(entries, labels),
         "can_edit": can(user, "edit", org.path),
+        "can_export": can(user, "import", org.path),
         "is_active": org.status == Organization.Status.ACTIVE,
     }
     if is_htmx(request) and request.GET.get("part") == "members":
-        return render(request, "orgs/_members.html", ctx)
-    return render(request, "orgs/detail.html", ctx)
+        response = render(request, "orgs/_members.html", ctx)
+    else:
+        response = render(request, "orgs/detail.html", ctx)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _form_page(request, org, form, title, submit="保存"):

@@ -1,0 +1,197 @@
+"""Structure alerts: how the organizations are set up, against the organization rules of
+defaults.yaml (机关基层组织工作条例 第五—九条; 支部工作条例; 任期意见).
+
+Set-based: orgs, current terms, seats, member counts per org and the highest rank among each
+branch's ordinary members are read in one query each, whatever the size of the tree.
+
+Kinds of alert:
+  term_expired       超期未换届 (since = the day the term ended)
+  term_expiring      term ends within `reelection_reminder_months` (since = the day the reminder window opened)
+  seat_vacant        a committee seat vacant longer than `secretary_vacancy_alert_months` (since = vacant since)
+  no_committee       a branch with `branch_committee_min_full_members`+ full members and no committee
+  branch_oversized   a branch with more than `branch_max_members` members
+  branch_too_small   a branch with fewer than `branch_min_full_members` full members
+  secretary_outranked a 书记 ranked below a committee member or an ordinary member of the branch
+                      (副科长领导科长; leaders in dual organizational life are not compared)
+  no_discipline_officer an organ committee (机关党委) without a filled 纪检委员 seat
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, fields, replace
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from dangjian.members.models import Member, Rank
+from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole, Term
+from dangjian.orgs.queries import months_before
+
+from .rules import organization_defaults
+
+ALERT_KINDS = {
+    "term_expired": "超期未换届",
+    "term_expiring": "即将届满",
+    "seat_vacant": "委员长期空缺",
+    "no_committee": "应设未设支委会",
+    "branch_oversized": "支部党员超过规定人数",
+    "branch_too_small": "正式党员不足三人",
+    "secretary_outranked": "书记职级低于支部成员",
+    "no_discipline_officer": "机关党委未配纪检委员",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    branch_min_full_members: int = 3
+    branch_committee_min_full_members: int = 7
+    branch_max_members: int = 50
+    reelection_reminder_months: int = 6
+    secretary_vacancy_alert_months: int = 3
+    organ_committee_requires_discipline_committee: bool = True
+
+    @classmethod
+    def from_defaults(cls, **overrides) -> "Thresholds":
+        """The `organization` section of defaults.yaml (read once), then any overrides."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in organization_defaults().items() if k in known}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")
+        return replace(cls(**values), **overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    org_id: int
+    org_code: str
+    org_name: str
+    org_path: str
+    kind: str
+    message: str
+    since: dt.date | None = None
+
+    def as_json(self) -> dict:
+        return {"org_code": self.org_code, "kind": self.kind, "message": self.message,
+                "since": self.since.isoformat() if self.since else None}
+
+
+def _rank_label(value: int | None) -> str:
+    return Rank(value).label if value in Rank.values else "未填职级"
+
+
+def structure_alerts(*, org: Organization | None = None, orgs_qs=None, today: dt.date | None = None,
+                     thresholds: Thresholds | None = None) -> list[Alert]:
+    """Alerts for the active orgs of the subtree of `org` (or of the scoped `orgs_qs`, or the
+    whole tree), ordered by org path then kind."""
+    today = today or timezone.localdate()
+    t = thresholds or Thresholds.from_defaults()
+    qs = orgs_qs if orgs_qs is not None else Organization.objects.all()
+    qs = qs.filter(status=Organization.Status.ACTIVE)
+    if org is not None:
+        qs = qs.filter(path__startswith=org.path)
+    orgs = {o[0]: o for o in qs.order_by("path").values_list("pk", "code", "name", "kind", "path")}
+    if not orgs:
+        return []
+    scope = qs.values("pk")
+    out: list[Alert] = []
+
+    def add(org_id, kind, message, since=None):
+        _, code, name, _, path = orgs[org_id]
+        out.append(Alert(org_id, code, name, path, kind, message, since))
+
+    # Terms: overdue and due within the reminder window.
+    horizon = months_before(today, -t.reelection_reminder_months)
+    for org_id, ends_on in Term.objects.filter(is_current=True, org__in=scope, ends_on__lte=horizon) \
+            .order_by().values_list("org_id", "ends_on"):
+        if ends_on < today:
+            add(org_id, "term_expired", f"本届任期已于 {ends_on:%Y年%m月%d日} 届满，超期未换届", ends_on)
+        else:
+            add(org_id, "term_expiring", f"本届任期将于 {ends_on:%Y年%m月%d日} 届满，请做好换届准备",
+                months_before(ends_on, t.reelection_reminder_months))
+
+    # Seats: long vacancies, the committee, the secretary and the discipline officer.
+    seats = list(CommitteeSeat.objects.filter(is_active=True, org__in=scope).order_by("org_id", "role", "id")
+                 .values_list("org_id", "role", "holder_id", "holder__name", "holder__rank", "vacant_since"))
+    vacancy_cutoff = months_before(today, t.secretary_vacancy_alert_months)
+    has_committee: set[int] = set()
+    secretary: dict[int, tuple] = {}
+    committee: dict[int, list[tuple]] = defaultdict(list)
+    discipline_filled: set[int] = set()
+    discipline_vacant_since: dict[int, dt.date] = {}
+    for org_id, role, holder, holder_name, rank, vacant_since in seats:
+        label = SeatRole(role).label
+        if holder is None and vacant_since is not None and vacant_since < vacancy_cutoff:
+            add(org_id, "seat_vacant", f"{label}自 {vacant_since:%Y年%m月%d日} 起空缺，已超过 "
+                                       f"{t.secretary_vacancy_alert_months} 个月", vacant_since)
+        if role not in (SeatRole.SECRETARY, SeatRole.DEPUTY_SECRETARY):
+            has_committee.add(org_id)
+        if holder is None:
+            if role == SeatRole.DISCIPLINE_OFFICER and vacant_since:
+                discipline_vacant_since[org_id] = min(vacant_since, discipline_vacant_since.get(org_id, vacant_since))
+            continue
+        if role == SeatRole.SECRETARY:
+            secretary.setdefault(org_id, (holder, holder_name, rank))
+        else:
+            committee[org_id].append((holder, holder_name, rank))
+        if role == SeatRole.DISCIPLINE_OFFICER:
+            discipline_filled.add(org_id)
+
+    branches = {pk for pk, o in orgs.items() if o[3] == "branch"}
+    counts = {
+        org_id: (total, full)
+        for org_id, total, full in Member.objects.filter(status=Member.Status.ACTIVE, org__in=scope,
+                                                         org__kind="branch")
+        .order_by().values("org_id").annotate(total=Count("pk"), full=Count("pk", filter=Q(category="full")))
+        .values_list("org_id", "total", "full")
+    }
+    for org_id in sorted(branches, key=lambda i: orgs[i][4]):
+        total, full = counts.get(org_id, (0, 0))
+        if full >= t.branch_committee_min_full_members and org_id not in has_committee:
+            add(org_id, "no_committee", f"有正式党员 {full} 名，应设立支部委员会而未设立")
+        if total > t.branch_max_members:
+            add(org_id, "branch_oversized", f"有党员 {total} 名，超过 {t.branch_max_members} 名，应考虑分设党支部")
+        if full < t.branch_min_full_members:
+            add(org_id, "branch_too_small", f"正式党员仅 {full} 名，不足 {t.branch_min_full_members} 名")
+
+    # 副科长领导科长: the secretary against the committee and the branch's ordinary members.
+    top_rank = dict(
+        Member.objects.filter(status=Member.Status.ACTIVE, is_leader=False, rank__isnull=False,
+                              org_id__in=[b for b in branches if b in secretary])
+        .order_by().values("org_id").annotate(top=Max("rank")).values_list("org_id", "top")
+    )
+    top_holder = {}
+    if top_rank:
+        for org_id, mid, name, rank in Member.objects.filter(
+            status=Member.Status.ACTIVE, is_leader=False,
+            org_id__in=list(top_rank), rank__in=set(top_rank.values()),
+        ).order_by("org_id", "name", "pk").values_list("org_id", "pk", "name", "rank"):
+            if rank == top_rank[org_id]:
+                top_holder.setdefault(org_id, (mid, name, rank))
+    for org_id in sorted(branches & set(secretary), key=lambda i: orgs[i][4]):
+        sec_id, sec_name, sec_rank = secretary[org_id]
+        sec_level = Rank.level(sec_rank)
+        if sec_level is None:
+            continue
+        candidates = list(committee.get(org_id, []))
+        if org_id in top_holder:
+            candidates.append(top_holder[org_id])
+        above = [c for c in candidates if c[2] is not None and Rank.level(c[2]) > sec_level]
+        if above:
+            holder_id, name, rank = max(above, key=lambda c: (c[2], c[1]))
+            role = "支部委员" if any(c[0] == holder_id for c in committee.get(org_id, [])) else "支部党员"
+            add(org_id, "secretary_outranked",
+                f"书记 {sec_name}（{_rank_label(sec_rank)}）职级低于{role} {name}（{_rank_label(rank)}）")
+
+    if t.organ_committee_requires_discipline_committee:
+        for org_id in sorted((pk for pk, o in orgs.items() if o[3] == "organ_committee"), key=lambda i: orgs[i][4]):
+            if org_id not in discipline_filled:
+                since = discipline_vacant_since.get(org_id)
+                add(org_id, "no_discipline_officer",
+                    "机关党委未配备纪检委员（应设立机关纪委）" if since is None else
+                    f"机关党委纪检委员自 {since:%Y年%m月%d日} 起空缺（应设立机关纪委）", since)
+
+    order = {k: i for i, k in enumerate(ALERT_KINDS)}
+    out.sort(key=lambda a: (a.org_path, order[a.kind], a.message))
+    return out

@@ -1,0 +1,444 @@
+"""The compliance engine: for every org × rule × period, is the requirement met?
+
+Set-based: whatever the size of the tree, one computation runs a fixed handful of queries —
+the rules, the organizations, the kind rows of the months concerned (each carrying the quorums
+its activity reached), the orgs that have a committee, the secretaries and the lectures they
+gave — and buckets them in Python dictionaries. Nothing is queried per organization.
+
+Periods are the rule's own (a month for a monthly rule …); asking for a range lists every
+period of every rule that overlaps it. A period is judged by the rule version in force on its
+last day. Status:
+- `met`: at least `min_count` activities of the kind that count (a meeting that missed its
+  quorum does not count; it is listed in `failed_quorum`);
+- `due`: not met yet and the period has not ended;
+- `missing`: not met and the period is over;
+- `not_applicable`: the rule's condition does not hold for the org (a branch without a
+  committee has no 支委会 to hold), or the org existed for only part of the period and held
+  nothing (it was set up or dissolved during it). Orgs that did not exist at all during a
+  period get no row.
+Conditions read the tree as it is now (committees, secretaries); quorum figures are those
+taken when each record was written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dangjian.core import jobs
+from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
+
+from . import periods
+from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceRow
+
+MET, MISSING, DUE, NOT_APPLICABLE = "met", "missing", "due", "not_applicable"
+STATUS_LABELS = dict(ComplianceRow.Status.choices)
+
+
+@dataclass(slots=True)
+class Verdict:
+    org_id: int
+    org_code: str
+    org_name: str
+    org_path: str
+    rule: ActivityRule
+    period: periods.Period
+    required: int
+    held: int
+    status: str
+    evidence: list[int] = field(default_factory=list)
+    failed_quorum: list[int] = field(default_factory=list)
+
+    @property
+    def shortfall(self) -> int:
+        return 0 if self.status in (MET, NOT_APPLICABLE) else max(0, self.required - self.held)
+
+    def as_json(self) -> dict:
+        return {
+            "org_code": self.org_code, "org_name": self.org_name, "period": self.period.label,
+            "kind": self.rule.code, "required": self.required, "held": self.held, "status": self.status,
+            "evidence": self.evidence,
+        }
+
+
+def _plan(rules: list[ActivityRule], start: dt.date, end: dt.date) -> list[tuple[ActivityRule, periods.Period]]:
+    """(rule version, period) pairs: each period of each rule code overlapping [start, end],
+    judged by the version in force on the period's last day."""
+    by_code: dict[str, list[ActivityRule]] = defaultdict(list)
+    for r in rules:
+        by_code[r.code].append(r)
+    plan = []
+    for code, versions in by_code.items():
+        units = {v.period for v in versions}
+        for unit in periods.UNITS:
+            if unit not in units:
+                continue
+            for p in periods.overlapping(unit, start, end):
+                version = next((v for v in versions if v.period == unit and v.in_force_on(p.end)), None)
+                if version is not None:
+                    plan.append((version, p))
+    return plan
+
+
+def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, org_ids=None,
+            today: dt.date | None = None) -> list[Verdict]:
+    """Verdicts for every applicable org × rule × period overlapping [start, end], for the
+    subtree of `org` (or the orgs `org_ids`), or the whole tree."""
+    # Tens of thousands of small acyclic objects: the cyclic collector would rescan them over
+    # and over (a third of the time for the whole tree); reference counting frees them anyway.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute(start, end, org=org, org_ids=org_ids, today=today)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
+    today = today or timezone.localdate()
+    rules = list(ActivityRule.objects.all())
+    plan = _plan(rules, start, end)
+    if not plan:
+        return []
+    first = min(p.start for _, p in plan)
+    last = max(p.end for _, p in plan)
+    m0, m1 = periods.month_key(first), periods.month_key(last)
+
+    # The plan per org kind, each period worked out once. Kind rows are bucketed straight into
+    # the periods they count for: (org, kind, unit, first month of the period).
+    plan.sort(key=lambda rp: (rp[0].position, rp[0].code, rp[1].start))
+    steps_for: dict[str, list[tuple]] = defaultdict(list)
+    units_for: dict[str, set[str]] = defaultdict(set)
+    for rule, p in plan:
+        step = (rule, p, p.start, p.end, (rule.kind, p.unit, p.months[0]), QUORUM_BITS.get(rule.quorum, 0),
+                p.end >= today)
+        units_for[rule.kind].add(p.unit)
+        for kind in rule.org_kinds:
+            steps_for[kind].append(step)
+    first_month_of = {
+        unit: {m: periods.containing(unit, dt.date(m // 100, m % 100, 1)).months[0]
+               for m in periods.months_between(m0, m1)}
+        for unit in periods.UNITS
+    }
+
+    orgs_qs = Organization.objects.filter(kind__in=sorted(steps_for))
+    if org is not None:
+        orgs_qs = orgs_qs.filter(path__startswith=org.path)
+    if org_ids is not None:
+        orgs_qs = orgs_qs.filter(pk__in=list(org_ids))
+    orgs = [
+        o for o in orgs_qs.order_by("path").values_list(
+            "pk", "code", "name", "kind", "path", "established_on", "dissolved_on", "parent__kind")
+        if not (o[6] is not None and o[6] < first) and not (o[5] is not None and o[5] > last)
+    ]
+    if not orgs:
+        return []
+
+    rows = ActivityKind.objects.filter(is_active=True, month__gte=m0, month__lte=m1,
+                                       kind__in=sorted({r.kind for r, _ in plan}))
+    if org is not None:
+        rows = rows.filter(org__path__startswith=org.path)
+    if org_ids is not None:
+        rows = rows.filter(org_id__in=[o[0] for o in orgs])
+    buckets: dict[tuple, list] = defaultdict(list)
+    targets = {kind: [(unit, first_month_of[unit]) for unit in units] for kind, units in units_for.items()}
+    for org_id, kind, month, aid, bits in rows.order_by().values_list("org_id", "kind", "month", "activity_id",
+                                                                       "quorum"):
+        for unit, starts in targets[kind]:
+            buckets[(org_id, kind, unit, starts[month])].append((aid, bits))
+
+    conditions = {r.condition for r, _ in plan}
+    with_committee: set[int] = set()
+    if "has_committee" in conditions:
+        with_committee = set(
+            CommitteeSeat.objects.filter(is_active=True)
+            .exclude(role__in=[SeatRole.SECRETARY, SeatRole.DEPUTY_SECRETARY])
+            .order_by().values_list("org_id", flat=True).distinct()
+        )
+    secretary_of: dict[int, int] = {}
+    lectures: dict[tuple[int, int], list[int]] = defaultdict(list)
+    if "lecture_by_secretary" in conditions:
+        secretary_of = dict(
+            CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder__isnull=False)
+            .order_by("-id").values_list("org_id", "holder_id")
+        )
+        for lecturer_id, month, aid in (
+            ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
+                                        activity__lecturer__isnull=False)
+            .order_by().values_list("activity__lecturer_id", "month", "activity_id")
+        ):
+            lectures[(lecturer_id, month)].append(aid)
+
+    out: list[Verdict] = []
+    append = out.append
+    empty = ()
+    for pk, code, name, kind, path, established, dissolved, parent_kind in orgs:
+        top_of_unit = parent_kind in (None, "working_committee")
+        for rule, p, p_start, p_end, bucket, mask, still_open in steps_for[kind]:
+            if dissolved is not None and dissolved < p_start or established is not None and established > p_end:
+                continue
+            condition = rule.condition
+            failed = []
+            if condition == "lecture_by_secretary":
+                holder = secretary_of.get(pk)
+                applies = holder is not None
+                evidence = []
+                if applies:
+                    for month in p.months:
+                        evidence.extend(lectures.get((holder, month), empty))
+            else:
+                applies = (condition == "always" or (condition == "has_committee" and pk in with_committee)
+                           or (condition == "top_of_unit" and top_of_unit))
+                found = buckets.get((pk, *bucket), empty)
+                if not mask:
+                    evidence = [aid for aid, _ in found]
+                else:
+                    evidence = [aid for aid, bits in found if bits & mask == mask]
+                    if len(evidence) < len(found):
+                        failed = [aid for aid, bits in found if bits & mask != mask]
+            held = len(evidence)
+            required = rule.min_count
+            if not applies:
+                verdict, required = NOT_APPLICABLE, 0
+            elif held >= required:
+                verdict = MET
+            elif (dissolved is not None and dissolved < p_end) or (established is not None and established > p_start):
+                verdict, required = NOT_APPLICABLE, 0  # the org existed for part of the period only
+            elif still_open:
+                verdict = DUE
+            else:
+                verdict = MISSING
+            if held > 1:
+                evidence.sort()
+            if len(failed) > 1:
+                failed.sort()
+            append(Verdict(pk, code, name, path, rule, p, required, held, verdict, evidence, failed))
+    return out
+
+
+@transaction.atomic
+def store(verdicts: list[Verdict], start: dt.date, end: dt.date, *, org: Organization | None = None,
+          org_ids=None) -> int:
+    """Replace the stored rows of the recomputed range (periods overlapping [start, end]) for
+    the same orgs, in one transaction."""
+    old = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start)
+    if org is not None:
+        old = old.filter(org__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
+    if org_ids is not None:
+        old = old.filter(org_id__in=list(org_ids))
+    old.delete()
+    _insert(verdicts)
+    return len(verdicts)
+
+
+_COLUMNS = ("org_id", "rule_id", "code", "kind", "period", "period_start", "period_end", "required", "held",
+            "status", "evidence", "failed_quorum", "computed_at")
+
+
+def _insert(verdicts: list[Verdict]) -> None:
+    """Multi-row INSERTs of plain values: the ORM's bulk_create spends most of its time building
+    model instances, and row-by-row executemany costs a round trip per row on PostgreSQL."""
+    ops = connection.ops
+    table = ops.quote_name(ComplianceRow._meta.db_table)
+    head = f"INSERT INTO {table} ({', '.join(ops.quote_name(c) for c in _COLUMNS)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    batch = min(500, (connection.features.max_query_params or 65535) // len(_COLUMNS))
+    now = ops.adapt_datetimefield_value(timezone.now())
+    dates: dict[dt.date, object] = {}
+
+    def day(d):
+        if d not in dates:
+            dates[d] = ops.adapt_datefield_value(d)
+        return dates[d]
+
+    def json_value(ids: list[int]) -> str:  # a JSON array of integers, written directly
+        return "[" + ", ".join(map(str, ids)) + "]"
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: the rows stream in one statement instead of thousands of bound parameters.
+            columns = ", ".join(ops.quote_name(c) for c in _COLUMNS)
+            stamp = timezone.now()
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for v in verdicts:
+                    copy.write_row((v.org_id, v.rule.pk, v.rule.code, v.rule.kind, v.period.label, v.period.start,
+                                    v.period.end, v.required, v.held, v.status, json_value(v.evidence),
+                                    json_value(v.failed_quorum), stamp))
+            return
+        for i in range(0, len(verdicts), batch):
+            chunk = verdicts[i:i + batch]
+            params = []
+            for v in chunk:
+                params += (v.org_id, v.rule.pk, v.rule.code, v.rule.kind, v.period.label, day(v.period.start),
+                           day(v.period.end), v.required, v.held, v.status, json_value(v.evidence),
+                           json_value(v.failed_quorum), now)
+            cursor.execute(head + ", ".join([one] * len(chunk)), params)
+
+
+def recompute(start: dt.date, end: dt.date, *, org: Organization | None = None, org_ids=None,
+              today: dt.date | None = None) -> list[Verdict]:
+    verdicts = compute(start, end, org=org, org_ids=org_ids, today=today)
+    store(verdicts, start, end, org=org, org_ids=org_ids)
+    return verdicts
+
+
+# ---- background recomputation --------------------------------------------------------------
+
+def _recompute_job(progress, org_ids: list[int], days: list[str], lecturer_ids: list[int]) -> dict:
+    """The orgs whose rows a change touches: the record's org, and orgs whose secretary gave
+    a lecture in it (their 书记讲党课 requirement)."""
+    ids = set(org_ids)
+    if lecturer_ids:
+        ids |= set(CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY,
+                                                holder_id__in=lecturer_ids).values_list("org_id", flat=True))
+    ids = sorted(ids)
+    total = 0
+    for i, day in enumerate(sorted(set(days))):
+        d = dt.date.fromisoformat(day)
+        total += len(recompute(d, d, org_ids=ids))
+        progress(i + 1, len(days), "重新计算合规情况")
+    return {"orgs": len(ids), "rows": total}
+
+
+def schedule(user, org_ids, days, lecturer_ids=()):
+    """Recompute the rows of these orgs for the periods containing these days, in the
+    background (inline in sync mode). Called after a change batch commits."""
+    days = sorted({d.isoformat() if isinstance(d, dt.date) else str(d) for d in days})
+    if not org_ids or not days:
+        return None
+    return jobs.start("compliance", user, _recompute_job, list(org_ids), days, list(lecturer_ids))
+
+
+def _range_job(progress, start: str, end: str) -> dict:
+    verdicts = recompute(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    progress(1, 1, "重新计算合规情况")
+    return {"rows": len(verdicts)}
+
+
+def schedule_range(user, start: dt.date, end: dt.date):
+    """Recompute the whole tree over a range (after a rule changes)."""
+    return jobs.start("compliance", user, _range_job, start.isoformat(), end.isoformat())
+
+
+# ---- stored rows -----------------------------------------------------------------------------
+
+def current_status(row: ComplianceRow, today: dt.date | None = None) -> str:
+    """A stored `due` turns into `missing` once its period is over, without a recomputation."""
+    today = today or timezone.localdate()
+    if row.status == DUE and row.period_end < today:
+        return MISSING
+    return row.status
+
+
+def stored_rows(start: dt.date, end: dt.date, orgs_qs=None):
+    """Stored rows overlapping [start, end] for the orgs of `orgs_qs` (a scoped queryset)."""
+    qs = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start).select_related("org", "rule")
+    if orgs_qs is not None:
+        qs = qs.filter(org__in=orgs_qs.values("pk"))
+    return qs.order_by("org__path", "rule__position", "code", "period_start")
+
+
+# ---- per-member checks -----------------------------------------------------------------------
+
+def member_findings(year: int, *, org: Organization | None = None, today: dt.date | None = None,
+                    lapse_months: int | None = None) -> list[dict]:
+    """Warnings about people, never automatic measures; exempt members are never listed.
+
+    - `lapse`: absent without leave from all organizational life for `lapse_months`
+      consecutive months up to the last complete month of `year` (党章第九条: the branch
+      decides, the platform only points it out);
+    - `leader_org_life`: a leader (双重组织生活) not present at any 组织生活会 of their own branch
+      (or its cells) in the year — listed once the branch has held one, or the year is over;
+    - `secretary_lecture`: a secretary who gave no 党课 in the year (`due` while the year runs).
+    """
+    from dangjian.members.models import Member
+
+    from .models import Attendance
+
+    today = today or timezone.localdate()
+    if lapse_months is None:
+        lapse_months = int((rules_defaults().get("membership") or {}).get("inactive_months_for_lapse", 6))
+    year_end = dt.date(year, 12, 31)
+    # The current month is not over: the window ends with the last complete one.
+    last_month = periods.month_key(year_end) if year_end < today else periods.add_months(periods.month_key(today), -1)
+    window = [periods.add_months(last_month, -i) for i in range(lapse_months)][::-1]
+    y0, y1 = year * 100 + 1, year * 100 + 12
+    members = Member.objects.filter(status=Member.Status.ACTIVE, is_exempt=False)
+    if org is not None:
+        members = members.filter(org__path__startswith=org.path)
+    out: list[dict] = []
+
+    # lapse: one GROUP BY member × month × status over the window.
+    per: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for mid, month, status in (
+        Attendance.objects.filter(activity__status="active", activity__month__gte=window[0],
+                                  activity__month__lte=window[-1], member__in=members.values("pk"))
+        .order_by().values_list("member_id", "activity__month", "status").distinct()
+    ):
+        per[mid][month].add(status)
+    lapsed = [mid for mid, months in per.items()
+              if all(months.get(m) == {"absent"} for m in window)]
+
+    # leaders and their branch's 组织生活会.
+    leaders = {m[0]: m for m in members.filter(is_leader=True).values_list(
+        "pk", "name", "org_id", "org__code", "org__name")}
+    branch_held = set()  # orgs that held a 组织生活会 in the year; a cell's counts for its branch
+    for org_id, parent_id, org_kind in ActivityKind.objects.filter(
+        kind="org_life_meeting", is_active=True, month__gte=y0, month__lte=y1
+    ).order_by().values_list("org_id", "org__parent_id", "org__kind").distinct():
+        branch_held.add(org_id)
+        if org_kind == "cell" and parent_id:
+            branch_held.add(parent_id)
+    attended = set()
+    for mid, act_org, act_parent, act_kind in Attendance.objects.filter(
+        status="present", member_id__in=list(leaders), activity__status="active",
+        activity__month__gte=y0, activity__month__lte=y1, activity__kinds__kind="org_life_meeting",
+    ).order_by().values_list("member_id", "activity__org_id", "activity__org__parent_id",
+                             "activity__org__kind").distinct():
+        own = leaders[mid][2]
+        if own == act_org or (act_kind == "cell" and own == act_parent):
+            attended.add(mid)
+
+    # secretaries and their lectures.
+    seats = list(CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder__isnull=False,
+                                              holder__in=members.values("pk"))
+                 .values_list("holder_id", "holder__name", "org__code", "org__name", "org__kind", "held_since"))
+    lecturers = set(ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=y0, month__lte=y1,
+                                                activity__lecturer__isnull=False)
+                    .values_list("activity__lecturer_id", flat=True).distinct())
+
+    info = {m[0]: m for m in Member.objects.filter(pk__in=lapsed).values_list(
+        "pk", "name", "org_id", "org__code", "org__name")}
+    since = dt.date(window[0] // 100, window[0] % 100, 1)
+    for mid in sorted(lapsed, key=lambda i: (info[i][3], info[i][1], i)):
+        _, name, _, code, oname = info[mid]
+        out.append(dict(check="lapse", member_id=mid, member_name=name, org_code=code, org_name=oname,
+                        status="warning", since=since.isoformat(),
+                        message=f"{name} 自 {since:%Y年%m月} 起连续 {lapse_months} 个月无故缺席组织生活，"
+                                "请支部了解情况、教育提醒（党章第九条）"))
+    year_over = year_end < today
+    for mid, (_, name, own, code, oname) in sorted(leaders.items(), key=lambda kv: (kv[1][3], kv[1][1], kv[0])):
+        if mid in attended or not (own in branch_held or year_over):
+            continue
+        out.append(dict(check="leader_org_life", member_id=mid, member_name=name, org_code=code, org_name=oname,
+                        status="missing" if year_over or own in branch_held else "due", since=None,
+                        message=f"领导干部 {name} {year} 年未出席所在支部（{oname}）的组织生活会"))
+    for holder, name, code, oname, okind, held_since in sorted(seats, key=lambda s: (s[2], s[1])):
+        if holder in lecturers:
+            continue
+        out.append(dict(check="secretary_lecture", member_id=holder, member_name=name, org_code=code,
+                        org_name=oname, status="missing" if year_over else "due",
+                        since=held_since.isoformat() if held_since else None,
+                        message=f"{oname}书记 {name} {year} 年尚未讲党课"))
+    return out
+
+
+def rules_defaults() -> dict:
+    from .rules import defaults
+
+    return defaults()

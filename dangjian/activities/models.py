@@ -1,0 +1,321 @@
+"""Organizational life (组织生活): what a branch records once, and the rules it answers to.
+
+An `Activity` is one meeting or event; it may count as several kinds at once (a 主题党日 that
+is also a 支部党员大会 and a 党课), one `ActivityKind` row per kind. The kind rows carry the
+org, the date, the month (YYYYMM) and the quorums reached of their activity, so the compliance
+engine counts them over the whole tree without joins.
+
+Attendance figures that decide a quorum (应到/实到 of voting members, of the committee, of the
+attendance list) are taken when the record is written or changed, so a member who transfers
+or becomes a full member later does not change whether a past meeting was quorate; an import
+of historical records without attendance lists supplies its own 应到/实到.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from dangjian.core.scoping import Scope, ScopedQuerySet
+
+
+class ActivityKindChoice(models.TextChoices):
+    GENERAL_MEETING = "general_meeting", "支部党员大会"
+    COMMITTEE_MEETING = "committee_meeting", "支部委员会"
+    CELL_MEETING = "cell_meeting", "党小组会"
+    PARTY_LECTURE = "party_lecture", "党课"
+    THEME_DAY = "theme_day", "主题党日"
+    ORG_LIFE_MEETING = "org_life_meeting", "组织生活会"
+    MEMBER_APPRAISAL = "member_appraisal", "民主评议党员"
+    DEMOCRATIC_LIFE_MEETING = "democratic_life_meeting", "民主生活会"
+    CENTRAL_STUDY = "central_study", "理论学习中心组学习"
+    FIRST_AGENDA_STUDY = "first_agenda_study", "第一议题"
+    TALK = "talk", "谈心谈话"
+    WARNING_EDUCATION = "warning_education", "警示教育"
+    ORGAN_MEMBER_ASSEMBLY = "organ_member_assembly", "机关党员干部大会"
+
+
+KIND_LABELS = dict(ActivityKindChoice.choices)
+
+# Which organizations may hold which kinds. Grassroots kinds (主题党日, 党课 …) may also be held by
+# 党总支 and 机关党委 for their whole membership; 民主生活会 and 中心组学习 belong to leadership teams.
+_GRASSROOTS = ("organ_committee", "committee", "general_branch", "branch")
+KINDS_FOR_ORG: dict[str, tuple[str, ...]] = {
+    "general_meeting": _GRASSROOTS,
+    "committee_meeting": _GRASSROOTS,
+    "cell_meeting": ("cell",),
+    "party_lecture": (*_GRASSROOTS, "cell", "leading_group", "working_committee"),
+    "theme_day": (*_GRASSROOTS, "cell"),
+    "org_life_meeting": (*_GRASSROOTS, "cell"),
+    "member_appraisal": _GRASSROOTS,
+    "democratic_life_meeting": ("leading_group", "committee", "organ_committee", "working_committee"),
+    "central_study": ("leading_group", "committee", "organ_committee", "working_committee"),
+    "first_agenda_study": ("leading_group", "committee", "organ_committee", "general_branch", "branch",
+                           "working_committee"),
+    "talk": (*_GRASSROOTS, "cell", "leading_group"),
+    "warning_education": (*_GRASSROOTS, "cell", "leading_group", "working_committee"),
+    "organ_member_assembly": ("organ_committee", "committee", "general_branch", "branch"),
+}
+
+
+class ActivityQuerySet(ScopedQuerySet):
+    path_lookup = "org__path"
+
+    def self_q(self, scope: Scope):
+        # A plain member sees the records of meetings they were listed at.
+        return Q(attendances__member_id=scope.member_id) if scope.member_id else None
+
+    def active(self):
+        return self.filter(status=Activity.Status.ACTIVE)
+
+
+class Activity(models.Model):
+    """One record of organizational life (组织生活记录)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "有效"
+        WITHDRAWN = "withdrawn", "已撤回"
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", "平台录入"
+        IMPORTED = "imported", "历史导入"
+
+    AUDIT_EXCLUDE = ("updated_at",)
+
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="activities",
+                            verbose_name="党组织")
+    held_on = models.DateField("日期")
+    month = models.PositiveIntegerField(editable=False, db_index=True)  # YYYYMM of held_on
+    starts_at = models.TimeField("开始时间", null=True, blank=True)
+    place = models.CharField("地点", max_length=100, blank=True)
+    topic = models.CharField("主题", max_length=200, blank=True)
+    host = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", verbose_name="主持人")
+    recorder = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name="记录人")
+    lecturer = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="lectures", verbose_name="授课人")
+    lecturer_name = models.CharField("授课人（非本组织）", max_length=50, blank=True)
+    # 谈心谈话: the two parties and the date only — never what was said.
+    talk_party_a = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name="谈话人")
+    talk_party_b = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name="谈话对象")
+    minutes = models.TextField("会议记录", blank=True)
+    decisions = models.TextField("决定事项", blank=True)
+
+    # Quorum figures at the time of recording (see the module docstring).
+    expected_count = models.PositiveIntegerField("应到人数", null=True, blank=True)
+    present_count = models.PositiveIntegerField("实到人数", null=True, blank=True)
+    voting_expected = models.PositiveIntegerField("应到有表决权党员", null=True, blank=True)
+    voting_present = models.PositiveIntegerField("实到有表决权党员", null=True, blank=True)
+    committee_expected = models.PositiveIntegerField("应到委员", null=True, blank=True)
+    committee_present = models.PositiveIntegerField("实到委员", null=True, blank=True)
+
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    withdrawn_reason = models.CharField("撤回原因", max_length=200, blank=True)
+    source = models.CharField("来源", max_length=12, choices=Source.choices, default=Source.ENTERED)
+    # Kept by the platform, never editable: a record entered long after its date shows it.
+    recorded_at = models.DateTimeField("录入时间", auto_now_add=True, editable=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", editable=False, verbose_name="录入人")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        verbose_name = "组织生活记录"
+        indexes = [models.Index(fields=["org", "held_on"])]
+
+    def __str__(self):
+        return f"{self.held_on} {self.topic or self.kind_labels}"
+
+    @property
+    def kind_list(self) -> list[str]:
+        return [k.kind for k in self.kinds.all()]
+
+    @property
+    def kind_labels(self) -> str:
+        return "、".join(KIND_LABELS.get(k, k) for k in self.kind_list)
+
+
+# Which quorums an activity reached, as bits, so the compliance engine reads them from the kind
+# rows without joining the activity. An unknown figure (None) never fails a quorum.
+QUORUM_BITS = {"none": 0, "half_voting": 1, "half_committee": 2, "two_thirds": 4}
+
+
+def quorum_bits(activity) -> int:
+    def reached(expected, present, test):
+        return expected is None or present is None or test(expected, present)
+
+    bits = 0
+    if reached(activity.voting_expected, activity.voting_present, lambda e, p: p * 2 > e):
+        bits |= QUORUM_BITS["half_voting"]
+    if reached(activity.committee_expected, activity.committee_present, lambda e, p: p * 2 > e):
+        bits |= QUORUM_BITS["half_committee"]
+    if reached(activity.expected_count, activity.present_count, lambda e, p: p * 3 >= e * 2):
+        bits |= QUORUM_BITS["two_thirds"]
+    return bits
+
+
+class ActivityKind(models.Model):
+    """One kind an activity counts as, with the activity's org, date, month and reached quorums
+    copied so the compliance engine reads kind rows without joins. Written only through
+    `kind_rows` so the copies always match their activity."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="kinds")
+    kind = models.CharField("类型", max_length=32, choices=ActivityKindChoice.choices)
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+")
+    held_on = models.DateField()
+    month = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True)  # false once the activity is withdrawn
+    quorum = models.PositiveSmallIntegerField(default=7)  # QUORUM_BITS reached by the activity
+
+    class Meta:
+        verbose_name = "组织生活类型"
+        constraints = [models.UniqueConstraint(fields=["activity", "kind"], name="one_kind_row_per_activity")]
+        indexes = [models.Index(fields=["month", "kind", "org"]), models.Index(fields=["org", "month"])]
+
+
+def kind_rows(activity, kinds) -> list[ActivityKind]:
+    """Unsaved kind rows of a saved activity (for bulk_create, also by imports)."""
+    bits = quorum_bits(activity)
+    active = activity.status == Activity.Status.ACTIVE
+    return [ActivityKind(activity_id=activity.pk, kind=k, org_id=activity.org_id, held_on=activity.held_on,
+                         month=activity.month, is_active=active, quorum=bits) for k in kinds]
+
+
+class Attendance(models.Model):
+    class Status(models.TextChoices):
+        PRESENT = "present", "出席"
+        ABSENT = "absent", "缺席"
+        EXCUSED = "excused", "请假"
+        OBSERVER = "observer", "列席"
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attendances")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="attendances",
+                               verbose_name="党员")
+    status = models.CharField("出席情况", max_length=12, choices=Status.choices)
+    reason = models.CharField("请假事由", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "出席情况"
+        constraints = [models.UniqueConstraint(fields=["activity", "member"], name="one_attendance_per_member")]
+        indexes = [models.Index(fields=["member", "status"])]
+
+
+def attachment_path(instance, filename):
+    return f"activities/{instance.activity.held_on:%Y/%m}/{instance.activity_id}/{filename}"
+
+
+class Attachment(models.Model):
+    """An optional file of a record (a scan of the sign-in sheet, slides). Never required:
+    the record's text is the evidence."""
+
+    AUDIT_EXCLUDE = ("file",)  # name, size and type are in the history; the stored path is not
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField("文件", upload_to=attachment_path, max_length=255)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    content_type = models.CharField("文件类型", max_length=100)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "附件"
+
+
+class Period(models.TextChoices):
+    MONTH = "month", "每月"
+    QUARTER = "quarter", "每季度"
+    HALF = "half", "每半年"
+    YEAR = "year", "每年"
+
+
+class Quorum(models.TextChoices):
+    NONE = "none", "无到会要求"
+    HALF_VOTING = "half_voting", "有表决权党员过半数到会"
+    HALF_COMMITTEE = "half_committee", "委员过半数到会"
+    TWO_THIRDS = "two_thirds", "应到会人数三分之二以上到会"
+
+
+class Condition(models.TextChoices):
+    """Which organizations of the rule's kinds the rule applies to, and for
+    `lecture_by_secretary` which records count."""
+
+    ALWAYS = "always", "所列类别的全部组织"
+    HAS_COMMITTEE = "has_committee", "设支部委员会的组织"
+    TOP_OF_UNIT = "top_of_unit", "各单位机关党组织（工委直属）"
+    LECTURE_BY_SECRETARY = "lecture_by_secretary", "由本组织书记讲授（书记在任时）"
+
+
+class ActivityRule(models.Model):
+    """A frequency requirement (频次要求), one version of it.
+
+    `code` names the requirement across its versions; a change by 工委 staff ends the current
+    version the day before the new one's `effective_from`, so past periods keep being judged by
+    the rule that was in force. A period is judged by the version in force on its last day."""
+
+    code = models.CharField("规则代码", max_length=48)
+    kind = models.CharField("组织生活类型", max_length=32, choices=ActivityKindChoice.choices)
+    org_kinds = models.JSONField("适用组织类别", default=list)
+    condition = models.CharField("适用条件", max_length=24, choices=Condition.choices, default=Condition.ALWAYS)
+    period = models.CharField("周期", max_length=8, choices=Period.choices)
+    min_count = models.PositiveSmallIntegerField("最少次数", default=1)
+    quorum = models.CharField("到会要求", max_length=16, choices=Quorum.choices, default=Quorum.NONE)
+    effective_from = models.DateField("生效日期")
+    effective_to = models.DateField("失效日期", null=True, blank=True)
+    source = models.CharField("依据", max_length=300, blank=True)
+    confirmed = models.BooleanField("已核对原文", default=False)
+    note = models.TextField("说明", blank=True)
+    position = models.PositiveSmallIntegerField(default=0)  # display order
+
+    class Meta:
+        ordering = ["position", "code", "effective_from"]
+        verbose_name = "频次要求"
+        constraints = [
+            models.UniqueConstraint(fields=["code", "effective_from"], name="one_rule_version_per_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.get_period_display()}≥{self.min_count}"
+
+    def in_force_on(self, day) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class ComplianceRow(models.Model):
+    """The stored verdict for one org × rule × period (the rule's own period)."""
+
+    class Status(models.TextChoices):
+        MET = "met", "已完成"
+        MISSING = "missing", "应开未开"
+        DUE = "due", "待完成"
+        NOT_APPLICABLE = "not_applicable", "不适用"
+
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(ActivityRule, on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=48)
+    kind = models.CharField(max_length=32)
+    period = models.CharField(max_length=8)  # 2026-03, 2026Q1, 2026H1, 2026
+    period_start = models.DateField()
+    period_end = models.DateField()
+    required = models.PositiveSmallIntegerField()
+    held = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    evidence = models.JSONField(default=list)  # activity ids that count
+    failed_quorum = models.JSONField(default=list)  # activity ids of the kind that missed the quorum
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "合规结果"
+        constraints = [models.UniqueConstraint(fields=["org", "code", "period"], name="one_row_per_org_rule_period")]
+        indexes = [models.Index(fields=["period_start", "period_end"]), models.Index(fields=["org", "period_start"])]
+
+    @property
+    def shortfall(self) -> int:
+        if self.status in (self.Status.MET, self.Status.NOT_APPLICABLE):
+            return 0
+        return max(0, self.required - self.held)

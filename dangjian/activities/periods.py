@@ -1,0 +1,109 @@
+"""Calendar periods of the rules: months, quarters, halves and years, with their labels
+(2026-03, 2026Q1, 2026H1, 2026)."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+UNITS = ("month", "quarter", "half", "year")
+_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_PATTERNS = [
+    (re.compile(r"^(\d{4})-(\d{1,2})$"), "month"),
+    (re.compile(r"^(\d{4})[Qq]([1-4])$"), "quarter"),
+    (re.compile(r"^(\d{4})[Hh]([12])$"), "half"),
+    (re.compile(r"^(\d{4})$"), "year"),
+]
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    unit: str
+    year: int
+    index: int  # month 1–12, quarter 1–4, half 1–2, 1 for a year
+
+    @property
+    def first_month(self) -> int:
+        return (self.index - 1) * _MONTHS[self.unit] + 1
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.first_month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        last = self.first_month + _MONTHS[self.unit] - 1
+        return dt.date(self.year, last, calendar.monthrange(self.year, last)[1])
+
+    @property
+    def months(self) -> range:
+        """YYYYMM keys of the months in this period."""
+        base = self.year * 100
+        return range(base + self.first_month, base + self.first_month + _MONTHS[self.unit])
+
+    @property
+    def label(self) -> str:
+        if self.unit == "month":
+            return f"{self.year}-{self.index:02d}"
+        if self.unit == "quarter":
+            return f"{self.year}Q{self.index}"
+        if self.unit == "half":
+            return f"{self.year}H{self.index}"
+        return str(self.year)
+
+    def __str__(self):
+        return self.label
+
+
+def containing(unit: str, day: dt.date) -> Period:
+    return Period(unit, day.year, (day.month - 1) // _MONTHS[unit] + 1)
+
+
+def parse(text: str) -> Period:
+    text = (text or "").strip()
+    for pattern, unit in _PATTERNS:
+        m = pattern.match(text)
+        if m:
+            year = int(m.group(1))
+            index = int(m.group(2)) if unit != "year" else 1
+            if not 1900 <= year <= 9999 or (unit == "month" and not 1 <= index <= 12):
+                break
+            return Period(unit, year, index)
+    raise PeriodError(
+        f"周期“{text}”格式不正确，应为 2026-03（月）、2026Q1（季度）、2026H1（半年）或 2026（年）"
+    )
+
+
+def overlapping(unit: str, start: dt.date, end: dt.date) -> list[Period]:
+    """The periods of `unit` that share at least one day with [start, end]."""
+    out = []
+    p = containing(unit, start)
+    while p.start <= end:
+        out.append(p)
+        nxt = p.end + dt.timedelta(days=1)
+        p = containing(unit, nxt)
+    return out
+
+
+def month_key(day: dt.date) -> int:
+    return day.year * 100 + day.month
+
+
+def add_months(key: int, n: int) -> int:
+    y, m = divmod(key // 100 * 12 + key % 100 - 1 + n, 12)
+    return y * 100 + m + 1
+
+
+def months_between(first: int, last: int) -> list[int]:
+    """YYYYMM keys from `first` to `last` inclusive."""
+    out = []
+    key = first
+    while key <= last:
+        out.append(key)
+        key = add_months(key, 1)
+    return out

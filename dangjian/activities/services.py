@@ -1,0 +1,474 @@
+"""Writes to organizational life. Every function is one transaction and audited; after it
+commits, the compliance rows of the affected org and periods are recomputed by a background
+job (inline in sync mode)."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from dangjian.core import audit
+from dangjian.core.models import AuditEntry
+from dangjian.members.models import Category, Member
+from dangjian.orgs.models import CommitteeSeat, Organization
+
+from . import periods
+from .models import (KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attachment, Attendance,
+                     kind_rows)
+
+FIELD_LABELS = {
+    "org": "党组织", "kinds": "类型", "held_on": "日期", "starts_at": "开始时间", "place": "地点", "topic": "主题",
+    "host": "主持人", "recorder": "记录人", "lecturer": "授课人", "lecturer_name": "授课人（非本组织）",
+    "talk_parties": "谈话双方", "minutes": "会议记录", "decisions": "决定事项", "attendance": "出席情况",
+    "reason": "撤回原因", "file": "附件", "counts": "应到/实到人数",
+}
+EDITABLE = ("held_on", "starts_at", "place", "topic", "host", "recorder", "lecturer", "lecturer_name",
+            "minutes", "decisions")
+ATTENDANCE_STATUSES = {s.value for s in Attendance.Status}
+COUNT_FIELDS = ("expected_count", "present_count", "voting_expected", "voting_present",
+                "committee_expected", "committee_present")
+
+# Attachments: optional, and limited to the documents and pictures a branch actually keeps.
+ATTACHMENT_MAX_BYTES = getattr(settings, "ACTIVITY_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_TYPES = {
+    ".pdf": ("application/pdf",),
+    ".jpg": ("image/jpeg",), ".jpeg": ("image/jpeg",), ".png": ("image/png",),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/zip"),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip"),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "application/zip"),
+}
+_MAGIC = {".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG",
+          ".docx": b"PK\x03\x04", ".xlsx": b"PK\x03\x04", ".pptx": b"PK\x03\x04"}
+
+
+class ActivityError(ValueError):
+    """Bad input; `field` names the field (see FIELD_LABELS), the message is shown as is."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.errors = {field: [message]}
+
+
+def _fail(field: str, message: str):
+    raise ActivityError(field, f"{FIELD_LABELS.get(field, field)}：{message}")
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+def _member_scope_path(org: Organization) -> str | None:
+    """Path prefix of the members who belong to this org's meetings; None = anyone (党组 and
+    工委 have no members of their own: their people are members of branches)."""
+    if org.kind in ("leading_group", "working_committee"):
+        return None
+    if org.kind == "cell" and org.parent_id:
+        return Organization.objects.filter(pk=org.parent_id).values_list("path", flat=True).first() or org.path
+    return org.path
+
+
+def _check_kinds(org: Organization, kinds) -> list[str]:
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    kinds = list(dict.fromkeys(k for k in (kinds or []) if k))
+    if not kinds:
+        _fail("kinds", "请至少选择一种组织生活类型")
+    for k in kinds:
+        if k not in KIND_LABELS:
+            _fail("kinds", f"“{k}”不是有效的组织生活类型")
+        if org.kind not in KINDS_FOR_ORG[k]:
+            _fail("kinds", f"{org.get_kind_display()}不开展“{KIND_LABELS[k]}”")
+    if "talk" in kinds and len(kinds) > 1:
+        _fail("kinds", "谈心谈话单独记录，不能与其他类型合并为一条记录")
+    return kinds
+
+
+def _check_date(held_on, today: dt.date) -> dt.date:
+    if not isinstance(held_on, dt.date) or isinstance(held_on, dt.datetime):
+        _fail("held_on", "请填写日期")
+    if held_on > today:
+        _fail("held_on", f"{held_on:%Y-%m-%d} 是将来的日期，只能记录已经开展的活动")
+    if held_on.year < 1921:
+        _fail("held_on", f"{held_on:%Y-%m-%d} 不是有效的活动日期")
+    return held_on
+
+
+def _active_member(field: str, member) -> Member | None:
+    if member is None:
+        return None
+    if not isinstance(member, Member):
+        member = Member.objects.filter(pk=member).first()
+        if member is None:
+            _fail(field, "所选党员不存在")
+    if member.status != Member.Status.ACTIVE:
+        _fail(field, f"{member.name} 不是在册党员")
+    return member
+
+
+def _check_attendance(org: Organization, attendance: dict | None) -> tuple[dict[int, tuple[str, str]], dict]:
+    """Normalise {member or id: status | (status, reason)}; returns it and the members by id."""
+    rows: dict[int, tuple[str, str]] = {}
+    for key, value in (attendance or {}).items():
+        member_id = key.pk if isinstance(key, Member) else key
+        try:
+            member_id = int(member_id)
+        except (TypeError, ValueError):
+            _fail("attendance", f"“{key}”不是有效的党员")
+        status, reason = (value, "") if isinstance(value, str) else (tuple(value) + ("",))[:2]
+        reason = (reason or "").strip()
+        if status not in ATTENDANCE_STATUSES:
+            _fail("attendance", f"“{status}”不是有效的出席情况（出席、缺席、请假、列席）")
+        rows[member_id] = (status, reason[:200])
+    if not rows:
+        return rows, {}
+    members = {m.pk: m for m in Member.objects.filter(pk__in=rows).select_related("org")}
+    scope = _member_scope_path(org)
+    for member_id, (status, reason) in rows.items():
+        m = members.get(member_id)
+        if m is None:
+            _fail("attendance", f"编号为 {member_id} 的党员不存在")
+        if m.status != Member.Status.ACTIVE:
+            _fail("attendance", f"{m.name} 不是在册党员，不能登记出席情况")
+        if status != Attendance.Status.OBSERVER and scope is not None and not m.org.path.startswith(scope):
+            _fail("attendance", f"{m.name} 不是{org.name}的党员，只能登记为列席")
+        if status == Attendance.Status.EXCUSED and not reason:
+            _fail("attendance", f"{m.name} 请假，请填写请假事由")
+    return rows, members
+
+
+def _check_talk(kinds, talk_parties, fields, attendance) -> tuple[Member | None, Member | None]:
+    if "talk" not in kinds:
+        if talk_parties:
+            _fail("talk_parties", "只有谈心谈话需要填写谈话双方")
+        return None, None
+    parties = list(talk_parties or [])
+    if len(parties) != 2:
+        _fail("talk_parties", "谈心谈话应填写谈话双方两人")
+    a = _active_member("talk_parties", parties[0])
+    b = _active_member("talk_parties", parties[1])
+    if a is None or b is None:
+        _fail("talk_parties", "谈心谈话应填写谈话双方两人")
+    if a.pk == b.pk:
+        _fail("talk_parties", "谈话双方不能是同一人")
+    # The platform keeps that a talk took place, never what was said.
+    for name in ("minutes", "decisions"):
+        if (fields.get(name) or "").strip():
+            _fail(name, "谈心谈话只记录谈话双方和日期，不记录谈话内容")
+    if attendance:
+        _fail("attendance", "谈心谈话不登记出席情况")
+    return a, b
+
+
+def _check_text(fields: dict) -> dict:
+    limits = {"place": 100, "topic": 200, "lecturer_name": 50}
+    out = {}
+    for name in ("place", "topic", "lecturer_name", "minutes", "decisions"):
+        if name in fields:
+            value = (fields[name] or "").strip()
+            if name in limits and len(value) > limits[name]:
+                _fail(name, f"不能超过 {limits[name]} 个字")
+            out[name] = value
+    return out
+
+
+def _check_duplicate(org, kinds, held_on, topic, exclude_pk=None) -> None:
+    same = Activity.objects.filter(org=org, held_on=held_on, topic=topic, status=Activity.Status.ACTIVE)
+    if exclude_pk:
+        same = same.exclude(pk=exclude_pk)
+    wanted = sorted(kinds)
+    for pk in same.values_list("pk", flat=True):
+        existing = sorted(ActivityKind.objects.filter(activity_id=pk).values_list("kind", flat=True))
+        if existing == wanted:
+            _fail("topic", f"{held_on:%Y-%m-%d}“{topic or '（无主题）'}”的同类记录已经存在（编号 {pk}），请勿重复提交")
+
+
+def _counts(org: Organization, rows: dict[int, tuple[str, str]], members: dict[int, Member]) -> dict:
+    """应到/实到 for the attendance list, for voting members and for the committee."""
+    present = {mid for mid, (s, _) in rows.items() if s == Attendance.Status.PRESENT}
+    listed = [mid for mid, (s, _) in rows.items() if s != Attendance.Status.OBSERVER]
+    scope = _member_scope_path(org)
+    if scope is None:
+        voting_expected = voting_present = 0
+    else:
+        base = Member.objects.filter(org__path__startswith=scope, status=Member.Status.ACTIVE,
+                                     category=Category.FULL)
+        # Members exempt from attendance (党员教育管理工作条例 第二十三条) are not expected, but count
+        # when they come.
+        voting = set(base.filter(Q(is_exempt=False) | Q(pk__in=present)).values_list("pk", flat=True))
+        voting_expected, voting_present = len(voting), len(voting & present)
+    holders = set(CommitteeSeat.objects.filter(org=org, is_active=True, holder__isnull=False)
+                  .values_list("holder_id", flat=True))
+    return {
+        "expected_count": len(listed), "present_count": len(present),
+        "voting_expected": voting_expected, "voting_present": voting_present,
+        "committee_expected": len(holders), "committee_present": len(holders & present),
+    }
+
+
+def _explicit_counts(counts: dict | None) -> dict:
+    out = {}
+    for key, value in (counts or {}).items():
+        if key not in COUNT_FIELDS:
+            _fail("counts", f"未知的人数项“{key}”")
+        if value is None:
+            out[key] = None
+            continue
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            _fail("counts", f"“{value}”不是有效的人数")
+        if value < 0:
+            _fail("counts", "人数不能为负数")
+        out[key] = value
+    for exp, pres in (("expected_count", "present_count"), ("voting_expected", "voting_present"),
+                      ("committee_expected", "committee_present")):
+        if out.get(exp) is not None and out.get(pres) is not None and out[pres] > out[exp]:
+            _fail("counts", f"实到人数（{out[pres]}）不能多于应到人数（{out[exp]}）")
+    return out
+
+
+# ---- writes ----------------------------------------------------------------------------------
+
+def _write_kinds(activity: Activity, kinds: list[str]) -> None:
+    ActivityKind.objects.filter(activity=activity).delete()
+    ActivityKind.objects.bulk_create(kind_rows(activity, kinds))
+
+
+def _write_attendance(user, activity: Activity, rows: dict[int, tuple[str, str]]) -> None:
+    old = {a.member_id: (a.status, a.reason) for a in Attendance.objects.filter(activity=activity)}
+    if old == rows:
+        return
+    Attendance.objects.filter(activity=activity).delete()
+    Attendance.objects.bulk_create([
+        Attendance(activity=activity, member_id=mid, status=s, reason=r if s == "excused" else r)
+        for mid, (s, r) in sorted(rows.items())
+    ])
+    changed = {str(mid): [old.get(mid, [None, ""])[0], rows.get(mid, [None, ""])[0]]
+               for mid in set(old) | set(rows) if old.get(mid) != rows.get(mid)}
+    AuditEntry.objects.create(table="activities.attendance", object_id=activity.pk,
+                              action="create" if not old else "update", changes=changed,
+                              user=user if user is not None and user.is_authenticated else None,
+                              note="出席情况")
+
+
+def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
+    from . import compliance
+
+    transaction.on_commit(functools.partial(
+        compliance.schedule, user, sorted(set(org_ids)), sorted(set(days)), sorted(set(filter(None, lecturer_ids)))
+    ))
+
+
+@transaction.atomic
+def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_at=None, place="", topic="",
+                    host=None, recorder=None, lecturer=None, lecturer_name="", talk_parties=None, minutes="",
+                    decisions="", attendance=None, counts=None, source=Activity.Source.ENTERED,
+                    today: dt.date | None = None) -> Activity:
+    """Record one activity with its kinds and attendance ({member: status or (status, reason)}).
+
+    `counts` supplies 应到/实到 figures directly (historical imports without attendance lists);
+    otherwise they are taken from the attendance list and the org's members and committee."""
+    today = today or timezone.localdate()
+    if org is None:
+        _fail("org", "请选择党组织")
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if org.status != Organization.Status.ACTIVE:
+        _fail("org", f"“{org.name}”已撤销，不能再录入组织生活记录")
+    kinds = _check_kinds(org, kinds)
+    held_on = _check_date(held_on, today)
+    text = _check_text(dict(place=place, topic=topic, lecturer_name=lecturer_name, minutes=minutes,
+                            decisions=decisions))
+    party_a, party_b = _check_talk(kinds, talk_parties, text, attendance)
+    rows, members = _check_attendance(org, attendance)
+    people = {name: _active_member(name, value) for name, value in
+              (("host", host), ("recorder", recorder), ("lecturer", lecturer))}
+    if (people["lecturer"] or text["lecturer_name"]) and "party_lecture" not in kinds:
+        _fail("lecturer", "只有党课需要填写授课人")
+    if people["lecturer"] and text["lecturer_name"]:
+        _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
+    explicit = _explicit_counts(counts)
+    _check_duplicate(org, kinds, held_on, text["topic"])
+
+    activity = Activity(
+        org=org, held_on=held_on, month=periods.month_key(held_on), starts_at=starts_at, **text, **people,
+        talk_party_a=party_a, talk_party_b=party_b, source=source,
+        recorded_by=user if user is not None and user.is_authenticated else None,
+        **{**_counts(org, rows, members), **explicit},
+    )
+    activity.save()
+    _write_kinds(activity, kinds)
+    if rows:
+        _write_attendance(user, activity, rows)
+    audit.record(user, activity, None, note="类型：" + "、".join(KIND_LABELS[k] for k in kinds))
+    _after_commit(user, [org.pk], [held_on], [activity.lecturer_id])
+    return activity
+
+
+@transaction.atomic
+def update_activity(user, activity: Activity, *, kinds=None, attendance=None, talk_parties=None, counts=None,
+                    today: dt.date | None = None, **fields) -> Activity:
+    """Change a record. `recorded_at`, `recorded_by`, the org and the source never change;
+    kinds and attendance are replaced when given."""
+    today = today or timezone.localdate()
+    activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
+    if activity.status != Activity.Status.ACTIVE:
+        _fail("org", "该记录已撤回，不能修改")
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        name = sorted(unknown)[0]
+        _fail(name, "不能修改")
+    org = activity.org
+    if org.status != Organization.Status.ACTIVE:
+        _fail("org", f"“{org.name}”已撤销，不能再修改其组织生活记录")
+    old_kinds = activity.kind_list
+    new_kinds = _check_kinds(org, kinds) if kinds is not None else old_kinds
+    old_day, old_lecturer = activity.held_on, activity.lecturer_id
+    held_on = _check_date(fields["held_on"], today) if "held_on" in fields else activity.held_on
+    text = _check_text({k: fields[k] for k in ("place", "topic", "lecturer_name", "minutes", "decisions")
+                        if k in fields})
+    merged_text = {k: text.get(k, getattr(activity, k)) for k in ("minutes", "decisions")}
+    if talk_parties is None and "talk" in new_kinds:
+        talk_parties = [activity.talk_party_a, activity.talk_party_b]
+    party_a, party_b = _check_talk(new_kinds, talk_parties, merged_text, attendance)
+    if attendance is not None:
+        rows, members = _check_attendance(org, attendance)
+    else:
+        rows = {a.member_id: (a.status, a.reason) for a in activity.attendances.all()}
+        members = {}
+    people = {name: _active_member(name, fields[name]) for name in ("host", "recorder", "lecturer")
+              if name in fields}
+    lecturer = people.get("lecturer", activity.lecturer)
+    lecturer_name = text.get("lecturer_name", activity.lecturer_name)
+    if (lecturer or lecturer_name) and "party_lecture" not in new_kinds:
+        _fail("lecturer", "只有党课需要填写授课人")
+    if lecturer and lecturer_name:
+        _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
+    explicit = _explicit_counts(counts)
+    _check_duplicate(org, new_kinds, held_on, text.get("topic", activity.topic), exclude_pk=activity.pk)
+
+    before = audit.snapshot(activity)
+    for name, value in {**text, **people, "starts_at": fields.get("starts_at", activity.starts_at)}.items():
+        setattr(activity, name, value)
+    activity.held_on, activity.month = held_on, periods.month_key(held_on)
+    activity.talk_party_a, activity.talk_party_b = party_a, party_b
+    if attendance is not None or kinds is not None or explicit:
+        keep = {k: getattr(activity, k) for k in COUNT_FIELDS} if activity.source == Activity.Source.IMPORTED \
+            and attendance is None else {}
+        for key, value in {**_counts(org, rows, members), **keep, **explicit}.items():
+            setattr(activity, key, value)
+    activity.save()
+    _write_kinds(activity, new_kinds)
+    if attendance is not None:
+        _write_attendance(user, activity, rows)
+    note = "" if new_kinds == old_kinds else "类型：" + "、".join(KIND_LABELS[k] for k in new_kinds)
+    e = audit.entry(user, activity, before, note=note)
+    if e is not None or note:
+        (e or AuditEntry(table="activities.activity", object_id=activity.pk, action="update", changes={},
+                         user=user if user is not None and user.is_authenticated else None, note=note)).save()
+    _after_commit(user, [org.pk], [old_day, held_on], [old_lecturer, activity.lecturer_id])
+    return activity
+
+
+@transaction.atomic
+def withdraw_activity(user, activity: Activity, reason: str) -> Activity:
+    """Records are never deleted: a withdrawn record stays visible in history and stops counting."""
+    reason = (reason or "").strip()
+    if not reason:
+        _fail("reason", "请填写撤回原因")
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    if activity.status == Activity.Status.WITHDRAWN:
+        _fail("reason", "该记录已经撤回")
+    before = audit.snapshot(activity)
+    activity.status, activity.withdrawn_reason = Activity.Status.WITHDRAWN, reason[:200]
+    activity.save(update_fields=["status", "withdrawn_reason", "updated_at"])
+    ActivityKind.objects.filter(activity=activity).update(is_active=False)
+    audit.record(user, activity, before, action="delete", note="撤回记录")
+    _after_commit(user, [activity.org_id], [activity.held_on], [activity.lecturer_id])
+    return activity
+
+
+@transaction.atomic
+def add_attachment(user, activity: Activity, upload, name: str | None = None) -> Attachment:
+    """Attach a file (optional evidence). Size and type are checked, content too: a renamed
+    executable is refused."""
+    if upload is None:
+        _fail("file", "请选择文件")
+    name = Path(name or getattr(upload, "name", "") or "").name
+    ext = Path(name).suffix.lower()
+    if ext not in ATTACHMENT_TYPES:
+        _fail("file", f"“{name}”的类型不支持，只能上传 PDF、JPG、PNG、DOCX、XLSX、PPTX 文件")
+    size = getattr(upload, "size", None) or 0
+    if size == 0:
+        _fail("file", f"“{name}”是空文件")
+    if size > ATTACHMENT_MAX_BYTES:
+        _fail("file", f"“{name}”超过 {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB，请压缩后再上传")
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
+    if content_type and content_type not in ATTACHMENT_TYPES[ext] + ("application/octet-stream",):
+        _fail("file", f"“{name}”的内容类型（{content_type}）与扩展名不符")
+    head = upload.read(8)
+    upload.seek(0)
+    if not head.startswith(_MAGIC[ext]):
+        _fail("file", f"“{name}”的内容与扩展名 {ext} 不符")
+    if activity.status != Activity.Status.ACTIVE:
+        _fail("file", "该记录已撤回，不能添加附件")
+    att = Attachment(activity=activity, name=name[:200], size=size, content_type=ATTACHMENT_TYPES[ext][0],
+                     uploaded_by=user if user is not None and user.is_authenticated else None)
+    att.file.save(name, upload, save=False)
+    att.save()
+    audit.record(user, att, None)
+    return att
+
+
+# ---- rules -----------------------------------------------------------------------------------
+
+RULE_FIELDS = ("org_kinds", "condition", "period", "min_count", "quorum", "source", "confirmed", "note")
+
+
+@transaction.atomic
+def change_rule(user, rule: ActivityRule, effective_from: dt.date, **fields) -> ActivityRule:
+    """A new version of a requirement from `effective_from`; the version in force the day
+    before ends then, so earlier periods are still judged by the old one."""
+    from .models import Condition, Period, Quorum
+
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise ActivityError(sorted(unknown)[0], f"“{sorted(unknown)[0]}”不能修改")
+    current = ActivityRule.objects.select_for_update().get(pk=rule.pk)
+    later = ActivityRule.objects.filter(code=current.code, effective_from__gt=current.effective_from).exists()
+    if later:
+        raise ActivityError("effective_from", "生效日期：该规则已有更新的版本，请修改最新版本")
+    if effective_from <= current.effective_from:
+        raise ActivityError("effective_from", "生效日期：应晚于现行规则的生效日期")
+    if current.effective_to is not None and effective_from > current.effective_to + dt.timedelta(days=1):
+        raise ActivityError("effective_from", "生效日期：现行规则已失效，请修改其后的版本")
+    if "period" in fields and fields["period"] not in Period.values:
+        raise ActivityError("period", "周期：应为每月、每季度、每半年或每年")
+    if "quorum" in fields and fields["quorum"] not in Quorum.values:
+        raise ActivityError("quorum", "到会要求：不是有效的选项")
+    if "condition" in fields and fields["condition"] not in Condition.values:
+        raise ActivityError("condition", "适用条件：不是有效的选项")
+    if "min_count" in fields and (not isinstance(fields["min_count"], int) or not 0 <= fields["min_count"] <= 99):
+        raise ActivityError("min_count", "最少次数：应为 0 到 99 的整数")
+    before = audit.snapshot(current)
+    new = ActivityRule(**{f.attname: getattr(current, f.attname) for f in current._meta.concrete_fields
+                          if f.attname != "id"})
+    for key, value in fields.items():
+        setattr(new, key, value)
+    new.effective_from, new.effective_to = effective_from, current.effective_to
+    current.effective_to = effective_from - dt.timedelta(days=1)
+    current.save(update_fields=["effective_to"])
+    audit.record(user, current, before, note="规则调整：旧版本截止")
+    new.save()
+    audit.record(user, new, None, note=f"规则调整：自 {effective_from:%Y-%m-%d} 起生效")
+
+    from . import compliance
+
+    today = timezone.localdate()
+    transaction.on_commit(functools.partial(compliance.schedule_range, user, effective_from,
+                                            max(today, effective_from)))
+    return new

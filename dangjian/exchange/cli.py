@@ -1,0 +1,108 @@
+"""What the four import/export commands share: arguments, the progress bar on stderr,
+the report (a Chinese table, or exactly the JSON contract) and the exit codes.
+
+Exit codes: 0 = imported (or, with --dry-run, would import); 1 = some rows are wrong;
+2 = the file itself was refused (not an .xlsx, empty, headers, too big) or bad usage.
+The code is raised as SystemExit, so `call_command` callers can read it too.
+"""
+import json
+import sys
+import unicodedata
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from dangjian.core import xlsx
+
+EXIT_ROWS = 1
+EXIT_FILE = 2
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def table(rows: list[tuple]) -> str:
+    """A plain table that lines up in a terminal with Chinese (double-width) text."""
+    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for j, row in enumerate(rows):
+        out.append("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def row_label(row: int) -> str:
+    if row == xlsx.FILE_ROW:
+        return "文件"
+    if row == xlsx.HEADER_ROW:
+        return "表头"
+    return str(row)
+
+
+def summary(report: dict, noun: str, dry_run: bool) -> str:
+    """One Chinese sentence, the same on the command line and on the web page."""
+    if report["ok"]:
+        if dry_run:
+            return f"校验通过（试运行，未写入任何数据）：将新增 {report['created']} {noun}，更新 {report['updated']} {noun}"
+        return f"导入完成：新增 {report['created']} {noun}，更新 {report['updated']} {noun}"
+    rows = {e["row"] for e in report["errors"]}
+    where = "文件无法导入" if xlsx.is_file_level(report) else f"{len(rows)} 行有错误"
+    return f"{where}，共 {len(report['errors'])} 处问题，未写入任何数据"
+
+
+class ImportCommand(BaseCommand):
+    noun = "条"
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="要导入的 .xlsx 文件（第一行为中文表头，可先导出或下载模板）")
+        parser.add_argument("--dry-run", action="store_true", help="只校验并报告将新增、更新的数量，不写入")
+        parser.add_argument("--format", choices=["text", "json"], default="text",
+                            help='报告格式：text（中文表格）或 json（{"ok", "created", "updated", "errors"}；'
+                                 'errors 中 row 为 Excel 行号，0 表示整个文件的问题，1 表示表头）')
+
+    def run_import(self, path, dry_run: bool, progress) -> dict:
+        raise NotImplementedError
+
+    def handle(self, *args, file, dry_run, format, **options):
+        path = Path(file)
+        if not path.is_file():
+            report = xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "", "message": f"找不到文件：{file}"}])
+        else:
+            bar = tqdm(total=0, file=sys.stderr, unit="行", desc="导入", dynamic_ncols=True,
+                       disable=None if options.get("verbosity", 1) else True)
+
+            def progress(done: int, total: int, message: str = "") -> None:
+                bar.total, bar.n = total, done
+                bar.set_description(message, refresh=False)
+                bar.refresh()
+
+            try:
+                report = self.run_import(path, dry_run, progress)
+            finally:
+                bar.close()
+        if format == "json":
+            self.stdout.write(json.dumps(report, ensure_ascii=False))
+        else:
+            self.stdout.write(self.render(report, dry_run))
+        if not report["ok"]:
+            raise SystemExit(EXIT_FILE if xlsx.is_file_level(report) else EXIT_ROWS)
+
+    def render(self, report: dict, dry_run: bool) -> str:
+        lines = [summary(report, self.noun, dry_run)]
+        if report["errors"]:
+            lines += ["", table([("行", "列", "原因")] + [
+                (row_label(e["row"]), e["column"] or "—", e["message"]) for e in report["errors"]
+            ])]
+        return "\n".join(lines)
+
+
+def export_done(command: BaseCommand, count: int, noun: str, out: str) -> None:
+    command.stdout.write(f"已导出 {count} {noun}到 {out}")
+
+
+def fail(command: BaseCommand, message: str, code: int = EXIT_FILE):
+    command.stderr.write(message)
+    raise SystemExit(code)

@@ -1,0 +1,33 @@
+"""The work a background import job does (run by core.jobs.start)."""
+import os
+
+from dangjian.accounts.models import User
+from dangjian.members.io import import_members
+from dangjian.orgs.io import import_orgs
+
+from .cli import summary
+
+MAX_ERRORS_KEPT = 2000
+
+
+def run_import(progress, kind: str, path: str, user_id: int, dry_run: bool, filename: str = "") -> dict:
+    """Import an uploaded file as `user` (scoped to their "import" capability) and delete
+    the upload afterwards, whatever happens. The job keeps the report."""
+    try:
+        user = User.objects.get(pk=user_id)
+        fn = import_members if kind == "members" else import_orgs
+        report = fn(path, user=user, dry_run=dry_run, progress=progress)
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    errors = report["errors"]
+    return {
+        **report,
+        "errors": errors[:MAX_ERRORS_KEPT],
+        "error_count": len(errors),
+        "dry_run": dry_run,
+        "filename": filename,
+        "summary": summary(report, "人" if kind == "members" else "个组织", dry_run),
+    }

@@ -1,0 +1,154 @@
+"""Web forms for member records. The business rules are members.checks.check_member, the
+same function the API and the roster import call; the form only types the input."""
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from dangjian.core import idcard
+from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.orgs.models import Organization
+
+from .checks import check_member
+from .models import Category, Education, Gender, Member, Rank
+
+BLANK = [("", "请选择")]
+
+
+class OrgChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # Indent by depth so the select reads like the tree.
+        return f"{'　' * max(obj.depth - 1, 0)}{obj.name}（{obj.code}）"
+
+
+class MemberForm(ChineseFormMixin, forms.Form):
+    name = forms.CharField(label="姓名", max_length=50)
+    gender = forms.ChoiceField(label="性别", choices=BLANK + Gender.choices)
+    ethnicity = forms.CharField(label="民族", max_length=20, initial="汉族")
+    birth_date = forms.DateField(label="出生日期", widget=DateInput())
+    id_number = forms.CharField(label="身份证号", max_length=30)
+    education = forms.ChoiceField(label="学历", choices=BLANK + Education.choices)
+    phone = forms.CharField(label="手机号码", max_length=20)
+    org = OrgChoiceField(label="所在党组织", queryset=Organization.objects.none())
+    category = forms.ChoiceField(label="人员类别", choices=BLANK + Category.choices)
+    joined_on = forms.DateField(label="入党日期", widget=DateInput())
+    confirmed_on = forms.DateField(label="转正日期", required=False, widget=DateInput(), help_text="预备党员不填")
+    workplace = forms.CharField(label="工作单位", max_length=100)
+    post = forms.CharField(label="职务", max_length=60, required=False)
+    rank = forms.TypedChoiceField(
+        label="职级", choices=[("", "（无）")] + Rank.choices, coerce=int, empty_value=None, required=False
+    )
+    status = forms.ChoiceField(label="状态", choices=Member.Status.choices)
+    is_leader = forms.BooleanField(label="领导干部", required=False, help_text="过双重组织生活")
+    is_mobile = forms.BooleanField(label="流动党员", required=False)
+    is_exempt = forms.BooleanField(
+        label="免于硬性要求", required=False, help_text="年老体弱、行动不便等，组织生活不作硬性要求"
+    )
+    is_party_staff = forms.BooleanField(label="党务干部", required=False)
+
+    PLAIN_FIELDS = (
+        "name", "gender", "ethnicity", "birth_date", "education", "phone", "category", "joined_on",
+        "confirmed_on", "workplace", "post", "rank", "status", "is_leader", "is_mobile", "is_exempt",
+        "is_party_staff",
+    )
+
+    def __init__(self, *args, instance: Member | None = None, orgs=None, today: dt.date | None = None, **kwargs):
+        self.instance = instance
+        self.today = today or timezone.localdate()
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {f: getattr(instance, f) for f in self.PLAIN_FIELDS}
+        super().__init__(*args, **kwargs)
+        if instance is None:
+            # A new member is always on the roll; leaving it is an edit (or a transfer).
+            del self.fields["status"]
+            self.fields["org"].queryset = orgs if orgs is not None else Organization.objects.none()
+            self.fields["org"].empty_label = "请选择"
+        else:
+            # Moving to another organization is a transfer, with its own dated record.
+            del self.fields["org"]
+            number = self.fields["id_number"]
+            number.required = False
+            number.help_text = f"当前：{instance.id_mask}。不修改请留空"
+        self.fields["id_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+    def clean_id_number(self):
+        raw = (self.cleaned_data.get("id_number") or "").strip()
+        if not raw:
+            return None
+        try:
+            value = idcard.validate(raw)
+        except idcard.IdNumberError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        # Unique over the whole roll, not only the part this user can see.
+        clash = Member.objects.by_id_number(value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("该身份证号的党员已存在，请勿重复登记")
+        return value
+
+    def clean_name(self):
+        return self.cleaned_data["name"].strip()
+
+    def clean(self):
+        data = super().clean()
+        facts = {f: data.get(f) for f in self.PLAIN_FIELDS}
+        for f in ("gender", "education", "category"):
+            facts[f] = facts[f] or None
+        number = data.get("id_number")
+        if number is None and self.instance is not None and "id_number" not in self.errors:
+            # Kept number: still checked against the birth date and gender being saved.
+            number = self.instance.id_number
+        facts["id_number"] = number
+        for field, message in check_member(facts, self.today):
+            # A field that did not even parse already carries its own message.
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+            elif field not in self.fields:
+                self.add_error(None, message)
+        return data
+
+    def member_fields(self) -> dict:
+        """Keyword arguments for members.services.create_member / update_member."""
+        d = self.cleaned_data
+        fields = {f: d[f] for f in self.PLAIN_FIELDS if f in self.fields}
+        if d.get("id_number"):
+            fields["id_number"] = d["id_number"]
+        if "org" in self.fields:
+            fields["org"] = d["org"]
+        return fields
+
+
+class TransferForm(ChineseFormMixin, forms.Form):
+    to_code = forms.CharField(label="转入组织代码", max_length=32, help_text="须为您有权管理的党组织")
+    on = forms.DateField(label="转接日期", widget=DateInput())
+    reason = forms.CharField(label="转接原因", max_length=100, initial="组织关系转接")
+
+    def __init__(self, *args, member: Member, editable_orgs, today: dt.date | None = None, **kwargs):
+        self.member = member
+        self.editable_orgs = editable_orgs
+        self.today = today or timezone.localdate()
+        super().__init__(*args, **kwargs)
+
+    def clean_to_code(self):
+        code = self.cleaned_data["to_code"].strip()
+        org = self.editable_orgs.filter(code=code).first()
+        if org is None:
+            raise forms.ValidationError(f"组织代码“{code}”不存在，或不在您的管理范围内")
+        if org.status != Organization.Status.ACTIVE:
+            raise forms.ValidationError(f"“{org.name}”已撤销，不能转入")
+        if org.pk == self.member.org_id:
+            raise forms.ValidationError("转入组织与当前所在党组织相同")
+        return org
+
+    def clean_on(self):
+        on = self.cleaned_data["on"]
+        if on > self.today:
+            raise forms.ValidationError("转接日期不能晚于今天")
+        return on
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("请填写转接原因")
+        return reason

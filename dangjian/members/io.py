@@ -1,0 +1,512 @@
+"""The member roster (党员花名册) in and out of Excel.
+
+Import is all-or-nothing: every row is parsed and checked (members.checks.check_member —
+the same rules as the web form and the API — plus what only a file can get wrong:
+duplicates inside the file, unknown or dissolved org codes, rows outside the user's
+scope), and only a file without a single error is written, in one transaction.
+
+Rows are matched to existing members by the keyed hash of the 身份证号. Everything is
+set-based — existing members in chunks, orgs in one query, bulk inserts and updates — so
+10,000 rows take seconds; only pinyin and encryption run per row.
+
+A member whose 所在党组织代码 changed is transferred: the open Membership row is closed
+and a new one opened on the import date, the same as members.services.transfer_member.
+When the file has the 党内职务 column it states the member's committee seats in their
+organization: listed roles are filled (a vacant seat of that role first; a 书记 seat held by
+someone else changes holder, as orgs.services.fill_seat does), roles no longer listed are
+vacated. Without the column, seats are left alone.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from dangjian.core import audit, crypto, idcard, xlsx
+from dangjian.core.models import AuditEntry
+from dangjian.core.scoping import scope_of
+from dangjian.core.text import pinyin_full, pinyin_initials
+from dangjian.core.xlsx import CellError, Column
+from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
+
+from .checks import check_member
+from .models import Category, Education, Gender, Member, Membership, Rank
+
+AUDIT_NOTE = "批量导入"
+TRANSFER_NOTE = "组织关系转接（批量导入）"
+CHUNK = 500
+EXAMPLE_ID = idcard.make("110101", dt.date(1990, 3, 5), 123)  # odd 17th digit: a man, as in the example row
+
+COLUMNS = [
+    Column("姓名", "name", help="最多50个字", example="赵小刚", width=10),
+    Column("性别", "gender", help="男 或 女，须与身份证号第17位一致", example="男", width=6),
+    Column("民族", "ethnicity", help="如：汉族、回族、壮族", example="汉族", width=8),
+    Column("出生日期", "birth_date", help=f"须与身份证号中的出生日期一致；{xlsx.DATE_HINT}",
+           example=dt.date(1990, 3, 5)),
+    Column("身份证号", "id_number", help="18位，最后一位可为X；请设为文本格式，避免 Excel 把后几位变成 0",
+           example=EXAMPLE_ID, width=21, text=True),
+    Column("学历", "education", help="可选：" + "、".join(Education.labels), example="大学本科", width=11),
+    Column("手机号码", "phone", help="11位手机号，或带区号的固定电话（如 010-12345678）", example="13712345678",
+           width=14, text=True),
+    Column("所在党组织代码", "org", help="系统中已有的党组织代码（见组织页面），该组织须为正常状态",
+           example="CZ01", width=14, text=True),
+    Column("人员类别", "category", help="正式党员 或 预备党员", example="正式党员", width=10),
+    Column("入党日期", "joined_on", help=f"不晚于今天，入党时须年满18周岁；{xlsx.DATE_HINT}",
+           example=dt.date(2015, 6, 20)),
+    Column("转正日期", "confirmed_on", help="正式党员必填，约在入党一年后；预备党员不填", example=dt.date(2016, 6, 25)),
+    Column("工作单位", "workplace", help="最多100个字", example="市财政局", width=16),
+    Column("职务", "post", help="可不填，最多60个字", example="科员", width=10),
+    Column("职级", "rank", help="可不填；可选：" + "、".join(Rank.labels), example="一级科员", width=12),
+    Column("是否领导干部", "is_leader", help="是 或 否（空白视为否）；领导干部过双重组织生活", example="否"),
+    Column("党内职务", "seats", required=False,
+           help="可选列，可不填；可选：" + "、".join(SeatRole.labels) + "，多个用“、”分隔。有此列时，"
+                "所填即为该党员在所在党组织委员会中的全部职务（未填的原职务将出缺）；预备党员不能担任",
+           example="组织委员", width=12),
+    Column("是否流动党员", "is_mobile", required=False, help="可选列；是 或 否（空白视为否）", example="否"),
+    Column("是否免于硬性要求", "is_exempt", required=False,
+           help="可选列；是 或 否（空白视为否）；年老体弱等，组织生活不作硬性要求", example="否", width=16),
+    Column("是否党务干部", "is_party_staff", required=False, help="可选列；是 或 否（空白视为否）", example="否"),
+]
+HEADERS = {c.key: c.header for c in COLUMNS}
+NOTES = [
+    "第一行为表头，列的顺序可以调整；数据从第二行起填写，每人一行。",
+    "按身份证号识别：系统中已有的党员按文件内容更新；所在党组织代码改变的，按组织关系转接办理（保留转接记录）。",
+    "文件中任何一行有错误时，整个文件都不会导入；请按错误报告逐条修改后重新导入。",
+]
+
+_GENDERS = {label: value for value, label in Gender.choices}
+_EDUCATIONS = {label: value for value, label in Education.choices}
+_CATEGORIES = {label: value for value, label in Category.choices}
+_RANKS = {label: value for value, label in Rank.choices}
+_SEATS = {label: value for value, label in SeatRole.choices}
+_SEAT_ORDER = {value: i for i, value in enumerate(SeatRole.values)}
+_SEAT_SPLIT = re.compile(r"[、,，;；/\s]+")
+# Fields compared on re-import; the optional flag columns only when present in the file.
+_PLAIN = ["name", "gender", "ethnicity", "birth_date", "education", "phone", "category", "joined_on",
+          "confirmed_on", "workplace", "post", "rank", "is_leader"]
+_OPTIONAL_FLAGS = ["is_mobile", "is_exempt", "is_party_staff"]
+
+
+@dataclass
+class Row:
+    number: int
+    data: dict
+    id_number: str | None = None
+    id_hash: str | None = None
+    org_code: str = ""
+    seats: list[str] | None = None  # None: the 党内职务 column is absent
+    org: Organization | None = None
+    member: Member | None = None
+    existing: bool = False
+    changed: bool = False
+
+
+@dataclass
+class _Slot:
+    """A committee seat as the import sees it: its holder is a Member object for people in
+    the file (new ones have no pk yet) or a bare id for others."""
+
+    seat: CommitteeSeat
+    holder: object
+    before: dict | None = None
+    touched: bool = False
+
+
+# ---- parsing ---------------------------------------------------------------------------
+
+def _id_text(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise CellError("身份证号被 Excel 存成了数字，后几位可能已丢失：请把该列设为文本格式后重新填写")
+    return xlsx.cell_text(value).upper()
+
+
+def _seat_roles(value) -> list[str]:
+    s = xlsx.cell_text(value)
+    roles: list[str] = []
+    for part in filter(None, _SEAT_SPLIT.split(s)):
+        if part not in _SEATS:
+            raise CellError(f"党内职务“{part}”不在可选范围内，可选：{'、'.join(_SEATS)}（多个用“、”分隔）")
+        if _SEATS[part] not in roles:
+            roles.append(_SEATS[part])
+    return sorted(roles, key=_SEAT_ORDER.get)
+
+
+def _parse(number: int, raw: dict, present: set, today: dt.date, errors: xlsx.Errors) -> Row:
+    bad: set[str] = set()
+
+    def cell(key, fn):
+        try:
+            return fn(raw.get(key))
+        except CellError as exc:
+            errors.add(number, HEADERS[key], str(exc))
+            bad.add(key)
+            return None
+
+    d = {
+        "name": cell("name", lambda v: xlsx.text(v, "姓名", 50)),
+        "gender": cell("gender", lambda v: xlsx.choice(v, "性别", _GENDERS)),
+        "ethnicity": cell("ethnicity", lambda v: xlsx.text(v, "民族", 20)),
+        "birth_date": cell("birth_date", lambda v: xlsx.date(v, "出生日期", required=True)),
+        "education": cell("education", lambda v: xlsx.choice(v, "学历", _EDUCATIONS)),
+        "phone": cell("phone", lambda v: xlsx.text(v, "手机号码", 20)),
+        "category": cell("category", lambda v: xlsx.choice(v, "人员类别", _CATEGORIES)),
+        "joined_on": cell("joined_on", lambda v: xlsx.date(v, "入党日期", required=True)),
+        "confirmed_on": cell("confirmed_on", lambda v: xlsx.date(v, "转正日期")),
+        "workplace": cell("workplace", lambda v: xlsx.text(v, "工作单位", 100)),
+        "post": cell("post", lambda v: xlsx.text(v, "职务", 60)),
+        "rank": cell("rank", lambda v: xlsx.choice(v, "职级", _RANKS, required=False)),
+        "is_leader": cell("is_leader", lambda v: xlsx.flag(v, "是否领导干部")),
+    }
+    for key in _OPTIONAL_FLAGS:
+        if key in present:
+            d[key] = cell(key, lambda v, label=HEADERS[key]: xlsx.flag(v, label))
+    row = Row(number, d)
+    row.org_code = cell("org", lambda v: xlsx.text(v, "所在党组织代码", 32, required=True)) or ""
+    number_text = cell("id_number", _id_text)
+    if "seats" in present:
+        row.seats = cell("seats", _seat_roles)
+
+    for fld, message in check_member({**d, "id_number": number_text}, today):
+        if fld not in bad:
+            errors.add(number, HEADERS[fld], message)
+            bad.add(fld)
+    if number_text is not None and "id_number" not in bad:
+        row.id_number = idcard.normalize(number_text)
+        row.id_hash = crypto.lookup_hash(row.id_number)
+    if row.seats and d["category"] == Category.PROBATIONARY:
+        errors.add(number, HEADERS["seats"], "预备党员没有表决权、选举权和被选举权，不能担任党内职务")
+    return row
+
+
+# ---- import ----------------------------------------------------------------------------
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _scope_check(user):
+    if user is None:
+        return lambda path: True
+    scope = scope_of(user)
+    return lambda path: scope.allows("import", path)
+
+
+def import_members(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
+    """Check the whole file, then (unless `dry_run` or any error) write it in one
+    transaction. `user` None means an administrator at the command line (no scope limit).
+    Returns the report: {"ok", "created", "updated", "errors"}."""
+    today = today or timezone.localdate()
+    progress = progress or (lambda done, total, message="": None)
+    progress(0, 0, "正在读取文件")
+    try:
+        sheet = xlsx.read(path, COLUMNS, progress)
+    except xlsx.FileProblem as exc:
+        return xlsx.result(errors=exc.errors)
+    errors = xlsx.Errors(COLUMNS)
+    total = len(sheet.rows)
+    rows = []
+    for i, (number, raw) in enumerate(sheet.rows, start=1):
+        rows.append(_parse(number, raw, sheet.present, today, errors))
+        if i % CHUNK == 0:
+            progress(i, total * 2, "正在校验")
+    _check_duplicates(rows, errors)
+    _resolve_orgs(rows, user, errors)
+    _resolve_members(rows, user, errors)
+    _check_secretaries(rows, errors)
+    moves = _check_moves(rows, today, errors)
+    if errors:
+        return xlsx.result(errors=errors.as_list())
+
+    progress(total, total * 2, "正在比对")
+    plan = _plan(rows, sheet.present, today, moves)
+    created = sum(1 for r in rows if not r.existing)
+    updated = sum(1 for r in rows if r.existing and r.changed)
+    if dry_run:
+        progress(total * 2, total * 2, "校验完成（未写入）")
+        return xlsx.result(created, updated)
+    try:
+        _write(plan, user, today, lambda done, message: progress(total + done, total * 2, message))
+    except IntegrityError:
+        # Someone changed the same records between the checks and the write.
+        return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
+                                    "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
+    progress(total * 2, total * 2, "导入完成")
+    return xlsx.result(created, updated)
+
+
+def _check_duplicates(rows: list[Row], errors: xlsx.Errors) -> None:
+    seen: dict[str, list[int]] = {}
+    for r in rows:
+        if r.id_hash:
+            seen.setdefault(r.id_hash, []).append(r.number)
+    for r in rows:
+        numbers = seen.get(r.id_hash) if r.id_hash else None
+        if numbers and len(numbers) > 1:
+            others = "、".join(str(n) for n in numbers if n != r.number)
+            errors.add(r.number, HEADERS["id_number"], f"身份证号与第 {others} 行重复，同一人只能填写一行")
+
+
+def _resolve_orgs(rows: list[Row], user, errors: xlsx.Errors) -> None:
+    allowed = _scope_check(user)
+    codes = sorted({r.org_code for r in rows if r.org_code})
+    orgs: dict[str, Organization] = {}
+    for chunk in _chunks(codes, 900):
+        orgs.update((o.code, o) for o in Organization.objects.filter(code__in=chunk))
+    header = HEADERS["org"]
+    for r in rows:
+        if not r.org_code:
+            continue
+        org = orgs.get(r.org_code)
+        if org is None:
+            errors.add(r.number, header, f"所在党组织代码“{r.org_code}”在系统中不存在，请核对组织代码")
+        elif not allowed(org.path):
+            errors.add(r.number, header, f"无权导入到该组织（{r.org_code}）：不在您的导入范围内")
+        elif org.status != Organization.Status.ACTIVE:
+            errors.add(r.number, header, f"所在党组织“{org.name}”已撤销，不能再转入或登记党员")
+        else:
+            r.org = org
+
+
+def _resolve_members(rows: list[Row], user, errors: xlsx.Errors) -> None:
+    allowed = _scope_check(user)
+    hashes = [r.id_hash for r in rows if r.id_hash]
+    found: dict[str, Member] = {}
+    for chunk in _chunks(hashes):
+        found.update((m.id_hash, m) for m in Member.objects.filter(id_hash__in=chunk).select_related("org"))
+    header = HEADERS["id_number"]
+    for r in rows:
+        m = found.get(r.id_hash) if r.id_hash else None
+        if m is None:
+            continue
+        if not allowed(m.org.path):
+            errors.add(r.number, header, "无权导入到该组织：该身份证号的党员现属的组织不在您的导入范围内")
+        elif m.status != Member.Status.ACTIVE:
+            errors.add(r.number, header,
+                       f"该身份证号的党员状态为“{m.get_status_display()}”，不能通过导入修改，请在党员页面办理")
+        else:
+            r.member, r.existing = m, True
+
+
+def _check_secretaries(rows: list[Row], errors: xlsx.Errors) -> None:
+    by_org: dict[str, list[int]] = {}
+    for r in rows:
+        if r.seats and SeatRole.SECRETARY in r.seats and r.org_code:
+            by_org.setdefault(r.org_code, []).append(r.number)
+    for code, numbers in by_org.items():
+        if len(numbers) > 1:
+            listed = "、".join(str(n) for n in numbers)
+            for n in numbers:
+                errors.add(n, HEADERS["seats"], f"同一党组织（{code}）只能有一名书记，第 {listed} 行都填了书记")
+
+
+def _check_moves(rows: list[Row], today: dt.date, errors: xlsx.Errors) -> dict[int, Membership]:
+    """Open membership rows of the members who change organization, by member id."""
+    moved = [r.member.pk for r in rows if r.existing and r.org and r.org.pk != r.member.org_id]
+    open_rows: dict[int, Membership] = {}
+    for chunk in _chunks(moved):
+        found = Membership.objects.filter(member_id__in=chunk, ended_on__isnull=True)
+        open_rows.update((m.member_id, m) for m in found)
+    for r in rows:
+        if r.existing and r.org and r.member.pk in open_rows and open_rows[r.member.pk].started_on > today:
+            errors.add(r.number, HEADERS["org"],
+                       f"该党员在现组织的起始日期（{open_rows[r.member.pk].started_on:%Y-%m-%d}）晚于今天，不能转接")
+    return open_rows
+
+
+@dataclass
+class _Plan:
+    new: list[Member] = field(default_factory=list)
+    changed: list[tuple[Member, dict, set, bool]] = field(default_factory=list)  # member, before, fields, moved
+    moved: list[Member] = field(default_factory=list)
+    slots: list[_Slot] = field(default_factory=list)
+
+
+def _plan(rows: list[Row], present: set, today: dt.date, open_rows: dict) -> _Plan:
+    plan = _Plan()
+    pinyin: dict[str, tuple[str, str]] = {}
+    compare = _PLAIN + [k for k in _OPTIONAL_FLAGS if k in present]
+    for r in rows:
+        d = r.data
+        name = d["name"].strip()
+        if r.existing:
+            m = r.member
+            fields = {k for k in compare if getattr(m, k) != d[k]}
+            moved = r.org.pk != m.org_id
+            if fields or moved:
+                before = audit.snapshot(m)
+                for k in fields:
+                    setattr(m, k, d[k])
+                if "name" in fields:
+                    m.name_pinyin, m.name_initials = pinyin_full(name), pinyin_initials(name)
+                    fields |= {"name_pinyin", "name_initials"}
+                if moved:
+                    m.org = r.org
+                    plan.moved.append(m)
+                plan.changed.append((m, before, fields, moved))
+                r.changed = True
+        else:
+            py = pinyin.get(name)
+            if py is None:
+                py = pinyin[name] = (pinyin_full(name), pinyin_initials(name))
+            values = {k: d[k] for k in compare}
+            values["name"] = name
+            r.member = Member(
+                **values, name_pinyin=py[0], name_initials=py[1], org=r.org,
+                id_number_enc=crypto.encrypt(r.id_number), id_hash=r.id_hash, id_mask=idcard.mask(r.id_number),
+            )
+            plan.new.append(r.member)
+    _plan_seats(rows, plan, today)
+    return plan
+
+
+def _plan_seats(rows: list[Row], plan: _Plan, today: dt.date) -> None:
+    seat_rows = [r for r in rows if r.seats is not None]
+    moved_ids = [m.pk for m in plan.moved]
+    if not seat_rows and not moved_ids:
+        return
+    org_ids = sorted({r.org.pk for r in seat_rows})
+    seats: dict[int, CommitteeSeat] = {}
+    for chunk in _chunks(org_ids):
+        seats.update((s.pk, s) for s in CommitteeSeat.objects.filter(is_active=True, org_id__in=chunk))
+    for chunk in _chunks(moved_ids):
+        seats.update((s.pk, s) for s in CommitteeSeat.objects.filter(is_active=True, holder_id__in=chunk))
+    in_file = {r.member.pk: r.member for r in rows if r.existing}
+    slots = [_Slot(s, in_file.get(s.holder_id, s.holder_id)) for s in sorted(seats.values(), key=lambda s: s.pk)]
+    by_org: dict[int, list[_Slot]] = {}
+    for slot in slots:
+        by_org.setdefault(slot.seat.org_id, []).append(slot)
+    changed_rows: set[int] = set()
+
+    def touch(slot: _Slot, holder, row: Row | None) -> None:
+        if not slot.touched and slot.seat.pk:
+            slot.before = audit.snapshot(slot.seat)
+        slot.touched = True
+        slot.holder = holder
+        if holder is None:
+            slot.seat.held_since, slot.seat.vacant_since = None, today
+        else:
+            slot.seat.held_since, slot.seat.vacant_since = today, None
+        if row is not None:
+            changed_rows.add(row.number)
+
+    # A member who leaves an organization leaves its committee too.
+    row_of = {id(r.member): r for r in rows if r.member is not None}
+    moved = {id(m) for m in plan.moved}
+    for slot in slots:
+        if id(slot.holder) in moved and slot.seat.org_id != slot.holder.org_id:
+            touch(slot, None, row_of.get(id(slot.holder)))
+
+    for r in seat_rows:
+        m, org_slots = r.member, by_org.setdefault(r.org.pk, [])
+        wanted = set(r.seats)
+        held = [s for s in org_slots if s.holder is m]
+        for slot in held:
+            if slot.seat.role not in wanted:
+                touch(slot, None, r)
+        for role in r.seats:
+            if any(s.holder is m and s.seat.role == role for s in org_slots):
+                continue
+            slot = next((s for s in org_slots if s.seat.role == role and s.holder is None), None)
+            if slot is None and role == SeatRole.SECRETARY:
+                slot = next((s for s in org_slots if s.seat.role == role), None)
+            if slot is None:
+                slot = _Slot(CommitteeSeat(org_id=r.org.pk, role=role), None)
+                org_slots.append(slot)
+                slots.append(slot)
+            touch(slot, m, r)
+    plan.slots = [s for s in slots if s.touched]
+    for r in rows:
+        if r.number in changed_rows:
+            r.changed = True
+
+
+def _write(plan: _Plan, user, today: dt.date, step) -> None:
+    entries: list[AuditEntry] = []
+    now = timezone.now()
+    with transaction.atomic():
+        for chunk in _chunks(plan.new, 1000):
+            Member.objects.bulk_create(chunk)
+            step(len(chunk) // 2, "正在写入党员")
+        Membership.objects.bulk_create(
+            [Membership(member_id=m.pk, org_id=m.org_id, started_on=m.joined_on, reason=AUDIT_NOTE) for m in plan.new],
+            batch_size=1000,
+        )
+        entries += [audit.entry(user, m, None, "create", AUDIT_NOTE) for m in plan.new]
+
+        if plan.changed:
+            fields = set().union(*(f for _, _, f, _ in plan.changed))
+            if plan.moved:
+                fields.add("org")
+            for m, _, _, _ in plan.changed:
+                m.updated_at = now
+            Member.objects.bulk_update([m for m, _, _, _ in plan.changed], sorted(fields | {"updated_at"}),
+                                       batch_size=CHUNK)
+            for m, before, _, moved in plan.changed:
+                e = audit.entry(user, m, before, "update", TRANSFER_NOTE if moved else AUDIT_NOTE)
+                if e is not None:
+                    entries.append(e)
+        for chunk in _chunks([m.pk for m in plan.moved]):
+            Membership.objects.filter(member_id__in=chunk, ended_on__isnull=True).update(ended_on=today)
+        Membership.objects.bulk_create(
+            [Membership(member_id=m.pk, org_id=m.org_id, started_on=today, reason=TRANSFER_NOTE) for m in plan.moved],
+            batch_size=1000,
+        )
+
+        for slot in plan.slots:
+            slot.seat.holder_id = slot.holder if isinstance(slot.holder, int) or slot.holder is None else slot.holder.pk
+        old = [s for s in plan.slots if s.seat.pk]
+        if old:
+            CommitteeSeat.objects.bulk_update([s.seat for s in old], ["holder", "held_since", "vacant_since"],
+                                              batch_size=CHUNK)
+        new = [s for s in plan.slots if not s.seat.pk]
+        CommitteeSeat.objects.bulk_create([s.seat for s in new])
+        for slot in plan.slots:
+            note = "职位出缺" if slot.holder is None else AUDIT_NOTE
+            e = audit.entry(user, slot.seat, slot.before, None, note)
+            if e is not None:
+                entries.append(e)
+        step(len(plan.new) // 2 + len(plan.changed), "正在写入变更记录")
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+
+# ---- export ----------------------------------------------------------------------------
+
+def seat_roles_of(members_qs) -> dict[int, list[str]]:
+    """Active committee roles each member holds in their own organization (one query)."""
+    roles: dict[int, list[str]] = {}
+    rows = CommitteeSeat.objects.filter(
+        is_active=True, holder__in=members_qs.order_by().values("pk"), org=F("holder__org")
+    ).values_list("holder_id", "role")
+    for holder, role in rows:
+        roles.setdefault(holder, []).append(role)
+    return {k: sorted(v, key=_SEAT_ORDER.get) for k, v in roles.items()}
+
+
+def _row_values(m: Member, roles: list[str]) -> list:
+    seat_labels = dict(SeatRole.choices)
+    return [
+        m.name, m.get_gender_display(), m.ethnicity, m.birth_date, m.id_number, m.get_education_display(),
+        m.phone, m.org.code, m.get_category_display(), m.joined_on, m.confirmed_on, m.workplace, m.post,
+        m.get_rank_display() if m.rank is not None else "", xlsx.yes_no(m.is_leader),
+        "、".join(seat_labels[r] for r in roles), xlsx.yes_no(m.is_mobile), xlsx.yes_no(m.is_exempt),
+        xlsx.yes_no(m.is_party_staff),
+    ]
+
+
+def export_members(qs, out) -> int:
+    """Write `qs` as a roster that re-imports unchanged (full 身份证号: callers must hold
+    the "import" capability over these rows). Returns the number of rows."""
+    qs = qs.select_related("org").order_by("org__path", "name", "id")
+    roles = seat_roles_of(qs)
+    rows = (_row_values(m, roles.get(m.pk, [])) for m in qs.iterator(chunk_size=2000))
+    return xlsx.write(out, COLUMNS, rows, title="党员花名册")
+
+
+def write_template(out) -> None:
+    example = [c.example for c in COLUMNS]
+    xlsx.write(out, COLUMNS, [example], notes=xlsx.notes_for(COLUMNS, NOTES), title="党员花名册")

@@ -1,0 +1,162 @@
+from django.contrib import messages
+from django.db import IntegrityError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from dangjian.core import audit
+from dangjian.core import history as history_rows
+from dangjian.core.scoping import can, can_anywhere
+from dangjian.core.views import is_htmx, paginate
+from dangjian.orgs.models import CommitteeSeat, Organization
+
+from . import queries, services
+from .forms import MemberForm, TransferForm
+from .models import Category, Member
+
+REVEAL_NOTE = "查看完整身份证号"
+
+
+def _visible(request, pk, capability="view"):
+    return get_object_or_404(Member.objects.visible_to(request.user, capability).select_related("org"), pk=pk)
+
+
+def member_list(request):
+    user = request.user
+    found = queries.filter_members(queries.member_list(user), request.GET, user)
+    page_obj, qs_base = paginate(request, found.order_by("org__path", "name", "id"))
+    ctx = {
+        "page_obj": page_obj,
+        "qs_base": qs_base,
+        "params": request.GET,
+        "categories": Category.choices,
+        "statuses": [("all", "全部")] + Member.Status.choices,
+        "can_export": can_anywhere(user, "import"),
+        "can_create": can_anywhere(user, "edit"),
+        "query_string": request.GET.urlencode(),
+    }
+    if is_htmx(request) and request.headers.get("HX-Target") == "member-results":
+        response = render(request, "members/_results.html", ctx)
+    else:
+        ctx["orgs"] = list(
+            Organization.objects.visible_to(user).active().order_by("path").values_list("code", "name", "path")
+        )
+        response = render(request, "members/list.html", ctx)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def _history(member):
+    entries = history_rows.entries_for({"members.member": [member.pk]})
+    rows = history_rows.describe(entries)
+    for row in rows:
+        if row["action"] == "reveal":
+            row["action"] = REVEAL_NOTE
+            row["note"] = ""
+    return rows
+
+
+def detail(request, pk):
+    user = request.user
+    member = _visible(request, pk)
+    memberships = list(member.memberships.select_related("org").order_by("started_on", "id"))
+    # Earlier organizations may lie outside the user's scope: named, but linked only when visible.
+    visible_orgs = set(
+        Organization.objects.visible_to(user)
+        .filter(pk__in={m.org_id for m in memberships})
+        .values_list("pk", flat=True)
+    )
+    seats = list(
+        CommitteeSeat.objects.filter(holder=member, is_active=True).select_related("org").order_by("org__path", "role")
+    )
+    ctx = {
+        "member": member,
+        "memberships": memberships,
+        "visible_orgs": visible_orgs,
+        "seats": seats,
+        "history": _history(member),
+        "can_edit": can(user, "edit", member.org.path),
+        "can_see_id": can(user, "see_id", member.org.path),
+        "can_view_org": member.org_id in visible_orgs or can(user, "view", member.org.path),
+    }
+    return render(request, "members/detail.html", ctx)
+
+
+@require_POST
+def reveal(request, pk):
+    member = _visible(request, pk, "see_id")
+    audit.record(request.user, member, audit.snapshot(member), action="reveal", note=REVEAL_NOTE)
+    html = render_to_string("members/_id_number.html", {"number": member.id_number})
+    response = HttpResponse(html)
+    add_never_cache_headers(response)
+    return response
+
+
+def _editable_orgs(user):
+    return Organization.objects.visible_to(user, "edit").active()
+
+
+def create(request):
+    user = request.user
+    if not can_anywhere(user, "edit"):
+        raise Http404
+    orgs = _editable_orgs(user).order_by("path")
+    initial = {"ethnicity": "汉族", "category": Category.FULL}
+    org_pk = request.GET.get("org")
+    org = None
+    if org_pk:
+        if not org_pk.isdigit():
+            raise Http404
+        org = get_object_or_404(orgs, pk=org_pk)
+        initial["org"] = org.pk
+    form = MemberForm(request.POST or None, orgs=orgs, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.create_member(user, reason="新增党员", **form.member_fields())
+        except (services.MemberError, IntegrityError):
+            form.add_error("id_number", "该身份证号的党员已存在，请勿重复登记")
+        else:
+            messages.success(request, f"已新增党员“{member.name}”。")
+            return redirect("members:detail", member.pk)
+    return render(request, "members/form.html", {"form": form, "org": org, "title": "新增党员", "submit": "保存"})
+
+
+def edit(request, pk):
+    user = request.user
+    member = _visible(request, pk, "edit")
+    form = MemberForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member(user, member, **form.member_fields())
+        except (services.MemberError, IntegrityError):
+            form.add_error("id_number", "该身份证号已被其他党员使用")
+        else:
+            messages.success(request, "党员信息已保存。")
+            return redirect("members:detail", member.pk)
+    ctx = {"form": form, "member": member, "org": member.org, "title": f"编辑党员：{member.name}", "submit": "保存"}
+    return render(request, "members/form.html", ctx)
+
+
+def transfer(request, pk):
+    user = request.user
+    member = _visible(request, pk, "edit")
+    # Dissolved orgs stay in the lookup so the form can say why they are refused.
+    editable = Organization.objects.visible_to(user, "edit")
+    form = TransferForm(request.POST or None, member=member, editable_orgs=editable)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.transfer_member(user, member, d["to_code"], d["on"], d["reason"])
+        except services.MemberError as exc:
+            form.add_error("on" if "日期" in str(exc) else "to_code", str(exc))
+        else:
+            messages.success(request, f"{member.name} 的组织关系已转入“{d['to_code'].name}”。")
+            return redirect("members:detail", member.pk)
+    ctx = {
+        "form": form, "member": member, "org": member.org,
+        "title": f"组织关系转接：{member.name}", "submit": "确认转接", "is_transfer": True,
+    }
+    return render(request, "members/form.html", ctx)

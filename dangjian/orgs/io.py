@@ -1,0 +1,453 @@
+"""Party organizations in and out of Excel.
+
+Import is all-or-nothing and matches rows to existing organizations by 组织代码. Rows may
+come in any order: a 上级组织代码 may name another row of the same file or an organization
+already in the system; the final tree (file rows over the stored one) is checked for cycles
+before anything is written. Writing goes parents first, level by level, with bulk inserts;
+an existing organization that gets a new parent carries its whole subtree along (paths
+rewritten as orgs.services.update_org does). The term columns record the current term with
+the semantics of orgs.services.set_current_term: the same start date updates the term, a
+different one closes it (换届) and opens a new one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from dangjian.core import audit, xlsx
+from dangjian.core.models import AuditEntry
+from dangjian.core.scoping import scope_of
+from dangjian.core.xlsx import CellError, Column
+
+from .models import Organization, OrgKind, Term, Unit, segment
+
+AUDIT_NOTE = "批量导入"
+CHUNK = 900
+
+KINDS: dict[str, tuple[str, bool]] = {
+    "机关工委": (OrgKind.WORKING_COMMITTEE, False),
+    "党组": (OrgKind.LEADING_GROUP, False),
+    "党委": (OrgKind.COMMITTEE, False),
+    "机关党委": (OrgKind.ORGAN_COMMITTEE, False),
+    "党总支": (OrgKind.GENERAL_BRANCH, False),
+    "党支部": (OrgKind.BRANCH, False),
+    "联合党支部": (OrgKind.BRANCH, True),
+    "党小组": (OrgKind.CELL, False),
+}
+
+COLUMNS = [
+    Column("组织代码", "code", help="每个组织唯一，最多32个字符；系统中已有该代码的组织将按文件内容更新",
+           example="CZ02", width=14, text=True),
+    Column("组织名称", "name", help="最多100个字", example="财政局第二党支部", width=26),
+    Column("组织类别", "kind", help="可选：" + "、".join(KINDS), example="党支部", width=12),
+    Column("上级组织代码", "parent",
+           help="上级组织的组织代码：可以是系统中已有的组织，也可以是本文件中另一行（行的先后不限）；最上级组织不填",
+           example="CZ", width=14, text=True),
+    Column("所属单位", "unit", help="该组织所在的机关单位（部门），如：市财政局；系统中没有的单位会自动新建",
+           example="市财政局", width=16),
+    Column("成立日期", "established_on", help=f"可不填；不晚于今天；{xlsx.DATE_HINT}", example=dt.date(2018, 3, 1)),
+    Column("本届开始日期", "term_start", required=False,
+           help="可选列；与“本届届满日期”同时填写或同时不填。与系统中现任届次开始日期相同时更新该届，不同时视为换届",
+           example=dt.date(2024, 3, 1), width=14),
+    Column("本届届满日期", "term_end", required=False, help="可选列；应晚于本届开始日期（党支部每届一般3年）",
+           example=dt.date(2027, 3, 1), width=14),
+]
+HEADERS = {c.key: c.header for c in COLUMNS}
+NOTES = [
+    "第一行为表头，列的顺序可以调整；数据从第二行起填写，每个组织一行。",
+    "按组织代码识别：系统中已有的组织按文件内容更新（含调整上级组织，其下级组织随之调整）。",
+    "文件中任何一行有错误时，整个文件都不会导入；请按错误报告逐条修改后重新导入。",
+]
+_FIELDS = ["name", "kind", "is_joint", "parent", "unit", "established_on"]
+
+
+@dataclass
+class Row:
+    number: int
+    code: str = ""
+    name: str = ""
+    kind: str | None = None
+    is_joint: bool = False
+    parent_code: str = ""
+    unit_name: str = ""
+    established_on: dt.date | None = None
+    term: tuple[dt.date, dt.date] | None = None
+    org: Organization | None = None  # the stored organization with this code
+    changed: bool = False
+    term_change: str = ""  # "", "new", "update", "replace"
+
+
+def _parse(number: int, raw: dict, present: set, today: dt.date, errors: xlsx.Errors) -> Row:
+    row = Row(number)
+    bad: set[str] = set()
+
+    def cell(key, fn):
+        try:
+            return fn(raw.get(key))
+        except CellError as exc:
+            errors.add(number, HEADERS[key], str(exc))
+            bad.add(key)
+            return None
+
+    row.code = cell("code", lambda v: _code(v, "组织代码", required=True)) or ""
+    row.name = cell("name", lambda v: xlsx.text(v, "组织名称", 100, required=True)) or ""
+    kind = cell("kind", lambda v: xlsx.choice(v, "组织类别", KINDS))
+    if kind:
+        row.kind, row.is_joint = kind
+    row.parent_code = cell("parent", lambda v: _code(v, "上级组织代码")) or ""
+    row.unit_name = cell("unit", lambda v: xlsx.text(v, "所属单位", 100)) or ""
+    row.established_on = cell("established_on", lambda v: xlsx.date(v, "成立日期"))
+    if row.established_on and row.established_on > today:
+        errors.add(number, HEADERS["established_on"], "成立日期不能晚于今天")
+    start = cell("term_start", lambda v: xlsx.date(v, "本届开始日期")) if "term_start" in present else None
+    end = cell("term_end", lambda v: xlsx.date(v, "本届届满日期")) if "term_end" in present else None
+    if {"term_start", "term_end"} & bad:
+        return row
+    if (start is None) != (end is None):
+        missing = "term_end" if end is None else "term_start"
+        if missing not in present:
+            errors.add(number, HEADERS[missing], f"填写了届次日期却缺少“{HEADERS[missing]}”列，两列应同时填写")
+        else:
+            errors.add(number, HEADERS[missing], "本届开始日期与本届届满日期应同时填写或同时不填")
+    elif start is not None:
+        if start > today:
+            errors.add(number, HEADERS["term_start"], "本届开始日期不能晚于今天")
+        if end <= start:
+            errors.add(number, HEADERS["term_end"], "本届届满日期应晚于本届开始日期")
+        else:
+            row.term = (start, end)
+    if row.code and row.parent_code == row.code:
+        errors.add(number, HEADERS["parent"], "上级组织代码不能是本组织自己的代码")
+    return row
+
+
+def _code(value, label: str, required: bool = False) -> str:
+    s = xlsx.text(value, label, 32, required=required)
+    if any(ch.isspace() for ch in s):
+        raise CellError(f"{label}“{s}”中不能有空格")
+    return s
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def import_orgs(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
+    """Check the whole file, then (unless `dry_run` or any error) write it in one
+    transaction. `user` None = an administrator at the command line (no scope limit)."""
+    today = today or timezone.localdate()
+    progress = progress or (lambda done, total, message="": None)
+    progress(0, 0, "正在读取文件")
+    try:
+        sheet = xlsx.read(path, COLUMNS, progress)
+    except xlsx.FileProblem as exc:
+        return xlsx.result(errors=exc.errors)
+    errors = xlsx.Errors(COLUMNS)
+    rows = [_parse(number, raw, sheet.present, today, errors) for number, raw in sheet.rows]
+    total = len(rows)
+    progress(total, total * 2, "正在校验")
+    tree = _Tree(rows, errors)
+    tree.check(user)
+    _check_terms(rows, tree.current_terms, errors)
+    if errors:
+        return xlsx.result(errors=errors.as_list())
+    tree.plan()
+    created = sum(1 for r in rows if r.org is None)
+    updated = sum(1 for r in rows if r.org is not None and r.changed)
+    if dry_run:
+        progress(total * 2, total * 2, "校验完成（未写入）")
+        return xlsx.result(created, updated)
+    try:
+        tree.write(user)
+    except IntegrityError:
+        return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
+                                    "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
+    progress(total * 2, total * 2, "导入完成")
+    return xlsx.result(created, updated)
+
+
+def _check_terms(rows: list[Row], current: dict[int, Term], errors: xlsx.Errors) -> None:
+    for r in rows:
+        if r.term is None:
+            continue
+        term = current.get(r.org.pk) if r.org else None
+        if term is None:
+            r.term_change = "new"
+        elif term.starts_on == r.term[0]:
+            r.term_change = "update" if term.ends_on != r.term[1] else ""
+        elif r.term[0] < term.starts_on:
+            errors.add(r.number, HEADERS["term_start"],
+                       f"本届开始日期早于系统中现任届次的开始日期（{term.starts_on:%Y-%m-%d}），请核对")
+        else:
+            r.term_change = "replace"
+
+
+class _Tree:
+    """The stored tree plus the file's rows over it."""
+
+    def __init__(self, rows: list[Row], errors: xlsx.Errors):
+        self.rows = rows
+        self.errors = errors
+        self.file: dict[str, Row] = {}
+        dup: dict[str, list[int]] = {}
+        for r in rows:
+            if r.code:
+                dup.setdefault(r.code, []).append(r.number)
+                self.file.setdefault(r.code, r)
+        for r in rows:
+            numbers = dup.get(r.code, [])
+            if len(numbers) > 1:
+                others = "、".join(str(n) for n in numbers if n != r.number)
+                errors.add(r.number, HEADERS["code"], f"组织代码“{r.code}”与第 {others} 行重复，每个组织只能填写一行")
+        codes = sorted({r.code for r in rows if r.code} | {r.parent_code for r in rows if r.parent_code})
+        self.by_code: dict[str, Organization] = {}
+        for chunk in _chunks(codes):
+            self.by_code.update((o.code, o) for o in Organization.objects.filter(code__in=chunk).select_related("unit"))
+        # Ancestors of every stored org the file touches, to walk the final tree upwards.
+        self.by_id = {o.pk: o for o in self.by_code.values()}
+        wanted = sorted({int(p) for o in self.by_code.values() for p in o.path.split("/") if p} - set(self.by_id))
+        for chunk in _chunks(wanted):
+            self.by_id.update((o.pk, o) for o in Organization.objects.filter(pk__in=chunk))
+        self.stored = {o.code: o for o in self.by_id.values()}
+        for r in rows:
+            r.org = self.by_code.get(r.code)
+        self.current_terms: dict[int, Term] = {}
+        ids = [r.org.pk for r in rows if r.org]
+        for chunk in _chunks(ids):
+            self.current_terms.update((t.org_id, t) for t in Term.objects.filter(org_id__in=chunk, is_current=True))
+
+    def final_parent(self, code: str) -> str | None:
+        row = self.file.get(code)
+        if row is not None:
+            return row.parent_code or None
+        org = self.stored.get(code)
+        if org is None or org.parent_id is None:
+            return None
+        parent = self.by_id.get(org.parent_id)
+        return parent.code if parent else None
+
+    def stored_parent_code(self, org: Organization) -> str:
+        parent = self.by_id.get(org.parent_id) if org.parent_id else None
+        return parent.code if parent else ""
+
+    def check(self, user) -> None:
+        errors, header = self.errors, HEADERS
+        allowed = (lambda path: True) if user is None else (lambda path, s=scope_of(user): s.allows("import", path))
+        for r in self.rows:
+            if r.org is not None:
+                if user is not None and not allowed(r.org.path):
+                    errors.add(r.number, header["code"], f"无权导入到该组织（{r.code}）：不在您的导入范围内")
+                    continue
+                if r.org.status != Organization.Status.ACTIVE:
+                    errors.add(r.number, header["code"], f"组织“{r.org.name}”已撤销，不能通过导入修改")
+                    continue
+            if not r.parent_code:
+                if user is not None and not (r.org is not None and r.org.parent_id is None):
+                    errors.add(r.number, header["parent"], "无权导入到该组织：只有不受范围限制的管理员才能设立最上级组织，请填写上级组织代码")
+                continue
+            if r.parent_code == r.code or r.parent_code in self.file:
+                continue
+            parent = self.by_code.get(r.parent_code)
+            if parent is None:
+                errors.add(r.number, header["parent"],
+                           f"上级组织代码“{r.parent_code}”在系统中和本文件中都不存在，请核对")
+            elif user is not None and not allowed(parent.path):
+                errors.add(r.number, header["parent"], f"无权导入到该组织（{r.parent_code}）：不在您的导入范围内")
+            elif parent.status != Organization.Status.ACTIVE:
+                errors.add(r.number, header["parent"], f"上级组织“{parent.name}”已撤销，不能在其下设立或调入组织")
+        self._check_cycles()
+
+    def _check_cycles(self) -> None:
+        reported: set[str] = set()
+        limit = len(self.file) + len(self.by_id) + 2
+        for r in self.rows:
+            if not r.code or r.code in reported or r.parent_code == r.code:
+                continue
+            chain, code = [], r.code
+            while code is not None and code not in chain and len(chain) < limit:
+                chain.append(code)
+                code = self.final_parent(code)
+            if code is None or code != r.code:
+                continue
+            loop = " → ".join(chain + [code])
+            for c in chain:
+                row = self.file.get(c)
+                if row is not None and c not in reported:
+                    reported.add(c)
+                    self.errors.add(row.number, HEADERS["parent"],
+                                    f"上级组织关系形成循环（{loop}），组织不能成为自己的下级")
+
+    # ---- planning and writing -----------------------------------------------------------
+
+    def plan(self) -> None:
+        for r in self.rows:
+            org = r.org
+            if org is None:
+                continue
+            r.changed = bool(r.term_change) or any((
+                org.name != r.name, org.kind != r.kind, org.is_joint != r.is_joint,
+                self.stored_parent_code(org) != r.parent_code,
+                (org.unit.name if org.unit else "") != r.unit_name,
+                org.established_on != r.established_on,
+            ))
+
+    def write(self, user) -> None:
+        entries: list[AuditEntry] = []
+        with transaction.atomic():
+            units = self._units()
+            befores = {r.org.pk: audit.snapshot(r.org) for r in self.rows if r.org and r.changed}
+            placed: dict[str, Organization] = {}
+            created: list[Organization] = []
+            # New organizations level by level: a child needs its new parent's id.
+            for rows in self._levels():
+                objs = [Organization(code=r.code, name=r.name, kind=r.kind, is_joint=r.is_joint,
+                                     parent_id=self._parent_id(r, placed), unit_id=units.get(r.unit_name),
+                                     established_on=r.established_on) for r in rows if r.org is None]
+                Organization.objects.bulk_create(objs, batch_size=500)
+                placed.update((o.code, o) for o in objs)
+                created += objs
+            moved: list[tuple[Organization, str]] = []
+            changed = []
+            for r in self.rows:
+                org = r.org
+                if org is None or not r.changed:
+                    continue
+                parent_id = self._parent_id(r, placed)
+                if parent_id != org.parent_id:
+                    moved.append((org, org.path))
+                org.name, org.kind, org.is_joint, org.parent_id = r.name, r.kind, r.is_joint, parent_id
+                org.unit_id, org.established_on = units.get(r.unit_name), r.established_on
+                changed.append(org)
+            if changed:
+                Organization.objects.bulk_update(changed, _FIELDS, batch_size=500)
+            self._repath(created, moved)
+            for r in self.rows:
+                if r.org is None:
+                    entries.append(audit.entry(user, placed[r.code], None, "create", AUDIT_NOTE))
+                elif r.changed:
+                    e = audit.entry(user, r.org, befores[r.org.pk], "update", AUDIT_NOTE)
+                    if e is not None:
+                        entries.append(e)
+            entries += self._write_terms(user, placed)
+            AuditEntry.objects.bulk_create(entries, batch_size=1000)
+
+    def _parent_id(self, r: Row, placed: dict[str, Organization]) -> int | None:
+        if not r.parent_code:
+            return None
+        if r.parent_code in placed:
+            return placed[r.parent_code].pk
+        return self.by_code[r.parent_code].pk
+
+    def _repath(self, created: list[Organization], moved: list[tuple[Organization, str]]) -> None:
+        """Recompute the materialized path of new organizations and of every moved subtree
+        from the parent links, top down, then store the paths that changed."""
+        if not created and not moved:
+            return
+        affected: dict[int, Organization] = {o.pk: o for o in created}
+        mine = {r.org.pk: r.org for r in self.rows if r.org is not None}
+        prefixes = [old for _, old in moved]
+        for chunk in _chunks(prefixes, 100):
+            q = Q()
+            for prefix in chunk:
+                q |= Q(path__startswith=prefix)
+            for o in Organization.objects.filter(q).only("pk", "parent_id", "path"):
+                affected.setdefault(o.pk, mine.get(o.pk, o))
+        outside = sorted({o.parent_id for o in affected.values() if o.parent_id and o.parent_id not in affected})
+        stored: dict[int, str] = {}
+        for chunk in _chunks(outside):
+            stored.update(Organization.objects.filter(pk__in=chunk).values_list("pk", "path"))
+        paths: dict[int, str] = {}
+
+        def path_of(pk: int) -> str:
+            if pk not in paths:
+                parent = affected[pk].parent_id
+                base = "" if parent is None else (path_of(parent) if parent in affected else stored[parent])
+                paths[pk] = base + segment(pk)
+            return paths[pk]
+
+        dirty = []
+        for pk, o in affected.items():
+            new_path = path_of(pk)
+            if o.path != new_path:
+                o.path = new_path
+                dirty.append(o)
+        Organization.objects.bulk_update(dirty, ["path"], batch_size=500)
+
+    def _levels(self) -> list[list[Row]]:
+        level: dict[str, int] = {}
+
+        def depth(code: str) -> int:
+            if code not in level:
+                parent = self.file[code].parent_code
+                level[code] = depth(parent) + 1 if parent in self.file else 0
+            return level[code]
+
+        out: dict[int, list[Row]] = {}
+        for r in self.rows:
+            out.setdefault(depth(r.code), []).append(r)
+        return [out[k] for k in sorted(out)]
+
+    def _units(self) -> dict[str, int]:
+        names = sorted({r.unit_name for r in self.rows if r.unit_name})
+        units: dict[str, int] = {}
+        for chunk in _chunks(names):
+            units.update(Unit.objects.filter(name__in=chunk).values_list("name", "pk"))
+        missing = [Unit(name=n) for n in names if n not in units]
+        if missing:
+            Unit.objects.bulk_create(missing)
+            units.update((u.name, u.pk) for u in missing)
+        return units
+
+    def _write_terms(self, user, placed: dict[str, Organization]) -> list[AuditEntry]:
+        entries: list[AuditEntry] = []
+        closing, updating, creating = [], [], []
+        for r in self.rows:
+            if not r.term_change:
+                continue
+            org = placed.get(r.code) or r.org
+            start, end = r.term
+            current = self.current_terms.get(org.pk)
+            if r.term_change == "update":
+                before = audit.snapshot(current)
+                current.ends_on = end
+                updating.append((current, before))
+            else:
+                if r.term_change == "replace":
+                    before = audit.snapshot(current)
+                    current.is_current = False
+                    closing.append((current, before))
+                creating.append(Term(org_id=org.pk, starts_on=start, ends_on=end, elected_on=start))
+        if closing:
+            Term.objects.bulk_update([t for t, _ in closing], ["is_current"], batch_size=500)
+        if updating:
+            Term.objects.bulk_update([t for t, _ in updating], ["ends_on"], batch_size=500)
+        Term.objects.bulk_create(creating, batch_size=500)
+        entries += [audit.entry(user, t, b, "update", "换届") for t, b in closing]
+        entries += [audit.entry(user, t, b, "update", AUDIT_NOTE) for t, b in updating]
+        entries += [audit.entry(user, t, None, "create", AUDIT_NOTE) for t in creating]
+        return [e for e in entries if e is not None]
+
+
+# ---- export ----------------------------------------------------------------------------
+
+def export_orgs(qs, out) -> int:
+    """Write organizations (parents before children) with the same headers as the import."""
+    qs = qs.select_related("unit", "parent").order_by("path")
+    terms = dict(
+        (t.org_id, t) for t in Term.objects.filter(is_current=True, org__in=qs.order_by().values("pk"))
+    )
+    rows = (
+        [o.code, o.name, o.kind_label, o.parent.code if o.parent else "", o.unit.name if o.unit else "",
+         o.established_on, *((terms[o.pk].starts_on, terms[o.pk].ends_on) if o.pk in terms else ("", ""))]
+        for o in qs.iterator(chunk_size=2000)
+    )
+    return xlsx.write(out, COLUMNS, rows, title="党组织")
+
+
+def write_template(out) -> None:
+    xlsx.write(out, COLUMNS, [[c.example for c in COLUMNS]], notes=xlsx.notes_for(COLUMNS, NOTES), title="党组织")

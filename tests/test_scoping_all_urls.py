@@ -1,0 +1,272 @@
+"""Every URL of the project, tried by a user of another subtree.
+
+The URL resolver is walked as a whole (includes, the API router, whatever is added later),
+so a new page or endpoint is covered without touching this file — unless it takes a path
+argument this file does not know yet: then the test fails and names it, and the argument
+must be mapped below to an object of the tree fixture.
+
+The user is unitb (单位党务管理员 of 市教育局, "JY"). The other subtree is 市财政局 ("CZ"):
+its org CZ01, its member 李明, its committee seat, its term, its import job.
+- A URL naming an object of the other subtree answers 404 to GET and POST (or 405 when
+  the method is refused for any object, existing or not), for the web session and, under
+  /api/, for the API token alike. The same URL with unitb's own object must not be 404, so
+  a wrong mapping cannot make the test pass by itself.
+- A URL without arguments (lists, exports, the API root) never shows the other subtree's
+  names or codes, even when asked for them by query parameters.
+- The Django admin (staff only) sends unitb to its login page.
+"""
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import openpyxl
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.exceptions import Resolver404
+from django.utils.regex_helper import normalize
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from dangjian.core.models import Job
+from dangjian.orgs import services as org_services
+from tests import factories
+
+# What must never reach unitb: names and codes of the other subtree. (Not the bare code
+# "CZ01": the import templates use it as their example.)
+FORBIDDEN = ("李明", "诸葛青云", "财政局第一党支部", "市财政局机关党委", "财政局机关青年党小组", "QX9301")
+# Query parameters that ask list pages for the other subtree outright, without repeating
+# any forbidden word (pages may echo what was searched for).
+PROBES = ("?q=李&org=CZ&under=CZ&code=CZ&parent=CZ", "?q=zhuge&status=all&category=full&is_leader=1")
+MISSING_PK = 10**9
+
+# Path arguments naming an object, by name. "pk" depends on the URL: see PK_BY_PREFIX.
+OBJECT_ARGS = {
+    "org_pk": "org", "org_id": "org",
+    "member_pk": "member", "member_id": "member",
+    "seat_pk": "seat", "seat_id": "seat",
+    "term_pk": "term", "term_id": "term",
+    "job_pk": "job", "job_id": "job",
+}
+# "pk" by the longest matching URL prefix.
+PK_BY_PREFIX = {
+    "orgs/": "org",
+    "members/": "member",
+    "exchange/jobs/": "job",
+    "api/orgs/": "org",
+    "api/members/": "member",
+}
+# Arguments that name no object: fixed values.
+PLAIN_ARGS = {"kind": "members"}
+
+
+def iter_patterns(resolver=None, prefix="") -> Iterator[tuple[str, URLPattern]]:
+    """(full regex without the leading ^, pattern) for every endpoint, through includes."""
+    resolver = resolver or get_resolver()
+    for p in resolver.url_patterns:
+        regex = p.pattern.regex.pattern.removeprefix("^")
+        if isinstance(p, URLResolver):
+            yield from iter_patterns(p, prefix + regex)
+        else:
+            yield prefix + regex, p
+
+
+def is_static(regex: str, pattern: URLPattern) -> bool:
+    module = getattr(pattern.callback, "__module__", "")
+    return module in ("django.views.static", "django.contrib.staticfiles.views") or regex.startswith(
+        settings.STATIC_URL.strip("/") + "/"
+    )
+
+
+def object_kind(regex: str, arg: str) -> str | None:
+    if arg in OBJECT_ARGS:
+        return OBJECT_ARGS[arg]
+    if arg == "pk":
+        prefixes = [p for p in PK_BY_PREFIX if regex.startswith(p)]
+        return PK_BY_PREFIX[max(prefixes, key=len)] if prefixes else None
+    return None
+
+
+def build_url(regex: str, pattern: URLPattern, values: dict) -> str | None:
+    """The URL of `pattern` with `values`, checked to resolve back to the same view."""
+    for template, params in normalize(regex):
+        if set(params) - set(values) - {"format"}:
+            continue
+        for fmt in ("json", ".json"):
+            url = "/" + template % {**values, "format": fmt}
+            try:
+                match = resolve(url.split("?")[0])
+            except Resolver404:
+                continue
+            if match.func is pattern.callback:
+                return url
+    return None
+
+
+def endpoints() -> list[tuple[str, URLPattern]]:
+    return [(rx, p) for rx, p in iter_patterns() if not rx.startswith("admin/") and not is_static(rx, p)]
+
+
+def text_of(response) -> str:
+    """What a reader would see: the body as text, or every cell of a workbook."""
+    ctype = response.get("Content-Type", "")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if "spreadsheetml" in ctype or body[:2] == b"PK":
+        wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
+    return body.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def world(tree, personas):
+    """Objects of both subtrees, by kind: (the other subtree's, unitb's own)."""
+    day = dt.date(2023, 5, 1)
+    cell = factories.org(tree["a1"], kind="cell", name="财政局机关青年党小组", code="QX9301")
+    factories.member(cell, name="诸葛青云", is_leader=True)
+    seats = [org_services.fill_seat(None, tree[o], "secretary", tree[m], day) for o, m in (("a1", "ma"), ("b1", "mb"))]
+    terms = [org_services.set_current_term(None, tree[o], day, dt.date(2028, 5, 1)) for o in ("a1", "b1")]
+    jobs = [
+        Job.objects.create(kind="import-members", status="done", user=personas[u])
+        for u in ("unit_admin_a", "unit_admin_b")
+    ]
+    return {
+        "user": personas["unit_admin_b"],
+        "objects": {
+            "org": (tree["a1"].pk, tree["b1"].pk),
+            "member": (tree["ma"].pk, tree["mb"].pk),
+            "seat": (seats[0].pk, seats[1].pk),
+            "term": (terms[0].pk, terms[1].pk),
+            "job": (jobs[0].pk, jobs[1].pk),
+        },
+    }
+
+
+def clients(user, url: str):
+    """A web session; under /api/ also an API token."""
+    web = Client()
+    web.force_login(user)
+    yield "session", web
+    if url.startswith("/api/"):
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        yield "token", api
+
+
+def call(client, method: str, url: str):
+    if isinstance(client, APIClient) and method == "post":
+        return client.post(url, {}, format="json")
+    return getattr(client, method)(url)
+
+
+def leaks(text: str) -> list[str]:
+    return [w for w in FORBIDDEN if w in text]
+
+
+def test_walk_sees_every_part_of_the_site():
+    """Guards the walk itself: if it stopped descending into includes, every other test
+    here would pass without trying anything."""
+    regexes = [rx for rx, _ in endpoints()]
+    for expected in ("orgs/(?P<pk>", "members/(?P<pk>", "api/orgs/(?P<pk>", "api/members/(?P<pk>", "api/orgs/$"):
+        assert any(rx.startswith(expected) for rx in regexes), expected
+    assert len(regexes) > 30
+
+
+def test_every_path_argument_is_mapped():
+    unknown = {}
+    for regex, pattern in endpoints():
+        names = set(pattern.pattern.regex.groupindex) - {"format"}
+        missing = sorted(n for n in names if n not in PLAIN_ARGS and object_kind(regex, n) is None)
+        if missing:
+            unknown[regex] = missing
+    assert not unknown, (
+        "URL arguments this test does not know (map them in OBJECT_ARGS, PK_BY_PREFIX or PLAIN_ARGS "
+        f"of tests/test_scoping_all_urls.py): {unknown}"
+    )
+
+
+def test_objects_of_another_subtree_answer_404(world):
+    user, objects = world["user"], world["objects"]
+    failures, tried = [], 0
+    for regex, pattern in endpoints():
+        names = set(pattern.pattern.regex.groupindex) - {"format"}
+        kinds = {n: object_kind(regex, n) for n in names if n not in PLAIN_ARGS}
+        if not kinds or None in kinds.values():
+            continue  # no object argument; unmapped ones fail test_every_path_argument_is_mapped
+        plain = {n: PLAIN_ARGS[n] for n in names if n in PLAIN_ARGS}
+        urls = {
+            which: build_url(regex, pattern, {**plain, **{n: objects[k][i] for n, k in kinds.items()}})
+            for i, which in enumerate(("other", "own"))
+        }
+        urls["missing"] = build_url(regex, pattern, {**plain, **{n: MISSING_PK for n in kinds}})
+        if None in urls.values():
+            failures.append(f"{regex}: cannot build a URL that resolves back to this pattern")
+            continue
+        tried += 1
+        for how, client in clients(user, urls["other"]):
+            for method in ("get", "post"):
+                try:
+                    r = call(client, method, urls["other"])
+                    missing = call(client, method, urls["missing"])
+                except Exception as exc:  # a server error is a failure too, with its cause
+                    failures.append(f"{method.upper()} {urls['other']} ({how}): {exc!r}")
+                    continue
+                same_as_missing = r.status_code == missing.status_code == 405
+                shown = leaks(text_of(r))
+                if r.status_code != 404 and not same_as_missing:
+                    failures.append(f"{method.upper()} {urls['other']} ({how}): {r.status_code}, expected 404")
+                elif shown:
+                    failures.append(f"{method.upper()} {urls['other']} ({how}): shows {shown}")
+            # The same URL with unitb's own object must be reachable, or the mapping is wrong.
+            try:
+                own = call(client, "get", urls["own"])
+            except Exception as exc:
+                failures.append(f"GET {urls['own']} ({how}, own object): {exc!r}")
+                continue
+            shown = leaks(text_of(own))
+            if own.status_code == 404 or own.status_code >= 500:
+                failures.append(
+                    f"GET {urls['own']} ({how}, own object): {own.status_code}; "
+                    "is the argument mapped to the right object?"
+                )
+            elif shown:
+                failures.append(f"GET {urls['own']} ({how}, own object): shows {shown}")
+    assert tried > 10
+    assert not failures, "\n".join(failures)
+
+
+def test_pages_without_arguments_show_nothing_of_another_subtree(world):
+    user = world["user"]
+    failures, tried = [], 0
+    for regex, pattern in endpoints():
+        names = set(pattern.pattern.regex.groupindex) - {"format"}
+        if names - set(PLAIN_ARGS):
+            continue
+        url = build_url(regex, pattern, {n: PLAIN_ARGS[n] for n in names})
+        if url is None:
+            failures.append(f"{regex}: cannot build a URL that resolves back to this pattern")
+            continue
+        tried += 1
+        for how, client in clients(user, url):
+            for method, target in (("get", url), *(("get", url + p) for p in PROBES), ("post", url)):
+                try:
+                    r = call(client, method, target)
+                except Exception as exc:
+                    failures.append(f"{method.upper()} {target} ({how}): {exc!r}")
+                    continue
+                shown = leaks(text_of(r))
+                if r.status_code >= 500:
+                    failures.append(f"{method.upper()} {target} ({how}): {r.status_code}")
+                elif shown:
+                    failures.append(f"{method.upper()} {target} ({how}): shows {shown}")
+    assert tried > 10
+    assert not failures, "\n".join(failures)
+
+
+def test_admin_sends_non_staff_to_its_login(world):
+    web = Client()
+    web.force_login(world["user"])
+    r = web.get("/admin/")
+    assert r.status_code == 302 and r["Location"].startswith("/admin/login/")
+    r = web.get(f"/admin/members/member/{world['objects']['member'][0]}/change/")
+    assert r.status_code in (302, 404) and not leaks(text_of(r))
