@@ -1,9 +1,12 @@
 """The one API router, mounted at /api/. Viewsets live in each app's api.py."""
 from rest_framework.routers import DefaultRouter
 
+from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 
 router = DefaultRouter()
 router.register("orgs", OrgViewSet, basename="org")
 router.register("members", MemberViewSet, basename="member")
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("compliance", ComplianceViewSet, basename="compliance")

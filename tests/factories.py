@@ -28,14 +28,16 @@ def id_number(birth=dt.date(1985, 6, 1), seq=None) -> str:
     return idcard.make("110101", birth, (seq if seq is not None else next(_seq)) % 1000)
 
 
-def member(org, name="张三", birth=dt.date(1985, 6, 1), **extra):
+def member(org, name="张三", birth=dt.date(1985, 6, 1), gender="male", **extra):
     n = next(_seq)
+    # The 17th digit carries the gender (odd = male): keep the number consistent with it.
+    sequence = (n % 500) * 2 + (1 if gender == "male" else 0)
     fields = dict(
         name=name,
-        gender="male",
+        gender=gender,
         ethnicity="汉族",
         birth_date=birth,
-        id_number=idcard.make(f"{110101 + n // 1000}", birth, n % 1000),
+        id_number=idcard.make(f"{110101 + n // 500}", birth, sequence),
         education="bachelor",
         phone=f"138{n:08d}",
         org=org,

@@ -279,3 +279,65 @@ def test_demo_accounts_log_in_with_their_scope(client):
 def test_chinese_numbers_in_org_names(n, text):
     from dangjian.demo.names import chinese_number
     assert chinese_number(n) == text
+
+
+# ---- a year of organizational life ----------------------------------------------------------
+
+def life_fingerprint():
+    from dangjian.activities.models import Activity, Attendance
+
+    acts = list(Activity.objects.order_by("org__code", "held_on", "topic", "minutes").values_list(
+        "org__code", "held_on", "topic", "minutes", "recorded_at", "expected_count", "present_count"))
+    attendance = sorted(Attendance.objects.values_list("activity__org__code", "activity__held_on",
+                                                       "member__id_hash", "status"), key=repr)
+    return acts, attendance
+
+
+@pytest.mark.django_db
+def test_demo_year_of_organizational_life_is_deterministic():
+    from dangjian.activities.models import Activity, ComplianceRow
+
+    build(seed=9)
+    first = life_fingerprint()
+    assert len(first[0]) > 100
+    rows = ComplianceRow.objects.count()
+    build(seed=9, reset=True)
+    assert life_fingerprint() == first
+    assert ComplianceRow.objects.count() == rows
+    build(seed=10, reset=True)
+    assert life_fingerprint() != first
+    assert not Activity.objects.filter(held_on__gt=TODAY).exists()
+
+
+@pytest.mark.django_db
+def test_demo_life_has_its_imperfections_and_compliance():
+    from dangjian.activities import compliance
+    from dangjian.activities.models import Activity, ActivityKind, Attendance, ComplianceRow
+
+    out = build(members=1500, seed=3)
+    assert "组织生活记录（近一年）" in out
+    start = dt.date(2025, 7, 1)
+    assert not Activity.objects.filter(held_on__lt=start).exists()
+    # Every record's kind rows match it; theme days everywhere.
+    assert ActivityKind.objects.filter(kind="theme_day").count() > 100
+    assert not ActivityKind.objects.exclude(held_on=F("activity__held_on")).exists()
+    # Compliance computed once for the year: met rows and missing months both present.
+    statuses = collections.Counter(ComplianceRow.objects.values_list("status", flat=True))
+    assert statuses["met"] > statuses["missing"] > 0
+    assert ComplianceRow.objects.filter(code="theme_day", status="missing").exists()
+    assert ComplianceRow.objects.filter(code="theme_day", period="2026-03").count() == \
+        Organization.objects.filter(kind="branch").count()
+    # Back-filling at quarter end: records entered long after they were held.
+    late = [(a.recorded_at.date() - a.held_on).days for a in Activity.objects.only("held_on", "recorded_at")]
+    assert sum(1 for d in late if d > 30) >= 10 and min(late) >= 0
+    assert all(a.recorded_at.date() <= TODAY for a in Activity.objects.only("recorded_at"))
+    # Copied minutes: the same text in two different branches.
+    by_text = collections.defaultdict(set)
+    for org_id, text in Activity.objects.filter(kinds__kind="theme_day").values_list("org_id", "minutes"):
+        by_text[text].add(org_id)
+    assert any(len(orgs) > 1 for orgs in by_text.values())
+    # Leaders who skipped their branch's 组织生活会, and members lapsing from all meetings.
+    assert Attendance.objects.filter(activity__kinds__kind="org_life_meeting", member__is_leader=True,
+                                     status="absent").exists()
+    checks = collections.Counter(f["check"] for f in compliance.member_findings(2026, today=TODAY))
+    assert checks["leader_org_life"] > 0

@@ -29,6 +29,7 @@ from django.utils.regex_helper import normalize
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dangjian.activities import services as activity_services
 from dangjian.core.models import Job
 from dangjian.orgs import services as org_services
 from tests import factories
@@ -54,8 +55,10 @@ PK_BY_PREFIX = {
     "orgs/": "org",
     "members/": "member",
     "exchange/jobs/": "job",
+    "activities/": "activity",
     "api/orgs/": "org",
     "api/members/": "member",
+    "api/activities/": "activity",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -130,6 +133,8 @@ def world(tree, personas):
         Job.objects.create(kind="import-members", status="done", user=personas[u])
         for u in ("unit_admin_a", "unit_admin_b")
     ]
+    activities = [activity_services.record_activity(None, tree[o], ["theme_day"], day, topic="主题党日")
+                  for o in ("a1", "b1")]
     return {
         "user": personas["unit_admin_b"],
         "objects": {
@@ -138,6 +143,7 @@ def world(tree, personas):
             "seat": (seats[0].pk, seats[1].pk),
             "term": (terms[0].pk, terms[1].pk),
             "job": (jobs[0].pk, jobs[1].pk),
+            "activity": (activities[0].pk, activities[1].pk),
         },
     }
 

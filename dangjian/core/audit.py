@@ -10,7 +10,7 @@ from .models import AuditEntry
 
 
 def _jsonable(value):
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return str(value)

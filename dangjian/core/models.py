@@ -7,7 +7,9 @@ class AuditEntry(models.Model):
 
     Personal data appears here only in masked form (see core.audit)."""
 
-    ACTIONS = [("create", "新增"), ("update", "修改"), ("delete", "撤销")]
+    # "reveal" and "export" change nothing but are kept: who saw full 身份证号, who took a roster out.
+    ACTIONS = [("create", "新增"), ("update", "修改"), ("delete", "撤销"), ("reveal", "查看完整身份证号"),
+               ("export", "导出")]
 
     table = models.CharField(max_length=64)
     object_id = models.BigIntegerField()

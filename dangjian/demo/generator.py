@@ -730,7 +730,10 @@ def write_city(plan: CityPlan, progress=None) -> dict:
             RoleAssignment(user=u, role=a.role, org_id=orgs[i].pk) for u, a in zip(users, plan.accounts) for i in a.orgs
         ])
         step(total - done, "演示账号")
-    return summary(plan)
+        from .activities import write_activities
+
+        life = write_activities(plan, orgs, members)
+    return {**summary(plan), "life": life}
 
 
 def summary(plan: CityPlan) -> dict:

@@ -17,7 +17,7 @@ from . import queries, services
 from .models import Member
 from .serializers import MemberFilterSerializer, MemberSerializer, MemberWriteSerializer, TransferSerializer
 
-REVEAL_NOTE = "通过 API 查看完整身份证号"
+REVEAL_NOTE = "通过 API 返回"
 
 
 @extend_schema_view(

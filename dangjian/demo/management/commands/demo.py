@@ -103,6 +103,8 @@ class Command(BaseCommand):
                 ("  其中联合党支部", r["joint_branches"]),
                 ("党员", r["members"]),
                 ("  其中预备党员", r["probationary"]),
+                *([("组织生活记录（近一年）", r["life"]["activities"]), ("合规结果", r["life"]["compliance_rows"])]
+                  if "life" in r else []),
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",

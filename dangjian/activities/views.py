@@ -1,0 +1,184 @@
+import datetime as dt
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from dangjian.core import history as history_rows
+from dangjian.core.scoping import can, scope_of
+from dangjian.core.views import paginate
+from dangjian.orgs.models import Organization
+
+from . import queries, services
+from .forms import ActivityForm, WithdrawForm
+from .models import KIND_LABELS, Activity, Attendance
+
+NOT_LISTED = ("none", "未列入")
+
+
+def home(request):
+    """The menu entry: the calendar of the highest organization the user may see (a branch
+    secretary lands on their branch)."""
+    prefixes = scope_of(request.user).prefixes("view")
+    org = (Organization.objects.visible_to(request.user).filter(path__in=prefixes).order_by("path").first()
+           if prefixes else None)
+    if org is None:
+        return redirect("home")
+    return redirect("activities:calendar", org.pk)
+
+
+def _year(request, default: int) -> int:
+    raw = (request.GET.get("year") or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1921 <= int(raw) <= 9999:
+        return default
+    return int(raw)
+
+
+def org_activities(request, org_pk):
+    user = request.user
+    org = queries.org_or_404(user, org_pk)
+    kind = request.GET.get("kind", "")
+    if kind not in KIND_LABELS:
+        kind = ""
+    year = _year(request, 0) or None
+    page_obj, qs_base = paginate(request, queries.org_activities(org, kind=kind, year=year))
+    ctx = {
+        "org": org, "page_obj": page_obj, "qs_base": qs_base, "kind": kind, "year": year,
+        "kinds": queries.kind_choices(org), "years": queries.years_with_records(org),
+        "can_edit": can(user, "edit", org.path) and org.status == Organization.Status.ACTIVE,
+        "this_year": timezone.localdate().year, "this_month": timezone.localdate().strftime("%Y-%m"),
+    }
+    return render(request, "activities/list.html", ctx)
+
+
+def detail(request, pk):
+    user = request.user
+    activity = queries.activity_or_404(user, pk)
+    entries = history_rows.entries_for({"activities.activity": [activity.pk],
+                                        "activities.attendance": [activity.pk]})
+    ctx = {
+        "activity": activity, "org": activity.org,
+        "attendance": queries.attendance_by_status(activity),
+        "history": history_rows.describe(entries),
+        "can_edit": can(user, "edit", activity.org.path) and activity.status == Activity.Status.ACTIVE,
+        "backfilled_days": (timezone.localtime(activity.recorded_at).date() - activity.held_on).days,
+    }
+    return render(request, "activities/detail.html", ctx)
+
+
+def _form(request, org, initial=None, attendance_initial=None):
+    return ActivityForm(request.POST or None, initial=initial, kind_choices=queries.kind_choices(org),
+                        members=queries.meeting_members(org), attendance_initial=attendance_initial)
+
+
+def _save(request, form, write):
+    """Runs the service; its error lands on the field it names, nothing is written."""
+    try:
+        return write(**form.service_kwargs())
+    except services.ActivityError as exc:
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.message)
+        return None
+
+
+def create(request, org_pk):
+    user = request.user
+    org = queries.org_or_404(user, org_pk, "edit")
+    if org.status != Organization.Status.ACTIVE:
+        raise Http404
+    form = _form(request, org, initial={"held_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        activity = _save(request, form, lambda **kw: services.record_activity(user, org, **kw))
+        if activity is not None:
+            messages.success(request, "组织生活记录已保存。")
+            return redirect("activities:detail", activity.pk)
+    return render(request, "activities/form.html",
+                  {"form": form, "org": org, "title": f"记录组织生活：{org.name}", "submit": "保存",
+                   "statuses": Attendance.Status.choices})
+
+
+def edit(request, pk):
+    user = request.user
+    activity = queries.activity_or_404(user, pk, "edit")
+    if activity.status != Activity.Status.ACTIVE:
+        raise Http404
+    org = activity.org
+    initial = {name: getattr(activity, name) for name in
+               ("held_on", "starts_at", "place", "topic", "host", "recorder", "lecturer", "lecturer_name",
+                "talk_party_a", "talk_party_b", "minutes", "decisions")}
+    initial["kinds"] = activity.kind_list
+    listed = {a.member_id: (a.status, a.reason) for a in activity.attendances.all()}
+    members = queries.meeting_members(org)
+    # Members who joined after the meeting were not listed: they stay off the list (and a
+    # record imported without a list keeps having none).
+    att_initial = {m.pk: listed.get(m.pk, ("none", "")) for m in members}
+    form = _form(request, org, initial=initial, attendance_initial=att_initial)
+    if request.method == "POST" and form.is_valid():
+        def write(**kw):
+            # An unchanged list is not rewritten: it may name members who have since left.
+            if kw["attendance"] == {m: v for m, v in listed.items() if m in kw["attendance"]} and \
+                    set(kw["attendance"]) == set(listed) & {m.pk for m in form.members}:
+                kw["attendance"] = None
+            return services.update_activity(user, activity, **kw)
+        if _save(request, form, write) is not None:
+            messages.success(request, "组织生活记录已修改。")
+            return redirect("activities:detail", activity.pk)
+    return render(request, "activities/form.html",
+                  {"form": form, "org": org, "activity": activity, "title": f"修改组织生活记录：{activity}",
+                   "submit": "保存修改", "statuses": Attendance.Status.choices + [NOT_LISTED]})
+
+
+def withdraw(request, pk):
+    user = request.user
+    activity = queries.activity_or_404(user, pk, "edit")
+    if activity.status != Activity.Status.ACTIVE:
+        raise Http404
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_activity(user, activity, form.cleaned_data["reason"])
+        except services.ActivityError as exc:
+            form.add_error("reason", exc.message)
+        else:
+            messages.success(request, "记录已撤回，不再计入组织生活。")
+            return redirect("activities:detail", activity.pk)
+    return render(request, "activities/withdraw.html", {"form": form, "activity": activity, "org": activity.org})
+
+
+def compliance(request, org_pk):
+    user = request.user
+    org = queries.org_or_404(user, org_pk)
+    today = timezone.localdate()
+    year = _year(request, today.year)
+    rows = queries.org_compliance(org, year, today)
+    ctx = {
+        "org": org, "year": year, "rows": rows, "rules": queries.rule_sources(rows),
+        "summary": queries.summary(rows), "years": range(today.year, today.year - 6, -1),
+    }
+    return render(request, "activities/compliance.html", ctx)
+
+
+def month_calendar(request, org_pk):
+    user = request.user
+    org = queries.org_or_404(user, org_pk)
+    today = timezone.localdate()
+    year, month = today.year, today.month
+    raw = (request.GET.get("month") or "").strip()
+    error = ""
+    if raw:
+        try:
+            chosen = dt.datetime.strptime(raw, "%Y-%m").date()
+            if chosen.year < 1921:
+                raise ValueError
+            year, month = chosen.year, chosen.month
+        except ValueError:
+            error = f"月份：“{raw}”格式不正确，应为 2026-11"
+    cal = queries.month_calendar(org, year, month, today)
+    ctx = {"org": org, "cal": cal, "error": error, "weekdays": "一二三四五六日",
+           "can_edit": can(user, "edit", org.path) and org.status == Organization.Status.ACTIVE}
+    return render(request, "activities/calendar.html", ctx)
+
+
