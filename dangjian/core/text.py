@@ -1,5 +1,6 @@
-"""Chinese text helpers: pinyin for search, phone numbers."""
+"""Chinese text helpers: pinyin for search, phone numbers, terminal widths."""
 import re
+import unicodedata
 
 from pypinyin import Style, lazy_pinyin
 
@@ -18,3 +19,19 @@ def pinyin_initials(name: str) -> str:
 
 def valid_phone(value: str) -> bool:
     return bool(PHONE_RE.match(value) or LANDLINE_RE.match(value))
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives `text`: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def terminal_table(rows: list[tuple]) -> str:
+    """A plain table (first row = header) that lines up in a terminal with Chinese text."""
+    widths = [max(display_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for j, row in enumerate(rows):
+        out.append("  ".join(str(c) + " " * (w - display_width(str(c))) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)

@@ -7,31 +7,16 @@ The code is raised as SystemExit, so `call_command` callers can read it too.
 """
 import json
 import sys
-import unicodedata
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from dangjian.core import xlsx
+from dangjian.core.text import terminal_table as table
 
 EXIT_ROWS = 1
 EXIT_FILE = 2
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def table(rows: list[tuple]) -> str:
-    """A plain table that lines up in a terminal with Chinese (double-width) text."""
-    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for j, row in enumerate(rows):
-        out.append("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 def row_label(row: int) -> str:

@@ -3,25 +3,11 @@ import csv
 import datetime as dt
 import io
 import json
-import unicodedata
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-
-def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def table(rows: list[tuple]) -> str:
-    """A plain table that lines up in a terminal even with Chinese text (double-width)."""
-    widths = [max(width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for j, row in enumerate(rows):
-        out.append("  ".join(str(c) + " " * (w - width(str(c))) for c, w in zip(row, widths)).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+from dangjian.core.text import terminal_table as table  # noqa: F401 (used by the commands)
 
 
 def to_json(rows: list[dict]) -> str:

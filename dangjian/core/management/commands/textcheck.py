@@ -2,13 +2,13 @@
 import json
 import os
 import sys
-import unicodedata
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from dangjian.core import similarity
+from dangjian.core.text import display_width
 
 SUFFIXES = (".txt", ".docx")
 COLUMN = 34  # display cells per side in the table report
@@ -54,15 +54,11 @@ def collect(paths: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _wrap(text: str, width: int, lines: int) -> list[str]:
     text = " ".join(text.split())
     out, line, w = [], "", 0
     for c in text:
-        cw = 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        cw = display_width(c)
         if w + cw > width:
             out.append(line)
             if len(out) == lines:
@@ -77,7 +73,7 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
+    return text + " " * (width - display_width(text))
 
 
 def report(pairs: list[similarity.Pair], texts: dict[str, str], files: int, min_passage: int) -> str:

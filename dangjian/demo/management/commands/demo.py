@@ -2,29 +2,14 @@
 import datetime as dt
 import sys
 import time
-import unicodedata
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from dangjian.core.text import terminal_table
 from dangjian.demo import generator
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _table(rows: list[tuple]) -> str:
-    """A plain table that lines up in a terminal even with Chinese text (double-width)."""
-    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for j, row in enumerate(rows):
-        out.append("  ".join(str(c) + " " * (w - _width(str(c))) for c, w in zip(row, widths)).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 def _date(value: str) -> dt.date:
@@ -95,7 +80,7 @@ class Command(BaseCommand):
         lines = [
             f"示例市已生成（种子 {r['seed']}，基准日期 {r['today']}），用时 {elapsed:.1f} 秒。",
             "",
-            _table([
+            terminal_table([
                 ("项目", "数量"),
                 ("部门（单位）", r["departments"]),
                 ("党组织合计", r["orgs"]),
@@ -108,7 +93,7 @@ class Command(BaseCommand):
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",
-            _table([("用户名", "角色", "范围（含下级）", "关联党员", "密码")] + [
+            terminal_table([("用户名", "角色", "范围（含下级）", "关联党员", "密码")] + [
                 (a["username"], a["role"], a["scope"], a["member"] or "—", a["password"]) for a in r["accounts"]
             ]),
         ]
