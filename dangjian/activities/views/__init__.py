@@ -1,0 +1,1 @@
+"""Views of organizational life, one module per screen family."""
