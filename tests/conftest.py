@@ -3,6 +3,13 @@ import pytest
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is slow on purpose; the suite creates hundreds of users. Tests check logins and
+    lockouts, not the hasher's cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def tree(db):
     """A small city: 工委 → two departments' 机关党委 → branches, with members."""

@@ -1,9 +1,11 @@
 """Historical organizational-life records from Excel: a valid file writes activities, kind
 rows, absentees and history and recomputes compliance; any bad row leaves the database as it
-was, with the same JSON report and exit codes as the roster import."""
+was, with the same JSON report and exit codes as the roster import. The same import from the
+web page, as a background job with its report."""
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +16,7 @@ from django.utils import timezone
 from dangjian.activities import io as activity_io
 from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, ActivityKind, Attendance, ComplianceRow
-from dangjian.core.models import AuditEntry
+from dangjian.core.models import AuditEntry, Job
 from dangjian.orgs import services as org_services
 from tests import factories
 
@@ -196,3 +198,86 @@ def test_template_reimports_its_headers(tmp_path):
     wb = openpyxl.load_workbook(out)
     assert [c.value for c in wb.worksheets[0][1]] == [c.header for c in activity_io.COLUMNS]
     assert wb.sheetnames == ["组织生活记录", "填写说明"]
+
+
+# ---- web -------------------------------------------------------------------------------
+
+@pytest.fixture
+def web(settings, tmp_path):
+    settings.JOBS_MODE = "sync"
+    settings.VAR_DIR = tmp_path / "var"
+    return settings
+
+
+def upload(client, path: Path, dry_run: bool = False):
+    with path.open("rb") as fh:
+        data = {"kind": "activities", "file": fh}
+        if dry_run:
+            data["dry_run"] = "1"
+        return client.post("/exchange/import/", data)
+
+
+def test_import_page_offers_activities_with_a_template_that_imports(tree, personas, client, tmp_path):
+    client.force_login(personas["unit_admin_a"])
+    page = client.get("/exchange/import/").content.decode()
+    assert 'data-kind="activities"' in page and "/exchange/template/activities.xlsx" in page
+    assert "导入组织生活记录" in page
+    resp = client.get("/exchange/template/activities.xlsx")
+    assert resp.status_code == 200 and resp["Content-Disposition"].startswith("attachment")
+    path = tmp_path / "template.xlsx"
+    path.write_bytes(b"".join(resp.streaming_content))
+    wb = openpyxl.load_workbook(path)
+    assert [c.value for c in wb.worksheets[0][1]] == [c.header for c in activity_io.COLUMNS]
+    # The example row passes every check once its people exist in the example org.
+    for name in ("赵小刚", "钱小红"):
+        factories.member(tree["a1"], name=name)
+    assert activity_io.import_activities(path, user=personas["unit_admin_a"], dry_run=True)["errors"] == []
+
+
+def test_web_import_writes_records_reports_and_removes_the_upload(tree, branch, personas, client, tmp_path, web):
+    client.force_login(personas["unit_admin_a"])
+    path = sheet(tmp_path / "ok.xlsx", [row(), row(类型="党课", 主题="专题党课", 缺席人员=None)])
+    resp = upload(client, path, dry_run=True)
+    page = client.get(resp["Location"]).content.decode()
+    assert "校验通过（试运行，未写入任何数据）：将新增 2 条" in page and not Activity.objects.exists()
+
+    resp = upload(client, path)
+    assert resp.status_code == 302
+    job = Job.objects.filter(kind="import-activities").latest("pk")
+    assert resp["Location"] == f"/exchange/jobs/{job.pk}/"
+    page = client.get(resp["Location"]).content.decode()
+    assert "导入完成：新增 2 条" in page and "导入组织生活记录：ok.xlsx" in page and "hx-trigger" not in page
+    assert Activity.objects.filter(org=branch, source="imported", recorded_by=personas["unit_admin_a"]).count() == 2
+    assert ComplianceRow.objects.filter(org=branch, code="theme_day", period=f"{PAST:%Y-%m}", status="met").exists()
+    assert list((web.VAR_DIR / "uploads").iterdir()) == []
+    listing = client.get("/exchange/import/").content.decode()
+    assert "组织生活记录" in listing.split("最近的导入")[1] and "已导入" in listing
+
+
+def test_web_import_row_errors_and_scope_write_nothing(tree, branch, personas, client, tmp_path, web):
+    client.force_login(personas["unit_admin_a"])
+    before = counts()
+    path = sheet(tmp_path / "bad.xlsx", [
+        row(),
+        row(组织代码="JY01", 主持人="王芳", 缺席人员=None),
+        row(主题="第二次", 日期=TODAY + dt.timedelta(days=5)),
+    ])
+    page = client.get(upload(client, path)["Location"]).content.decode()
+    assert "2 行有错误" in page and "未写入任何数据" in page
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert [(r[0], r[1]) for r in rows] == [("3", "组织代码"), ("4", "日期")]
+    assert "不在您的导入范围内" in rows[0][2] and "将来的日期" in rows[1][2]
+    assert counts() == before
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"PK\x03\x04 not a workbook")
+    resp = client.get(upload(client, junk)["Location"])
+    assert resp.status_code == 200 and "文件无法导入" in resp.content.decode()
+    assert counts() == before
+
+
+@pytest.mark.parametrize("username", ["member_a", "secretary_a1", "leader"])
+def test_activity_import_needs_the_import_capability(tree, personas, client, tmp_path, username, web):
+    client.force_login(personas[username])
+    assert client.get("/exchange/template/activities.xlsx").status_code == 404
+    assert upload(client, sheet(tmp_path / "a.xlsx", [row()])).status_code == 404
+    assert not Activity.objects.exists() and not Job.objects.exists()

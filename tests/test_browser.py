@@ -79,3 +79,70 @@ def test_login_tree_search_import(transactional_db, live_server, personas, tree,
     page.get_by_text("导入完成").wait_for()
     assert Member.objects.filter(name="赵小刚", org__code="CZ01").exists()
     page.screenshot(path=str(tmp_path / "import.png"))
+
+
+def login(page, base_url, username):
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_record_meeting_with_absentees_updates_calendar_and_compliance(
+        transactional_db, live_server, personas, tree, browser_page):
+    """A branch secretary records this month's 主题党日 (also a 党员大会) with one absentee and
+    one excused member; the calendar's to-do turns into done and the compliance page shows the
+    record as evidence."""
+    from django.utils import timezone
+
+    from dangjian.activities import compliance
+    from dangjian.activities.models import Activity, Attendance
+    from tests import factories
+
+    page, base, branch = browser_page, live_server.url, tree["a1"]
+    absent = factories.member(branch, name="周强")
+    excused = factories.member(branch, name="吴敏", gender="female")
+    factories.member(branch, name="郑华")
+    today = timezone.localdate()
+    compliance.recompute(today.replace(month=1, day=1), today)
+    month = today.strftime("%Y-%m")
+
+    login(page, base, "seca1")
+    page.goto(f"{base}/activities/org/{branch.pk}/calendar/")
+    todo = page.locator(".todo [data-code=theme_day]")
+    todo.wait_for()
+    assert "待完成" in todo.inner_text()
+    assert page.locator(".done [data-code=theme_day]").count() == 0
+
+    page.get_by_role("link", name="记录组织生活").click()
+    page.get_by_label("主题党日").check()
+    page.get_by_label("支部党员大会").check()
+    page.fill("input[name=topic]", "重温入党誓词")
+    page.fill("textarea[name=minutes]", "会议由支部书记主持，全体党员重温入党誓词，交流了学习体会。")
+    # Everyone is pre-filled as present: one click per absentee.
+    page.check(f"#att_{absent.pk}_absent")
+    page.check(f"#att_{excused.pk}_excused")
+    page.fill(f"input[name=reason_{excused.pk}]", "出差")
+    page.get_by_role("button", name="保存").click()
+    page.get_by_text("组织生活记录已保存。").wait_for()
+
+    activity = Activity.objects.get(org=branch, topic="重温入党誓词")
+    statuses = dict(activity.attendances.values_list("member__name", "status"))
+    assert statuses["周强"] == Attendance.Status.ABSENT
+    assert statuses["吴敏"] == Attendance.Status.EXCUSED
+    assert statuses["郑华"] == Attendance.Status.PRESENT
+    body = page.locator("body").inner_text()
+    assert "周强" in body and "出差" in body
+
+    page.goto(f"{base}/activities/org/{branch.pk}/calendar/?month={month}")
+    done = page.locator(".done [data-code=theme_day]")
+    done.wait_for()
+    assert page.locator(".todo [data-code=theme_day]").count() == 0
+    assert page.locator(f"a.held[href='/activities/{activity.pk}/']").count() == 1
+
+    page.goto(f"{base}/activities/org/{branch.pk}/compliance/?year={today.year}")
+    row = page.locator(f"tr[data-code=theme_day][data-period='{month}']")
+    row.wait_for()
+    assert "已完成" in row.inner_text()
+    assert row.locator(f"a[href='/activities/{activity.pk}/']").count() == 1

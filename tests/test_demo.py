@@ -316,8 +316,11 @@ def test_demo_life_has_its_imperfections_and_compliance():
 
     out = build(members=1500, seed=3)
     assert "组织生活记录（近一年）" in out
-    start = dt.date(2025, 7, 1)
+    # Back to the start of the fourth complete quarter before TODAY's (2026Q2 → 2025Q2), so the
+    # demo's quarterly gradings have whole quarters.
+    start = dt.date(2025, 4, 1)
     assert not Activity.objects.filter(held_on__lt=start).exists()
+    assert Activity.objects.filter(held_on__lt=start + dt.timedelta(days=30)).exists()
     # Every record's kind rows match it; theme days everywhere.
     assert ActivityKind.objects.filter(kind="theme_day").count() > 100
     assert not ActivityKind.objects.exclude(held_on=F("activity__held_on")).exists()

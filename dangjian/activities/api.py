@@ -12,7 +12,7 @@ from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
 from . import compliance, periods, services
-from .models import Activity, Attendance
+from .models import Activity, Attachment, Attendance
 from .serializers import (ActivityFilterSerializer, ActivitySerializer, ActivityWriteSerializer,
                           ComplianceFilterSerializer, ComplianceRowSerializer)
 
@@ -34,8 +34,11 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     http_method_names = ["get", "post", "head", "options"]
 
     def base_queryset(self):
+        attendances = Attendance.objects.select_related("member").order_by("member_id")
+        attachments = Attachment.objects.filter(is_active=True).order_by("id")
         return Activity.objects.select_related("org", "host").prefetch_related(
-            "kinds", Prefetch("attendances", queryset=Attendance.objects.select_related("member").order_by("member_id")))
+            "kinds", Prefetch("attendances", queryset=attendances),
+            Prefetch("attachments", queryset=attachments, to_attr="active_attachments"))
 
     def get_queryset(self):
         # A member sees a record through each of their attendance rows: one row per record.

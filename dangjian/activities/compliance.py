@@ -1,9 +1,11 @@
 """The compliance engine: for every org × rule × period, is the requirement met?
 
 Set-based: whatever the size of the tree, one computation runs a fixed handful of queries —
-the rules, the organizations, the kind rows of the months concerned (each carrying the quorums
-its activity reached), the orgs that have a committee, the secretaries and the lectures they
-gave — and buckets them in Python dictionaries. Nothing is queried per organization.
+the rules, the organizations, the kind rows of the months concerned (grouped by the database
+per org × kind × month × quorums reached, each group's activity ids in one array), the orgs
+that have a committee, the secretaries and the lectures they gave — and buckets them in Python
+dictionaries. Nothing is queried per organization, and the cost grows with the number of
+groups and ids, not with a Python step per record.
 
 Periods are the rule's own (a month for a monthly rule …); asking for a range lists every
 period of every rule that overlaps it. A period is judged by the rule version in force on its
@@ -23,10 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import Aggregate, Case, Count, Min, TextField, When
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from dangjian.core import jobs
@@ -109,22 +115,22 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
     last = max(p.end for _, p in plan)
     m0, m1 = periods.month_key(first), periods.month_key(last)
 
-    # The plan per org kind, each period worked out once. Kind rows are bucketed straight into
-    # the periods they count for: (org, kind, unit, first month of the period).
+    # The plan per org kind, each period worked out once. Each kind × period of the plan is a
+    # numbered slot; a kind row goes straight into the slots of its month, per org.
     plan.sort(key=lambda rp: (rp[0].position, rp[0].code, rp[1].start))
     steps_for: dict[str, list[tuple]] = defaultdict(list)
-    units_for: dict[str, set[str]] = defaultdict(set)
+    slot_of: dict[tuple[str, str, int], int] = {}
+    slots_at: dict[tuple[str, int], list[int]] = defaultdict(list)  # (kind, month) → slots
     for rule, p in plan:
-        step = (rule, p, p.start, p.end, (rule.kind, p.unit, p.months[0]), QUORUM_BITS.get(rule.quorum, 0),
-                p.end >= today)
-        units_for[rule.kind].add(p.unit)
+        key = (rule.kind, p.unit, p.months[0])
+        if key not in slot_of:
+            slot_of[key] = len(slot_of)
+            for month in p.months:
+                slots_at[(rule.kind, month)].append(slot_of[key])
+        step = (rule, p, p.start, p.end, slot_of[key], QUORUM_BITS.get(rule.quorum, 0), p.end >= today,
+                rule.condition, rule.min_count)
         for kind in rule.org_kinds:
             steps_for[kind].append(step)
-    first_month_of = {
-        unit: {m: periods.containing(unit, dt.date(m // 100, m % 100, 1)).months[0]
-               for m in periods.months_between(m0, m1)}
-        for unit in periods.UNITS
-    }
 
     orgs_qs = Organization.objects.filter(kind__in=sorted(steps_for))
     if org is not None:
@@ -145,12 +151,15 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
         rows = rows.filter(org__path__startswith=org.path)
     if org_ids is not None:
         rows = rows.filter(org_id__in=[o[0] for o in orgs])
-    buckets: dict[tuple, list] = defaultdict(list)
-    targets = {kind: [(unit, first_month_of[unit]) for unit in units] for kind, units in units_for.items()}
-    for org_id, kind, month, aid, bits in rows.order_by().values_list("org_id", "kind", "month", "activity_id",
-                                                                       "quorum"):
-        for unit, starts in targets[kind]:
-            buckets[(org_id, kind, unit, starts[month])].append((aid, bits))
+    buckets: dict[int, dict[int, list]] = defaultdict(dict)
+    no_slots: list[int] = []
+    for org_id, kind, month, bits, ids in _kind_groups(rows):
+        found = buckets[org_id]
+        for slot in slots_at.get((kind, month), no_slots):
+            if slot in found:
+                found[slot].append((bits, ids))
+            else:
+                found[slot] = [(bits, ids)]
 
     conditions = {r.condition for r, _ in plan}
     with_committee: set[int] = set()
@@ -176,49 +185,99 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
 
     out: list[Verdict] = []
     append = out.append
-    empty = ()
+    no_groups: dict = {}
     for pk, code, name, kind, path, established, dissolved, parent_kind in orgs:
-        top_of_unit = parent_kind in (None, "working_committee")
-        for rule, p, p_start, p_end, bucket, mask, still_open in steps_for[kind]:
-            if dissolved is not None and dissolved < p_start or established is not None and established > p_end:
-                continue
-            condition = rule.condition
+        # Most orgs exist the whole time: no period of theirs is cut short.
+        whole = (dissolved is None or dissolved >= last) and (established is None or established <= first)
+        partial = False
+        holder = secretary_of.get(pk)
+        applies_if = {"always": True, "has_committee": pk in with_committee,
+                      "top_of_unit": parent_kind in (None, "working_committee"),
+                      "lecture_by_secretary": holder is not None}
+        found_for = buckets.get(pk, no_groups)
+        for rule, p, p_start, p_end, slot, mask, still_open, condition, required in steps_for[kind]:
+            if not whole:
+                if dissolved is not None and dissolved < p_start or established is not None and established > p_end:
+                    continue
+                partial = (dissolved is not None and dissolved < p_end) or \
+                    (established is not None and established > p_start)
+            applies = applies_if.get(condition, False)
             failed = []
             if condition == "lecture_by_secretary":
-                holder = secretary_of.get(pk)
-                applies = holder is not None
                 evidence = []
                 if applies:
                     for month in p.months:
-                        evidence.extend(lectures.get((holder, month), empty))
+                        evidence.extend(lectures.get((holder, month), ()))
+                    if len(evidence) > 1:
+                        evidence.sort()
             else:
-                applies = (condition == "always" or (condition == "has_committee" and pk in with_committee)
-                           or (condition == "top_of_unit" and top_of_unit))
-                found = buckets.get((pk, *bucket), empty)
-                if not mask:
-                    evidence = [aid for aid, _ in found]
+                found = found_for.get(slot)
+                if found is None:
+                    evidence = []
+                elif len(found) == 1:  # one month, one quorum outcome: the ids are already sorted
+                    # Copied: rules of the same kind and period share the slot's list.
+                    bits, ids = found[0]
+                    if bits & mask == mask:
+                        evidence = ids[:]
+                    else:
+                        evidence, failed = [], ids[:]
                 else:
-                    evidence = [aid for aid, bits in found if bits & mask == mask]
-                    if len(evidence) < len(found):
-                        failed = [aid for aid, bits in found if bits & mask != mask]
+                    evidence = []
+                    for bits, ids in found:
+                        (evidence if bits & mask == mask else failed).extend(ids)
+                    if len(evidence) > 1:
+                        evidence.sort()
+                    if len(failed) > 1:
+                        failed.sort()
             held = len(evidence)
-            required = rule.min_count
             if not applies:
-                verdict, required = NOT_APPLICABLE, 0
+                verdict, need = NOT_APPLICABLE, 0
             elif held >= required:
-                verdict = MET
-            elif (dissolved is not None and dissolved < p_end) or (established is not None and established > p_start):
-                verdict, required = NOT_APPLICABLE, 0  # the org existed for part of the period only
+                verdict, need = MET, required
+            elif partial:
+                verdict, need = NOT_APPLICABLE, 0  # the org existed for part of the period only
             elif still_open:
-                verdict = DUE
+                verdict, need = DUE, required
             else:
-                verdict = MISSING
-            if held > 1:
-                evidence.sort()
-            if len(failed) > 1:
-                failed.sort()
-            append(Verdict(pk, code, name, path, rule, p, required, held, verdict, evidence, failed))
+                verdict, need = MISSING, required
+            append(Verdict(pk, code, name, path, rule, p, need, held, verdict, evidence, failed))
     return out
+
+
+class _Ids(Aggregate):
+    """The activity ids of a group as one value: a JSON array on SQLite, an array on PostgreSQL."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="ARRAY_AGG", **extra_context)
+
+
+def _kind_groups(rows) -> Iterator[tuple[int, str, int, int, list[int]]]:
+    """(org, kind, month, quorum bits, sorted activity ids) of the kind rows.
+
+    Grouped by the database where it hands back a group's ids as one array: with ten records
+    of a kind a month, a tenth of the rows cross over and Python touches each group, not each
+    record. A group of one (most of them) comes back as a plain id. MySQL/MariaDB cut
+    GROUP_CONCAT and JSON_ARRAYAGG at group_concat_max_len, so there the rows are grouped here."""
+    rows = rows.order_by()
+    if connection.vendor in ("sqlite", "postgresql"):
+        for org_id, kind, month, bits, one, many in rows.values_list("org_id", "kind", "month", "quorum").annotate(
+                one=Min("activity_id"), many=Case(When(GreaterThan(Count("pk"), 1), then=_Ids("activity_id")))):
+            if many is None:
+                yield org_id, kind, month, bits, [one]
+            else:
+                ids = json.loads(many) if isinstance(many, str) else many
+                ids.sort()
+                yield org_id, kind, month, bits, ids
+        return
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for org_id, kind, month, bits, aid in rows.values_list("org_id", "kind", "month", "quorum", "activity_id"):
+        groups[(org_id, kind, month, bits)].append(aid)
+    for (org_id, kind, month, bits), ids in groups.items():
+        ids.sort()
+        yield org_id, kind, month, bits, ids
 
 
 @transaction.atomic
@@ -249,15 +308,17 @@ def _insert(verdicts: list[Verdict]) -> None:
     one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     batch = min(500, (connection.features.max_query_params or 65535) // len(_COLUMNS))
     now = ops.adapt_datetimefield_value(timezone.now())
-    dates: dict[dt.date, object] = {}
+    spans: dict[periods.Period, tuple] = {}
 
-    def day(d):
-        if d not in dates:
-            dates[d] = ops.adapt_datefield_value(d)
-        return dates[d]
+    def span(p: periods.Period) -> tuple:
+        """(label, first day, last day) of a period, worked out once: a year has 19 periods
+        and tens of thousands of rows."""
+        if p not in spans:
+            spans[p] = (p.label, ops.adapt_datefield_value(p.start), ops.adapt_datefield_value(p.end))
+        return spans[p]
 
     def json_value(ids: list[int]) -> str:  # a JSON array of integers, written directly
-        return "[" + ", ".join(map(str, ids)) + "]"
+        return "[" + ", ".join(map(str, ids)) + "]" if ids else "[]"
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -266,17 +327,17 @@ def _insert(verdicts: list[Verdict]) -> None:
             stamp = timezone.now()
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for v in verdicts:
-                    copy.write_row((v.org_id, v.rule.pk, v.rule.code, v.rule.kind, v.period.label, v.period.start,
-                                    v.period.end, v.required, v.held, v.status, json_value(v.evidence),
-                                    json_value(v.failed_quorum), stamp))
+                    rule = v.rule
+                    copy.write_row((v.org_id, rule.id, rule.code, rule.kind, *span(v.period), v.required, v.held,
+                                    v.status, json_value(v.evidence), json_value(v.failed_quorum), stamp))
             return
         for i in range(0, len(verdicts), batch):
             chunk = verdicts[i:i + batch]
             params = []
             for v in chunk:
-                params += (v.org_id, v.rule.pk, v.rule.code, v.rule.kind, v.period.label, day(v.period.start),
-                           day(v.period.end), v.required, v.held, v.status, json_value(v.evidence),
-                           json_value(v.failed_quorum), now)
+                rule = v.rule
+                params += (v.org_id, rule.id, rule.code, rule.kind, *span(v.period), v.required, v.held, v.status,
+                           json_value(v.evidence), json_value(v.failed_quorum), now)
             cursor.execute(head + ", ".join([one] * len(chunk)), params)
 
 

@@ -1,11 +1,13 @@
 """The record form: the activity's fields as a form, attendance as one row per member read
 from the POST (att_<id> / reason_<id>), so a branch of fifty is marked in fifty clicks at most
-and usually in none."""
+and usually in none. Also the form of a rule change (a new version of a frequency requirement)."""
 from django import forms
 
 from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.orgs.models import OrgKind
 
-from .models import Attendance
+from . import services
+from .models import KINDS_FOR_ORG, Attendance, Condition, Period, Quorum
 
 ATTENDANCE_CHOICES = Attendance.Status.choices
 
@@ -22,6 +24,23 @@ class MemberChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; the checks of size, type and content are the service's
+    (check_uploads), the same for every door."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(services.ATTACHMENT_TYPES)}))
+        super().__init__(*args, allow_empty_file=True, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+
+
 class ActivityForm(ChineseFormMixin, forms.Form):
     kinds = forms.MultipleChoiceField(label="类型", widget=forms.CheckboxSelectMultiple)
     held_on = forms.DateField(label="日期", widget=DateInput)
@@ -36,9 +55,13 @@ class ActivityForm(ChineseFormMixin, forms.Form):
     talk_party_b = MemberChoiceField(label="谈话对象", queryset=None, required=False)
     minutes = forms.CharField(label="会议记录", required=False, widget=forms.Textarea(attrs={"rows": 8}))
     decisions = forms.CharField(label="决定事项", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    attachments = MultipleFileField(label="附件", required=False)
 
     def __init__(self, *args, kind_choices, members, attendance_initial=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["attachments"].error_messages.update(
+            invalid="附件：上传的不是文件，请重新选择", missing="附件：没有收到文件，请重新选择",
+            max_length="附件：文件名过长")
         self.fields["kinds"].choices = kind_choices
         self.fields["kinds"].error_messages["invalid_choice"] = "类型：“%(value)s”不是本组织可开展的组织生活类型"
         self.fields["kinds"].widget.attrs["class"] = "form-check-input"
@@ -77,6 +100,7 @@ class ActivityForm(ChineseFormMixin, forms.Form):
         kw = {name: d[name] for name in ("held_on", "starts_at", "place", "topic", "host", "recorder", "lecturer",
                                          "lecturer_name", "minutes", "decisions")}
         kw["kinds"] = kinds
+        kw["attachments"] = d.get("attachments") or []
         if "talk" in kinds:
             kw["talk_parties"] = [d["talk_party_a"], d["talk_party_b"]]
             kw["attendance"] = {}
@@ -88,3 +112,38 @@ class ActivityForm(ChineseFormMixin, forms.Form):
 
 class WithdrawForm(ChineseFormMixin, forms.Form):
     reason = forms.CharField(label="撤回原因", max_length=200)
+
+
+class RuleChangeForm(ChineseFormMixin, forms.Form):
+    """A new version of a frequency requirement from an effective date. The checks are
+    services.change_rule's; this form only types the input."""
+
+    effective_from = forms.DateField(label="生效日期", widget=DateInput)
+    period = forms.ChoiceField(label="周期", choices=Period.choices)
+    min_count = forms.IntegerField(label="最少次数", min_value=0, max_value=99)
+    quorum = forms.ChoiceField(label="到会要求", choices=Quorum.choices)
+    org_kinds = forms.MultipleChoiceField(label="适用组织类别", widget=forms.CheckboxSelectMultiple)
+    condition = forms.ChoiceField(label="适用条件", choices=Condition.choices)
+    source = forms.CharField(label="依据", max_length=300, help_text="文件名称和条款，如“支部工作条例(2018) 第十一条”")
+    confirmed = forms.BooleanField(label="已核对原文", required=False)
+    note = forms.CharField(label="说明", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, rule, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(OrgKind.choices)
+        # Only the kinds of organization that hold this kind of activity can be bound by it.
+        self.fields["org_kinds"].choices = [(k, labels[k]) for k in labels if k in KINDS_FOR_ORG[rule.kind]]
+        self.fields["org_kinds"].widget.attrs["class"] = "form-check-input"
+        if rule.kind != "party_lecture":
+            self.fields["condition"].choices = [c for c in Condition.choices if c[0] != Condition.LECTURE_BY_SECRETARY]
+        self.fields["org_kinds"].error_messages.update(
+            required="请至少选择一种适用组织类别", invalid_choice="适用组织类别：“%(value)s”不在可选范围内")
+        f = self.fields["min_count"]
+        f.error_messages.update(invalid="最少次数应为整数", min_value="最少次数不能小于 0",
+                                max_value="最少次数不能大于 99")
+        self.fields["source"].error_messages["required"] = "请写明调整的依据（文件名称和条款）"
+        self.fields["effective_from"].error_messages["required"] = "请填写生效日期"
+
+    def service_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {name: d[name] for name in services.RULE_FIELDS}

@@ -1,21 +1,26 @@
 """Reads of organizational life for the pages: an org's records, one record, the org's
-compliance for a year and its month calendar. Every read is a fixed number of queries
-whatever the number of records."""
+compliance for a year and its month calendar, the working committee's overview. Every read
+is a fixed number of queries whatever the number of records or organizations."""
 from __future__ import annotations
 
 import calendar as pycalendar
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from django.db.models import Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
+from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from dangjian.core.scoping import scope_of
 from dangjian.members.models import Member
-from dangjian.orgs.models import Organization
+from dangjian.orgs.models import SEGMENT, Organization
 
 from . import compliance, periods
-from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attendance
+from .alerts import ALERT_KINDS, structure_alerts
+from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attendance, ComplianceRow
 from .services import _member_scope_path
 
 STATUS_BADGES = {
@@ -146,3 +151,323 @@ def month_calendar(org: Organization, year: int, month: int, today: dt.date | No
         "prev": periods.containing("month", first - dt.timedelta(days=1)).label,
         "next": periods.containing("month", last + dt.timedelta(days=1)).label,
     }
+
+
+# ---- the working committee's overview --------------------------------------------------------
+#
+# Units × months of one year: each cell is the share of requirements met among the stored
+# compliance rows of the unit's whole subtree whose period ends in that month (a monthly rule
+# every month, a quarterly one at the quarter's end, a yearly one in December). One GROUP BY
+# over the stored rows, keyed by the org path cut to the units' level, gives every cell at
+# once; Python then maps each key to its unit through the materialized path. A period that
+# has not ended is shown as running, never as a failure.
+
+# Orgs whose children are only 党小组 (or nothing): a branch's own page is its calendar.
+BRANCH_KINDS = ("branch", "cell")
+MONTHS = tuple(range(1, 13))
+
+
+def percent(rate: float | None) -> str:
+    """87.5%, 100%, or "—" when there is nothing to judge."""
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.1f}".removesuffix(".0") + "%"
+
+
+@dataclass(slots=True)
+class OverviewCell:
+    month: int
+    closed: bool  # the month is over: its periods are judged
+    unit: int | None = None  # the unit's pk (None on the totals row)
+    met: int = 0
+    missing: int = 0  # not met in a period that has ended (a stored `due` whose period is over too)
+    due: int = 0  # not met yet, the period still runs
+
+    @property
+    def required(self) -> int:
+        return self.met + (self.missing if self.closed else self.due)
+
+    @property
+    def rate(self) -> float | None:
+        """Share met, for a closed month with requirements; None otherwise (no colour)."""
+        if not self.closed or not self.required:
+            return None
+        return self.met / self.required
+
+    @property
+    def pct(self) -> str:
+        return percent(self.rate)
+
+    @property
+    def text(self) -> str:
+        """What the table shows: the share, 进行中 for a running period, — for nothing due."""
+        if self.rate is not None:
+            return self.pct
+        return "进行中" if not self.closed and self.required else "—"
+
+    @property
+    def tip(self) -> str:
+        if self.rate is not None:
+            return f"已完成 {self.met} / 应完成 {self.required}，应开未开 {self.missing}"
+        if self.required:
+            return f"周期未结束：已完成 {self.met}，待完成 {self.due}"
+        return "本月没有截止的要求"
+
+    @property
+    def query(self) -> str:
+        """The missing-items filter of this cell."""
+        return f"unit={self.unit}&month={self.month}"
+
+
+@dataclass(slots=True)
+class OverviewUnit:
+    pk: int
+    name: str
+    code: str
+    kind: str
+    path: str
+    own: bool  # the root's own requirements only (本级), not its subtree
+    drill: bool  # has sub-organizations of its own to compare
+    active: bool
+    cells: list[OverviewCell] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}（本级）" if self.own else self.name
+
+    @property
+    def met(self) -> int:
+        return sum(c.met for c in self.cells if c.closed)
+
+    @property
+    def missing(self) -> int:
+        return sum(c.missing for c in self.cells if c.closed)
+
+    @property
+    def required(self) -> int:
+        return self.met + self.missing
+
+    @property
+    def rate(self) -> float | None:
+        return self.met / self.required if self.required else None
+
+    @property
+    def pct(self) -> str:
+        return percent(self.rate)
+
+    @property
+    def tip(self) -> str:
+        return f"已完成 {self.met} / 应完成 {self.required}，应开未开 {self.missing}"
+
+    @property
+    def has_rows(self) -> bool:
+        return any(c.met or c.missing or c.due for c in self.cells)
+
+    def matches(self, path: str) -> bool:
+        return path == self.path if self.own else path.startswith(self.path)
+
+
+@dataclass
+class OverviewScope:
+    """The roots compared (the org asked for, or the highest ones the user may view) and
+    their units: each root's own requirements, then its children's subtrees."""
+
+    roots: list[Organization]
+    units: list[OverviewUnit]
+
+    def __post_init__(self):
+        self._roots = {r.path: r for r in self.roots}
+        self._lengths = sorted({len(p) for p in self._roots})
+        self._children = {u.path: u for u in self.units if not u.own}
+        self._own = {u.path: u for u in self.units if u.own}
+
+    def q(self, lookup: str = "org__path") -> Q:
+        q = Q(pk__in=[])
+        for r in self.roots:
+            q |= Q(**{f"{lookup}__startswith": r.path})
+        return q
+
+    def key_length(self) -> int:
+        """How much of an org path tells its unit apart, for every root at once."""
+        return max(self._lengths) + SEGMENT
+
+    def unit_for(self, path: str) -> OverviewUnit | None:
+        for length in self._lengths:
+            root = self._roots.get(path[:length])
+            if root is None:
+                continue
+            if len(path) == length:
+                return self._own.get(path)
+            return self._children.get(path[:length + SEGMENT])
+        return None
+
+    def unit(self, pk: int | None) -> OverviewUnit | None:
+        return next((u for u in self.units if u.pk == pk), None) if pk is not None else None
+
+
+def overview_roots(user, org_pk: int | None = None) -> list[Organization]:
+    """The org asked for, if the user may view its whole subtree (a member's own org, seen
+    through `self`, is not enough), or else the highest organizations the user may view."""
+    scope = scope_of(user)
+    qs = Organization.objects.visible_to(user).only("pk", "code", "name", "kind", "path", "status", "parent_id")
+    if org_pk is not None:
+        org = qs.filter(pk=org_pk).first()
+        return [org] if org is not None and scope.allows("view", org.path) else []
+    prefixes = scope.prefixes("view")
+    return list(qs.filter(path__in=prefixes).order_by("path")) if prefixes else []
+
+
+def overview_crumbs(user, org: Organization) -> list[Organization]:
+    """The org's ancestors the user may view, top first, then the org."""
+    scope = scope_of(user)
+    above = Organization.objects.visible_to(user).filter(path__in=org.ancestor_paths()).order_by("path")
+    return [o for o in above.only("pk", "name", "path") if scope.allows("view", o.path)] + [org]
+
+
+def overview_scope(user, roots: list[Organization], year: int) -> OverviewScope:
+    """The units of the roots, one query: every child (dissolved ones too, so a unit that
+    held meetings before it was dissolved keeps its figures) in department order."""
+    last = dt.date(year, 12, 31)
+    children = (
+        Organization.objects.visible_to(user)
+        .filter(parent_id__in=[r.pk for r in roots])
+        .filter(Q(established_on__isnull=True) | Q(established_on__lte=last))
+        .annotate(has_children=Exists(Organization.objects.filter(parent_id=OuterRef("pk"))))
+        # the 党组 and the 机关党委 of one department side by side
+        .order_by(F("unit_id").asc(nulls_last=True), "path")
+        .values_list("pk", "name", "code", "kind", "path", "status", "parent_id", "has_children")
+    )
+    by_parent: dict[int, list[OverviewUnit]] = defaultdict(list)
+    for pk, name, code, kind, path, status, parent_id, has_children in children:
+        by_parent[parent_id].append(OverviewUnit(
+            pk, name, code, kind, path, own=False, drill=has_children and kind not in BRANCH_KINDS,
+            active=status == Organization.Status.ACTIVE))
+    units: list[OverviewUnit] = []
+    for r in roots:
+        units.append(OverviewUnit(r.pk, r.name, r.code, r.kind, r.path, own=True, drill=False,
+                                  active=r.status == Organization.Status.ACTIVE))
+        units.extend(by_parent.get(r.pk, []))
+    return OverviewScope(roots, units)
+
+
+class _Stored(NamedTuple):
+    status: str
+    period_end: dt.date
+
+
+def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = None) -> dict:
+    """Fills the units' cells from one GROUP BY over the stored rows and drops the units with
+    nothing to show (a root without requirements of its own, a unit dissolved before the
+    year). Returns the totals per month and for the year."""
+    today = today or timezone.localdate()
+    for u in scope.units:
+        u.cells = [OverviewCell(m, _month_end(year, m) < today, u.pk) for m in MONTHS]
+    grouped = (
+        ComplianceRow.objects.filter(scope.q(), period_end__gte=dt.date(year, 1, 1),
+                                     period_end__lte=dt.date(year, 12, 31))
+        .exclude(status=compliance.NOT_APPLICABLE)
+        .annotate(key=Substr("org__path", 1, scope.key_length()))
+        .values_list("key", "period_end", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for key, end, status, n in grouped:
+        unit = scope.unit_for(key)
+        if unit is None:
+            continue
+        cell = unit.cells[end.month - 1]
+        status = compliance.current_status(_Stored(status, end), today)
+        if status == compliance.MET:
+            cell.met += n
+        elif status == compliance.MISSING:
+            cell.missing += n
+        else:
+            cell.due += n
+    scope.units[:] = [u for u in scope.units
+                      if u.has_rows or (not u.own and u.active) or (u.own and len(scope.units) == 1)]
+    months = [OverviewCell(m, _month_end(year, m) < today) for m in MONTHS]
+    for u in scope.units:
+        for total, c in zip(months, u.cells):
+            total.met += c.met
+            total.missing += c.missing
+            total.due += c.due
+    met = sum(c.met for c in months if c.closed)
+    missing = sum(c.missing for c in months if c.closed)
+    rate = met / (met + missing) if met + missing else None
+    return {"months": months, "met": met, "missing": missing, "required": met + missing, "rate": rate,
+            "pct": percent(rate)}
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, pycalendar.monthrange(year, month)[1])
+
+
+def overview_chart(scope: OverviewScope) -> dict:
+    """What the heatmap script draws (passed through json_script): closed cells with their
+    share, running ones apart (no colour), months on x, units on y."""
+    cells, running = [], []
+    for y, u in enumerate(scope.units):
+        for x, c in enumerate(u.cells):
+            base = {"unit": u.pk, "month": c.month, "met": c.met, "required": c.required}
+            if c.rate is not None:
+                cells.append({"value": [x, y, round(c.rate * 100, 1)], "missing": c.missing, **base})
+            elif not c.closed and c.required:
+                running.append({"value": [x, y, 0], "due": c.due, **base})
+    return {"months": [f"{m}月" for m in MONTHS], "units": [u.label for u in scope.units],
+            "cells": cells, "running": running}
+
+
+def overview_missing(scope: OverviewScope, year: int, *, unit: OverviewUnit | None = None, kind: str = "",
+                     month: int | None = None, today: dt.date | None = None):
+    """应开未开: the stored rows of the year not met in a period that has ended, newest period
+    first. The month is the one the period ends in, as in the heatmap."""
+    today = today or timezone.localdate()
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    if month:
+        start, end = dt.date(year, month, 1), _month_end(year, month)
+    qs = ComplianceRow.objects.filter(scope.q(), period_end__gte=start, period_end__lte=end).filter(
+        Q(status=compliance.MISSING) | Q(status=compliance.DUE, period_end__lt=today))
+    if unit is not None:
+        qs = qs.filter(org__path=unit.path) if unit.own else qs.filter(org__path__startswith=unit.path)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.select_related("org", "rule").order_by("-period_end", "org__path", "rule__position", "code", "pk")
+
+
+def describe_missing(rows, scope: OverviewScope) -> list[dict]:
+    """A page (or all) of 应开未开 rows as the list and the export show them."""
+    out = []
+    for r in rows:
+        u = scope.unit_for(r.org.path)
+        out.append({
+            "row": r, "org": r.org, "unit": u, "kind_label": KIND_LABELS.get(r.kind, r.kind),
+            "rule_text": f"{r.rule.get_period_display()}不少于 {r.rule.min_count} 次"
+                         + (f"，{r.rule.get_quorum_display()}" if r.rule.quorum != "none" else ""),
+            "shortfall": max(0, r.required - r.held), "failed_quorum": len(r.failed_quorum or ()),
+        })
+    return out
+
+
+def overview_alerts(user, scope: OverviewScope, *, unit: OverviewUnit | None = None, kind: str = "",
+                    today: dt.date | None = None) -> tuple[list, dict[str, int]]:
+    """Structure alerts of the roots' subtrees as they stand today (they describe the tree,
+    not a year), then of the unit; counts per kind before the kind filter."""
+    orgs = Organization.objects.visible_to(user).filter(scope.q("path"))
+    found = [a for a in structure_alerts(orgs_qs=orgs, today=today)
+             if unit is None or unit.matches(a.org_path)]
+    counts = {k: 0 for k in ALERT_KINDS}
+    for a in found:
+        counts[a.kind] += 1
+    if kind:
+        found = [a for a in found if a.kind == kind]
+    return found, counts
+
+
+def describe_alerts(alerts, scope: OverviewScope) -> list[dict]:
+    out = []
+    for a in alerts:
+        u = scope.unit_for(a.org_path)
+        out.append({"org_id": a.org_id, "org_name": a.org_name, "org_code": a.org_code, "kind": a.kind,
+                    "kind_label": ALERT_KINDS[a.kind], "message": a.message, "since": a.since,
+                    "unit_label": u.label if u else ""})
+    return out

@@ -57,6 +57,15 @@ def organization_defaults() -> dict:
     return dict(defaults().get("organization") or {})
 
 
+EXTRA_NOTES = {
+    "usual_quarter": lambda v: f"通常在第{v}季度召开",
+    "steps": lambda v: "步骤：" + "、".join({"self": "个人自评", "peer": "党员互评", "vote": "民主测评"}.get(x, x) for x in v),
+    "min_hours": lambda v: f"每次不少于{v}小时",
+    "between": lambda v: "范围：" + "、".join({"committee-committee": "支委之间", "committee-member": "支委与党员",
+                                           "member-member": "党员之间"}.get(x, x) for x in v),
+}
+
+
 def rule_specs() -> list[dict]:
     """The file's activity_frequency entries as ActivityRule field values."""
     specs = []
@@ -66,14 +75,9 @@ def rule_specs() -> list[dict]:
             continue
         org_kinds, condition = APPLICATION[code]
         kind = "party_lecture" if code == "party_lecture_by_secretary" else code
-        extras = {k: v for k, v in item.items()
-                  if k not in {"kind", "period", "min_count", "quorum", "source", "confirmed", "applies_to"}}
-        note_parts = []
-        if item.get("applies_to"):
-            note_parts.append(f"适用：{item['applies_to']}")
-        if item.get("quorum"):
-            note_parts.append(f"到会：{item['quorum']}")
-        note_parts += [f"{k}: {v}" for k, v in extras.items()]
+        # The file's comments are in English; the note users read is Chinese. Applicability and
+        # quorum are shown from the rule's own fields, so only the extra details go here.
+        note_parts = [EXTRA_NOTES[k](v) for k, v in item.items() if k in EXTRA_NOTES]
         specs.append(dict(
             code=code, kind=kind, org_kinds=org_kinds, condition=condition, period=item["period"],
             min_count=item.get("min_count", 1), quorum=QUORUMS.get(item.get("quorum") or "", "none"),

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField
 from dangjian.orgs.serializers import ScopedOrgCodeField
 
-from .models import KIND_LABELS, Activity, ActivityKindChoice, Attendance
+from .models import KIND_LABELS, Activity, ActivityKindChoice, Attachment, Attendance
 
 _KIND_CODES = {label: code for code, label in KIND_LABELS.items()}
 
@@ -22,6 +22,15 @@ class AttendanceSerializer(serializers.ModelSerializer):
         fields = ["member", "member_name", "status", "reason"]
 
 
+class AttachmentSerializer(serializers.ModelSerializer):
+    """Name and size only: the file itself is served by the web page of the record, through
+    the same scoping."""
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type"]
+
+
 class ActivitySerializer(serializers.ModelSerializer):
     org = serializers.CharField(source="org.code", read_only=True, help_text="组织代码")
     org_name = serializers.CharField(source="org.name", read_only=True)
@@ -29,13 +38,16 @@ class ActivitySerializer(serializers.ModelSerializer):
     kind_labels = serializers.SerializerMethodField(help_text="类型名称")
     host_name = serializers.CharField(source="host.name", read_only=True, default="")
     attendance = AttendanceSerializer(source="attendances", many=True, read_only=True)
+    attachments = AttachmentSerializer(source="active_attachments", many=True, read_only=True,
+                                       help_text="附件（可选）：文件名、大小（字节）和类型")
 
     class Meta:
         model = Activity
         fields = ["id", "org", "org_name", "kinds", "kind_labels", "held_on", "starts_at", "place", "topic", "host",
                   "host_name", "recorder", "lecturer", "lecturer_name", "talk_party_a", "talk_party_b", "minutes",
                   "decisions", "expected_count", "present_count", "voting_expected", "voting_present",
-                  "committee_expected", "committee_present", "status", "source", "recorded_at", "attendance"]
+                  "committee_expected", "committee_present", "status", "source", "recorded_at", "attendance",
+                  "attachments"]
         read_only_fields = fields
 
     def get_kinds(self, obj) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -34,7 +36,10 @@ COUNT_FIELDS = ("expected_count", "present_count", "voting_expected", "voting_pr
                 "committee_expected", "committee_present")
 
 # Attachments: optional, and limited to the documents and pictures a branch actually keeps.
+# settings.ACTIVITY_ATTACHMENT_MAX_BYTES overrides the size limit; it is read when a file is
+# checked (attachment_max_bytes), not when this module is imported.
 ATTACHMENT_MAX_BYTES = getattr(settings, "ACTIVITY_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+MAX_ATTACHMENTS_PER_SAVE = 10
 ATTACHMENT_TYPES = {
     ".pdf": ("application/pdf",),
     ".jpg": ("image/jpeg",), ".jpeg": ("image/jpeg",), ".png": ("image/png",),
@@ -42,8 +47,17 @@ ATTACHMENT_TYPES = {
     ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/zip"),
     ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "application/zip"),
 }
+ATTACHMENT_TYPE_NAMES = "PDF、JPG、PNG、DOCX、XLSX、PPTX"
+# What browsers declare is only a hint (Windows reports Office files as zip, some systems send
+# nothing specific); the first bytes decide.
+_LOOSE_CONTENT_TYPES = ("application/octet-stream", "application/x-zip-compressed", "image/pjpeg",
+                        "application/x-pdf", "binary/octet-stream")
 _MAGIC = {".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG",
           ".docx": b"PK\x03\x04", ".xlsx": b"PK\x03\x04", ".pptx": b"PK\x03\x04"}
+
+
+def attachment_max_bytes() -> int:
+    return int(getattr(settings, "ACTIVITY_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
 
 
 class ActivityError(ValueError):
@@ -232,6 +246,100 @@ def _explicit_counts(counts: dict | None) -> dict:
     return out
 
 
+# ---- attachments ------------------------------------------------------------------------
+
+@dataclass
+class CheckedUpload:
+    """An upload that passed the checks, not stored yet."""
+
+    upload: object
+    name: str
+    ext: str
+    size: int
+
+
+def _check_upload(upload, name: str | None = None) -> CheckedUpload:
+    """Size, type and content of one file; nothing is written. A renamed executable is
+    refused by its first bytes, whatever the browser declares."""
+    if upload is None:
+        _fail("file", "请选择文件")
+    name = "".join(ch for ch in Path(name or getattr(upload, "name", "") or "").name if ch.isprintable()).strip()
+    ext = Path(name).suffix.lower()
+    if ext not in ATTACHMENT_TYPES:
+        _fail("file", f"“{name}”的类型不支持，只能上传 {ATTACHMENT_TYPE_NAMES} 文件")
+    size = getattr(upload, "size", None) or 0
+    if size == 0:
+        _fail("file", f"“{name}”是空文件")
+    limit = attachment_max_bytes()
+    if size > limit:
+        _fail("file", f"“{name}”超过 {size_label(limit)} 的上限，请压缩后再上传")
+    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
+    if content_type and content_type not in ATTACHMENT_TYPES[ext] + _LOOSE_CONTENT_TYPES:
+        _fail("file", f"“{name}”的内容类型（{content_type}）与扩展名不符")
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if not head.startswith(_MAGIC[ext]):
+        _fail("file", f"“{name}”的内容与扩展名 {ext} 不符")
+    return CheckedUpload(upload, name[:200], ext, size)
+
+
+def size_label(n: int) -> str:
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{n / 1024:.3g} KB"
+
+
+def check_uploads(uploads) -> list[CheckedUpload]:
+    """Every file of one save checked before anything is written."""
+    uploads = [u for u in (uploads or []) if u is not None]
+    if len(uploads) > MAX_ATTACHMENTS_PER_SAVE:
+        _fail("file", f"一次最多上传 {MAX_ATTACHMENTS_PER_SAVE} 个附件，本次选择了 {len(uploads)} 个")
+    return [_check_upload(u) for u in uploads]
+
+
+def _store_attachments(user, activity: Activity, checked: list[CheckedUpload], stored: list[str]) -> list[Attachment]:
+    """Store the files and their rows. The stored name is generated (the original name is
+    kept in the row only), so no user text reaches the file system; each stored path is
+    appended to `stored` so a failing transaction can remove the files again."""
+    if checked and activity.status != Activity.Status.ACTIVE:
+        _fail("file", "该记录已撤回，不能添加附件")
+    actor = user if user is not None and user.is_authenticated else None
+    out = []
+    for c in checked:
+        att = Attachment(activity=activity, name=c.name, size=c.size, content_type=ATTACHMENT_TYPES[c.ext][0],
+                         uploaded_by=actor)
+        att.file.save(f"{secrets.token_hex(12)}{c.ext}", c.upload, save=False)
+        stored.append(att.file.name)
+        att.save()
+        out.append(att)
+    # The history names the file; the stored path and the uploader column add nothing to the
+    # entry's own user and time.
+    AuditEntry.objects.bulk_create([
+        AuditEntry(table="activities.attachment", object_id=att.pk, action="create", user=actor,
+                   changes={"name": [None, att.name], "size": [None, att.size],
+                            "content_type": [None, att.content_type]},
+                   note=f"上传附件：{att.name}"[:200])
+        for att in out
+    ])
+    return out
+
+
+def _atomic_with_files(fn):
+    """One transaction for rows and files: the files a failing write already stored are
+    deleted again, so a refused save leaves neither rows nor files behind. (A rollback of an
+    enclosing transaction after this one returns cannot be seen here.)"""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                return fn(*args, _stored=stored, **kwargs)
+        except BaseException:
+            for name in stored:
+                Attachment.file.field.storage.delete(name)
+            raise
+    return run
+
+
 # ---- writes ----------------------------------------------------------------------------------
 
 def _write_kinds(activity: Activity, kinds: list[str]) -> None:
@@ -264,15 +372,16 @@ def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
     ))
 
 
-@transaction.atomic
+@_atomic_with_files
 def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_at=None, place="", topic="",
                     host=None, recorder=None, lecturer=None, lecturer_name="", talk_parties=None, minutes="",
-                    decisions="", attendance=None, counts=None, source=Activity.Source.ENTERED,
-                    today: dt.date | None = None) -> Activity:
+                    decisions="", attendance=None, counts=None, attachments=None, source=Activity.Source.ENTERED,
+                    today: dt.date | None = None, _stored: list) -> Activity:
     """Record one activity with its kinds and attendance ({member: status or (status, reason)}).
 
     `counts` supplies 应到/实到 figures directly (historical imports without attendance lists);
-    otherwise they are taken from the attendance list and the org's members and committee."""
+    otherwise they are taken from the attendance list and the org's members and committee.
+    `attachments` are uploaded files, optional; one bad file refuses the whole record."""
     today = today or timezone.localdate()
     if org is None:
         _fail("org", "请选择党组织")
@@ -293,6 +402,7 @@ def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_
         _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
     explicit = _explicit_counts(counts)
     _check_duplicate(org, kinds, held_on, text["topic"])
+    files = check_uploads(attachments)
 
     activity = Activity(
         org=org, held_on=held_on, month=periods.month_key(held_on), starts_at=starts_at, **text, **people,
@@ -305,15 +415,16 @@ def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_
     if rows:
         _write_attendance(user, activity, rows)
     audit.record(user, activity, None, note="类型：" + "、".join(KIND_LABELS[k] for k in kinds))
+    _store_attachments(user, activity, files, _stored)
     _after_commit(user, [org.pk], [held_on], [activity.lecturer_id])
     return activity
 
 
-@transaction.atomic
+@_atomic_with_files
 def update_activity(user, activity: Activity, *, kinds=None, attendance=None, talk_parties=None, counts=None,
-                    today: dt.date | None = None, **fields) -> Activity:
+                    attachments=None, today: dt.date | None = None, _stored: list, **fields) -> Activity:
     """Change a record. `recorded_at`, `recorded_by`, the org and the source never change;
-    kinds and attendance are replaced when given."""
+    kinds and attendance are replaced when given; `attachments` are added."""
     today = today or timezone.localdate()
     activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
     if activity.status != Activity.Status.ACTIVE:
@@ -350,6 +461,7 @@ def update_activity(user, activity: Activity, *, kinds=None, attendance=None, ta
         _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
     explicit = _explicit_counts(counts)
     _check_duplicate(org, new_kinds, held_on, text.get("topic", activity.topic), exclude_pk=activity.pk)
+    files = check_uploads(attachments)
 
     before = audit.snapshot(activity)
     for name, value in {**text, **people, "starts_at": fields.get("starts_at", activity.starts_at)}.items():
@@ -370,6 +482,7 @@ def update_activity(user, activity: Activity, *, kinds=None, attendance=None, ta
     if e is not None or note:
         (e or AuditEntry(table="activities.activity", object_id=activity.pk, action="update", changes={},
                          user=user if user is not None and user.is_authenticated else None, note=note)).save()
+    _store_attachments(user, activity, files, _stored)
     _after_commit(user, [org.pk], [old_day, held_on], [old_lecturer, activity.lecturer_id])
     return activity
 
@@ -392,68 +505,117 @@ def withdraw_activity(user, activity: Activity, reason: str) -> Activity:
     return activity
 
 
+@_atomic_with_files
+def add_attachment(user, activity: Activity, upload, name: str | None = None, *, _stored: list) -> Attachment:
+    """Attach one file (optional evidence) to a record."""
+    checked = _check_upload(upload, name)
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    return _store_attachments(user, activity, [checked], _stored)[0]
+
+
 @transaction.atomic
-def add_attachment(user, activity: Activity, upload, name: str | None = None) -> Attachment:
-    """Attach a file (optional evidence). Size and type are checked, content too: a renamed
-    executable is refused."""
-    if upload is None:
-        _fail("file", "请选择文件")
-    name = Path(name or getattr(upload, "name", "") or "").name
-    ext = Path(name).suffix.lower()
-    if ext not in ATTACHMENT_TYPES:
-        _fail("file", f"“{name}”的类型不支持，只能上传 PDF、JPG、PNG、DOCX、XLSX、PPTX 文件")
-    size = getattr(upload, "size", None) or 0
-    if size == 0:
-        _fail("file", f"“{name}”是空文件")
-    if size > ATTACHMENT_MAX_BYTES:
-        _fail("file", f"“{name}”超过 {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB，请压缩后再上传")
-    content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
-    if content_type and content_type not in ATTACHMENT_TYPES[ext] + ("application/octet-stream",):
-        _fail("file", f"“{name}”的内容类型（{content_type}）与扩展名不符")
-    head = upload.read(8)
-    upload.seek(0)
-    if not head.startswith(_MAGIC[ext]):
-        _fail("file", f"“{name}”的内容与扩展名 {ext} 不符")
-    if activity.status != Activity.Status.ACTIVE:
-        _fail("file", "该记录已撤回，不能添加附件")
-    att = Attachment(activity=activity, name=name[:200], size=size, content_type=ATTACHMENT_TYPES[ext][0],
-                     uploaded_by=user if user is not None and user.is_authenticated else None)
-    att.file.save(name, upload, save=False)
-    att.save()
-    audit.record(user, att, None)
+def remove_attachment(user, attachment: Attachment) -> Attachment:
+    """History, not deletion: the file stays stored and the row stays, marked inactive, so
+    the record's history still names it; it is no longer listed or served."""
+    att = Attachment.objects.select_for_update().select_related("activity").get(pk=attachment.pk)
+    if not att.is_active:
+        _fail("file", f"附件“{att.name}”已经删除")
+    if att.activity.status != Activity.Status.ACTIVE:
+        _fail("file", "该记录已撤回，不能删除附件")
+    att.is_active = False
+    att.save(update_fields=["is_active"])
+    AuditEntry.objects.create(table="activities.attachment", object_id=att.pk, action="delete", changes={},
+                              user=user if user is not None and user.is_authenticated else None,
+                              note=f"删除附件：{att.name}"[:200])
     return att
 
 
 # ---- rules -----------------------------------------------------------------------------------
 
 RULE_FIELDS = ("org_kinds", "condition", "period", "min_count", "quorum", "source", "confirmed", "note")
+RULE_LABELS = {"effective_from": "生效日期", "org_kinds": "适用组织类别", "condition": "适用条件", "period": "周期",
+               "min_count": "最少次数", "quorum": "到会要求", "source": "依据", "confirmed": "已核对原文", "note": "说明"}
+# How far ahead a change may be dated: far enough to announce next year's rules, near enough
+# that a typing slip (2062 for 2026) is caught.
+RULE_MAX_YEARS_AHEAD = 5
+
+
+def _rule_fail(field: str, message: str):
+    raise ActivityError(field, f"{RULE_LABELS.get(field, field)}：{message}")
+
+
+def _check_rule_fields(current: ActivityRule, fields: dict) -> dict:
+    """The new version's values, normalised; each bad value names its field."""
+    from dangjian.orgs.models import OrgKind
+
+    from .models import Condition, Period, Quorum
+
+    out = dict(fields)
+    if "period" in out and out["period"] not in Period.values:
+        _rule_fail("period", "应为每月、每季度、每半年或每年")
+    if "quorum" in out and out["quorum"] not in Quorum.values:
+        _rule_fail("quorum", "不是有效的选项")
+    if "condition" in out:
+        if out["condition"] not in Condition.values:
+            _rule_fail("condition", "不是有效的选项")
+        if out["condition"] == Condition.LECTURE_BY_SECRETARY and current.kind != "party_lecture":
+            _rule_fail("condition", "“由本组织书记讲授”只适用于党课")
+    if "min_count" in out:
+        value = out["min_count"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99:
+            _rule_fail("min_count", "应为 0 到 99 的整数")
+    if "org_kinds" in out:
+        kinds = out["org_kinds"]
+        if isinstance(kinds, str) or not isinstance(kinds, (list, tuple)):
+            _rule_fail("org_kinds", "应为组织类别的列表")
+        kinds = list(dict.fromkeys(kinds))
+        if not kinds:
+            _rule_fail("org_kinds", "请至少选择一种组织类别")
+        labels = dict(OrgKind.choices)
+        for k in kinds:
+            if k not in labels:
+                _rule_fail("org_kinds", f"“{k}”不是组织类别")
+            if k not in KINDS_FOR_ORG[current.kind]:
+                _rule_fail("org_kinds", f"{labels[k]}不开展“{KIND_LABELS[current.kind]}”")
+        # An unchanged set keeps its stored order, so it compares equal to the current version.
+        out["org_kinds"] = (list(current.org_kinds) if set(kinds) == set(current.org_kinds)
+                            else [k for k in labels if k in kinds])
+    for name, limit in (("source", 300), ("note", 2000)):
+        if name in out:
+            out[name] = (out[name] or "").strip()
+            if len(out[name]) > limit:
+                _rule_fail(name, f"不能超过 {limit} 个字")
+    if "source" in out and not out["source"]:
+        _rule_fail("source", "请写明调整的依据（文件名称和条款）")
+    if "confirmed" in out:
+        out["confirmed"] = bool(out["confirmed"])
+    return out
 
 
 @transaction.atomic
 def change_rule(user, rule: ActivityRule, effective_from: dt.date, **fields) -> ActivityRule:
     """A new version of a requirement from `effective_from`; the version in force the day
-    before ends then, so earlier periods are still judged by the old one."""
-    from .models import Condition, Period, Quorum
-
+    before ends then, so earlier periods are still judged by the old one. After the commit
+    the compliance rows from `effective_from` on are recomputed in the background."""
     unknown = set(fields) - set(RULE_FIELDS)
     if unknown:
         raise ActivityError(sorted(unknown)[0], f"“{sorted(unknown)[0]}”不能修改")
+    if not isinstance(effective_from, dt.date) or isinstance(effective_from, dt.datetime):
+        _rule_fail("effective_from", "请填写生效日期")
     current = ActivityRule.objects.select_for_update().get(pk=rule.pk)
     later = ActivityRule.objects.filter(code=current.code, effective_from__gt=current.effective_from).exists()
     if later:
-        raise ActivityError("effective_from", "生效日期：该规则已有更新的版本，请修改最新版本")
+        _rule_fail("effective_from", "该规则已有更新的版本，请修改最新版本")
     if effective_from <= current.effective_from:
-        raise ActivityError("effective_from", "生效日期：应晚于现行规则的生效日期")
+        _rule_fail("effective_from", f"应晚于现行版本的生效日期（{current.effective_from:%Y-%m-%d}）")
     if current.effective_to is not None and effective_from > current.effective_to + dt.timedelta(days=1):
-        raise ActivityError("effective_from", "生效日期：现行规则已失效，请修改其后的版本")
-    if "period" in fields and fields["period"] not in Period.values:
-        raise ActivityError("period", "周期：应为每月、每季度、每半年或每年")
-    if "quorum" in fields and fields["quorum"] not in Quorum.values:
-        raise ActivityError("quorum", "到会要求：不是有效的选项")
-    if "condition" in fields and fields["condition"] not in Condition.values:
-        raise ActivityError("condition", "适用条件：不是有效的选项")
-    if "min_count" in fields and (not isinstance(fields["min_count"], int) or not 0 <= fields["min_count"] <= 99):
-        raise ActivityError("min_count", "最少次数：应为 0 到 99 的整数")
+        _rule_fail("effective_from", "现行规则已失效，请修改其后的版本")
+    today = timezone.localdate()
+    if effective_from.year > today.year + RULE_MAX_YEARS_AHEAD:
+        _rule_fail("effective_from", f"不能晚于 {today.year + RULE_MAX_YEARS_AHEAD} 年")
+    fields = _check_rule_fields(current, fields)
+    if all(getattr(current, k) == v for k, v in fields.items()):
+        raise ActivityError("__all__", "没有修改任何内容：与现行版本相同，无需新建版本")
     before = audit.snapshot(current)
     new = ActivityRule(**{f.attname: getattr(current, f.attname) for f in current._meta.concrete_fields
                           if f.attname != "id"})
@@ -468,7 +630,6 @@ def change_rule(user, rule: ActivityRule, effective_from: dt.date, **fields) -> 
 
     from . import compliance
 
-    today = timezone.localdate()
     transaction.on_commit(functools.partial(compliance.schedule_range, user, effective_from,
                                             max(today, effective_from)))
     return new

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import compliance, records
+from .views import attachments, compliance, formalism, overview, records, rules
 
 app_name = "activities"
 urlpatterns = [
@@ -12,4 +12,14 @@ urlpatterns = [
     path("<int:pk>/", records.detail, name="detail"),
     path("<int:pk>/edit/", records.edit, name="edit"),
     path("<int:pk>/withdraw/", records.withdraw, name="withdraw"),
+    # the working committee's screens
+    path("overview/", overview.overview, name="overview"),
+    path("overview/export.xlsx", overview.export, name="overview-export"),
+    path("formalism/", formalism.signals, name="formalism"),
+    path("rules/", rules.rule_list, name="rules"),
+    path("rules/<int:pk>/", rules.rule_detail, name="rule"),
+    path("rules/<int:pk>/change/", rules.rule_change, name="rule-change"),
+    # attachments are served through the scoping check, never from a public media URL
+    path("attachments/<int:pk>/", attachments.download, name="attachment"),
+    path("attachments/<int:pk>/remove/", attachments.remove, name="attachment-remove"),
 ]

@@ -59,6 +59,7 @@ class Column:
     example: object = ""
     width: int = 12
     text: bool = False  # written as text so Excel keeps leading zeros and all digits
+    number_format: str = ""  # for numbers, e.g. "0.0%" (a value of 0.875 shows as 87.5%)
 
 
 class Errors:
@@ -318,20 +319,18 @@ def yes_no(value: bool) -> str:
 
 # ---- writing ---------------------------------------------------------------------------
 
-def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, title: str = "数据") -> int:
-    """Write a workbook (write-only mode): sheet 1 = headers + rows, optional sheet 2
-    "填写说明" with one line per column. `out` is a path or a binary file. Returns the
-    number of data rows written."""
+def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, title: str = "数据",
+          sheets=()) -> int:
+    """Write a workbook (write-only mode): sheet 1 = headers + rows, then any further
+    `sheets` given as (title, columns, rows), then an optional sheet "填写说明" with one
+    line per column. `out` is a path or a binary file. Returns the number of data rows
+    written on sheet 1."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title)
-    for i, c in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
-    ws.freeze_panes = "A2"
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="F2DCDB")
 
     def head(value):
@@ -339,24 +338,37 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
         cell.font, cell.fill = bold, fill
         return cell
 
-    ws.append([head(c.header) for c in columns])
-    text_cols = {i for i, c in enumerate(columns) if c.text}
-    count = 0
-    for values in rows:
-        line = []
-        for i, v in enumerate(values):
-            if isinstance(v, dt.date):
-                cell = WriteOnlyCell(ws, value=v)
-                cell.number_format = "yyyy-mm-dd"
-                line.append(cell)
-            elif i in text_cols and v not in (None, ""):
-                cell = WriteOnlyCell(ws, value=str(v))
-                cell.number_format = "@"
-                line.append(cell)
-            else:
-                line.append(None if v == "" else v)
-        ws.append(line)
-        count += 1
+    counts = []
+    for title, columns, rows in ((title, columns, rows), *sheets):
+        ws = wb.create_sheet(title)
+        for i, c in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = c.width
+        ws.freeze_panes = "A2"
+        ws.append([head(c.header) for c in columns])
+        text_cols = {i for i, c in enumerate(columns) if c.text}
+        formats = {i: c.number_format for i, c in enumerate(columns) if c.number_format}
+        count = 0
+        for values in rows:
+            line = []
+            for i, v in enumerate(values):
+                if isinstance(v, dt.date):
+                    cell = WriteOnlyCell(ws, value=v)
+                    cell.number_format = "yyyy-mm-dd"
+                    line.append(cell)
+                elif i in text_cols and v not in (None, ""):
+                    cell = WriteOnlyCell(ws, value=str(v))
+                    cell.number_format = "@"
+                    line.append(cell)
+                elif i in formats and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    cell = WriteOnlyCell(ws, value=v)
+                    cell.number_format = formats[i]
+                    line.append(cell)
+                else:
+                    line.append(None if v == "" else v)
+            ws.append(line)
+            count += 1
+        counts.append(count)
+    count = counts[0]
     if notes:
         help_ws = wb.create_sheet("填写说明")
         for letter, width in zip("ABCD", (18, 10, 70, 24)):

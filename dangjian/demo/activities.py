@@ -1,19 +1,28 @@
 """A year of organizational life for the demo city, with the imperfections real records have.
 
 Drawn from its own `random.Random(seed)` (so the city's plan is unchanged by it) over the
-twelve months up to the demo's `today`, and written with bulk inserts. Most branches keep to
+months up to the demo's `today` (see `_months`), and written with bulk inserts. Most branches keep to
 the rules; some do not, so every screen and signal has something to show:
 - some branches skip months (missing 主题党日, 支委会 …);
 - some enter a whole quarter's records in its last days (`recorded_at` well after `held_on`);
-- a few copy the minutes of another branch's meeting;
+- a few copy the minutes of another branch's meeting (some verbatim, some with their own members'
+  names put in place of the speakers');
+- a few large branches reuse one attendance list (the same absentees) for meeting after meeting;
 - some leading cadres miss their branch's 组织生活会 (their dual organizational life);
 - a few members are absent without reason from every meeting (the lapse warning).
 Compliance is computed once at the end, for the whole year.
+
+Minutes carry what the members said (names, work, figures) besides the formulations every
+record repeats: a copy between two branches is only a copy when it repeats text of that kind,
+which is what the formalism signals look for. The speakers, the copies' name changes and the
+reused lists are drawn from a second generator, so the meetings themselves are the same as
+without them.
 """
 from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -35,6 +44,30 @@ BODIES = ("与会党员逐段学习了有关文件，{n}名党员结合岗位实
           "会议强调，要坚持学用结合，把理论学习同做好本职工作结合起来。",
           "支部书记就近期党风廉政建设提出了具体要求。",
           "会议对照检查了上次会议确定事项的落实情况，明确了责任人和完成时限。")
+# What the members said: short slots, so any ten characters of a remark span several choices and
+# a remark is the meeting's own text, not a formulation other records share.
+WORK = ("预算编制", "政府采购", "项目审批", "资金拨付", "信访接待", "公文办理", "档案管理", "执法检查", "窗口服务",
+        "课题调研", "数据统计", "安全生产", "招商服务", "人才引进", "政策宣传", "督查督办", "应急值守", "资产管理",
+        "合同审核", "业务培训", "标准制定", "信息公开", "舆情处置", "网上办事")
+DONE = ("完成", "办结", "审核", "走访", "整改", "梳理", "答复", "复核", "督办", "登记")
+ITEMS = ("件群众诉求", "项审批事项", "份采购合同", "篇调研报告", "个整改问题", "项服务事项", "家企业需求",
+         "条意见建议", "本台账资料", "份统计报表", "个在建项目", "批来信来访")
+NEXT = ("下一步将", "接下来要", "下阶段打算", "今后要", "准备在下月")
+ACTIONS = ("细化", "规范", "压实", "优化", "加快", "完善", "健全", "严格")
+OBJECTS = ("审核流程", "台账管理", "责任分工", "时间节点", "服务标准", "工作闭环", "内部监督", "沟通机制", "办理时限",
+           "风险排查", "资料归档", "跟踪回访")
+AREAS = ("东城", "西湖", "滨江", "北园", "南山", "新华", "光明", "和平", "胜利", "朝阳", "长安", "建设", "青年",
+         "文化", "红旗", "河西", "城南", "高新", "临港", "金桥", "望江", "翠屏", "龙泉", "清水")
+PLACES = ("街道", "社区", "产业园", "便民服务中心", "政务大厅", "小微企业", "物流园区", "老旧小区")
+PROBLEMS = ("还有材料重复报送的情况", "办理时限偏长", "群众反映排队时间长", "台账更新不及时", "部门之间衔接不够",
+            "部分数据口径不一致", "基层反映表格太多", "政策解读不到位", "回访满意度不高", "线上线下标准不统一")
+FRAMES = (
+    "{name}结合{work}工作谈到，本月已{done}{n}{item}，{next}{action}{obj}。",
+    "{name}介绍了{d}日到{area}{place}走访的情况，收集{n}{item}，已当场答复{k}件。",
+    "{name}说，{work}{problem}，建议{action}{obj}，{mo}月{d}日前拿出办法。",
+    "{name}提出，{area}{place}{problem}，支部要把{work}和{obj}一起抓。",
+    "{name}表示要在{work}岗位上带头落实承诺，{next}{action}{obj}。",
+)
 
 
 @dataclass
@@ -53,9 +86,13 @@ class _Meeting:
 
 
 def _months(today: dt.date) -> list[tuple[int, int]]:
-    """The twelve months up to and including today's."""
+    """The months up to and including today's: at least twelve, and back to the start of the
+    fourth complete quarter before today's, so the demo's quarterly gradings have four whole
+    quarters of records (13 to 15 months)."""
+    first_of_quarter = (today.month - 1) // 3 * 3 + 1
+    span = max(12, today.month - first_of_quarter + 1 + 12)
     out, y, m = [], today.year, today.month
-    for _ in range(12):
+    for _ in range(span):
         out.append((y, m))
         y, m = (y, m - 1) if m > 1 else (y - 1, 12)
     return out[::-1]
@@ -81,10 +118,33 @@ def _minutes(rng, topic: str, n: int) -> str:
     return "".join(p.format(t=topic, n=max(1, n)) for p in parts)
 
 
+def _remarks(rng, names: list[str], month: int) -> str:
+    """Two or three members' contributions to the discussion."""
+    out = []
+    for name in rng.sample(names, min(len(names), rng.randint(2, 3))):
+        n = rng.randint(2, 60)
+        out.append(rng.choice(FRAMES).format(
+            name=name, work=rng.choice(WORK), done=rng.choice(DONE), n=n, item=rng.choice(ITEMS),
+            next=rng.choice(NEXT), action=rng.choice(ACTIONS), obj=rng.choice(OBJECTS), d=rng.randint(1, 28),
+            area=rng.choice(AREAS), place=rng.choice(PLACES), k=rng.randint(1, n), problem=rng.choice(PROBLEMS),
+            mo=month % 12 + 1))
+    return "".join(out)
+
+
+def _renamed(text: str, names: dict[str, str]) -> str:
+    """A copy with its speakers replaced by the copier's own members."""
+    if not names:
+        return text
+    # One pass, longest names first, so a name put in is never replaced again.
+    pattern = re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))))
+    return pattern.sub(lambda m: names[m.group()], text)
+
+
 def write_activities(plan, orgs: list, members: list, progress=None) -> dict:
     """Write the year for a stored city (`orgs`/`members`: the saved rows, in plan order)
     and compute compliance once. Returns counts for the report."""
     rng = random.Random(plan.seed * 7919 + 1)
+    extra = random.Random(plan.seed * 7919 + 2)  # speakers, renamed copies, reused lists
     today = plan.today
     tz = timezone.get_current_timezone()
     now = max(timezone.now(), _stamp(rng, today, tz))
@@ -99,8 +159,13 @@ def write_activities(plan, orgs: list, members: list, progress=None) -> dict:
     meetings: list[_Meeting] = []
     profiles: dict[int, str] = {}
     lapsing = {i for i in range(len(plan.members)) if rng.random() < 0.006}
-    done_minutes: dict[tuple[int, int], list[str]] = defaultdict(list)  # (y, m) → minutes of regular branches
+    # (y, m) → minutes of regular branches, with the names of the members who spoke in them
+    done_minutes: dict[tuple[int, int], list[tuple[str, list[str]]]] = defaultdict(list)
     copiers = set()
+    large = [o.index for o in plan.orgs if o.kind == "branch" and len(own[o.index]) >= 18]
+    # Large branches that reuse one list, from a month drawn for each on.
+    reusers = {i: extra.randrange(max(1, len(months) - 7))
+               for i in extra.sample(large, min(len(large), max(1, len(large) // 40)))}
 
     def attend(people: list[int], day: dt.date, leaders_skip: bool = False):
         rows, present = {}, set()
@@ -142,6 +207,8 @@ def write_activities(plan, orgs: list, members: list, progress=None) -> dict:
             lecture_quarter = rng.randint(1, 4)
             skip_leaders = rng.random() < 0.25
             sec = secretary[o.index]
+            # A reusing branch's list (with its absentees), and how many later meetings copy it.
+            reused, reuse_left = None, 0
             for n, (y, m) in enumerate(months):
                 if profile == SKIPS and rng.random() < 0.3:
                     continue
@@ -156,11 +223,24 @@ def write_activities(plan, orgs: list, members: list, progress=None) -> dict:
                     if (m - 1) // 3 + 1 == lecture_quarter and sec is not None:
                         lecturer = members[sec].pk
                 rows, counts, present = attend(people, day)
+                if o.index in reusers:
+                    if reused is None and n >= reusers[o.index] and \
+                            sum(1 for s, _ in rows.values() if s != "present") >= 2:
+                        reused, reuse_left = (rows, counts, present), extra.randint(3, 5)
+                    elif reuse_left:
+                        rows, counts, present = reused
+                        reuse_left -= 1
                 text = _minutes(rng, topic, len(present))
+                speakers = [plan.members[i].name for i in sorted(present)]
+                said = _remarks(extra, speakers, m) if len(speakers) >= 2 else ""
                 if copier and done_minutes[(y, m)] and rng.random() < 0.6:
-                    text = rng.choice(done_minutes[(y, m)])
-                elif profile == REGULAR:
-                    done_minutes[(y, m)].append(text)
+                    text, theirs = rng.choice(done_minutes[(y, m)])
+                    if extra.random() < 0.4 and len(speakers) >= len(theirs):
+                        text = _renamed(text, dict(zip(theirs, extra.sample(speakers, len(theirs)))))
+                else:
+                    text += said
+                    if profile == REGULAR:
+                        done_minutes[(y, m)].append((text, [p for p in speakers if p in said]))
                 meetings.append(_Meeting(row, kinds, day, topic, _recorded(rng, profile, day, today, tz), text,
                                          members[sec].pk if sec is not None else None, lecturer,
                                          attendance=rows, counts=counts))

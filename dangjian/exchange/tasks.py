@@ -2,12 +2,19 @@
 import os
 
 from dangjian.accounts.models import User
+from dangjian.activities.io import import_activities
 from dangjian.members.io import import_members
 from dangjian.orgs.io import import_orgs
 
 from .cli import summary
 
 MAX_ERRORS_KEPT = 2000
+# kind → (import function, the noun its counts are given in: the same as its command's)
+IMPORTERS = {
+    "members": (import_members, "人"),
+    "orgs": (import_orgs, "个组织"),
+    "activities": (import_activities, "条"),
+}
 
 
 def run_import(progress, kind: str, path: str, user_id: int, dry_run: bool, filename: str = "") -> dict:
@@ -15,7 +22,7 @@ def run_import(progress, kind: str, path: str, user_id: int, dry_run: bool, file
     the upload afterwards, whatever happens. The job keeps the report."""
     try:
         user = User.objects.get(pk=user_id)
-        fn = import_members if kind == "members" else import_orgs
+        fn = IMPORTERS[kind][0]
         report = fn(path, user=user, dry_run=dry_run, progress=progress)
     finally:
         try:
@@ -29,5 +36,5 @@ def run_import(progress, kind: str, path: str, user_id: int, dry_run: bool, file
         "error_count": len(errors),
         "dry_run": dry_run,
         "filename": filename,
-        "summary": summary(report, "人" if kind == "members" else "个组织", dry_run),
+        "summary": summary(report, IMPORTERS[kind][1], dry_run),
     }

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from dangjian.activities import io as activity_io
 from dangjian.core import jobs
 from dangjian.core.models import Job
 from dangjian.core.scoping import can_anywhere
@@ -23,7 +24,15 @@ from dangjian.orgs.queries import filter_orgs
 from . import services, tasks
 
 NO_ACCESS = "未找到，或您没有导入导出的权限"
-KINDS = {"members": "党员花名册", "orgs": "党组织"}
+KINDS = {"members": "党员花名册", "orgs": "党组织", "activities": "组织生活记录"}
+TEMPLATES = {"members": member_io.write_template, "orgs": org_io.write_template,
+             "activities": activity_io.write_template}
+# What each import is for, under its card on the import page.
+HINTS = {
+    "members": "按身份证号识别党员：已有的更新，没有的新增。",
+    "orgs": "按组织代码识别党组织：已有的更新，没有的新增；上级组织可在同一文件中。",
+    "activities": "历史组织生活记录，每次活动一行（谈心谈话除外）；已有的记录不会重复导入。导入后重新计算组织生活落实情况。",
+}
 MAX_ERRORS_SHOWN = 500
 
 
@@ -39,7 +48,7 @@ def import_page(request):
         kind = request.POST.get("kind")
         upload = request.FILES.get("file")
         if kind not in KINDS:
-            problems["members"] = "请选择导入党员花名册还是党组织"
+            problems["members"] = "请选择要导入的类别：" + "、".join(KINDS.values())
         elif upload is None:
             problems[kind] = "请选择要导入的 .xlsx 文件"
         elif upload.size > settings.IMPORT_MAX_BYTES:
@@ -53,7 +62,12 @@ def import_page(request):
                              bool(request.POST.get("dry_run")), upload.name[:100])
             return redirect("exchange:job", pk=job.pk)
     recent = Job.objects.filter(user=request.user, kind__startswith="import-").order_by("-created_at")[:10]
-    return render(request, "exchange/import.html", {"problems": problems, "kinds": KINDS, "recent": recent},
+    for j in recent:
+        j.kind_label = KINDS.get(j.kind.removeprefix("import-"), "")
+    kinds = [{"kind": k, "label": label, "hint": HINTS[k], "problem": problems.get(k, "")}
+             for k, label in KINDS.items()]
+    return render(request, "exchange/import.html", {"problems": problems, "kinds": kinds, "recent": recent,
+                                                    "max_mb": f"{settings.IMPORT_MAX_BYTES / 1048576:g}"},
                   status=400 if problems else 200)
 
 
@@ -76,7 +90,7 @@ def job(request, pk):
         "job": job,
         "finished": job.status in ("done", "failed"),
         "kind_label": KINDS.get(kind, ""),
-        "noun": "人" if kind == "members" else "个组织",
+        "noun": tasks.IMPORTERS[kind][1] if kind in tasks.IMPORTERS else "",
         "result": result,
         "errors": (result.get("errors") or [])[:MAX_ERRORS_SHOWN],
         "more_errors": max(0, result.get("error_count", 0) - MAX_ERRORS_SHOWN),
@@ -91,8 +105,7 @@ def template(request, kind):
     _require_import(request)
     if kind not in KINDS:
         raise Http404(NO_ACCESS)
-    writer = member_io.write_template if kind == "members" else org_io.write_template
-    return _workbook_response(writer, f"{KINDS[kind]}导入模板.xlsx")
+    return _workbook_response(TEMPLATES[kind], f"{KINDS[kind]}导入模板.xlsx")
 
 
 @require_GET

@@ -57,12 +57,17 @@ def org_activities(request, org_pk):
 def detail(request, pk):
     user = request.user
     activity = queries.activity_or_404(user, pk)
+    # Removed attachments are no longer listed, but their upload and removal stay in the history.
+    files = list(activity.attachments.order_by("id"))
     entries = history_rows.entries_for({"activities.activity": [activity.pk],
-                                        "activities.attendance": [activity.pk]})
+                                        "activities.attendance": [activity.pk],
+                                        "activities.attachment": [f.pk for f in files]})
+    labels = {("activities.attachment", f.pk): f"附件（{f.name}）" for f in files}
     ctx = {
         "activity": activity, "org": activity.org,
         "attendance": queries.attendance_by_status(activity),
-        "history": history_rows.describe(entries),
+        "attachments": [f for f in files if f.is_active],
+        "history": history_rows.describe(entries, labels),
         "can_edit": can(user, "edit", activity.org.path) and activity.status == Activity.Status.ACTIVE,
         "backfilled_days": (timezone.localtime(activity.recorded_at).date() - activity.held_on).days,
     }
@@ -70,16 +75,31 @@ def detail(request, pk):
 
 
 def _form(request, org, initial=None, attendance_initial=None):
-    return ActivityForm(request.POST or None, initial=initial, kind_choices=queries.kind_choices(org),
-                        members=queries.meeting_members(org), attendance_initial=attendance_initial)
+    bound = request.method == "POST"
+    return ActivityForm(request.POST if bound else None, request.FILES if bound else None, initial=initial,
+                        kind_choices=queries.kind_choices(org), members=queries.meeting_members(org),
+                        attendance_initial=attendance_initial)
+
+
+def _attachment_context(request) -> dict:
+    return {"attachment_limits": {"count": services.MAX_ATTACHMENTS_PER_SAVE, "types": services.ATTACHMENT_TYPE_NAMES,
+                                  "size": services.size_label(services.attachment_max_bytes())},
+            # A browser cannot be handed files back: a refused form says they must be chosen again.
+            "files_dropped": request.method == "POST" and bool(request.FILES.getlist("attachments"))}
+
+
+# Service field names that the form calls otherwise.
+FORM_FIELD = {"file": "attachments"}
 
 
 def _save(request, form, write):
-    """Runs the service; its error lands on the field it names, nothing is written."""
+    """Runs the service; its error lands on the field it names, nothing is written (neither
+    the record nor any of its files)."""
     try:
         return write(**form.service_kwargs())
     except services.ActivityError as exc:
-        field = exc.field if exc.field in form.fields else None
+        field = FORM_FIELD.get(exc.field, exc.field)
+        field = field if field in form.fields else None
         form.add_error(field, exc.message)
         return None
 
@@ -93,11 +113,12 @@ def create(request, org_pk):
     if request.method == "POST" and form.is_valid():
         activity = _save(request, form, lambda **kw: services.record_activity(user, org, **kw))
         if activity is not None:
-            messages.success(request, "组织生活记录已保存。")
+            files = len(form.cleaned_data["attachments"])
+            messages.success(request, "组织生活记录已保存" + (f"，含 {files} 个附件。" if files else "。"))
             return redirect("activities:detail", activity.pk)
     return render(request, "activities/form.html",
                   {"form": form, "org": org, "title": f"记录组织生活：{org.name}", "submit": "保存",
-                   "statuses": Attendance.Status.choices})
+                   "statuses": Attendance.Status.choices, **_attachment_context(request)})
 
 
 def edit(request, pk):
@@ -124,11 +145,13 @@ def edit(request, pk):
                 kw["attendance"] = None
             return services.update_activity(user, activity, **kw)
         if _save(request, form, write) is not None:
-            messages.success(request, "组织生活记录已修改。")
+            files = len(form.cleaned_data["attachments"])
+            messages.success(request, "组织生活记录已修改" + (f"，新增 {files} 个附件。" if files else "。"))
             return redirect("activities:detail", activity.pk)
     return render(request, "activities/form.html",
                   {"form": form, "org": org, "activity": activity, "title": f"修改组织生活记录：{activity}",
-                   "submit": "保存修改", "statuses": Attendance.Status.choices + [NOT_LISTED]})
+                   "submit": "保存修改", "statuses": Attendance.Status.choices + [NOT_LISTED],
+                   **_attachment_context(request)})
 
 
 def withdraw(request, pk):
