@@ -38,6 +38,10 @@ INSTALLED_APPS = [
     "dangjian.accounts",
     "dangjian.exchange",
     "dangjian.activities",
+    "dangjian.assessment",
+    "dangjian.reviews",
+    "dangjian.ratings",
+    "dangjian.duties",
     "dangjian.demo",
 ]
 
@@ -70,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dangjian.core.context_processors.menu",
             ],
         },
     }
@@ -184,3 +189,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DANGJIAN_LOG_LEVEL", "WARNING")},
 }
+
+# Bootstrap names the error style "danger".
+from django.contrib.messages import constants as _messages  # noqa: E402
+
+MESSAGE_TAGS = {_messages.ERROR: "danger"}

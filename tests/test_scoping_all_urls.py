@@ -19,9 +19,11 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 
+import docx
 import openpyxl
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
@@ -30,8 +32,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dangjian.activities import services as activity_services
+from dangjian.activities.models import ActivityRule
+from dangjian.assessment import services as assessment_services
+from dangjian.assessment.models import Admonition, Run, TargetScore
 from dangjian.core.models import Job
 from dangjian.orgs import services as org_services
+from dangjian.ratings import services as ratings_services
+from dangjian.reviews import services as review_services
 from tests import factories
 
 # What must never reach unitb: names and codes of the other subtree. (Not the bare code
@@ -56,12 +63,26 @@ PK_BY_PREFIX = {
     "members/": "member",
     "exchange/jobs/": "job",
     "activities/": "activity",
+    "activities/rules/": "rule",
+    "activities/attachments/": "attachment",
+    "assessment/runs/": "run",
+    "assessment/schemes/": "scheme",
+    "assessment/admonitions/": "admonition",
+    "ratings/weak/": "weak",
     "api/orgs/": "org",
     "api/members/": "member",
     "api/activities/": "activity",
+    "reviews/": "review",
+    "reviews/reports/": "report",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
+# Objects of no subtree: the working committee's frequency rules bind the whole tree. Every
+# user reads them through the views named here; every other URL naming one (the change form)
+# is the working committee's own and must answer unitb 404, while its "own" check is made as
+# the owner named in the world fixture.
+SHARED = {"rule", "scheme"}
+READ_BY_ALL = {"activities:rule", "assessment:scheme"}
 
 
 def iter_patterns(resolver=None, prefix="") -> Iterator[tuple[str, URLPattern]]:
@@ -112,9 +133,11 @@ def endpoints() -> list[tuple[str, URLPattern]]:
 
 
 def text_of(response) -> str:
-    """What a reader would see: the body as text, or every cell of a workbook."""
+    """What a reader would see: the body as text, every cell of a workbook, every paragraph of a document."""
     ctype = response.get("Content-Type", "")
     body = b"".join(response.streaming_content) if response.streaming else response.content
+    if "wordprocessingml" in ctype:
+        return "\n".join(p.text for p in docx.Document(io.BytesIO(body)).paragraphs)
     if "spreadsheetml" in ctype or body[:2] == b"PK":
         wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
         return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
@@ -122,8 +145,10 @@ def text_of(response) -> str:
 
 
 @pytest.fixture
-def world(tree, personas):
-    """Objects of both subtrees, by kind: (the other subtree's, unitb's own)."""
+def world(tree, personas, settings, tmp_path):
+    """Objects of both subtrees, by kind: (the other subtree's, unitb's own); for a shared
+    kind the same object twice, with the user who owns it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     day = dt.date(2023, 5, 1)
     cell = factories.org(tree["a1"], kind="cell", name="财政局机关青年党小组", code="QX9301")
     factories.member(cell, name="诸葛青云", is_leader=True)
@@ -135,8 +160,25 @@ def world(tree, personas):
     ]
     activities = [activity_services.record_activity(None, tree[o], ["theme_day"], day, topic="主题党日")
                   for o in ("a1", "b1")]
+    attachments = [activity_services.add_attachment(None, a, SimpleUploadedFile("签到表.pdf", b"%PDF-1.4 sheet",
+                                                                                "application/pdf"))
+                   for a in activities]
+    rule = ActivityRule.objects.get(code="theme_day")
+    reviews = [review_services.create_review(None, tree[o], 2023, "述职评议") for o in ("a", "b")]
+    reports = [review_services.submit_report(None, r, tree[o], tree[m], text="本年度抓基层党建工作的情况。" * 10)
+               for r, o, m in zip(reviews, ("a1", "b1"), ("ma", "mb"))]
+    # Runs: unitb's branch is a target of one made now; the other assessed only 财政局's branch
+    # (as a run made before 教育局's branch existed would have).
+    scheme = assessment_services.create_scheme(None, code="B2023", name="2023 年考核方案", year=2023, level="branch")
+    assessment_services.save_indicators(None, scheme, [dict(category="作风建设", name="党建与业务融合", weight=100,
+                                                             method="manual", max_score=10)])
+    own_run = assessment_services.run_evaluation(None, scheme, "2023-05", today=dt.date(2023, 6, 15))
+    other_run = Run.objects.create(scheme=scheme, period="2023-04", cycle="monthly", period_start=dt.date(2023, 4, 1),
+                                   period_end=dt.date(2023, 4, 30), target_count=1)
+    TargetScore.objects.create(run=other_run, org=tree["a1"], total=0, grade="poor", place=1, breakdown=[])
     return {
         "user": personas["unit_admin_b"],
+        "owners": {"rule": personas["wc_admin"], "scheme": personas["wc_admin"]},
         "objects": {
             "org": (tree["a1"].pk, tree["b1"].pk),
             "member": (tree["ma"].pk, tree["mb"].pk),
@@ -144,6 +186,16 @@ def world(tree, personas):
             "term": (terms[0].pk, terms[1].pk),
             "job": (jobs[0].pk, jobs[1].pk),
             "activity": (activities[0].pk, activities[1].pk),
+            "attachment": (attachments[0].pk, attachments[1].pk),
+            "rule": (rule.pk, rule.pk),
+            "review": (reviews[0].pk, reviews[1].pk),
+            "report": (reports[0].pk, reports[1].pk),
+            "run": (other_run.pk, own_run.pk),
+            "scheme": (scheme.pk, scheme.pk),
+            # the run's manual indicator is not scored yet: both branches fall below the line
+            "admonition": tuple(Admonition.objects.get(run=own_run, org=tree[o]).pk for o in ("a1", "b1")),
+            "weak": tuple(ratings_services.identify_weak(None, tree[o], identified_on=day, reasons="组织生活不正常").pk
+                          for o in ("a1", "b1")),
         },
     }
 
@@ -209,6 +261,10 @@ def test_objects_of_another_subtree_answer_404(world):
             failures.append(f"{regex}: cannot build a URL that resolves back to this pattern")
             continue
         tried += 1
+        shared = set(kinds.values()) & SHARED
+        if shared:
+            failures += check_shared(world, urls, shared)
+            continue
         for how, client in clients(user, urls["other"]):
             for method in ("get", "post"):
                 try:
@@ -239,6 +295,34 @@ def test_objects_of_another_subtree_answer_404(world):
                 failures.append(f"GET {urls['own']} ({how}, own object): shows {shown}")
     assert tried > 10
     assert not failures, "\n".join(failures)
+
+
+def check_shared(world, urls: dict, kinds: set) -> list[str]:
+    """A URL naming a shared object: read by everyone through READ_BY_ALL views (without a
+    leak), otherwise 404 to unitb (GET and POST) and reachable by the object's owner."""
+    failures = []
+    url = urls["other"]
+    web = Client()
+    web.force_login(world["user"])
+    if resolve(url.split("?")[0]).view_name in READ_BY_ALL:
+        r = web.get(url)
+        if r.status_code != 200:
+            failures.append(f"GET {url} (shared, read by all): {r.status_code}, expected 200")
+        elif leaks(text_of(r)):
+            failures.append(f"GET {url} (shared): shows {leaks(text_of(r))}")
+        return failures
+    for method in ("get", "post"):
+        r = call(web, method, url)
+        if r.status_code != 404:
+            failures.append(f"{method.upper()} {url} (shared, not staff): {r.status_code}, expected 404")
+    (kind,) = kinds
+    owner = Client()
+    owner.force_login(world["owners"][kind])
+    r = owner.get(urls["own"])
+    if r.status_code == 404 or r.status_code >= 500:
+        failures.append(f"GET {urls['own']} (as the owner of the {kind}): {r.status_code}; "
+                        "is the argument mapped to the right object?")
+    return failures
 
 
 def test_pages_without_arguments_show_nothing_of_another_subtree(world):

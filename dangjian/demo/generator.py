@@ -733,7 +733,18 @@ def write_city(plan: CityPlan, progress=None) -> dict:
         from .activities import write_activities
 
         life = write_activities(plan, orgs, members)
-    return {**summary(plan), "life": life}
+        # Built from the records above, in dependency order: assessment reads compliance,
+        # ratings read assessment results.
+        from dangjian.assessment import demo as assessment_demo
+        from dangjian.duties import demo as duties_demo
+        from dangjian.ratings import demo as ratings_demo
+        from dangjian.reviews import demo as reviews_demo
+
+        extras = {"assessment": assessment_demo.build(plan.today, plan.seed),
+                  "ratings": ratings_demo.build(plan.today, plan.seed),
+                  "reviews": reviews_demo.build(plan.today, plan.seed),
+                  "duties": duties_demo.build(plan.today, plan.seed)}
+    return {**summary(plan), "life": life, **extras}
 
 
 def summary(plan: CityPlan) -> dict:
@@ -765,8 +776,11 @@ def summary(plan: CityPlan) -> dict:
 
 def _demo_models() -> list:
     """Every table of the platform that hangs off organizations, units or members (whatever
-    app it belongs to), plus the change history, ordered so referring tables go first."""
-    targets = {Organization, Unit, Member, AuditEntry}
+    app it belongs to), plus the change history and the assessment schemes the demo writes,
+    ordered so referring tables go first. Rules seeded from defaults.yaml stay."""
+    from dangjian.assessment.models import Scheme
+
+    targets = {Organization, Unit, Member, AuditEntry, Scheme}
     project = [
         m for m in apps.get_models(include_auto_created=True)
         if m._meta.app_config.name.startswith("dangjian") and m is not User

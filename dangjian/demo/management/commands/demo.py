@@ -90,6 +90,15 @@ class Command(BaseCommand):
                 ("  其中预备党员", r["probationary"]),
                 *([("组织生活记录（近一年）", r["life"]["activities"]), ("合规结果", r["life"]["compliance_rows"])]
                   if "life" in r else []),
+                *([("考核方案", r["assessment"]["schemes"]), ("考评（月度、季度）", r["assessment"]["runs"]),
+                   ("约谈（已约谈）", f"{r['assessment']['admonitions']}（{r['assessment']['admonitions_held']}）")]
+                  if "assessment" in r else []),
+                *([("星级评定（年度）", "、".join(map(str, r["ratings"]["years"])) or "—"),
+                   ("软弱涣散整顿", r["ratings"]["weak"].get("cases", 0))] if "ratings" in r else []),
+                *([("述职评议（述职报告、评议票）", f"{len(r['reviews']['reviews'])}（{r['reviews']['reports']}、"
+                                                   f"{r['reviews']['votes']}）")] if "reviews" in r else []),
+                *([("责任清单（责任人、已标记完成）", f"{r['duties']['role_holders']}（{r['duties']['marks']}）")]
+                  if "duties" in r else []),
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",

@@ -1,0 +1,51 @@
+"""`dangjian assess --scheme CODE --period 2026-10 --format json|table`: run the evaluation of a
+scheme for a month, quarter or year, store it, and print each target's score, grade and
+per-indicator scores."""
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from dangjian.activities.management.commands._output import table, today_arg
+from dangjian.assessment import services
+from dangjian.assessment.models import Grade, Scheme
+
+
+def rows_of(run) -> list[dict]:
+    return [
+        {"target_code": s.org.code, "target_name": s.org.name, "score": float(s.total), "grade": s.grade,
+         "place": s.place,
+         "indicators": [{"indicator": b["name"], "weight": float(b["weight"]), "score": float(b["score"]),
+                         "detail": b["detail"]} for b in s.breakdown]}
+        for s in run.scores.select_related("org").order_by("place", "org__path")
+    ]
+
+
+class Command(BaseCommand):
+    help = "按考核方案对某月（2026-10）、某季度（2026Q3）或全年（2026）进行考评并保存结果"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scheme", required=True, help="考核方案代码")
+        parser.add_argument("--period", required=True, help="周期：2026-10、2026Q3 或 2026")
+        parser.add_argument("--format", default="table", choices=["json", "table"], help="输出格式")
+        parser.add_argument("--today", default=None, help="以此日期为考评日（YYYY-MM-DD），默认今天")
+
+    def handle(self, *args, scheme, period, format, today, **options):
+        found = Scheme.objects.filter(code=scheme.strip()).first()
+        if found is None:
+            raise CommandError(f"--scheme：考核方案“{scheme}”不存在", returncode=2)
+        try:
+            run = services.run_evaluation(None, found, period, today=today_arg(today))
+        except services.AssessmentError as exc:
+            raise CommandError(exc.message, returncode=2) from None
+        rows = rows_of(run)
+        if format == "json":
+            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+            return
+        labels = dict(Grade.choices)
+        head = ("名次", "代码", "考核对象", "得分", "等次")
+        self.stdout.write(table([head] + [(r["place"], r["target_code"], r["target_name"], f"{r['score']:.2f}",
+                                           labels[r["grade"]]) for r in rows]))
+        counts = {labels[g]: sum(1 for r in rows if r["grade"] == g) for g in labels}
+        self.stdout.write(f"{run}：{len(rows)} 个考核对象，" + "，".join(f"{k} {v}" for k, v in counts.items())
+                          + (f"；{run.pending_manual} 项待考核组评分（按 0 分计）" if run.pending_manual else "")
+                          + f"；{run.admonitions.count()} 个列入约谈")

@@ -1,0 +1,119 @@
+"""Reads of assessment: who a level assesses, runs and their scores."""
+from __future__ import annotations
+
+from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from dangjian.core.scoping import can_anywhere
+from dangjian.orgs.models import Organization
+
+from .metrics import Target
+from .models import GRADE_ORDER, Admonition, Grade, Indicator, Level, ManualScore, Run, Scheme, TargetScore
+
+
+def targets(level: str) -> list[Target]:
+    """The organizations a level assesses, in tree order: for `unit`, each department's top
+    grassroots party organization (the working committee's direct children, its 机关党委, 党总支
+    or 党支部 — a 党组 is a leading group holding none of the organizational life assessed, and
+    its work is assessed through the unit's organization); for `branch`, every active 党支部."""
+    qs = Organization.objects.filter(status=Organization.Status.ACTIVE)
+    if level == Level.UNIT:
+        qs = qs.filter(parent__kind="working_committee").exclude(kind="leading_group")
+    else:
+        qs = qs.filter(kind="branch")
+    return [Target(*row) for row in qs.order_by("path").values_list("pk", "code", "name", "path")]
+
+
+def can_manage(user) -> bool:
+    """Schemes, runs and admonitions are the working committee's: its staff hold "manage"."""
+    return can_anywhere(user, "manage")
+
+
+def require_view(user) -> None:
+    if not can_anywhere(user, "view"):
+        raise Http404("未找到，或您没有查看考核结果的权限")
+
+
+def require_manage(user) -> None:
+    if not can_manage(user):
+        raise Http404("未找到，或您没有管理考核的权限")
+
+
+def schemes():
+    return Scheme.objects.annotate(indicator_count=Count("indicators", distinct=True),
+                                   run_count=Count("runs", distinct=True))
+
+
+def scheme_or_404(pk) -> Scheme:
+    return get_object_or_404(Scheme, pk=pk)
+
+
+def visible_runs(user):
+    """Runs with at least one target the user can view through a role (a plain member's own
+    organization does not count: results are not pushed to members). The one rule for the
+    run pages, the export and the bulletins."""
+    if not can_anywhere(user, "view"):
+        return Run.objects.none()
+    orgs = Organization.objects.visible_to(user, "view")
+    return Run.objects.filter(Exists(TargetScore.objects.filter(run=OuterRef("pk"), org__in=orgs)))
+
+
+def run_or_404(user, pk) -> Run:
+    return get_object_or_404(visible_runs(user).select_related("scheme", "computed_by"), pk=pk)
+
+
+SORTS = {"place": ("place", "org__path"), "-place": ("-place", "org__path"), "code": ("org__code",),
+         "name": ("org__name",), "grade": ("place",)}
+
+
+def run_scores(run: Run, user, *, sort: str = "place", grade: str = "", q: str = ""):
+    """The scores of a run the user may see: an organization's result is visible to those
+    who may view that organization (a unit admin sees their own unit's)."""
+    qs = (TargetScore.objects.filter(run=run, org__in=Organization.objects.visible_to(user).values("pk"))
+          .select_related("org"))
+    if grade in Grade.values:
+        qs = qs.filter(grade=grade)
+    if q:
+        qs = qs.filter(Q(org__name__icontains=q) | Q(org__code__icontains=q))
+    return qs.order_by(*SORTS.get(sort, SORTS["place"]))
+
+
+def grade_counts(run: Run, user) -> dict[str, int]:
+    rows = dict(run_scores(run, user).order_by().values_list("grade").annotate(n=Count("id")))
+    return {g.value: rows.get(g.value, 0) for g in GRADE_ORDER}
+
+
+def trend(run: Run, user) -> list[dict]:
+    """Per run of the same scheme and cycle: average, best and worst total and grade counts
+    (for the trend chart), one grouped query."""
+    visible = Organization.objects.visible_to(user).values("pk")
+    rows = (TargetScore.objects.filter(run__scheme=run.scheme, run__cycle=run.cycle, org__in=visible)
+            .values("run_id", "run__period", "run__period_start")
+            .annotate(avg=Avg("total"), high=Max("total"), low=Min("total"),
+                      **{g.value: Count("id", filter=Q(grade=g.value)) for g in GRADE_ORDER})
+            .order_by("run__period_start"))
+    return [{"run": r["run_id"], "period": r["run__period"], "avg": round(float(r["avg"]), 2),
+             "high": float(r["high"]), "low": float(r["low"]), **{g.value: r[g.value] for g in GRADE_ORDER}}
+            for r in rows]
+
+
+def target_history(scheme: Scheme, org: Organization) -> list[TargetScore]:
+    return list(TargetScore.objects.filter(run__scheme=scheme, org=org).select_related("run")
+                .order_by("run__cycle", "run__period_start"))
+
+
+def admonitions(user, *, status: str = ""):
+    qs = (Admonition.objects.filter(org__in=Organization.objects.visible_to(user).values("pk"))
+          .select_related("org", "run", "run__scheme"))
+    if status in Admonition.Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-run__period_start", "org__path")
+
+
+def manual_grid(scheme: Scheme, period: str) -> tuple[list[Indicator], list[Target], dict]:
+    """Manual indicators × targets with the scores already entered for the period."""
+    indicators = list(scheme.indicators.filter(method=Indicator.Method.MANUAL))
+    entered = {(s.indicator_id, s.org_id): s for s in
+               ManualScore.objects.filter(indicator__in=indicators, period=period)}
+    return indicators, targets(scheme.level), entered

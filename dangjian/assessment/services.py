@@ -1,0 +1,367 @@
+"""Writes of assessment: schemes and their indicators, manual scores, evaluation runs and
+admonitions. Each is one transaction, audited; bad input raises `AssessmentError` with a Chinese
+message naming the field, and nothing is written."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from dangjian.activities import compliance, periods
+from dangjian.core import audit
+from dangjian.orgs.models import Organization
+
+from . import checks, metrics, queries
+from .models import GRADE_ORDER, Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
+
+CENT = Decimal("0.01")
+CYCLES = {"month": Run.Cycle.MONTHLY, "quarter": Run.Cycle.QUARTERLY, "year": Run.Cycle.YEARLY}
+
+
+class AssessmentError(ValueError):
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _decimal(value, field: str, label: str, *, low=Decimal(0), high=None) -> Decimal:
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise AssessmentError(field, f"{label}：“{value}”不是数字") from None
+    if not d.is_finite() or d < low or (high is not None and d > high):
+        bound = f"{low} 到 {high}" if high is not None else f"不小于 {low}"
+        raise AssessmentError(field, f"{label}：应为 {bound} 的数字，收到 {value}")
+    return d.quantize(CENT)
+
+
+# ---- schemes and indicators ------------------------------------------------------------------
+
+def _check_grading(thresholds: dict, quotas: dict) -> tuple[dict, dict]:
+    t = {}
+    for key in ("excellent", "good", "fair"):
+        if key in (thresholds or {}):
+            t[key] = float(_decimal(thresholds[key], "thresholds", "等次分数线", high=Decimal(100)))
+    merged = {**{"excellent": 90, "good": 80, "fair": 60}, **t}
+    if not merged["excellent"] > merged["good"] > merged["fair"]:
+        raise AssessmentError("thresholds", "等次分数线：应满足 好 > 较好 > 一般")
+    q = {}
+    for key, value in (quotas or {}).items():
+        if key not in ("excellent", "good"):
+            raise AssessmentError("quotas", "等次比例上限：只能限定“好”和“较好”的比例")
+        q[key] = float(_decimal(value, "quotas", "等次比例上限", high=Decimal(1)))
+    return t, q
+
+
+def create_scheme(user, *, code: str, name: str, year: int, level: str, total=100, thresholds=None,
+                  quotas=None, admonish_below=60, note: str = "") -> Scheme:
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code:
+        raise AssessmentError("code", "方案代码：必填")
+    if Scheme.objects.filter(code=code).exists():
+        raise AssessmentError("code", f"方案代码：“{code}”已被使用")
+    if not name:
+        raise AssessmentError("name", "方案名称：必填")
+    if level not in Level.values:
+        raise AssessmentError("level", "考核对象：应为各单位党组织或党支部")
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise AssessmentError("year", f"年度：“{year}”不是有效的年份")
+    t, q = _check_grading(thresholds or {}, quotas or {})
+    scheme = Scheme(code=code, name=name, year=year, level=level,
+                    total=_decimal(total, "total", "总分", low=Decimal(1), high=Decimal(1000)),
+                    thresholds=t, quotas=q, note=note,
+                    admonish_below=_decimal(admonish_below, "admonish_below", "约谈分数线", high=Decimal(100)))
+    with transaction.atomic():
+        scheme.save()
+        audit.record(user, scheme, None)
+    return scheme
+
+
+def check_indicator(scheme: Scheme, spec: dict, known_rules: set[str]) -> dict:
+    """One indicator's fields, checked; raises AssessmentError naming the field."""
+    name = (spec.get("name") or "").strip()
+    category = (spec.get("category") or "").strip()
+    note = (spec.get("note") or "").strip()
+    if not name:
+        raise AssessmentError("name", "指标：名称必填")
+    if not category:
+        raise AssessmentError("category", f"指标“{name}”：类别必填")
+    found = checks.forbidden_basis(name, category, note)
+    if found:
+        raise AssessmentError("name", checks.forbidden_message(name, *found))
+    weight = _decimal(spec.get("weight"), "weight", f"指标“{name}”的分值", low=CENT, high=scheme.total)
+    method = spec.get("method")
+    fields = dict(name=name, category=category, note=note, weight=weight, method=method, metric="", params={},
+                  max_score=None)
+    if method == Indicator.Method.METRIC:
+        metric = spec.get("metric") or ""
+        if metric not in metrics.REGISTRY:
+            raise AssessmentError("metric", f"指标“{name}”：计算指标“{metric}”不存在，可选："
+                                  + "、".join(f"{m.code}（{m.label}）" for m in metrics.REGISTRY.values()))
+        allowed = metrics.REGISTRY[metric].params
+        params = {k: v for k, v in (spec.get("params") or {}).items() if v not in (None, "")}
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise AssessmentError("params", f"指标“{name}”：计算参数“{sorted(unknown)[0]}”不适用于{metric}")
+        if "rule" in params and params["rule"] not in known_rules:
+            raise AssessmentError("params", f"指标“{name}”：组织生活要求“{params['rule']}”不存在")
+        fields.update(metric=metric, params=params)
+    elif method == Indicator.Method.MANUAL:
+        fields["max_score"] = _decimal(spec.get("max_score") or weight, "max_score", f"指标“{name}”的评分满分",
+                                       low=CENT, high=Decimal(1000))
+    else:
+        raise AssessmentError("method", f"指标“{name}”：计分方式应为平台数据自动计算或考核组评分")
+    return fields
+
+
+def save_indicators(user, scheme: Scheme, specs: list[dict]) -> list[Indicator]:
+    """Replace the scheme's indicator list with `specs` (in order). An item with an `id` updates
+    that indicator; indicators left out are deleted unless assessors have scored them. The
+    weights must add up to the scheme's total."""
+    known_rules = metrics.rule_codes()
+    checked = []
+    for i, spec in enumerate(specs):
+        try:
+            checked.append((spec.get("id"), check_indicator(scheme, spec, known_rules)))
+        except AssessmentError as exc:
+            raise AssessmentError(exc.field, f"第 {i + 1} 项：{exc.message}") from None
+    names = [f["name"] for _, f in checked]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise AssessmentError("name", f"指标“{dup}”重复")
+    weights = sum((f["weight"] for _, f in checked), Decimal(0))
+    if weights != scheme.total:
+        raise AssessmentError("weight", f"各项分值合计 {weights} 分，应等于方案总分 {scheme.total} 分")
+    with transaction.atomic():
+        existing = {i.pk: i for i in Indicator.objects.select_for_update().filter(scheme=scheme)}
+        kept = {int(pk) for pk, _ in checked if pk}
+        if kept - set(existing):
+            raise AssessmentError("id", "指标已被修改，请刷新后再保存")
+        dropped = set(existing) - kept
+        scored = set(ManualScore.objects.filter(indicator_id__in=dropped).values_list("indicator_id", flat=True))
+        if scored:
+            raise AssessmentError("id", f"指标“{existing[min(scored)].name}”已有考核组评分，不能删除")
+        for pk in dropped:
+            audit.record(user, existing[pk], audit.snapshot(existing[pk]), action="delete")
+        Indicator.objects.filter(pk__in=dropped).delete()
+        # Names are unique per scheme: clear the kept ones first so a swap of names saves.
+        Indicator.objects.filter(pk__in=kept).update(name=_placeholder_name())
+        out = []
+        for position, (pk, fields) in enumerate(checked):
+            ind = existing.get(int(pk)) if pk else Indicator(scheme=scheme)
+            before = audit.snapshot(ind) if pk else None
+            for key, value in fields.items():
+                setattr(ind, key, value)
+            ind.position = position
+            ind.save()
+            audit.record(user, ind, before)
+            out.append(ind)
+    return out
+
+
+def _placeholder_name():
+    return Concat(Value("~"), F("id"), output_field=CharField())
+
+
+def copy_scheme(user, source: Scheme, *, code: str, year: int, name: str | None = None) -> Scheme:
+    """Copy last year's scheme (its grading and indicators) for a new year."""
+    with transaction.atomic():
+        new = create_scheme(user, code=code, name=name or source.name.replace(str(source.year), str(year)),
+                            year=year, level=source.level, total=source.total, thresholds=source.thresholds,
+                            quotas=source.quotas, admonish_below=source.admonish_below, note=source.note)
+        new.copied_from = source
+        new.save(update_fields=["copied_from"])
+        known = metrics.rule_codes()
+        for ind in source.indicators.all():
+            spec = {f: getattr(ind, f) for f in ("name", "category", "note", "weight", "method", "metric", "params",
+                                                  "max_score")}
+            fields = check_indicator(new, spec, known)
+            copy = Indicator.objects.create(scheme=new, position=ind.position, **fields)
+            audit.record(user, copy, None, note=f"复制自 {source.code}")
+    return new
+
+
+# ---- manual scores ---------------------------------------------------------------------------
+
+def enter_manual_score(user, indicator: Indicator, period: str, org: Organization, score, comment: str) -> ManualScore:
+    if indicator.method != Indicator.Method.MANUAL:
+        raise AssessmentError("indicator", f"指标“{indicator.name}”由平台数据自动计算，不能人工评分")
+    p = check_period(indicator.scheme, period)
+    if org.pk not in {t.org_id for t in queries.targets(indicator.scheme.level)}:
+        raise AssessmentError("org", f"“{org.name}”不是本方案的考核对象")
+    value = _decimal(score, "score", f"“{indicator.name}”得分", high=indicator.max_score)
+    comment = (comment or "").strip()
+    if not comment:
+        raise AssessmentError("comment", "评分说明：必填，请写明扣分或得分的依据")
+    with transaction.atomic():
+        row = ManualScore.objects.select_for_update().filter(indicator=indicator, period=p.label, org=org).first()
+        before = audit.snapshot(row) if row else None
+        row = row or ManualScore(indicator=indicator, period=p.label, org=org)
+        row.score, row.comment, row.assessor = value, comment[:500], user
+        row.save()
+        audit.record(user, row, before)
+    return row
+
+
+# ---- evaluation runs -------------------------------------------------------------------------
+
+def check_period(scheme: Scheme, label: str) -> periods.Period:
+    try:
+        p = periods.parse(label)
+    except periods.PeriodError as exc:
+        raise AssessmentError("period", str(exc)) from None
+    if p.unit not in CYCLES:
+        raise AssessmentError("period", "周期：考评按月（2026-10）、季度（2026Q3）或年度（2026）进行")
+    if p.year != scheme.year:
+        raise AssessmentError("period", f"方案“{scheme.name}”适用于 {scheme.year} 年，{p.label} 没有适用的考核方案")
+    return p
+
+
+def grade_all(totals: dict[int, Decimal], scheme: Scheme) -> dict[int, str]:
+    """Grades by thresholds, then quotas from the top: targets that would push a grade over its
+    cap drop to the next grade, ties together (a quota is never exceeded by a tie)."""
+    lines = scheme.grade_thresholds()
+    pct = {k: (v / Decimal(100)) * scheme.total for k, v in lines.items()}
+
+    def by_line(total):
+        for g in ("excellent", "good", "fair"):
+            if total >= pct[g]:
+                return g
+        return "poor"
+
+    grades = {org: by_line(t) for org, t in totals.items()}
+    n = len(totals)
+    for g in ("excellent", "good"):
+        cap = (scheme.quotas or {}).get(g)
+        if cap is None:
+            continue
+        limit = int(Decimal(str(cap)) * n)  # whole targets only
+        holders = sorted((o for o, gr in grades.items() if gr == g), key=lambda o: -totals[o])
+        if len(holders) <= limit:
+            continue
+        cutoff = totals[holders[limit]]  # the first score that does not fit
+        nxt = GRADE_ORDER[GRADE_ORDER.index(g) + 1]
+        for o in holders:
+            if totals[o] <= cutoff:
+                grades[o] = nxt
+    return grades
+
+
+def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None = None) -> Run:
+    """Score every target of the scheme's level for the period and store the result (a second
+    run of the same period replaces the scores; admonitions already held are kept)."""
+    today = today or timezone.localdate()
+    p = check_period(scheme, period)
+    if p.start > today:
+        raise AssessmentError("period", f"{p.label} 尚未开始，不能考评")
+    indicators = list(scheme.indicators.all())
+    if not indicators:
+        raise AssessmentError("scheme", f"方案“{scheme.name}”还没有指标")
+    weights = sum((i.weight for i in indicators), Decimal(0))
+    if weights != scheme.total:
+        raise AssessmentError("scheme", f"方案“{scheme.name}”各项分值合计 {weights} 分，应等于总分 {scheme.total} 分")
+    end = min(p.end, today)
+    targets = queries.targets(scheme.level)
+    # Compliance is stored per period; bring the rows of the assessed range up to date first.
+    compliance.recompute(p.start, end, today=today)
+    values = {i.pk: metrics.compute(i.metric, targets, p.start, end, i.params, today)
+              for i in indicators if i.method == Indicator.Method.METRIC}
+    manual = {(s.indicator_id, s.org_id): s for s in ManualScore.objects.filter(
+        indicator__scheme=scheme, period=p.label)}
+    totals, breakdowns, pending = {}, {}, 0
+    for t in targets:
+        rows, total = [], Decimal(0)
+        for i in indicators:
+            if i.method == Indicator.Method.METRIC:
+                v = values[i.pk][t.org_id]
+                ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
+                row = dict(numerator=v.numerator, denominator=v.denominator, detail=v.detail)
+            else:
+                s = manual.get((i.pk, t.org_id))
+                if s is None:
+                    pending += 1
+                    ratio = Decimal(0)
+                    row = dict(detail="考核组尚未评分", pending=True)
+                else:
+                    ratio = s.score / i.max_score
+                    row = dict(detail=s.comment, manual_score=str(s.score), max_score=str(i.max_score))
+            score = (ratio * i.weight).quantize(CENT)
+            total += score
+            rows.append(dict(indicator_id=i.pk, name=i.name, category=i.category, weight=str(i.weight),
+                             ratio=float(ratio), score=str(score), **row))
+        totals[t.org_id], breakdowns[t.org_id] = total, rows
+    grades = grade_all(totals, scheme)
+    order = sorted(targets, key=lambda t: (-totals[t.org_id], t.path))
+    places, prev, place = {}, None, 0
+    for n, t in enumerate(order, 1):
+        if totals[t.org_id] != prev:
+            place, prev = n, totals[t.org_id]
+        places[t.org_id] = place
+    with transaction.atomic():
+        run, created = Run.objects.select_for_update().get_or_create(
+            scheme=scheme, period=p.label,
+            defaults=dict(cycle=CYCLES[p.unit], period_start=p.start, period_end=p.end, computed_by=user))
+        before = None if created else audit.snapshot(run)
+        run.computed_by, run.target_count, run.pending_manual = user, len(targets), pending
+        run.save()
+        TargetScore.objects.filter(run=run).delete()
+        TargetScore.objects.bulk_create([
+            TargetScore(run=run, org_id=t.org_id, total=totals[t.org_id], grade=grades[t.org_id],
+                        place=places[t.org_id], breakdown=breakdowns[t.org_id]) for t in targets
+        ], batch_size=500)
+        below = {t.org_id for t in targets if totals[t.org_id] < scheme.admonish_below}
+        Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below).delete()
+        have = set(Admonition.objects.filter(run=run).values_list("org_id", flat=True))
+        Admonition.objects.bulk_create([
+            Admonition(run=run, org_id=o, reason=f"{p.label} 考评得分 {totals[o]} 分，低于约谈分数线 {scheme.admonish_below} 分")
+            for o in sorted(below - have)
+        ])
+        audit.record(user, run, before, action="create" if created else "update",
+                     note=f"考评 {p.label}：{len(targets)} 个考核对象")
+    return run
+
+
+def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talked_with: str, talked_by: str,
+                      outcome: str) -> Admonition:
+    today = timezone.localdate()
+    if talked_on is None or talked_on > today:
+        raise AssessmentError("talked_on", "约谈日期：不能晚于今天")
+    if talked_on < admonition.run.period_start:
+        raise AssessmentError("talked_on", "约谈日期：不能早于考评周期的开始")
+    talked_with, talked_by, outcome = (talked_with or "").strip(), (talked_by or "").strip(), (outcome or "").strip()
+    for field, value, label in (("talked_with", talked_with, "约谈对象"), ("talked_by", talked_by, "约谈人"),
+                                ("outcome", outcome, "约谈情况及整改要求")):
+        if not value:
+            raise AssessmentError(field, f"{label}：必填")
+    with transaction.atomic():
+        before = audit.snapshot(admonition)
+        admonition.talked_on, admonition.talked_with, admonition.talked_by = talked_on, talked_with[:100], talked_by[:100]
+        admonition.outcome, admonition.status = outcome, Admonition.Status.DONE
+        admonition.save()
+        audit.record(user, admonition, before)
+    return admonition
+
+
+def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple[int, int, str, str]]) -> int:
+    """Several manual scores at once (the grid of a period), all or nothing. `entries` are
+    (indicator id, org id, score, comment); blank scores are skipped. Errors name the target
+    and the indicator."""
+    indicators = {i.pk: i for i in scheme.indicators.all()}
+    orgs = Organization.objects.in_bulk({o for _, o, _, _ in entries})
+    saved = 0
+    with transaction.atomic():
+        for ind_id, org_id, score, comment in entries:
+            if str(score).strip() == "":
+                continue
+            if ind_id not in indicators or org_id not in orgs:
+                raise AssessmentError("score", "评分表已过期，请刷新后再填写")
+            try:
+                enter_manual_score(user, indicators[ind_id], period, orgs[org_id], score, comment)
+            except AssessmentError as exc:
+                raise AssessmentError(exc.field, f"{orgs[org_id].name}·{indicators[ind_id].name}：{exc.message}") from None
+            saved += 1
+    return saved

@@ -1,0 +1,90 @@
+"""Evaluation runs: the score table (sortable, filterable, exportable), the charts, one target's
+breakdown, and the admonitions (约谈) with their talks. Rankings are of organizations."""
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from dangjian.core.views import paginate
+from dangjian.exchange.services import record_export
+from dangjian.exchange.views import _workbook_response
+from dangjian.orgs.models import Organization
+
+from .. import io, queries, services
+from ..forms import AdmonitionForm
+from ..models import GRADE_ORDER, Admonition, Grade
+
+
+def run_detail(request, pk):
+    user = request.user
+    queries.require_view(user)
+    run = queries.run_or_404(user, pk)
+    sort, grade, q = request.GET.get("sort", "place"), request.GET.get("grade", ""), (request.GET.get("q") or "").strip()
+    page_obj, qs_base = paginate(request, queries.run_scores(run, user, sort=sort, grade=grade, q=q))
+    counts = queries.grade_counts(run, user)
+    ctx = {
+        "run": run, "scheme": run.scheme, "page_obj": page_obj, "qs_base": qs_base, "sort": sort, "grade": grade,
+        "q": q, "grades": Grade.choices, "counts": [(g.label, counts[g.value]) for g in GRADE_ORDER],
+        "chart": {"grades": [g.label for g in GRADE_ORDER], "counts": [counts[g.value] for g in GRADE_ORDER],
+                  "trend": queries.trend(run, user)},
+        "admonitions": queries.admonitions(user).filter(run=run),
+        "can_manage": queries.can_manage(user),
+    }
+    return render(request, "assessment/run.html", ctx)
+
+
+@require_GET
+def run_export(request, pk):
+    user = request.user
+    queries.require_view(user)
+    run = queries.run_or_404(user, pk)
+    scores = queries.run_scores(run, user)
+    filename = f"{run.scheme.name}{run.period}考评结果.xlsx"
+    return _workbook_response(lambda out: io.export_scores(run, scores, out), filename,
+                              lambda n: record_export(user, "assessment_scores", n, {"run": str(run.pk)}))
+
+
+def target_detail(request, pk, org_pk):
+    user = request.user
+    queries.require_view(user)
+    run = queries.run_or_404(user, pk)
+    org = get_object_or_404(Organization.objects.visible_to(user), pk=org_pk)
+    score = get_object_or_404(run.scores.select_related("org"), org=org)
+    history = queries.target_history(run.scheme, org)
+    ctx = {"run": run, "org": org, "score": score, "history": history,
+           "chart": {"periods": [h.run.period for h in history], "totals": [float(h.total) for h in history]},
+           "admonition": Admonition.objects.filter(run=run, org=org).first()}
+    return render(request, "assessment/target.html", ctx)
+
+
+def admonition_list(request):
+    user = request.user
+    queries.require_view(user)
+    status = request.GET.get("status", "")
+    page_obj, qs_base = paginate(request, queries.admonitions(user, status=status))
+    return render(request, "assessment/admonitions.html",
+                  {"page_obj": page_obj, "qs_base": qs_base, "status": status,
+                   "statuses": Admonition.Status.choices, "can_manage": queries.can_manage(user)})
+
+
+def admonition_record(request, pk):
+    """The talk of an admonition: recorded by the working committee's staff, read by those
+    who may view the organization (the unit keeps the requirements it was given)."""
+    user = request.user
+    queries.require_view(user)
+    adm = get_object_or_404(queries.admonitions(user), pk=pk)
+    can_manage = queries.can_manage(user)
+    if request.method == "POST" and not can_manage:
+        raise Http404
+    initial = {f: getattr(adm, f) for f in ("talked_on", "talked_with", "talked_by", "outcome")}
+    form = AdmonitionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_admonition(user, adm, **form.cleaned_data)
+        except services.AssessmentError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "约谈情况已记录。")
+            return redirect("assessment:admonitions")
+    return render(request, "assessment/admonition_form.html",
+                  {"form": form, "admonition": adm, "can_manage": can_manage})

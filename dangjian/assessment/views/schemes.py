@@ -1,0 +1,148 @@
+"""Schemes (考核方案): list, create, copy, the indicator editor, manual scores and starting a run."""
+from django.contrib import messages
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from dangjian.activities.models import ActivityRule
+
+from .. import metrics, queries, services
+from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows
+from ..models import Indicator, Run
+
+EXTRA_ROWS = 3
+
+
+def scheme_list(request):
+    queries.require_view(request.user)
+    ctx = {"schemes": queries.schemes(), "can_manage": queries.can_manage(request.user),
+           "runs": Run.objects.select_related("scheme").order_by("-computed_at")[:10]}
+    return render(request, "assessment/schemes.html", ctx)
+
+
+def scheme_create(request):
+    queries.require_manage(request.user)
+    form = SchemeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            scheme = services.create_scheme(request.user, **form.service_kwargs())
+        except services.AssessmentError as exc:
+            form.add_error(_field(form, exc.field), exc.message)
+        else:
+            messages.success(request, "考核方案已建立，请设置指标。")
+            return redirect("assessment:indicators", scheme.pk)
+    return render(request, "assessment/scheme_form.html", {"form": form})
+
+
+def _field(form, name):
+    aliases = {"thresholds": "excellent", "quotas": "quota_excellent"}
+    name = aliases.get(name, name)
+    return name if name in form.fields else None
+
+
+def scheme_detail(request, pk):
+    queries.require_view(request.user)
+    scheme = queries.scheme_or_404(pk)
+    ctx = {"scheme": scheme, "indicators": scheme.indicators.all(), "can_manage": queries.can_manage(request.user),
+           "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(),
+           "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
+           "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in scheme.indicators.all())}
+    return render(request, "assessment/scheme.html", ctx)
+
+
+def indicators(request, pk):
+    queries.require_manage(request.user)
+    scheme = queries.scheme_or_404(pk)
+    error = ""
+    if request.method == "POST":
+        count = min(int(request.POST.get("rows") or 0) if (request.POST.get("rows") or "").isdigit() else 0, 200)
+        specs = indicator_rows(request.POST, count)
+        try:
+            services.save_indicators(request.user, scheme, specs)
+        except services.AssessmentError as exc:
+            error = exc.message
+            rows = specs
+        else:
+            messages.success(request, "指标已保存。")
+            return redirect("assessment:scheme", scheme.pk)
+    else:
+        rows = [dict(id=i.pk, category=i.category, name=i.name, weight=i.weight, method=i.method, metric=i.metric,
+                     params=i.params, max_score=i.max_score, note=i.note) for i in scheme.indicators.all()]
+    rows = rows + [dict(method=Indicator.Method.METRIC)] * EXTRA_ROWS
+    ctx = {"scheme": scheme, "rows": rows, "error": error, "metrics": metrics.REGISTRY.values(),
+           "rules": ActivityRule.objects.filter(effective_to__isnull=True).order_by("position"),
+           "methods": Indicator.Method.choices}
+    return render(request, "assessment/indicators.html", ctx, status=400 if error else 200)
+
+
+def copy(request, pk):
+    queries.require_manage(request.user)  # before the method check: others learn nothing
+    scheme = queries.scheme_or_404(pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = CopyForm(request.POST)
+    if form.is_valid():
+        try:
+            new = services.copy_scheme(request.user, scheme, **form.cleaned_data)
+        except services.AssessmentError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已复制为 {new.year} 年方案。")
+            return redirect("assessment:scheme", new.pk)
+    else:
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+    return redirect("assessment:scheme", scheme.pk)
+
+
+def run(request, pk):
+    queries.require_manage(request.user)
+    scheme = queries.scheme_or_404(pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = RunForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.run_evaluation(request.user, scheme, form.cleaned_data["period"])
+        except services.AssessmentError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{result.period} 考评完成：{result.target_count} 个考核对象。")
+            return redirect("assessment:run", result.pk)
+    else:
+        messages.error(request, "请填写考评周期，如 2026-10 或 2026Q3")
+    return redirect("assessment:scheme", scheme.pk)
+
+
+def manual_scores(request, pk):
+    queries.require_manage(request.user)
+    scheme = queries.scheme_or_404(pk)
+    period = (request.GET.get("period") or request.POST.get("period") or "").strip()
+    error = ""
+    if period:
+        try:
+            services.check_period(scheme, period)
+        except services.AssessmentError as exc:
+            error, period = exc.message, ""
+    inds, targets, entered = queries.manual_grid(scheme, period) if period else ([], [], {})
+    posted = {}
+    if request.method == "POST" and period and not error:
+        entries = []
+        for i in inds:
+            for t in targets:
+                key = f"{i.pk}-{t.org_id}"
+                score, comment = request.POST.get(f"s-{key}", ""), request.POST.get(f"c-{key}", "")
+                posted[key] = (score, comment)
+                entries.append((i.pk, t.org_id, score, comment))
+        try:
+            n = services.enter_manual_scores(request.user, scheme, period, entries)
+        except services.AssessmentError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"已保存 {n} 项评分。重新考评后计入得分。")
+            return redirect(f"{request.path}?period={period}")
+    # What the grid shows: what was just posted (after an error), else what is stored.
+    values = posted or {f"{i}-{o}": (s.score, s.comment) for (i, o), s in entered.items()}
+    grid = [{"target": t, "cells": [{"key": f"{i.pk}-{t.org_id}", "indicator": i,
+                                     "value": values.get(f"{i.pk}-{t.org_id}", ("", ""))} for i in inds]}
+            for t in targets]
+    ctx = {"scheme": scheme, "period": period, "indicators": inds, "grid": grid, "error": error}
+    return render(request, "assessment/manual.html", ctx, status=400 if error else 200)

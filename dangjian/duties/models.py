@@ -1,0 +1,168 @@
+"""责任清单 (duty lists): per role, what must be done on what schedule, and the proof.
+
+A `DutyItem` is one line of a role's list, one version of it: `code` names the item across
+versions, a version holds from `from_year` to `to_year`, so a past year is judged by the list
+then in force. Who holds a role is never stored: it is read from the tree (committee seats,
+leading cadres) when the lists are computed (see completion.py).
+
+An item is either derived — the records the platform already holds show it done (a 党课 whose
+lecturer is the person, the person present at their branch's 组织生活会 …) — or manual: no
+record can show it, so the person or a party-affairs officer marks it done with a short note
+(`DutyMark`). A manual fact may be shared by several roles of one unit (the 党组 hearing the
+机关党委's report is one event): the mark's subject is then the unit, and it counts on every
+list that names the fact, so nobody reports the same thing twice.
+"""
+from django.conf import settings
+from django.db import models
+
+from dangjian.activities.models import KIND_LABELS, Period
+
+
+class DutyRole(models.TextChoices):
+    PARTY_GROUP_SECRETARY = "party_group_secretary", "党组书记"
+    LEADERSHIP_MEMBER = "leadership_member", "班子成员"
+    ORGAN_COMMITTEE_SECRETARY = "organ_committee_secretary", "机关党委书记"
+    GENERAL_BRANCH_SECRETARY = "general_branch_secretary", "党总支书记"
+    BRANCH_SECRETARY = "branch_secretary", "支部书记"
+
+
+ROLE_LABELS = dict(DutyRole.choices)
+# The kinds of organization a role is held at (its "role org").
+ROLE_ORG_KINDS: dict[str, tuple[str, ...]] = {
+    DutyRole.PARTY_GROUP_SECRETARY: ("leading_group",),
+    DutyRole.LEADERSHIP_MEMBER: ("leading_group",),
+    DutyRole.ORGAN_COMMITTEE_SECRETARY: ("organ_committee", "committee"),
+    DutyRole.GENERAL_BRANCH_SECRETARY: ("general_branch",),
+    DutyRole.BRANCH_SECRETARY: ("branch",),
+}
+
+
+class Evidence(models.TextChoices):
+    DERIVED = "derived", "由组织生活记录生成"
+    MANUAL = "manual", "本人或党务干部标记完成"
+
+
+class Where(models.TextChoices):
+    ROLE_ORG = "role_org", "本职务所在组织"
+    OWN_BRANCH = "own_branch", "本人所在党支部（含党小组）"
+    ANY = "any", "任何组织"
+
+
+class Relation(models.TextChoices):
+    ORG = "org", "组织召开即可"
+    LECTURER = "lecturer", "本人为授课人"
+    HOST = "host", "本人为主持人"
+    PRESENT = "present", "本人出席"
+    ATTENDED = "attended", "本人出席或列席"
+    TALK_PARTY = "talk_party", "本人为谈话一方"
+
+
+class Per(models.TextChoices):
+    PERSON = "person", "每人分别标记"
+    UNIT = "unit", "同一单位共用一次标记"
+
+
+class DutyItem(models.Model):
+    """One item of a role's duty list, one version of it."""
+
+    code = models.CharField("条目代码", max_length=48)
+    role = models.CharField("职务", max_length=32, choices=DutyRole.choices)
+    title = models.CharField("责任内容", max_length=200)
+    period = models.CharField("周期", max_length=8, choices=Period.choices)
+    min_count = models.PositiveSmallIntegerField("每周期至少次数", default=1)
+    evidence = models.CharField("完成依据", max_length=8, choices=Evidence.choices)
+    kinds = models.JSONField("计入的组织生活类型", default=list, blank=True)
+    where = models.CharField("记录所在组织", max_length=12, choices=Where.choices, blank=True)
+    relation = models.CharField("本人身份", max_length=12, choices=Relation.choices, blank=True)
+    fact = models.CharField("标记事项代码", max_length=48, blank=True)  # manual: marks are kept per fact
+    per = models.CharField("标记范围", max_length=8, choices=Per.choices, default=Per.PERSON)
+    source = models.CharField("依据", max_length=300, blank=True)
+    confirmed = models.BooleanField("已核对原文", default=False)
+    note = models.TextField("说明", blank=True)
+    position = models.PositiveSmallIntegerField("排序", default=0)
+    from_year = models.PositiveSmallIntegerField("起始年度")
+    to_year = models.PositiveSmallIntegerField("截止年度", null=True, blank=True)
+
+    class Meta:
+        ordering = ["role", "position", "code", "from_year"]
+        verbose_name = "责任清单条目"
+        constraints = [models.UniqueConstraint(fields=["code", "from_year"], name="one_duty_item_version_per_year")]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_manual(self) -> bool:
+        return self.evidence == Evidence.MANUAL
+
+    @property
+    def fact_code(self) -> str:
+        return self.fact or self.code
+
+    @property
+    def kind_labels(self) -> str:
+        return "、".join(KIND_LABELS.get(k, k) for k in self.kinds)
+
+    @property
+    def schedule(self) -> str:
+        return f"{self.get_period_display()}至少 {self.min_count} 次"
+
+    @property
+    def evidence_text(self) -> str:
+        """How completion is shown, in one phrase (the templates page, the person's list)."""
+        if self.is_manual:
+            shared = "，同一单位共用一次标记" if self.per == Per.UNIT else ""
+            return f"无记录可以反映，由本人或党务干部标记完成并写明情况{shared}"
+        where = {Where.ROLE_ORG: "本职务所在组织的", Where.OWN_BRANCH: "本人所在党支部的", Where.ANY: ""}[self.where]
+        who = {Relation.ORG: "", Relation.LECTURER: "（本人授课）", Relation.HOST: "（本人主持）",
+               Relation.PRESENT: "（本人出席）", Relation.ATTENDED: "（本人出席或列席）",
+               Relation.TALK_PARTY: "（本人为谈话一方）"}[self.relation]
+        return f"{where}{self.kind_labels}记录{who}"
+
+    def in_force(self, year: int) -> bool:
+        return self.from_year <= year and (self.to_year is None or year <= self.to_year)
+
+
+class DutyMark(models.Model):
+    """A manual item marked done for one period, with a short note of what was done.
+
+    `subject` is "m<member id>" for a person's own item, "u<unit id>" for a fact the roles of
+    a unit share. One row per (fact, subject, period): withdrawing a mark keeps the row
+    (is_active false) and marking again reuses it, so history lives in the audit log."""
+
+    AUDIT_EXCLUDE = ("marked_at",)
+
+    fact = models.CharField("标记事项", max_length=48, editable=False)
+    subject = models.CharField(max_length=24, editable=False)
+    member = models.ForeignKey("members.Member", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name="党员")
+    unit = models.ForeignKey("orgs.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name="单位")
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+",
+                            verbose_name="职务所在组织")
+    item_code = models.CharField("标记时的条目", max_length=48, editable=False)
+    year = models.PositiveSmallIntegerField("年度", editable=False)
+    period = models.CharField("周期", max_length=8)  # 2026-03, 2026Q1, 2026H1, 2026
+    done_on = models.DateField("完成日期")
+    note = models.CharField("完成情况", max_length=200)
+    is_active = models.BooleanField("有效", default=True)
+    withdrawn_reason = models.CharField("撤销原因", max_length=200, blank=True)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name="标记人")
+    marked_at = models.DateTimeField("标记时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "责任清单完成标记"
+        constraints = [models.UniqueConstraint(fields=["fact", "subject", "period"], name="one_mark_per_fact_period")]
+        indexes = [models.Index(fields=["year", "fact"])]
+
+    def __str__(self):
+        return f"{self.period} {self.note}"
+
+
+def person_subject(member_id: int) -> str:
+    return f"m{member_id}"
+
+
+def unit_subject(unit_id: int) -> str:
+    return f"u{unit_id}"

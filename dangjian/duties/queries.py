@@ -1,0 +1,218 @@
+"""Reads of the duty pages: a person's list, an org's overview, the items per role.
+
+Every page runs a fixed number of queries: the holders and their lines come from one
+computation (completion.py) for all the people the page concerns, never one per person.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.http import Http404
+from django.urls import reverse
+
+from dangjian.core import history
+from dangjian.core.scoping import can, scope_of
+from dangjian.members.models import Member
+from dangjian.orgs.models import Organization
+
+from . import catalog, completion
+from .models import ROLE_LABELS, DutyItem, DutyMark, DutyRole
+
+FIRST_YEAR = 2000
+
+
+def year_of(raw: str | None, today: dt.date) -> tuple[int, str]:
+    """The year asked for, or this year with a message saying why."""
+    raw = (raw or "").strip()
+    if not raw:
+        return today.year, ""
+    if not raw.isdigit() or len(raw) != 4:
+        return today.year, f"年度“{raw[:20]}”格式不正确，应为四位年份（如 {today.year}），已显示 {today.year} 年"
+    if not FIRST_YEAR <= int(raw) <= today.year + 1:
+        return today.year, f"年度 {raw} 超出范围（{FIRST_YEAR}—{today.year + 1}），已显示 {today.year} 年"
+    return int(raw), ""
+
+
+def is_staff(user) -> bool:
+    """工委 staff: may manage the working committee's own node (its whole tree)."""
+    if not scope_of(user).prefixes("manage"):
+        return False
+    paths = Organization.objects.filter(kind="working_committee", status=Organization.Status.ACTIVE).values_list(
+        "path", flat=True)
+    return any(can(user, "manage", p) for p in paths)
+
+
+def can_mark(user, holder: completion.Holder) -> bool:
+    """The person themselves, or whoever may edit the records of the role's org."""
+    return (user.member_id is not None and user.member_id == holder.member_id) or can(user, "edit", holder.org_path)
+
+
+# ---- evidence as shown ---------------------------------------------------------------------------
+
+@dataclass
+class Shown:
+    held_on: dt.date
+    topic: str
+    url: str | None
+
+
+def shown(user, records: list[completion.Record], own: bool) -> list[Shown]:
+    """Links only into what the viewer may see; a record elsewhere shows its date, and its
+    topic only to the person it is about (their own lecture in another department)."""
+    out = []
+    for r in records:
+        if can(user, "view", r.org_path):
+            out.append(Shown(r.held_on, r.topic, reverse("activities:detail", args=[r.activity_id])))
+        else:
+            out.append(Shown(r.held_on, r.topic if own else "其他组织的记录", None))
+    return out
+
+
+# ---- a person's list -----------------------------------------------------------------------------
+
+@dataclass
+class ItemRow:
+    item: DutyItem
+    cells: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class RoleBlock:
+    holder: completion.Holder
+    spec: dict
+    rows: list[ItemRow]
+    can_mark: bool
+
+
+def person(user, member_pk: int, year: int, today: dt.date) -> dict:
+    """A person's duty lists for a year: the roles the viewer may see (their own always),
+    each item with its periods. 404 when the viewer may see neither the person nor a role."""
+    member = Member.objects.filter(pk=member_pk).select_related("org").first()
+    if member is None:
+        raise Http404
+    own = user.member_id == member.pk
+    found = completion.holders(member_ids=[member.pk])
+    visible = [h for h in found if own or can(user, "view", h.org_path)]
+    if not visible and not own and not Member.objects.visible_to(user).filter(pk=member.pk).exists():
+        raise Http404
+    lines = completion.compute(year, visible, today=today)
+    by_holder: dict[tuple, dict[str, ItemRow]] = defaultdict(dict)
+    for line in lines:
+        h = line.holder
+        row = by_holder[(h.role, h.org_id)].setdefault(line.item.code, ItemRow(line.item))
+        row.cells.append(_cell(user, line, own, today))
+    specs = catalog.roles()
+    blocks = [RoleBlock(h, specs[h.role], list(by_holder[(h.role, h.org_id)].values()), can_mark(user, h))
+              for h in visible]
+    todo = [(b.holder, r.item, c) for b in blocks for r in b.rows for c in r.cells
+            if c["status"] == completion.OPEN and c["current"]]
+    return {"member": member, "own": own, "blocks": blocks, "hidden_roles": len(found) - len(visible),
+            "todo": todo}
+
+
+def _cell(user, line: completion.Line, own: bool, today: dt.date) -> dict:
+    p = line.period
+    return {
+        "key": f"{line.item.code}|{p.label}", "period": p.label, "label": _period_label(p), "status": line.status,
+        "status_label": line.status_label,
+        "badge": line.badge, "evidence": shown(user, line.evidence, own), "mark": line.mark,
+        "done": line.done, "required": line.required, "current": p.start <= today <= p.end,
+        "started": p.start <= today, "start": p.start, "end": min(p.end, today), "period_end": p.end,
+    }
+
+
+def _period_label(p) -> str:
+    if p.unit == "month":
+        return f"{p.index}月"
+    if p.unit == "quarter":
+        return f"第{'一二三四'[p.index - 1]}季度"
+    if p.unit == "half":
+        return "上半年" if p.index == 1 else "下半年"
+    return "全年"
+
+
+def mark_history(member: Member, blocks: list[RoleBlock], year: int) -> list[dict]:
+    """The change history of the marks on this person's lists (their own and their unit's
+    shared ones): two queries."""
+    subjects = {f"m{member.pk}"} | {f"u{b.holder.unit_id}" for b in blocks if b.holder.unit_id}
+    titles = {r.item.code: r.item.title for b in blocks for r in b.rows}
+    rows = list(DutyMark.objects.filter(year=year, subject__in=sorted(subjects)).values_list("pk", "item_code",
+                                                                                             "period"))
+    if not rows:
+        return []
+    labels = {("duties.dutymark", pk): f"{titles.get(code, '责任清单事项')}（{period}）" for pk, code, period in rows}
+    return history.describe(history.entries_for({"duties.dutymark": [pk for pk, _, _ in rows]}), labels)
+
+
+# ---- an org's overview ---------------------------------------------------------------------------
+
+def roots_for(user, org_pk: int | None = None) -> list[Organization]:
+    """The organizations the overview covers: the one asked for (404 outside the scope), or
+    the highest ones the user may see."""
+    qs = Organization.objects.visible_to(user)
+    if org_pk is not None:
+        org = qs.filter(pk=org_pk).first()
+        if org is None or not can(user, "view", org.path):
+            raise Http404  # a plain member sees their own branch, but not its people's duties
+        return [org]
+    prefixes = scope_of(user).prefixes("view")
+    return list(qs.filter(path__in=prefixes).order_by("path")) if prefixes else []
+
+
+@dataclass
+class ItemSummary:
+    item: DutyItem
+    done: int = 0
+    missed: int = 0
+    open: int = 0
+
+
+def overview(roots: list[Organization], year: int, role: str, q: str, today: dt.date) -> dict:
+    """Role holders under `roots` with their completion per item: one computation for all of
+    them. Rows are in tree order — never ordered by how much a person has done."""
+    found = completion.holders(roots=[r.path for r in roots])
+    counts = {code: 0 for code in ROLE_LABELS}
+    for h in found:
+        counts[h.role] += 1
+    if role not in ROLE_LABELS or (not counts[role] and any(counts.values())):
+        role = next((code for code, n in counts.items() if n), DutyRole.BRANCH_SECRETARY)
+    chosen = [h for h in found if h.role == role]
+    if q:
+        chosen = [h for h in chosen if q in h.name or q in h.org_name or q in h.org_code]
+    items = [i for i in completion.items_for_year(year) if i.role == role]
+    lines = completion.compute(year, chosen, items=items, today=today)
+    summaries = {i.code: ItemSummary(i) for i in items}
+    cells: dict[tuple[int, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for line in lines:
+        s = summaries[line.item.code]
+        if line.status in completion.COMPLETE:
+            s.done += 1
+        elif line.status == completion.MISSED:
+            s.missed += 1
+        else:
+            s.open += 1
+        cells[(line.holder.member_id, line.holder.org_id)][line.item.code].append(
+            {"period": line.period.label, "label": _period_label(line.period), "status": line.status,
+             "status_label": line.status_label, "badge": line.badge})
+    rows = [{"holder": h, "cells": [cells[(h.member_id, h.org_id)].get(i.code, []) for i in items]} for h in chosen]
+    specs = catalog.roles()
+    tabs = [(code, specs[code]["label"], n) for code, n in counts.items()]
+    return {"role": role, "spec": specs[role], "tabs": tabs, "items": items, "rows": rows,
+            "summaries": [summaries[i.code] for i in items], "total": len(found)}
+
+
+# ---- the items per role ----------------------------------------------------------------------------
+
+def catalog_blocks(year: int) -> list[dict]:
+    items = completion.items_for_year(year)
+    specs = catalog.roles()
+    return [{"role": code, "spec": specs[code], "items": [i for i in items if i.role == code]} for code in ROLE_LABELS]
+
+
+def item_versions(item: DutyItem) -> tuple[list[DutyItem], list[dict]]:
+    versions = list(DutyItem.objects.filter(code=item.code).order_by("from_year"))
+    entries = history.entries_for({"duties.dutyitem": [v.pk for v in versions]})
+    labels = {("duties.dutyitem", v.pk): f"{v.from_year} 年起的版本" for v in versions}
+    return versions, history.describe(entries, labels)

@@ -1,0 +1,410 @@
+"""Writes of star ratings: a year's scheme, a rating run, weak-organization cases and their
+overhaul, the record of an export. Each is one transaction, audited; bad input raises
+`RatingError` with a Chinese message naming the field, and nothing is written.
+
+A rating run is set-based: the branches, the counted assessment scores, the year's compliance
+rows, the structure alerts of the rating day, the weak cases and last year's levels are read
+in a fixed number of queries whatever the size of the tree, then `engine.assign` gives every
+level at once and the rows are written with one bulk insert.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from dangjian.activities import compliance
+from dangjian.activities.alerts import structure_alerts
+from dangjian.activities.models import ComplianceRow
+from dangjian.assessment.models import Level as TargetLevel
+from dangjian.assessment.models import Run, Scheme, TargetScore
+from dangjian.core import audit
+from dangjian.core.models import AuditEntry
+from dangjian.orgs.models import Organization
+
+from . import engine, rules
+from .models import LEVEL_LABELS, Basis, Level, Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
+from .rules import CYCLE_LABELS, RatingError
+
+CENT = Decimal("0.01")
+FIRST_YEAR = 2000
+# 软弱涣散 is a finding about a grassroots party organization, not about a 党组, a 党小组 or the 工委.
+WEAK_KINDS = ("organ_committee", "committee", "general_branch", "branch")
+EXPORT_TABLE = "ratings.export"
+EXPORT_LABELS = {"ratings": "星级评定结果", "commendation": "先进基层党组织推荐名单", "weak": "软弱涣散党组织整顿台账"}
+
+
+def _text(value, field: str, label: str, max_length: int | None = None) -> str:
+    s = (value or "").strip()
+    if not s:
+        raise RatingError(field, f"{label}：必填")
+    if max_length and len(s) > max_length:
+        raise RatingError(field, f"{label}：过长（最多 {max_length} 个字，现有 {len(s)} 个字）")
+    return s
+
+
+def _year(year) -> int:
+    if not isinstance(year, int) or not FIRST_YEAR <= year <= 2100:
+        raise RatingError("year", f"年度：“{year}”不是有效的年份")
+    return year
+
+
+# ---- the scheme of a year ------------------------------------------------------------------
+
+def branch_schemes(year: int):
+    """The branch-level assessment schemes of the year, the one with most runs first."""
+    return (Scheme.objects.filter(level=TargetLevel.BRANCH, year=year)
+            .annotate(run_count=Count("runs")).order_by("-run_count", "code"))
+
+
+def proposed(year: int) -> tuple[dict, str]:
+    """The field values a new scheme for `year` starts from, and where they come from: the
+    latest earlier year's scheme, else the defaults of rules/defaults.yaml. The assessment
+    scheme is the year's branch-level one with the most runs; with none, the basis is the
+    compliance rate, said so in the note."""
+    earlier = RatingScheme.objects.filter(year__lt=year).order_by("-year").first()
+    if earlier is not None:
+        fields = rules.of_scheme(earlier).as_fields()
+        origin = f"复制自 {earlier.year} 年办法"
+        source, note = earlier.source, earlier.note
+    else:
+        fields = rules.default_rules().as_fields()
+        origin = "按 rules/defaults.yaml 默认值建立"
+        source, note = rules.default_source(), ""
+    chosen = branch_schemes(year).first()
+    fields["assessment_scheme"] = chosen
+    if fields["basis"] == Basis.ASSESSMENT and (chosen is None or not chosen.run_count):
+        fields["basis"] = Basis.COMPLIANCE
+        note = (f"建立时没有 {year} 年党支部考核结果，按组织生活按规定落实率评定；"
+                "有考核结果后可改为按考核结果评定。" + (f"\n{note}" if note else ""))
+    elif fields["basis"] == Basis.COMPLIANCE and chosen is not None and chosen.run_count:
+        note = (f"沿用上一年度按组织生活落实率评定；本年度已有党支部考核方案“{chosen.name}”的考评结果，"
+                "可改为按考核结果评定。" + (f"\n{note}" if note else ""))
+    return {**fields, "source": source, "note": note}, origin
+
+
+def ensure_scheme(user, year: int) -> RatingScheme:
+    _year(year)
+    with transaction.atomic():
+        found = RatingScheme.objects.select_for_update().filter(year=year).first()
+        if found is not None:
+            return found
+        fields, origin = proposed(year)
+        scheme = RatingScheme.objects.create(year=year, **fields)
+        audit.record(user, scheme, None, note=origin)
+    return scheme
+
+
+def _summary(before: dict, after: dict) -> str:
+    labels = {"basis": "评定依据", "assessment_scheme_id": "考核方案", "cycles": "计入的考评", "thresholds": "星级分数线",
+              "quotas": "比例上限", "lagging_share": "后进最低比例", "caps": "封顶情形", "commendation": "评先推荐条件",
+              "weak_candidates": "软弱涣散提示条件", "source": "依据", "note": "说明"}
+    changed = [label for key, label in labels.items() if before.get(key) != after.get(key)]
+    return ("修改" + "、".join(changed)) if changed else ""
+
+
+def save_scheme(user, year: int, data: dict) -> RatingScheme:
+    """Create or change the scheme of `year` from `data` (the RatingScheme fields; the
+    assessment scheme as an object or None)."""
+    _year(year)
+    checked = rules.check(data)
+    chosen = data.get("assessment_scheme")
+    if checked.basis == Basis.ASSESSMENT:
+        if chosen is None:
+            raise RatingError("assessment_scheme", "考核方案：按考核结果评定时必须选择党支部考核方案")
+        if chosen.level != TargetLevel.BRANCH or chosen.year != year:
+            raise RatingError("assessment_scheme", f"考核方案：“{chosen.name}”不是 {year} 年的党支部考核方案")
+    source = (data.get("source") or "").strip()
+    if len(source) > 300:
+        raise RatingError("source", f"依据：过长（最多 300 个字，现有 {len(source)} 个字）")
+    fields = {**checked.as_fields(), "assessment_scheme": chosen, "source": source,
+              "note": (data.get("note") or "").strip()}
+    with transaction.atomic():
+        scheme = RatingScheme.objects.select_for_update().filter(year=year).first()
+        before = audit.snapshot(scheme) if scheme else None
+        scheme = scheme or RatingScheme(year=year)
+        for key, value in fields.items():
+            setattr(scheme, key, value)
+        scheme.save()
+        after = audit.snapshot(scheme)
+        audit.record(user, scheme, before, note=_summary(before or {}, after) if before else "建立评定办法")
+    return scheme
+
+
+# ---- a rating run --------------------------------------------------------------------------
+
+def rating_day(year: int, today: dt.date) -> dt.date:
+    return min(dt.date(year, 12, 31), today)
+
+
+def _pct(total: Decimal, full: Decimal) -> Decimal:
+    return (total * 100 / full).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _mean(values: list[Decimal]) -> Decimal:
+    return (sum(values, Decimal(0)) / len(values)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _branches(day: dt.date) -> list[tuple]:
+    """Active branches that existed on the rating day, in tree order."""
+    return list(Organization.objects.filter(kind="branch", status=Organization.Status.ACTIVE)
+                .filter(Q(established_on__isnull=True) | Q(established_on__lte=day))
+                .order_by("path").values_list("pk", "code", "name", "path"))
+
+
+def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) -> tuple[dict, str, list[int]]:
+    source = scheme.assessment_scheme
+    if source is None:
+        raise RatingError("assessment_scheme", f"{scheme.year} 年评定办法按考核结果评定，但没有选择党支部考核方案，"
+                                               "请在评定办法中选择考核方案或改为按组织生活落实率评定")
+    runs = list(Run.objects.filter(scheme=source, cycle__in=rules_.cycles, period_start__lte=day)
+                .order_by("period_start"))
+    if not runs:
+        kinds = "、".join(CYCLE_LABELS[c] for c in rules_.cycles)
+        raise RatingError("assessment_scheme", f"考核方案“{source.name}”在 {scheme.year} 年还没有{kinds}结果，无法按考核结果评定；"
+                                               "请先进行考评，或在评定办法中改为按组织生活落实率评定")
+    period = {r.pk: r.period for r in runs}
+    per_org: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for org_id, run_id, total in TargetScore.objects.filter(run__in=runs).order_by().values_list(
+            "org_id", "run_id", "total"):
+        per_org[org_id].append((period[run_id], _pct(total, source.total)))
+    full = "" if source.total == 100 else f"（满分 {source.total.normalize():f} 分，已折合百分制）"
+    scores = {}
+    for org_id, items in per_org.items():
+        items.sort()
+        mean = _mean([v for _, v in items])
+        listed = "、".join(f"{p} {v}" for p, v in items)
+        scores[org_id] = (mean, f"{source.name}：{listed}，{len(items)} 次平均 {mean} 分{full}", len(items))
+    basis = f"{source.name}（{source.code}）{'、'.join(r.period for r in runs)} 共 {len(runs)} 次考评的平均得分"
+    return scores, basis, [r.pk for r in runs]
+
+
+def _compliance(year: int, day: dt.date, today: dt.date) -> dict[int, tuple[int, int]]:
+    """(met, missing) per branch over the requirements of the year whose period has ended by
+    the rating day — one grouped query over the stored rows. A requirement still running is
+    neither met nor missed yet (a stored `due` becomes missing once its period is over)."""
+    grouped = (ComplianceRow.objects.filter(org__kind="branch", period_end__gte=dt.date(year, 1, 1),
+                                            period_end__lte=dt.date(year, 12, 31))
+               .exclude(status=compliance.NOT_APPLICABLE)
+               .values_list("org_id", "status", "period_end").annotate(n=Count("id")).order_by())
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for org_id, status, end, n in grouped:
+        if end > day or (status == compliance.DUE and end >= today):
+            continue
+        if status == compliance.MET:
+            out[org_id][0] += n
+        elif status in (compliance.MISSING, compliance.DUE):
+            out[org_id][1] += n
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _weak_cases(year: int) -> dict[int, str]:
+    """软弱涣散 cases open at any time of the year, by org."""
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    qs = (WeakOrg.objects.exclude(status=WeakOrg.Status.WITHDRAWN)
+          .filter(identified_on__lte=end).filter(Q(closed_on__isnull=True) | Q(closed_on__gte=start))
+          .order_by("identified_on").values_list("org_id", "identified_on", "closed_on"))
+    out = {}
+    for org_id, on, closed in qs:
+        out.setdefault(org_id, f"{on:%Y年%m月%d日}认定" + (f"，{closed:%Y年%m月%d日}销号" if closed else "，尚未销号"))
+    return out
+
+
+def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
+            today: dt.date) -> tuple[list[tuple], list[engine.Figures], str, list[int]]:
+    year = scheme.year
+    branches = _branches(day)
+    met_missing = _compliance(year, day, today)
+    if rules_.basis == Basis.ASSESSMENT:
+        scores, basis, run_ids = _assessment_scores(scheme, rules_, day)
+    else:
+        scores, run_ids = {}, []
+        for org_id, (met, missing) in met_missing.items():
+            due = met + missing
+            if due:
+                value = (Decimal(met) * 100 / due).quantize(CENT, rounding=ROUND_HALF_UP)
+                scores[org_id] = (value, f"组织生活按规定落实率：已结束周期应完成 {due} 项，已完成 {met} 项，"
+                                         f"折合 {value} 分", 0)
+        basis = f"{year} 年组织生活按规定落实率（截至 {day:%Y年%m月%d日}已结束的周期）"
+    alerts = defaultdict(list)
+    for a in structure_alerts(today=day):
+        alerts[a.org_id].append((a.kind, a.message))
+    weak = _weak_cases(year)
+    out = []
+    for pk, code, name, path in branches:
+        score, text, runs = scores.get(pk, (None, "", 0))
+        if score is None:
+            text = ("本年度计入的考评中没有该党支部的得分，未评定" if rules_.basis == Basis.ASSESSMENT
+                    else "本年度没有已结束的组织生活要求，未评定")
+        out.append(engine.Figures(pk, score, text, runs, alerts.get(pk, []), met_missing.get(pk, (0, 0))[1],
+                                  weak.get(pk, "")))
+    return branches, out, basis, run_ids
+
+
+def run_rating(user, year: int, *, today: dt.date | None = None, refresh: bool = True) -> RatingRun:
+    """Rate every active branch for `year` and store the result (re-rating replaces it).
+    `refresh` brings the year's compliance rows up to date first. One transaction: a rating
+    refused (no assessment results …) leaves nothing behind, not even a new year's scheme."""
+    today = today or timezone.localdate()
+    _year(year)
+    if year > today.year:
+        raise RatingError("year", f"{year} 年尚未开始，不能评定")
+    day = rating_day(year, today)
+    with transaction.atomic():
+        scheme = ensure_scheme(user, year)
+        rules_ = rules.of_scheme(scheme)
+        if refresh:
+            compliance.recompute(dt.date(year, 1, 1), day, today=today)
+        branches, figs, basis, run_ids = figures(scheme, rules_, day, today)
+        results = engine.assign(figs, rules_)
+        previous = dict(Rating.objects.filter(year=year - 1).values_list("org_id", "level"))
+        by_org = {f.org_id: f for f in figs}
+        counts = {lv: 0 for lv in Level.values}
+        rows = []
+        for pk, _code, _name, _path in branches:
+            r, f = results[pk], by_org[pk]
+            counts[r.level] += 1
+            rows.append(Rating(org_id=pk, year=year, score=r.score, base_level=r.base_level, level=r.level,
+                               previous_level=previous.get(pk, ""), qualified=r.qualified, capped=r.capped,
+                               commendable=r.commendable, missing_count=f.missing,
+                               alert_kinds=sorted({k for k, _ in f.alerts}), weak=bool(f.weak),
+                               runs_counted=f.runs_counted, reasons=r.reasons))
+        run = RatingRun.objects.select_for_update().filter(year=year).first()
+        before = audit.snapshot(run) if run else None
+        run = run or RatingRun(year=year)
+        run.scheme, run.rated_on, run.basis_text = scheme, day, basis[:300]
+        run.assessment_runs, run.applied, run.counts = run_ids, rules_.as_json(), counts
+        run.target_count, run.computed_by = len(rows), user
+        run.save()
+        Rating.objects.filter(run=run).delete()
+        for row in rows:
+            row.run = run
+        Rating.objects.bulk_create(rows, batch_size=500)
+        shown = "，".join(f"{LEVEL_LABELS[lv]} {n}" for lv, n in counts.items() if n)
+        audit.record(user, run, before, action="create" if before is None else "update",
+                     note=f"{year} 年星级评定：{len(rows)} 个党支部，{shown}"[:200])
+    return run
+
+
+# ---- weak organizations (软弱涣散) ----------------------------------------------------------
+
+def _day(value, field: str, label: str, *, low: dt.date | None, today: dt.date, low_label: str = "") -> dt.date:
+    if not isinstance(value, dt.date):
+        raise RatingError(field, f"{label}：必填（格式：2026-01-31）")
+    if value > today:
+        raise RatingError(field, f"{label}：不能晚于今天")
+    if low is not None and value < low:
+        raise RatingError(field, f"{label}：不能早于{low_label}（{low:%Y-%m-%d}）")
+    return value
+
+
+def identify_weak(user, org: Organization, *, identified_on: dt.date, reasons: str, rating_year: int | None = None,
+                  today: dt.date | None = None) -> WeakOrg:
+    """认定: the working committee names a weak organization, from a rating (`rating_year`) or
+    from what it found (manual)."""
+    today = today or timezone.localdate()
+    if org.status != Organization.Status.ACTIVE:
+        raise RatingError("org", f"“{org.name}”已撤销，不能认定")
+    if org.kind not in WEAK_KINDS:
+        raise RatingError("org", f"“{org.name}”是{org.kind_label}，软弱涣散认定针对基层党组织（党委、党总支、党支部）")
+    _day(identified_on, "identified_on", "认定日期", low=org.established_on, today=today, low_label="组织成立日期")
+    reasons = _text(reasons, "reasons", "认定原因", 2000)
+    if rating_year is not None:
+        _year(rating_year)
+    with transaction.atomic():
+        Organization.objects.select_for_update().filter(pk=org.pk).first()  # one open case per org
+        if WeakOrg.objects.filter(org=org).open().exists():
+            raise RatingError("org", f"“{org.name}”已有未销号的软弱涣散整顿，不能重复认定")
+        weak = WeakOrg.objects.create(
+            org=org, identified_on=identified_on, identified_by=user if user and user.is_authenticated else None,
+            reasons=reasons, rating_year=rating_year,
+            source=WeakOrg.Source.RATING if rating_year is not None else WeakOrg.Source.MANUAL)
+        audit.record(user, weak, None, note="认定为软弱涣散党组织")
+    return weak
+
+
+def _open(weak: WeakOrg, doing: str) -> None:
+    if not weak.is_open:
+        raise RatingError("status", f"该整顿{weak.get_status_display()}，不能{doing}")
+
+
+def set_plan(user, weak: WeakOrg, *, measures: str, responsible: str, deadline: dt.date,
+             today: dt.date | None = None) -> WeakOrg:
+    """整顿方案: measures, the person responsible, the deadline. Saving one starts the overhaul."""
+    today = today or timezone.localdate()
+    _open(weak, "修改整顿方案")
+    measures = _text(measures, "measures", "整顿措施", 4000)
+    responsible = _text(responsible, "responsible", "整顿责任人", 100)
+    if not isinstance(deadline, dt.date):
+        raise RatingError("deadline", "整顿时限：必填（格式：2026-01-31）")
+    if deadline < weak.identified_on:
+        raise RatingError("deadline", f"整顿时限：不能早于认定日期（{weak.identified_on:%Y-%m-%d}）")
+    with transaction.atomic():
+        before = audit.snapshot(weak)
+        weak.measures, weak.responsible, weak.deadline = measures, responsible, deadline
+        weak.status = WeakOrg.Status.OVERHAULING
+        weak.save()
+        audit.record(user, weak, before, note="制定整顿方案" if before["status"] == WeakOrg.Status.IDENTIFIED
+                     else "调整整顿方案")
+    return weak
+
+
+def add_note(user, weak: WeakOrg, *, noted_on: dt.date, text: str, today: dt.date | None = None) -> WeakNote:
+    today = today or timezone.localdate()
+    _open(weak, "填写整顿进展")
+    _day(noted_on, "noted_on", "日期", low=weak.identified_on, today=today, low_label="认定日期")
+    text = _text(text, "text", "整顿进展", 4000)
+    with transaction.atomic():
+        note = WeakNote.objects.create(weak=weak, noted_on=noted_on, text=text,
+                                       author=user if user and user.is_authenticated else None)
+        audit.record(user, note, None)
+    return note
+
+
+def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
+               today: dt.date | None = None) -> WeakOrg:
+    """销号: only after an overhaul plan, and only with the verification of its results."""
+    today = today or timezone.localdate()
+    _open(weak, "销号")
+    if weak.status != WeakOrg.Status.OVERHAULING:
+        raise RatingError("status", "尚未制定整顿方案，不能销号")
+    verification = (verification or "").strip()
+    if not verification:
+        raise RatingError("verification", "验收意见：必填，销号须写明整顿成效的核查验收情况")
+    if len(verification) > 4000:
+        raise RatingError("verification", f"验收意见：过长（最多 4000 个字，现有 {len(verification)} 个字）")
+    _day(closed_on, "closed_on", "销号日期", low=weak.identified_on, today=today, low_label="认定日期")
+    with transaction.atomic():
+        before = audit.snapshot(weak)
+        weak.status, weak.closed_on, weak.verification = WeakOrg.Status.CLOSED, closed_on, verification
+        weak.closed_by = user if user and user.is_authenticated else None
+        weak.save()
+        audit.record(user, weak, before, note="验收销号")
+    return weak
+
+
+def withdraw_weak(user, weak: WeakOrg, *, reason: str) -> WeakOrg:
+    """撤销认定: a mistaken identification stays on record with the reason."""
+    _open(weak, "撤销认定")
+    reason = _text(reason, "withdrawn_reason", "撤销认定原因", 300)
+    with transaction.atomic():
+        before = audit.snapshot(weak)
+        weak.status, weak.withdrawn_reason = WeakOrg.Status.WITHDRAWN, reason
+        weak.save()
+        audit.record(user, weak, before, note="撤销认定")
+    return weak
+
+
+def record_export(user, kind: str, count: int, filters: dict | None = None) -> AuditEntry:
+    """Lists of organizations leave the platform as files: who took which list is kept."""
+    shown = "，".join(f"{k}={v}" for k, v in (filters or {}).items() if v not in (None, ""))
+    return AuditEntry.objects.create(
+        table=EXPORT_TABLE, object_id=0, action="export",
+        changes={"kind": kind, "count": count, "filters": filters or {}},
+        user=user if user is not None and user.is_authenticated else None,
+        note=(f"导出{EXPORT_LABELS[kind]} {count} 条" + (f"（{shown}）" if shown else ""))[:200],
+    )

@@ -1,0 +1,266 @@
+"""述职评议 (DutyReview): yearly duty reports of party secretaries, the review meeting's votes,
+copy detection between reports, and the comments (点评) that become items to rectify.
+
+Anonymity of review votes
+-------------------------
+A voter receives a `Ballot`: a one-time random code (16 characters, 80 bits) printed on paper and
+drawn from a pile at the meeting. Only the code's SHA-256 is stored, with the voter group it
+belongs to and when it was used. The ballot is never linked to a person or a login.
+
+Casting a ballot writes one `Vote` per report of the review (grade and voter group) and nothing
+else: a vote has no reference to the ballot, no user, no timestamp, and a random primary key, so
+neither a join nor the order of ids leads back to the ballot. The votes of one ballot are inserted
+together in a random order; when the review closes, all of its votes are written again in a random
+order (fresh random ids), so not even the physical order of rows in the table (PostgreSQL's heap)
+says which votes came in together or when. Results are shown only after the review is closed, so
+nobody can watch the counts change while a known person votes. Voting needs no login and leaves no
+change-history entry, session or message. A voter group needs at least `MIN_GROUP_BALLOTS` ballots
+before voting opens, since a group's counts are shown separately.
+
+What this does not cover: someone with direct access to the database server while voting is open
+(statement logs, a backup taken mid-meeting) sees rows as they arrive. See docs/reviews.md.
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from dangjian.assessment.models import Grade
+from dangjian.core.scoping import ScopedQuerySet, scope_of
+
+# Points of each grade on a 0–100 scale, for the weighted vote score. Chosen so that a review
+# whose votes are all of one grade lands inside that grade's band of the assessment thresholds
+# (好 ≥ 90, 较好 ≥ 80, 一般 ≥ 60, 差 below: assessment.models.DEFAULT_THRESHOLDS): 好 = 100,
+# 较好 = 85 (middle of 80–90), 一般 = 70 (middle of 60–80), 差 = 50 (below 60, but not 0, so that
+# one 差 among many 好 moves the score by as much as a grade step and not by a whole scale).
+# Each review may set its own (`DutyReview.grade_points`).
+DEFAULT_GRADE_POINTS = {"excellent": 100, "good": 85, "fair": 70, "poor": 50}
+GRADES = [g.value for g in Grade]
+GRADE_LABELS = dict(Grade.choices)
+# A group's counts are shown on their own; with fewer voters than this a person's vote could be
+# read from them.
+MIN_GROUP_BALLOTS = 3
+# Kinds of organization that hold a review of the organizations below them.
+ORGANIZER_KINDS = ("working_committee", "committee", "organ_committee", "general_branch")
+# Direct subordinates expected to report, unless one of these kinds: a 党组 sits beside the
+# grassroots chain (its secretary reports through its department's party organization) and a
+# 党小组 is part of its branch.
+NOT_REPORTING_KINDS = ("leading_group", "cell")
+
+
+def default_grade_points() -> dict:
+    return dict(DEFAULT_GRADE_POINTS)
+
+
+def random_id() -> int:
+    """A random positive 63-bit key: ordering votes by id says nothing about when they came."""
+    return secrets.randbits(63) or 1
+
+
+class DutyReviewQuerySet(ScopedQuerySet):
+    path_lookup = "org__path"
+
+    def visible_to(self, user, capability: str = "view"):
+        """Organizers and readers of the organizing org see the whole review. A participant sees
+        the review held by the org right above the top of their scope (the review they report
+        to), and every review in which a report of their scope was submitted; a plain member the
+        reviews they reported in."""
+        scope = scope_of(user)
+        prefixes = scope.prefixes(capability)
+        q = Q(pk__in=[])
+        for prefix in prefixes:
+            q |= Q(org__path__startswith=prefix)
+        if capability == "view":
+            parents = [p[:-9] for p in prefixes if len(p) > 9]
+            if parents:
+                q |= Q(org__path__in=parents)
+            q |= Q(pk__in=DutyReport.objects.visible_to(user).values("review_id"))
+        return self.filter(q)
+
+
+class DutyReview(models.Model):
+    """One review meeting (述职评议会) of a year, held by `org` for the organizations below it."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "筹备中"
+        OPEN = "open", "投票中"
+        CLOSED = "closed", "已结束"
+
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+",
+                            verbose_name="组织单位")
+    year = models.PositiveSmallIntegerField("年度")
+    title = models.CharField("名称", max_length=100)
+    meeting_on = models.DateField("评议会日期", null=True, blank=True)
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.DRAFT)
+    # The combined result: vote_share % of the weighted vote score plus the rest of the
+    # assessment total (as a percentage of the scheme's total) of `run`.
+    vote_share = models.DecimalField("评议票占比（%）", max_digits=5, decimal_places=2, default=50)
+    run = models.ForeignKey("assessment.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                            verbose_name="关联考核")
+    grade_points = models.JSONField("等次分值", default=default_grade_points)
+    opened_at = models.DateTimeField("开始投票时间", null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField("结束投票时间", null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DutyReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "org__path", "id"]
+        verbose_name = "述职评议"
+        constraints = [models.UniqueConstraint(fields=["org", "year", "title"], name="one_review_title_per_org_year")]
+
+    def __str__(self):
+        return self.title
+
+    def points(self) -> dict[str, int]:
+        return {**DEFAULT_GRADE_POINTS, **(self.grade_points or {})}
+
+
+class DutyReportQuerySet(ScopedQuerySet):
+    path_lookup = "org__path"
+
+    def visible_to(self, user, capability: str = "view"):
+        """The reporting org's readers, the organizing org's readers, and the reporter."""
+        scope = scope_of(user)
+        q = Q(pk__in=[])
+        for prefix in scope.prefixes(capability):
+            q |= Q(org__path__startswith=prefix) | Q(review__org__path__startswith=prefix)
+        if capability == "view" and scope.member_id:
+            q |= Q(reporter_id=scope.member_id)
+        return self.filter(q)
+
+
+def original_path(instance, filename):
+    return f"reviews/{instance.review.year}/{instance.review_id}/{filename}"
+
+
+class DutyReport(models.Model):
+    """述职报告: what a secretary reports for their organization. The text is what the check for
+    copies reads (typed in, or taken from the uploaded .txt/.docx, whose original may be kept)."""
+
+    AUDIT_EXCLUDE = ("original", "text", "updated_at", "checked_at")
+
+    review = models.ForeignKey(DutyReview, on_delete=models.PROTECT, related_name="reports", verbose_name="述职评议")
+    org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+", verbose_name="述职组织")
+    reporter = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+", verbose_name="述职人")
+    title = models.CharField("标题", max_length=200)
+    text = models.TextField("报告正文")
+    original = models.FileField("原文件", upload_to=original_path, max_length=255, blank=True)
+    original_name = models.CharField("原文件名", max_length=200, blank=True)
+    submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    checked_at = models.DateTimeField("查重时间", null=True, blank=True, editable=False)
+
+    objects = DutyReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["review", "org__path"]
+        verbose_name = "述职报告"
+        constraints = [models.UniqueConstraint(fields=["review", "org"], name="one_report_per_org_per_review")]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def check_is_current(self) -> bool:
+        return self.checked_at is not None and self.checked_at >= self.updated_at
+
+
+class VoterGroup(models.Model):
+    """A group of voters (党员代表, 两代表一委员, 群众代表 …) with its weight in the vote score."""
+
+    review = models.ForeignKey(DutyReview, on_delete=models.CASCADE, related_name="groups", verbose_name="述职评议")
+    name = models.CharField("投票群体", max_length=40)
+    weight = models.DecimalField("权重（%）", max_digits=5, decimal_places=2)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "投票群体"
+        constraints = [models.UniqueConstraint(fields=["review", "name"], name="one_group_name_per_review")]
+
+    def __str__(self):
+        return self.name
+
+
+class Ballot(models.Model):
+    """A one-time voting code. Only its hash is kept; it belongs to a voter group, never to a
+    person, and no vote refers to it (see the module docstring)."""
+
+    group = models.ForeignKey(VoterGroup, on_delete=models.PROTECT, related_name="ballots")
+    code_hash = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "选票"
+
+
+class Vote(models.Model):
+    """One grade given to one report by a voter of a group. Deliberately without a ballot, a user,
+    a timestamp or an ordered key (see the module docstring)."""
+
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    review = models.ForeignKey(DutyReview, on_delete=models.PROTECT, related_name="+")
+    report = models.ForeignKey(DutyReport, on_delete=models.PROTECT, related_name="+")
+    group = models.ForeignKey(VoterGroup, on_delete=models.PROTECT, related_name="+")
+    grade = models.CharField(max_length=10, choices=Grade.choices)
+
+    class Meta:
+        verbose_name = "评议票"
+        indexes = [models.Index(fields=["review", "report"])]
+
+
+class CopyFinding(models.Model):
+    """Two reports sharing copied passages. Stored once per pair (`report` has the smaller id);
+    `passages` are [report start, report end, other start, other end] offsets into the texts."""
+
+    report = models.ForeignKey(DutyReport, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(DutyReport, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField("雷同比例")
+    copied = models.PositiveIntegerField("雷同字数")
+    passages = models.JSONField(default=list)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "雷同内容"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "other"], name="one_finding_per_report_pair"),
+            models.CheckConstraint(condition=Q(report__lt=models.F("other")), name="finding_pair_ordered"),
+        ]
+
+    def seen_from(self, report_id: int) -> tuple[int, list[tuple[int, int, int, int]]]:
+        """(the other report's id, passages as [this start, this end, other start, other end])."""
+        if report_id == self.report_id:
+            return self.other_id, [tuple(p) for p in self.passages]
+        return self.report_id, [(p[2], p[3], p[0], p[1]) for p in self.passages]
+
+
+class ReviewItem(models.Model):
+    """A comment (点评) on a report that the reporting org must rectify, tracked until done."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "整改中"
+        DONE = "done", "已整改"
+
+    AUDIT_EXCLUDE = ("created_at", "done_at")
+
+    report = models.ForeignKey(DutyReport, on_delete=models.PROTECT, related_name="items", verbose_name="述职报告")
+    text = models.TextField("点评意见及整改要求")
+    due_on = models.DateField("整改期限", null=True, blank=True)
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)
+    done_note = models.TextField("整改情况", blank=True)
+    done_at = models.DateTimeField("整改完成时间", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["report", "id"]
+        verbose_name = "点评整改事项"

@@ -1,0 +1,644 @@
+"""Writes of 述职评议. Each function is one transaction; every change to a review, a report or an
+item is in the change history — except the casting of a ballot, which by design leaves no trace
+beyond the anonymous votes and the ballot marked as used (see models.py)."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import random
+import re
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from dangjian.core import audit, jobs
+from dangjian.core.models import AuditEntry
+from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_copies, read_document
+from dangjian.members.models import Member
+from dangjian.orgs.models import CommitteeSeat, Organization
+
+from .models import (GRADE_LABELS, GRADES, MIN_GROUP_BALLOTS, NOT_REPORTING_KINDS, ORGANIZER_KINDS, Ballot,
+                     CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup, random_id)
+
+FIELD_LABELS = {
+    "org": "组织单位", "year": "年度", "title": "名称", "meeting_on": "评议会日期", "vote_share": "评议票占比",
+    "run": "关联考核", "grade_points": "等次分值", "status": "状态", "name": "投票群体", "weight": "权重",
+    "count": "张数", "group": "投票群体", "report_org": "述职组织", "reporter": "述职人", "text": "报告正文",
+    "file": "上传文件", "code": "票码", "grades": "评议等次", "item": "点评事项", "due_on": "整改期限",
+    "done_note": "整改情况", "reason": "退回原因",
+}
+MAX_BALLOTS_PER_ISSUE = 500
+REPORT_MAX_BYTES = 10 * 1024 * 1024
+MIN_REPORT_CHARS = 50
+MAX_REPORT_CHARS = 100_000
+# Ballot codes: 16 symbols from 32 that cannot be mistaken for each other on paper (no 0/O,
+# 1/I), 80 random bits: guessing one among a few hundred issued codes is hopeless, so no
+# rate limit is needed on the voting page.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 16
+
+
+class ReviewError(ValueError):
+    """Bad input; `field` names the field (see FIELD_LABELS), the message is shown as is."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _fail(field: str, message: str):
+    raise ReviewError(field, f"{FIELD_LABELS.get(field, field)}：{message}")
+
+
+def _actor(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def _decimal(field: str, value, low: int, high: int) -> Decimal:
+    try:
+        d = Decimal(str(value).strip().rstrip("%"))
+    except (InvalidOperation, ValueError):
+        _fail(field, f"“{value}”不是有效的数字")
+    if not d.is_finite() or not low <= d <= high:
+        _fail(field, f"应在 {low} 到 {high} 之间")
+    if d != d.quantize(Decimal("0.01")):
+        _fail(field, "最多保留两位小数")
+    return d.quantize(Decimal("0.01"))
+
+
+# ---- reviews ---------------------------------------------------------------------------------
+
+def check_grade_points(points) -> dict[str, int]:
+    if not isinstance(points, dict) or set(points) != set(GRADES):
+        _fail("grade_points", "应分别填写好、较好、一般、差四个等次的分值")
+    out = {}
+    for g in GRADES:
+        value = points[g]
+        if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, str) and value.isdigit()):
+            _fail("grade_points", f"“{GRADE_LABELS[g]}”的分值应为 0 到 100 的整数")
+        value = int(value)
+        if not 0 <= value <= 100:
+            _fail("grade_points", f"“{GRADE_LABELS[g]}”的分值应为 0 到 100 的整数")
+        out[g] = value
+    values = [out[g] for g in GRADES]
+    if any(a <= b for a, b in zip(values, values[1:])):
+        _fail("grade_points", "分值应按好、较好、一般、差依次降低")
+    return out
+
+
+def _check_review_fields(org, year, title, meeting_on, vote_share, run, grade_points, today, exclude_pk=None):
+    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= today.year:
+        _fail("year", f"应为 2000 到 {today.year} 之间的年份（不能评议将来的年度）")
+    title = (title or "").strip()
+    if not title:
+        _fail("title", "请填写名称")
+    if len(title) > 100:
+        _fail("title", "不能超过 100 个字")
+    same = DutyReview.objects.filter(org=org, year=year, title=title)
+    if exclude_pk:
+        same = same.exclude(pk=exclude_pk)
+    if same.exists():
+        _fail("title", f"{org.name} {year} 年度已有同名的述职评议")
+    if meeting_on is not None:
+        if not isinstance(meeting_on, dt.date) or isinstance(meeting_on, dt.datetime):
+            _fail("meeting_on", "不是有效的日期")
+        if not year <= meeting_on.year <= year + 1:
+            _fail("meeting_on", f"{year} 年度的评议会应在 {year} 年或 {year + 1} 年召开")
+    share = _decimal("vote_share", 50 if vote_share is None else vote_share, 0, 100)
+    if run is not None and run.scheme.year != year:
+        _fail("run", f"所选考核是 {run.scheme.year} 年度的，与评议年度 {year} 不一致")
+    points = check_grade_points(grade_points) if grade_points is not None else None
+    return title, share, points
+
+
+def create_review(user, org: Organization, year: int, title: str, *, meeting_on=None, vote_share=None, run=None,
+                  grade_points=None, today: dt.date | None = None) -> DutyReview:
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        if org is None:
+            _fail("org", "请选择组织单位")
+        org = Organization.objects.select_for_update().get(pk=org.pk)
+        if org.status != Organization.Status.ACTIVE:
+            _fail("org", f"“{org.name}”已撤销")
+        if org.kind not in ORGANIZER_KINDS:
+            _fail("org", f"{org.get_kind_display()}不组织述职评议（由机关工委、党委、机关党委或党总支组织）")
+        title, share, points = _check_review_fields(org, year, title, meeting_on, vote_share, run, grade_points,
+                                                    today)
+        review = DutyReview(org=org, year=year, title=title, meeting_on=meeting_on, vote_share=share, run=run,
+                            created_by=_actor(user))
+        if points is not None:
+            review.grade_points = points
+        review.save()
+        audit.record(user, review, None)
+        return review
+
+
+def update_review(user, review: DutyReview, *, title: str, meeting_on=None, vote_share=None, run=None,
+                  grade_points=None, today: dt.date | None = None) -> DutyReview:
+    """Settings may change until voting opens; after that only the meeting date (what voters were
+    asked and how it is counted must not change under them)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().select_related("org").get(pk=review.pk)
+        if review.status == DutyReview.Status.CLOSED:
+            _fail("status", "评议已结束，不能再修改")
+        title, share, points = _check_review_fields(review.org, review.year, title, meeting_on, vote_share, run,
+                                                    grade_points, today, exclude_pk=review.pk)
+        points = points or review.points()
+        if review.status != DutyReview.Status.DRAFT and (
+                title != review.title or share != review.vote_share or (run.pk if run else None) != review.run_id
+                or points != review.points()):
+            _fail("status", "已开始投票，只能修改评议会日期")
+        before = audit.snapshot(review)
+        review.title, review.meeting_on, review.vote_share, review.run = title, meeting_on, share, run
+        review.grade_points = points
+        review.save()
+        audit.record(user, review, before)
+        return review
+
+
+def expected_orgs(review: DutyReview):
+    """The organizations expected to report: the organizer's direct subordinates, except 党组 and
+    党小组 (see models.NOT_REPORTING_KINDS)."""
+    return (Organization.objects.filter(parent_id=review.org_id, status=Organization.Status.ACTIVE)
+            .exclude(kind__in=NOT_REPORTING_KINDS).order_by("path"))
+
+
+def open_review(user, review: DutyReview, today: dt.date | None = None) -> DutyReview:
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=review.pk)
+        if review.status != DutyReview.Status.DRAFT:
+            _fail("status", f"评议当前为“{review.get_status_display()}”，不能开始投票")
+        if not review.reports.exists():
+            _fail("status", "还没有提交的述职报告，不能开始投票")
+        groups = list(review.groups.annotate(issued=Count("ballots")))
+        if not groups:
+            _fail("status", "请先设置投票群体（如党员代表、两代表一委员、群众代表）并生成选票")
+        total = sum(g.weight for g in groups)
+        if total != 100:
+            _fail("status", f"各投票群体的权重之和应为 100%，现为 {total.normalize():f}%")
+        for g in groups:
+            if g.issued < MIN_GROUP_BALLOTS:
+                _fail("status", f"“{g.name}”只有 {g.issued} 张选票；为保证投票匿名，每个投票群体至少需要 "
+                                f"{MIN_GROUP_BALLOTS} 张选票")
+        before = audit.snapshot(review)
+        review.status = DutyReview.Status.OPEN
+        review.opened_at = timezone.now()
+        if review.meeting_on is None:
+            review.meeting_on = today
+        review.save()
+        audit.record(user, review, before, note="开始投票")
+        return review
+
+
+def close_review(user, review: DutyReview) -> DutyReview:
+    """End the voting, then write the review's votes again in a random order with fresh ids, so
+    the table keeps no trace of the order in which ballots came in."""
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=review.pk)
+        if review.status != DutyReview.Status.OPEN:
+            _fail("status", f"评议当前为“{review.get_status_display()}”，只有投票中的评议可以结束投票")
+        before = audit.snapshot(review)
+        review.status = DutyReview.Status.CLOSED
+        review.closed_at = timezone.now()
+        review.save()
+        _reshuffle_votes(review)
+        audit.record(user, review, before, note="结束投票")
+        return review
+
+
+def _reshuffle_votes(review: DutyReview) -> None:
+    rows = list(Vote.objects.filter(review=review).values_list("report_id", "group_id", "grade"))
+    Vote.objects.filter(review=review).delete()
+    random.SystemRandom().shuffle(rows)
+    Vote.objects.bulk_create([Vote(id=random_id(), review_id=review.pk, report_id=r, group_id=g, grade=grade)
+                              for r, g, grade in rows], batch_size=1000)
+
+
+# ---- voter groups and ballots ----------------------------------------------------------------
+
+def _editable_setup(review: DutyReview, what: str) -> None:
+    if review.status != DutyReview.Status.DRAFT:
+        _fail("status", f"已开始投票，不能再{what}")
+
+
+def add_group(user, review: DutyReview, name: str, weight) -> VoterGroup:
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=review.pk)
+        _editable_setup(review, "修改投票群体")
+        name = (name or "").strip()
+        if not name:
+            _fail("name", "请填写投票群体名称")
+        if len(name) > 40:
+            _fail("name", "不能超过 40 个字")
+        if review.groups.filter(name=name).exists():
+            _fail("name", f"“{name}”已经设置")
+        weight = _decimal("weight", weight, 0, 100)
+        if weight <= 0:
+            _fail("weight", "应大于 0")
+        position = (review.groups.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+        group = VoterGroup.objects.create(review=review, name=name, weight=weight, position=position)
+        audit.record(user, group, None, note=f"投票群体：{name}")
+        return group
+
+
+def update_group(user, group: VoterGroup, name: str, weight) -> VoterGroup:
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=group.review_id)
+        _editable_setup(review, "修改投票群体")
+        group = VoterGroup.objects.get(pk=group.pk)
+        before = audit.snapshot(group)
+        name = (name or "").strip()
+        if not name:
+            _fail("name", "请填写投票群体名称")
+        if len(name) > 40:
+            _fail("name", "不能超过 40 个字")
+        if review.groups.filter(name=name).exclude(pk=group.pk).exists():
+            _fail("name", f"“{name}”已经设置")
+        weight = _decimal("weight", weight, 0, 100)
+        if weight <= 0:
+            _fail("weight", "应大于 0")
+        group.name, group.weight = name, weight
+        group.save()
+        audit.record(user, group, before, note=f"投票群体：{name}")
+        return group
+
+
+def remove_group(user, group: VoterGroup) -> None:
+    """Only a group without ballots, before voting opens: a configuration slip, not a record."""
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=group.review_id)
+        _editable_setup(review, "删除投票群体")
+        if group.ballots.exists():
+            _fail("group", f"“{group.name}”已生成选票，不能删除；可调整其权重")
+        AuditEntry.objects.create(table="reviews.votergroup", object_id=group.pk, action="delete",
+                                  changes={"name": [group.name, None], "weight": [str(group.weight), None]},
+                                  user=_actor(user), note=f"删除投票群体：{group.name}")
+        group.delete()
+
+
+def normalize_code(raw: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", (raw or "").upper())
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+
+
+def display_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def issue_ballots(user, group: VoterGroup, count) -> list[str]:
+    """New codes for a group, returned once (only their hashes are kept: a lost code cannot be
+    shown again, only replaced by a new one)."""
+    try:
+        count = int(str(count).strip())
+    except (TypeError, ValueError):
+        _fail("count", f"“{count}”不是有效的张数")
+    if not 1 <= count <= MAX_BALLOTS_PER_ISSUE:
+        _fail("count", f"每次可生成 1 到 {MAX_BALLOTS_PER_ISSUE} 张")
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=group.review_id)
+        if review.status == DutyReview.Status.CLOSED:
+            _fail("status", "评议已结束，不能再生成选票")
+        codes = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)]
+        Ballot.objects.bulk_create([Ballot(group_id=group.pk, code_hash=code_hash(c)) for c in codes])
+        AuditEntry.objects.create(table="reviews.dutyreview", object_id=review.pk, action="update",
+                                  changes={"ballots": [None, {"group": group.name, "count": count}]},
+                                  user=_actor(user), note=f"生成选票：{group.name} {count} 张")
+        return codes
+
+
+# ---- voting ----------------------------------------------------------------------------------
+
+def ballot_for_code(code: str) -> Ballot:
+    """The usable ballot of a code, or ReviewError saying why it cannot be used."""
+    norm = normalize_code(code)
+    if not norm:
+        _fail("code", "请输入选票上的票码")
+    if len(norm) != CODE_LENGTH:
+        _fail("code", f"票码应为 {CODE_LENGTH} 位（字母和数字，可不输入短横线），请核对")
+    ballot = Ballot.objects.select_related("group__review").filter(code_hash=code_hash(norm)).first()
+    if ballot is None:
+        _fail("code", "票码不正确，请核对选票后重新输入")
+    _check_usable(ballot, ballot.group.review)
+    return ballot
+
+
+def _check_usable(ballot: Ballot, review: DutyReview) -> None:
+    if review.status == DutyReview.Status.DRAFT:
+        _fail("code", f"“{review.title}”尚未开始投票，请在评议会宣布开始后再投票")
+    if review.status == DutyReview.Status.CLOSED:
+        closed = timezone.localtime(review.closed_at).strftime("%Y-%m-%d %H:%M") if review.closed_at else ""
+        _fail("code", f"“{review.title}”已于 {closed} 结束投票，不能再投票")
+    if ballot.used_at is not None:
+        _fail("code", "这张选票已经投过票，每张选票只能投一次")
+
+
+def cast_ballot(code: str, grades: dict) -> int:
+    """Record one ballot: a grade for every report of its review. Writes the votes (no link to the
+    ballot, shuffled) and marks the ballot used — nothing else, not even the change history."""
+    with transaction.atomic():
+        ballot = ballot_for_code(code)
+        review = DutyReview.objects.select_for_update().get(pk=ballot.group.review_id)
+        _check_usable(ballot, review)
+        reports = dict(DutyReport.objects.filter(review=review).values_list("pk", "org__name"))
+        chosen: dict[int, str] = {}
+        for key, grade in (grades or {}).items():
+            try:
+                rid = int(key)
+            except (TypeError, ValueError):
+                _fail("grades", f"“{key}”不是本次评议的述职报告")
+            if rid not in reports:
+                _fail("grades", f"编号为 {rid} 的述职报告不属于本次评议")
+            if grade not in GRADES:
+                _fail("grades", f"“{grade}”不是有效的评议等次（好、较好、一般、差）")
+            chosen[rid] = grade
+        missing = [name for rid, name in reports.items() if rid not in chosen]
+        if missing:
+            shown = "、".join(missing[:5]) + (f"等 {len(missing)} 个" if len(missing) > 5 else "")
+            _fail("grades", f"请为每一份述职报告选择等次，还未选择：{shown}")
+        # Conditional update: of two submissions of one code at the same moment only one counts.
+        if Ballot.objects.filter(pk=ballot.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+            _fail("code", "这张选票已经投过票，每张选票只能投一次")
+        votes = [Vote(id=random_id(), review_id=review.pk, report_id=rid, group_id=ballot.group_id, grade=g)
+                 for rid, g in chosen.items()]
+        random.SystemRandom().shuffle(votes)
+        Vote.objects.bulk_create(votes)
+        return len(votes)
+
+
+# ---- reports ---------------------------------------------------------------------------------
+
+def _clean_name(name: str) -> str:
+    return "".join(ch for ch in Path(name or "").name if ch.isprintable()).strip()[:200]
+
+
+def size_label(n: int) -> str:
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{n // 1024} KB"
+
+
+def read_upload(upload) -> tuple[str, str, bytes]:
+    """(file name, extracted text, bytes) of an uploaded .txt/.docx, or ReviewError."""
+    name = _clean_name(getattr(upload, "name", ""))
+    ext = Path(name).suffix.lower()
+    if ext == ".doc":
+        _fail("file", f"“{name}”是旧版 Word 文件（.doc），请在 Word 中“另存为” .docx 后上传，或直接粘贴正文")
+    if ext not in (".txt", ".docx"):
+        _fail("file", f"“{name}”的类型不支持，述职报告只能上传 .txt 或 .docx 文件，或直接粘贴正文")
+    size = getattr(upload, "size", None) or 0
+    if size == 0:
+        _fail("file", f"“{name}”是空文件")
+    limit = min(REPORT_MAX_BYTES, MAX_DOCUMENT_BYTES)
+    if size > limit:
+        _fail("file", f"“{name}”超过 {size_label(limit)} 的上限")
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    upload.seek(0)
+    if ext == ".docx" and not data.startswith(b"PK\x03\x04"):
+        _fail("file", f"“{name}”不是有效的 .docx 文件（内容与扩展名不符）")
+    try:
+        text = read_document(name, data)
+    except DocumentError as exc:
+        if ext == ".txt" and "UTF-8" in str(exc):
+            _fail("file", f"“{name}”不是 UTF-8 编码的文本文件，请另存为 UTF-8 编码或上传 .docx")
+        _fail("file", f"“{name}”：{exc}")
+    if ext == ".txt" and "\x00" in text:
+        _fail("file", f"“{name}”不是文本文件")
+    return name, text.lstrip("\ufeff"), data
+
+
+def _check_text(text: str, field: str) -> str:
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in text:
+        _fail(field, "含有无效字符")
+    if len(re.sub(r"\s", "", text)) < MIN_REPORT_CHARS:
+        _fail(field, f"报告正文过短（至少 {MIN_REPORT_CHARS} 个字）" if text else "未读到报告正文")
+    if len(text) > MAX_REPORT_CHARS:
+        _fail(field, f"报告正文过长（最多 {MAX_REPORT_CHARS:,} 个字）")
+    return text
+
+
+def _check_reporter(org: Organization, reporter) -> Member:
+    if reporter is None:
+        _fail("reporter", "请选择述职人")
+    if not isinstance(reporter, Member):
+        reporter = Member.objects.select_related("org").filter(pk=reporter).first()
+        if reporter is None:
+            _fail("reporter", "所选党员不存在")
+    if reporter.status != Member.Status.ACTIVE:
+        _fail("reporter", f"{reporter.name} 不是在册党员")
+    holds_seat = CommitteeSeat.objects.filter(org=org, holder=reporter, is_active=True).exists()
+    if not reporter.org.path.startswith(org.path) and not holds_seat:
+        _fail("reporter", f"{reporter.name} 不是{org.name}的党员或委员")
+    return reporter
+
+
+def reporter_candidates(org: Organization):
+    """Who may report for an org: its members (whole subtree) and its committee's seat holders."""
+    seats = CommitteeSeat.objects.filter(org=org, is_active=True, holder__isnull=False).values("holder_id")
+    return (Member.objects.filter(status=Member.Status.ACTIVE)
+            .filter(Q(org__path__startswith=org.path) | Q(pk__in=seats)).order_by("name", "pk"))
+
+
+def default_reporter(org: Organization) -> Member | None:
+    """The org's secretary (else its deputy secretary), as the one who normally reports."""
+    seat = (CommitteeSeat.objects.filter(org=org, is_active=True, holder__isnull=False,
+                                         holder__status=Member.Status.ACTIVE,
+                                         role__in=("secretary", "deputy_secretary"))
+            .select_related("holder").order_by("-role").first())  # "secretary" sorts after "deputy…"
+    return seat.holder if seat else None
+
+
+def _atomic_with_file(fn):
+    """The original file is stored inside the transaction; a failing write deletes it again."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        stored: list[str] = []
+        try:
+            with transaction.atomic():
+                return fn(*args, _stored=stored, **kwargs)
+        except BaseException:
+            for name in stored:
+                DutyReport.original.field.storage.delete(name)
+            raise
+    return run
+
+
+@_atomic_with_file
+def submit_report(user, review: DutyReview, org: Organization, reporter, *, title: str = "", text: str = "",
+                  upload=None, keep_original: bool = True, _stored: list) -> DutyReport:
+    """Submit (or replace, before voting opens) an org's duty report: typed text or an uploaded
+    .txt/.docx, never both. The check for copies runs after the commit (a background job)."""
+    review = DutyReview.objects.select_for_update().select_related("org").get(pk=review.pk)
+    if review.status != DutyReview.Status.DRAFT:
+        _fail("status", f"评议{review.get_status_display()}，不能再提交或修改述职报告")
+    if org is None:
+        _fail("report_org", "请选择述职组织")
+    org = Organization.objects.get(pk=org.pk)
+    if org.status != Organization.Status.ACTIVE:
+        _fail("report_org", f"“{org.name}”已撤销")
+    if not org.path.startswith(review.org.path) or org.pk == review.org_id:
+        _fail("report_org", f"“{org.name}”不在{review.org.name}的评议范围内")
+    if org.kind == "cell":
+        _fail("report_org", "党小组不单独述职")
+    reporter = _check_reporter(org, reporter)
+    report = DutyReport.objects.select_for_update().filter(review=review, org=org).first()
+    typed = (text or "").strip()
+    if upload is not None and typed:
+        _fail("text", "已上传文件时请不要再粘贴正文（以文件内容为准），请二选一")
+    if upload is not None:
+        name, body, data = read_upload(upload)
+        body = _check_text(body, "file")
+    elif not typed and report is not None:
+        name, data, body = "", b"", report.text  # only the reporter or the title changes
+    else:
+        name, data = "", b""
+        body = _check_text(text, "text")
+    title = (title or "").strip() or f"{org.name}书记{review.year}年度抓基层党建工作述职报告"
+    if len(title) > 200:
+        _fail("title", "不能超过 200 个字")
+
+    before = audit.snapshot(report) if report else None
+    if report is None:
+        report = DutyReport(review=review, org=org, submitted_by=_actor(user))
+    text_changed = report.text != body
+    reporter_changed = report.reporter_id != reporter.pk
+    report.reporter, report.title, report.text = reporter, title, body
+    old_file = report.original.name if report.original else ""
+    if upload is not None and keep_original:
+        report.original.save(f"{secrets.token_hex(12)}{Path(name).suffix.lower()}", ContentFile(data), save=False)
+        _stored.append(report.original.name)
+        report.original_name = name
+    elif upload is not None or text_changed:
+        # The old file no longer shows what is reported.
+        report.original, report.original_name = "", ""
+    if old_file and old_file != (report.original.name if report.original else ""):
+        transaction.on_commit(functools.partial(DutyReport.original.field.storage.delete, old_file))
+    report.save()
+    note = f"上传文件：{name}" if upload is not None else ("修改正文" if before and text_changed else "")
+    audit.record(user, report, before, note=note)
+    if before is None or text_changed or reporter_changed:
+        # The reporter decides which earlier reports are compared too.
+        transaction.on_commit(functools.partial(schedule_check, user, [report.pk]))
+    return report
+
+
+# ---- copy detection --------------------------------------------------------------------------
+
+def corpus_filter(reports) -> Q:
+    """What the given reports are compared with: every report of the same year (all reviews),
+    and the same reporter's and the same org's reports of any other year."""
+    years = {r.review.year for r in reports}
+    return (Q(review__year__in=years) | Q(reporter_id__in={r.reporter_id for r in reports})
+            | Q(org_id__in={r.org_id for r in reports}))
+
+
+def comparable(a: tuple, b: tuple) -> bool:
+    """(year, reporter, org) of two reports: do they belong in each other's check?"""
+    return a[0] == b[0] or a[1] == b[1] or a[2] == b[2]
+
+
+def check_copies(report_ids, progress=None) -> int:
+    """Compare these reports with their corpus (one run of the engine, `only` these) and replace
+    their stored findings. Returns the number of pairs found."""
+    ids = sorted(set(report_ids))
+    reports = list(DutyReport.objects.filter(pk__in=ids).select_related("review"))
+    if not reports:
+        return 0
+    rows = list(DutyReport.objects.filter(corpus_filter(reports))
+                .values_list("pk", "review__year", "reporter_id", "org_id", "text"))
+    meta = {pk: (year, reporter, org) for pk, year, reporter, org, _ in rows}
+    docs = {str(pk): text for pk, *_, text in rows}
+    pairs = find_copies(docs, only=[str(r.pk) for r in reports], progress=progress)
+    findings = {}
+    for p in pairs:
+        a, b = int(p.a), int(p.b)
+        if a == b or not comparable(meta[a], meta[b]):
+            continue
+        passages = [list(s) for s in p.passages]
+        if a > b:
+            a, b = b, a
+            passages = [[s[2], s[3], s[0], s[1]] for s in passages]
+        findings[(a, b)] = CopyFinding(report_id=a, other_id=b, score=p.score, copied=p.copied,
+                                       passages=passages)
+    now = timezone.now()
+    with transaction.atomic():
+        CopyFinding.objects.filter(Q(report_id__in=ids) | Q(other_id__in=ids)).delete()
+        CopyFinding.objects.bulk_create(findings.values())
+        # A plain UPDATE: saving would move `updated_at`, which says when the text changed.
+        DutyReport.objects.filter(pk__in=ids).update(checked_at=now)
+    return len(findings)
+
+
+def _check_job(progress, report_ids) -> dict:
+    return {"pairs": check_copies(report_ids, progress=lambda done, total: progress(done, total, "正在比对述职报告"))}
+
+
+def schedule_check(user, report_ids):
+    """Run the check in the background (inline in sync mode): the submitter does not wait for it."""
+    return jobs.start("reviews-copycheck", user, _check_job, sorted(set(report_ids)))
+
+
+# ---- comments to rectify ---------------------------------------------------------------------
+
+def add_item(user, report: DutyReport, text: str, due_on=None, today: dt.date | None = None) -> ReviewItem:
+    today = today or timezone.localdate()
+    text = (text or "").strip()
+    if not text:
+        _fail("item", "请填写点评意见及整改要求")
+    if len(text) > 2000:
+        _fail("item", "不能超过 2000 个字")
+    if due_on is not None and due_on < today:
+        _fail("due_on", "整改期限不能早于今天")
+    with transaction.atomic():
+        review = DutyReview.objects.select_for_update().get(pk=report.review_id)
+        if review.status == DutyReview.Status.DRAFT:
+            _fail("item", "评议会召开（开始投票）后才能录入点评意见")
+        item = ReviewItem.objects.create(report=report, text=text, due_on=due_on, created_by=_actor(user))
+        audit.record(user, item, None, note="点评意见")
+        return item
+
+
+def complete_item(user, item: ReviewItem, note: str) -> ReviewItem:
+    note = (note or "").strip()
+    if not note:
+        _fail("done_note", "请填写整改情况")
+    if len(note) > 2000:
+        _fail("done_note", "不能超过 2000 个字")
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        if item.status == ReviewItem.Status.DONE:
+            _fail("item", "该事项已整改完成")
+        before = audit.snapshot(item)
+        item.status, item.done_note, item.done_at = ReviewItem.Status.DONE, note, timezone.now()
+        item.save()
+        audit.record(user, item, before, note="整改完成")
+        return item
+
+
+def reopen_item(user, item: ReviewItem, reason: str) -> ReviewItem:
+    """The organizer returns an item whose rectification is not good enough."""
+    reason = (reason or "").strip()
+    if not reason:
+        _fail("reason", "请填写退回原因")
+    if len(reason) > 500:
+        _fail("reason", "不能超过 500 个字")
+    with transaction.atomic():
+        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        if item.status != ReviewItem.Status.DONE:
+            _fail("item", "只有已整改的事项可以退回")
+        before = audit.snapshot(item)
+        item.status, item.done_at = ReviewItem.Status.OPEN, None
+        item.save()
+        audit.record(user, item, before, note=f"退回重新整改：{reason}")
+        return item

@@ -1,0 +1,318 @@
+"""Assessment: forbidden indicators, weights, each metric against a naive reference on generated
+data, grading with ties and quotas, evaluation runs, admonitions and the `assess` command."""
+import datetime as dt
+import io
+import json
+import random
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dangjian.activities import compliance
+from dangjian.activities.alerts import structure_alerts
+from dangjian.activities.models import Attendance, ComplianceRow
+from dangjian.assessment import checks, metrics, queries, services
+from dangjian.assessment.models import Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
+from dangjian.orgs.models import Organization
+from tests.test_activities import TODAY, branch_with, record
+
+METRIC_INDICATORS = [
+    dict(category="组织生活", name="三会一课落实", weight=40, method="metric", metric="compliance_rate"),
+    dict(category="组织生活", name="主题党日落实", weight=20, method="metric", metric="compliance_rate",
+         params={"rule": "theme_day"}),
+    dict(category="组织生活", name="到会情况", weight=20, method="metric", metric="attendance_rate"),
+    dict(category="组织建设", name="组织设置规范", weight=10, method="metric", metric="alerts_clear"),
+]
+MANUAL = dict(category="作风建设", name="党建与业务融合", weight=10, method="manual", max_score=5,
+              note="查阅资料、听取汇报")
+
+
+def scheme(level=Level.UNIT, code="S2025", year=2025, **kw):
+    s = services.create_scheme(None, code=code, name=f"{year} 年考核方案", year=year, level=level, **kw)
+    services.save_indicators(None, s, [*METRIC_INDICATORS, MANUAL])
+    return s
+
+
+@pytest.fixture
+def city(tree):
+    """Two departments with a few branches each and half a year of meetings, some skipped,
+    with attendance lists drawn at random."""
+    rng = random.Random(3)
+    branches = [branch_with(tree[u], full=rng.randint(3, 8)) for u in ("a", "a", "a", "b", "b")]
+    for b in branches:
+        for month in range(1, 8):
+            if rng.random() < 0.25:
+                continue
+            att = {m.pk: rng.choice(["present", "present", "present", "absent", ("excused", "出差")]) for m in b.people}
+            record(b, ["theme_day"], dt.date(2025, month, rng.randint(1, 28)), attendance=att)
+    compliance.recompute(dt.date(2025, 1, 1), TODAY, today=TODAY)
+    return {**tree, "branches": [tree["a1"], tree["b1"], *branches]}
+
+
+# ---- what an indicator may be based on ------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["学习强国学习时长", "党员在线时长", "转发文章次数", "活动照片数量", "支部会议次数",
+                                  "学习笔记字数", "点赞数", "党员积分排名", "每日打卡", "应用安装率"])
+def test_forbidden_indicator_refused_citing_the_rule(tree, name):
+    s = services.create_scheme(None, code="F", name="方案", year=2025, level="unit")
+    with pytest.raises(services.AssessmentError) as exc:
+        services.save_indicators(None, s, [dict(category="学习教育", name=name, weight=100, method="manual")])
+    assert "burden_reduction" in exc.value.message and "减负" in exc.value.message
+    assert not Indicator.objects.filter(scheme=s).exists()
+
+
+def test_forbidden_basis_also_in_the_scoring_standard(tree):
+    s = services.create_scheme(None, code="F", name="方案", year=2025, level="unit")
+    with pytest.raises(services.AssessmentError, match="学习时长"):
+        services.save_indicators(None, s, [dict(category="学习教育", name="理论学习", weight=100, method="manual",
+                                                note="按人均学习时长排序计分")])
+
+
+def test_no_registered_metric_is_based_on_a_forbidden_basis():
+    for m in metrics.REGISTRY.values():
+        assert checks.forbidden_basis(m.label, m.measures) is None, m.code
+
+
+def test_weights_must_add_up_to_the_total_and_nothing_is_written(tree):
+    s = services.create_scheme(None, code="W", name="方案", year=2025, level="unit")
+    with pytest.raises(services.AssessmentError, match="合计 90.00 分，应等于方案总分 100.00 分"):
+        services.save_indicators(None, s, METRIC_INDICATORS)
+    assert not Indicator.objects.filter(scheme=s).exists()
+    with pytest.raises(services.AssessmentError, match="计算指标“online”不存在"):
+        services.save_indicators(None, s, [dict(category="x", name="y", weight=100, method="metric", metric="online")])
+    with pytest.raises(services.AssessmentError, match="组织生活要求“nope”不存在"):
+        services.save_indicators(None, s, [dict(category="x", name="y", weight=100, method="metric",
+                                                metric="compliance_rate", params={"rule": "nope"})])
+
+
+def test_save_indicators_updates_in_place_and_keeps_scored_ones(city):
+    s = scheme()
+    inds = list(s.indicators.all())
+    specs = [dict(id=i.pk, category=i.category, name=i.name, weight=i.weight, method=i.method, metric=i.metric,
+                  params=i.params, max_score=i.max_score, note=i.note) for i in inds]
+    # swap two names: the unique constraint must not get in the way
+    specs[0]["name"], specs[1]["name"] = specs[1]["name"], specs[0]["name"]
+    services.save_indicators(None, s, specs)
+    assert Indicator.objects.get(pk=inds[0].pk).name == inds[1].name
+    manual = s.indicators.get(method="manual")
+    services.enter_manual_score(None, manual, "2025-07", city["a"], 4, "材料齐全")
+    keep = [sp for sp in specs if sp["id"] != manual.pk]
+    keep[0]["weight"] = Decimal(keep[0]["weight"]) + manual.weight
+    with pytest.raises(services.AssessmentError, match="已有考核组评分，不能删除"):
+        services.save_indicators(None, s, keep)
+    assert s.indicators.count() == 5
+
+
+def test_copy_last_years_scheme(city):
+    old = scheme(quotas={"excellent": 0.3})
+    new = services.copy_scheme(None, old, code="S2026", year=2026)
+    assert new.year == 2026 and new.copied_from == old and new.quotas == {"excellent": 0.3}
+    assert [(i.name, i.weight, i.metric, i.params) for i in new.indicators.all()] == \
+        [(i.name, i.weight, i.metric, i.params) for i in old.indicators.all()]
+
+
+# ---- metrics against naive references -------------------------------------------------------
+
+def _subtree(target):
+    return list(Organization.objects.filter(path__startswith=target.path))
+
+
+def test_compliance_rate_matches_a_naive_reference(city):
+    start, end = dt.date(2025, 4, 1), dt.date(2025, 6, 30)
+    for level in (Level.UNIT, Level.BRANCH):
+        targets = queries.targets(level)
+        got = metrics.compute("compliance_rate", targets, start, end, {}, TODAY)
+        got_theme = metrics.compute("compliance_rate", targets, start, end, {"rule": "theme_day"}, TODAY)
+        for t in targets:
+            met = due = met_t = due_t = 0
+            for org in _subtree(t):
+                for row in ComplianceRow.objects.filter(org=org):
+                    if not start <= row.period_end <= end or row.status == "not_applicable":
+                        continue
+                    status = compliance.current_status(row, TODAY)
+                    if status == "due":
+                        continue
+                    due += 1
+                    met += status == "met"
+                    if row.code == "theme_day":
+                        due_t += 1
+                        met_t += status == "met"
+            assert (got[t.org_id].numerator, got[t.org_id].denominator) == (met, due), t.code
+            assert (got_theme[t.org_id].numerator, got_theme[t.org_id].denominator) == (met_t, due_t)
+            assert got[t.org_id].ratio == (met / due if due else None)
+    assert any(v.ratio not in (None, 1.0) for v in got.values())  # the data has shortfalls
+
+
+def test_attendance_rate_matches_a_naive_reference(city):
+    start, end = dt.date(2025, 2, 1), dt.date(2025, 5, 31)
+    targets = queries.targets(Level.UNIT) + queries.targets(Level.BRANCH)
+    got = metrics.compute("attendance_rate", targets, start, end, {}, TODAY)
+    for t in targets:
+        present = expected = 0
+        for org in _subtree(t):
+            for a in Attendance.objects.filter(activity__org=org, activity__status="active"):
+                if start <= a.activity.held_on <= end and a.status != "observer":
+                    expected += 1
+                    present += a.status == "present"
+        assert (got[t.org_id].numerator, got[t.org_id].denominator) == (present, expected), t.code
+    assert 0 < got[city["a"].pk].ratio < 1
+
+
+def test_alerts_clear_matches_a_naive_reference(city):
+    targets = queries.targets(Level.UNIT)
+    got = metrics.compute("alerts_clear", targets, dt.date(2025, 7, 1), dt.date(2025, 7, 31), {}, TODAY)
+    alerted = {a.org_id for a in structure_alerts(today=dt.date(2025, 7, 31))}
+    for t in targets:
+        orgs = [o for o in _subtree(t) if o.status == "active"]
+        clear = sum(o.pk not in alerted for o in orgs)
+        assert (got[t.org_id].numerator, got[t.org_id].denominator) == (clear, len(orgs))
+
+
+def test_metric_queries_do_not_grow_with_the_tree(city):
+    def count():
+        targets = queries.targets(Level.BRANCH)
+        with CaptureQueriesContext(connection) as ctx:
+            for code in ("compliance_rate", "attendance_rate"):
+                metrics.compute(code, targets, dt.date(2025, 1, 1), dt.date(2025, 6, 30), {}, TODAY)
+        return len(ctx)
+
+    before = count()
+    for _ in range(4):
+        b = branch_with(city["b"], full=4)
+        record(b, ["theme_day"], dt.date(2025, 3, 3), attendance={m.pk: "present" for m in b.people})
+    compliance.recompute(dt.date(2025, 1, 1), TODAY, today=TODAY)
+    assert count() == before
+
+
+# ---- grading ----------------------------------------------------------------------------------
+
+def _grades(totals, **kw):
+    s = Scheme(code="G", name="g", year=2025, level="unit", total=Decimal(100), thresholds={}, **{"quotas": {}, **kw})
+    return services.grade_all({i: Decimal(t) for i, t in enumerate(totals)}, s)
+
+
+def test_grades_by_thresholds():
+    assert list(_grades([95, 90, 89.99, 80, 79, 60, 59.99]).values()) == \
+        ["excellent", "excellent", "good", "good", "fair", "fair", "poor"]
+
+
+def test_quota_is_never_exceeded_and_ties_drop_together():
+    # 5 targets, 好 capped at 40% → 2 places; the 2nd and 3rd tie, so both drop to 较好.
+    g = _grades([97, 93, 93, 91, 70], quotas={"excellent": 0.4})
+    assert g == {0: "excellent", 1: "good", 2: "good", 3: "good", 4: "fair"}
+    # no tie at the cap: exactly two
+    g = _grades([97, 94, 93, 91, 70], quotas={"excellent": 0.4})
+    assert [g[i] for i in range(5)] == ["excellent", "excellent", "good", "good", "fair"]
+    # cascading: those dropped to 较好 are capped by its own quota
+    g = _grades([97, 96, 95, 94, 93], quotas={"excellent": 0.2, "good": 0.4})
+    assert [g[i] for i in range(5)] == ["excellent", "good", "good", "fair", "fair"]
+
+
+def test_bad_grading_settings_refused(tree):
+    with pytest.raises(services.AssessmentError, match="好 > 较好 > 一般"):
+        services.create_scheme(None, code="X", name="x", year=2025, level="unit", thresholds={"good": 95})
+    with pytest.raises(services.AssessmentError, match="应为 0 到 1"):
+        services.create_scheme(None, code="X", name="x", year=2025, level="unit", quotas={"excellent": 3})
+    assert not Scheme.objects.exists()
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+def test_run_scores_every_target_and_explains_each_score(city):
+    s = scheme(level=Level.BRANCH, admonish_below=80)
+    manual = s.indicators.get(method="manual")
+    first = city["branches"][2]
+    services.enter_manual_score(None, manual, "2025Q2", first, 4, "材料齐全，融合有特色")
+    run = services.run_evaluation(None, s, "2025Q2", today=TODAY)
+    assert run.cycle == Run.Cycle.QUARTERLY and run.target_count == len(city["branches"])
+    assert run.pending_manual == len(city["branches"]) - 1
+    scores = {t.org_id: t for t in TargetScore.objects.filter(run=run)}
+    assert set(scores) == {b.pk for b in city["branches"]}
+    values = {i.pk: metrics.compute(i.metric, queries.targets(Level.BRANCH), run.period_start, run.period_end,
+                                    i.params, TODAY) for i in s.indicators.filter(method="metric")}
+    for org_id, ts in scores.items():
+        expected = Decimal(0)
+        for row, ind in zip(ts.breakdown, s.indicators.all()):
+            if ind.method == "metric":
+                v = values[ind.pk][org_id]
+                ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
+            else:
+                ratio = Decimal(4) / Decimal(5) if org_id == first.pk else Decimal(0)
+            assert Decimal(row["score"]) == (ratio * ind.weight).quantize(Decimal("0.01"))
+            expected += Decimal(row["score"])
+        assert ts.total == expected
+    assert scores[first.pk].breakdown[-1]["detail"] == "材料齐全，融合有特色"
+    # places: by total, ties share a place
+    ordered = sorted(scores.values(), key=lambda t: -t.total)
+    assert ordered[0].place == 1
+    below = {o for o, t in scores.items() if t.total < 80}
+    assert set(Admonition.objects.filter(run=run).values_list("org_id", flat=True)) == below
+    assert below  # unscored manual items put every branch but one below 80
+
+
+def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
+    s = scheme(level=Level.BRANCH, admonish_below=95)
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    adm = Admonition.objects.filter(run=run).first()
+    services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记",
+                               outcome="提出整改要求三条")
+    again = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    assert again.pk == run.pk and TargetScore.objects.filter(run=run).count() == len(city["branches"])
+    assert Admonition.objects.get(pk=adm.pk).status == "done"
+
+
+def test_bad_runs_are_refused(city):
+    s = scheme()
+    for period, message in [("2024-10", "没有适用的考核方案"), ("2025H1", "按月"), ("2025-13", "格式不正确"),
+                            ("2025-09", "尚未开始")]:
+        with pytest.raises(services.AssessmentError, match=message):
+            services.run_evaluation(None, s, period, today=TODAY)
+    empty = services.create_scheme(None, code="E", name="空方案", year=2025, level="unit")
+    with pytest.raises(services.AssessmentError, match="还没有指标"):
+        services.run_evaluation(None, empty, "2025-06", today=TODAY)
+    assert not Run.objects.exists()
+
+
+def test_manual_scores_checked(city):
+    s = scheme()
+    manual = s.indicators.get(method="manual")
+    auto = s.indicators.filter(method="metric").first()
+    with pytest.raises(services.AssessmentError, match="应为 0 到 5.00"):
+        services.enter_manual_score(None, manual, "2025-06", city["a"], 6, "超出")
+    with pytest.raises(services.AssessmentError, match="评分说明：必填"):
+        services.enter_manual_score(None, manual, "2025-06", city["a"], 3, " ")
+    with pytest.raises(services.AssessmentError, match="不是本方案的考核对象"):
+        services.enter_manual_score(None, manual, "2025-06", city["a1"], 3, "x")
+    with pytest.raises(services.AssessmentError, match="不能人工评分"):
+        services.enter_manual_score(None, auto, "2025-06", city["a"], 3, "x")
+    assert not ManualScore.objects.exists()
+
+
+def test_admonition_talk_checked(city):
+    s = scheme(admonish_below=100)
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    adm = Admonition.objects.filter(run=run).first()
+    with pytest.raises(services.AssessmentError, match="约谈情况及整改要求：必填"):
+        services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 1), talked_with="a", talked_by="b", outcome="")
+    assert Admonition.objects.get(pk=adm.pk).status == "pending"
+
+
+def test_assess_command_json(city):
+    scheme(code="UNIT2025")
+    out = io.StringIO()
+    call_command("assess", "--scheme", "UNIT2025", "--period", "2025-06", "--format", "json", "--today",
+                 TODAY.isoformat(), stdout=out)
+    rows = json.loads(out.getvalue())
+    assert {r["target_code"] for r in rows} == {"CZ", "JY"}
+    for r in rows:
+        assert set(r) >= {"target_code", "score", "grade", "indicators"}
+        assert r["grade"] in {"excellent", "good", "fair", "poor"}
+        assert round(sum(i["score"] for i in r["indicators"]), 2) == r["score"]
+        assert [i["indicator"] for i in r["indicators"]] == [i["name"] for i in [*METRIC_INDICATORS, MANUAL]]
+    with pytest.raises(CommandError, match="没有适用的考核方案"):
+        call_command("assess", "--scheme", "UNIT2025", "--period", "2024-06", "--today", TODAY.isoformat())
+    with pytest.raises(CommandError, match="不存在"):
+        call_command("assess", "--scheme", "NOPE", "--period", "2025-06")

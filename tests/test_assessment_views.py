@@ -1,0 +1,159 @@
+"""Assessment pages: who may see and change what, the indicator editor's refusals, a run from
+the page, the score table's scoping, export, breakdown, manual scores and admonitions."""
+import io
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from dangjian.assessment import services
+from dangjian.assessment.models import Admonition, Indicator, ManualScore, Run, Scheme
+from tests.test_activities import TODAY
+from tests.test_assessment import METRIC_INDICATORS, MANUAL, city, scheme  # noqa: F401 (fixture)
+
+
+def login(user):
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def run(city):
+    s = scheme(admonish_below=99)
+    return services.run_evaluation(None, s, "2025-06", today=TODAY)
+
+
+def test_only_committee_staff_manage_and_members_see_nothing(city, personas):
+    s = scheme()
+    staff, unit, member = (login(personas[k]) for k in ("wc_admin", "unit_admin_a", "member_a"))
+    assert staff.get("/assessment/schemes/new/").status_code == 200
+    for url in ["/assessment/schemes/new/", f"/assessment/schemes/{s.pk}/indicators/", f"/assessment/schemes/{s.pk}/manual/"]:
+        assert unit.get(url).status_code == 404
+    assert unit.post(f"/assessment/schemes/{s.pk}/run/", {"period": "2025-06"}).status_code == 404
+    assert not Run.objects.exists()
+    for url in ["/assessment/", f"/assessment/schemes/{s.pk}/", "/assessment/admonitions/"]:
+        assert member.get(url).status_code == 404
+        assert unit.get(url).status_code == 200
+
+
+def test_create_scheme_and_bad_input_in_chinese(city, personas):
+    c = login(personas["wc_admin"])
+    data = {"code": "2026-DW", "name": "2026 年各单位党建考核", "year": 2026, "level": "unit", "total": 100,
+            "excellent": 90, "good": 80, "fair": 60, "admonish_below": 60}
+    r = c.post("/assessment/schemes/new/", {**data, "good": 95})
+    assert r.status_code == 200 and "好 &gt; 较好 &gt; 一般" in r.content.decode()
+    assert not Scheme.objects.filter(code="2026-DW").exists()
+    r = c.post("/assessment/schemes/new/", data)
+    s = Scheme.objects.get(code="2026-DW")
+    assert r.status_code == 302 and r["Location"] == f"/assessment/schemes/{s.pk}/indicators/"
+
+
+def _editor_post(rows):
+    data = {"rows": str(len(rows))}
+    for n, row in enumerate(rows):
+        for k, v in row.items():
+            data[f"ind-{n}-{k}"] = v
+    return data
+
+
+def test_indicator_editor_refuses_forbidden_bases_and_bad_weights(city, personas):
+    c = login(personas["wc_admin"])
+    s = services.create_scheme(None, code="E", name="方案", year=2025, level="unit")
+    url = f"/assessment/schemes/{s.pk}/indicators/"
+    r = c.post(url, _editor_post([
+        dict(category="组织生活", name="三会一课落实", weight="60", method="metric", metric="compliance_rate"),
+        dict(category="学习教育", name="党员学习时长", weight="40", method="manual", max_score="10"),
+    ]))
+    page = r.content.decode()
+    assert r.status_code == 400 and "学习时长" in page and "burden_reduction" in page and "第 2 项" in page
+    assert "党员学习时长" in page  # the rows typed are shown again
+    r = c.post(url, _editor_post([
+        dict(category="组织生活", name="三会一课落实", weight="60", method="metric", metric="compliance_rate"),
+    ]))
+    assert r.status_code == 400 and "合计 60.00 分" in r.content.decode()
+    assert not Indicator.objects.filter(scheme=s).exists()
+    r = c.post(url, _editor_post([
+        dict(category="组织生活", name="三会一课落实", weight="60", method="metric", metric="compliance_rate",
+             rule="theme_day"),
+        dict(category="作风建设", name="融合情况", weight="40", method="manual", max_score="10", note="听取汇报"),
+        dict(category="", name="", weight=""),  # a blank row is ignored
+    ]))
+    assert r.status_code == 302
+    assert [(i.name, i.params, i.max_score) for i in s.indicators.all()] == \
+        [("三会一课落实", {"rule": "theme_day"}, None), ("融合情况", {}, 10)]
+
+
+def test_run_from_the_page_and_the_score_table(city, personas):
+    s = scheme()
+    c = login(personas["wc_admin"])
+    r = c.post(f"/assessment/schemes/{s.pk}/run/", {"period": "2024-06"})
+    assert r.status_code == 302 and not Run.objects.exists()
+    r = c.post(f"/assessment/schemes/{s.pk}/run/", {"period": "2025-06"})
+    run = Run.objects.get()
+    assert r["Location"] == f"/assessment/runs/{run.pk}/"
+    page = c.get(r["Location"]).content.decode()
+    assert "市财政局机关党委" in page and "市教育局机关党委" in page and "run-chart" in page
+    # a unit admin sees their own unit's row only
+    page = login(personas["unit_admin_a"]).get(f"/assessment/runs/{run.pk}/").content.decode()
+    assert "市财政局机关党委" in page and "市教育局机关党委" not in page
+
+
+def test_run_page_queries_do_not_grow_with_targets(city, personas):
+    s = scheme(level="branch")
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    c = login(personas["wc_admin"])
+
+    def count(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(url).status_code == 200
+        return len(ctx)
+
+    org = city["branches"][2]
+    urls = [f"/assessment/runs/{run.pk}/", f"/assessment/runs/{run.pk}/targets/{org.pk}/", "/assessment/admonitions/",
+            f"/assessment/schemes/{s.pk}/"]
+    before = [count(u) for u in urls]
+    from tests.test_activities import branch_with
+    for _ in range(3):
+        branch_with(city["b"], full=3)
+    services.run_evaluation(None, s, "2025-06", today=TODAY)
+    assert [count(u) for u in urls] == before
+
+
+def test_export_breakdown_and_admonition(run, personas, city):
+    c = login(personas["wc_admin"])
+    r = c.get(f"/assessment/runs/{run.pk}/export.xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(r.streaming_content)))
+    rows = list(wb.active.values)
+    assert rows[0][:5] == ("名次", "组织代码", "考核对象", "总分", "等次") and len(rows) == 3
+    assert {r[1] for r in rows[1:]} == {"CZ", "JY"}
+    page = c.get(f"/assessment/runs/{run.pk}/targets/{city['a'].pk}/").content.decode()
+    for ind in [*METRIC_INDICATORS, MANUAL]:
+        assert ind["name"] in page
+    assert "考核组尚未评分" in page
+    assert login(personas["unit_admin_b"]).get(f"/assessment/runs/{run.pk}/targets/{city['a'].pk}/").status_code == 404
+    adm = Admonition.objects.filter(run=run).first()
+    url = f"/assessment/admonitions/{adm.pk}/"
+    r = c.post(url, {"talked_on": "2099-01-01", "talked_with": "书记", "talked_by": "工委", "outcome": "x"})
+    assert r.status_code == 200 and "不能晚于今天" in r.content.decode()
+    r = c.post(url, {"talked_on": "2025-07-02", "talked_with": "党组书记", "talked_by": "工委副书记",
+                     "outcome": "要求一个月内整改"})
+    assert r.status_code == 302 and Admonition.objects.get(pk=adm.pk).status == "done"
+
+
+def test_manual_grid_all_or_nothing(city, personas):
+    s = scheme()
+    manual = s.indicators.get(method="manual")
+    c = login(personas["wc_admin"])
+    url = f"/assessment/schemes/{s.pk}/manual/"
+    assert "没有适用的考核方案" in c.get(url + "?period=2024-06").content.decode()
+    page = c.get(url + "?period=2025-06").content.decode()
+    assert "市财政局机关党委" in page and "市教育局机关党委" in page
+    key_a, key_b = f"{manual.pk}-{city['a'].pk}", f"{manual.pk}-{city['b'].pk}"
+    r = c.post(url, {"period": "2025-06", f"s-{key_a}": "4", f"c-{key_a}": "资料齐全",
+                     f"s-{key_b}": "9", f"c-{key_b}": "超出满分"})
+    assert r.status_code == 400 and "应为 0 到 5.00" in r.content.decode() and not ManualScore.objects.exists()
+    r = c.post(url, {"period": "2025-06", f"s-{key_a}": "4", f"c-{key_a}": "资料齐全", f"s-{key_b}": ""})
+    assert r.status_code == 302 and ManualScore.objects.get().score == 4
