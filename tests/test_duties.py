@@ -689,3 +689,20 @@ def test_demo_build_names_secretaries_and_marks_manual_items(db):
     assert again["party_group_secretaries_named"] == 0 and again["marks"] == 0
     assert DutyMark.objects.count() == marks
     assert Member.objects.filter(post__startswith="党组书记、党组书记").count() == 0
+
+
+def test_a_units_shared_mark_stays_off_other_role_holders_pages(dept):
+    """The 党组 and the 机关党委 share a mark; a branch secretary of the same unit does not see
+    it in their page's history."""
+    head = dept["head"]
+    head_user = factories.user(member=head)
+    services.mark_done(head_user, head, "pgs_hear_report", "2025H1", dt.date(2025, 6, 20),
+                       "6月20日党组会议听取机关党委上半年工作汇报", today=TODAY)
+    title = DutyItem.objects.filter(code="pgs_hear_report").values_list("title", flat=True).first()
+    secretary = dept["branch"].people[0]
+    client = Client()
+    client.force_login(factories.user("branch_secretary", dept["branch"], member=secretary))
+    page = client.get("/duties/?year=2025").content.decode()
+    assert "支部书记" in page and title not in page
+    client.force_login(head_user)
+    assert title in client.get("/duties/?year=2025").content.decode()

@@ -496,3 +496,10 @@ def test_login_page_and_lockout(client, personas):
     # Another account is not affected.
     r = client.post(url, {"username": "unitb", "password": PASSWORD})
     assert r.status_code == 302
+
+
+def test_not_found_page_is_chinese(client, personas):
+    client.force_login(personas["member_a"])
+    r = client.get("/no-such-page/")
+    page = r.content.decode()
+    assert r.status_code == 404 and "未找到" in page and "Not Found" not in page

@@ -138,8 +138,10 @@ def mark_history(member: Member, blocks: list[RoleBlock], year: int) -> list[dic
     shared ones): two queries."""
     subjects = {f"m{member.pk}"} | {f"u{b.holder.unit_id}" for b in blocks if b.holder.unit_id}
     titles = {r.item.code: r.item.title for b in blocks for r in b.rows}
-    rows = list(DutyMark.objects.filter(year=year, subject__in=sorted(subjects)).values_list("pk", "item_code",
-                                                                                             "period"))
+    # Only items on this person's lists: a unit's shared marks belong to the roles that share
+    # them (党组 and 机关党委), not to every role holder of the unit.
+    rows = list(DutyMark.objects.filter(year=year, subject__in=sorted(subjects), item_code__in=sorted(titles))
+                .values_list("pk", "item_code", "period"))
     if not rows:
         return []
     labels = {("duties.dutymark", pk): f"{titles.get(code, '责任清单事项')}（{period}）" for pk, code, period in rows}

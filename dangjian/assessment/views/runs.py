@@ -82,7 +82,10 @@ def admonition_record(request, pk):
         try:
             services.record_admonition(user, adm, **form.cleaned_data)
         except services.AssessmentError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            field = exc.field if exc.field in form.fields else None
+            # The form prints the field's label before its errors: drop the service's own.
+            message = exc.message.split("：", 1)[1] if field and "：" in exc.message else exc.message
+            form.add_error(field, message)
         else:
             messages.success(request, "约谈情况已记录。")
             return redirect("assessment:admonitions")

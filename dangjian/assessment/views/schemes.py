@@ -26,7 +26,9 @@ def scheme_create(request):
         try:
             scheme = services.create_scheme(request.user, **form.service_kwargs())
         except services.AssessmentError as exc:
-            form.add_error(_field(form, exc.field), exc.message)
+            field = _field(form, exc.field)
+            # The form prints the field's label before its errors: drop the service's own.
+            form.add_error(field, exc.message.split("：", 1)[1] if field and "：" in exc.message else exc.message)
         else:
             messages.success(request, "考核方案已建立，请设置指标。")
             return redirect("assessment:indicators", scheme.pk)
@@ -45,7 +47,9 @@ def scheme_detail(request, pk):
     ctx = {"scheme": scheme, "indicators": scheme.indicators.all(), "can_manage": queries.can_manage(request.user),
            "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(),
            "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
-           "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in scheme.indicators.all())}
+           "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in scheme.indicators.all()),
+           "rule_labels": {r.code: f"{r.get_kind_display()}（{r.get_period_display()}）"
+                           for r in ActivityRule.objects.filter(effective_to__isnull=True)}}
     return render(request, "assessment/scheme.html", ctx)
 
 
