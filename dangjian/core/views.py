@@ -42,3 +42,32 @@ def home(request):
             Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
         )
     return render(request, "core/home.html", ctx)
+
+
+class QueryParams:
+    """A page's query parameters, each checked: a bad one is dropped with a message in Chinese
+    saying what is shown instead (collected in `problems`), never an error page. Pages add their
+    own parameters on top of these readers."""
+
+    def __init__(self, request):
+        self.get = request.GET
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str:
+        return (self.get.get(name) or "").strip()
+
+    def _int(self, name: str, label: str) -> int | None:
+        raw = self._raw(name)
+        if not raw:
+            return None
+        if not raw.isdigit() or len(raw) > 12:
+            self.problems.append(f"{label}参数“{raw[:20]}”无效，已忽略")
+            return None
+        return int(raw)
+
+    def _coded(self, name: str, labels: dict, label: str, shown: str = "全部") -> str:
+        raw = self._raw(name)
+        if raw and raw not in labels:
+            self.problems.append(f"{label}“{raw[:20]}”不存在，已显示{shown}")
+            return ""
+        return raw

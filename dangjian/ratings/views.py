@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dangjian.core import history as history_rows
 from dangjian.core import xlsx
 from dangjian.core.scoping import can, can_anywhere
-from dangjian.core.views import paginate
+from dangjian.core.views import QueryParams, paginate
 from dangjian.exchange.views import _workbook_response
 from dangjian.orgs.models import Organization
 
@@ -34,21 +34,16 @@ from .rules import RatingError
 FIRST_YEAR = services.FIRST_YEAR
 
 
-class _Params:
-    """The page's query parameters, each checked: a bad one is dropped with a message saying
-    what is shown instead, never an error page."""
+class _Params(QueryParams):
+    """The page's query parameters, each checked (see QueryParams)."""
 
     def __init__(self, request, today: dt.date, max_year: int | None = None):
-        self.get = request.GET
-        self.problems: list[str] = []
+        super().__init__(request)
         self.year = self._year(today, max_year or today.year)
         self.level = self._coded("level", LEVEL_LABELS, "星级")
         self.flag = self._coded("flag", queries.FLAGS, "筛选条件")
         self.unit = self._int("unit", "单位")
         self.q = (self.get.get("q") or "").strip()[:50]
-
-    def _raw(self, name: str) -> str:
-        return (self.get.get(name) or "").strip()
 
     def _year(self, today: dt.date, last: int) -> int:
         raw = self._raw("year")
@@ -58,22 +53,6 @@ class _Params:
             self.problems.append(f"年度“{raw[:20]}”无效，应为 {FIRST_YEAR}—{last} 的四位年份，已显示 {today.year} 年")
             return today.year
         return int(raw)
-
-    def _int(self, name: str, label: str) -> int | None:
-        raw = self._raw(name)
-        if not raw:
-            return None
-        if not raw.isdigit() or len(raw) > 12:
-            self.problems.append(f"{label}参数“{raw[:20]}”无效，已忽略")
-            return None
-        return int(raw)
-
-    def _coded(self, name: str, labels: dict, label: str) -> str:
-        raw = self._raw(name)
-        if raw and raw not in labels:
-            self.problems.append(f"{label}“{raw[:20]}”不存在，已显示全部")
-            return ""
-        return raw
 
     def filters(self) -> dict:
         values = {"year": self.year, "level": self.level, "unit": self.unit, "q": self.q, "flag": self.flag}

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dangjian.core import xlsx
-from dangjian.core.views import paginate
+from dangjian.core.views import QueryParams, paginate
 from dangjian.exchange.services import record_export
 from dangjian.exchange.views import _workbook_response
 
@@ -28,23 +28,18 @@ TABS = ("missing", "alerts")
 FIRST_YEAR = 1921
 
 
-class _Choice:
-    """The page's parameters, each checked: a bad one is dropped with a message in Chinese
-    saying what is shown instead, never an error page."""
+class _Choice(QueryParams):
+    """The page's parameters, each checked (see QueryParams)."""
 
     def __init__(self, request, today: dt.date):
-        self.get = request.GET
-        self.problems: list[str] = []
+        super().__init__(request)
         self.year = self._year(today)
         self.org_pk = self._int("org", "组织")
         self.month = self._month()
-        self.kind = self._coded("kind", KIND_LABELS, "组织生活类型")
-        self.alert = self._coded("alert", ALERT_KINDS, "预警类型")
+        self.kind = self._coded("kind", KIND_LABELS, "组织生活类型", "全部类型")
+        self.alert = self._coded("alert", ALERT_KINDS, "预警类型", "全部类型")
         self.tab = self.get.get("list") if self.get.get("list") in TABS else "missing"
         self.unit_pk = self._int("unit", "单位")
-
-    def _raw(self, name: str) -> str:
-        return (self.get.get(name) or "").strip()
 
     def _year(self, today: dt.date) -> int:
         raw = self._raw("year")
@@ -58,15 +53,6 @@ class _Choice:
             return today.year
         return int(raw)
 
-    def _int(self, name: str, label: str) -> int | None:
-        raw = self._raw(name)
-        if not raw:
-            return None
-        if not raw.isdigit() or len(raw) > 12:
-            self.problems.append(f"{label}参数“{raw[:20]}”无效，已忽略")
-            return None
-        return int(raw)
-
     def _month(self) -> int | None:
         raw = self._raw("month")
         if not raw:
@@ -75,13 +61,6 @@ class _Choice:
             self.problems.append(f"月份“{raw[:20]}”无效，应为 1—12，已显示全年")
             return None
         return int(raw)
-
-    def _coded(self, name: str, labels: dict, label: str) -> str:
-        raw = self._raw(name)
-        if raw and raw not in labels:
-            self.problems.append(f"{label}“{raw[:20]}”不存在，已显示全部类型")
-            return ""
-        return raw
 
 
 def _frame(user, choice: _Choice):
