@@ -7,7 +7,7 @@ PYTHON := $(shell scripts/find-python)
 VENDOR := dangjian/static/vendor
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install assets demo test test-sqlite bench chromium clean serve
+.PHONY: install assets demo test test-sqlite check bench chromium clean serve
 
 install: $(VENV)/.installed assets
 
@@ -43,11 +43,16 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-test: install chromium
+test: install chromium check
 	scripts/test-all-dbs
 
 test-sqlite: install
 	$(BIN)/pytest
+
+# Lint, and every model change has its migration.
+check: install
+	$(BIN)/ruff check dangjian tests bench
+	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -1,10 +1,8 @@
 """Member list page over the demo city (~10,000 members): query count and time per request,
 beside a baseline of the same page's rows fetched with one hand-written SQL query."""
 import json
-import statistics
 import subprocess
 import sys
-import time
 
 from common import DANGJIAN, run, scratch_env, table
 

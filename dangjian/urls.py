@@ -3,8 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
-from dangjian.core.views import home
 from dangjian.api import router
+from dangjian.core.views import home
 
 _swagger = SpectacularSwaggerView.as_view(url_name="api-schema")
 

@@ -3,13 +3,6 @@ import pytest
 from tests import factories
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Argon2 is slow on purpose; the suite creates hundreds of users. Tests check logins and
-    lockouts, not the hasher's cost."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def tree(db):
     """A small city: 工委 → two departments' 机关党委 → branches, with members."""
@@ -34,3 +27,52 @@ def personas(tree):
         "member_a": factories.user("member", tree["a1"], member=tree["ma"], username="mema"),
         "leader": factories.user("leader", tree["wc"], username="leader"),
     }
+
+
+@pytest.fixture
+def city(tree):
+    """Two departments with a few branches each and half a year of meetings, some skipped,
+    with attendance lists drawn at random."""
+    import datetime as dt
+    import random
+
+    from dangjian.activities import compliance
+
+    rng = random.Random(3)
+    branches = [factories.branch_with(tree[u], full=rng.randint(3, 8)) for u in ("a", "a", "a", "b", "b")]
+    for b in branches:
+        for month in range(1, 8):
+            if rng.random() < 0.25:
+                continue
+            att = {m.pk: rng.choice(["present", "present", "present", "absent", ("excused", "出差")]) for m in b.people}
+            factories.record(b, ["theme_day"], dt.date(2025, month, rng.randint(1, 28)), attendance=att)
+    compliance.recompute(dt.date(2025, 1, 1), factories.TODAY, today=factories.TODAY)
+    return {**tree, "branches": [tree["a1"], tree["b1"], *branches]}
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser_page():
+    """A page of Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    import os
+    import shutil
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} 未安装：make test 会用 apt-get 安装 Debian 的 chromium")
+    # Playwright's sync API runs an event loop in this thread; the live server runs in
+    # another thread, and the fixtures touch the database only from this one.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        page = browser.new_page(locale="zh-CN")
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()

@@ -1,6 +1,20 @@
-"""Test data built through the same services the platform uses (no hand-written fixtures)."""
+"""Test data and helpers shared by the test modules. Records are built through the same
+services the platform uses (no hand-written fixtures); fixtures that use these live in
+conftest.py. A test module imports what it needs from here, never from another test module."""
 import datetime as dt
+import io
 import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+from django.core.management import call_command
+from django.test import Client
+from pypinyin.constants import PHRASES_DICT
 
 from dangjian.accounts.models import RoleAssignment, User
 from dangjian.core import idcard
@@ -9,6 +23,12 @@ from dangjian.orgs import services as org_services
 
 _seq = itertools.count(1)
 
+# The day the organizational-life tests take as today (records, compliance, assessment).
+TODAY = dt.date(2025, 8, 15)
+PASSWORD = "Dangjian!2026"
+
+
+# ---- the tree and its people ------------------------------------------------------------------
 
 def org(parent=None, kind="branch", name=None, code=None, unit=None, **extra):
     n = next(_seq)
@@ -52,9 +72,178 @@ def member(org, name="张三", birth=dt.date(1985, 6, 1), gender="male", **extra
     return member_services.create_member(None, **fields)
 
 
-def user(role=None, org=None, member=None, username=None, password="Dangjian!2026"):
+def user(role=None, org=None, member=None, username=None, password=PASSWORD):
     n = next(_seq)
     u = User.objects.create_user(username=username or f"user{n}", password=password, member=member)
     if role:
         RoleAssignment.objects.create(user=u, role=role, org=org)
     return u
+
+
+def login(user) -> Client:
+    """A web client logged in as `user`."""
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def branch_with(parent, full=5, probationary=0, committee=False, code=None, exempt=0, **extra):
+    """A branch with `full` full members (the first is secretary; with a committee the first
+    three hold seats) and `probationary` probationary members."""
+    established = extra.pop("established_on", None)
+    b = org(parent, kind="branch", code=code, **extra)
+    if established:
+        b = org_services.update_org(None, b, established_on=established)
+    people = [member(b, name=f"成员{i}", is_exempt=i >= full - exempt) for i in range(full)]
+    people += [member(b, name=f"预备{i}", category="probationary", confirmed_on=None)
+               for i in range(probationary)]
+    since = dt.date(2024, 1, 1)
+    org_services.fill_seat(None, b, "secretary", people[0], since)
+    if committee:
+        org_services.fill_seat(None, b, "organization_officer", people[1], since)
+        org_services.fill_seat(None, b, "publicity_officer", people[2], since)
+    b.people = people
+    return b
+
+
+# ---- organizational life and assessment ---------------------------------------------------------
+
+def record(org, kinds, day, **kw):
+    """One activity recorded through the service, as of TODAY unless told otherwise."""
+    from dangjian.activities import services as acts
+
+    kw.setdefault("today", TODAY)
+    return acts.record_activity(None, org, kinds, day, **kw)
+
+
+def everyone(org, status="present"):
+    """An attendance list with every member of a `branch_with` branch in the same state."""
+    return {m.pk: status for m in org.people}
+
+
+METRIC_INDICATORS = [
+    dict(category="组织生活", name="三会一课落实", weight=40, method="metric", metric="compliance_rate"),
+    dict(category="组织生活", name="主题党日落实", weight=20, method="metric", metric="compliance_rate",
+         params={"rule": "theme_day"}),
+    dict(category="组织生活", name="到会情况", weight=20, method="metric", metric="attendance_rate"),
+    dict(category="组织建设", name="组织设置规范", weight=10, method="metric", metric="alerts_clear"),
+]
+MANUAL = dict(category="作风建设", name="党建与业务融合", weight=10, method="manual", max_score=5,
+              note="查阅资料、听取汇报")
+
+
+def scheme(level="unit", code="S2025", year=2025, **kw):
+    """An assessment scheme with the four metric indicators and one manual one."""
+    from dangjian.assessment import services
+
+    s = services.create_scheme(None, code=code, name=f"{year} 年考核方案", year=year, level=level, **kw)
+    services.save_indicators(None, s, [*METRIC_INDICATORS, MANUAL])
+    return s
+
+
+# ---- Excel files and commands -------------------------------------------------------------------
+
+NAMES = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十"]
+
+
+def person(n: int = 1, org: str = "CZ01", **over) -> dict:
+    """A valid roster row (male: an odd 17th digit) unless `over` says otherwise."""
+    born = dt.date(1985, 6, 1) + dt.timedelta(days=n)
+    row = {
+        "姓名": NAMES[n % len(NAMES)], "性别": "男", "民族": "汉族", "出生日期": born,
+        "身份证号": idcard.make("110102", born, 101 + 2 * n), "学历": "大学本科", "手机号码": f"139{n:08d}",
+        "所在党组织代码": org, "人员类别": "正式党员", "入党日期": dt.date(2010, 7, 1),
+        "转正日期": dt.date(2011, 7, 1), "工作单位": "市财政局", "职务": "科员", "职级": "一级科员",
+        "是否领导干部": "否",
+    }
+    row.update(over)
+    return row
+
+
+def org_row(code: str, parent: str = "CZ", **over) -> dict:
+    """A valid row of the organizations workbook."""
+    row = {"组织代码": code, "组织名称": f"{code}党支部", "组织类别": "党支部", "上级组织代码": parent,
+           "所属单位": "市财政局", "成立日期": dt.date(2018, 3, 1), "本届开始日期": dt.date(2024, 3, 1),
+           "本届届满日期": dt.date(2027, 3, 1)}
+    row.update(over)
+    return row
+
+
+def sheet(path: Path, rows: list[dict], headers: list[str] | None = None) -> Path:
+    """Write rows (dicts by Chinese header) to an .xlsx; headers default to the rows' keys."""
+    if headers is None:
+        headers = []
+        for r in rows:
+            headers += [h for h in r if h not in headers]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(headers)
+    for r in rows:
+        ws.append([r.get(h) for h in headers])
+    wb.save(path)
+    return path
+
+
+def cli(*args) -> tuple[int, str, str]:
+    """Run a command as the shell would see it: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        call_command(*args, stdout=out, stderr=err, verbosity=0)
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_json(*args) -> tuple[int, dict]:
+    code, out, _ = cli(*args, "--format", "json")
+    return code, json.loads(out)
+
+
+def counts() -> dict:
+    """Rows of the roster tables, to show that a refused import wrote nothing."""
+    from dangjian.core.models import AuditEntry
+    from dangjian.members.models import Member, Membership
+    from dangjian.orgs.models import CommitteeSeat, Organization
+
+    return {m.__name__: m.objects.count() for m in (Organization, Member, Membership, CommitteeSeat, AuditEntry)}
+
+
+def run_console(*args) -> subprocess.CompletedProcess:
+    """The real `dangjian` console script in a child process, with the project's own settings
+    and this test run's environment (database, keys, jobs mode)."""
+    exe = str(Path(sys.executable).with_name("dangjian"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dangjian.settings"}
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env)
+
+
+# ---- text ---------------------------------------------------------------------------------------
+
+WORDS = sorted(w for w in PHRASES_DICT if 2 <= len(w) <= 4)
+
+
+def original(rng: random.Random, size: int = 3000, standard: list[str] = (), share: float = 0.0) -> str:
+    """Prose nobody else wrote (random words), with ``share`` of it standard clauses."""
+    paras, para = [], []
+    total = 0
+    while total < size:
+        if standard and rng.random() < share:
+            s = rng.choice(standard)
+        else:
+            s = "".join(rng.choice(WORDS) for _ in range(rng.randint(4, 8))) + rng.choice("，，。；")
+        para.append(s)
+        total += len(s)
+        if sum(map(len, para)) > 250:
+            paras.append("".join(para))
+            para = []
+    paras.append("".join(para))
+    return "\n".join(paras)
+
+
+def browser_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the real login page of a live server."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")

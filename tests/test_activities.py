@@ -11,36 +11,7 @@ from dangjian.core import audit
 from dangjian.core.models import AuditEntry
 from dangjian.orgs import services as org_services
 from tests import factories
-
-TODAY = dt.date(2025, 8, 15)
-
-
-def branch_with(parent, full=5, probationary=0, committee=False, code=None, exempt=0, **extra):
-    """A branch with `full` full members (the first is secretary; with a committee the first
-    three hold seats) and `probationary` probationary members."""
-    established = extra.pop("established_on", None)
-    b = factories.org(parent, kind="branch", code=code, **extra)
-    if established:
-        b = org_services.update_org(None, b, established_on=established)
-    people = [factories.member(b, name=f"成员{i}", is_exempt=i >= full - exempt) for i in range(full)]
-    people += [factories.member(b, name=f"预备{i}", category="probationary", confirmed_on=None)
-               for i in range(probationary)]
-    since = dt.date(2024, 1, 1)
-    org_services.fill_seat(None, b, "secretary", people[0], since)
-    if committee:
-        org_services.fill_seat(None, b, "organization_officer", people[1], since)
-        org_services.fill_seat(None, b, "publicity_officer", people[2], since)
-    b.people = people
-    return b
-
-
-def record(org, kinds, day, **kw):
-    kw.setdefault("today", TODAY)
-    return acts.record_activity(None, org, kinds, day, **kw)
-
-
-def everyone(org, status="present"):
-    return {m.pk: status for m in org.people}
+from tests.factories import TODAY, branch_with, everyone, record
 
 
 def test_record_counts_as_several_kinds_and_keeps_recorded_at(tree):

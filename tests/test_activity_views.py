@@ -4,21 +4,16 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, Attendance
 from tests import factories
+from tests.factories import login
 
 DAY = timezone.localdate() - dt.timedelta(days=1)
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ data, grading with ties and quotas, evaluation runs, admonitions and the `assess
 import datetime as dt
 import io
 import json
-import random
 from decimal import Decimal
 
 import pytest
@@ -17,40 +16,7 @@ from dangjian.activities.models import Attendance, ComplianceRow
 from dangjian.assessment import checks, metrics, queries, services
 from dangjian.assessment.models import Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
 from dangjian.orgs.models import Organization
-from tests.test_activities import TODAY, branch_with, record
-
-METRIC_INDICATORS = [
-    dict(category="组织生活", name="三会一课落实", weight=40, method="metric", metric="compliance_rate"),
-    dict(category="组织生活", name="主题党日落实", weight=20, method="metric", metric="compliance_rate",
-         params={"rule": "theme_day"}),
-    dict(category="组织生活", name="到会情况", weight=20, method="metric", metric="attendance_rate"),
-    dict(category="组织建设", name="组织设置规范", weight=10, method="metric", metric="alerts_clear"),
-]
-MANUAL = dict(category="作风建设", name="党建与业务融合", weight=10, method="manual", max_score=5,
-              note="查阅资料、听取汇报")
-
-
-def scheme(level=Level.UNIT, code="S2025", year=2025, **kw):
-    s = services.create_scheme(None, code=code, name=f"{year} 年考核方案", year=year, level=level, **kw)
-    services.save_indicators(None, s, [*METRIC_INDICATORS, MANUAL])
-    return s
-
-
-@pytest.fixture
-def city(tree):
-    """Two departments with a few branches each and half a year of meetings, some skipped,
-    with attendance lists drawn at random."""
-    rng = random.Random(3)
-    branches = [branch_with(tree[u], full=rng.randint(3, 8)) for u in ("a", "a", "a", "b", "b")]
-    for b in branches:
-        for month in range(1, 8):
-            if rng.random() < 0.25:
-                continue
-            att = {m.pk: rng.choice(["present", "present", "present", "absent", ("excused", "出差")]) for m in b.people}
-            record(b, ["theme_day"], dt.date(2025, month, rng.randint(1, 28)), attendance=att)
-    compliance.recompute(dt.date(2025, 1, 1), TODAY, today=TODAY)
-    return {**tree, "branches": [tree["a1"], tree["b1"], *branches]}
-
+from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, record, scheme
 
 # ---- what an indicator may be based on ------------------------------------------------------
 

@@ -5,19 +5,11 @@ import io
 import openpyxl
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dangjian.assessment import services
 from dangjian.assessment.models import Admonition, Indicator, ManualScore, Run, Scheme
-from tests.test_activities import TODAY
-from tests.test_assessment import METRIC_INDICATORS, MANUAL, city, scheme  # noqa: F401 (fixture)
-
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
+from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, login, scheme
 
 
 @pytest.fixture
@@ -115,7 +107,6 @@ def test_run_page_queries_do_not_grow_with_targets(city, personas):
     urls = [f"/assessment/runs/{run.pk}/", f"/assessment/runs/{run.pk}/targets/{org.pk}/", "/assessment/admonitions/",
             f"/assessment/schemes/{s.pk}/"]
     before = [count(u) for u in urls]
-    from tests.test_activities import branch_with
     for _ in range(3):
         branch_with(city["b"], full=3)
     services.run_evaluation(None, s, "2025-06", today=TODAY)

@@ -7,7 +7,6 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,16 +14,12 @@ from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, Attachment, Attendance
 from dangjian.core.models import AuditEntry
 from tests import factories
+from tests.factories import login
 
 DAY = timezone.localdate() - dt.timedelta(days=2)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(response):

@@ -1,40 +1,15 @@
 """A real browser (Debian's Chromium through Playwright) walks the main flow:
 log in, browse the tree, find a member by pinyin initials, import a roster."""
 import datetime as dt
-import os
-import shutil
 
 import openpyxl
 import pytest
 
 from dangjian.core import idcard
 from dangjian.members.models import Member
+from tests import factories
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "Dangjian!2026"
-
-
-@pytest.fixture
-def browser_page():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} 未安装：make test 会用 apt-get 安装 Debian 的 chromium")
-    # Playwright's sync API runs an event loop in this thread; the live server runs in
-    # another thread, and the fixtures below touch the database only from this one.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        page = browser.new_page(locale="zh-CN")
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
 
 
 def roster(path, org_code):
@@ -52,7 +27,7 @@ def test_login_tree_search_import(transactional_db, live_server, personas, tree,
     page = browser_page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "wcadmin")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", factories.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
 
@@ -81,14 +56,6 @@ def test_login_tree_search_import(transactional_db, live_server, personas, tree,
     page.screenshot(path=str(tmp_path / "import.png"))
 
 
-def login(page, base_url, username):
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
 def test_record_meeting_with_absentees_updates_calendar_and_compliance(
         transactional_db, live_server, personas, tree, browser_page):
     """A branch secretary records this month's 主题党日 (also a 党员大会) with one absentee and
@@ -108,7 +75,7 @@ def test_record_meeting_with_absentees_updates_calendar_and_compliance(
     compliance.recompute(today.replace(month=1, day=1), today)
     month = today.strftime("%Y-%m")
 
-    login(page, base, "seca1")
+    factories.browser_login(page, base, "seca1")
     page.goto(f"{base}/activities/org/{branch.pk}/calendar/")
     todo = page.locator(".todo [data-code=theme_day]")
     todo.wait_for()

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from docx import Document
@@ -20,16 +19,10 @@ from docx.shared import Pt
 from dangjian.assessment import bulletin, services
 from dangjian.assessment.models import Admonition, Level, Run, TargetScore
 from tests import factories
-from tests.test_activities import TODAY, branch_with, record
-from tests.test_assessment import city, scheme  # noqa: F401 (fixture and builder shared with the assessment tests)
+from tests.factories import TODAY, branch_with, login, record, scheme
 
 GRADING = dict(thresholds={"excellent": 75, "good": 65, "fair": 55}, admonish_below=62)
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def page_text(response) -> str:

@@ -18,7 +18,7 @@ from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import Organization
 from tests import factories
-from tests.test_activities import TODAY, branch_with, everyone, record
+from tests.factories import TODAY, branch_with, everyone, record
 
 YEAR = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 

@@ -24,15 +24,10 @@ from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Organization
 from tests import factories
-from tests.test_activities import TODAY, branch_with, record
+from tests.factories import TODAY, branch_with, login, record
 
 YEAR = TODAY.year
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def department(wc, name: str, code: str):
@@ -55,7 +50,7 @@ def lines_of(member, year=YEAR, today=TODAY):
 def test_roles_are_read_from_the_tree(tree):
     lg, top, ocs = department(tree["wc"], "市审计局", "SJ")
     b = branch_with(top, full=3, code="SJ01")
-    head = factories.member(b, name="局长甲", is_leader=True, post="党组书记、局长", rank=120)
+    factories.member(b, name="局长甲", is_leader=True, post="党组书记、局长", rank=120)
     deputy = factories.member(b, name="副局长乙", is_leader=True, post="副局长", rank=110)
     gb = factories.org(top, kind="general_branch", code="SJ-ZZ")
     gbs = factories.member(gb, name="总支书记丙")
@@ -252,7 +247,7 @@ def generate(seed):
                       evidence="derived", kinds=["party_lecture"], where="own_branch", relation="present",
                       source="测试")
     # manual marks, some shared by the unit
-    for lg, top, ocs, gbs, branches, leaders in everyone:
+    for _lg, _top, ocs, _gbs, branches, _leaders in everyone:
         for label in ("2025H1", "2025H2"):
             if rng.random() < 0.6:
                 services.mark_done(None, ocs, "ocs_report", label, dt.date(2025, 6 if label.endswith("1") else 8, 3),
@@ -612,7 +607,7 @@ def test_a_change_is_a_new_version_and_past_years_keep_the_old(dept, personas):
     assert lines_of(b.people[0], 2025)[("branch_secretary", "bs_lecture", "2025")].status == "open"
     page = admin.get(f"/duties/items/edit/?item={versions[1].pk}").content.decode()
     assert "条目调整：自 2025 年起执行" in page and "2000 年起至 2024 年" in page
-    page = admin.get(f"/duties/items/?year=2024").content.decode()
+    page = admin.get("/duties/items/?year=2024").content.decode()
     assert "每年至少为支部党员讲一次党课" in page
     # the old version cannot be changed any more
     r = admin.post("/duties/items/edit/", {**form, "item": versions[0].pk, "title": "旧的"})

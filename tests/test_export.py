@@ -15,7 +15,7 @@ from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
 from dangjian.orgs import services as org_services
 from tests import factories
-from tests.test_import import cli, cli_json, counts, person, sheet
+from tests.factories import cli, cli_json, counts, person, sheet
 
 TODAY = timezone.localdate()
 

@@ -10,16 +10,14 @@ import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dangjian.activities import formalism
 from dangjian.activities.models import Activity
 from dangjian.core.similarity import STANDARD_FORMULATIONS, normalize
-from tests.test_activities import branch_with
-from tests.test_activities import record as _record
-from tests.test_similarity import original
+from tests.factories import branch_with, login, original
+from tests.factories import record as _record
 
 YEAR = 2025
 TODAY = dt.date(YEAR, 12, 31)
@@ -55,11 +53,6 @@ def signals(kind=None, org=None, **thresholds):
 def ids(found) -> list[list[int]]:
     return [s.activity_ids for s in found]
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def page(client, query=""):

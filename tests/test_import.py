@@ -4,85 +4,23 @@ and JSON report; the web page with its background job and scoping."""
 import datetime as dt
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from dangjian.core import crypto, idcard
 from dangjian.core.models import AuditEntry, Job
 from dangjian.members import io as member_io
-from dangjian.members.models import Member, Membership
+from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
 from dangjian.orgs.models import CommitteeSeat, Organization, Term
 from tests import factories
+from tests.factories import cli, cli_json, counts, org_row, person, run_console, sheet
 
 MEMBER_HEADERS = [c.header for c in member_io.COLUMNS if c.required]
 ORG_HEADERS = [c.header for c in org_io.COLUMNS]
-NAMES = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十"]
-
-
-def person(n: int = 1, org: str = "CZ01", **over) -> dict:
-    """A valid roster row (male: an odd 17th digit) unless `over` says otherwise."""
-    born = dt.date(1985, 6, 1) + dt.timedelta(days=n)
-    row = {
-        "姓名": NAMES[n % len(NAMES)], "性别": "男", "民族": "汉族", "出生日期": born,
-        "身份证号": idcard.make("110102", born, 101 + 2 * n), "学历": "大学本科", "手机号码": f"139{n:08d}",
-        "所在党组织代码": org, "人员类别": "正式党员", "入党日期": dt.date(2010, 7, 1),
-        "转正日期": dt.date(2011, 7, 1), "工作单位": "市财政局", "职务": "科员", "职级": "一级科员",
-        "是否领导干部": "否",
-    }
-    row.update(over)
-    return row
-
-
-def org_row(code: str, parent: str = "CZ", **over) -> dict:
-    row = {"组织代码": code, "组织名称": f"{code}党支部", "组织类别": "党支部", "上级组织代码": parent,
-           "所属单位": "市财政局", "成立日期": dt.date(2018, 3, 1), "本届开始日期": dt.date(2024, 3, 1),
-           "本届届满日期": dt.date(2027, 3, 1)}
-    row.update(over)
-    return row
-
-
-def sheet(path: Path, rows: list[dict], headers: list[str] | None = None) -> Path:
-    """Write rows (dicts by Chinese header) to an .xlsx; headers default to the rows' keys."""
-    if headers is None:
-        headers = []
-        for r in rows:
-            headers += [h for h in r if h not in headers]
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(headers)
-    for r in rows:
-        ws.append([r.get(h) for h in headers])
-    wb.save(path)
-    return path
-
-
-def cli(*args) -> tuple[int, str, str]:
-    """Run a command as the shell would see it: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    try:
-        call_command(*args, stdout=out, stderr=err, verbosity=0)
-    except SystemExit as exc:
-        code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
-def cli_json(*args) -> tuple[int, dict]:
-    code, out, _ = cli(*args, "--format", "json")
-    return code, json.loads(out)
-
-
-def counts() -> dict:
-    return {m.__name__: m.objects.count() for m in (Organization, Member, Membership, CommitteeSeat, AuditEntry)}
-
-
 def member_of(row: dict) -> Member:
     return Member.objects.by_id_number(row["身份证号"]).get()
 
@@ -238,8 +176,7 @@ def test_real_command_line_exit_code_and_clean_output(tmp_path):
     """The console script itself: a refused file exits 2 with JSON on stdout and no traceback."""
     bad = tmp_path / "old.xls"
     bad.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
-    exe = str(Path(sys.executable).with_name("dangjian"))
-    proc = subprocess.run([exe, "import-members", str(bad), "--format", "json"], capture_output=True, text=True)
+    proc = run_console("import-members", str(bad), "--format", "json")
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     report = json.loads(proc.stdout)

@@ -9,9 +9,12 @@ import pytest
 from django.utils import timezone
 
 from dangjian.core import idcard
+from dangjian.orgs import io as org_io
 from dangjian.orgs import services as org_services
 from tests import factories
-from tests.test_import import ORG_HEADERS, cli_json, counts, org_row, person, sheet
+from tests.factories import cli_json, counts, org_row, person, sheet
+
+ORG_HEADERS = [c.header for c in org_io.COLUMNS]
 
 TODAY = timezone.localdate()
 

@@ -10,7 +10,6 @@ from collections import defaultdict
 import openpyxl
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,18 +19,13 @@ from dangjian.activities.models import ComplianceRow
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 from tests import factories
-from tests.test_activities import branch_with
+from tests.factories import branch_with, login
 
 TODAY = timezone.localdate()
 LAST = TODAY.year - 1  # a year whose periods are all over
 URL = "/activities/overview/"
 EXPORT = "/activities/overview/export.xlsx"
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(response):
@@ -145,7 +139,7 @@ def test_a_stored_due_whose_period_ended_counts_as_missing(city, personas):
     assert figures[(a2.pk, 9)] == [0, ComplianceRow.objects.filter(org=a2, period_end=dt.date(LAST, 9, 30))
                                    .exclude(status="not_applicable").count(), 0]
     page = text(c.get(f"{URL}?year={LAST}&org={city['a'].pk}&unit={a2.pk}&month=9"))
-    assert 'data-period="%d-09"' % LAST in page
+    assert f'data-period="{LAST}-09"' in page
 
 
 def test_the_fallback_table_has_the_same_numbers(city, personas):

@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from dangjian.activities import compliance
@@ -23,17 +22,12 @@ from dangjian.orgs import services as org_services
 from dangjian.ratings import demo, engine, rules, services
 from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 from dangjian.ratings.rules import RatingError
-from tests.test_activities import branch_with, everyone, record
+from tests.factories import branch_with, everyone, login, record
 
 YEAR = 2025
 AFTER = dt.date(2026, 3, 1)  # the year is over: every period is judged
 QUARTERS = [(dt.date(YEAR, m, 1), dt.date(YEAR, m + 2, 30 if m + 2 in (6, 9) else 31)) for m in (1, 4, 7, 10)]
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(response):
@@ -552,7 +546,7 @@ def test_query_counts_do_not_grow_with_the_tree(rated, personas):
     urls = [u for u in ratings_urls(rated, w.pk)]
 
     def measure():
-        pages = {u: _count(lambda: c.get(u)) for u in urls}
+        pages = {u: _count(lambda u=u: c.get(u)) for u in urls}
         rating = _count(lambda: services.run_rating(None, YEAR, today=AFTER, refresh=False))
         return pages, rating
 

@@ -25,10 +25,9 @@ from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 from dangjian.reviews import demo, queries, services
-from dangjian.reviews.models import (Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup,
-                                     random_id)
+from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup, random_id
 from tests import factories
-from tests.test_browser import browser_page  # noqa: F401  (the fixture)
+from tests.factories import login
 
 YEAR = timezone.localdate().year
 SEEDS = sorted((Path(__file__).parent / "data" / "seeds").glob("*.txt"))
@@ -39,11 +38,6 @@ GROUPS = (("党员代表", 40), ("两代表一委员", 30), ("群众代表", 30)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def page(response) -> str:

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -14,16 +13,12 @@ from dangjian.activities import compliance
 from dangjian.activities import services as acts
 from dangjian.activities.models import ActivityRule, ComplianceRow
 from dangjian.core.models import AuditEntry
+from tests.factories import login
 
 TODAY = timezone.localdate()
 MONTH_START = TODAY.replace(day=1)
 LAST_MONTH = (MONTH_START - dt.timedelta(days=1)).replace(day=1)
 
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(response):

@@ -8,8 +8,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import zipfile
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -17,14 +15,12 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from pypinyin.constants import PHRASES_DICT
 
 from dangjian.core import similarity
 from dangjian.core.similarity import Passage, copies_of, docx_text, find_copies, normalize, normalize_with_map
+from tests.factories import original, run_console
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
-WORDS = sorted(w for w in PHRASES_DICT if 2 <= len(w) <= 4)
-DANGJIAN = str(Path(sys.executable).with_name("dangjian"))
 
 
 def seed_speeches() -> dict[str, str]:
@@ -38,24 +34,6 @@ def seed_clauses() -> list[str]:
             if 8 <= len(normalize(m.group())) <= 30:
                 out.add(m.group())
     return sorted(out)
-
-
-def original(rng: random.Random, size: int = 3000, standard: list[str] = (), share: float = 0.0) -> str:
-    """Prose nobody else wrote (random words), with ``share`` of it standard clauses."""
-    paras, para = [], []
-    total = 0
-    while total < size:
-        if standard and rng.random() < share:
-            s = rng.choice(standard)
-        else:
-            s = "".join(rng.choice(WORDS) for _ in range(rng.randint(4, 8))) + rng.choice("，，。；")
-        para.append(s)
-        total += len(s)
-        if sum(map(len, para)) > 250:
-            paras.append("".join(para))
-            para = []
-    paras.append("".join(para))
-    return "\n".join(paras)
 
 
 def norm_equal(a: str, b: str) -> bool:
@@ -244,8 +222,8 @@ def make_docx(paragraphs: list[list[str]], extra_body: str = "") -> bytes:
 
 
 def test_docx_text_joins_runs_and_paragraphs():
-    table = (f'<w:tbl><w:tr><w:tc><w:p><w:r><w:t>表格</w:t></w:r><w:r><w:delText>删除</w:delText></w:r>'
-             f"</w:p></w:tc></w:tr></w:tbl>")
+    table = ('<w:tbl><w:tr><w:tc><w:p><w:r><w:t>表格</w:t></w:r><w:r><w:delText>删除</w:delText></w:r>'
+             "</w:p></w:tc></w:tr></w:tbl>")
     data = make_docx([["第一段", "接着"], [], ["第二段"]], extra_body=table)
     assert docx_text(data) == "第一段接着\n\n第二段\n表格"
 
@@ -358,11 +336,9 @@ def test_textcheck_exit_code_and_no_traceback(tmp_path):
     bad.write_bytes(b"PK\x03\x04garbage")
     good = tmp_path / "ok.txt"
     good.write_text("同志们：", encoding="utf-8")
-    res = subprocess.run([DANGJIAN, "textcheck", str(good), str(bad), "--format", "json"],
-                         capture_output=True, text=True, env=os.environ)
+    res = run_console("textcheck", str(good), str(bad), "--format", "json")
     assert res.returncode == 2
     assert "坏文件.docx" in res.stderr and "Traceback" not in res.stderr
     assert res.stdout == ""
-    res = subprocess.run([DANGJIAN, "textcheck", str(good), str(good), "--format", "json"],
-                         capture_output=True, text=True, env=os.environ)
+    res = run_console("textcheck", str(good), str(good), "--format", "json")
     assert res.returncode == 0 and json.loads(res.stdout) == {"pairs": []}

@@ -52,7 +52,7 @@ class Thresholds:
     organ_committee_requires_discipline_committee: bool = True
 
     @classmethod
-    def from_defaults(cls, **overrides) -> "Thresholds":
+    def from_defaults(cls, **overrides) -> Thresholds:
         """The `organization` section of defaults.yaml (read once), then any overrides."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in organization_defaults().items() if k in known}

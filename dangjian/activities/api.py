@@ -13,8 +13,13 @@ from dangjian.orgs.models import Organization
 
 from . import compliance, periods, services
 from .models import Activity, Attachment, Attendance
-from .serializers import (ActivityFilterSerializer, ActivitySerializer, ActivityWriteSerializer,
-                          ComplianceFilterSerializer, ComplianceRowSerializer)
+from .serializers import (
+    ActivityFilterSerializer,
+    ActivitySerializer,
+    ActivityWriteSerializer,
+    ComplianceFilterSerializer,
+    ComplianceRowSerializer,
+)
 
 PEOPLE = ("host", "recorder", "lecturer")
 

@@ -78,7 +78,7 @@ def _plan(rules: list[ActivityRule], start: dt.date, end: dt.date) -> list[tuple
     for r in rules:
         by_code[r.code].append(r)
     plan = []
-    for code, versions in by_code.items():
+    for versions in by_code.values():
         units = {v.period for v in versions}
         for unit in periods.UNITS:
             if unit not in units:
@@ -489,7 +489,7 @@ def member_findings(year: int, *, org: Organization | None = None, today: dt.dat
         out.append(dict(check="leader_org_life", member_id=mid, member_name=name, org_code=code, org_name=oname,
                         status="missing" if year_over or own in branch_held else "due", since=None,
                         message=f"领导干部 {name} {year} 年未出席所在支部（{oname}）的组织生活会"))
-    for holder, name, code, oname, okind, held_since in sorted(seats, key=lambda s: (s[2], s[1])):
+    for holder, name, code, oname, _kind, held_since in sorted(seats, key=lambda s: (s[2], s[1])):
         if holder in lecturers:
             continue
         out.append(dict(check="secretary_lecture", member_id=holder, member_name=name, org_code=code,

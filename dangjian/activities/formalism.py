@@ -62,7 +62,7 @@ class Thresholds:
     same_attendance_min_away: int = 2
 
     @classmethod
-    def from_defaults(cls, **overrides) -> "Thresholds":
+    def from_defaults(cls, **overrides) -> Thresholds:
         """The `formalism_signals` section of defaults.yaml, then any overrides."""
         known = {f.name for f in fields(cls)}
         section = defaults().get("formalism_signals") or {}

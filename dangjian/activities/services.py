@@ -20,8 +20,7 @@ from dangjian.members.models import Category, Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 
 from . import periods
-from .models import (KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attachment, Attendance,
-                     kind_rows)
+from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attachment, Attendance, kind_rows
 
 FIELD_LABELS = {
     "org": "党组织", "kinds": "类型", "held_on": "日期", "starts_at": "开始时间", "place": "地点", "topic": "主题",

@@ -28,9 +28,10 @@ import zipfile
 import zlib
 from array import array
 from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 from xml.etree import ElementTree
 from zlib import crc32
 

@@ -339,16 +339,16 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
         return cell
 
     counts = []
-    for title, columns, rows in ((title, columns, rows), *sheets):
-        ws = wb.create_sheet(title)
-        for i, c in enumerate(columns, start=1):
+    for sheet_title, sheet_columns, sheet_rows in ((title, columns, rows), *sheets):
+        ws = wb.create_sheet(sheet_title)
+        for i, c in enumerate(sheet_columns, start=1):
             ws.column_dimensions[get_column_letter(i)].width = c.width
         ws.freeze_panes = "A2"
-        ws.append([head(c.header) for c in columns])
-        text_cols = {i for i, c in enumerate(columns) if c.text}
-        formats = {i: c.number_format for i, c in enumerate(columns) if c.number_format}
+        ws.append([head(c.header) for c in sheet_columns])
+        text_cols = {i for i, c in enumerate(sheet_columns) if c.text}
+        formats = {i: c.number_format for i, c in enumerate(sheet_columns) if c.number_format}
         count = 0
-        for values in rows:
+        for values in sheet_rows:
             line = []
             for i, v in enumerate(values):
                 if isinstance(v, dt.date):

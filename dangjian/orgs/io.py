@@ -237,7 +237,11 @@ class _Tree:
 
     def check(self, user) -> None:
         errors, header = self.errors, HEADERS
-        allowed = (lambda path: True) if user is None else (lambda path, s=scope_of(user): s.allows("import", path))
+        scope = scope_of(user) if user is not None else None
+
+        def allowed(path):
+            return scope is None or scope.allows("import", path)
+
         for r in self.rows:
             if r.org is not None:
                 if user is not None and not allowed(r.org.path):

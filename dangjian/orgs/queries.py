@@ -132,6 +132,7 @@ def ancestors(user, org):
 def counts_for(user) -> dict:
     """Home-page figures over everything the user can see: two aggregate queries."""
     from dangjian.members.models import Member
+
     from .models import OrgKind
 
     by_kind = dict(

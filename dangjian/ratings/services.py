@@ -235,7 +235,7 @@ def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
         alerts[a.org_id].append((a.kind, a.message))
     weak = _weak_cases(year)
     out = []
-    for pk, code, name, path in branches:
+    for pk, _code, _name, _path in branches:
         score, text, runs = scores.get(pk, (None, "", 0))
         if score is None:
             text = ("本年度计入的考评中没有该党支部的得分，未评定" if rules_.basis == Basis.ASSESSMENT

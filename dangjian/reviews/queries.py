@@ -17,7 +17,6 @@ from dangjian.orgs.models import Organization
 from .models import GRADE_LABELS, GRADES, MIN_GROUP_BALLOTS, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote
 from .services import expected_orgs
 
-
 # ---- who may do what ---------------------------------------------------------------------------
 
 def sees_all(user, review: DutyReview) -> bool:

@@ -23,8 +23,21 @@ from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_cop
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 
-from .models import (GRADE_LABELS, GRADES, MIN_GROUP_BALLOTS, NOT_REPORTING_KINDS, ORGANIZER_KINDS, Ballot,
-                     CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup, random_id)
+from .models import (
+    GRADE_LABELS,
+    GRADES,
+    MIN_GROUP_BALLOTS,
+    NOT_REPORTING_KINDS,
+    ORGANIZER_KINDS,
+    Ballot,
+    CopyFinding,
+    DutyReport,
+    DutyReview,
+    ReviewItem,
+    Vote,
+    VoterGroup,
+    random_id,
+)
 
 FIELD_LABELS = {
     "org": "组织单位", "year": "年度", "title": "名称", "meeting_on": "评议会日期", "vote_share": "评议票占比",

@@ -6,6 +6,7 @@ from dangjian.activities import compliance, periods
 
 from ._output import org_arg, table, to_csv, to_json, today_arg
 
+
 def _labels():
     from dangjian.activities.models import KIND_LABELS as kinds
 
