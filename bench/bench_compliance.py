@@ -141,7 +141,7 @@ def _baseline_query(connection, today, with_ids: bool = False):
     per org × rule × period, the ids of the activities that count (as the engine does)."""
     import datetime as dt
 
-    from dangjian.activities import periods
+    from dangjian.core import periods
 
     ops = connection.ops
     cal, params = [], {}

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 from dangjian.api import router
-from dangjian.core.views import home
+from dangjian.views import home
 
 _swagger = SpectacularSwaggerView.as_view(url_name="api-schema")
 

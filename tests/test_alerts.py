@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dangjian.activities.alerts import ALERT_KINDS, Thresholds, structure_alerts
 from dangjian.orgs import services as org_services
+from dangjian.orgs.alerts import ALERT_KINDS, Thresholds, structure_alerts
 from dangjian.orgs.models import CommitteeSeat
 from tests import factories
 

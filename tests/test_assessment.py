@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dangjian.activities import compliance
-from dangjian.activities.alerts import structure_alerts
 from dangjian.activities.models import Attendance, ComplianceRow
 from dangjian.assessment import checks, metrics, queries, services
 from dangjian.assessment.models import Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
+from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, record, scheme
 

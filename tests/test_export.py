@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from dangjian.core import idcard
+from dangjian.core.audit import EXPORT_TABLE
 from dangjian.core.models import AuditEntry
-from dangjian.exchange.services import EXPORT_TABLE
 from dangjian.members import io as member_io
 from dangjian.members.models import Member
 from dangjian.orgs import io as org_io

@@ -360,3 +360,37 @@ def test_admin_sends_non_staff_to_its_login(world):
     assert r.status_code == 302 and r["Location"].startswith("/admin/login/")
     r = web.get(f"/admin/members/member/{world['objects']['member'][0]}/change/")
     assert r.status_code in (302, 404) and not leaks(text_of(r))
+
+
+def test_staff_only_pages_admit_exactly_the_committee_staff(world, tree, personas):
+    """Pages marked `committee_staff_only` (the working committee's own work: rules, schemes,
+    runs, duty lists …) open for a 工委管理员 on the working committee and answer 404 to every
+    other role — including a 工委管理员 role given on a department, and leaders and inspectors
+    who view the whole tree."""
+    others = {
+        "wc_admin on a department": factories.user("wc_admin", tree["a"], username="wcdept"),
+        "inspector": factories.user("inspector", tree["wc"], username="inspector"),
+        **{k: personas[k] for k in ("unit_admin_a", "secretary_a1", "member_a", "leader")},
+    }
+    staff = personas["wc_admin"]
+    objects, tried, failures = world["objects"], [], []
+    for regex, pattern in endpoints():
+        if not getattr(pattern.callback, "committee_staff_only", False):
+            continue
+        names = set(pattern.pattern.regex.groupindex) - {"format"}
+        values = {n: PLAIN_ARGS[n] if n in PLAIN_ARGS else objects[object_kind(regex, n)][1] for n in names}
+        url = build_url(regex, pattern, values)
+        if url is None:
+            failures.append(f"{regex}: cannot build a URL that resolves back to this pattern")
+            continue
+        tried.append(url)
+        r = factories.login(staff).get(url)
+        if r.status_code == 404 or r.status_code >= 500:
+            failures.append(f"GET {url} as 工委 staff: {r.status_code}")
+        for who, user in others.items():
+            for method in ("get", "post"):
+                r = getattr(factories.login(user), method)(url)
+                if r.status_code != 404:
+                    failures.append(f"{method.upper()} {url} as {who}: {r.status_code}, expected 404")
+    assert len(tried) >= 8, tried
+    assert not failures, "\n".join(failures)

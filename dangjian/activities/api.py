@@ -6,12 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
+from dangjian.core import periods
 from dangjian.core.api import NOT_FOUND, Pagination, ScopedViewSetMixin, error_responses, field_errors, forbidden
 from dangjian.core.scoping import can_anywhere
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
-from . import compliance, periods, services
+from . import compliance, services
 from .models import Activity, Attachment, Attendance
 from .serializers import (
     ActivityFilterSerializer,

@@ -35,10 +35,9 @@ from django.db.models import Aggregate, Case, Count, Min, TextField, When
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from dangjian.core import jobs
+from dangjian.core import defaults, jobs, periods
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 
-from . import periods
 from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceRow
 
 MET, MISSING, DUE, NOT_APPLICABLE = "met", "missing", "due", "not_applicable"
@@ -423,7 +422,7 @@ def member_findings(year: int, *, org: Organization | None = None, today: dt.dat
 
     today = today or timezone.localdate()
     if lapse_months is None:
-        lapse_months = int((rules_defaults().get("membership") or {}).get("inactive_months_for_lapse", 6))
+        lapse_months = int(defaults.section("membership").get("inactive_months_for_lapse", 6))
     year_end = dt.date(year, 12, 31)
     # The current month is not over: the window ends with the last complete one.
     last_month = periods.month_key(year_end) if year_end < today else periods.add_months(periods.month_key(today), -1)
@@ -498,8 +497,3 @@ def member_findings(year: int, *, org: Organization | None = None, today: dt.dat
                         message=f"{oname}书记 {name} {year} 年尚未讲党课"))
     return out
 
-
-def rules_defaults() -> dict:
-    from .rules import defaults
-
-    return defaults()

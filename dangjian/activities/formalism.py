@@ -38,11 +38,11 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from dangjian.core import defaults
 from dangjian.core.similarity import find_copies
 from dangjian.orgs.models import Organization
 
 from .models import Activity, Attendance
-from .rules import defaults
 
 KINDS = {
     "late": "录入滞后",
@@ -65,7 +65,7 @@ class Thresholds:
     def from_defaults(cls, **overrides) -> Thresholds:
         """The `formalism_signals` section of defaults.yaml, then any overrides."""
         known = {f.name for f in fields(cls)}
-        section = defaults().get("formalism_signals") or {}
+        section = defaults.section("formalism_signals")
         unknown = set(overrides) - known
         if unknown:
             raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")

@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, periods, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.scoping import scope_of
 from dangjian.core.xlsx import CellError, Column
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
-from . import periods
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, Attendance, kind_rows
 
 AUDIT_NOTE = "历史记录导入"

@@ -11,15 +11,15 @@ from typing import NamedTuple
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import Substr
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from dangjian.core.scoping import scope_of
+from dangjian.core import periods
+from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.members.models import Member
+from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
 from dangjian.orgs.models import SEGMENT, Organization
 
-from . import compliance, periods
-from .alerts import ALERT_KINDS, structure_alerts
+from . import compliance
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attendance, ComplianceRow
 from .services import _member_scope_path
 
@@ -34,14 +34,13 @@ STATUS_ORDER = (Attendance.Status.PRESENT, Attendance.Status.ABSENT, Attendance.
 
 
 def org_or_404(user, pk, capability: str = "view") -> Organization:
-    return get_object_or_404(Organization.objects.visible_to(user, capability), pk=pk)
+    return get_visible_or_404(Organization.objects.all(), user, pk, capability)
 
 
 def activity_or_404(user, pk, capability: str = "view") -> Activity:
-    qs = Activity.objects.visible_to(user, capability).select_related(
+    qs = Activity.objects.select_related(
         "org", "host", "recorder", "lecturer", "talk_party_a", "talk_party_b", "recorded_by")
-    # A member sees the records they attended: the attendance join may repeat a row.
-    return get_object_or_404(qs.distinct(), pk=pk)
+    return get_visible_or_404(qs, user, pk, capability)
 
 
 def kind_choices(org: Organization) -> list[tuple[str, str]]:

@@ -13,12 +13,9 @@ Seeding is an idempotent function run after every `migrate` (post_migrate) and b
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from pathlib import Path
 
-import yaml
+from dangjian.core import defaults
 
-DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "rules" / "defaults.yaml"
 SEED_EFFECTIVE_FROM = dt.date(2000, 1, 1)
 
 _BRANCH = ["branch"]
@@ -47,16 +44,6 @@ QUORUMS = {
 NOT_ORG_RULES = {"training_hours"}
 
 
-@functools.cache
-def defaults() -> dict:
-    with open(DEFAULTS_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-def organization_defaults() -> dict:
-    return dict(defaults().get("organization") or {})
-
-
 EXTRA_NOTES = {
     "usual_quarter": lambda v: f"通常在第{v}季度召开",
     "steps": lambda v: "步骤：" + "、".join({"self": "个人自评", "peer": "党员互评", "vote": "民主测评"}.get(x, x) for x in v),
@@ -69,7 +56,7 @@ EXTRA_NOTES = {
 def rule_specs() -> list[dict]:
     """The file's activity_frequency entries as ActivityRule field values."""
     specs = []
-    for position, item in enumerate(defaults().get("activity_frequency") or []):
+    for position, item in enumerate(defaults.entries("activity_frequency")):
         code = item["kind"]
         if code in NOT_ORG_RULES or code not in APPLICATION:
             continue

@@ -14,12 +14,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from dangjian.core import audit
+from dangjian.core import audit, periods
 from dangjian.core.models import AuditEntry
 from dangjian.members.models import Category, Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 
-from . import periods
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attachment, Attendance, kind_rows
 
 FIELD_LABELS = {

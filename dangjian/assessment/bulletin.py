@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from dangjian.activities import periods
+from dangjian.core import periods
 from dangjian.core.scoping import can, scope_of
 from dangjian.orgs.models import Organization, OrgKind
 
@@ -35,7 +35,6 @@ from .models import GRADE_ORDER, Admonition, Grade, Level, Run, TargetScore
 CENT = Decimal("0.01")
 GRADE_LABELS = dict(Grade.choices)
 CN_DIGITS = "〇一二三四五六七八九"
-CN_QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
 # What a run of each cycle is called in the title and the text.
 CYCLE_SUBJECT = {
     Run.Cycle.MONTHLY: ("党建工作考评情况", "考评"),
@@ -67,14 +66,9 @@ def cn_date(day: dt.date) -> str:
 
 
 def period_text(label: str) -> str:
+    """2026年10月, 2026年第三季度, 2026年度 (a bulletin names a year as 年度)."""
     p = periods.parse(label)
-    if p.unit == "month":
-        return f"{p.year}年{p.index}月"
-    if p.unit == "quarter":
-        return f"{p.year}年第{CN_QUARTERS[p.index]}季度"
-    if p.unit == "half":
-        return f"{p.year}年{'上' if p.index == 1 else '下'}半年"
-    return f"{p.year}年度"
+    return f"{p.year}年度" if p.unit == "year" else p.chinese
 
 
 def score_text(value: Decimal) -> str:

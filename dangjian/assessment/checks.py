@@ -5,7 +5,7 @@ forbidden bases; an automatic one can only be a registered metric, and no regist
 counts any of them (tests check this too)."""
 from __future__ import annotations
 
-from dangjian.activities.rules import defaults
+from dangjian.core import defaults
 
 # The words by which an indicator reveals each forbidden basis, per the keys of
 # `burden_reduction.forbidden_indicator_bases` and the forbidden features that a score could
@@ -31,7 +31,7 @@ BASIS_WORDS: dict[str, tuple[str, tuple[str, ...]]] = {
 def forbidden_basis(*texts: str) -> tuple[str, str] | None:
     """(basis key, the word found) if the texts name a forbidden basis, else None."""
     joined = " ".join(t for t in texts if t)
-    section = defaults().get("burden_reduction") or {}
+    section = defaults.section("burden_reduction")
     listed = set(section.get("forbidden_indicator_bases") or ()) | set(section.get("forbidden_features") or ())
     for basis, (_, words) in BASIS_WORDS.items():
         if basis not in listed:
@@ -43,7 +43,7 @@ def forbidden_basis(*texts: str) -> tuple[str, str] | None:
 
 
 def forbidden_message(name: str, basis: str, word: str) -> str:
-    section = defaults().get("burden_reduction") or {}
+    section = defaults.section("burden_reduction")
     label = BASIS_WORDS[basis][0]
     return (f"指标“{name}”含“{word}”，属于以{label}（{basis}）计分，为基层减负的规定禁止以此考核"
             f"（rules/defaults.yaml burden_reduction；依据：{section.get('sources', '')}）。"

@@ -9,7 +9,7 @@ import random
 
 from django.utils import timezone
 
-from dangjian.activities import periods
+from dangjian.core import periods
 
 from . import queries, services
 from .models import Admonition, Level, Scheme

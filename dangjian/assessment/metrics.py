@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from django.db.models import Count
 
 from dangjian.activities import compliance
-from dangjian.activities.alerts import structure_alerts
 from dangjian.activities.models import ActivityRule, Attendance, ComplianceRow
+from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 
 SEGMENT = 9  # one path segment: 8 digits and a slash (see docs/architecture.md)

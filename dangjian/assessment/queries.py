@@ -25,19 +25,9 @@ def targets(level: str) -> list[Target]:
     return [Target(*row) for row in qs.order_by("path").values_list("pk", "code", "name", "path")]
 
 
-def can_manage(user) -> bool:
-    """Schemes, runs and admonitions are the working committee's: its staff hold "manage"."""
-    return can_anywhere(user, "manage")
-
-
 def require_view(user) -> None:
     if not can_anywhere(user, "view"):
         raise Http404("未找到，或您没有查看考核结果的权限")
-
-
-def require_manage(user) -> None:
-    if not can_manage(user):
-        raise Http404("未找到，或您没有管理考核的权限")
 
 
 def schemes():

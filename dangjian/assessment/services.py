@@ -11,8 +11,8 @@ from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from dangjian.activities import compliance, periods
-from dangjian.core import audit
+from dangjian.activities import compliance
+from dangjian.core import audit, periods
 from dangjian.orgs.models import Organization
 
 from . import checks, metrics, queries

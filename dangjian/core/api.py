@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from dangjian.core.scoping import can
+from dangjian.core.scoping import can, get_visible_or_404
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
@@ -135,6 +135,12 @@ class ScopedViewSetMixin:
 
     def get_queryset(self):
         return self.base_queryset().visible_to(self.request.user, self.capability)
+
+    def get_object(self):
+        obj = get_visible_or_404(self.base_queryset(), self.request.user, self.kwargs[self.lookup_field],
+                                 self.capability)
+        self.check_object_permissions(self.request, obj)
+        return obj
 
     def base_queryset(self):
         raise NotImplementedError

@@ -53,5 +53,22 @@ def record(user, obj, before: dict | None, action: str | None = None, note: str 
         e.save()
 
 
+EXPORT_TABLE = "core.export"
+
+
+def record_export(user, kind: str, label: str, count: int, filters: dict | None = None) -> AuditEntry:
+    """Who took what out of the platform as a file (a roster with full 身份证号, a list of
+    organizations, results): an export changes no record, so it leaves an entry of its own.
+    `kind` is the export's code, `label` what it holds in Chinese (党员, 考评结果 …)."""
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    shown = "，".join(f"{k}={v}" for k, v in filters.items())
+    return AuditEntry.objects.create(
+        table=EXPORT_TABLE, object_id=0, action="export",
+        changes={"kind": kind, "count": count, "filters": filters},
+        user=user if user is not None and user.is_authenticated else None,
+        note=(f"导出{label} {count} 条" + (f"（{shown}）" if shown else ""))[:200],
+    )
+
+
 def history(obj):
     return AuditEntry.objects.filter(table=obj._meta.label_lower, object_id=obj.pk).select_related("user")

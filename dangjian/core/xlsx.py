@@ -380,6 +380,28 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
     return count
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook_response(write, filename: str, done=None):
+    """An HTTP download of the workbook that `write(file)` writes (returning its row count).
+    The workbook goes to an anonymous temporary file (gone when the response closes it) and is
+    streamed from there in chunks; `done(count)` runs once it is written (the export's audit
+    entry)."""
+    import tempfile
+
+    from django.http import FileResponse
+
+    folder = Path(settings.VAR_DIR) / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryFile(dir=folder)
+    count = write(tmp)
+    if done is not None:
+        done(count)
+    tmp.seek(0)
+    return FileResponse(tmp, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
+
+
 def notes_for(columns: list[Column], intro: list[str] = ()) -> list[tuple]:
     lines = [(c.header, "必填列" if c.required else "可选列", c.help, cell_text(c.example)) for c in columns]
     return lines + [("", "", line, "") for line in intro]

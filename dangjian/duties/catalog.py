@@ -8,23 +8,16 @@ migrate; a database emptied by `flush` gets its lists back.
 """
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
-import yaml
-
 from dangjian.activities.models import KIND_LABELS
+from dangjian.core import defaults
 
 from .models import ROLE_LABELS, Evidence, Per, Relation, Where
 
-CATALOG_FILE = Path(__file__).resolve().parent.parent / "rules" / "duties.yaml"
 SEED_FROM_YEAR = 2000
 
 
-@functools.cache
 def catalog() -> dict:
-    with open(CATALOG_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return defaults.load("duties")
 
 
 def roles() -> dict[str, dict]:

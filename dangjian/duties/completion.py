@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
-from dangjian.activities import periods
 from dangjian.activities.models import ActivityKind, Attendance
+from dangjian.core import periods
 from dangjian.members.models import Member
 from dangjian.orgs.models import SEGMENT, CommitteeSeat, Organization, SeatRole
 

@@ -18,8 +18,7 @@ import random
 
 from django.db import transaction
 
-from dangjian.activities import periods
-from dangjian.core import audit
+from dangjian.core import audit, periods
 from dangjian.core.models import AuditEntry
 from dangjian.members import services as member_services
 from dangjian.members.models import Member

@@ -35,15 +35,6 @@ def year_of(raw: str | None, today: dt.date) -> tuple[int, str]:
     return int(raw), ""
 
 
-def is_staff(user) -> bool:
-    """工委 staff: may manage the working committee's own node (its whole tree)."""
-    if not scope_of(user).prefixes("manage"):
-        return False
-    paths = Organization.objects.filter(kind="working_committee", status=Organization.Status.ACTIVE).values_list(
-        "path", flat=True)
-    return any(can(user, "manage", p) for p in paths)
-
-
 def can_mark(user, holder: completion.Holder) -> bool:
     """The person themselves, or whoever may edit the records of the role's org."""
     return (user.member_id is not None and user.member_id == holder.member_id) or can(user, "edit", holder.org_path)
@@ -115,22 +106,12 @@ def person(user, member_pk: int, year: int, today: dt.date) -> dict:
 def _cell(user, line: completion.Line, own: bool, today: dt.date) -> dict:
     p = line.period
     return {
-        "key": f"{line.item.code}|{p.label}", "period": p.label, "label": _period_label(p), "status": line.status,
+        "key": f"{line.item.code}|{p.label}", "period": p.label, "label": p.short_name, "status": line.status,
         "status_label": line.status_label,
         "badge": line.badge, "evidence": shown(user, line.evidence, own), "mark": line.mark,
         "done": line.done, "required": line.required, "current": p.start <= today <= p.end,
         "started": p.start <= today, "start": p.start, "end": min(p.end, today), "period_end": p.end,
     }
-
-
-def _period_label(p) -> str:
-    if p.unit == "month":
-        return f"{p.index}月"
-    if p.unit == "quarter":
-        return f"第{'一二三四'[p.index - 1]}季度"
-    if p.unit == "half":
-        return "上半年" if p.index == 1 else "下半年"
-    return "全年"
 
 
 def mark_history(member: Member, blocks: list[RoleBlock], year: int) -> list[dict]:
@@ -196,7 +177,7 @@ def overview(roots: list[Organization], year: int, role: str, q: str, today: dt.
         else:
             s.open += 1
         cells[(line.holder.member_id, line.holder.org_id)][line.item.code].append(
-            {"period": line.period.label, "label": _period_label(line.period), "status": line.status,
+            {"period": line.period.label, "label": line.period.short_name, "status": line.status,
              "status_label": line.status_label, "badge": line.badge})
     rows = [{"holder": h, "cells": [cells[(h.member_id, h.org_id)].get(i.code, []) for i in items]} for h in chosen]
     specs = catalog.roles()

@@ -12,10 +12,8 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dangjian.activities import periods
 from dangjian.activities.models import KIND_LABELS, KINDS_FOR_ORG, Period
-from dangjian.activities.rules import defaults as rule_defaults
-from dangjian.core import audit
+from dangjian.core import audit, defaults, periods
 from dangjian.orgs.models import OrgKind
 
 from . import completion
@@ -161,7 +159,7 @@ def withdraw_mark(user, member, item_code: str, period: str, reason: str, *,
 # ---- items ---------------------------------------------------------------------------------------
 
 def _burden_source() -> str:
-    return (rule_defaults().get("burden_reduction") or {}).get("sources", "")
+    return defaults.section("burden_reduction").get("sources", "")
 
 
 def check_item_fields(role: str, fields: dict) -> dict:

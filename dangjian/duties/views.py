@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dangjian.core.scoping import can_anywhere
+from dangjian.core.scoping import can_anywhere, committee_staff_only, is_committee_staff
 from dangjian.core.views import paginate
 
 from . import queries, services
@@ -81,7 +81,7 @@ def mine(request):
     user = request.user
     if user.member_id is None:
         return render(request, "duties/no_member.html", {"can_overview": can_anywhere(user, "view"),
-                                                         "is_staff": queries.is_staff(user)})
+                                                         "is_staff": is_committee_staff(user)})
     return _person_page(request, user.member_id, mine=True)
 
 
@@ -105,7 +105,7 @@ def overview(request, org_pk=None):
     ctx = {**data, "roots": roots, "org": roots[0] if org_pk is not None else None, "year": year,
            "problem": problem, "q": q, "page_obj": page_obj, "qs_base": qs_base,
            "years": range(today.year, max(queries.FIRST_YEAR, today.year - 5) - 1, -1),
-           "is_staff": queries.is_staff(user)}
+           "is_staff": is_committee_staff(user)}
     return render(request, "duties/overview.html", ctx)
 
 
@@ -116,7 +116,7 @@ def items(request):
     year, problem = queries.year_of(request.GET.get("year"), today)
     ctx = {"blocks": queries.catalog_blocks(year), "year": year, "problem": problem,
            "years": range(today.year + 1, max(queries.FIRST_YEAR, today.year - 5) - 1, -1),
-           "is_staff": queries.is_staff(request.user), "can_overview": can_anywhere(request.user, "view")}
+           "is_staff": is_committee_staff(request.user), "can_overview": can_anywhere(request.user, "view")}
     return render(request, "duties/items.html", ctx)
 
 
@@ -125,12 +125,11 @@ def _int(raw) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 12 else None
 
 
+@committee_staff_only
 def item_edit(request):
     """工委 staff: change an item (a new version from a year), retire it, or add one to a role
     (?role=…). Everyone else: 404."""
     user = request.user
-    if not queries.is_staff(user):
-        raise Http404
     today = timezone.localdate()
     params = request.POST if request.method == "POST" else request.GET
     item = None
@@ -138,7 +137,10 @@ def item_edit(request):
     if pk is not None:
         item = DutyItem.objects.filter(pk=pk).first()
     role = item.role if item else params.get("role")
-    if item is None and (params.get("item") or role not in ROLE_LABELS):
+    if item is None and not params.get("item") and role not in ROLE_LABELS:
+        messages.info(request, "请在条目列表中选择要修改的条目，或在某一职务下新增条目")
+        return redirect("duties:items")
+    if item is None and role not in ROLE_LABELS:
         raise Http404
     latest = item is None or not DutyItem.objects.filter(code=item.code, from_year__gt=item.from_year).exists()
     initial = {"year": today.year, "per": Per.PERSON, "evidence": Evidence.DERIVED, "min_count": 1, "period": "year"}

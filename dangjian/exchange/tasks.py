@@ -3,10 +3,9 @@ import os
 
 from dangjian.accounts.models import User
 from dangjian.activities.io import import_activities
+from dangjian.core.cli import summary
 from dangjian.members.io import import_members
 from dangjian.orgs.io import import_orgs
-
-from .cli import summary
 
 MAX_ERRORS_KEPT = 2000
 # kind → (import function, the noun its counts are given in: the same as its command's)

@@ -1,16 +1,15 @@
 """Import and export pages. Uploads become background jobs (core.jobs) whose page polls
 for progress with HTMX; exports stream a workbook built in a temporary file."""
 import secrets
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from dangjian.activities import io as activity_io
-from dangjian.core import jobs
+from dangjian.core import audit, jobs, xlsx
 from dangjian.core.models import Job
 from dangjian.core.scoping import can_anywhere
 from dangjian.core.views import is_htmx
@@ -21,7 +20,7 @@ from dangjian.orgs import io as org_io
 from dangjian.orgs.models import Organization
 from dangjian.orgs.queries import filter_orgs
 
-from . import services, tasks
+from . import tasks
 
 NO_ACCESS = "未找到，或您没有导入导出的权限"
 KINDS = {"members": "党员花名册", "orgs": "党组织", "activities": "组织生活记录"}
@@ -105,7 +104,7 @@ def template(request, kind):
     _require_import(request)
     if kind not in KINDS:
         raise Http404(NO_ACCESS)
-    return _workbook_response(TEMPLATES[kind], f"{KINDS[kind]}导入模板.xlsx")
+    return xlsx.workbook_response(TEMPLATES[kind], f"{KINDS[kind]}导入模板.xlsx")
 
 
 @require_GET
@@ -113,8 +112,8 @@ def export_members(request):
     _require_import(request)
     qs = filter_members(Member.objects.visible_to(request.user, "import"), request.GET, request.user)
     filters = {k: request.GET.get(k, "") for k in ("q", "org", "category", "status", "is_leader")}
-    return _workbook_response(lambda out: member_io.export_members(qs, out), "党员花名册.xlsx",
-                              lambda n: services.record_export(request.user, "members", n, filters))
+    return xlsx.workbook_response(lambda out: member_io.export_members(qs, out), "党员花名册.xlsx",
+                              lambda n: audit.record_export(request.user, "members", "党员", n, filters))
 
 
 @require_GET
@@ -122,23 +121,6 @@ def export_orgs(request):
     _require_import(request)
     qs = filter_orgs(Organization.objects.visible_to(request.user, "import"), request.GET)
     filters = {k: request.GET.get(k, "") for k in ("q", "kind", "status", "under")}
-    return _workbook_response(lambda out: org_io.export_orgs(qs, out), "党组织.xlsx",
-                              lambda n: services.record_export(request.user, "orgs", n, filters))
+    return xlsx.workbook_response(lambda out: org_io.export_orgs(qs, out), "党组织.xlsx",
+                              lambda n: audit.record_export(request.user, "orgs", "党组织", n, filters))
 
-
-def _workbook_response(write, filename: str, done=None) -> FileResponse:
-    """The workbook goes to an anonymous temporary file (gone when the response closes it)
-    and is streamed from there in chunks."""
-    tmp = tempfile.TemporaryFile(dir=_tmp_dir())
-    count = write(tmp)
-    if done is not None:
-        done(count)
-    tmp.seek(0)
-    return FileResponse(tmp, as_attachment=True, filename=filename,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-def _tmp_dir() -> Path:
-    folder = Path(settings.VAR_DIR) / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

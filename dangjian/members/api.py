@@ -1,7 +1,6 @@
 """/api/members/: member records. Reads through visible_to() and members.queries; writes
 through members.services after members.checks (via the serializer), allowed with
 capability "edit" over the member's organization."""
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from dangjian.core import audit
 from dangjian.core.api import Pagination, ScopedViewSetMixin, error_responses, field_errors, forbidden, require
 from dangjian.core.models import AuditEntry
-from dangjian.core.scoping import can_anywhere
+from dangjian.core.scoping import can_anywhere, get_visible_or_404
 
 from . import queries, services
 from .models import Member
@@ -71,7 +70,7 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def _member(self, pk) -> Member:
         """The member to act on, looked up among those the user can see (else 404)."""
-        return get_object_or_404(Member.objects.visible_to(self.request.user).select_related("org"), pk=pk)
+        return get_visible_or_404(Member.objects.select_related("org"), self.request.user, pk)
 
     def _answer(self, member, code=status.HTTP_200_OK) -> Response:
         fresh = Member.objects.select_related("org").get(pk=member.pk)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from dangjian.core import audit
 from dangjian.core import history as history_rows
-from dangjian.core.scoping import can, can_anywhere
+from dangjian.core.scoping import can, can_anywhere, get_visible_or_404
 from dangjian.core.views import is_htmx, paginate
 from dangjian.orgs.models import CommitteeSeat, Organization
 
@@ -20,7 +20,7 @@ REVEAL_NOTE = "在党员页面查看"
 
 
 def _visible(request, pk, capability="view"):
-    return get_object_or_404(Member.objects.visible_to(request.user, capability).select_related("org"), pk=pk)
+    return get_visible_or_404(Member.objects.select_related("org"), request.user, pk, capability)
 
 
 def member_list(request):

@@ -2,7 +2,6 @@ from django import forms
 from django.utils import timezone
 
 from dangjian.core.forms import ChineseFormMixin, DateInput
-from dangjian.members.models import Member
 
 from .models import Organization, OrgKind, SeatRole
 
@@ -101,7 +100,7 @@ def not_in_future(form, name: str):
 
 class FillSeatForm(ChineseFormMixin, forms.Form):
     role = forms.ChoiceField(label="职务", choices=SeatRole.choices)
-    member = forms.ModelChoiceField(label="任职人", queryset=Member.objects.none())
+    member = forms.ModelChoiceField(label="任职人", queryset=None)  # the view gives the org's members
     since = forms.DateField(label="任职日期", widget=DateInput())
 
     def __init__(self, *args, members=None, **kwargs):

@@ -1,9 +1,20 @@
-"""Reads of the organization tree: scoped lists, subtree figures, term status."""
+"""Reads of the organization tree: scoped lists, subtree figures, term status.
+
+Figures about members are counted through the tree's own relation (`members`, declared by the
+members app on its model): the tree never imports the apps above it."""
 import datetime as dt
 
+from django.core.management.base import CommandError
 from django.db.models import Count, Q
 
-from .models import SEGMENT, Organization
+from dangjian.core.periods import months_before
+from dangjian.core.scoping import scope_of
+
+from .alerts import Thresholds
+from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term
+
+# Members counted in the figures: those on the roster now.
+ACTIVE_MEMBER = Q(members__status="active")
 
 
 def org_list(user):
@@ -29,70 +40,58 @@ def filter_orgs(qs, params):
     return qs
 
 
+def org_arg(code: str | None) -> Organization | None:
+    """The organization a command's --org names (None: the whole tree); exit code 2 if unknown."""
+    if not code:
+        return None
+    org = Organization.objects.filter(code=code.strip()).first()
+    if org is None:
+        raise CommandError(f"--org：组织代码“{code}”不存在", returncode=2)
+    return org
+
+
 def roots_for(user):
-    """The top organizations of what the user can see (no visible ancestor)."""
-    visible = list(Organization.objects.visible_to(user).active().values("pk", "path"))
-    paths = {row["path"] for row in visible}
-    top = [row["pk"] for row in visible if not any(row["path"].startswith(p) and row["path"] != p for p in paths)]
-    return Organization.objects.filter(pk__in=top).select_related("unit")
+    """The top organizations of what the user can see: the roots of their view scope (no
+    visible ancestor by construction), or a plain member's own organization."""
+    scope = scope_of(user)
+    prefixes = scope.prefixes("view") or ([scope.member_org_path] if scope.member_org_path else [])
+    return Organization.objects.filter(path__in=prefixes, status=Organization.Status.ACTIVE).select_related("unit")
 
 
 def subtree_counts(org) -> dict:
     """Figures for one subtree, in two aggregate queries."""
-    from dangjian.members.models import Member
-
-    orgs = Organization.objects.filter(path__startswith=org.path, status="active").aggregate(
-        total=Count("pk"), branches=Count("pk", filter=Q(kind="branch"))
-    )
-    members = Member.objects.filter(org__path__startswith=org.path, status="active").aggregate(
-        total=Count("pk"),
-        full=Count("pk", filter=Q(category="full")),
-        probationary=Count("pk", filter=Q(category="probationary")),
-        leaders=Count("pk", filter=Q(is_leader=True)),
-    )
+    subtree = Organization.objects.filter(path__startswith=org.path, status="active")
+    orgs = subtree.aggregate(total=Count("pk"), branches=Count("pk", filter=Q(kind="branch")))
+    members = subtree.aggregate(**member_figures())
     return {"orgs": orgs, "members": members}
 
 
+def member_figures() -> dict:
+    """Aggregates of active members over a queryset of organizations (each member is in one)."""
+    return dict(
+        total=Count("members", filter=ACTIVE_MEMBER),
+        full=Count("members", filter=ACTIVE_MEMBER & Q(members__category="full")),
+        probationary=Count("members", filter=ACTIVE_MEMBER & Q(members__category="probationary")),
+        leaders=Count("members", filter=ACTIVE_MEMBER & Q(members__is_leader=True)),
+    )
+
+
 def term_status(term, today: dt.date | None = None) -> str:
+    """none / expired / expiring (within the re-election reminder window) / ok."""
     if term is None:
         return "none"
-    days = term.days_left(today)
-    if days < 0:
+    today = today or dt.date.today()
+    if term.ends_on < today:
         return "expired"
-    if days <= 183:
+    if term.ends_on <= months_before(today, -Thresholds.from_defaults().reelection_reminder_months):
         return "expiring"
     return "ok"
 
 
-def _count(qs):
-    """A correlated COUNT(*) subquery: no GROUP BY, so it is valid on every database."""
-    from django.db.models import F, Func, IntegerField, Subquery
-
-    return Subquery(
-        qs.order_by().annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
-def with_counts(qs, user):
-    """Annotate each organization with its active members over the whole subtree and its
-    visible active children — one query for the whole list, whatever its length."""
-    from django.db.models import OuterRef
-
-    from dangjian.members.models import Member
-
-    return qs.annotate(
-        member_count=_count(Member.objects.filter(org__path__startswith=OuterRef("path"), status="active")),
-        child_count=_count(Organization.objects.visible_to(user).filter(parent=OuterRef("pk"), status="active")),
-    )
-
-
 def attach_counts(orgs, user) -> list:
-    """The same two figures as `with_counts`, for a list already fetched: two GROUP BY
-    queries in all. A correlated subquery per row cannot use the path index (its LIKE
-    pattern is not a constant), which made a department's sixty branches take a second."""
-    from dangjian.members.models import Member
-
+    """Each organization's active members over its whole subtree and its visible active
+    children: two GROUP BY queries in all, whatever the length of the list. (A correlated
+    subquery per row cannot use the path index, its LIKE pattern not being a constant.)"""
     orgs = list(orgs)
     if not orgs:
         return orgs
@@ -102,9 +101,10 @@ def attach_counts(orgs, user) -> list:
             prefixes.append(path)
     under = Q(pk__in=[])
     for prefix in prefixes:
-        under |= Q(org__path__startswith=prefix)
+        under |= Q(path__startswith=prefix)
     totals: dict[str, int] = {}
-    per_org = Member.objects.filter(under, status="active").order_by().values_list("org__path").annotate(n=Count("pk"))
+    per_org = (Organization.objects.filter(under).order_by().values_list("path")
+               .annotate(n=Count("members", filter=ACTIVE_MEMBER)))
     for path, n in per_org:
         # Each org's members count towards every org above it.
         for end in range(SEGMENT, len(path) + 1, SEGMENT):
@@ -129,63 +129,39 @@ def ancestors(user, org):
     return Organization.objects.visible_to(user).filter(path__in=org.ancestor_paths()).order_by("path")
 
 
-def counts_for(user) -> dict:
-    """Home-page figures over everything the user can see: two aggregate queries."""
-    from dangjian.members.models import Member
-
-    from .models import OrgKind
-
-    by_kind = dict(
-        Organization.objects.visible_to(user).active().order_by().values_list("kind").annotate(n=Count("pk"))
-    )
+def org_counts(user) -> dict:
+    """Home-page figures of the organizations the user can see, and of their members: two
+    aggregate queries."""
+    visible = Organization.objects.visible_to(user).active()
+    by_kind = dict(visible.order_by().values_list("kind").annotate(n=Count("pk")))
     kinds = [(label, by_kind.get(value, 0)) for value, label in OrgKind.choices if by_kind.get(value)]
-    members = Member.objects.visible_to(user).active().aggregate(
-        total=Count("pk"),
-        full=Count("pk", filter=Q(category="full")),
-        probationary=Count("pk", filter=Q(category="probationary")),
-        leaders=Count("pk", filter=Q(is_leader=True)),
-    )
     return {
         "orgs_total": sum(by_kind.values()),
         "orgs_by_kind": kinds,
         "branches": by_kind.get(OrgKind.BRANCH, 0),
-        "members": members,
+        "members": visible.aggregate(**member_figures()),
     }
 
 
-def months_before(day: dt.date, months: int) -> dt.date:
-    import calendar
-
-    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
-    m += 1
-    return dt.date(y, m, min(day.day, calendar.monthrange(y, m)[1]))
-
-
-TERM_WARNING_DAYS = 183  # about six months before the end of a term
-VACANCY_WARNING_MONTHS = 3
-
-
 def term_alerts(user, today: dt.date, limit: int = 20):
-    """Current terms of visible organizations that have ended or end within six months,
-    soonest first: (total count, first `limit` rows)."""
-    from .models import Term
-
+    """Current terms of visible organizations that have ended or end within the re-election
+    reminder window (organization rules), soonest first: (total count, first `limit` rows)."""
+    horizon = months_before(today, -Thresholds.from_defaults().reelection_reminder_months)
     qs = Term.objects.filter(
         is_current=True,
         org__in=Organization.objects.visible_to(user).active(),
-        ends_on__lte=today + dt.timedelta(days=TERM_WARNING_DAYS),
+        ends_on__lte=horizon,
     ).select_related("org").order_by("ends_on", "org__code")
     return qs.count(), list(qs[:limit])
 
 
 def vacancy_alerts(user, today: dt.date, limit: int = 20):
-    """Committee seats of visible organizations vacant for more than three months."""
-    from .models import CommitteeSeat
-
+    """Committee seats of visible organizations vacant longer than the organization rules
+    allow (secretary_vacancy_alert_months), longest first."""
     qs = CommitteeSeat.objects.filter(
         is_active=True,
         holder__isnull=True,
         org__in=Organization.objects.visible_to(user).active(),
-        vacant_since__lt=months_before(today, VACANCY_WARNING_MONTHS),
+        vacant_since__lt=months_before(today, Thresholds.from_defaults().secretary_vacancy_alert_months),
     ).select_related("org").order_by("vacant_since", "org__code")
     return qs.count(), list(qs[:limit])

@@ -4,9 +4,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from dangjian.core import history as history_rows
-from dangjian.core.scoping import can
+from dangjian.core.scoping import can, get_visible_or_404
 from dangjian.core.views import is_htmx, paginate
-from dangjian.members.models import Member
 
 from . import queries, services
 from .forms import DissolveForm, EditOrgForm, FillSeatForm, OrgForm, TermForm, VacateSeatForm
@@ -14,9 +13,7 @@ from .models import CommitteeSeat, Organization, SeatRole, Term
 
 
 def _visible(request, pk, capability="view"):
-    return get_object_or_404(
-        Organization.objects.visible_to(request.user, capability).select_related("unit", "parent"), pk=pk
-    )
+    return get_visible_or_404(Organization.objects.select_related("unit", "parent"), request.user, pk, capability)
 
 
 def tree(request):
@@ -43,7 +40,7 @@ def detail(request, pk):
     term = org.terms.filter(is_current=True).first()
     seats = list(org.seats.filter(is_active=True).select_related("holder"))
     members_page, qs_base = paginate(
-        request, Member.objects.visible_to(user).active().filter(org=org).order_by("name", "id")
+        request, org.members.visible_to(user).active().order_by("name", "id")
     )
     # History of the org and of its terms and seats, in one query plus the two id lists.
     term_ids = dict(Term.objects.filter(org=org).values_list("pk", "starts_on"))
@@ -158,7 +155,7 @@ def term(request, pk):
 
 def fill_seat(request, pk):
     org = _visible(request, pk, "edit")
-    members = Member.objects.visible_to(request.user, "edit").active().filter(org=org).order_by("name")
+    members = org.members.visible_to(request.user, "edit").active().order_by("name")
     form = FillSeatForm(
         request.POST or None, members=members,
         initial={"since": timezone.localdate(), "role": request.GET.get("role")},

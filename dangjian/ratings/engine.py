@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from dangjian.activities.alerts import ALERT_KINDS
+from dangjian.orgs.alerts import ALERT_KINDS
 
 from .models import LEVEL_LABELS, LEVEL_ORDER, RANK, STAR_LEVELS, Level
 from .rules import QUOTA_LEVELS, Rules, _num, _pct

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from django import forms
 
-from dangjian.activities.alerts import ALERT_KINDS
 from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.orgs.alerts import ALERT_KINDS
 
 from .models import LEVEL_ORDER, STAR_LEVELS, Basis, Level
 from .rules import CAP_LEVELS, CYCLE_LABELS, MAX_MISSING_CAPS, QUOTA_LEVELS

@@ -13,10 +13,9 @@ import datetime as dt
 
 from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
-from dangjian.core.scoping import scope_of
-from dangjian.orgs.models import SEGMENT, Organization
+from dangjian.core.scoping import get_visible_or_404, scope_of
+from dangjian.orgs.models import Organization
 
 from .models import LEVEL_LABELS, LEVEL_ORDER, RANK, Level, Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 
@@ -39,10 +38,10 @@ WEAK_FILTERS = {"open": "未销号", "overdue": "逾期未销号", "closed": "�
 
 
 def rating_roots(user) -> list[Organization]:
-    prefixes = scope_of(user).prefixes("view")
-    if not prefixes:
+    roots = scope_of(user).supervising_roots
+    if not roots:
         return []
-    return list(Organization.objects.visible_to(user).filter(path__in=prefixes).exclude(kind__in=BRANCH_KINDS)
+    return list(Organization.objects.visible_to(user).filter(path__in=roots)
                 .only("pk", "code", "name", "kind", "path").order_by("path"))
 
 
@@ -53,16 +52,6 @@ def roots_or_404(user) -> list[Organization]:
     return roots
 
 
-def is_committee_staff(user) -> bool:
-    """工委 staff: `manage` over a whole tree (a root's path is one segment)."""
-    return any(len(p) == SEGMENT for p in scope_of(user).prefixes("manage"))
-
-
-def require_staff(user) -> None:
-    if not is_committee_staff(user):
-        raise Http404("未找到，或您没有管理星级评定的权限")
-
-
 def under(roots, lookup: str = "org__path") -> Q:
     q = Q(pk__in=[])
     for r in roots:
@@ -71,8 +60,8 @@ def under(roots, lookup: str = "org__path") -> Q:
 
 
 def org_or_404(user, roots, pk) -> Organization:
-    return get_object_or_404(Organization.objects.visible_to(user).filter(under(roots, "path"))
-                             .select_related("unit", "parent"), pk=pk)
+    return get_visible_or_404(Organization.objects.filter(under(roots, "path")).select_related("unit", "parent"),
+                              user, pk)
 
 
 def scheme(year: int) -> RatingScheme | None:
@@ -204,8 +193,8 @@ def weak_counts(user, roots, today: dt.date) -> dict[str, int]:
 
 
 def weak_or_404(user, roots, pk) -> WeakOrg:
-    return get_object_or_404(WeakOrg.objects.visible_to(user).filter(under(roots))
-                             .select_related("org", "org__unit", "identified_by", "closed_by"), pk=pk)
+    return get_visible_or_404(WeakOrg.objects.filter(under(roots))
+                              .select_related("org", "org__unit", "identified_by", "closed_by"), user, pk)
 
 
 def weak_notes(weak: WeakOrg) -> list[WeakNote]:

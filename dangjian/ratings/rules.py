@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from dangjian.activities.alerts import ALERT_KINDS
-from dangjian.activities.rules import defaults
+from dangjian.core import defaults
+from dangjian.orgs.alerts import ALERT_KINDS
 
 from .models import LEVEL_LABELS, LEVEL_ORDER, STAR_LEVELS, Basis, Level
 
@@ -39,7 +39,7 @@ class RatingError(ValueError):
 
 
 def section() -> dict:
-    return dict(defaults().get("star_rating") or {})
+    return defaults.section("star_rating")
 
 
 def default_source() -> str:

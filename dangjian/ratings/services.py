@@ -18,12 +18,11 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from dangjian.activities import compliance
-from dangjian.activities.alerts import structure_alerts
 from dangjian.activities.models import ComplianceRow
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core import audit
-from dangjian.core.models import AuditEntry
+from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 
 from . import engine, rules
@@ -34,8 +33,6 @@ CENT = Decimal("0.01")
 FIRST_YEAR = 2000
 # 软弱涣散 is a finding about a grassroots party organization, not about a 党组, a 党小组 or the 工委.
 WEAK_KINDS = ("organ_committee", "committee", "general_branch", "branch")
-EXPORT_TABLE = "ratings.export"
-EXPORT_LABELS = {"ratings": "星级评定结果", "commendation": "先进基层党组织推荐名单", "weak": "软弱涣散党组织整顿台账"}
 
 
 def _text(value, field: str, label: str, max_length: int | None = None) -> str:
@@ -398,13 +395,3 @@ def withdraw_weak(user, weak: WeakOrg, *, reason: str) -> WeakOrg:
         audit.record(user, weak, before, note="撤销认定")
     return weak
 
-
-def record_export(user, kind: str, count: int, filters: dict | None = None) -> AuditEntry:
-    """Lists of organizations leave the platform as files: who took which list is kept."""
-    shown = "，".join(f"{k}={v}" for k, v in (filters or {}).items() if v not in (None, ""))
-    return AuditEntry.objects.create(
-        table=EXPORT_TABLE, object_id=0, action="export",
-        changes={"kind": kind, "count": count, "filters": filters or {}},
-        user=user if user is not None and user.is_authenticated else None,
-        note=(f"导出{EXPORT_LABELS[kind]} {count} 条" + (f"（{shown}）" if shown else ""))[:200],
-    )

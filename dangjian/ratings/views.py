@@ -19,11 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
-from dangjian.core import xlsx
-from dangjian.core.scoping import can, can_anywhere
+from dangjian.core.scoping import can, can_anywhere, committee_staff_only, is_committee_staff
 from dangjian.core.views import QueryParams, paginate
-from dangjian.exchange.views import _workbook_response
 from dangjian.orgs.models import Organization
 
 from . import queries, rules, services
@@ -79,7 +78,7 @@ def overview(request):
     today = timezone.localdate()
     p = _Params(request, today)
     run = queries.run(p.year)
-    ctx = {"p": p, "run": run, "years": _years(today), "staff": queries.is_committee_staff(user),
+    ctx = {"p": p, "run": run, "years": _years(today), "staff": is_committee_staff(user),
            "roots": roots, "levels": [(lv.value, lv.label) for lv in [*LEVEL_ORDER, Level.UNRATED]],
            "flags": queries.FLAGS.items(), "today": today, "tab": "overview"}
     if run is not None:
@@ -97,11 +96,10 @@ def overview(request):
     return render(request, "ratings/overview.html", ctx)
 
 
+@committee_staff_only
 @require_POST
 def run_rating(request):
     user = request.user
-    queries.roots_or_404(user)
-    queries.require_staff(user)
     today = timezone.localdate()
     raw = (request.POST.get("year") or "").strip()
     year = int(raw) if raw.isdigit() and len(raw) == 4 else None
@@ -156,8 +154,8 @@ def export(request):
         return xlsx.write(out, RATING_COLUMNS, _rating_rows(rows.iterator(chunk_size=2000)),
                           title=f"{p.year}年星级评定")
 
-    return _workbook_response(write, f"{p.year}年党支部星级评定结果.xlsx",
-                              lambda n: services.record_export(user, "ratings", n, p.filters()))
+    return xlsx.workbook_response(write, f"{p.year}年党支部星级评定结果.xlsx",
+                              lambda n: audit.record_export(user, "ratings", "星级评定结果", n, p.filters()))
 
 
 # ---- an organization's levels across years ---------------------------------------------------
@@ -246,9 +244,9 @@ def weak_export(request):
                    w.get_status_display() + ("（逾期）" if w.overdue(today) else ""), w.last_note or "",
                    w.closed_on or "", w.verification]
 
-    return _workbook_response(lambda out: xlsx.write(out, WEAK_COLUMNS, rows(), title="软弱涣散党组织整顿"),
+    return xlsx.workbook_response(lambda out: xlsx.write(out, WEAK_COLUMNS, rows(), title="软弱涣散党组织整顿"),
                               "软弱涣散党组织整顿台账.xlsx",
-                              lambda n: services.record_export(user, "weak", n, {"status": status, "q": q}))
+                              lambda n: audit.record_export(user, "weak", "软弱涣散党组织整顿台账", n, {"status": status, "q": q}))
 
 
 def _identify_initial(user, roots, request, today) -> dict:
@@ -429,8 +427,8 @@ def commendation_export(request):
              "\n".join(x["text"] for x in r.reasons)] for r in rows.iterator(chunk_size=2000)),
             title="先进基层党组织推荐")
 
-    return _workbook_response(write, f"{p.year}年先进基层党组织推荐名单.xlsx",
-                              lambda n: services.record_export(user, "commendation", n, {"year": p.year}))
+    return xlsx.workbook_response(write, f"{p.year}年先进基层党组织推荐名单.xlsx",
+                              lambda n: audit.record_export(user, "commendation", "先进基层党组织推荐名单", n, {"year": p.year}))
 
 
 # ---- the rules of a year ----------------------------------------------------------------------
@@ -438,7 +436,7 @@ def commendation_export(request):
 def rules_page(request):
     user = request.user
     queries.roots_or_404(user)
-    staff = queries.is_committee_staff(user)
+    staff = is_committee_staff(user)
     if request.method == "POST" and not staff:
         raise Http404
     today = timezone.localdate()

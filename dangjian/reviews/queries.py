@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404
 
 from dangjian.assessment.models import TargetScore
-from dangjian.core.scoping import can, scope_of
+from dangjian.core.scoping import can, get_visible_or_404, scope_of
 from dangjian.orgs.models import Organization
 
 from .models import GRADE_LABELS, GRADES, MIN_GROUP_BALLOTS, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote
@@ -42,14 +41,12 @@ def may_rectify(user, report: DutyReport) -> bool:
 # ---- lookups -----------------------------------------------------------------------------------
 
 def review_or_404(user, pk, capability: str = "view") -> DutyReview:
-    qs = DutyReview.objects.visible_to(user, capability).select_related("org", "run__scheme")
-    return get_object_or_404(qs, pk=pk)
+    return get_visible_or_404(DutyReview.objects.select_related("org", "run__scheme"), user, pk, capability)
 
 
 def report_or_404(user, pk, capability: str = "view") -> DutyReport:
-    qs = DutyReport.objects.visible_to(user, capability).select_related("review__org", "org", "reporter",
-                                                                        "submitted_by")
-    return get_object_or_404(qs, pk=pk)
+    qs = DutyReport.objects.select_related("review__org", "org", "reporter", "submitted_by")
+    return get_visible_or_404(qs, user, pk, capability)
 
 
 def reviews_for(user, year: int | None = None):

@@ -1,10 +1,9 @@
 """Formalism signals (形式主义提示): the working committee's list of records to check, with evidence."""
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from dangjian.core.scoping import scope_of
+from dangjian.core.scoping import SUPERVISING, require, scope_of
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
 
@@ -12,23 +11,15 @@ from .. import formalism
 from ..models import KIND_LABELS, Activity, ActivityKind
 from .records import _year
 
-# The page belongs to those who oversee other organizations: the working committee, a
-# department's party committee or 党组, a 党总支. A branch secretary's scope is one branch, and
-# these are the questions the level above asks; a plain member has no view scope at all.
-SUPERVISING = ("working_committee", "organ_committee", "committee", "general_branch", "leading_group")
-
 
 def _supervised(user) -> dict[int, tuple[str, str, str, str]]:
     """{org id: (code, name, path, kind)} of the orgs under the user's supervising roots (one
-    query, through the scoped queryset); 404 for anyone without such a root."""
-    prefixes = set(scope_of(user).prefixes("view"))
-    if not prefixes:
-        raise Http404
+    query, through the scoped queryset). The page belongs to those who oversee other
+    organizations (core.scoping.oversees); everyone else gets 404."""
+    roots = scope_of(user).supervising_roots
+    require(bool(roots))
     rows = list(Organization.objects.visible_to(user).order_by("path")
                 .values_list("pk", "code", "name", "path", "kind"))
-    roots = [path for _, _, _, path, kind in rows if path in prefixes and kind in SUPERVISING]
-    if not roots:
-        raise Http404
     return {pk: (code, name, path, kind) for pk, code, name, path, kind in rows
             if any(path.startswith(r) for r in roots)}
 

@@ -15,13 +15,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dangjian.core import xlsx
+from dangjian.core import audit, xlsx
 from dangjian.core.views import QueryParams, paginate
-from dangjian.exchange.services import record_export
-from dangjian.exchange.views import _workbook_response
+from dangjian.orgs.alerts import ALERT_KINDS
 
 from .. import queries
-from ..alerts import ALERT_KINDS
 from ..models import KIND_LABELS
 
 TABS = ("missing", "alerts")
@@ -220,5 +218,5 @@ def export(request):
                            ("结构预警", ALERT_COLUMNS, _alert_rows(queries.describe_alerts(alerts, scope)))])
         return len(missing)
 
-    return _workbook_response(write, f"{name}组织生活落实情况（{choice.year}年）.xlsx",
-                              lambda n: record_export(user, "activity_overview", n, filters))
+    return xlsx.workbook_response(write, f"{name}组织生活落实情况（{choice.year}年）.xlsx",
+                                  lambda n: audit.record_export(user, "activity_overview", "组织生活落实情况", n, filters))

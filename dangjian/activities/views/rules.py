@@ -8,13 +8,12 @@ effective date (services.change_rule); earlier periods keep being judged by the 
 import datetime as dt
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from dangjian.core import history as history_rows
-from dangjian.core.scoping import scope_of
-from dangjian.orgs.models import Organization, OrgKind
+from dangjian.core.scoping import committee_staff_only, is_committee_staff
+from dangjian.orgs.models import OrgKind
 
 from .. import services
 from ..forms import RuleChangeForm
@@ -24,13 +23,6 @@ ORG_KIND_LABELS = dict(OrgKind.choices)
 # Compared between versions and shown in their table, in this order.
 VERSION_FIELDS = ("period", "min_count", "quorum", "org_kinds", "condition", "source", "confirmed", "note")
 RULE_TABLE = "activities.activityrule"
-
-
-def can_change_rules(user) -> bool:
-    if not scope_of(user).prefixes("manage"):
-        return False  # most users: no query
-    return (Organization.objects.visible_to(user, "manage")
-            .filter(kind=OrgKind.WORKING_COMMITTEE, status=Organization.Status.ACTIVE).exists())
 
 
 def org_kinds_label(kinds) -> str:
@@ -84,7 +76,7 @@ def _requirements(versions: list[ActivityRule], today: dt.date) -> list[dict]:
 def rule_list(request):
     today = timezone.localdate()
     versions = list(ActivityRule.objects.order_by("position", "code", "effective_from"))
-    ctx = {"rows": _requirements(versions, today), "today": today, "can_change": can_change_rules(request.user)}
+    ctx = {"rows": _requirements(versions, today), "today": today, "can_change": is_committee_staff(request.user)}
     return render(request, "activities/rules.html", ctx)
 
 
@@ -133,7 +125,7 @@ def rule_detail(request, pk):
     rows = _version_rows(versions, today)
     ctx = {
         "rule": rule, "kind_label": KIND_LABELS.get(rule.kind, rule.kind), "versions": rows,
-        "latest": versions[-1], "history": _history(versions, rows), "can_change": can_change_rules(request.user),
+        "latest": versions[-1], "history": _history(versions, rows), "can_change": is_committee_staff(request.user),
         "fields": [(name, services.RULE_LABELS[name]) for name in VERSION_FIELDS],
     }
     return render(request, "activities/rule.html", ctx)
@@ -146,10 +138,9 @@ def _default_effective_from(latest: ActivityRule, today: dt.date) -> dt.date:
     return max(next_month, latest.effective_from + dt.timedelta(days=1))
 
 
+@committee_staff_only
 def rule_change(request, pk):
     user = request.user
-    if not can_change_rules(user):
-        raise Http404
     rule = get_object_or_404(ActivityRule, pk=pk)
     latest = ActivityRule.objects.filter(code=rule.code).order_by("-effective_from").first()
     if latest.pk != rule.pk and request.method != "POST":

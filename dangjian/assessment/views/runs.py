@@ -5,9 +5,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from dangjian.core import audit, xlsx
+from dangjian.core.scoping import get_visible_or_404, is_committee_staff
 from dangjian.core.views import paginate
-from dangjian.exchange.services import record_export
-from dangjian.exchange.views import _workbook_response
 from dangjian.orgs.models import Organization
 
 from .. import io, queries, services
@@ -28,7 +28,7 @@ def run_detail(request, pk):
         "chart": {"grades": [g.label for g in GRADE_ORDER], "counts": [counts[g.value] for g in GRADE_ORDER],
                   "trend": queries.trend(run, user)},
         "admonitions": queries.admonitions(user).filter(run=run),
-        "can_manage": queries.can_manage(user),
+        "can_manage": is_committee_staff(user),
     }
     return render(request, "assessment/run.html", ctx)
 
@@ -40,15 +40,16 @@ def run_export(request, pk):
     run = queries.run_or_404(user, pk)
     scores = queries.run_scores(run, user)
     filename = f"{run.scheme.name}{run.period}考评结果.xlsx"
-    return _workbook_response(lambda out: io.export_scores(run, scores, out), filename,
-                              lambda n: record_export(user, "assessment_scores", n, {"run": str(run.pk)}))
+    return xlsx.workbook_response(lambda out: io.export_scores(run, scores, out), filename,
+                                  lambda n: audit.record_export(user, "assessment_scores", "考评结果", n,
+                                                                {"run": str(run.pk)}))
 
 
 def target_detail(request, pk, org_pk):
     user = request.user
     queries.require_view(user)
     run = queries.run_or_404(user, pk)
-    org = get_object_or_404(Organization.objects.visible_to(user), pk=org_pk)
+    org = get_visible_or_404(Organization.objects.all(), user, org_pk)
     score = get_object_or_404(run.scores.select_related("org"), org=org)
     history = queries.target_history(run.scheme, org)
     ctx = {"run": run, "org": org, "score": score, "history": history,
@@ -64,7 +65,7 @@ def admonition_list(request):
     page_obj, qs_base = paginate(request, queries.admonitions(user, status=status))
     return render(request, "assessment/admonitions.html",
                   {"page_obj": page_obj, "qs_base": qs_base, "status": status,
-                   "statuses": Admonition.Status.choices, "can_manage": queries.can_manage(user)})
+                   "statuses": Admonition.Status.choices, "can_manage": is_committee_staff(user)})
 
 
 def admonition_record(request, pk):
@@ -73,7 +74,7 @@ def admonition_record(request, pk):
     user = request.user
     queries.require_view(user)
     adm = get_object_or_404(queries.admonitions(user), pk=pk)
-    can_manage = queries.can_manage(user)
+    can_manage = is_committee_staff(user)
     if request.method == "POST" and not can_manage:
         raise Http404
     initial = {f: getattr(adm, f) for f in ("talked_on", "talked_with", "talked_by", "outcome")}

@@ -4,6 +4,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from dangjian.activities.models import ActivityRule
+from dangjian.core.scoping import committee_staff_only, is_committee_staff
 
 from .. import metrics, queries, services
 from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows
@@ -14,13 +15,13 @@ EXTRA_ROWS = 3
 
 def scheme_list(request):
     queries.require_view(request.user)
-    ctx = {"schemes": queries.schemes(), "can_manage": queries.can_manage(request.user),
+    ctx = {"schemes": queries.schemes(), "can_manage": is_committee_staff(request.user),
            "runs": Run.objects.select_related("scheme").order_by("-computed_at")[:10]}
     return render(request, "assessment/schemes.html", ctx)
 
 
+@committee_staff_only
 def scheme_create(request):
-    queries.require_manage(request.user)
     form = SchemeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -44,7 +45,7 @@ def _field(form, name):
 def scheme_detail(request, pk):
     queries.require_view(request.user)
     scheme = queries.scheme_or_404(pk)
-    ctx = {"scheme": scheme, "indicators": scheme.indicators.all(), "can_manage": queries.can_manage(request.user),
+    ctx = {"scheme": scheme, "indicators": scheme.indicators.all(), "can_manage": is_committee_staff(request.user),
            "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(),
            "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
            "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in scheme.indicators.all()),
@@ -53,8 +54,8 @@ def scheme_detail(request, pk):
     return render(request, "assessment/scheme.html", ctx)
 
 
+@committee_staff_only
 def indicators(request, pk):
-    queries.require_manage(request.user)
     scheme = queries.scheme_or_404(pk)
     error = ""
     if request.method == "POST":
@@ -78,8 +79,8 @@ def indicators(request, pk):
     return render(request, "assessment/indicators.html", ctx, status=400 if error else 200)
 
 
+@committee_staff_only
 def copy(request, pk):
-    queries.require_manage(request.user)  # before the method check: others learn nothing
     scheme = queries.scheme_or_404(pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -97,8 +98,8 @@ def copy(request, pk):
     return redirect("assessment:scheme", scheme.pk)
 
 
+@committee_staff_only
 def run(request, pk):
-    queries.require_manage(request.user)
     scheme = queries.scheme_or_404(pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -116,8 +117,8 @@ def run(request, pk):
     return redirect("assessment:scheme", scheme.pk)
 
 
+@committee_staff_only
 def manual_scores(request, pk):
-    queries.require_manage(request.user)
     scheme = queries.scheme_or_404(pk)
     period = (request.GET.get("period") or request.POST.get("period") or "").strip()
     error = ""

@@ -2,9 +2,10 @@
 the compliance rows of a period (for a subtree or the whole tree) and print them."""
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.activities import compliance, periods
-
-from ._output import org_arg, table, to_csv, to_json, today_arg
+from dangjian.activities import compliance
+from dangjian.core import periods
+from dangjian.core.cli import table, to_csv, to_json, today_arg
+from dangjian.orgs.queries import org_arg
 
 
 def _labels():

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dangjian.activities import formalism
-
-from ._output import org_arg, table, to_json
+from dangjian.core.cli import table, to_json
+from dangjian.orgs.queries import org_arg
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """`dangjian import-activities FILE.xlsx [--dry-run] [--format json]`: historical records of
 organizational life."""
 from dangjian.activities.io import import_activities
-from dangjian.exchange.cli import ImportCommand
+from dangjian.core.cli import ImportCommand
 
 
 class Command(ImportCommand):

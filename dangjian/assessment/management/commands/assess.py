@@ -5,9 +5,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.activities.management.commands._output import table, today_arg
 from dangjian.assessment import services
 from dangjian.assessment.models import Grade, Scheme
+from dangjian.core.cli import table, today_arg
 
 
 def rows_of(run) -> list[dict]:

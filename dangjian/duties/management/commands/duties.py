@@ -6,8 +6,9 @@ list for a year, item by item and period by period, with its status and evidence
 "note"}; `status` is done / marked / open / missed."""
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.activities.management.commands._output import org_arg, table, to_json, today_arg
+from dangjian.core.cli import table, to_json, today_arg
 from dangjian.duties import catalog, completion
+from dangjian.orgs.queries import org_arg
 
 
 class Command(BaseCommand):

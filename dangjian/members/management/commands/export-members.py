@@ -1,8 +1,7 @@
 """`dangjian export-members --out FILE.xlsx [--org CODE]`: the roster, re-importable as is."""
 from django.core.management.base import BaseCommand
 
-from dangjian.exchange import cli
-from dangjian.exchange.services import record_export
+from dangjian.core import audit, cli
 from dangjian.members.io import export_members
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -26,5 +25,5 @@ class Command(BaseCommand):
             count = export_members(qs, out)
         except OSError as exc:
             cli.fail(self, f"无法写入文件 {out}：{exc.strerror or exc}")
-        record_export(None, "members", count, {"org": org})
+        audit.record_export(None, "members", "党员", count, {"org": org})
         cli.export_done(self, count, "名党员", out)

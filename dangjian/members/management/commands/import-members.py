@@ -1,5 +1,5 @@
 """`dangjian import-members FILE.xlsx [--dry-run] [--format json]`: the member roster."""
-from dangjian.exchange.cli import ImportCommand
+from dangjian.core.cli import ImportCommand
 from dangjian.members.io import import_members
 
 

@@ -1,8 +1,7 @@
 """`dangjian export-orgs --out FILE.xlsx`: every active organization, re-importable as is."""
 from django.core.management.base import BaseCommand
 
-from dangjian.exchange import cli
-from dangjian.exchange.services import record_export
+from dangjian.core import audit, cli
 from dangjian.orgs.io import export_orgs
 from dangjian.orgs.models import Organization
 
@@ -18,5 +17,5 @@ class Command(BaseCommand):
             count = export_orgs(Organization.objects.active(), out)
         except OSError as exc:
             cli.fail(self, f"无法写入文件 {out}：{exc.strerror or exc}")
-        record_export(None, "orgs", count)
+        audit.record_export(None, "orgs", "党组织", count)
         cli.export_done(self, count, "个党组织", out)

@@ -1,5 +1,5 @@
 """`dangjian import-orgs FILE.xlsx [--dry-run] [--format json]`: party organizations."""
-from dangjian.exchange.cli import ImportCommand
+from dangjian.core.cli import ImportCommand
 from dangjian.orgs.io import import_orgs
 
 

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.activities.management.commands._output import table, today_arg
+from dangjian.core.cli import table, today_arg
 from dangjian.ratings import services
 from dangjian.ratings.models import LEVEL_LABELS
 from dangjian.ratings.rules import RatingError

@@ -1,23 +1,66 @@
-"""What the four import/export commands share: arguments, the progress bar on stderr,
-the report (a Chinese table, or exactly the JSON contract) and the exit codes.
+"""What the `dangjian` commands share: output as JSON, CSV or a table that lines up with
+Chinese text, the common arguments (--today), and the import command with its progress bar,
+report and exit codes.
 
-Exit codes: 0 = imported (or, with --dry-run, would import); 1 = some rows are wrong;
-2 = the file itself was refused (not an .xlsx, empty, headers, too big) or bad usage.
-The code is raised as SystemExit, so `call_command` callers can read it too.
+Exit codes of the import commands: 0 = imported (or, with --dry-run, would import); 1 = some
+rows are wrong; 2 = the file itself was refused (not an .xlsx, empty, headers, too big) or bad
+usage. The code is raised as SystemExit, so `call_command` callers can read it too.
 """
+import csv
+import datetime as dt
+import io
 import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from tqdm import tqdm
 
 from dangjian.core import xlsx
 from dangjian.core.text import terminal_table as table
 
+__all__ = ["EXIT_FILE", "EXIT_ROWS", "ImportCommand", "export_done", "fail", "row_label", "summary", "table",
+           "to_csv", "to_json", "today_arg"]
+
 EXIT_ROWS = 1
 EXIT_FILE = 2
 
+
+# ---- output ------------------------------------------------------------------------------------
+
+def to_json(rows) -> str:
+    return json.dumps(rows, ensure_ascii=False, indent=1)
+
+
+def to_csv(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().rstrip("\n")
+
+
+def today_arg(value: str | None) -> dt.date:
+    """--today YYYY-MM-DD (default: today)."""
+    if not value:
+        return timezone.localdate()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--today 应为 YYYY-MM-DD 格式的日期，收到“{value}”", returncode=2) from None
+
+
+def fail(command: BaseCommand, message: str, code: int = EXIT_FILE):
+    command.stderr.write(message)
+    raise SystemExit(code)
+
+
+def export_done(command: BaseCommand, count: int, noun: str, out: str) -> None:
+    command.stdout.write(f"已导出 {count} {noun}到 {out}")
+
+
+# ---- imports -----------------------------------------------------------------------------------
 
 def row_label(row: int) -> str:
     if row == xlsx.FILE_ROW:
@@ -39,6 +82,8 @@ def summary(report: dict, noun: str, dry_run: bool) -> str:
 
 
 class ImportCommand(BaseCommand):
+    """`dangjian import-… FILE [--dry-run] [--format json]`; subclasses name their importer."""
+
     noun = "条"
 
     def add_arguments(self, parser):
@@ -82,12 +127,3 @@ class ImportCommand(BaseCommand):
                 (row_label(e["row"]), e["column"] or "—", e["message"]) for e in report["errors"]
             ])]
         return "\n".join(lines)
-
-
-def export_done(command: BaseCommand, count: int, noun: str, out: str) -> None:
-    command.stdout.write(f"已导出 {count} {noun}到 {out}")
-
-
-def fail(command: BaseCommand, message: str, code: int = EXIT_FILE):
-    command.stderr.write(message)
-    raise SystemExit(code)

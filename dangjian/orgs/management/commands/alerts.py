@@ -1,9 +1,9 @@
 """`dangjian alerts [--org CODE] --format json|table`: structure alerts (换届, 空缺, 设置, 书记职级)."""
 from django.core.management.base import BaseCommand
 
-from dangjian.activities.alerts import ALERT_KINDS, structure_alerts
-
-from ._output import org_arg, table, to_json, today_arg
+from dangjian.core.cli import table, to_json, today_arg
+from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
+from dangjian.orgs.queries import org_arg
 
 
 class Command(BaseCommand):

@@ -1,5 +1,7 @@
-"""Calendar periods of the rules: months, quarters, halves and years, with their labels
-(2026-03, 2026Q1, 2026H1, 2026)."""
+"""Calendar periods: months, quarters, halves and years, with their codes (2026-03, 2026Q1,
+2026H1, 2026) and their Chinese names (2026年3月, 2026年第一季度, 2026年上半年, 2026年), and the
+month arithmetic every app uses. Shared by the rules, the assessment cycles, the duty lists and
+the structure alerts, so a period reads the same everywhere."""
 from __future__ import annotations
 
 import calendar
@@ -15,6 +17,10 @@ _PATTERNS = [
     (re.compile(r"^(\d{4})[Hh]([12])$"), "half"),
     (re.compile(r"^(\d{4})$"), "year"),
 ]
+
+
+CN_NUMERALS = "〇一二三四五六七八九十"
+UNIT_NAMES = {"month": "月", "quarter": "季度", "half": "半年", "year": "年"}
 
 
 class PeriodError(ValueError):
@@ -55,6 +61,22 @@ class Period:
         if self.unit == "half":
             return f"{self.year}H{self.index}"
         return str(self.year)
+
+    @property
+    def short_name(self) -> str:
+        """The period within its year: 3月, 第一季度, 上半年, 全年."""
+        if self.unit == "month":
+            return f"{self.index}月"
+        if self.unit == "quarter":
+            return f"第{CN_NUMERALS[self.index]}季度"
+        if self.unit == "half":
+            return "上半年" if self.index == 1 else "下半年"
+        return "全年"
+
+    @property
+    def chinese(self) -> str:
+        """The period as a document names it: 2026年3月, 2026年第一季度, 2026年上半年, 2026年."""
+        return f"{self.year}年" if self.unit == "year" else f"{self.year}年{self.short_name}"
 
     def __str__(self):
         return self.label
@@ -107,3 +129,11 @@ def months_between(first: int, last: int) -> list[int]:
         out.append(key)
         key = add_months(key, 1)
     return out
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` months earlier (negative: later), clipped to the month's end:
+    months_before(2026-05-31, 3) = 2026-02-28."""
+    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
+    m += 1
+    return dt.date(y, m, min(day.day, calendar.monthrange(y, m)[1]))

@@ -24,11 +24,11 @@ from dataclasses import dataclass, fields, replace
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from dangjian.members.models import Member, Rank
-from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole, Term
-from dangjian.orgs.queries import months_before
+from dangjian.core import defaults
+from dangjian.core.periods import months_before
+from dangjian.core.ranks import Rank
 
-from .rules import organization_defaults
+from .models import CommitteeSeat, Organization, SeatRole, Term
 
 ALERT_KINDS = {
     "term_expired": "超期未换届",
@@ -55,7 +55,7 @@ class Thresholds:
     def from_defaults(cls, **overrides) -> Thresholds:
         """The `organization` section of defaults.yaml (read once), then any overrides."""
         known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in organization_defaults().items() if k in known}
+        values = {k: v for k, v in defaults.section("organization").items() if k in known}
         unknown = set(overrides) - known
         if unknown:
             raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")
@@ -139,12 +139,14 @@ def structure_alerts(*, org: Organization | None = None, orgs_qs=None, today: dt
             discipline_filled.add(org_id)
 
     branches = {pk for pk, o in orgs.items() if o[3] == "branch"}
+    # Members are counted through the tree's own relation (`members`), one GROUP BY.
+    active = Q(members__status="active")
     counts = {
         org_id: (total, full)
-        for org_id, total, full in Member.objects.filter(status=Member.Status.ACTIVE, org__in=scope,
-                                                         org__kind="branch")
-        .order_by().values("org_id").annotate(total=Count("pk"), full=Count("pk", filter=Q(category="full")))
-        .values_list("org_id", "total", "full")
+        for org_id, total, full in qs.filter(kind="branch").order_by().values("pk")
+        .annotate(total=Count("members", filter=active),
+                  full=Count("members", filter=active & Q(members__category="full")))
+        .values_list("pk", "total", "full")
     }
     for org_id in sorted(branches, key=lambda i: orgs[i][4]):
         total, full = counts.get(org_id, (0, 0))
@@ -156,17 +158,19 @@ def structure_alerts(*, org: Organization | None = None, orgs_qs=None, today: dt
             add(org_id, "branch_too_small", f"正式党员仅 {full} 名，不足 {t.branch_min_full_members} 名")
 
     # 副科长领导科长: the secretary against the committee and the branch's ordinary members.
-    top_rank = dict(
-        Member.objects.filter(status=Member.Status.ACTIVE, is_leader=False, rank__isnull=False,
-                              org_id__in=[b for b in branches if b in secretary])
-        .order_by().values("org_id").annotate(top=Max("rank")).values_list("org_id", "top")
-    )
+    ordinary = Q(members__status="active", members__is_leader=False, members__rank__isnull=False)
+    top_rank = {
+        org_id: top for org_id, top in
+        Organization.objects.filter(pk__in=[b for b in branches if b in secretary]).order_by().values("pk")
+        .annotate(top=Max("members__rank", filter=ordinary)).values_list("pk", "top")
+        if top is not None
+    }
     top_holder = {}
     if top_rank:
-        for org_id, mid, name, rank in Member.objects.filter(
-            status=Member.Status.ACTIVE, is_leader=False,
-            org_id__in=list(top_rank), rank__in=set(top_rank.values()),
-        ).order_by("org_id", "name", "pk").values_list("org_id", "pk", "name", "rank"):
+        for org_id, mid, name, rank in Organization.objects.filter(
+            ordinary, pk__in=list(top_rank), members__rank__in=set(top_rank.values()),
+        ).order_by("pk", "members__name", "members__pk").values_list(
+                "pk", "members__pk", "members__name", "members__rank"):
             if rank == top_rank[org_id]:
                 top_holder.setdefault(org_id, (mid, name, rank))
     for org_id in sorted(branches & set(secretary), key=lambda i: orgs[i][4]):
