@@ -38,7 +38,7 @@ from django.utils import timezone
 from dangjian.core import defaults, jobs, periods
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 
-from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceRow
+from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceCoverage, ComplianceRow, ComplianceStale
 
 MET, MISSING, DUE, NOT_APPLICABLE = "met", "missing", "due", "not_applicable"
 STATUS_LABELS = dict(ComplianceRow.Status.choices)
@@ -291,7 +291,21 @@ def store(verdicts: list[Verdict], start: dt.date, end: dt.date, *, org: Organiz
         old = old.filter(org_id__in=list(org_ids))
     old.delete()
     _insert(verdicts)
+    if org is None and org_ids is None:
+        _cover(start, end)
     return len(verdicts)
+
+
+def _periods_of(start: dt.date, end: dt.date) -> set[str]:
+    """Codes of the periods of every unit the rules use that overlap [start, end]."""
+    units = set(ActivityRule.objects.values_list("period", flat=True).distinct())
+    return {p.label for unit in units for p in periods.overlapping(unit, start, end)}
+
+
+def _cover(start: dt.date, end: dt.date) -> None:
+    """Note that every org has its stored rows for the periods overlapping [start, end]."""
+    ComplianceCoverage.objects.bulk_create(
+        [ComplianceCoverage(period=label) for label in sorted(_periods_of(start, end))], ignore_conflicts=True)
 
 
 _COLUMNS = ("org_id", "rule_id", "code", "kind", "period", "period_start", "period_end", "required", "held",
@@ -347,52 +361,107 @@ def recompute(start: dt.date, end: dt.date, *, org: Organization | None = None, 
     return verdicts
 
 
-# ---- background recomputation --------------------------------------------------------------
+# ---- keeping the stored rows fresh ---------------------------------------------------------------
+#
+# Every change that can alter a stored verdict marks the rows concerned stale, in the change's own
+# transaction (`mark_stale`): a record (its org, the orgs whose secretary lectured in it, the
+# periods of its days), a seat or a change of the tree (the org, from the change's date: the
+# engine judges by the tree as it stands), a rule (every org, from the rule's date). After the
+# commit a background job recomputes what is marked (`refresh_stale`). Readers that judge from
+# the stored rows (assessment, ratings) call `ensure_fresh` first: nothing to do when the marks
+# are gone and the periods covered, otherwise only the marked orgs (and, once per new period,
+# the whole tree) are computed — never the whole tree on every read.
 
-def _recompute_job(progress, org_ids: list[int], days: list[str], lecturer_ids: list[int]) -> dict:
-    """The orgs whose rows a change touches: the record's org, and orgs whose secretary gave
-    a lecture in it (their 书记讲党课 requirement)."""
-    ids = set(org_ids)
-    if lecturer_ids:
-        ids |= set(CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY,
-                                                holder_id__in=lecturer_ids).values_list("org_id", flat=True))
-    ids = sorted(ids)
-    total = 0
-    for i, day in enumerate(sorted(set(days))):
-        d = dt.date.fromisoformat(day)
-        total += len(recompute(d, d, org_ids=ids))
-        progress(i + 1, len(days), "重新计算合规情况")
-    return {"orgs": len(ids), "rows": total}
-
-
-def schedule(user, org_ids, days, lecturer_ids=()):
-    """Recompute the rows of these orgs for the periods containing these days, in the
-    background (inline in sync mode). Called after a change batch commits."""
-    days = sorted({d.isoformat() if isinstance(d, dt.date) else str(d) for d in days})
-    if not org_ids or not days:
-        return None
-    return jobs.start("compliance", user, _recompute_job, list(org_ids), days, list(lecturer_ids))
+def mark_stale(org_ids, since: dt.date, until: dt.date | None = None) -> None:
+    """Mark the stored rows of `org_ids` (None: every org) for the periods overlapping
+    [since, until] (until: today) as out of date. Call inside the change's transaction."""
+    until = max(until or timezone.localdate(), since)
+    if org_ids is None:
+        ComplianceStale.objects.create(org=None, since=since, until=until)
+        return
+    ComplianceStale.objects.bulk_create(
+        [ComplianceStale(org_id=pk, since=since, until=until) for pk in sorted(set(org_ids))], batch_size=1000)
 
 
-def _range_job(progress, start: str, end: str) -> dict:
-    verdicts = recompute(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+def schedule_refresh(user=None) -> None:
+    """After the change commits: recompute what is marked, in the background (inline in sync
+    mode). A failed or lost job leaves the marks, and the next reader recomputes them."""
+    transaction.on_commit(lambda: jobs.start("compliance", user, _refresh_job))
+
+
+def _refresh_job(progress) -> dict:
+    result = refresh_stale()
     progress(1, 1, "重新计算合规情况")
-    return {"rows": len(verdicts)}
+    return result
 
 
-def schedule_range(user, start: dt.date, end: dt.date):
-    """Recompute the whole tree over a range (after a rule changes)."""
-    return jobs.start("compliance", user, _range_job, start.isoformat(), end.isoformat())
+def refresh_stale(*, today: dt.date | None = None) -> dict:
+    """Recompute every marked org × range, then remove the marks it handled (those that
+    existed when it started). One recomputation per distinct range, for all its orgs at once."""
+    marks = list(ComplianceStale.objects.order_by("id").values_list("id", "org_id", "since", "until"))
+    if not marks:
+        return {"orgs": 0, "rows": 0}
+    ranges: dict[tuple[dt.date, dt.date], set | None] = {}
+    for _, org_id, since, until in marks:
+        key = (since, until)
+        if org_id is None:
+            ranges[key] = None
+        elif ranges.get(key, set()) is not None:
+            ranges.setdefault(key, set()).add(org_id)
+    orgs = rows = 0
+    with transaction.atomic():
+        for (since, until), org_ids in sorted(ranges.items(), key=lambda kv: kv[0]):
+            found = recompute(since, until, org_ids=sorted(org_ids) if org_ids is not None else None, today=today)
+            rows += len(found)
+            orgs += len(org_ids) if org_ids is not None else len({v.org_id for v in found})
+        ComplianceStale.objects.filter(id__lte=marks[-1][0]).delete()
+    return {"orgs": orgs, "rows": rows}
+
+
+def ensure_fresh(start: dt.date, end: dt.date, *, today: dt.date | None = None) -> None:
+    """Before judging from the stored rows of [start, end]: compute for the whole tree the
+    periods never computed yet, and recompute what changes have marked. Three queries when
+    everything is fresh."""
+    wanted = _periods_of(start, end)
+    covered = set(ComplianceCoverage.objects.filter(period__in=wanted).values_list("period", flat=True))
+    if wanted - covered:
+        recompute(start, end, today=today)  # the whole tree, for the periods not covered yet
+    if ComplianceStale.objects.filter(since__lte=end, until__gte=start).exists():
+        refresh_stale(today=today)
+
+
+def on_tree_changed(sender, org_ids, **kwargs) -> None:
+    """An org's set-up changed (created, moved, dissolved, a seat): its verdicts depend on the
+    tree as it stands (committee, secretary, parent, dates), so every stored period of it is
+    marked, from the first period computed for the whole tree (or the first stored row)."""
+    first = _first_stored_day()
+    if first is None:
+        return  # nothing stored yet: the first whole-tree computation will include it
+    mark_stale(org_ids, first)
+    schedule_refresh()
+
+
+def _first_stored_day() -> dt.date | None:
+    labels = list(ComplianceCoverage.objects.values_list("period", flat=True))
+    if labels:
+        return min(periods.parse(label).start for label in labels)
+    return ComplianceRow.objects.order_by("period_start").values_list("period_start", flat=True).first()
+
+
+def secretaries_orgs(member_ids) -> list[int]:
+    """The orgs whose secretary is one of these members (their 书记讲党课 requirement)."""
+    ids = [m for m in member_ids if m]
+    if not ids:
+        return []
+    return list(CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder_id__in=ids)
+                .values_list("org_id", flat=True))
 
 
 # ---- stored rows -----------------------------------------------------------------------------
 
 def current_status(row: ComplianceRow, today: dt.date | None = None) -> str:
-    """A stored `due` turns into `missing` once its period is over, without a recomputation."""
-    today = today or timezone.localdate()
-    if row.status == DUE and row.period_end < today:
-        return MISSING
-    return row.status
+    """A stored row's status as of today (ComplianceRow.status_on)."""
+    return ComplianceRow.status_on(row.status, row.period_end, today or timezone.localdate())
 
 
 def stored_rows(start: dt.date, end: dt.date, orgs_qs=None):

@@ -31,6 +31,7 @@ from dangjian.core.xlsx import CellError, Column
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
+from . import compliance
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, Attendance, kind_rows
 
 AUDIT_NOTE = "历史记录导入"
@@ -283,10 +284,7 @@ def import_activities(path, user=None, dry_run: bool = False, progress=None, tod
         return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
                                     "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
     progress(total, total, "正在重新计算合规情况")
-    from . import compliance
-
-    compliance.recompute(min(r.held_on for r in rows), max(r.held_on for r in rows),
-                         org_ids=sorted({r.org.pk for r in rows}), today=today)
+    compliance.refresh_stale(today=today)  # the import already runs in the background
     progress(total, total, "导入完成")
     return xlsx.result(len(rows))
 
@@ -331,6 +329,7 @@ def _write(rows: list[Row], user) -> None:
                                changes={str(m.pk): [None, Attendance.Status.ABSENT] for m in r.absentees},
                                user=actor, note="出席情况（" + AUDIT_NOTE + "）") for r in rows if r.absentees]
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
+        compliance.mark_stale({r.org.pk for r in rows}, min(r.held_on for r in rows), max(r.held_on for r in rows))
 
 
 def write_template(out) -> None:

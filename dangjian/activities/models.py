@@ -12,7 +12,7 @@ of historical records without attendance lists supplies its own 应到/实到.
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
 
@@ -286,6 +286,18 @@ class ActivityRule(models.Model):
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
+class ComplianceRowQuerySet(models.QuerySet):
+    def not_met_on(self, today):
+        """应开未开 as of `today`: missing, or still `due` although its period is over."""
+        return self.filter(Q(status=ComplianceRow.Status.MISSING)
+                           | Q(status=ComplianceRow.Status.DUE, period_end__lt=today))
+
+    def with_status_on(self, today):
+        """Each row with `status_now`, the status `ComplianceRow.status_on` gives it today."""
+        over = When(status=ComplianceRow.Status.DUE, period_end__lt=today, then=Value(ComplianceRow.Status.MISSING))
+        return self.annotate(status_now=Case(over, default=F("status"), output_field=models.CharField()))
+
+
 class ComplianceRow(models.Model):
     """The stored verdict for one org × rule × period (the rule's own period)."""
 
@@ -309,13 +321,51 @@ class ComplianceRow(models.Model):
     failed_quorum = models.JSONField(default=list)  # activity ids of the kind that missed the quorum
     computed_at = models.DateTimeField(auto_now=True)
 
+    objects = ComplianceRowQuerySet.as_manager()
+
     class Meta:
         verbose_name = "合规结果"
         constraints = [models.UniqueConstraint(fields=["org", "code", "period"], name="one_row_per_org_rule_period")]
         indexes = [models.Index(fields=["period_start", "period_end"]), models.Index(fields=["org", "period_start"])]
+
+    @staticmethod
+    def status_on(status: str, period_end, today) -> str:
+        """The one rule for reading a stored verdict later: a `due` whose period has ended is
+        `missing`, without a recomputation (nothing recorded in time can change it any more).
+        The querysets' `not_met_on` and `with_status_on` say the same in SQL."""
+        if status == ComplianceRow.Status.DUE and period_end < today:
+            return ComplianceRow.Status.MISSING
+        return status
 
     @property
     def shortfall(self) -> int:
         if self.status in (self.Status.MET, self.Status.NOT_APPLICABLE):
             return 0
         return max(0, self.required - self.held)
+
+
+class ComplianceStale(models.Model):
+    """Stored verdicts that a change has made out of date: those of `org` (every org when
+    empty) for the periods overlapping [since, until]. Written in the same transaction as the
+    change (a record, a seat, a move, a rule), removed by the refresh that recomputes them
+    (compliance.refresh_stale). Insert-only: a mark made while a refresh runs survives it."""
+
+    org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    since = models.DateField()
+    until = models.DateField()
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "待重算的合规结果"
+
+
+class ComplianceCoverage(models.Model):
+    """A period (2026-03, 2026Q1 …) whose verdicts have been computed for the whole tree, so
+    every organization has its stored row; later changes keep them fresh through stale marks.
+    A reader finding a period not covered yet computes it once for the whole tree."""
+
+    period = models.CharField(max_length=8, unique=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "已计算的合规周期"

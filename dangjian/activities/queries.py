@@ -7,7 +7,6 @@ import calendar as pycalendar
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.db.models.functions import Substr
@@ -90,9 +89,7 @@ def _rows(verdicts, today: dt.date) -> list[dict]:
     evidence = _evidence(verdicts)
     out = []
     for v in verdicts:
-        status = v.status
-        if status == compliance.DUE and v.period.end < today:
-            status = compliance.MISSING
+        status = ComplianceRow.status_on(v.status, v.period.end, today)
         out.append({
             "rule": v.rule, "kind_label": KIND_LABELS.get(v.rule.kind, v.rule.kind), "period": v.period.label,
             "period_start": v.period.start, "period_end": v.period.end,
@@ -349,11 +346,6 @@ def overview_scope(user, roots: list[Organization], year: int) -> OverviewScope:
     return OverviewScope(roots, units)
 
 
-class _Stored(NamedTuple):
-    status: str
-    period_end: dt.date
-
-
 def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = None) -> dict:
     """Fills the units' cells from one GROUP BY over the stored rows and drops the units with
     nothing to show (a root without requirements of its own, a unit dissolved before the
@@ -365,8 +357,9 @@ def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = No
         ComplianceRow.objects.filter(scope.q(), period_end__gte=dt.date(year, 1, 1),
                                      period_end__lte=dt.date(year, 12, 31))
         .exclude(status=compliance.NOT_APPLICABLE)
+        .with_status_on(today)
         .annotate(key=Substr("org__path", 1, scope.key_length()))
-        .values_list("key", "period_end", "status")
+        .values_list("key", "period_end", "status_now")
         .annotate(n=Count("pk"))
         .order_by()
     )
@@ -375,7 +368,6 @@ def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = No
         if unit is None:
             continue
         cell = unit.cells[end.month - 1]
-        status = compliance.current_status(_Stored(status, end), today)
         if status == compliance.MET:
             cell.met += n
         elif status == compliance.MISSING:
@@ -424,8 +416,7 @@ def overview_missing(scope: OverviewScope, year: int, *, unit: OverviewUnit | No
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     if month:
         start, end = dt.date(year, month, 1), _month_end(year, month)
-    qs = ComplianceRow.objects.filter(scope.q(), period_end__gte=start, period_end__lte=end).filter(
-        Q(status=compliance.MISSING) | Q(status=compliance.DUE, period_end__lt=today))
+    qs = ComplianceRow.objects.filter(scope.q(), period_end__gte=start, period_end__lte=end).not_met_on(today)
     if unit is not None:
         qs = qs.filter(org__path=unit.path) if unit.own else qs.filter(org__path__startswith=unit.path)
     if kind:

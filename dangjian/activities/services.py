@@ -363,11 +363,13 @@ def _write_attendance(user, activity: Activity, rows: dict[int, tuple[str, str]]
 
 
 def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
+    """Mark the compliance of the record's org (and of the orgs whose secretary lectured) stale
+    for the periods of its days, in this transaction; recompute them once it commits."""
     from . import compliance
 
-    transaction.on_commit(functools.partial(
-        compliance.schedule, user, sorted(set(org_ids)), sorted(set(days)), sorted(set(filter(None, lecturer_ids)))
-    ))
+    orgs = {*org_ids, *compliance.secretaries_orgs(lecturer_ids)}
+    compliance.mark_stale(orgs, min(days), max(days))
+    compliance.schedule_refresh(user)
 
 
 @_atomic_with_files
@@ -628,6 +630,6 @@ def change_rule(user, rule: ActivityRule, effective_from: dt.date, **fields) -> 
 
     from . import compliance
 
-    transaction.on_commit(functools.partial(compliance.schedule_range, user, effective_from,
-                                            max(today, effective_from)))
+    compliance.mark_stale(None, effective_from, max(today, effective_from))  # every org
+    compliance.schedule_refresh(user)
     return new

@@ -95,15 +95,9 @@ def compliance_rate(targets, start, end, params, today):
             .exclude(status=compliance.NOT_APPLICABLE))
     if params.get("rule"):
         rows = rows.filter(code=params["rule"])
-    grouped = rows.values_list("org__path", "status", "period_end").annotate(n=Count("id")).order_by()
-    judged = []
-    for path, status, period_end, n in grouped:
-        if status == compliance.DUE:
-            if period_end >= today:
-                continue  # not over yet: neither met nor missed
-            status = compliance.MISSING
-        judged.append((path, status, n))
-    sums = Rollup(targets).sums(judged)
+    # A requirement still running (`due` today) is neither met nor missed yet.
+    grouped = rows.with_status_on(today).values_list("org__path", "status_now").annotate(n=Count("id")).order_by()
+    sums = Rollup(targets).sums((path, status, n) for path, status, n in grouped if status != compliance.DUE)
     out = {}
     for t in targets:
         s = sums.get(t.org_id, {})

@@ -266,8 +266,9 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
         raise AssessmentError("scheme", f"方案“{scheme.name}”各项分值合计 {weights} 分，应等于总分 {scheme.total} 分")
     end = min(p.end, today)
     targets = queries.targets(scheme.level)
-    # Compliance is stored per period; bring the rows of the assessed range up to date first.
-    compliance.recompute(p.start, end, today=today)
+    # Compliance is stored per period and kept fresh by the changes themselves; compute only
+    # what is marked stale or was never computed.
+    compliance.ensure_fresh(p.start, end, today=today)
     values = {i.pk: metrics.compute(i.metric, targets, p.start, end, i.params, today)
               for i in indicators if i.method == Indicator.Method.METRIC}
     manual = {(s.indicator_id, s.org_id): s for s in ManualScore.objects.filter(

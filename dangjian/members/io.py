@@ -32,6 +32,7 @@ from dangjian.core.scoping import scope_of
 from dangjian.core.text import pinyin_full, pinyin_initials
 from dangjian.core.xlsx import CellError, Column
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
+from dangjian.orgs.signals import announce
 
 from .checks import check_member
 from .models import Category, Education, Gender, Member, Membership, Rank
@@ -472,6 +473,7 @@ def _write(plan: _Plan, user, today: dt.date, step) -> None:
                 entries.append(e)
         step(len(plan.new) // 2 + len(plan.changed), "正在写入变更记录")
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
+        announce(s.seat.org_id for s in plan.slots)
 
 
 # ---- export ----------------------------------------------------------------------------

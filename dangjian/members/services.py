@@ -5,6 +5,8 @@ from django.db import transaction
 
 from dangjian.core import audit, crypto, idcard
 from dangjian.core.text import pinyin_full, pinyin_initials
+from dangjian.orgs import services as org_services
+from dangjian.orgs.models import CommitteeSeat
 
 from .models import Member, Membership
 
@@ -81,4 +83,7 @@ def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "ç»
     member.org = to_org
     member.save(update_fields=["org", "updated_at"])
     audit.record(user, member, before, note=reason)
+    for seat in CommitteeSeat.objects.filter(is_active=True, holder=member).select_related("org"):
+        if not org_services.keeps_seat(seat.org.path, to_org.path):
+            org_services.vacate_seat(user, seat, on)
     return member

@@ -24,6 +24,7 @@ from dangjian.core.scoping import scope_of
 from dangjian.core.xlsx import CellError, Column
 
 from .models import Organization, OrgKind, Term, Unit, segment
+from .signals import announce
 
 AUDIT_NOTE = "批量导入"
 CHUNK = 900
@@ -339,6 +340,7 @@ class _Tree:
                         entries.append(e)
             entries += self._write_terms(user, placed)
             AuditEntry.objects.bulk_create(entries, batch_size=1000)
+            announce([o.pk for o in created] + [o.pk for o in changed])
 
     def _parent_id(self, r: Row, placed: dict[str, Organization]) -> int | None:
         if not r.parent_code:

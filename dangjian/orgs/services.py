@@ -6,6 +6,10 @@ from django.db import transaction
 from dangjian.core import audit
 
 from .models import CommitteeSeat, Organization, Term, Unit, segment
+from .signals import announce
+
+# Fields the set-up of an organization is judged by (apps above derive figures from them).
+SET_UP = ("kind", "parent_id", "established_on", "status", "dissolved_on")
 
 
 class OrgError(ValueError):
@@ -37,6 +41,7 @@ def create_org(user, **fields) -> Organization:
     org.path = (org.parent.path if org.parent else "") + segment(org.pk)
     org.save(update_fields=["path"])
     audit.record(user, org, None)
+    announce([org.pk])
     return org
 
 
@@ -53,6 +58,9 @@ def update_org(user, org: Organization, **fields) -> Organization:
     if moved:
         _move_subtree(org, (new_parent.path if new_parent else "") + segment(org.pk))
     audit.record(user, org, before)
+    after = audit.snapshot(org)
+    if any(before.get(f) != after.get(f) for f in SET_UP):
+        announce([org.pk])
     return org
 
 
@@ -77,6 +85,7 @@ def dissolve_org(user, org: Organization, on: dt.date) -> Organization:
     org.dissolved_on = on
     org.save(update_fields=["status", "dissolved_on"])
     audit.record(user, org, before, note="撤销组织")
+    announce([org.pk])
     return org
 
 
@@ -122,7 +131,14 @@ def fill_seat(user, org: Organization, role: str, member, since: dt.date) -> Com
     seat.holder, seat.held_since, seat.vacant_since = member, since, None
     seat.save()
     audit.record(user, seat, before)
+    announce([org.pk])
     return seat
+
+
+def keeps_seat(seat_org_path: str, member_org_path: str) -> bool:
+    """A committee member belongs to the org's subtree (an organ committee's members sit in
+    its branches); one who leaves it leaves the seat. The rule of every door that moves people."""
+    return member_org_path.startswith(seat_org_path)
 
 
 @transaction.atomic
@@ -131,4 +147,5 @@ def vacate_seat(user, seat: CommitteeSeat, since: dt.date) -> CommitteeSeat:
     seat.holder, seat.held_since, seat.vacant_since = None, None, since
     seat.save()
     audit.record(user, seat, before, note="职位出缺")
+    announce([seat.org_id])
     return seat

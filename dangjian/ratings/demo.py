@@ -19,7 +19,6 @@ import datetime as dt
 import random
 
 from dangjian.accounts.models import RoleAssignment
-from dangjian.activities import compliance
 from dangjian.activities.models import Activity, ComplianceRow
 from dangjian.assessment.models import Grade, Run, TargetScore
 from dangjian.assessment.models import Level as TargetLevel
@@ -161,8 +160,7 @@ def _known_then(org: Organization, on: dt.date) -> str:
               .order_by("run__period_start").values_list("run__period", "total", "grade"))
     grades = dict(Grade.choices)
     parts = [f"{period} 季度分级考核 {total} 分（{grades[grade]}）" for period, total, grade in scores]
-    missed = ComplianceRow.objects.filter(org=org, period_end__lt=on, period_end__year=on.year).filter(
-        status__in=(compliance.MISSING, compliance.DUE)).count()
+    missed = ComplianceRow.objects.filter(org=org, period_end__lt=on, period_end__year=on.year).not_met_on(on).count()
     if missed:
         parts.append(f"截至 {on:%Y年%m月%d日}本年度组织生活应开未开 {missed} 项")
     found = "；".join(parts) or "支部工作长期不正常"

@@ -185,16 +185,14 @@ def _compliance(year: int, day: dt.date, today: dt.date) -> dict[int, tuple[int,
     the rating day — one grouped query over the stored rows. A requirement still running is
     neither met nor missed yet (a stored `due` becomes missing once its period is over)."""
     grouped = (ComplianceRow.objects.filter(org__kind="branch", period_end__gte=dt.date(year, 1, 1),
-                                            period_end__lte=dt.date(year, 12, 31))
-               .exclude(status=compliance.NOT_APPLICABLE)
-               .values_list("org_id", "status", "period_end").annotate(n=Count("id")).order_by())
+                                            period_end__lte=min(day, dt.date(year, 12, 31)))
+               .exclude(status=compliance.NOT_APPLICABLE).with_status_on(today)
+               .values_list("org_id", "status_now").annotate(n=Count("id")).order_by())
     out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for org_id, status, end, n in grouped:
-        if end > day or (status == compliance.DUE and end >= today):
-            continue
+    for org_id, status, n in grouped:
         if status == compliance.MET:
             out[org_id][0] += n
-        elif status in (compliance.MISSING, compliance.DUE):
+        elif status == compliance.MISSING:
             out[org_id][1] += n
     return {k: (v[0], v[1]) for k, v in out.items()}
 
@@ -255,7 +253,7 @@ def run_rating(user, year: int, *, today: dt.date | None = None, refresh: bool =
         scheme = ensure_scheme(user, year)
         rules_ = rules.of_scheme(scheme)
         if refresh:
-            compliance.recompute(dt.date(year, 1, 1), day, today=today)
+            compliance.ensure_fresh(dt.date(year, 1, 1), day, today=today)
         branches, figs, basis, run_ids = figures(scheme, rules_, day, today)
         results = engine.assign(figs, rules_)
         previous = dict(Rating.objects.filter(year=year - 1).values_list("org_id", "level"))
