@@ -264,7 +264,7 @@ def test_web_import_row_errors_and_scope_write_nothing(tree, branch, personas, c
     ])
     page = client.get(upload(client, path)["Location"]).content.decode()
     assert "2 行有错误" in page and "未写入任何数据" in page
-    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    rows = re.findall(r"<tr><td[^>]*>(\d+)</td><td[^>]*>([^<]*)</td><td>([^<]*)</td></tr>", page)
     assert [(r[0], r[1]) for r in rows] == [("3", "组织代码"), ("4", "日期")]
     assert "不在您的导入范围内" in rows[0][2] and "将来的日期" in rows[1][2]
     assert counts() == before

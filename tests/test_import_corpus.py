@@ -93,8 +93,10 @@ MEMBER_CASES = {
     "empty_org": ([person(1, 所在党组织代码="")], None, [(2, "所在党组织代码", "不能为空")], 1),
     "phone": ([person(1, 手机号码="138-0000")], None, [(2, "手机号码", "格式不正确")], 1),
     "phone_empty": ([person(1, 手机号码=None)], None, [(2, "手机号码", "不能为空")], 1),
-    "enums": ([person(1, 性别="男性", 学历="本科", 人员类别="党员", 职级="科长", 是否领导干部="可能")], None,
-              [(2, "性别", "可选：男、女"), (2, "学历", "大学本科"), (2, "人员类别", "正式党员、预备党员"),
+    # 男性 and 本科 are what clerks write for 男 and 大学本科 (read, and reported as normalized);
+    # 党员 could be either category and 研究生 either degree: asked, never guessed.
+    "enums": ([person(1, 性别="男人", 学历="研究生", 人员类别="党员", 职级="科长", 是否领导干部="可能")], None,
+              [(2, "性别", "可选：男、女"), (2, "学历", "博士研究生"), (2, "人员类别", "不明确"),
                (2, "职级", "一级巡视员"), (2, "是否领导干部", "应填“是”或“否”")], 1),
     "empty_required": ([person(1, 姓名=" ", 民族=None, 工作单位="", 学历=None)], None,
                        [(2, "姓名", "不能为空"), (2, "民族", "不能为空"), (2, "工作单位", "不能为空"),

@@ -21,18 +21,18 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import IntegrityError, connection
 
 from dangjian.core import audit, periods, xlsx
 from dangjian.core.models import AuditEntry
-from dangjian.core.scoping import scope_of
-from dangjian.core.xlsx import CellError, Column
+from dangjian.core.xlsx import CellError, Column, chunks, fetch
 from dangjian.members.models import Member
+from dangjian.orgs.io import resolve_org_codes
 from dangjian.orgs.models import Organization
 
-from . import compliance
-from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, Attendance, kind_rows
+from . import checks, compliance
+from .checks import FIELD_LABELS, ActivityError, member_scope_path
+from .models import KIND_LABELS, Activity, ActivityKind, Attendance, kind_rows
 
 AUDIT_NOTE = "历史记录导入"
 CHUNK = 500
@@ -115,121 +115,55 @@ def _count(value, label: str) -> int | None:
     return value
 
 
-def _parse(number: int, raw: dict, today: dt.date, errors: xlsx.Errors) -> Row:
-    r = Row(number)
-
-    def cell(key, parse):
-        try:
-            return parse(raw.get(key))
-        except CellError as exc:
-            errors.add(number, HEADERS[key], str(exc))
-            return None
-
-    r.org_code = cell("org", lambda v: xlsx.text(v, "组织代码", 20, required=True)) or ""
-    r.kinds = cell("kinds", _kinds) or []
-    r.held_on = cell("held_on", lambda v: xlsx.date(v, "日期", required=True))
-    if r.held_on is not None:
-        if r.held_on > today:
-            errors.add(number, HEADERS["held_on"], f"日期 {r.held_on:%Y-%m-%d} 是将来的日期，只能导入已经开展的活动")
-        elif r.held_on.year < 1921:
-            errors.add(number, HEADERS["held_on"], f"日期 {r.held_on:%Y-%m-%d} 不是有效的活动日期")
-    r.topic = cell("topic", lambda v: xlsx.text(v, "主题", 200)) or ""
-    r.host_name = cell("host", lambda v: xlsx.text(v, "主持人", 50)) or ""
-    r.expected = cell("expected_count", lambda v: _count(v, "应到人数"))
-    r.present = cell("present_count", lambda v: _count(v, "实到人数"))
-    if r.expected is not None and r.present is not None and r.present > r.expected:
-        errors.add(number, HEADERS["present_count"], f"实到人数（{r.present}）不能多于应到人数（{r.expected}）")
-    names = xlsx.cell_text(raw.get("absentees"))
-    r.absentee_names = list(dict.fromkeys(filter(None, _SPLIT.split(names))))
-    if r.expected is not None and r.present is not None and len(r.absentee_names) > r.expected - r.present:
-        errors.add(number, HEADERS["absentees"],
-                   f"缺席人员有 {len(r.absentee_names)} 人，多于应到与实到人数之差（{r.expected - r.present}）")
-    return r
+def _message(exc: ActivityError) -> str:
+    """A service message without its field label: the report's column already names it."""
+    label = FIELD_LABELS.get(exc.field, "")
+    return exc.message.removeprefix(f"{label}：") if label else exc.message
 
 
 # ---- checks ----------------------------------------------------------------------------
 
-def _chunks(items: list, size: int = CHUNK):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _scope_path(org: Organization, parents: dict[int, str]) -> str | None:
-    """The same member scope as record_activity: a 党小组 meets with its branch's members;
-    党组 and 工委 have no members of their own."""
-    if org.kind in ("leading_group", "working_committee"):
-        return None
-    if org.kind == "cell" and org.parent_id:
-        return parents.get(org.parent_id, org.path)
-    return org.path
-
-
-def _resolve_orgs(rows: list[Row], user, errors: xlsx.Errors) -> None:
-    scope = scope_of(user) if user is not None else None
-    codes = sorted({r.org_code for r in rows if r.org_code})
-    orgs: dict[str, Organization] = {}
-    for chunk in _chunks(codes):
-        orgs.update((o.code, o) for o in Organization.objects.filter(code__in=chunk))
-    header = HEADERS["org"]
-    for r in rows:
-        if not r.org_code:
-            continue
-        org = orgs.get(r.org_code)
-        if org is None:
-            errors.add(r.number, header, f"组织代码“{r.org_code}”在系统中不存在，请核对组织代码")
-        elif scope is not None and not scope.allows("import", org.path):
-            errors.add(r.number, header, f"无权导入该组织（{r.org_code}）的记录：不在您的导入范围内")
-        elif org.status != Organization.Status.ACTIVE:
-            errors.add(r.number, header, f"“{org.name}”已撤销，不能再导入其组织生活记录")
-        else:
-            r.org = org
-            for k in r.kinds:
-                if org.kind not in KINDS_FOR_ORG[k]:
-                    errors.add(r.number, HEADERS["kinds"], f"{org.get_kind_display()}不开展“{KIND_LABELS[k]}”")
-
-
-def _resolve_people(rows: list[Row], errors: xlsx.Errors) -> None:
-    """Hosts and absentees by name among the active members of each row's org."""
+def _resolve_people(rows: list[Row], importer: ActivityImporter) -> None:
+    """Hosts and absentees by name among the members of each row's meetings (the rule of
+    record_activity: a 党小组 meets with its branch's members)."""
     ready = [r for r in rows if r.org is not None and (r.host_name or r.absentee_names)]
     if not ready:
         return
-    parent_ids = sorted({r.org.parent_id for r in ready if r.org.kind == "cell" and r.org.parent_id})
-    parents = dict(Organization.objects.filter(pk__in=parent_ids).values_list("pk", "path"))
-    names = sorted({n for r in ready for n in [r.host_name, *r.absentee_names] if n})
+    parents = {pk: o.path for pk, o in fetch(Organization.objects.only("pk", "path"), "pk",
+                                             [r.org.parent_id for r in ready if r.org.kind == "cell"], CHUNK).items()}
     by_name: dict[str, list[Member]] = {}
-    for chunk in _chunks(names):
+    for chunk in chunks(sorted({n for r in ready for n in [r.host_name, *r.absentee_names] if n}), CHUNK):
         for m in Member.objects.filter(name__in=chunk, status=Member.Status.ACTIVE).select_related("org"):
             by_name.setdefault(m.name, []).append(m)
 
-    def find(r: Row, name: str, column: str, what: str) -> Member | None:
-        path = _scope_path(r.org, parents)
+    def find(r: Row, name: str, key: str, what: str) -> Member | None:
+        path = member_scope_path(r.org, parents.get(r.org.parent_id))
         found = [m for m in by_name.get(name, []) if path is None or m.org.path.startswith(path)]
         if not found:
-            errors.add(r.number, column, f"{what}“{name}”不是{r.org.name}的在册党员")
+            importer.fail(r.number, key, f"{what}“{name}”不是{r.org.name}的在册党员")
             return None
         if len(found) > 1:
-            errors.add(r.number, column, f"{r.org.name}有 {len(found)} 名党员叫“{name}”，无法确定是哪一位，请在平台中逐条登记")
+            importer.fail(r.number, key, f"{r.org.name}有 {len(found)} 名党员叫“{name}”，无法确定是哪一位，请在平台中逐条登记")
             return None
         return found[0]
 
     for r in ready:
         if r.host_name:
-            r.host = find(r, r.host_name, HEADERS["host"], "主持人")
-        r.absentees = [m for m in (find(r, n, HEADERS["absentees"], "缺席人员") for n in r.absentee_names) if m]
+            r.host = find(r, r.host_name, "host", "主持人")
+        r.absentees = [m for m in (find(r, n, "absentees", "缺席人员") for n in r.absentee_names) if m]
 
 
 def _key(org_id: int, held_on: dt.date, kinds, topic: str) -> tuple:
     return org_id, held_on, tuple(sorted(kinds)), topic
 
 
-def _check_duplicates(rows: list[Row], errors: xlsx.Errors) -> None:
+def _check_duplicates(rows: list[Row], importer: ActivityImporter) -> None:
     ready = [r for r in rows if r.org is not None and r.held_on is not None and r.kinds]
     first: dict[tuple, int] = {}
     for r in ready:
         key = _key(r.org.pk, r.held_on, r.kinds, r.topic)
         if key in first:
-            errors.add(r.number, HEADERS["topic"],
-                       f"与第 {first[key]} 行重复（同一组织、日期、类型和主题），同一次活动只能填写一行")
+            importer.fail(r.number, "topic", f"与第 {first[key]} 行重复（同一组织、日期、类型和主题），同一次活动只能填写一行")
         else:
             first[key] = r.number
     if not ready:
@@ -237,56 +171,85 @@ def _check_duplicates(rows: list[Row], errors: xlsx.Errors) -> None:
     org_ids = sorted({r.org.pk for r in ready})
     days = sorted({r.held_on for r in ready})
     existing: dict[int, tuple] = {}
-    for chunk in _chunks(org_ids):
+    for chunk in chunks(org_ids, CHUNK):
         qs = Activity.objects.filter(org_id__in=chunk, held_on__gte=days[0], held_on__lte=days[-1],
                                      status=Activity.Status.ACTIVE)
         existing.update((pk, (org, day, topic)) for pk, org, day, topic in qs.values_list("pk", "org_id", "held_on", "topic"))
     kinds: dict[int, list[str]] = {}
-    for chunk in _chunks(sorted(existing)):
+    for chunk in chunks(sorted(existing), CHUNK):
         for pk, kind in ActivityKind.objects.filter(activity_id__in=chunk).values_list("activity_id", "kind"):
             kinds.setdefault(pk, []).append(kind)
     held = {_key(org, day, kinds.get(pk, []), topic): pk for pk, (org, day, topic) in existing.items()}
     for r in ready:
         pk = held.get(_key(r.org.pk, r.held_on, r.kinds, r.topic))
         if pk is not None:
-            errors.add(r.number, HEADERS["topic"],
-                       f"{r.held_on:%Y-%m-%d}“{r.topic or '（无主题）'}”的同类记录已经存在（编号 {pk}），请勿重复导入")
+            importer.fail(r.number, "topic",
+                          f"{r.held_on:%Y-%m-%d}“{r.topic or '（无主题）'}”的同类记录已经存在（编号 {pk}），请勿重复导入")
 
 
 # ---- import ----------------------------------------------------------------------------
 
+class ActivityImporter(xlsx.Importer):
+    """组织生活记录 of the past from Excel (see the module docstring)."""
+
+    columns = COLUMNS
+    noun = "条"
+    title = "组织生活记录"
+    notes = NOTES
+    audit_note = AUDIT_NOTE
+
+    def parse(self, r: xlsx.RowReader) -> Row:
+        row = Row(r.number)
+        row.org_code = r.cell("org", lambda v: xlsx.text(xlsx.code_text(v), "组织代码", 32, required=True)) or ""
+        row.kinds = r.cell("kinds", _kinds) or []
+        row.held_on = r.cell("held_on", lambda v: xlsx.date(v, "日期", required=True))
+        row.topic = r.cell("topic", lambda v: xlsx.text(v, "主题")) or ""
+        try:
+            if row.held_on is not None:
+                checks.check_date(row.held_on, self.today)
+        except ActivityError as exc:
+            r.fail("held_on", _message(exc))
+        try:
+            row.topic = checks.check_text({"topic": row.topic})["topic"]
+        except ActivityError as exc:
+            r.fail("topic", _message(exc))
+        row.host_name = r.cell("host", lambda v: xlsx.text(v, "主持人", 50)) or ""
+        row.expected = r.cell("expected_count", lambda v: _count(v, "应到人数"))
+        row.present = r.cell("present_count", lambda v: _count(v, "实到人数"))
+        if row.expected is not None and row.present is not None and row.present > row.expected:
+            r.fail("present_count", f"实到人数（{row.present}）不能多于应到人数（{row.expected}）")
+        names = xlsx.cell_text(r.raw.get("absentees"))
+        row.absentee_names = list(dict.fromkeys(filter(None, _SPLIT.split(names))))
+        if row.expected is not None and row.present is not None and \
+                len(row.absentee_names) > row.expected - row.present:
+            r.fail("absentees", f"缺席人员有 {len(row.absentee_names)} 人，多于应到与实到人数之差"
+                                f"（{row.expected - row.present}）")
+        return row
+
+    def check(self, rows: list[Row]) -> None:
+        resolve_org_codes(self, rows, key="org", label="组织代码", dissolved="不能再导入其组织生活记录")
+        for r in rows:
+            if r.org is not None and r.kinds:
+                try:
+                    checks.check_kinds(r.org, r.kinds)
+                except ActivityError as exc:
+                    self.fail(r.number, "kinds", _message(exc))
+        _resolve_people(rows, self)
+        _check_duplicates(rows, self)
+
+    def write(self, rows: list[Row]) -> None:
+        _write(rows, self.user)
+
+    def after(self, rows: list[Row]) -> None:
+        self.progress(len(rows), len(rows), "正在重新计算合规情况")
+        compliance.refresh_stale(today=self.today)  # the import already runs in the background
+
+
 def import_activities(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
     """Check the whole file, then (unless `dry_run` or any error) write it in one transaction
     and recompute compliance once. `user` None means an administrator at the command line.
-    Returns the report: {"ok", "created", "updated", "errors"}."""
-    today = today or timezone.localdate()
-    progress = progress or (lambda done, total, message="": None)
-    progress(0, 0, "正在读取文件")
-    try:
-        sheet = xlsx.read(path, COLUMNS, progress)
-    except xlsx.FileProblem as exc:
-        return xlsx.result(errors=exc.errors)
-    errors = xlsx.Errors(COLUMNS)
-    total = len(sheet.rows)
-    rows = [_parse(number, raw, today, errors) for number, raw in sheet.rows]
-    progress(total // 2, total, "正在校验")
-    _resolve_orgs(rows, user, errors)
-    _resolve_people(rows, errors)
-    _check_duplicates(rows, errors)
-    if errors:
-        return xlsx.result(errors=errors.as_list())
-    if dry_run:
-        progress(total, total, "校验完成（未写入）")
-        return xlsx.result(len(rows))
-    try:
-        _write(rows, user)
-    except IntegrityError:
-        return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
-                                    "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
-    progress(total, total, "正在重新计算合规情况")
-    compliance.refresh_stale(today=today)  # the import already runs in the background
-    progress(total, total, "导入完成")
-    return xlsx.result(len(rows))
+    Returns the report: {"ok", "created", "updated", "errors"} (and "normalized")."""
+    return ActivityImporter(user, today=today, progress=progress).run(path, dry_run)
 
 
 def _activity(r: Row, user) -> Activity:
@@ -302,36 +265,33 @@ def _activity(r: Row, user) -> Activity:
 
 def _write(rows: list[Row], user) -> None:
     actor = user if user is not None and user.is_authenticated else None
-    with transaction.atomic():
-        # Organizations are locked as record_activity locks them, so a dissolution cannot
-        # slip in between the checks and the write.
-        org_ids = sorted({r.org.pk for r in rows})
-        for chunk in _chunks(org_ids):
-            states = Organization.objects.select_for_update().filter(pk__in=chunk).values_list("status", flat=True)
-            if any(s != Organization.Status.ACTIVE for s in states):
-                raise IntegrityError("organization dissolved during import")
-        for r in rows:
-            r.activity = _activity(r, user)
-        activities = [r.activity for r in rows]
-        if connection.features.can_return_rows_from_bulk_insert:
-            for chunk in _chunks(activities, 1000):
-                Activity.objects.bulk_create(chunk)
-        else:
-            for a in activities:
-                a.save()
-        ActivityKind.objects.bulk_create([k for r in rows for k in kind_rows(r.activity, r.kinds)], batch_size=1000)
-        Attendance.objects.bulk_create(
-            [Attendance(activity_id=r.activity.pk, member_id=m.pk, status=Attendance.Status.ABSENT)
-             for r in rows for m in r.absentees], batch_size=1000)
-        entries = [audit.entry(user, r.activity, None, "create",
-                               AUDIT_NOTE + "；类型：" + "、".join(KIND_LABELS[k] for k in r.kinds)) for r in rows]
-        entries += [AuditEntry(table="activities.attendance", object_id=r.activity.pk, action="create",
-                               changes={str(m.pk): [None, Attendance.Status.ABSENT] for m in r.absentees},
-                               user=actor, note="出席情况（" + AUDIT_NOTE + "）") for r in rows if r.absentees]
-        AuditEntry.objects.bulk_create(entries, batch_size=1000)
-        compliance.mark_stale({r.org.pk for r in rows}, min(r.held_on for r in rows), max(r.held_on for r in rows))
+    # Organizations are locked as record_activity locks them, so a dissolution cannot
+    # slip in between the checks and the write.
+    org_ids = sorted({r.org.pk for r in rows})
+    for chunk in chunks(org_ids, CHUNK):
+        states = Organization.objects.select_for_update().filter(pk__in=chunk).values_list("status", flat=True)
+        if any(s != Organization.Status.ACTIVE for s in states):
+            raise IntegrityError("organization dissolved during import")
+    for r in rows:
+        r.activity = _activity(r, user)
+    activities = [r.activity for r in rows]
+    if connection.features.can_return_rows_from_bulk_insert:
+        for chunk in chunks(activities, 1000):
+            Activity.objects.bulk_create(chunk)
+    else:
+        for a in activities:
+            a.save()
+    ActivityKind.objects.bulk_create([k for r in rows for k in kind_rows(r.activity, r.kinds)], batch_size=1000)
+    Attendance.objects.bulk_create(
+        [Attendance(activity_id=r.activity.pk, member_id=m.pk, status=Attendance.Status.ABSENT)
+         for r in rows for m in r.absentees], batch_size=1000)
+    entries = [audit.entry(user, r.activity, None, "create",
+                           AUDIT_NOTE + "；类型：" + "、".join(KIND_LABELS[k] for k in r.kinds)) for r in rows]
+    entries += [AuditEntry(table="activities.attendance", object_id=r.activity.pk, action="create",
+                           changes={str(m.pk): [None, Attendance.Status.ABSENT] for m in r.absentees},
+                           user=actor, note="出席情况（" + AUDIT_NOTE + "）") for r in rows if r.absentees]
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    compliance.mark_stale({r.org.pk for r in rows}, min(r.held_on for r in rows), max(r.held_on for r in rows))
 
 
-def write_template(out) -> None:
-    xlsx.write(out, COLUMNS, [[c.example for c in COLUMNS]], notes=xlsx.notes_for(COLUMNS, NOTES),
-               title="组织生活记录")
+write_template = ActivityImporter.write_template

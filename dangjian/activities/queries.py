@@ -19,8 +19,8 @@ from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
 from dangjian.orgs.models import SEGMENT, Organization
 
 from . import compliance
+from .checks import member_scope_path
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attendance, ComplianceRow
-from .services import _member_scope_path
 
 STATUS_BADGES = {
     compliance.MET: "text-bg-success",
@@ -73,7 +73,7 @@ def attendance_by_status(activity: Activity) -> list[dict]:
 def meeting_members(org: Organization):
     """The org's active members, in the order the attendance form lists them; none for
     党组 and 工委 (their people attend at their own branches)."""
-    scope = _member_scope_path(org)
+    scope = member_scope_path(org)
     if scope is None:
         return Member.objects.none()
     return (Member.objects.filter(org__path__startswith=scope, status=Member.Status.ACTIVE)

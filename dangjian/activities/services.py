@@ -19,14 +19,10 @@ from dangjian.core.models import AuditEntry
 from dangjian.members.models import Category, Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 
+from . import checks
+from .checks import FIELD_LABELS, ActivityError  # noqa: F401  (callers catch services.ActivityError)
 from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attachment, Attendance, kind_rows
 
-FIELD_LABELS = {
-    "org": "党组织", "kinds": "类型", "held_on": "日期", "starts_at": "开始时间", "place": "地点", "topic": "主题",
-    "host": "主持人", "recorder": "记录人", "lecturer": "授课人", "lecturer_name": "授课人（非本组织）",
-    "talk_parties": "谈话双方", "minutes": "会议记录", "decisions": "决定事项", "attendance": "出席情况",
-    "reason": "撤回原因", "file": "附件", "counts": "应到/实到人数",
-}
 EDITABLE = ("held_on", "starts_at", "place", "topic", "host", "recorder", "lecturer", "lecturer_name",
             "minutes", "decisions")
 ATTENDANCE_STATUSES = {s.value for s in Attendance.Status}
@@ -58,67 +54,15 @@ def attachment_max_bytes() -> int:
     return int(getattr(settings, "ACTIVITY_ATTACHMENT_MAX_BYTES", ATTACHMENT_MAX_BYTES))
 
 
-class ActivityError(ValueError):
-    """Bad input; `field` names the field (see FIELD_LABELS), the message is shown as is."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-        self.errors = {field: [message]}
-
-
-def _fail(field: str, message: str):
-    raise ActivityError(field, f"{FIELD_LABELS.get(field, field)}：{message}")
-
-
-# ---- validation ------------------------------------------------------------------------------
-
-def _member_scope_path(org: Organization) -> str | None:
-    """Path prefix of the members who belong to this org's meetings; None = anyone (党组 and
-    工委 have no members of their own: their people are members of branches)."""
-    if org.kind in ("leading_group", "working_committee"):
-        return None
-    if org.kind == "cell" and org.parent_id:
-        return Organization.objects.filter(pk=org.parent_id).values_list("path", flat=True).first() or org.path
-    return org.path
-
-
-def _check_kinds(org: Organization, kinds) -> list[str]:
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    kinds = list(dict.fromkeys(k for k in (kinds or []) if k))
-    if not kinds:
-        _fail("kinds", "请至少选择一种组织生活类型")
-    for k in kinds:
-        if k not in KIND_LABELS:
-            _fail("kinds", f"“{k}”不是有效的组织生活类型")
-        if org.kind not in KINDS_FOR_ORG[k]:
-            _fail("kinds", f"{org.get_kind_display()}不开展“{KIND_LABELS[k]}”")
-    if "talk" in kinds and len(kinds) > 1:
-        _fail("kinds", "谈心谈话单独记录，不能与其他类型合并为一条记录")
-    return kinds
-
-
-def _check_date(held_on, today: dt.date) -> dt.date:
-    if not isinstance(held_on, dt.date) or isinstance(held_on, dt.datetime):
-        _fail("held_on", "请填写日期")
-    if held_on > today:
-        _fail("held_on", f"{held_on:%Y-%m-%d} 是将来的日期，只能记录已经开展的活动")
-    if held_on.year < 1921:
-        _fail("held_on", f"{held_on:%Y-%m-%d} 不是有效的活动日期")
-    return held_on
-
-
 def _active_member(field: str, member) -> Member | None:
     if member is None:
         return None
     if not isinstance(member, Member):
         member = Member.objects.filter(pk=member).first()
         if member is None:
-            _fail(field, "所选党员不存在")
+            checks.fail(field, "所选党员不存在")
     if member.status != Member.Status.ACTIVE:
-        _fail(field, f"{member.name} 不是在册党员")
+        checks.fail(field, f"{member.name} 不是在册党员")
     return member
 
 
@@ -130,62 +74,50 @@ def _check_attendance(org: Organization, attendance: dict | None) -> tuple[dict[
         try:
             member_id = int(member_id)
         except (TypeError, ValueError):
-            _fail("attendance", f"“{key}”不是有效的党员")
+            checks.fail("attendance", f"“{key}”不是有效的党员")
         status, reason = (value, "") if isinstance(value, str) else (tuple(value) + ("",))[:2]
         reason = (reason or "").strip()
         if status not in ATTENDANCE_STATUSES:
-            _fail("attendance", f"“{status}”不是有效的出席情况（出席、缺席、请假、列席）")
+            checks.fail("attendance", f"“{status}”不是有效的出席情况（出席、缺席、请假、列席）")
         rows[member_id] = (status, reason[:200])
     if not rows:
         return rows, {}
     members = {m.pk: m for m in Member.objects.filter(pk__in=rows).select_related("org")}
-    scope = _member_scope_path(org)
+    scope = checks.member_scope_path(org)
     for member_id, (status, reason) in rows.items():
         m = members.get(member_id)
         if m is None:
-            _fail("attendance", f"编号为 {member_id} 的党员不存在")
+            checks.fail("attendance", f"编号为 {member_id} 的党员不存在")
         if m.status != Member.Status.ACTIVE:
-            _fail("attendance", f"{m.name} 不是在册党员，不能登记出席情况")
+            checks.fail("attendance", f"{m.name} 不是在册党员，不能登记出席情况")
         if status != Attendance.Status.OBSERVER and scope is not None and not m.org.path.startswith(scope):
-            _fail("attendance", f"{m.name} 不是{org.name}的党员，只能登记为列席")
+            checks.fail("attendance", f"{m.name} 不是{org.name}的党员，只能登记为列席")
         if status == Attendance.Status.EXCUSED and not reason:
-            _fail("attendance", f"{m.name} 请假，请填写请假事由")
+            checks.fail("attendance", f"{m.name} 请假，请填写请假事由")
     return rows, members
 
 
 def _check_talk(kinds, talk_parties, fields, attendance) -> tuple[Member | None, Member | None]:
     if "talk" not in kinds:
         if talk_parties:
-            _fail("talk_parties", "只有谈心谈话需要填写谈话双方")
+            checks.fail("talk_parties", "只有谈心谈话需要填写谈话双方")
         return None, None
     parties = list(talk_parties or [])
     if len(parties) != 2:
-        _fail("talk_parties", "谈心谈话应填写谈话双方两人")
+        checks.fail("talk_parties", "谈心谈话应填写谈话双方两人")
     a = _active_member("talk_parties", parties[0])
     b = _active_member("talk_parties", parties[1])
     if a is None or b is None:
-        _fail("talk_parties", "谈心谈话应填写谈话双方两人")
+        checks.fail("talk_parties", "谈心谈话应填写谈话双方两人")
     if a.pk == b.pk:
-        _fail("talk_parties", "谈话双方不能是同一人")
+        checks.fail("talk_parties", "谈话双方不能是同一人")
     # The platform keeps that a talk took place, never what was said.
     for name in ("minutes", "decisions"):
         if (fields.get(name) or "").strip():
-            _fail(name, "谈心谈话只记录谈话双方和日期，不记录谈话内容")
+            checks.fail(name, "谈心谈话只记录谈话双方和日期，不记录谈话内容")
     if attendance:
-        _fail("attendance", "谈心谈话不登记出席情况")
+        checks.fail("attendance", "谈心谈话不登记出席情况")
     return a, b
-
-
-def _check_text(fields: dict) -> dict:
-    limits = {"place": 100, "topic": 200, "lecturer_name": 50}
-    out = {}
-    for name in ("place", "topic", "lecturer_name", "minutes", "decisions"):
-        if name in fields:
-            value = (fields[name] or "").strip()
-            if name in limits and len(value) > limits[name]:
-                _fail(name, f"不能超过 {limits[name]} 个字")
-            out[name] = value
-    return out
 
 
 def _check_duplicate(org, kinds, held_on, topic, exclude_pk=None) -> None:
@@ -196,14 +128,14 @@ def _check_duplicate(org, kinds, held_on, topic, exclude_pk=None) -> None:
     for pk in same.values_list("pk", flat=True):
         existing = sorted(ActivityKind.objects.filter(activity_id=pk).values_list("kind", flat=True))
         if existing == wanted:
-            _fail("topic", f"{held_on:%Y-%m-%d}“{topic or '（无主题）'}”的同类记录已经存在（编号 {pk}），请勿重复提交")
+            checks.fail("topic", f"{held_on:%Y-%m-%d}“{topic or '（无主题）'}”的同类记录已经存在（编号 {pk}），请勿重复提交")
 
 
 def _counts(org: Organization, rows: dict[int, tuple[str, str]], members: dict[int, Member]) -> dict:
     """应到/实到 for the attendance list, for voting members and for the committee."""
     present = {mid for mid, (s, _) in rows.items() if s == Attendance.Status.PRESENT}
     listed = [mid for mid, (s, _) in rows.items() if s != Attendance.Status.OBSERVER]
-    scope = _member_scope_path(org)
+    scope = checks.member_scope_path(org)
     if scope is None:
         voting_expected = voting_present = 0
     else:
@@ -226,21 +158,21 @@ def _explicit_counts(counts: dict | None) -> dict:
     out = {}
     for key, value in (counts or {}).items():
         if key not in COUNT_FIELDS:
-            _fail("counts", f"未知的人数项“{key}”")
+            checks.fail("counts", f"未知的人数项“{key}”")
         if value is None:
             out[key] = None
             continue
         try:
             value = int(value)
         except (TypeError, ValueError):
-            _fail("counts", f"“{value}”不是有效的人数")
+            checks.fail("counts", f"“{value}”不是有效的人数")
         if value < 0:
-            _fail("counts", "人数不能为负数")
+            checks.fail("counts", "人数不能为负数")
         out[key] = value
     for exp, pres in (("expected_count", "present_count"), ("voting_expected", "voting_present"),
                       ("committee_expected", "committee_present")):
         if out.get(exp) is not None and out.get(pres) is not None and out[pres] > out[exp]:
-            _fail("counts", f"实到人数（{out[pres]}）不能多于应到人数（{out[exp]}）")
+            checks.fail("counts", f"实到人数（{out[pres]}）不能多于应到人数（{out[exp]}）")
     return out
 
 
@@ -260,25 +192,25 @@ def _check_upload(upload, name: str | None = None) -> CheckedUpload:
     """Size, type and content of one file; nothing is written. A renamed executable is
     refused by its first bytes, whatever the browser declares."""
     if upload is None:
-        _fail("file", "请选择文件")
+        checks.fail("file", "请选择文件")
     name = "".join(ch for ch in Path(name or getattr(upload, "name", "") or "").name if ch.isprintable()).strip()
     ext = Path(name).suffix.lower()
     if ext not in ATTACHMENT_TYPES:
-        _fail("file", f"“{name}”的类型不支持，只能上传 {ATTACHMENT_TYPE_NAMES} 文件")
+        checks.fail("file", f"“{name}”的类型不支持，只能上传 {ATTACHMENT_TYPE_NAMES} 文件")
     size = getattr(upload, "size", None) or 0
     if size == 0:
-        _fail("file", f"“{name}”是空文件")
+        checks.fail("file", f"“{name}”是空文件")
     limit = attachment_max_bytes()
     if size > limit:
-        _fail("file", f"“{name}”超过 {size_label(limit)} 的上限，请压缩后再上传")
+        checks.fail("file", f"“{name}”超过 {size_label(limit)} 的上限，请压缩后再上传")
     content_type = (getattr(upload, "content_type", "") or "").split(";")[0].strip().lower()
     if content_type and content_type not in ATTACHMENT_TYPES[ext] + _LOOSE_CONTENT_TYPES:
-        _fail("file", f"“{name}”的内容类型（{content_type}）与扩展名不符")
+        checks.fail("file", f"“{name}”的内容类型（{content_type}）与扩展名不符")
     upload.seek(0)
     head = upload.read(8)
     upload.seek(0)
     if not head.startswith(_MAGIC[ext]):
-        _fail("file", f"“{name}”的内容与扩展名 {ext} 不符")
+        checks.fail("file", f"“{name}”的内容与扩展名 {ext} 不符")
     return CheckedUpload(upload, name[:200], ext, size)
 
 
@@ -290,7 +222,7 @@ def check_uploads(uploads) -> list[CheckedUpload]:
     """Every file of one save checked before anything is written."""
     uploads = [u for u in (uploads or []) if u is not None]
     if len(uploads) > MAX_ATTACHMENTS_PER_SAVE:
-        _fail("file", f"一次最多上传 {MAX_ATTACHMENTS_PER_SAVE} 个附件，本次选择了 {len(uploads)} 个")
+        checks.fail("file", f"一次最多上传 {MAX_ATTACHMENTS_PER_SAVE} 个附件，本次选择了 {len(uploads)} 个")
     return [_check_upload(u) for u in uploads]
 
 
@@ -299,7 +231,7 @@ def _store_attachments(user, activity: Activity, checked: list[CheckedUpload], s
     kept in the row only), so no user text reaches the file system; each stored path is
     appended to `stored` so a failing transaction can remove the files again."""
     if checked and activity.status != Activity.Status.ACTIVE:
-        _fail("file", "该记录已撤回，不能添加附件")
+        checks.fail("file", "该记录已撤回，不能添加附件")
     actor = user if user is not None and user.is_authenticated else None
     out = []
     for c in checked:
@@ -384,22 +316,22 @@ def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_
     `attachments` are uploaded files, optional; one bad file refuses the whole record."""
     today = today or timezone.localdate()
     if org is None:
-        _fail("org", "请选择党组织")
+        checks.fail("org", "请选择党组织")
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.status != Organization.Status.ACTIVE:
-        _fail("org", f"“{org.name}”已撤销，不能再录入组织生活记录")
-    kinds = _check_kinds(org, kinds)
-    held_on = _check_date(held_on, today)
-    text = _check_text(dict(place=place, topic=topic, lecturer_name=lecturer_name, minutes=minutes,
+        checks.fail("org", f"“{org.name}”已撤销，不能再录入组织生活记录")
+    kinds = checks.check_kinds(org, kinds)
+    held_on = checks.check_date(held_on, today)
+    text = checks.check_text(dict(place=place, topic=topic, lecturer_name=lecturer_name, minutes=minutes,
                             decisions=decisions))
     party_a, party_b = _check_talk(kinds, talk_parties, text, attendance)
     rows, members = _check_attendance(org, attendance)
     people = {name: _active_member(name, value) for name, value in
               (("host", host), ("recorder", recorder), ("lecturer", lecturer))}
     if (people["lecturer"] or text["lecturer_name"]) and "party_lecture" not in kinds:
-        _fail("lecturer", "只有党课需要填写授课人")
+        checks.fail("lecturer", "只有党课需要填写授课人")
     if people["lecturer"] and text["lecturer_name"]:
-        _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
+        checks.fail("lecturer", "授课人请在党员和非本组织人员中二选一")
     explicit = _explicit_counts(counts)
     _check_duplicate(org, kinds, held_on, text["topic"])
     files = check_uploads(attachments)
@@ -428,19 +360,19 @@ def update_activity(user, activity: Activity, *, kinds=None, attendance=None, ta
     today = today or timezone.localdate()
     activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
     if activity.status != Activity.Status.ACTIVE:
-        _fail("org", "该记录已撤回，不能修改")
+        checks.fail("org", "该记录已撤回，不能修改")
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         name = sorted(unknown)[0]
-        _fail(name, "不能修改")
+        checks.fail(name, "不能修改")
     org = activity.org
     if org.status != Organization.Status.ACTIVE:
-        _fail("org", f"“{org.name}”已撤销，不能再修改其组织生活记录")
+        checks.fail("org", f"“{org.name}”已撤销，不能再修改其组织生活记录")
     old_kinds = activity.kind_list
-    new_kinds = _check_kinds(org, kinds) if kinds is not None else old_kinds
+    new_kinds = checks.check_kinds(org, kinds) if kinds is not None else old_kinds
     old_day, old_lecturer = activity.held_on, activity.lecturer_id
-    held_on = _check_date(fields["held_on"], today) if "held_on" in fields else activity.held_on
-    text = _check_text({k: fields[k] for k in ("place", "topic", "lecturer_name", "minutes", "decisions")
+    held_on = checks.check_date(fields["held_on"], today) if "held_on" in fields else activity.held_on
+    text = checks.check_text({k: fields[k] for k in ("place", "topic", "lecturer_name", "minutes", "decisions")
                         if k in fields})
     merged_text = {k: text.get(k, getattr(activity, k)) for k in ("minutes", "decisions")}
     if talk_parties is None and "talk" in new_kinds:
@@ -456,9 +388,9 @@ def update_activity(user, activity: Activity, *, kinds=None, attendance=None, ta
     lecturer = people.get("lecturer", activity.lecturer)
     lecturer_name = text.get("lecturer_name", activity.lecturer_name)
     if (lecturer or lecturer_name) and "party_lecture" not in new_kinds:
-        _fail("lecturer", "只有党课需要填写授课人")
+        checks.fail("lecturer", "只有党课需要填写授课人")
     if lecturer and lecturer_name:
-        _fail("lecturer", "授课人请在党员和非本组织人员中二选一")
+        checks.fail("lecturer", "授课人请在党员和非本组织人员中二选一")
     explicit = _explicit_counts(counts)
     _check_duplicate(org, new_kinds, held_on, text.get("topic", activity.topic), exclude_pk=activity.pk)
     files = check_uploads(attachments)
@@ -492,10 +424,10 @@ def withdraw_activity(user, activity: Activity, reason: str) -> Activity:
     """Records are never deleted: a withdrawn record stays visible in history and stops counting."""
     reason = (reason or "").strip()
     if not reason:
-        _fail("reason", "请填写撤回原因")
+        checks.fail("reason", "请填写撤回原因")
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     if activity.status == Activity.Status.WITHDRAWN:
-        _fail("reason", "该记录已经撤回")
+        checks.fail("reason", "该记录已经撤回")
     before = audit.snapshot(activity)
     activity.status, activity.withdrawn_reason = Activity.Status.WITHDRAWN, reason[:200]
     activity.save(update_fields=["status", "withdrawn_reason", "updated_at"])
@@ -519,9 +451,9 @@ def remove_attachment(user, attachment: Attachment) -> Attachment:
     the record's history still names it; it is no longer listed or served."""
     att = Attachment.objects.select_for_update().select_related("activity").get(pk=attachment.pk)
     if not att.is_active:
-        _fail("file", f"附件“{att.name}”已经删除")
+        checks.fail("file", f"附件“{att.name}”已经删除")
     if att.activity.status != Activity.Status.ACTIVE:
-        _fail("file", "该记录已撤回，不能删除附件")
+        checks.fail("file", "该记录已撤回，不能删除附件")
     att.is_active = False
     att.save(update_fields=["is_active"])
     AuditEntry.objects.create(table="activities.attachment", object_id=att.pk, action="delete", changes={},

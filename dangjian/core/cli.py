@@ -62,11 +62,11 @@ def export_done(command: BaseCommand, count: int, noun: str, out: str) -> None:
 
 # ---- imports -----------------------------------------------------------------------------------
 
-def row_label(row: int) -> str:
+def row_label(row: int, header_row: int = xlsx.HEADER_ROW) -> str:
     if row == xlsx.FILE_ROW:
         return "文件"
-    if row == xlsx.HEADER_ROW:
-        return "表头"
+    if row == header_row:
+        return "表头" if row == xlsx.HEADER_ROW else f"{row}（表头）"
     return str(row)
 
 
@@ -99,7 +99,8 @@ class ImportCommand(BaseCommand):
     def handle(self, *args, file, dry_run, format, **options):
         path = Path(file)
         if not path.is_file():
-            report = xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "", "message": f"找不到文件：{file}"}])
+            report = xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "", "message": f"找不到文件：{file}"}],
+                                 file_level=True)
         else:
             bar = tqdm(total=0, file=sys.stderr, unit="行", desc="导入", dynamic_ncols=True,
                        disable=None if options.get("verbosity", 1) else True)
@@ -121,9 +122,14 @@ class ImportCommand(BaseCommand):
             raise SystemExit(EXIT_FILE if xlsx.is_file_level(report) else EXIT_ROWS)
 
     def render(self, report: dict, dry_run: bool) -> str:
+        header = getattr(report, "header_row", xlsx.HEADER_ROW)
         lines = [summary(report, self.noun, dry_run)]
         if report["errors"]:
             lines += ["", table([("行", "列", "原因")] + [
-                (row_label(e["row"]), e["column"] or "—", e["message"]) for e in report["errors"]
+                (row_label(e["row"], header), e["column"] or "—", e["message"]) for e in report["errors"]
+            ])]
+        if report.get("normalized"):
+            lines += ["", "以下内容已按规范写法读取（请核对）：", table([("行", "列", "说明")] + [
+                (row_label(n["row"], header), n["column"] or "—", n["message"]) for n in report["normalized"]
             ])]
         return "\n".join(lines)

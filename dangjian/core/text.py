@@ -21,6 +21,25 @@ def valid_phone(value: str) -> bool:
     return bool(PHONE_RE.match(value) or LANDLINE_RE.match(value))
 
 
+def normalize_phone(value: str) -> str:
+    """A phone number as clerks type it, in the form it is kept: full-width digits folded,
+    spaces dropped, a mobile number's dashes and +86 prefix dropped (138 0013 8000 and
+    +86-138-0013-8000 are 13800138000); a landline keeps its area-code dash (010 1234 5678 is
+    010-12345678). Anything else comes back as typed, for the check to refuse."""
+    s = unicodedata.normalize("NFKC", value or "").strip()
+    squeezed = re.sub(r"[\s\-－—–()（）]", "", s)
+    for prefix in ("+86", "0086", "86"):
+        if squeezed.startswith(prefix) and PHONE_RE.match(squeezed[len(prefix):]):
+            squeezed = squeezed[len(prefix):]
+    if PHONE_RE.match(squeezed):
+        return squeezed
+    area = re.match(r"^(0\d{2,3})[\s\-－—–]+(\d{3,4})[\s\-－—–]?(\d{4})$", s)
+    if area and len(area.group(2) + area.group(3)) in (7, 8):
+        return f"{area.group(1)}-{area.group(2)}{area.group(3)}"
+    spaced = re.sub(r"\s+", "", s)
+    return spaced if LANDLINE_RE.match(spaced) else s
+
+
 def display_width(text: str) -> int:
     """Columns a terminal gives `text`: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -1,15 +1,25 @@
 """Excel (.xlsx) in and out, shared by every import and export.
 
-Reading is strict about the file and lenient about how clerks type values: a file that is
-not an .xlsx workbook, is too big, has too many rows, no data rows or unexpected headers
-fails as a whole (`FileProblem`) before any row is looked at. Cell values are parsed by the
-small functions below, which raise `CellError` with a Chinese message naming the column.
+Reading takes workbooks as clerks really keep them. The header row is found by its content
+(title rows above it, often merged across the columns, are skipped), header names match with
+spaces and full-width characters folded (“姓 名” is 姓名) and by common synonyms (身份证号码), blank
+rows and footers (填表人、审核人、填表日期 …) are skipped, a value merged down several rows
+counts for each of them, and extra columns (序号, 备注) are ignored. Cell values are parsed by
+the small functions below: lenient about how clerks type them (short names, phone numbers
+with spaces), strict about what cannot be right. A parser that accepted a value by normalizing
+it says so (`Fixed`), and every import reports what it normalized. A file that is not an .xlsx
+workbook, is too big, has too many rows, no data rows or no usable header fails as a whole
+(`FileProblem`) before any row is looked at.
 
 Where a problem is reported:
 - row 0, column "": the file as a whole (not an .xlsx, too large, empty, too many rows,
   no data rows);
-- row 1, column = the header concerned: the header row (unknown, missing, repeated headers);
-- row N ≥ 2: Excel's own row number of the data row, column = its Chinese header.
+- the header row's number (1 for the template), column = the header concerned: unknown,
+  missing or repeated headers;
+- row N: Excel's own row number of the data row, column = its Chinese header.
+
+Every import runs through `Importer` (at the end of this module): parse each row, check the
+whole file set-based, then write all of it in one transaction or nothing, with progress.
 
 Writing uses openpyxl's write-only mode, so memory stays flat whatever the number of rows.
 """
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +39,20 @@ HEADER_ROW = 1
 DATE_HINT = "可填 2024-01-31、2024/01/31、2024.01.31、20240131 或 Excel 日期"
 # An .xlsx is a zip; its parts can expand far beyond the upload size limit (a "zip bomb").
 MAX_EXPANSION = 30
+# The header is looked for among the first rows (title, unit, date lines above it).
+HEADER_SCAN_ROWS = 30
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and other OLE compound files)
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+# Lines clerks write below the data: who filled and checked the form, when, notes, totals.
+_FOOTER_WORDS = (r"填表人|填报人|制表人|统计人|审核人|审批人|复核人|负责人|单位负责人|联系人|联系电话|"
+                 r"填表日期|填报日期|制表日期|报送日期|统计日期|审核日期|盖章|单位盖章|单位（盖章）|"
+                 r"注|备注|说明|填表说明|合计|总计|小计")
+_FOOTER = re.compile(rf"^({_FOOTER_WORDS})\s*[:：]")  # 填表人：张三
+_FOOTER_ALONE = re.compile(rf"^({_FOOTER_WORDS})$")  # 合计 (with a few figures beside it)
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
 
 
 class CellError(ValueError):
@@ -41,9 +62,10 @@ class CellError(ValueError):
 class FileProblem(Exception):
     """The file cannot be imported at all; carries the report rows."""
 
-    def __init__(self, errors: list[dict]):
+    def __init__(self, errors: list[dict], header_row: int = HEADER_ROW):
         super().__init__("; ".join(e["message"] for e in errors))
         self.errors = errors
+        self.header_row = header_row
 
 
 def problem(message: str, row: int = FILE_ROW, column: str = "") -> FileProblem:
@@ -60,6 +82,16 @@ class Column:
     width: int = 12
     text: bool = False  # written as text so Excel keeps leading zeros and all digits
     number_format: str = ""  # for numbers, e.g. "0.0%" (a value of 0.875 shows as 87.5%)
+    aliases: tuple[str, ...] = ()  # other names clerks give the column (身份证号码 for 身份证号)
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """A cell value accepted after normalizing what was typed (`typed`) into `shown`."""
+
+    value: object
+    typed: str
+    shown: str
 
 
 class Errors:
@@ -94,16 +126,56 @@ class Errors:
         return out
 
 
-def result(created: int = 0, updated: int = 0, errors: list[dict] | None = None) -> dict:
-    """The report every import returns (and `--format json` prints) — exactly these keys."""
+class Notes:
+    """What an import normalized, for its report: values typed another way (“本科” read as
+    大学本科, per column and value, with the rows) and lines of the sheet it skipped."""
+
+    def __init__(self):
+        self.lines: list[dict] = []
+        self._values: dict[tuple[str, str, str], list[int]] = {}
+
+    def line(self, row: int, message: str, column: str = "") -> None:
+        self.lines.append({"row": row, "column": column, "message": message})
+
+    def value(self, row: int, column: str, typed: str, shown: str) -> None:
+        self._values.setdefault((column, typed, shown), []).append(row)
+
+    def as_list(self) -> list[dict]:
+        out = list(self.lines)
+        for (column, typed, shown), rows in self._values.items():
+            listed = "、".join(str(r) for r in rows[:10]) + ("等" if len(rows) > 10 else "")
+            out.append({"row": rows[0], "column": column,
+                        "message": f"“{typed}”按“{shown}”导入（第 {listed} 行，共 {len(rows)} 行）"})
+        return sorted(out, key=lambda n: (n["row"], n["column"]))
+
+
+class Report(dict):
+    """The report every import returns (and `--format json` prints): {"ok", "created",
+    "updated", "errors"}, plus "normalized" (the same row/column/message shape) when the import
+    read some lines or values in a way it says. Whether the file was refused as a whole (not
+    an .xlsx, no usable header …: exit code 2) travels beside it, not as a key."""
+
+    file_level: bool = False
+    header_row: int = HEADER_ROW  # where the header was found, for labelling rows
+
+
+def result(created: int = 0, updated: int = 0, errors: list[dict] | None = None,
+           normalized: list[dict] | None = None, file_level: bool = False, header_row: int = HEADER_ROW) -> Report:
     errors = errors or []
-    return {"ok": not errors, "created": 0 if errors else created, "updated": 0 if errors else updated,
-            "errors": errors}
+    report = Report(ok=not errors, created=0 if errors else created, updated=0 if errors else updated,
+                    errors=errors)
+    if normalized:
+        report["normalized"] = normalized
+    report.file_level = bool(errors) and file_level
+    report.header_row = header_row
+    return report
 
 
 def is_file_level(report: dict) -> bool:
     """True when the file itself was refused (exit code 2), not some of its rows."""
-    return any(e["row"] <= HEADER_ROW for e in report["errors"])
+    if isinstance(report, Report):
+        return report.file_level
+    return any(e["row"] <= HEADER_ROW for e in report["errors"])  # a report read back from a job
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -112,6 +184,32 @@ def is_file_level(report: dict) -> bool:
 class Sheet:
     present: set[str]  # keys of the columns found in the header row
     rows: list[tuple[int, dict]] = field(default_factory=list)  # (Excel row number, {key: raw value})
+    header_row: int = HEADER_ROW
+    notes: Notes = field(default_factory=Notes)
+
+
+def header_key(text: str) -> str:
+    """A header as it is matched: full-width folded, spaces and a required-mark (*) dropped:
+    “姓　名*” → 姓名."""
+    s = unicodedata.normalize("NFKC", text)
+    return re.sub(r"\s+", "", s).rstrip("*")
+
+
+def _by_header(columns: list[Column]) -> dict[str, Column]:
+    out = {}
+    for c in columns:
+        for name in (c.header, *c.aliases):
+            out[header_key(name)] = c
+    return out
+
+
+def _match(name: str, by_header: dict[str, Column]) -> Column | None:
+    key = header_key(name)
+    if key in by_header:
+        return by_header[key]
+    # A hint in brackets after the name: 出生日期(yyyy-mm-dd), 身份证号（18位）.
+    bare = re.sub(r"[(（\[【].*$", "", key)
+    return by_header.get(bare) if bare else None
 
 
 def _check_container(path: Path) -> None:
@@ -143,8 +241,8 @@ def _check_container(path: Path) -> None:
 
 
 def read(source, columns: list[Column], progress=None) -> Sheet:
-    """Read the first sheet: row 1 = headers (matched to `columns` by Chinese name), then
-    data rows. Blank rows are skipped. Raises FileProblem for whole-file problems."""
+    """Read the data rows of the first worksheet that has the columns' header (see the module
+    docstring). Raises FileProblem for whole-file problems."""
     import openpyxl
 
     path = Path(source)
@@ -154,7 +252,7 @@ def read(source, columns: list[Column], progress=None) -> Sheet:
     except Exception:  # openpyxl raises many kinds (KeyError, InvalidFileException, XML errors …)
         raise problem("文件无法作为 Excel 工作簿（.xlsx）读取，可能已损坏或不是 Excel 文件") from None
     try:
-        return _read_sheet(wb, columns, progress)
+        return _read_book(path, wb, columns, progress)
     except FileProblem:
         raise
     except Exception:
@@ -163,64 +261,148 @@ def read(source, columns: list[Column], progress=None) -> Sheet:
         wb.close()
 
 
-def _read_sheet(wb, columns: list[Column], progress) -> Sheet:
+def _read_book(path: Path, wb, columns: list[Column], progress) -> Sheet:
     if not wb.worksheets:
         raise problem("工作簿中没有工作表")
-    ws = wb.worksheets[0]
+    by_header = _by_header(columns)
+    chosen = None
+    for ws in wb.worksheets:
+        top = [r for _, r in zip(range(HEADER_SCAN_ROWS), ws.iter_rows(values_only=True))]
+        found = _find_header(top, by_header)
+        if found is not None:
+            chosen = (ws, found)
+            break
+    if chosen is None:
+        ws = wb.worksheets[0]
+        top = [r for _, r in zip(range(HEADER_SCAN_ROWS), ws.iter_rows(values_only=True))]
+        first = next((i for i, r in enumerate(top, 1) if not _blank(r)), None)
+        if first is None:
+            raise problem("文件是空的：第一个工作表没有任何内容（第 1 行应为表头）")
+        chosen = (ws, first)
+    ws, header_at = chosen
+    sheet = _read_sheet(path, ws, header_at, columns, by_header, progress)
+    if ws is not wb.worksheets[0]:
+        sheet.notes.line(FILE_ROW, f"数据取自工作表“{ws.title}”（前面的工作表中没有本表的表头）")
+    return sheet
+
+
+def _find_header(rows: list[tuple], by_header: dict[str, Column]) -> int | None:
+    """The row (1-based) naming the most known columns, if it names at least two."""
+    best, best_at = 1, None
+    for i, row in enumerate(rows, 1):
+        found = {_match(cell_text(v), by_header) for v in row if isinstance(v, str) and v.strip()}
+        found.discard(None)
+        if len(found) > best:
+            best, best_at = len(found), i
+    return best_at
+
+
+def _read_sheet(path: Path, ws, header_at: int, columns: list[Column], by_header, progress) -> Sheet:
     rows = ws.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is not None and _blank(header):
-        if all(_blank(r) for r in rows):
-            header = None
-        else:
-            raise problem("第 1 行是空行：第 1 行应为表头（列名），数据从第 2 行起填写", HEADER_ROW)
-    if header is None:
-        raise problem("文件是空的：第一个工作表没有任何内容（第 1 行应为表头）")
+    notes = Notes()
+    skipped = []
+    for number, values in enumerate(rows, 1):
+        if number == header_at:
+            header = values
+            break
+        if not _blank(values):
+            skipped.append(number)
+    if skipped:
+        span = f"第 {skipped[0]} 行" if len(skipped) == 1 else f"第 {skipped[0]}–{skipped[-1]} 行"
+        notes.line(header_at, f"表头在第 {header_at} 行，其上的{span}（标题等）已跳过")
     names = [cell_text(v) for v in header]
     while names and not names[-1]:
         names.pop()
-    by_header = {c.header: c for c in columns}
     errors: list[dict] = []
     seen: dict[str, int] = {}
     keys: list[str | None] = []
     unknown = []
-    for i, name in enumerate(names):
-        base = name.rstrip("*＊").strip()  # templates elsewhere mark required columns with *
-        if not base:
+    for name in names:
+        if not header_key(name):
             keys.append(None)
             continue
-        if base in seen:
-            errors.append({"row": HEADER_ROW, "column": base, "message": f"表头“{base}”重复出现，请只保留一列"})
-        seen[base] = i
-        col = by_header.get(base)
+        col = _match(name, by_header)
         if col is None:
-            unknown.append(base)
+            unknown.append(name)
             keys.append(None)
-        else:
-            keys.append(col.key)
+            continue
+        if col.key in seen:
+            errors.append({"row": header_at, "column": col.header,
+                           "message": f"表头“{col.header}”重复出现，请只保留一列"})
+        seen[col.key] = len(keys)
+        keys.append(col.key)
+        if name.rstrip("*＊").strip() != col.header:
+            notes.line(header_at, f"表头“{name}”按“{col.header}”识别", col.header)
+    missing = [c for c in columns if c.required and c.key not in seen]
     expected = "、".join(c.header for c in columns)
-    for name in unknown:
-        errors.append({"row": HEADER_ROW, "column": name,
-                       "message": f"表头“{name}”不是可识别的列，请使用模板中的列名：{expected}"})
-    for c in columns:
-        if c.required and c.header not in seen:
-            errors.append({"row": HEADER_ROW, "column": c.header, "message": f"缺少必填列“{c.header}”，请使用模板中的表头"})
-    if errors:
-        raise FileProblem(errors)
+    if missing or errors:
+        for name in unknown:
+            errors.append({"row": header_at, "column": name,
+                           "message": f"表头“{name}”不是可识别的列，请使用模板中的列名：{expected}"})
+        for c in missing:
+            errors.append({"row": header_at, "column": c.header, "message": f"缺少必填列“{c.header}”，请使用模板中的表头"})
+        raise FileProblem(errors, header_at)
+    if unknown:
+        notes.line(header_at, "表头" + "、".join(f"“{n}”" for n in unknown) + "不是本表的列，已忽略")
 
     limit = settings.IMPORT_MAX_ROWS
     width = len(keys)
-    out = Sheet(present={k for k in keys if k})
-    for number, values in enumerate(rows, start=2):
-        if _blank(values[:width]):
+    out = Sheet(present={k for k in keys if k}, header_row=header_at, notes=notes)
+    merged = _merged_below(path, ws, header_at)
+    carried: dict[tuple[int, int], object] = {}  # (first row, column) of a merged range → its value
+    footers = []
+    for number, values in enumerate(rows, header_at + 1):
+        values = list(values[:width]) + [None] * (width - len(values))
+        blank = _blank(values)  # before merged values are carried in: a blank line stays blank
+        for first, c1, c2 in merged.get(number, ()):
+            if first == number and c1 < width:
+                carried[(first, c1)] = values[c1]
+            for c in range(c1, min(c2, width - 1) + 1):
+                if values[c] is None:
+                    values[c] = carried.get((first, c1))
+        if blank:
+            continue
+        filled = [cell_text(v) for v in values if cell_text(v)]
+        if _FOOTER.match(filled[0]) or (_FOOTER_ALONE.match(filled[0]) and len(filled) <= 3):
+            footers.append(number)
             continue
         if len(out.rows) >= limit:
             raise problem(f"数据行超过 {limit:,} 行，请分成几个文件导入")
         out.rows.append((number, {k: v for k, v in zip(keys, values) if k}))
         if progress and len(out.rows) % 2000 == 0:
             progress(0, 0, f"正在读取文件（已读 {len(out.rows)} 行）")
+    if footers:
+        listed = "、".join(str(n) for n in footers[:5]) + ("等" if len(footers) > 5 else "")
+        notes.line(footers[0], f"第 {listed} 行是表尾（填表人、审核人、日期、说明或合计），已跳过")
     if not out.rows:
-        raise problem("没有数据行：文件只有表头，请从第 2 行起填写数据")
+        raise problem("没有数据行：文件只有表头，请在表头下一行起填写数据")
+    return out
+
+
+def _merged_below(path: Path, ws, header_at: int) -> dict[int, list[tuple[int, int, int]]]:
+    """Cells merged down or across below the header: {row: [(first row, first col, last col)]}
+    (0-based columns), so a value merged over several rows counts for each of them. Read from
+    the sheet's own XML: openpyxl's read-only mode does not keep merged ranges."""
+    from openpyxl.utils import column_index_from_string
+
+    part = getattr(ws, "_worksheet_path", None)
+    if not part:
+        return {}
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    with zipfile.ZipFile(path) as zf, zf.open(part) as fh:
+        tail = b""
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            for m in _MERGE.finditer(data):
+                r1, r2 = int(m.group(2)), int(m.group(4))
+                if r1 <= header_at:
+                    continue  # a title or a header merged across: nothing to fill
+                c1, c2 = column_index_from_string(m.group(1).decode()) - 1, column_index_from_string(m.group(3).decode()) - 1
+                for r in range(r1, r2 + 1):
+                    out.setdefault(r, []).append((r1, c1, c2))
+            tail = data[-200:]
+    for spans in out.values():
+        spans[:] = sorted(set(spans))
     return out
 
 
@@ -245,6 +427,12 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def code_text(value) -> str:
+    """A code, a number or a phone as typed, with full-width letters and digits folded
+    (ＣＺ０１ → CZ01) — Chinese input methods type them so."""
+    return unicodedata.normalize("NFKC", cell_text(value)).strip()
+
+
 def text(value, label: str, max_length: int | None = None, required: bool = False) -> str:
     s = cell_text(value)
     if required and not s:
@@ -255,7 +443,8 @@ def text(value, label: str, max_length: int | None = None, required: bool = Fals
 
 
 def date(value, label: str, required: bool = False) -> dt.date | None:
-    """Real Excel dates, datetime cells, and text YYYY-MM-DD / YYYY/MM/DD / YYYY.MM.DD / YYYYMMDD."""
+    """Real Excel dates, datetime cells, and text YYYY-MM-DD / YYYY/MM/DD / YYYY.MM.DD /
+    YYYY年M月D日 / YYYYMMDD."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise CellError(f"{label}不能为空（{DATE_HINT}）")
@@ -272,9 +461,11 @@ def date(value, label: str, required: bool = False) -> dt.date | None:
 
             return from_excel(value).date()
         raise CellError(f"{label}“{cell_text(value)}”不是有效日期（{DATE_HINT}）")
-    s = str(value).strip()
+    s = unicodedata.normalize("NFKC", str(value)).strip()
     m = _DATE_TEXT.match(s) or _DATE_COMPACT.match(s)
     if not m:
+        if _YEAR_MONTH.match(s):
+            raise CellError(f"{label}“{s}”只有年月，请填写到具体日期（{DATE_HINT}）")
         raise CellError(f"{label}“{s}”不是有效日期（{DATE_HINT}）")
     return _ymd("".join(f"{int(g):02d}" if i else g for i, g in enumerate(m.groups())), label, s)
 
@@ -286,26 +477,37 @@ def _ymd(digits: str, label: str, shown: str) -> dt.date:
         raise CellError(f"{label}“{shown}”不是存在的日期（{DATE_HINT}）") from None
 
 
-def choice(value, label: str, options: dict[str, object], required: bool = True):
-    """A value from a fixed list of Chinese labels → its code."""
+def choice(value, label: str, options: dict[str, object], required: bool = True,
+           aliases: dict[str, str] | None = None, ambiguous: dict[str, str] | None = None):
+    """A value from a fixed list of Chinese labels → its code. `aliases` maps the short or
+    older names clerks use to a label (本科 → 大学本科), accepted and reported as normalized;
+    `ambiguous` maps names that could mean several labels to the question to ask (研究生)."""
     s = cell_text(value)
     if not s:
         if required:
             raise CellError(f"{label}不能为空，可选：{'、'.join(options)}")
         return None
-    if s not in options:
-        raise CellError(f"{label}“{s}”不在可选范围内，可选：{'、'.join(options)}")
-    return options[s]
+    if s in options:
+        return options[s]
+    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+    if folded in options:
+        return Fixed(options[folded], s, folded)
+    if ambiguous and folded in ambiguous:
+        raise CellError(f"{label}“{s}”不明确：{ambiguous[folded]}")
+    if aliases and folded in aliases:
+        return Fixed(options[aliases[folded]], s, aliases[folded])
+    raise CellError(f"{label}“{s}”不在可选范围内，可选：{'、'.join(options)}")
 
 
-_YES = {"是": True, "否": False, "Y": True, "N": False}
+_YES = {"是": True, "否": False, "Y": True, "N": False, "√": True, "✓": True, "✔": True, "×": False, "✗": False,
+        "无": False}
 
 
 def flag(value, label: str) -> bool:
-    """是/否 (an empty cell is 否; Excel's TRUE/FALSE are accepted too)."""
+    """是/否 (an empty cell is 否; Excel's TRUE/FALSE, √ and × are accepted too)."""
     if isinstance(value, bool):
         return value
-    s = cell_text(value).upper()
+    s = code_text(value).upper()
     if not s:
         return False
     if s not in _YES:
@@ -315,6 +517,165 @@ def flag(value, label: str) -> bool:
 
 def yes_no(value: bool) -> str:
     return "是" if value else "否"
+
+
+# ---- importing -------------------------------------------------------------------------
+
+CONCURRENT_CHANGE = "导入期间数据被其他操作修改，未写入任何数据，请重新导入"
+
+
+def chunks(items: list, size: int = 500):
+    """Slices of `items`, for look-ups with `IN (…)` that stay under every database's limits."""
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def fetch(queryset, field: str, values, size: int = 500) -> dict:
+    """{value of `field`: object} for the objects of `queryset` whose `field` is among `values`,
+    in chunked queries — never one query per row."""
+    out = {}
+    for chunk in chunks(sorted(set(v for v in values if v not in (None, ""))), size):
+        out.update((getattr(o, field), o) for o in queryset.filter(**{f"{field}__in": chunk}))
+    return out
+
+
+class RowReader:
+    """One data row being parsed: `cell(key, parse)` runs a parser on the raw value and records
+    its problem against the row and the column's header (and what it normalized); `fail`
+    records a problem found otherwise. `bad` holds the keys already reported."""
+
+    def __init__(self, importer: Importer, number: int, raw: dict):
+        self.importer, self.number, self.raw = importer, number, raw
+        self.bad: set[str] = set()
+
+    def has(self, key: str) -> bool:
+        """The column is in the file (optional columns change what a row means)."""
+        return key in self.importer.present
+
+    def cell(self, key: str, parse):
+        try:
+            value = parse(self.raw.get(key))
+        except CellError as exc:
+            self.fail(key, str(exc))
+            return None
+        if isinstance(value, Fixed):
+            self.importer.notes.value(self.number, self.importer.headers[key], value.typed, value.shown)
+            return value.value
+        return value
+
+    def fail(self, key: str, message: str) -> None:
+        if key not in self.bad:
+            self.importer.fail(self.number, key, message)
+            self.bad.add(key)
+
+
+class Importer:
+    """The one import: read the workbook, parse every row (`parse`), check the whole file
+    against itself and the database set-based (`check`), and only when not a single problem
+    was found, count (`plan`) and write everything in one transaction (`write`), or nothing.
+    Problems carry Excel's row number and the column's Chinese header; progress is reported
+    while reading, checking and writing. `user` None means an administrator at the command
+    line (no scope limit); otherwise every row must lie in the user's import scope.
+
+    Subclasses give `columns`, `noun`, `title`, the template's `notes` and the four steps.
+    """
+
+    columns: list[Column] = []
+    noun = "条"  # what the counts count, as the report's sentence says it (人, 个组织, 条)
+    title = "数据"  # the sheet's name in the template
+    notes: list[str] = []  # lines of the template's 填写说明 after the columns
+    audit_note = "批量导入"
+
+    def __init__(self, user=None, *, today: dt.date | None = None, progress=None):
+        from django.utils import timezone
+
+        from .scoping import scope_of
+
+        self.user = user
+        self.today = today or timezone.localdate()
+        self.progress = progress or (lambda done, total, message="": None)
+        self.headers = {c.key: c.header for c in self.columns}
+        self.errors = Errors(self.columns)
+        self.notes = Notes()
+        self.present: set[str] = set()
+        self._scope = scope_of(user) if user is not None else None
+
+    # ---- for the steps ----
+
+    def allowed(self, path: str, capability: str = "import") -> bool:
+        """Whether the importing user may write under this org path (always at the command line)."""
+        return self._scope is None or self._scope.allows(capability, path)
+
+    def fail(self, row: int, key: str, message: str) -> None:
+        self.errors.add(row, self.headers.get(key, key), message)
+
+    @property
+    def actor(self):
+        return self.user if self.user is not None and self.user.is_authenticated else None
+
+    # ---- the steps ----
+
+    def parse(self, row: RowReader):
+        raise NotImplementedError
+
+    def check(self, rows: list) -> None:
+        """Checks across rows and against the database; add problems with `fail`."""
+
+    def plan(self, rows: list) -> tuple[int, int]:
+        """(created, updated) once the file is known to be good."""
+        return len(rows), 0
+
+    def write(self, rows: list) -> None:
+        raise NotImplementedError
+
+    def after(self, rows: list) -> None:
+        """Work after the commit (recomputations)."""
+
+    # ---- the driver ----
+
+    def run(self, path, dry_run: bool = False) -> Report:
+        from django.db import IntegrityError, transaction
+
+        self.progress(0, 0, "正在读取文件")
+        try:
+            sheet = read(path, self.columns, self.progress)
+        except FileProblem as exc:
+            return result(errors=exc.errors, file_level=True, header_row=exc.header_row)
+        self.present, self.notes = sheet.present, sheet.notes
+        at = sheet.header_row
+        total = len(sheet.rows)
+        rows = []
+        for i, (number, raw) in enumerate(sheet.rows, start=1):
+            rows.append(self.parse(RowReader(self, number, raw)))
+            if i % 500 == 0:
+                self.progress(i, total * 2, "正在校验")
+        self.progress(total, total * 2, "正在校验")
+        self.check(rows)
+        normalized = self.notes.as_list()
+        if self.errors:
+            return result(errors=self.errors.as_list(), normalized=normalized, header_row=at)
+        created, updated = self.plan(rows)
+        if dry_run:
+            self.progress(total * 2, total * 2, "校验完成（未写入）")
+            return result(created, updated, normalized=normalized, header_row=at)
+        self.progress(total, total * 2, "正在写入")
+        try:
+            with transaction.atomic():
+                self.write(rows)
+        except IntegrityError:
+            # Someone changed the same records between the checks and the write.
+            return result(errors=[{"row": FILE_ROW, "column": "", "message": CONCURRENT_CHANGE}], file_level=True)
+        self.after(rows)
+        self.progress(total * 2, total * 2, "导入完成")
+        return result(created, updated, normalized=normalized, header_row=at)
+
+    # ---- the template ----
+
+    @classmethod
+    def write_template(cls, out) -> None:
+        write(out, cls.columns, [[c.example for c in cls.columns]], notes=notes_for(cls.columns, cls.notes),
+              title=cls.title)
 
 
 # ---- writing ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def run_import(progress, kind: str, path: str, user_id: int, dry_run: bool, file
     errors = report["errors"]
     return {
         **report,
+        "header_row": getattr(report, "header_row", 1),
         "errors": errors[:MAX_ERRORS_KEPT],
         "error_count": len(errors),
         "dry_run": dry_run,

@@ -10,6 +10,23 @@ from dangjian.core.text import valid_phone
 
 from .models import Category
 
+# GB/T 3304: the 56 nationalities, so “汉” typed on a roster is read as 汉族.
+ETHNIC_GROUPS = (
+    "汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族", "满族", "侗族", "瑶族", "白族",
+    "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族", "佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族", "纳西族",
+    "景颇族", "柯尔克孜族", "土族", "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族", "锡伯族", "阿昌族",
+    "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族", "裕固族", "京族", "塔塔尔族",
+    "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
+)
+_SHORT_ETHNIC = {name.removesuffix("族"): name for name in ETHNIC_GROUPS}
+
+
+def normalize_ethnicity(value: str) -> str:
+    """“汉” → 汉族 (the nationality written without 族); anything else as typed."""
+    value = (value or "").strip()
+    return _SHORT_ETHNIC.get(value, value)
+
+
 MIN_JOIN_AGE = 18  # 党章第一条: 年满十八岁
 PROBATION_YEARS = 1
 # Records are dated by meeting, not by the calendar: the branch meeting that confirms a

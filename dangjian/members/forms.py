@@ -7,9 +7,10 @@ from django.utils import timezone
 
 from dangjian.core import idcard
 from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.text import normalize_phone
 from dangjian.orgs.models import Organization
 
-from .checks import check_member
+from .checks import check_member, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Rank
 
 BLANK = [("", "请选择")]
@@ -89,6 +90,12 @@ class MemberForm(ChineseFormMixin, forms.Form):
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean_ethnicity(self):
+        return normalize_ethnicity(self.cleaned_data["ethnicity"])
 
     def clean(self):
         data = super().clean()

@@ -22,19 +22,19 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from dangjian.core import audit, crypto, idcard, xlsx
 from dangjian.core.models import AuditEntry
-from dangjian.core.scoping import scope_of
-from dangjian.core.text import pinyin_full, pinyin_initials
-from dangjian.core.xlsx import CellError, Column
+from dangjian.core.text import normalize_phone, pinyin_full, pinyin_initials
+from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
+from dangjian.orgs.io import resolve_org_codes
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
+from dangjian.orgs.services import keeps_seat
 from dangjian.orgs.signals import announce
 
-from .checks import check_member
+from .checks import check_member, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Membership, Rank
 
 AUDIT_NOTE = "批量导入"
@@ -47,22 +47,26 @@ COLUMNS = [
     Column("性别", "gender", help="男 或 女，须与身份证号第17位一致", example="男", width=6),
     Column("民族", "ethnicity", help="如：汉族、回族、壮族", example="汉族", width=8),
     Column("出生日期", "birth_date", help=f"须与身份证号中的出生日期一致；{xlsx.DATE_HINT}",
-           example=dt.date(1990, 3, 5)),
+           example=dt.date(1990, 3, 5), aliases=("出生年月日",)),
     Column("身份证号", "id_number", help="18位，最后一位可为X；请设为文本格式，避免 Excel 把后几位变成 0",
-           example=EXAMPLE_ID, width=21, text=True),
-    Column("学历", "education", help="可选：" + "、".join(Education.labels), example="大学本科", width=11),
-    Column("手机号码", "phone", help="11位手机号，或带区号的固定电话（如 010-12345678）", example="13712345678",
-           width=14, text=True),
+           example=EXAMPLE_ID, width=21, text=True, aliases=("身份证号码", "公民身份号码", "身份证")),
+    Column("学历", "education", help="可选：" + "、".join(Education.labels) + "（也可填 本科、大专、中专、硕士、博士）",
+           example="大学本科", width=11, aliases=("文化程度", "最高学历")),
+    Column("手机号码", "phone", help="11位手机号，或带区号的固定电话（如 010-12345678）；空格和横线会自动去掉",
+           example="13712345678", width=14, text=True, aliases=("手机号", "手机", "联系电话", "电话", "联系方式")),
     Column("所在党组织代码", "org", help="系统中已有的党组织代码（见组织页面），该组织须为正常状态",
-           example="CZ01", width=14, text=True),
-    Column("人员类别", "category", help="正式党员 或 预备党员", example="正式党员", width=10),
+           example="CZ01", width=14, text=True, aliases=("党组织代码", "组织代码", "所在党支部代码")),
+    Column("人员类别", "category", help="正式党员 或 预备党员", example="正式党员", width=10,
+           aliases=("党员类别", "党籍状态")),
     Column("入党日期", "joined_on", help=f"不晚于今天，入党时须年满18周岁；{xlsx.DATE_HINT}",
-           example=dt.date(2015, 6, 20)),
-    Column("转正日期", "confirmed_on", help="正式党员必填，约在入党一年后；预备党员不填", example=dt.date(2016, 6, 25)),
-    Column("工作单位", "workplace", help="最多100个字", example="市财政局", width=16),
-    Column("职务", "post", help="可不填，最多60个字", example="科员", width=10),
+           example=dt.date(2015, 6, 20), aliases=("入党时间",)),
+    Column("转正日期", "confirmed_on", help="正式党员必填，约在入党一年后；预备党员不填", example=dt.date(2016, 6, 25),
+           aliases=("转正时间",)),
+    Column("工作单位", "workplace", help="最多100个字", example="市财政局", width=16, aliases=("单位", "工作单位及职务")),
+    Column("职务", "post", help="可不填，最多60个字", example="科员", width=10, aliases=("现任职务", "行政职务")),
     Column("职级", "rank", help="可不填；可选：" + "、".join(Rank.labels), example="一级科员", width=12),
-    Column("是否领导干部", "is_leader", help="是 或 否（空白视为否）；领导干部过双重组织生活", example="否"),
+    Column("是否领导干部", "is_leader", help="是 或 否（空白视为否）；领导干部过双重组织生活", example="否",
+           aliases=("领导干部",)),
     Column("党内职务", "seats", required=False,
            help="可选列，可不填；可选：" + "、".join(SeatRole.labels) + "，多个用“、”分隔。有此列时，"
                 "所填即为该党员在所在党组织委员会中的全部职务（未填的原职务将出缺）；预备党员不能担任",
@@ -79,6 +83,18 @@ NOTES = [
     "文件中任何一行有错误时，整个文件都不会导入；请按错误报告逐条修改后重新导入。",
 ]
 
+# What clerks write for the coded values, beside the labels themselves.
+_GENDER_ALIASES = {"男性": "男", "女性": "女"}
+_EDUCATION_ALIASES = {"本科": "大学本科", "大学本科毕业": "大学本科", "本科生": "大学本科", "大专": "大学专科",
+                      "专科": "大学专科", "中专": "中等专科", "硕士": "硕士研究生", "硕士生": "硕士研究生",
+                      "博士": "博士研究生", "博士生": "博士研究生", "初中": "初中及以下", "小学": "初中及以下"}
+# A value that could mean more than one label is asked about, never guessed.
+_EDUCATION_AMBIGUOUS = {"研究生": "请填写“博士研究生”或“硕士研究生”", "大学": "请填写“大学本科”或“大学专科”",
+                        "中专及以下": "请填写“中等专科”“高中”或“初中及以下”"}
+_CATEGORY_ALIASES = {"正式": "正式党员", "预备": "预备党员"}
+_CATEGORY_AMBIGUOUS = {"党员": "请填写“正式党员”或“预备党员”"}
+_RANK_ALIASES = {"副科": "副科级", "正科": "正科级", "副处": "副处级", "正处": "正处级", "副厅": "副厅级",
+                 "正厅": "正厅级"}
 _GENDERS = {label: value for value, label in Gender.choices}
 _EDUCATIONS = {label: value for value, label in Education.choices}
 _CATEGORIES = {label: value for value, label in Category.choices}
@@ -119,10 +135,29 @@ class _Slot:
 
 # ---- parsing ---------------------------------------------------------------------------
 
-def _id_text(value) -> str:
+def _id_text(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise CellError("身份证号被 Excel 存成了数字，后几位可能已丢失：请把该列设为文本格式后重新填写")
-    return xlsx.cell_text(value).upper()
+    typed = xlsx.cell_text(value)
+    number = re.sub(r"\s+", "", xlsx.code_text(value)).upper()
+    if number != typed.upper():
+        # The number itself stays out of the report: it is personal data.
+        return Fixed(number, "含空格或全角字符的身份证号", "去掉空格、折成半角的号码")
+    return number
+
+
+def _phone(value):
+    typed = xlsx.text(value, "手机号码", 30)
+    phone = normalize_phone(typed)
+    if phone != typed and len(phone) <= 20:
+        return Fixed(phone, "带空格、横线或 +86 的电话号码", "规范写法（如 13800138000、010-12345678）")
+    return phone
+
+
+def _ethnicity(value):
+    typed = xlsx.text(value, "民族", 20)
+    name = normalize_ethnicity(typed)
+    return Fixed(name, typed, name) if name != typed else name
 
 
 def _seat_roles(value) -> list[str]:
@@ -136,111 +171,76 @@ def _seat_roles(value) -> list[str]:
     return sorted(roles, key=_SEAT_ORDER.get)
 
 
-def _parse(number: int, raw: dict, present: set, today: dt.date, errors: xlsx.Errors) -> Row:
-    bad: set[str] = set()
+class MemberImporter(xlsx.Importer):
+    """党员花名册 from Excel (see the module docstring)."""
 
-    def cell(key, fn):
-        try:
-            return fn(raw.get(key))
-        except CellError as exc:
-            errors.add(number, HEADERS[key], str(exc))
-            bad.add(key)
-            return None
+    columns = COLUMNS
+    noun = "人"
+    title = "党员花名册"
+    notes = NOTES
+    audit_note = AUDIT_NOTE
 
-    d = {
-        "name": cell("name", lambda v: xlsx.text(v, "姓名", 50)),
-        "gender": cell("gender", lambda v: xlsx.choice(v, "性别", _GENDERS)),
-        "ethnicity": cell("ethnicity", lambda v: xlsx.text(v, "民族", 20)),
-        "birth_date": cell("birth_date", lambda v: xlsx.date(v, "出生日期", required=True)),
-        "education": cell("education", lambda v: xlsx.choice(v, "学历", _EDUCATIONS)),
-        "phone": cell("phone", lambda v: xlsx.text(v, "手机号码", 20)),
-        "category": cell("category", lambda v: xlsx.choice(v, "人员类别", _CATEGORIES)),
-        "joined_on": cell("joined_on", lambda v: xlsx.date(v, "入党日期", required=True)),
-        "confirmed_on": cell("confirmed_on", lambda v: xlsx.date(v, "转正日期")),
-        "workplace": cell("workplace", lambda v: xlsx.text(v, "工作单位", 100)),
-        "post": cell("post", lambda v: xlsx.text(v, "职务", 60)),
-        "rank": cell("rank", lambda v: xlsx.choice(v, "职级", _RANKS, required=False)),
-        "is_leader": cell("is_leader", lambda v: xlsx.flag(v, "是否领导干部")),
-    }
-    for key in _OPTIONAL_FLAGS:
-        if key in present:
-            d[key] = cell(key, lambda v, label=HEADERS[key]: xlsx.flag(v, label))
-    row = Row(number, d)
-    row.org_code = cell("org", lambda v: xlsx.text(v, "所在党组织代码", 32, required=True)) or ""
-    number_text = cell("id_number", _id_text)
-    if "seats" in present:
-        row.seats = cell("seats", _seat_roles)
+    def parse(self, r: xlsx.RowReader) -> Row:
+        d = {
+            "name": r.cell("name", lambda v: xlsx.text(v, "姓名", 50)),
+            "gender": r.cell("gender", lambda v: xlsx.choice(v, "性别", _GENDERS, aliases=_GENDER_ALIASES)),
+            "ethnicity": r.cell("ethnicity", _ethnicity),
+            "birth_date": r.cell("birth_date", lambda v: xlsx.date(v, "出生日期", required=True)),
+            "education": r.cell("education", lambda v: xlsx.choice(v, "学历", _EDUCATIONS, aliases=_EDUCATION_ALIASES,
+                                                                    ambiguous=_EDUCATION_AMBIGUOUS)),
+            "phone": r.cell("phone", _phone),
+            "category": r.cell("category", lambda v: xlsx.choice(v, "人员类别", _CATEGORIES, aliases=_CATEGORY_ALIASES,
+                                                                  ambiguous=_CATEGORY_AMBIGUOUS)),
+            "joined_on": r.cell("joined_on", lambda v: xlsx.date(v, "入党日期", required=True)),
+            "confirmed_on": r.cell("confirmed_on", lambda v: xlsx.date(v, "转正日期")),
+            "workplace": r.cell("workplace", lambda v: xlsx.text(v, "工作单位", 100)),
+            "post": r.cell("post", lambda v: xlsx.text(v, "职务", 60)),
+            "rank": r.cell("rank", lambda v: xlsx.choice(v, "职级", _RANKS, required=False, aliases=_RANK_ALIASES)),
+            "is_leader": r.cell("is_leader", lambda v: xlsx.flag(v, "是否领导干部")),
+        }
+        for key in _OPTIONAL_FLAGS:
+            if r.has(key):
+                d[key] = r.cell(key, lambda v, label=HEADERS[key]: xlsx.flag(v, label))
+        row = Row(r.number, d)
+        row.org_code = r.cell("org", lambda v: xlsx.text(xlsx.code_text(v), "所在党组织代码", 32, required=True)) or ""
+        number_text = r.cell("id_number", _id_text)
+        if r.has("seats"):
+            row.seats = r.cell("seats", _seat_roles)
+        # The record's own rules: the same function as the form's and the API's.
+        for fld, message in check_member({**d, "id_number": number_text}, self.today):
+            r.fail(fld, message)
+        if number_text is not None and "id_number" not in r.bad:
+            row.id_number = idcard.normalize(number_text)
+            row.id_hash = crypto.lookup_hash(row.id_number)
+        if row.seats and d["category"] == Category.PROBATIONARY:
+            r.fail("seats", "预备党员没有表决权、选举权和被选举权，不能担任党内职务")
+        return row
 
-    for fld, message in check_member({**d, "id_number": number_text}, today):
-        if fld not in bad:
-            errors.add(number, HEADERS[fld], message)
-            bad.add(fld)
-    if number_text is not None and "id_number" not in bad:
-        row.id_number = idcard.normalize(number_text)
-        row.id_hash = crypto.lookup_hash(row.id_number)
-    if row.seats and d["category"] == Category.PROBATIONARY:
-        errors.add(number, HEADERS["seats"], "预备党员没有表决权、选举权和被选举权，不能担任党内职务")
-    return row
+    def check(self, rows: list[Row]) -> None:
+        _check_duplicates(rows, self)
+        resolve_org_codes(self, rows, key="org", label="所在党组织代码", dissolved="不能再转入或登记党员")
+        _resolve_members(rows, self)
+        _check_secretaries(rows, self)
+        self.open_rows = _check_moves(rows, self)
 
+    def plan(self, rows: list[Row]) -> tuple[int, int]:
+        self.planned = _plan(rows, self.present, self.today, self.open_rows)
+        return sum(1 for r in rows if not r.existing), sum(1 for r in rows if r.existing and r.changed)
 
-# ---- import ----------------------------------------------------------------------------
-
-def _chunks(items: list, size: int = CHUNK):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-def _scope_check(user):
-    if user is None:
-        return lambda path: True
-    scope = scope_of(user)
-    return lambda path: scope.allows("import", path)
+    def write(self, rows: list[Row]) -> None:
+        total = len(rows)
+        _write(self.planned, self.user, self.today,
+               lambda done, message: self.progress(total + done, total * 2, message))
 
 
 def import_members(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
     """Check the whole file, then (unless `dry_run` or any error) write it in one
     transaction. `user` None means an administrator at the command line (no scope limit).
-    Returns the report: {"ok", "created", "updated", "errors"}."""
-    today = today or timezone.localdate()
-    progress = progress or (lambda done, total, message="": None)
-    progress(0, 0, "正在读取文件")
-    try:
-        sheet = xlsx.read(path, COLUMNS, progress)
-    except xlsx.FileProblem as exc:
-        return xlsx.result(errors=exc.errors)
-    errors = xlsx.Errors(COLUMNS)
-    total = len(sheet.rows)
-    rows = []
-    for i, (number, raw) in enumerate(sheet.rows, start=1):
-        rows.append(_parse(number, raw, sheet.present, today, errors))
-        if i % CHUNK == 0:
-            progress(i, total * 2, "正在校验")
-    _check_duplicates(rows, errors)
-    _resolve_orgs(rows, user, errors)
-    _resolve_members(rows, user, errors)
-    _check_secretaries(rows, errors)
-    moves = _check_moves(rows, today, errors)
-    if errors:
-        return xlsx.result(errors=errors.as_list())
-
-    progress(total, total * 2, "正在比对")
-    plan = _plan(rows, sheet.present, today, moves)
-    created = sum(1 for r in rows if not r.existing)
-    updated = sum(1 for r in rows if r.existing and r.changed)
-    if dry_run:
-        progress(total * 2, total * 2, "校验完成（未写入）")
-        return xlsx.result(created, updated)
-    try:
-        _write(plan, user, today, lambda done, message: progress(total + done, total * 2, message))
-    except IntegrityError:
-        # Someone changed the same records between the checks and the write.
-        return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
-                                    "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
-    progress(total * 2, total * 2, "导入完成")
-    return xlsx.result(created, updated)
+    Returns the report: {"ok", "created", "updated", "errors"} (and "normalized")."""
+    return MemberImporter(user, today=today, progress=progress).run(path, dry_run)
 
 
-def _check_duplicates(rows: list[Row], errors: xlsx.Errors) -> None:
+def _check_duplicates(rows: list[Row], importer: MemberImporter) -> None:
     seen: dict[str, list[int]] = {}
     for r in rows:
         if r.id_hash:
@@ -249,51 +249,25 @@ def _check_duplicates(rows: list[Row], errors: xlsx.Errors) -> None:
         numbers = seen.get(r.id_hash) if r.id_hash else None
         if numbers and len(numbers) > 1:
             others = "、".join(str(n) for n in numbers if n != r.number)
-            errors.add(r.number, HEADERS["id_number"], f"身份证号与第 {others} 行重复，同一人只能填写一行")
+            importer.fail(r.number, "id_number", f"身份证号与第 {others} 行重复，同一人只能填写一行")
 
 
-def _resolve_orgs(rows: list[Row], user, errors: xlsx.Errors) -> None:
-    allowed = _scope_check(user)
-    codes = sorted({r.org_code for r in rows if r.org_code})
-    orgs: dict[str, Organization] = {}
-    for chunk in _chunks(codes, 900):
-        orgs.update((o.code, o) for o in Organization.objects.filter(code__in=chunk))
-    header = HEADERS["org"]
-    for r in rows:
-        if not r.org_code:
-            continue
-        org = orgs.get(r.org_code)
-        if org is None:
-            errors.add(r.number, header, f"所在党组织代码“{r.org_code}”在系统中不存在，请核对组织代码")
-        elif not allowed(org.path):
-            errors.add(r.number, header, f"无权导入到该组织（{r.org_code}）：不在您的导入范围内")
-        elif org.status != Organization.Status.ACTIVE:
-            errors.add(r.number, header, f"所在党组织“{org.name}”已撤销，不能再转入或登记党员")
-        else:
-            r.org = org
-
-
-def _resolve_members(rows: list[Row], user, errors: xlsx.Errors) -> None:
-    allowed = _scope_check(user)
-    hashes = [r.id_hash for r in rows if r.id_hash]
-    found: dict[str, Member] = {}
-    for chunk in _chunks(hashes):
-        found.update((m.id_hash, m) for m in Member.objects.filter(id_hash__in=chunk).select_related("org"))
-    header = HEADERS["id_number"]
+def _resolve_members(rows: list[Row], importer: MemberImporter) -> None:
+    found = fetch(Member.objects.select_related("org"), "id_hash", [r.id_hash for r in rows], CHUNK)
     for r in rows:
         m = found.get(r.id_hash) if r.id_hash else None
         if m is None:
             continue
-        if not allowed(m.org.path):
-            errors.add(r.number, header, "无权导入到该组织：该身份证号的党员现属的组织不在您的导入范围内")
+        if not importer.allowed(m.org.path):
+            importer.fail(r.number, "id_number", "无权导入到该组织：该身份证号的党员现属的组织不在您的导入范围内")
         elif m.status != Member.Status.ACTIVE:
-            errors.add(r.number, header,
-                       f"该身份证号的党员状态为“{m.get_status_display()}”，不能通过导入修改，请在党员页面办理")
+            importer.fail(r.number, "id_number",
+                          f"该身份证号的党员状态为“{m.get_status_display()}”，不能通过导入修改，请在党员页面办理")
         else:
             r.member, r.existing = m, True
 
 
-def _check_secretaries(rows: list[Row], errors: xlsx.Errors) -> None:
+def _check_secretaries(rows: list[Row], importer: MemberImporter) -> None:
     by_org: dict[str, list[int]] = {}
     for r in rows:
         if r.seats and SeatRole.SECRETARY in r.seats and r.org_code:
@@ -302,20 +276,17 @@ def _check_secretaries(rows: list[Row], errors: xlsx.Errors) -> None:
         if len(numbers) > 1:
             listed = "、".join(str(n) for n in numbers)
             for n in numbers:
-                errors.add(n, HEADERS["seats"], f"同一党组织（{code}）只能有一名书记，第 {listed} 行都填了书记")
+                importer.fail(n, "seats", f"同一党组织（{code}）只能有一名书记，第 {listed} 行都填了书记")
 
 
-def _check_moves(rows: list[Row], today: dt.date, errors: xlsx.Errors) -> dict[int, Membership]:
+def _check_moves(rows: list[Row], importer: MemberImporter) -> dict[int, Membership]:
     """Open membership rows of the members who change organization, by member id."""
     moved = [r.member.pk for r in rows if r.existing and r.org and r.org.pk != r.member.org_id]
-    open_rows: dict[int, Membership] = {}
-    for chunk in _chunks(moved):
-        found = Membership.objects.filter(member_id__in=chunk, ended_on__isnull=True)
-        open_rows.update((m.member_id, m) for m in found)
+    open_rows = fetch(Membership.objects.filter(ended_on__isnull=True), "member_id", moved, CHUNK)
     for r in rows:
-        if r.existing and r.org and r.member.pk in open_rows and open_rows[r.member.pk].started_on > today:
-            errors.add(r.number, HEADERS["org"],
-                       f"该党员在现组织的起始日期（{open_rows[r.member.pk].started_on:%Y-%m-%d}）晚于今天，不能转接")
+        if r.existing and r.org and r.member.pk in open_rows and open_rows[r.member.pk].started_on > importer.today:
+            importer.fail(r.number, "org",
+                          f"该党员在现组织的起始日期（{open_rows[r.member.pk].started_on:%Y-%m-%d}）晚于今天，不能转接")
     return open_rows
 
 
@@ -372,10 +343,11 @@ def _plan_seats(rows: list[Row], plan: _Plan, today: dt.date) -> None:
         return
     org_ids = sorted({r.org.pk for r in seat_rows})
     seats: dict[int, CommitteeSeat] = {}
-    for chunk in _chunks(org_ids):
-        seats.update((s.pk, s) for s in CommitteeSeat.objects.filter(is_active=True, org_id__in=chunk))
-    for chunk in _chunks(moved_ids):
-        seats.update((s.pk, s) for s in CommitteeSeat.objects.filter(is_active=True, holder_id__in=chunk))
+    active = CommitteeSeat.objects.filter(is_active=True).select_related("org")
+    for chunk in chunks(org_ids, CHUNK):
+        seats.update((s.pk, s) for s in active.filter(org_id__in=chunk))
+    for chunk in chunks(moved_ids, CHUNK):
+        seats.update((s.pk, s) for s in active.filter(holder_id__in=chunk))
     in_file = {r.member.pk: r.member for r in rows if r.existing}
     slots = [_Slot(s, in_file.get(s.holder_id, s.holder_id)) for s in sorted(seats.values(), key=lambda s: s.pk)]
     by_org: dict[int, list[_Slot]] = {}
@@ -395,11 +367,11 @@ def _plan_seats(rows: list[Row], plan: _Plan, today: dt.date) -> None:
         if row is not None:
             changed_rows.add(row.number)
 
-    # A member who leaves an organization leaves its committee too.
+    # A member who leaves an organization's subtree leaves its committee too.
     row_of = {id(r.member): r for r in rows if r.member is not None}
     moved = {id(m) for m in plan.moved}
     for slot in slots:
-        if id(slot.holder) in moved and slot.seat.org_id != slot.holder.org_id:
+        if id(slot.holder) in moved and not keeps_seat(slot.seat.org.path, slot.holder.org.path):
             touch(slot, None, row_of.get(id(slot.holder)))
 
     for r in seat_rows:
@@ -429,51 +401,50 @@ def _plan_seats(rows: list[Row], plan: _Plan, today: dt.date) -> None:
 def _write(plan: _Plan, user, today: dt.date, step) -> None:
     entries: list[AuditEntry] = []
     now = timezone.now()
-    with transaction.atomic():
-        for chunk in _chunks(plan.new, 1000):
-            Member.objects.bulk_create(chunk)
-            step(len(chunk) // 2, "正在写入党员")
-        Membership.objects.bulk_create(
-            [Membership(member_id=m.pk, org_id=m.org_id, started_on=m.joined_on, reason=AUDIT_NOTE) for m in plan.new],
-            batch_size=1000,
-        )
-        entries += [audit.entry(user, m, None, "create", AUDIT_NOTE) for m in plan.new]
+    for chunk in chunks(plan.new, 1000):
+        Member.objects.bulk_create(chunk)
+        step(len(chunk) // 2, "正在写入党员")
+    Membership.objects.bulk_create(
+        [Membership(member_id=m.pk, org_id=m.org_id, started_on=m.joined_on, reason=AUDIT_NOTE) for m in plan.new],
+        batch_size=1000,
+    )
+    entries += [audit.entry(user, m, None, "create", AUDIT_NOTE) for m in plan.new]
 
-        if plan.changed:
-            fields = set().union(*(f for _, _, f, _ in plan.changed))
-            if plan.moved:
-                fields.add("org")
-            for m, _, _, _ in plan.changed:
-                m.updated_at = now
-            Member.objects.bulk_update([m for m, _, _, _ in plan.changed], sorted(fields | {"updated_at"}),
-                                       batch_size=CHUNK)
-            for m, before, _, moved in plan.changed:
-                e = audit.entry(user, m, before, "update", TRANSFER_NOTE if moved else AUDIT_NOTE)
-                if e is not None:
-                    entries.append(e)
-        for chunk in _chunks([m.pk for m in plan.moved]):
-            Membership.objects.filter(member_id__in=chunk, ended_on__isnull=True).update(ended_on=today)
-        Membership.objects.bulk_create(
-            [Membership(member_id=m.pk, org_id=m.org_id, started_on=today, reason=TRANSFER_NOTE) for m in plan.moved],
-            batch_size=1000,
-        )
-
-        for slot in plan.slots:
-            slot.seat.holder_id = slot.holder if isinstance(slot.holder, int) or slot.holder is None else slot.holder.pk
-        old = [s for s in plan.slots if s.seat.pk]
-        if old:
-            CommitteeSeat.objects.bulk_update([s.seat for s in old], ["holder", "held_since", "vacant_since"],
-                                              batch_size=CHUNK)
-        new = [s for s in plan.slots if not s.seat.pk]
-        CommitteeSeat.objects.bulk_create([s.seat for s in new])
-        for slot in plan.slots:
-            note = "职位出缺" if slot.holder is None else AUDIT_NOTE
-            e = audit.entry(user, slot.seat, slot.before, None, note)
+    if plan.changed:
+        fields = set().union(*(f for _, _, f, _ in plan.changed))
+        if plan.moved:
+            fields.add("org")
+        for m, _, _, _ in plan.changed:
+            m.updated_at = now
+        Member.objects.bulk_update([m for m, _, _, _ in plan.changed], sorted(fields | {"updated_at"}),
+                                   batch_size=CHUNK)
+        for m, before, _, moved in plan.changed:
+            e = audit.entry(user, m, before, "update", TRANSFER_NOTE if moved else AUDIT_NOTE)
             if e is not None:
                 entries.append(e)
-        step(len(plan.new) // 2 + len(plan.changed), "正在写入变更记录")
-        AuditEntry.objects.bulk_create(entries, batch_size=1000)
-        announce(s.seat.org_id for s in plan.slots)
+    for chunk in chunks([m.pk for m in plan.moved], CHUNK):
+        Membership.objects.filter(member_id__in=chunk, ended_on__isnull=True).update(ended_on=today)
+    Membership.objects.bulk_create(
+        [Membership(member_id=m.pk, org_id=m.org_id, started_on=today, reason=TRANSFER_NOTE) for m in plan.moved],
+        batch_size=1000,
+    )
+
+    for slot in plan.slots:
+        slot.seat.holder_id = slot.holder if isinstance(slot.holder, int) or slot.holder is None else slot.holder.pk
+    old = [s for s in plan.slots if s.seat.pk]
+    if old:
+        CommitteeSeat.objects.bulk_update([s.seat for s in old], ["holder", "held_since", "vacant_since"],
+                                          batch_size=CHUNK)
+    new = [s for s in plan.slots if not s.seat.pk]
+    CommitteeSeat.objects.bulk_create([s.seat for s in new])
+    for slot in plan.slots:
+        note = "职位出缺" if slot.holder is None else AUDIT_NOTE
+        e = audit.entry(user, slot.seat, slot.before, None, note)
+        if e is not None:
+            entries.append(e)
+    step(len(plan.new) // 2 + len(plan.changed), "正在写入变更记录")
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
+    announce(s.seat.org_id for s in plan.slots)
 
 
 # ---- export ----------------------------------------------------------------------------
@@ -509,6 +480,4 @@ def export_members(qs, out) -> int:
     return xlsx.write(out, COLUMNS, rows, title="党员花名册")
 
 
-def write_template(out) -> None:
-    example = [c.example for c in COLUMNS]
-    xlsx.write(out, COLUMNS, [example], notes=xlsx.notes_for(COLUMNS, NOTES), title="党员花名册")
+write_template = MemberImporter.write_template

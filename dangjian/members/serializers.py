@@ -14,10 +14,11 @@ from rest_framework import serializers
 from dangjian.core import idcard
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
 from dangjian.core.scoping import can
+from dangjian.core.text import normalize_phone
 from dangjian.orgs.models import Organization
 from dangjian.orgs.serializers import ScopedOrgCodeField
 
-from .checks import check_member
+from .checks import check_member, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Membership, Rank
 
 RANK_LABELS = {str(label): value for value, label in Rank.choices}
@@ -144,6 +145,12 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
         if clash.exists():
             raise serializers.ValidationError("该身份证号的党员已存在，请勿重复登记")
         return number
+
+    def validate_phone(self, value):
+        return normalize_phone(value)
+
+    def validate_ethnicity(self, value):
+        return normalize_ethnicity(value)
 
     def validate_org(self, org):
         if self.instance is not None:

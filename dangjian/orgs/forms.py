@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from dangjian.core.forms import ChineseFormMixin, DateInput
 
+from . import checks
 from .models import Organization, OrgKind, SeatRole
 
 
@@ -28,7 +29,10 @@ class OrgForm(ChineseFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_code(self):
-        code = self.cleaned_data["code"].strip()
+        code = checks.normalize_code(self.cleaned_data["code"])
+        problem = checks.code_problem(code)
+        if problem:
+            raise forms.ValidationError(problem)
         # Uniqueness holds over the whole tree, not only over what the user can see.
         clash = Organization.objects.filter(code=code)
         if self.instance is not None:
@@ -37,16 +41,12 @@ class OrgForm(ChineseFormMixin, forms.Form):
             raise forms.ValidationError("组织代码已被使用，请换一个")
         return code
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("请填写组织名称")
-        return name
-
     def clean(self):
         data = super().clean()
-        if data.get("is_joint") and data.get("kind") != OrgKind.BRANCH:
-            self.add_error("is_joint", "只有党支部可以设为联合党支部")
+        given = {k: data[k] for k in ("name", "kind", "is_joint", "established_on") if k in data}
+        for field, message in checks.check_org(given, timezone.localdate()):
+            if field not in self.errors:
+                self.add_error(field, message)
         return data
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from dangjian.core import audit, xlsx
 from dangjian.core.models import AuditEntry
-from dangjian.core.scoping import scope_of
-from dangjian.core.xlsx import CellError, Column
+from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 
+from . import checks
 from .models import Organization, OrgKind, Term, Unit, segment
 from .signals import announce
 
@@ -41,16 +39,20 @@ KINDS: dict[str, tuple[str, bool]] = {
 }
 
 COLUMNS = [
-    Column("组织代码", "code", help="每个组织唯一，最多32个字符；系统中已有该代码的组织将按文件内容更新",
-           example="CZ02", width=14, text=True),
-    Column("组织名称", "name", help="最多100个字", example="财政局第二党支部", width=26),
-    Column("组织类别", "kind", help="可选：" + "、".join(KINDS), example="党支部", width=12),
+    Column("组织代码", "code", help="每个组织唯一，最多32个字符，由字母、数字和“-”“_”“.”组成；"
+           "系统中已有该代码的组织将按文件内容更新", example="CZ02", width=14, text=True,
+           aliases=("党组织代码", "代码")),
+    Column("组织名称", "name", help="最多100个字", example="财政局第二党支部", width=26,
+           aliases=("党组织名称", "名称", "党组织")),
+    Column("组织类别", "kind", help="可选：" + "、".join(KINDS), example="党支部", width=12,
+           aliases=("党组织类别", "类别", "组织类型")),
     Column("上级组织代码", "parent",
            help="上级组织的组织代码：可以是系统中已有的组织，也可以是本文件中另一行（行的先后不限）；最上级组织不填",
-           example="CZ", width=14, text=True),
+           example="CZ", width=14, text=True, aliases=("上级党组织代码",)),
     Column("所属单位", "unit", help="该组织所在的机关单位（部门），如：市财政局；系统中没有的单位会自动新建",
-           example="市财政局", width=16),
-    Column("成立日期", "established_on", help=f"可不填；不晚于今天；{xlsx.DATE_HINT}", example=dt.date(2018, 3, 1)),
+           example="市财政局", width=16, aliases=("单位", "单位名称")),
+    Column("成立日期", "established_on", help=f"可不填；不晚于今天；{xlsx.DATE_HINT}", example=dt.date(2018, 3, 1),
+           aliases=("成立时间",)),
     Column("本届开始日期", "term_start", required=False,
            help="可选列；与“本届届满日期”同时填写或同时不填。与系统中现任届次开始日期相同时更新该届，不同时视为换届",
            example=dt.date(2024, 3, 1), width=14),
@@ -82,97 +84,85 @@ class Row:
     term_change: str = ""  # "", "new", "update", "replace"
 
 
-def _parse(number: int, raw: dict, present: set, today: dt.date, errors: xlsx.Errors) -> Row:
-    row = Row(number)
-    bad: set[str] = set()
+def _code(value, label: str, required: bool = False):
+    """A code under the one code rule (orgs.checks), full-width characters folded."""
+    typed = xlsx.cell_text(value)
+    code = checks.normalize_code(typed)
+    if not code and not required:
+        return ""
+    problem = checks.code_problem(code, label)
+    if problem:
+        raise CellError(problem)
+    return Fixed(code, typed, code) if code != typed else code
 
-    def cell(key, fn):
-        try:
-            return fn(raw.get(key))
-        except CellError as exc:
-            errors.add(number, HEADERS[key], str(exc))
-            bad.add(key)
-            return None
 
-    row.code = cell("code", lambda v: _code(v, "组织代码", required=True)) or ""
-    row.name = cell("name", lambda v: xlsx.text(v, "组织名称", 100, required=True)) or ""
-    kind = cell("kind", lambda v: xlsx.choice(v, "组织类别", KINDS))
-    if kind:
-        row.kind, row.is_joint = kind
-    row.parent_code = cell("parent", lambda v: _code(v, "上级组织代码")) or ""
-    row.unit_name = cell("unit", lambda v: xlsx.text(v, "所属单位", 100)) or ""
-    row.established_on = cell("established_on", lambda v: xlsx.date(v, "成立日期"))
-    if row.established_on and row.established_on > today:
-        errors.add(number, HEADERS["established_on"], "成立日期不能晚于今天")
-    start = cell("term_start", lambda v: xlsx.date(v, "本届开始日期")) if "term_start" in present else None
-    end = cell("term_end", lambda v: xlsx.date(v, "本届届满日期")) if "term_end" in present else None
-    if {"term_start", "term_end"} & bad:
+class OrgImporter(xlsx.Importer):
+    """组织 from Excel: parents before children whatever the order of the rows, the final tree
+    checked for cycles, everything written in one transaction (see the module docstring)."""
+
+    columns = COLUMNS
+    noun = "个组织"
+    title = "党组织"
+    notes = NOTES
+    audit_note = AUDIT_NOTE
+
+    def parse(self, r: xlsx.RowReader) -> Row:
+        row = Row(r.number)
+        row.code = r.cell("code", lambda v: _code(v, "组织代码", required=True)) or ""
+        row.name = r.cell("name", lambda v: xlsx.text(v, "组织名称")) or ""
+        kind = r.cell("kind", lambda v: xlsx.choice(v, "组织类别", KINDS))
+        if kind:
+            row.kind, row.is_joint = kind
+        row.parent_code = r.cell("parent", lambda v: _code(v, "上级组织代码")) or ""
+        row.unit_name = r.cell("unit", lambda v: xlsx.text(v, "所属单位", 100)) or ""
+        row.established_on = r.cell("established_on", lambda v: xlsx.date(v, "成立日期"))
+        # The record's own rules, the same as the form's and the API's.
+        for field, message in checks.check_org(
+                {"name": row.name, "kind": row.kind, "is_joint": row.is_joint,
+                 "established_on": row.established_on}, self.today):
+            r.fail({"is_joint": "kind"}.get(field, field), message)
+        start = r.cell("term_start", lambda v: xlsx.date(v, "本届开始日期")) if r.has("term_start") else None
+        end = r.cell("term_end", lambda v: xlsx.date(v, "本届届满日期")) if r.has("term_end") else None
+        if {"term_start", "term_end"} & r.bad:
+            return row
+        if (start is None) != (end is None):
+            missing = "term_end" if end is None else "term_start"
+            if not r.has(missing):
+                r.fail(missing, f"填写了届次日期却缺少“{HEADERS[missing]}”列，两列应同时填写")
+            else:
+                r.fail(missing, "本届开始日期与本届届满日期应同时填写或同时不填")
+        elif start is not None:
+            if start > self.today:
+                r.fail("term_start", "本届开始日期不能晚于今天")
+            if end <= start:
+                r.fail("term_end", "本届届满日期应晚于本届开始日期")
+            else:
+                row.term = (start, end)
+        if row.code and row.parent_code == row.code:
+            r.fail("parent", "上级组织代码不能是本组织自己的代码")
         return row
-    if (start is None) != (end is None):
-        missing = "term_end" if end is None else "term_start"
-        if missing not in present:
-            errors.add(number, HEADERS[missing], f"填写了届次日期却缺少“{HEADERS[missing]}”列，两列应同时填写")
-        else:
-            errors.add(number, HEADERS[missing], "本届开始日期与本届届满日期应同时填写或同时不填")
-    elif start is not None:
-        if start > today:
-            errors.add(number, HEADERS["term_start"], "本届开始日期不能晚于今天")
-        if end <= start:
-            errors.add(number, HEADERS["term_end"], "本届届满日期应晚于本届开始日期")
-        else:
-            row.term = (start, end)
-    if row.code and row.parent_code == row.code:
-        errors.add(number, HEADERS["parent"], "上级组织代码不能是本组织自己的代码")
-    return row
 
+    def check(self, rows: list[Row]) -> None:
+        self.tree = _Tree(rows, self)
+        self.tree.check()
+        _check_terms(rows, self.tree.current_terms, self)
 
-def _code(value, label: str, required: bool = False) -> str:
-    s = xlsx.text(value, label, 32, required=required)
-    if any(ch.isspace() for ch in s):
-        raise CellError(f"{label}“{s}”中不能有空格")
-    return s
+    def plan(self, rows: list[Row]) -> tuple[int, int]:
+        self.tree.plan()
+        created = sum(1 for r in rows if r.org is None)
+        return created, sum(1 for r in rows if r.org is not None and r.changed)
 
-
-def _chunks(items: list, size: int = CHUNK):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+    def write(self, rows: list[Row]) -> None:
+        self.tree.write(self.user)
 
 
 def import_orgs(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
     """Check the whole file, then (unless `dry_run` or any error) write it in one
     transaction. `user` None = an administrator at the command line (no scope limit)."""
-    today = today or timezone.localdate()
-    progress = progress or (lambda done, total, message="": None)
-    progress(0, 0, "正在读取文件")
-    try:
-        sheet = xlsx.read(path, COLUMNS, progress)
-    except xlsx.FileProblem as exc:
-        return xlsx.result(errors=exc.errors)
-    errors = xlsx.Errors(COLUMNS)
-    rows = [_parse(number, raw, sheet.present, today, errors) for number, raw in sheet.rows]
-    total = len(rows)
-    progress(total, total * 2, "正在校验")
-    tree = _Tree(rows, errors)
-    tree.check(user)
-    _check_terms(rows, tree.current_terms, errors)
-    if errors:
-        return xlsx.result(errors=errors.as_list())
-    tree.plan()
-    created = sum(1 for r in rows if r.org is None)
-    updated = sum(1 for r in rows if r.org is not None and r.changed)
-    if dry_run:
-        progress(total * 2, total * 2, "校验完成（未写入）")
-        return xlsx.result(created, updated)
-    try:
-        tree.write(user)
-    except IntegrityError:
-        return xlsx.result(errors=[{"row": xlsx.FILE_ROW, "column": "",
-                                    "message": "导入期间数据被其他操作修改，未写入任何数据，请重新导入"}])
-    progress(total * 2, total * 2, "导入完成")
-    return xlsx.result(created, updated)
+    return OrgImporter(user, today=today, progress=progress).run(path, dry_run)
 
 
-def _check_terms(rows: list[Row], current: dict[int, Term], errors: xlsx.Errors) -> None:
+def _check_terms(rows: list[Row], current: dict[int, Term], importer: OrgImporter) -> None:
     for r in rows:
         if r.term is None:
             continue
@@ -182,8 +172,8 @@ def _check_terms(rows: list[Row], current: dict[int, Term], errors: xlsx.Errors)
         elif term.starts_on == r.term[0]:
             r.term_change = "update" if term.ends_on != r.term[1] else ""
         elif r.term[0] < term.starts_on:
-            errors.add(r.number, HEADERS["term_start"],
-                       f"本届开始日期早于系统中现任届次的开始日期（{term.starts_on:%Y-%m-%d}），请核对")
+            importer.fail(r.number, "term_start",
+                          f"本届开始日期早于系统中现任届次的开始日期（{term.starts_on:%Y-%m-%d}），请核对")
         else:
             r.term_change = "replace"
 
@@ -191,9 +181,9 @@ def _check_terms(rows: list[Row], current: dict[int, Term], errors: xlsx.Errors)
 class _Tree:
     """The stored tree plus the file's rows over it."""
 
-    def __init__(self, rows: list[Row], errors: xlsx.Errors):
+    def __init__(self, rows: list[Row], importer: OrgImporter):
         self.rows = rows
-        self.errors = errors
+        self.importer = importer
         self.file: dict[str, Row] = {}
         dup: dict[str, list[int]] = {}
         for r in rows:
@@ -204,23 +194,18 @@ class _Tree:
             numbers = dup.get(r.code, [])
             if len(numbers) > 1:
                 others = "、".join(str(n) for n in numbers if n != r.number)
-                errors.add(r.number, HEADERS["code"], f"组织代码“{r.code}”与第 {others} 行重复，每个组织只能填写一行")
+                importer.fail(r.number, "code", f"组织代码“{r.code}”与第 {others} 行重复，每个组织只能填写一行")
         codes = sorted({r.code for r in rows if r.code} | {r.parent_code for r in rows if r.parent_code})
-        self.by_code: dict[str, Organization] = {}
-        for chunk in _chunks(codes):
-            self.by_code.update((o.code, o) for o in Organization.objects.filter(code__in=chunk).select_related("unit"))
+        self.by_code: dict[str, Organization] = fetch(Organization.objects.select_related("unit"), "code", codes, CHUNK)
         # Ancestors of every stored org the file touches, to walk the final tree upwards.
         self.by_id = {o.pk: o for o in self.by_code.values()}
         wanted = sorted({int(p) for o in self.by_code.values() for p in o.path.split("/") if p} - set(self.by_id))
-        for chunk in _chunks(wanted):
-            self.by_id.update((o.pk, o) for o in Organization.objects.filter(pk__in=chunk))
+        self.by_id.update(fetch(Organization.objects.all(), "pk", wanted, CHUNK))
         self.stored = {o.code: o for o in self.by_id.values()}
         for r in rows:
             r.org = self.by_code.get(r.code)
-        self.current_terms: dict[int, Term] = {}
-        ids = [r.org.pk for r in rows if r.org]
-        for chunk in _chunks(ids):
-            self.current_terms.update((t.org_id, t) for t in Term.objects.filter(org_id__in=chunk, is_current=True))
+        self.current_terms: dict[int, Term] = fetch(Term.objects.filter(is_current=True), "org_id",
+                                                    [r.org.pk for r in rows if r.org], CHUNK)
 
     def final_parent(self, code: str) -> str | None:
         row = self.file.get(code)
@@ -236,35 +221,30 @@ class _Tree:
         parent = self.by_id.get(org.parent_id) if org.parent_id else None
         return parent.code if parent else ""
 
-    def check(self, user) -> None:
-        errors, header = self.errors, HEADERS
-        scope = scope_of(user) if user is not None else None
-
-        def allowed(path):
-            return scope is None or scope.allows("import", path)
-
+    def check(self) -> None:
+        fail, allowed = self.importer.fail, self.importer.allowed
+        at_command_line = self.importer.user is None
         for r in self.rows:
             if r.org is not None:
-                if user is not None and not allowed(r.org.path):
-                    errors.add(r.number, header["code"], f"无权导入到该组织（{r.code}）：不在您的导入范围内")
+                if not allowed(r.org.path):
+                    fail(r.number, "code", f"无权导入到该组织（{r.code}）：不在您的导入范围内")
                     continue
                 if r.org.status != Organization.Status.ACTIVE:
-                    errors.add(r.number, header["code"], f"组织“{r.org.name}”已撤销，不能通过导入修改")
+                    fail(r.number, "code", f"组织“{r.org.name}”已撤销，不能通过导入修改")
                     continue
             if not r.parent_code:
-                if user is not None and not (r.org is not None and r.org.parent_id is None):
-                    errors.add(r.number, header["parent"], "无权导入到该组织：只有不受范围限制的管理员才能设立最上级组织，请填写上级组织代码")
+                if not at_command_line and not (r.org is not None and r.org.parent_id is None):
+                    fail(r.number, "parent", "无权导入到该组织：只有不受范围限制的管理员才能设立最上级组织，请填写上级组织代码")
                 continue
             if r.parent_code == r.code or r.parent_code in self.file:
                 continue
             parent = self.by_code.get(r.parent_code)
             if parent is None:
-                errors.add(r.number, header["parent"],
-                           f"上级组织代码“{r.parent_code}”在系统中和本文件中都不存在，请核对")
-            elif user is not None and not allowed(parent.path):
-                errors.add(r.number, header["parent"], f"无权导入到该组织（{r.parent_code}）：不在您的导入范围内")
+                fail(r.number, "parent", f"上级组织代码“{r.parent_code}”在系统中和本文件中都不存在，请核对")
+            elif not allowed(parent.path):
+                fail(r.number, "parent", f"无权导入到该组织（{r.parent_code}）：不在您的导入范围内")
             elif parent.status != Organization.Status.ACTIVE:
-                errors.add(r.number, header["parent"], f"上级组织“{parent.name}”已撤销，不能在其下设立或调入组织")
+                fail(r.number, "parent", f"上级组织“{parent.name}”已撤销，不能在其下设立或调入组织")
         self._check_cycles()
 
     def _check_cycles(self) -> None:
@@ -284,8 +264,7 @@ class _Tree:
                 row = self.file.get(c)
                 if row is not None and c not in reported:
                     reported.add(c)
-                    self.errors.add(row.number, HEADERS["parent"],
-                                    f"上级组织关系形成循环（{loop}），组织不能成为自己的下级")
+                    self.importer.fail(row.number, "parent", f"上级组织关系形成循环（{loop}），组织不能成为自己的下级")
 
     # ---- planning and writing -----------------------------------------------------------
 
@@ -303,44 +282,43 @@ class _Tree:
 
     def write(self, user) -> None:
         entries: list[AuditEntry] = []
-        with transaction.atomic():
-            units = self._units()
-            befores = {r.org.pk: audit.snapshot(r.org) for r in self.rows if r.org and r.changed}
-            placed: dict[str, Organization] = {}
-            created: list[Organization] = []
-            # New organizations level by level: a child needs its new parent's id.
-            for rows in self._levels():
-                objs = [Organization(code=r.code, name=r.name, kind=r.kind, is_joint=r.is_joint,
-                                     parent_id=self._parent_id(r, placed), unit_id=units.get(r.unit_name),
-                                     established_on=r.established_on) for r in rows if r.org is None]
-                Organization.objects.bulk_create(objs, batch_size=500)
-                placed.update((o.code, o) for o in objs)
-                created += objs
-            moved: list[tuple[Organization, str]] = []
-            changed = []
-            for r in self.rows:
-                org = r.org
-                if org is None or not r.changed:
-                    continue
-                parent_id = self._parent_id(r, placed)
-                if parent_id != org.parent_id:
-                    moved.append((org, org.path))
-                org.name, org.kind, org.is_joint, org.parent_id = r.name, r.kind, r.is_joint, parent_id
-                org.unit_id, org.established_on = units.get(r.unit_name), r.established_on
-                changed.append(org)
-            if changed:
-                Organization.objects.bulk_update(changed, _FIELDS, batch_size=500)
-            self._repath(created, moved)
-            for r in self.rows:
-                if r.org is None:
-                    entries.append(audit.entry(user, placed[r.code], None, "create", AUDIT_NOTE))
-                elif r.changed:
-                    e = audit.entry(user, r.org, befores[r.org.pk], "update", AUDIT_NOTE)
-                    if e is not None:
-                        entries.append(e)
-            entries += self._write_terms(user, placed)
-            AuditEntry.objects.bulk_create(entries, batch_size=1000)
-            announce([o.pk for o in created] + [o.pk for o in changed])
+        units = self._units()
+        befores = {r.org.pk: audit.snapshot(r.org) for r in self.rows if r.org and r.changed}
+        placed: dict[str, Organization] = {}
+        created: list[Organization] = []
+        # New organizations level by level: a child needs its new parent's id.
+        for rows in self._levels():
+            objs = [Organization(code=r.code, name=r.name, kind=r.kind, is_joint=r.is_joint,
+                                 parent_id=self._parent_id(r, placed), unit_id=units.get(r.unit_name),
+                                 established_on=r.established_on) for r in rows if r.org is None]
+            Organization.objects.bulk_create(objs, batch_size=500)
+            placed.update((o.code, o) for o in objs)
+            created += objs
+        moved: list[tuple[Organization, str]] = []
+        changed = []
+        for r in self.rows:
+            org = r.org
+            if org is None or not r.changed:
+                continue
+            parent_id = self._parent_id(r, placed)
+            if parent_id != org.parent_id:
+                moved.append((org, org.path))
+            org.name, org.kind, org.is_joint, org.parent_id = r.name, r.kind, r.is_joint, parent_id
+            org.unit_id, org.established_on = units.get(r.unit_name), r.established_on
+            changed.append(org)
+        if changed:
+            Organization.objects.bulk_update(changed, _FIELDS, batch_size=500)
+        self._repath(created, moved)
+        for r in self.rows:
+            if r.org is None:
+                entries.append(audit.entry(user, placed[r.code], None, "create", AUDIT_NOTE))
+            elif r.changed:
+                e = audit.entry(user, r.org, befores[r.org.pk], "update", AUDIT_NOTE)
+                if e is not None:
+                    entries.append(e)
+        entries += self._write_terms(user, placed)
+        AuditEntry.objects.bulk_create(entries, batch_size=1000)
+        announce([o.pk for o in created] + [o.pk for o in changed])
 
     def _parent_id(self, r: Row, placed: dict[str, Organization]) -> int | None:
         if not r.parent_code:
@@ -357,7 +335,7 @@ class _Tree:
         affected: dict[int, Organization] = {o.pk: o for o in created}
         mine = {r.org.pk: r.org for r in self.rows if r.org is not None}
         prefixes = [old for _, old in moved]
-        for chunk in _chunks(prefixes, 100):
+        for chunk in chunks(prefixes, 100):
             q = Q()
             for prefix in chunk:
                 q |= Q(path__startswith=prefix)
@@ -365,8 +343,7 @@ class _Tree:
                 affected.setdefault(o.pk, mine.get(o.pk, o))
         outside = sorted({o.parent_id for o in affected.values() if o.parent_id and o.parent_id not in affected})
         stored: dict[int, str] = {}
-        for chunk in _chunks(outside):
-            stored.update(Organization.objects.filter(pk__in=chunk).values_list("pk", "path"))
+        stored.update((pk, o.path) for pk, o in fetch(Organization.objects.only("pk", "path"), "pk", outside, CHUNK).items())
         paths: dict[int, str] = {}
 
         def path_of(pk: int) -> str:
@@ -400,9 +377,7 @@ class _Tree:
 
     def _units(self) -> dict[str, int]:
         names = sorted({r.unit_name for r in self.rows if r.unit_name})
-        units: dict[str, int] = {}
-        for chunk in _chunks(names):
-            units.update(Unit.objects.filter(name__in=chunk).values_list("name", "pk"))
+        units: dict[str, int] = {name: u.pk for name, u in fetch(Unit.objects.all(), "name", names, CHUNK).items()}
         missing = [Unit(name=n) for n in names if n not in units]
         if missing:
             Unit.objects.bulk_create(missing)
@@ -455,5 +430,27 @@ def export_orgs(qs, out) -> int:
     return xlsx.write(out, COLUMNS, rows, title="党组织")
 
 
-def write_template(out) -> None:
-    xlsx.write(out, COLUMNS, [[c.example for c in COLUMNS]], notes=xlsx.notes_for(COLUMNS, NOTES), title="党组织")
+write_template = OrgImporter.write_template
+
+
+# ---- for the importers above the tree ---------------------------------------------------
+
+def resolve_org_codes(importer: xlsx.Importer, rows: list, *, key: str, label: str, dissolved: str,
+                      code_attr: str = "org_code", org_attr: str = "org") -> None:
+    """The organization each row names by code (chunked look-ups), refused in one wording by
+    every importer when unknown, outside the user's import scope, or dissolved (`dissolved`
+    says what can no longer be done there). Sets `org_attr` on the rows that pass."""
+    found = fetch(Organization.objects.all(), "code", [getattr(r, code_attr) for r in rows], CHUNK)
+    for r in rows:
+        code = getattr(r, code_attr)
+        if not code:
+            continue
+        org = found.get(code)
+        if org is None:
+            importer.fail(r.number, key, f"{label}“{code}”在系统中不存在，请核对组织代码")
+        elif not importer.allowed(org.path):
+            importer.fail(r.number, key, f"无权导入到该组织（{code}）：不在您的导入范围内")
+        elif org.status != Organization.Status.ACTIVE:
+            importer.fail(r.number, key, f"“{org.name}”已撤销，{dissolved}")
+        else:
+            setattr(r, org_attr, org)

@@ -7,8 +7,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField
+from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
 
+from . import checks
 from .models import CommitteeSeat, Organization, OrgKind, SeatRole
 
 JOINT_BRANCH_LABEL = "联合党支部"
@@ -112,11 +113,10 @@ class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
         return super().to_internal_value(data)
 
     def validate_code(self, value):
-        code = value.strip()
-        if not code:
-            raise serializers.ValidationError("请填写组织代码")
-        if any(ch.isspace() for ch in code):
-            raise serializers.ValidationError("组织代码不能包含空格")
+        code = checks.normalize_code(value)
+        problem = checks.code_problem(code)
+        if problem:
+            raise serializers.ValidationError(problem)
         # Unique over the whole tree, not only what the user can see.
         clash = Organization.objects.filter(code=code)
         if self.instance is not None:
@@ -126,21 +126,15 @@ class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
         return code
 
     def validate_name(self, value):
-        name = value.strip()
-        if not name:
-            raise serializers.ValidationError("请填写组织名称")
-        return name
-
-    def validate_established_on(self, value):
-        if value is not None and value > _today():
-            raise serializers.ValidationError("成立日期不能晚于今天")
-        return value
+        return value.strip()
 
     def validate(self, data):
-        kind = data.get("kind", self.instance.kind if self.instance else None)
-        is_joint = data.get("is_joint", self.instance.is_joint if self.instance else False)
-        if is_joint and kind != OrgKind.BRANCH:
-            raise serializers.ValidationError({"is_joint": ["只有党支部可以设为联合党支部"]})
+        given = {k: data[k] for k in ("name", "established_on") if k in data}
+        given["kind"] = data.get("kind", self.instance.kind if self.instance else None)
+        given["is_joint"] = data.get("is_joint", self.instance.is_joint if self.instance else False)
+        problems = checks.check_org(given, _today())
+        if problems:
+            raise field_errors(problems)
         return data
 
 
