@@ -140,6 +140,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 IMPORT_MAX_BYTES = env_int("DANGJIAN_IMPORT_MAX_BYTES", 20 * 1024 * 1024, 1024)
 IMPORT_MAX_ROWS = env_int("DANGJIAN_IMPORT_MAX_ROWS", 50_000, 1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+# A roster export longer than this is built by a background job with a progress bar.
+EXPORT_INLINE_ROWS = env_int("DANGJIAN_EXPORT_INLINE_ROWS", 2000, 0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Background jobs: "thread" runs them in a thread of the web process (one-machine installs),

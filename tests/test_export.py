@@ -5,11 +5,12 @@ import io
 
 import openpyxl
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from dangjian.core import idcard
 from dangjian.core.audit import EXPORT_TABLE
-from dangjian.core.models import AuditEntry
+from dangjian.core.models import AuditEntry, Job
 from dangjian.members import io as member_io
 from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
@@ -116,3 +117,31 @@ def test_web_export_reimports_through_the_web(consistent, personas, client, tmp_
     with path.open("rb") as fh:
         resp = client.post("/exchange/import/", {"kind": "members", "file": fh})
     assert "导入完成：新增 0 人，更新 0 人" in client.get(resp["Location"]).content.decode()
+
+
+def test_a_long_roster_is_exported_by_a_job_with_its_progress(consistent, personas, client, settings):
+    """Above EXPORT_INLINE_ROWS the export becomes a background job: its page shows progress,
+    then a download for its owner only; the export is recorded once the file is written."""
+    settings.EXPORT_INLINE_ROWS = 1
+    factories.member(consistent["a1"], name="张伟")
+    client.force_login(personas["unit_admin_a"])
+    resp = client.get("/exchange/export/members.xlsx?q=")
+    assert resp.status_code == 302 and "/exchange/jobs/" in resp["Location"]
+    page = client.get(resp["Location"]).content.decode()
+    assert "已导出 2 名党员" in page and "下载党员花名册.xlsx" in page
+    job = Job.objects.get(kind="export-members")
+    assert job.status == "done" and job.user == personas["unit_admin_a"]
+    assert AuditEntry.objects.get(table=EXPORT_TABLE).changes["count"] == 2
+    data = rows_of(b"".join(client.get(f"/exchange/jobs/{job.pk}/file/").streaming_content))
+    assert sorted(r[0] for r in data[1:]) == ["张伟", "李明"]
+    other = Client()
+    other.force_login(personas["unit_admin_b"])
+    assert other.get(f"/exchange/jobs/{job.pk}/file/").status_code == 404
+    assert other.get(f"/exchange/jobs/{job.pk}/").status_code == 404
+    # Past its keeping time the file is gone and the page says so.
+    from dangjian.exchange import tasks
+
+    for path in tasks.exports_dir().glob("*.xlsx"):
+        path.unlink()
+    r = client.get(f"/exchange/jobs/{job.pk}/file/", follow=True)
+    assert "已过保留期限" in r.content.decode()

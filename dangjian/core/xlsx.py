@@ -583,7 +583,8 @@ class Importer:
 
     columns: list[Column] = []
     noun = "条"  # what the counts count, as the report's sentence says it (人, 个组织, 条)
-    title = "数据"  # the sheet's name in the template
+    title = "数据"  # the sheet's name in the template and the name of what is imported
+    hint = ""  # one sentence on the import page: how rows are matched
     notes: list[str] = []  # lines of the template's 填写说明 after the columns
     audit_note = "批量导入"
 

@@ -1,14 +1,15 @@
 """Import and export pages. Uploads become background jobs (core.jobs) whose page polls
-for progress with HTMX; exports stream a workbook built in a temporary file."""
+for progress with HTMX. Exports are built in a temporary file and sent at once, except a roster
+too long to wait for: that becomes a job too, and its page offers the file when it is ready."""
 import secrets
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404
+from django.contrib import messages
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from dangjian.activities import io as activity_io
 from dangjian.core import audit, jobs, xlsx
 from dangjian.core.models import Job
 from dangjian.core.scoping import can_anywhere
@@ -23,16 +24,9 @@ from dangjian.orgs.queries import filter_orgs
 from . import tasks
 
 NO_ACCESS = "未找到，或您没有导入导出的权限"
-KINDS = {"members": "党员花名册", "orgs": "党组织", "activities": "组织生活记录"}
-TEMPLATES = {"members": member_io.write_template, "orgs": org_io.write_template,
-             "activities": activity_io.write_template}
-# What each import is for, under its card on the import page.
-HINTS = {
-    "members": "按身份证号识别党员：已有的更新，没有的新增。",
-    "orgs": "按组织代码识别党组织：已有的更新，没有的新增；上级组织可在同一文件中。",
-    "activities": "历史组织生活记录，每次活动一行（谈心谈话除外）；已有的记录不会重复导入。导入后重新计算组织生活落实情况。",
-}
+IMPORTERS = tasks.IMPORTERS
 MAX_ERRORS_SHOWN = 500
+MEMBER_FILTERS = ("q", "org", "category", "status", "is_leader")
 
 
 def _require_import(request) -> None:
@@ -46,8 +40,8 @@ def import_page(request):
     if request.method == "POST":
         kind = request.POST.get("kind")
         upload = request.FILES.get("file")
-        if kind not in KINDS:
-            problems["members"] = "请选择要导入的类别：" + "、".join(KINDS.values())
+        if kind not in IMPORTERS:
+            problems["members"] = "请选择要导入的类别：" + "、".join(i.title for i in IMPORTERS.values())
         elif upload is None:
             problems[kind] = "请选择要导入的 .xlsx 文件"
         elif upload.size > settings.IMPORT_MAX_BYTES:
@@ -62,9 +56,9 @@ def import_page(request):
             return redirect("exchange:job", pk=job.pk)
     recent = Job.objects.filter(user=request.user, kind__startswith="import-").order_by("-created_at")[:10]
     for j in recent:
-        j.kind_label = KINDS.get(j.kind.removeprefix("import-"), "")
-    kinds = [{"kind": k, "label": label, "hint": HINTS[k], "problem": problems.get(k, "")}
-             for k, label in KINDS.items()]
+        j.kind_label = _label(j.kind)
+    kinds = [{"kind": k, "label": i.title, "hint": i.hint, "problem": problems.get(k, "")}
+             for k, i in IMPORTERS.items()]
     return render(request, "exchange/import.html", {"problems": problems, "kinds": kinds, "recent": recent,
                                                     "max_mb": f"{settings.IMPORT_MAX_BYTES / 1048576:g}"},
                   status=400 if problems else 200)
@@ -80,19 +74,32 @@ def _save_upload(upload) -> Path:
     return path
 
 
+def _label(kind: str) -> str:
+    if kind == "export-members":
+        return "导出党员花名册"
+    importer = IMPORTERS.get(kind.removeprefix("import-"))
+    return f"导入{importer.title}" if importer else ""
+
+
+def _own_job(request, pk) -> Job:
+    """A job of this page, only ever its owner's."""
+    return get_object_or_404(Job.objects.filter(user=request.user).filter(
+        kind__in=[f"import-{k}" for k in IMPORTERS] + ["export-members"]), pk=pk)
+
+
 @require_GET
 def job(request, pk):
-    job = get_object_or_404(Job.objects.filter(user=request.user, kind__startswith="import-"), pk=pk)
+    job = _own_job(request, pk)
     result = job.result or {}
-    kind = job.kind.removeprefix("import-")
     ctx = {
         "job": job,
         "finished": job.status in ("done", "failed"),
-        "kind_label": KINDS.get(kind, ""),
-        "noun": tasks.IMPORTERS[kind][1] if kind in tasks.IMPORTERS else "",
+        "kind_label": _label(job.kind),
+        "is_export": job.kind.startswith("export-"),
         "result": result,
         "errors": (result.get("errors") or [])[:MAX_ERRORS_SHOWN],
         "more_errors": max(0, result.get("error_count", 0) - MAX_ERRORS_SHOWN),
+        "keep_minutes": tasks.EXPORT_KEEP_SECONDS // 60,
     }
     if is_htmx(request):
         return render(request, "exchange/_job.html", ctx)
@@ -100,20 +107,40 @@ def job(request, pk):
 
 
 @require_GET
+def job_file(request, pk):
+    """The file a finished export job wrote, to its owner only, while it is kept."""
+    job = _own_job(request, pk)
+    tasks.forget_old_exports()
+    name = (job.result or {}).get("file", "")
+    path = tasks.exports_dir() / Path(name).name if name else None
+    if job.status != "done" or path is None or not path.is_file():
+        messages.error(request, "没有可下载的文件：导出尚未完成，或文件已过保留期限，请重新导出")
+        return redirect("exchange:job", pk=job.pk)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=job.result.get("filename", "导出.xlsx"),
+                        content_type=xlsx.XLSX_TYPE)
+
+
+@require_GET
 def template(request, kind):
     _require_import(request)
-    if kind not in KINDS:
+    if kind not in IMPORTERS:
         raise Http404(NO_ACCESS)
-    return xlsx.workbook_response(TEMPLATES[kind], f"{KINDS[kind]}导入模板.xlsx")
+    return xlsx.workbook_response(IMPORTERS[kind].write_template, f"{IMPORTERS[kind].title}导入模板.xlsx")
 
 
 @require_GET
 def export_members(request):
+    """The roster the filters select. Up to EXPORT_INLINE_ROWS rows come at once; more become
+    a background job with a progress bar, so nobody waits at a frozen page."""
     _require_import(request)
-    qs = filter_members(Member.objects.visible_to(request.user, "import"), request.GET, request.user)
-    filters = {k: request.GET.get(k, "") for k in ("q", "org", "category", "status", "is_leader")}
+    filters = {k: request.GET.get(k, "") for k in MEMBER_FILTERS}
+    qs = filter_members(Member.objects.visible_to(request.user, "import"), filters, request.user)
+    if qs.count() > settings.EXPORT_INLINE_ROWS:
+        tasks.forget_old_exports()
+        job = jobs.start("export-members", request.user, tasks.run_member_export, request.user.pk, filters)
+        return redirect("exchange:job", pk=job.pk)
     return xlsx.workbook_response(lambda out: member_io.export_members(qs, out), "党员花名册.xlsx",
-                              lambda n: audit.record_export(request.user, "members", "党员", n, filters))
+                                  lambda n: audit.record_export(request.user, "members", "党员", n, filters))
 
 
 @require_GET
@@ -122,5 +149,5 @@ def export_orgs(request):
     qs = filter_orgs(Organization.objects.visible_to(request.user, "import"), request.GET)
     filters = {k: request.GET.get(k, "") for k in ("q", "kind", "status", "under")}
     return xlsx.workbook_response(lambda out: org_io.export_orgs(qs, out), "党组织.xlsx",
-                              lambda n: audit.record_export(request.user, "orgs", "党组织", n, filters))
+                                  lambda n: audit.record_export(request.user, "orgs", "党组织", n, filters))
 

@@ -177,6 +177,7 @@ class MemberImporter(xlsx.Importer):
     columns = COLUMNS
     noun = "人"
     title = "党员花名册"
+    hint = "按身份证号识别党员：已有的更新，没有的新增。"
     notes = NOTES
     audit_note = AUDIT_NOTE
 
@@ -471,13 +472,19 @@ def _row_values(m: Member, roles: list[str]) -> list:
     ]
 
 
-def export_members(qs, out) -> int:
+def export_members(qs, out, progress=None, total: int | None = None) -> int:
     """Write `qs` as a roster that re-imports unchanged (full 身份证号: callers must hold
     the "import" capability over these rows). Returns the number of rows."""
     qs = qs.select_related("org").order_by("org__path", "name", "id")
     roles = seat_roles_of(qs)
-    rows = (_row_values(m, roles.get(m.pk, [])) for m in qs.iterator(chunk_size=2000))
-    return xlsx.write(out, COLUMNS, rows, title="党员花名册")
+
+    def rows():
+        for i, m in enumerate(qs.iterator(chunk_size=2000), 1):
+            if progress is not None and i % 500 == 0:
+                progress(i, total or i, "正在导出党员")
+            yield _row_values(m, roles.get(m.pk, []))
+
+    return xlsx.write(out, COLUMNS, rows(), title="党员花名册")
 
 
 write_template = MemberImporter.write_template
