@@ -66,7 +66,7 @@ def test_record_with_absentees_shows_on_record_compliance_and_calendar(branch, p
     comp = text(c.get(f"/activities/org/{org.pk}/compliance/?year={DAY.year}"))
     row = re.search(rf'data-code="theme_day" data-period="{DAY:%Y-%m}">(.*?)</tr>', comp, re.S).group(1)
     assert 'data-status="met"' in row and f"/activities/{activity.pk}/" in row
-    assert "党员教育管理工作条例(2019) 第十六条" in comp  # the rule's source is shown
+    assert "《中国共产党党员教育管理工作条例》第十六条" in comp  # the rule's source is shown
 
     cal = text(c.get(f"/activities/org/{org.pk}/calendar/?month={DAY:%Y-%m}"))
     assert f'href="/activities/{activity.pk}/"' in cal

@@ -124,7 +124,7 @@ class RuleChangeForm(ChineseFormMixin, forms.Form):
     quorum = forms.ChoiceField(label="到会要求", choices=Quorum.choices)
     org_kinds = forms.MultipleChoiceField(label="适用组织类别", widget=forms.CheckboxSelectMultiple)
     condition = forms.ChoiceField(label="适用条件", choices=Condition.choices)
-    source = forms.CharField(label="依据", max_length=300, help_text="文件名称和条款，如“支部工作条例(2018) 第十一条”")
+    source = forms.CharField(label="依据", max_length=300, help_text="法规的全称和条款，如“《中国共产党支部工作条例（试行）》第十一条”")
     confirmed = forms.BooleanField(label="已核对原文", required=False)
     note = forms.CharField(label="说明", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -280,7 +280,7 @@ class ActivityRule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.code} {self.get_period_display()}≥{self.min_count}"
+        return f"{self.get_kind_display()}（{self.get_period_display()}至少 {self.min_count} 次）"
 
     def in_force_on(self, day) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

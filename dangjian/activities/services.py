@@ -519,6 +519,10 @@ def _check_rule_fields(current: ActivityRule, fields: dict) -> dict:
                 _rule_fail(name, f"不能超过 {limit} 个字")
     if "source" in out and not out["source"]:
         _rule_fail("source", "请写明调整的依据（文件名称和条款）")
+    from dangjian.core.text import file_name_in
+
+    if "source" in out and file_name_in(out["source"]):
+        _rule_fail("source", f"请写法规的全称和条款，不要写文件名（“{file_name_in(out['source'])}”）")
     if "confirmed" in out:
         out["confirmed"] = bool(out["confirmed"])
     return out

@@ -45,6 +45,6 @@ def forbidden_basis(*texts: str) -> tuple[str, str] | None:
 def forbidden_message(name: str, basis: str, word: str) -> str:
     section = defaults.section("burden_reduction")
     label = BASIS_WORDS[basis][0]
-    return (f"指标“{name}”含“{word}”，属于以{label}（{basis}）计分，为基层减负的规定禁止以此考核"
-            f"（rules/defaults.yaml burden_reduction；依据：{section.get('sources', '')}）。"
+    return (f"指标“{name}”含“{word}”，属于以{label}计分，为基层减负的规定禁止以此考核"
+            f"（依据：{section.get('sources', '')}）。"
             "请改为考核工作实效，例如组织生活按规定落实率、问题整改完成情况")

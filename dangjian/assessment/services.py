@@ -100,15 +100,16 @@ def check_indicator(scheme: Scheme, spec: dict, known_rules: set[str]) -> dict:
     if method == Indicator.Method.METRIC:
         metric = spec.get("metric") or ""
         if metric not in metrics.REGISTRY:
-            raise AssessmentError("metric", f"指标“{name}”：计算指标“{metric}”不存在，可选："
-                                  + "、".join(f"{m.code}（{m.label}）" for m in metrics.REGISTRY.values()))
+            raise AssessmentError("metric", f"指标“{name}”：请选择计算指标，可选："
+                                  + "、".join(f"“{m.label}”" for m in metrics.REGISTRY.values()))
         allowed = metrics.REGISTRY[metric].params
         params = {k: v for k, v in (spec.get("params") or {}).items() if v not in (None, "")}
         unknown = set(params) - set(allowed)
         if unknown:
-            raise AssessmentError("params", f"指标“{name}”：计算参数“{sorted(unknown)[0]}”不适用于{metric}")
+            raise AssessmentError("params", f"指标“{name}”：“{metrics.REGISTRY[metric].label}”"
+                                  "不能限定组织生活要求或另加计算参数，请去掉")
         if "rule" in params and params["rule"] not in known_rules:
-            raise AssessmentError("params", f"指标“{name}”：组织生活要求“{params['rule']}”不存在")
+            raise AssessmentError("params", f"指标“{name}”：所选的组织生活要求不存在或已停止执行，请重新选择")
         fields.update(metric=metric, params=params)
     elif method == Indicator.Method.MANUAL:
         fields["max_score"] = _decimal(spec.get("max_score") or weight, "max_score", f"指标“{name}”的评分满分",

@@ -17,6 +17,17 @@ def pinyin_initials(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
 
 
+# A file name in running text ("rules/defaults.yaml", "SOURCES.md"): where users write a citation
+# (a regulation's name and article), one is refused.
+FILE_NAME_RE = re.compile(r"[\w./\\-]*\w\.(?:ya?ml|md|py|json|txt|csv|docx?|xlsx?|pdf)(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def file_name_in(text: str) -> str:
+    """The first file name in `text`, or ""."""
+    found = FILE_NAME_RE.search(text or "")
+    return found.group(0) if found else ""
+
+
 def valid_phone(value: str) -> bool:
     return bool(PHONE_RE.match(value) or LANDLINE_RE.match(value))
 

@@ -43,9 +43,25 @@ def section() -> dict:
 
 
 def default_source() -> str:
+    """Where the default rules come from, as readers cite it (the documents, never a file)."""
     s = section()
-    mark = "已核对原文" if s.get("confirmed") else "本地默认值，原文待核对"
-    return f"rules/defaults.yaml star_rating（{mark}）：{s.get('sources', '')}"[:300]
+    mark = "" if s.get("confirmed") else "（原文待核对）"
+    return f"{s.get('sources', '')}{mark}"[:300]
+
+
+# Earlier versions wrote the defaults' file name into a scheme's source and into the note of its
+# creation. Such text is shown as today's wording of the same thing: the history keeps what was
+# stored, a reader sees no file names. (A migration rewrote the unedited sources themselves.)
+LEGACY_SOURCE_PREFIX = "rules/defaults.yaml star_rating"
+LEGACY_NOTES = {"按 rules/defaults.yaml 默认值建立": "按平台默认值建立"}
+
+
+def readable_source(text: str) -> str:
+    return default_source() if (text or "").startswith(LEGACY_SOURCE_PREFIX) else text
+
+
+def readable_note(text: str) -> str:
+    return LEGACY_NOTES.get(text, text)
 
 
 @dataclass

@@ -67,10 +67,10 @@ def proposed(year: int) -> tuple[dict, str]:
     if earlier is not None:
         fields = rules.of_scheme(earlier).as_fields()
         origin = f"复制自 {earlier.year} 年办法"
-        source, note = earlier.source, earlier.note
+        source, note = rules.readable_source(earlier.source), earlier.note
     else:
         fields = rules.default_rules().as_fields()
-        origin = "按 rules/defaults.yaml 默认值建立"
+        origin = "按平台默认值建立"
         source, note = rules.default_source(), ""
     chosen = branch_schemes(year).first()
     fields["assessment_scheme"] = chosen
@@ -118,6 +118,10 @@ def save_scheme(user, year: int, data: dict) -> RatingScheme:
     source = (data.get("source") or "").strip()
     if len(source) > 300:
         raise RatingError("source", f"依据：过长（最多 300 个字，现有 {len(source)} 个字）")
+    from dangjian.core.text import file_name_in
+
+    if file_name_in(source):
+        raise RatingError("source", f"依据：请写文件的名称和条款，不要写文件名（“{file_name_in(source)}”）")
     fields = {**checked.as_fields(), "assessment_scheme": chosen, "source": source,
               "note": (data.get("note") or "").strip()}
     with transaction.atomic():

@@ -453,6 +453,7 @@ def rules_page(request):
         origin = ""
     else:
         fields, origin = services.proposed(p.year)
+    fields["source"] = rules.readable_source(fields["source"])
     current = rules.check(fields)
     form = None
     if staff:
@@ -466,7 +467,9 @@ def rules_page(request):
             else:
                 messages.success(request, f"{p.year} 年星级评定办法已保存，重新评定后按新办法计算。")
                 return redirect(f"{reverse('ratings:rules')}?year={p.year}")
-    entries = history_rows.entries_for({"ratings.ratingscheme": [scheme.pk]}) if scheme else []
+    entries = list(history_rows.entries_for({"ratings.ratingscheme": [scheme.pk]})) if scheme else []
+    for e in entries:
+        e.note = rules.readable_note(e.note)  # shown only, never saved
     ctx = {"p": p, "scheme": scheme, "fields": fields, "origin": origin, "described": current.describe(),
            "basis_label": dict(services.Basis.choices)[current.basis],
            "commendation_text": ("、".join(LEVEL_LABELS[lv] for lv in current.commendation_levels) or "不推荐")

@@ -125,6 +125,7 @@ def rule_detail(request, pk):
     rows = _version_rows(versions, today)
     ctx = {
         "rule": rule, "kind_label": KIND_LABELS.get(rule.kind, rule.kind), "versions": rows,
+        "condition_label": "" if rule.condition == Condition.ALWAYS else rule.get_condition_display(),
         "latest": versions[-1], "history": _history(versions, rows), "can_change": is_committee_staff(request.user),
         "fields": [(name, services.RULE_LABELS[name]) for name in VERSION_FIELDS],
     }
