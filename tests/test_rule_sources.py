@@ -110,7 +110,7 @@ def test_ratings_rules_page_cites_no_file(tree, personas):
             rating_services.ensure_scheme(None, year)
         page = visible(login(personas["wc_admin"]).get(f"/ratings/rules/?year={year}").content.decode())
         assert "依据：本地默认值（国家未规定星级评定标准）" in page
-        assert_no_codes(page, codes=())
+        assert_no_codes(page, codes=("star5", "term_expired", "quarterly"))
     assert rating_services.proposed(TODAY.year + 1)[1] in ("按平台默认值建立", f"复制自 {TODAY.year} 年办法")
 
 

@@ -212,6 +212,12 @@ class Attachment(models.Model):
     the record's text is the evidence."""
 
     AUDIT_EXCLUDE = ("file",)  # name, size and type are in the history; the stored path is not
+    TYPE_LABELS = {
+        "application/pdf": "PDF 文档", "image/jpeg": "JPG 图片", "image/png": "PNG 图片",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word 文档",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel 表格",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint 演示文稿",
+    }
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField("文件", upload_to=attachment_path, max_length=255)
@@ -225,6 +231,12 @@ class Attachment(models.Model):
 
     class Meta:
         verbose_name = "附件"
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "content_type":
+            return cls.TYPE_LABELS.get(value, "其他类型文件")
+        return None
 
 
 class Period(models.TextChoices):
@@ -272,12 +284,24 @@ class ActivityRule(models.Model):
     note = models.TextField("说明", blank=True)
     position = models.PositiveSmallIntegerField(default=0)  # display order
 
+    # The code ties the versions together and the position orders the list: neither is news.
+    HISTORY_HIDDEN = ("code", "position")
+
     class Meta:
         ordering = ["position", "code", "effective_from"]
         verbose_name = "频次要求"
         constraints = [
             models.UniqueConstraint(fields=["code", "effective_from"], name="one_rule_version_per_day"),
         ]
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "org_kinds" and isinstance(value, list):
+            from dangjian.orgs.models import OrgKind
+
+            labels = dict(OrgKind.choices)
+            return "、".join(labels.get(k, "其他组织") for k in value)
+        return None
 
     def __str__(self):
         return f"{self.get_kind_display()}（{self.get_period_display()}至少 {self.min_count} 次）"

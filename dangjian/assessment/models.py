@@ -65,6 +65,17 @@ class Scheme(models.Model):
         values = {**DEFAULT_THRESHOLDS, **(self.thresholds or {})}
         return {k: Decimal(str(v)) for k, v in values.items()}
 
+    @classmethod
+    def history_display(cls, name, value):
+        from dangjian.core.history import number, percent
+
+        labels = dict(Grade.choices)
+        if name == "thresholds" and isinstance(value, dict):
+            return "、".join(f"{labels.get(k, '其他等次')} ≥ {number(v)}%" for k, v in value.items())
+        if name == "quotas" and isinstance(value, dict):
+            return "、".join(f"{labels.get(k, '其他等次')}不超过 {percent(v)}" for k, v in value.items())
+        return None
+
 
 class Indicator(models.Model):
     class Method(models.TextChoices):
@@ -82,6 +93,8 @@ class Indicator(models.Model):
     max_score = models.DecimalField("评分满分", max_digits=6, decimal_places=2, null=True, blank=True)
     note = models.TextField("评分标准", blank=True)
 
+    HISTORY_HIDDEN = ("position",)  # the order of the list, shown by the list itself
+
     class Meta:
         ordering = ["position", "id"]
         verbose_name = "考核指标"
@@ -89,6 +102,29 @@ class Indicator(models.Model):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def history_display(cls, name, value):
+        from .metrics import REGISTRY
+
+        if name == "metric":
+            metric = REGISTRY.get(value)
+            return metric.label if metric else "已停用的计算指标"
+        if name == "params" and isinstance(value, dict):
+            from dangjian.activities.models import ActivityRule
+
+            parts = []
+            for key, v in value.items():
+                if key == "rule":
+                    rule = ActivityRule.objects.filter(code=v).order_by("-effective_from").first()
+                    parts.append("限于组织生活要求：" + (f"{rule.get_kind_display()}（{rule.get_period_display()}）"
+                                                  if rule else "已停止执行的要求"))
+                elif key == "mode":
+                    parts.append("按等次分值计算加权得分" if v == "score" else "按“好”和“较好”的比例计算")
+                else:
+                    parts.append("其他计算参数")
+            return "；".join(parts)
+        return None
 
 
 class ManualScore(models.Model):

@@ -1,28 +1,100 @@
 """Change history made readable: field labels from the models' verbose names, choice
-labels for coded values, names for foreign keys (one query per related model)."""
+labels for coded values, names for foreign keys (one query per related model).
+
+Core knows no domain: what a stored value means is the model's to say. A model may declare
+- `history_display(name, value)` (a classmethod): how a field's stored value reads — a JSON
+  field's codes as their Chinese labels, a code as the name it stands for. It returns the text,
+  or None to fall back to the plain reading below;
+- `HISTORY_HIDDEN`: fields never shown (ordering positions, internal codes);
+- `HISTORY_SHOWN`: fields shown although not editable (the masked 身份证号).
+
+Never shown: derived columns (not editable: paths, hashes, computed stamps), a field without a
+Chinese verbose name (its English attribute name would be all a reader sees), and a JSON value
+its model does not read (printed as Python it says nothing to a reader).
+"""
+import re
 from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import AuditEntry
 
 EMPTY = "（空）"
+GONE = "（已不存在）"
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
 
 
 def _fields_by_attname(model):
     return {f.attname: f for f in model._meta.concrete_fields}
 
 
-def _plain(field, value):
-    if value is None or value == "":
+def label_of(field) -> str | None:
+    """The field's Chinese label, or None when it has none (Django's default verbose name is
+    the attribute name: never shown)."""
+    label = str(field.verbose_name)
+    return label if _CHINESE.search(label) else None
+
+
+def shown(model, field) -> bool:
+    names = {field.name, field.attname}
+    if names & set(getattr(model, "HISTORY_HIDDEN", ())):
+        return False
+    if not field.editable and not names & set(getattr(model, "HISTORY_SHOWN", ())):
+        return False
+    return label_of(field) is not None
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def readable(model, field, value) -> str | None:
+    """The stored `value` of a (non-relation) field as a reader sees it, or None when it cannot
+    be read without knowledge the model did not give (the change is then left out)."""
+    if _empty(value):
         return EMPTY
-    if field is None:
-        return str(value)
+    hook = getattr(model, "history_display", None)
+    if hook is not None:
+        text = hook(field.name, value)
+        if text is not None:
+            return str(text) or EMPTY
+    if isinstance(value, (dict, list)) or field.get_internal_type() == "JSONField":
+        return None
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
-    if field.get_internal_type() == "BooleanField":
+    kind = field.get_internal_type()
+    if kind == "BooleanField":
         return "是" if value else "否"
+    if kind == "DateTimeField" and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            if timezone.is_aware(moment):
+                moment = timezone.localtime(moment)
+            return f"{moment:%Y-%m-%d %H:%M}"
     return str(value)
+
+
+def number(value) -> str:
+    """90, 90.0, "90.00" → "90"; 92.5 → "92.5" (for models' history_display)."""
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not d.is_finite():
+        return str(value)
+    text = f"{d:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def percent(share) -> str:
+    """0.3 → "30%" (for models' history_display)."""
+    try:
+        return f"{number(Decimal(str(share)) * 100)}%"
+    except (InvalidOperation, ValueError):
+        return str(share)
 
 
 def describe(entries, object_labels: dict | None = None) -> list[dict]:
@@ -39,7 +111,7 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
         fields = _fields_by_attname(model)
         for key, pair in e.changes.items():
             f = fields.get(key)
-            if f is not None and f.is_relation:
+            if f is not None and f.is_relation and shown(model, f):
                 fk_ids[f.related_model].update(v for v in pair if v is not None)
     names = {}
     for related, ids in fk_ids.items():
@@ -51,32 +123,40 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
         changes = []
         for key, pair in e.changes.items():
             f = fields.get(key)
-            if f is None or not f.editable and key != "id_mask":
-                # Derived columns (path, …) say nothing a reader can use.
+            if f is None or not shown(model, f):
                 continue
             before, after = pair
             if f.is_relation:
                 lookup = names.get(f.related_model, {})
-                before = lookup.get(before, before) if before is not None else EMPTY
-                after = lookup.get(after, after) if after is not None else EMPTY
+                before = lookup.get(before, GONE) if before is not None else EMPTY
+                after = lookup.get(after, GONE) if after is not None else EMPTY
             else:
-                before, after = _plain(f, before), _plain(f, after)
+                before, after = readable(model, f, before), readable(model, f, after)
+                if before is None or after is None:
+                    continue
             if e.action == "create" and after == EMPTY:
                 continue
-            changes.append({"label": str(f.verbose_name), "before": before, "after": after})
+            if e.action != "create" and before == after:
+                continue  # reads the same before and after (a stored form changed, not its meaning)
+            changes.append({"label": label_of(f), "before": before, "after": after})
         rows.append(
             {
                 "at": e.at,
                 "user": (e.user.get_full_name() or e.user.username) if e.user else "系统",
                 "action": e.get_action_display(),
                 "object": object_labels.get((e.table, e.object_id))
-                or (str(model._meta.verbose_name) if model else e.table),
+                or _model_label(model),
                 "note": e.note,
                 "changes": changes,
                 "is_create": e.action == "create",
             }
         )
     return rows
+
+
+def _model_label(model) -> str:
+    label = str(model._meta.verbose_name) if model is not None else ""
+    return label if _CHINESE.search(label) else "记录"
 
 
 def _model(table: str):

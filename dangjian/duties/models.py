@@ -83,6 +83,9 @@ class DutyItem(models.Model):
     from_year = models.PositiveSmallIntegerField("起始年度")
     to_year = models.PositiveSmallIntegerField("截止年度", null=True, blank=True)
 
+    # The code ties the versions together and the position orders the list: neither is news.
+    HISTORY_HIDDEN = ("code", "position")
+
     class Meta:
         ordering = ["role", "position", "code", "from_year"]
         verbose_name = "责任清单条目"
@@ -90,6 +93,12 @@ class DutyItem(models.Model):
 
     def __str__(self):
         return self.title
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "kinds" and isinstance(value, list):
+            return "、".join(KIND_LABELS.get(k, "其他类型") for k in value)
+        return None
 
     @property
     def is_manual(self) -> bool:
@@ -158,6 +167,17 @@ class DutyMark(models.Model):
 
     def __str__(self):
         return f"{self.period} {self.note}"
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "period":  # 2026H1 → 2026年上半年, as bulletins write periods
+            from dangjian.assessment.bulletin import period_text
+
+            try:
+                return period_text(value)
+            except ValueError:  # not a period label: read as stored
+                return None
+        return None
 
 
 def person_subject(member_id: int) -> str:

@@ -53,6 +53,7 @@ class Member(models.Model):
         REMOVED = "removed", "已出党"
 
     AUDIT_EXCLUDE = ("id_number_enc", "id_hash", "name_pinyin", "name_initials", "updated_at", "created_at")
+    HISTORY_SHOWN = ("id_mask",)  # not editable (derived from the number), but what history shows of it
 
     name = models.CharField("姓名", max_length=50)
     name_pinyin = models.CharField(max_length=120, db_index=True, editable=False)

@@ -69,6 +69,12 @@ class RatingScheme(models.Model):
     def __str__(self):
         return f"{self.year} 年星级评定办法"
 
+    @classmethod
+    def history_display(cls, name, value):
+        from .rules import history_text
+
+        return history_text(name, value)
+
 
 class RatingRun(models.Model):
     """The rating of one year (one per year; re-rating replaces its results). `applied`

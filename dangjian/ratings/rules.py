@@ -64,6 +64,43 @@ def readable_note(text: str) -> str:
     return LEGACY_NOTES.get(text, text)
 
 
+def history_text(name: str, value) -> str | None:
+    """A RatingScheme field's stored value in words, for its change history (None: the plain
+    reading will do)."""
+    from dangjian.core.history import number, percent
+
+    if name == "source" and isinstance(value, str):
+        return readable_source(value)
+    if name == "cycles" and isinstance(value, list):
+        return "、".join(CYCLE_LABELS.get(c, "其他考评") for c in value)
+    if name == "thresholds" and isinstance(value, dict):
+        return "、".join(f"{LEVEL_LABELS.get(k, '其他等级')} {number(v)} 分" for k, v in value.items())
+    if name == "quotas" and isinstance(value, dict):
+        return "、".join(f"{LEVEL_LABELS.get(k, '其他等级')}{'' if k == Level.MODEL else '及以上'}不超过 {percent(v)}"
+                        for k, v in value.items())
+    if name == "lagging_share":
+        return percent(value)
+    if name == "caps" and isinstance(value, list):
+        return "；".join(_cap_text(c) for c in value if isinstance(c, dict))
+    if name in ("commendation", "weak_candidates") and isinstance(value, dict):
+        levels = "、".join(LEVEL_LABELS.get(lv, "其他等级") for lv in value.get("levels") or []) or "无"
+        if name == "commendation":
+            return f"{levels}{'，须无结构预警' if value.get('no_alerts', True) else ''}"
+        return levels
+    return None
+
+
+def _cap_text(spec: dict) -> str:
+    level = LEVEL_LABELS.get(spec.get("max_level"), "其他等级")
+    if spec.get("alert"):
+        condition = f"有“{ALERT_KINDS.get(spec['alert'], '其他')}”预警"
+    elif spec.get("missing_above") not in (None, ""):
+        condition = f"应开未开超过 {spec['missing_above']} 项"
+    else:
+        condition = "本年度被认定为软弱涣散党组织"
+    return f"{condition}，最高{level}"
+
+
 @dataclass
 class Cap:
     """One capping condition: exactly one of `alert`, `missing_above`, `weak` is set."""

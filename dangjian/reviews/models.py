@@ -120,6 +120,14 @@ class DutyReview(models.Model):
     def points(self) -> dict[str, int]:
         return {**DEFAULT_GRADE_POINTS, **(self.grade_points or {})}
 
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "grade_points" and isinstance(value, dict):
+            from dangjian.core.history import number
+
+            return "、".join(f"{GRADE_LABELS.get(k, '其他等次')} {number(v)} 分" for k, v in value.items())
+        return None
+
 
 class DutyReportQuerySet(ScopedQuerySet):
     path_lookup = "org__path"
@@ -180,6 +188,8 @@ class VoterGroup(models.Model):
     name = models.CharField("投票群体", max_length=40)
     weight = models.DecimalField("权重（%）", max_digits=5, decimal_places=2)
     position = models.PositiveSmallIntegerField(default=0)
+
+    HISTORY_HIDDEN = ("position",)  # the order the groups are listed in
 
     class Meta:
         ordering = ["position", "id"]

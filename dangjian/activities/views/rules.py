@@ -108,12 +108,9 @@ def _history(versions: list[ActivityRule], rows: list[dict]) -> list[dict]:
     entries = list(history_rows.entries_for({RULE_TABLE: [v.pk for v in versions]}))
     changed = {r["rule"].pk: r["changed_names"] for r in rows}
     for e in entries:
-        keep = {k: pair for k, pair in e.changes.items() if k != "position"}
         if e.action == "create" and changed.get(e.object_id) is not None:
-            keep = {k: pair for k, pair in keep.items() if k in changed[e.object_id] or k == "effective_from"}
-        if "org_kinds" in keep:
-            keep["org_kinds"] = [org_kinds_label(x) if isinstance(x, list) else x for x in keep["org_kinds"]]
-        e.changes = keep  # shown only, never saved
+            e.changes = {k: pair for k, pair in e.changes.items()  # shown only, never saved
+                         if k in changed[e.object_id] or k == "effective_from"}
     labels = {(RULE_TABLE, v.pk): f"自 {v.effective_from:%Y-%m-%d} 起的版本" for v in versions}
     return history_rows.describe(entries, labels)
 

@@ -4,6 +4,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from dangjian.activities.models import ActivityRule
+from dangjian.core import history as history_rows
 from dangjian.core.scoping import committee_staff_only, is_committee_staff
 
 from .. import metrics, queries, services
@@ -45,10 +46,16 @@ def _field(form, name):
 def scheme_detail(request, pk):
     queries.require_view(request.user)
     scheme = queries.scheme_or_404(pk)
-    ctx = {"scheme": scheme, "indicators": scheme.indicators.all(), "can_manage": is_committee_staff(request.user),
+    indicators = list(scheme.indicators.all())
+    # The history of the scheme and of its current indicators, in one query.
+    entries = history_rows.entries_for({"assessment.scheme": [scheme.pk],
+                                        "assessment.indicator": [i.pk for i in indicators]})
+    labels = {("assessment.indicator", i.pk): f"指标（{i.name}）" for i in indicators}
+    ctx = {"scheme": scheme, "indicators": indicators, "can_manage": is_committee_staff(request.user),
            "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(),
            "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
-           "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in scheme.indicators.all()),
+           "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in indicators),
+           "history": history_rows.describe(entries, labels),
            "rule_labels": {r.code: f"{r.get_kind_display()}（{r.get_period_display()}）"
                            for r in ActivityRule.objects.filter(effective_to__isnull=True)}}
     return render(request, "assessment/scheme.html", ctx)
