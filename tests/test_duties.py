@@ -633,7 +633,7 @@ def test_a_change_is_a_new_version_and_past_years_keep_the_old(dept, personas):
     ({"kinds": ["talk"], "relation": "present"}, "谈心谈话只记录谈话双方"),
     ({"source": " "}, "请填写依据"),
     ({"year": "2062"}, "不能晚于"),
-    ({"evidence": "manual", "fact": "Bad Code"}, "只能由小写字母"),
+    ({"evidence": "manual", "fact": "Bad Code"}, "所选的共用事项不存在或已停用，请重新选择"),
     ({"period": "week"}, "周期不在可选范围内"),
 ])
 def test_bad_items_are_refused_in_chinese_and_nothing_is_written(db, overrides, text):

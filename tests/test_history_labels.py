@@ -202,15 +202,22 @@ def test_assessment_scheme_page_shows_its_history_in_words(tree, personas):
         assert code not in text
 
 
-def test_duty_item_history_reads_kinds(personas):
+def test_duty_item_history_reads_kinds_and_the_shared_mark(personas):
     item = DutyItem.objects.filter(code="lm_branch_life").order_by("-from_year").first()
     duty_services.change_item(None, item, 2000, kinds=["general_meeting", "theme_day"], min_count=2)
+    manual = DutyItem.objects.filter(code="pgs_pledge").order_by("-from_year").first()
+    duty_services.change_item(None, manual, 2000, fact="organ_committee_report", per="unit")
     admin = login(personas["wc_admin"])
     text = history_of(admin.get(f"/duties/items/edit/?item={item.pk}").content.decode())
     assert "计入的组织生活类型：支部党员大会、主题党日、党课、党小组会 → 支部党员大会、主题党日" in text
     assert "每周期至少次数：1 → 2" in text
     assert_readable(text)
     assert "general_meeting" not in text and "条目代码" not in text and "排序" not in text
+    text = history_of(admin.get(f"/duties/items/edit/?item={manual.pk}").content.decode())
+    assert "共用标记：（空） → 与党组书记“每半年至少听取一次机关党委工作汇报" in text
+    assert "标记范围：每人分别标记 → 同一单位共用一次标记" in text
+    assert_readable(text)
+    assert "organ_committee_report" not in text and "条目代码" not in text and "排序" not in text
 
 
 def test_weak_org_history_names_no_attribute(tree, personas):

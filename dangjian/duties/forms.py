@@ -32,15 +32,18 @@ class ItemForm(ChineseFormMixin, forms.Form):
     where = forms.ChoiceField(label="记录所在组织", choices=[("", "—")] + Where.choices, required=False)
     relation = forms.ChoiceField(label="本人身份", choices=[("", "—")] + Relation.choices, required=False)
     per = forms.ChoiceField(label="标记范围", choices=Per.choices, required=False)
-    fact = forms.CharField(label="标记事项代码", max_length=48, required=False,
-                           help_text="几个职务的事项是同一件事时填同一代码（如 organ_committee_report），只需标记一次")
+    fact = forms.ChoiceField(label="共用标记", required=False,
+                             help_text="几个职务的事项是同一件事时（如党组书记听取机关党委汇报、机关党委书记向党组汇报），"
+                                       "选择与之共用，只需标记一次")
     source = forms.CharField(label="依据", max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     confirmed = forms.BooleanField(label="已核对原文", required=False)
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     year = forms.IntegerField(label="自哪一年起执行", min_value=2000, max_value=9999)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, fact_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["fact"].choices = list(fact_choices) or [("", "不与其他条目共用，单独标记")]
+        self.fields["fact"].error_messages["invalid_choice"] = "所选的共用事项不存在或已停用，请重新选择"
         for name in ("min_count", "year"):
             f = self.fields[name]
             f.error_messages["invalid"] = f"{f.label}应为整数"

@@ -74,7 +74,9 @@ class DutyItem(models.Model):
     kinds = models.JSONField("计入的组织生活类型", default=list, blank=True)
     where = models.CharField("记录所在组织", max_length=12, choices=Where.choices, blank=True)
     relation = models.CharField("本人身份", max_length=12, choices=Relation.choices, blank=True)
-    fact = models.CharField("标记事项代码", max_length=48, blank=True)  # manual: marks are kept per fact
+    # Manual items only: marks are kept per fact; items naming the same fact share one mark. Empty:
+    # the item's own code. Chosen in the editor among the other manual items, never typed.
+    fact = models.CharField("共用标记", max_length=48, blank=True)
     per = models.CharField("标记范围", max_length=8, choices=Per.choices, default=Per.PERSON)
     source = models.CharField("依据", max_length=300, blank=True)
     confirmed = models.BooleanField("已核对原文", default=False)
@@ -98,6 +100,8 @@ class DutyItem(models.Model):
     def history_display(cls, name, value):
         if name == "kinds" and isinstance(value, list):
             return "、".join(KIND_LABELS.get(k, "其他类型") for k in value)
+        if name == "fact" and isinstance(value, str):
+            return shared_fact_label(sharing_fact(value)) or "已停用的事项"
         return None
 
     @property
@@ -178,6 +182,32 @@ class DutyMark(models.Model):
             except ValueError:  # not a period label: read as stored
                 return None
         return None
+
+
+def in_list_order(items) -> list[DutyItem]:
+    """Items as the lists show them: by role (党组书记 first), then position; a code's latest version first."""
+    roles = list(ROLE_LABELS)
+    return sorted(items, key=lambda i: (roles.index(i.role), i.position, i.code, -i.from_year))
+
+
+def sharing_fact(fact: str, exclude_code: str = "") -> list[DutyItem]:
+    """The manual items (latest version of each, still in force or later) whose marks are kept
+    under `fact`, but for the item `exclude_code`."""
+    rows = in_list_order(DutyItem.objects.filter(evidence=Evidence.MANUAL, to_year__isnull=True)
+                         .filter(models.Q(fact=fact) | models.Q(fact="", code=fact)).exclude(code=exclude_code))
+    seen, out = set(), []
+    for item in rows:
+        if item.code not in seen:
+            seen.add(item.code)
+            out.append(item)
+    return out
+
+
+def shared_fact_label(items: list[DutyItem]) -> str:
+    """“与党组书记“…”、机关党委书记“…”共用一次标记” (titles quoted: a title may hold a 、)."""
+    if not items:
+        return ""
+    return "与" + "、".join(f"{ROLE_LABELS.get(i.role, '')}“{i.title}”" for i in items) + "共用一次标记"
 
 
 def person_subject(member_id: int) -> str:

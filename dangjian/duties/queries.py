@@ -18,7 +18,7 @@ from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
 from . import catalog, completion
-from .models import ROLE_LABELS, DutyItem, DutyMark, DutyRole
+from .models import ROLE_LABELS, DutyItem, DutyMark, DutyRole, Evidence, in_list_order, shared_fact_label, sharing_fact
 
 FIRST_YEAR = 2000
 
@@ -192,6 +192,34 @@ def catalog_blocks(year: int) -> list[dict]:
     items = completion.items_for_year(year)
     specs = catalog.roles()
     return [{"role": code, "spec": specs[code], "items": [i for i in items if i.role == code]} for code in ROLE_LABELS]
+
+
+def fact_choices(item: DutyItem | None) -> tuple[list[tuple[str, str]], str]:
+    """What a manual item may share its mark with — the other manual items in force, one option
+    per fact, named by their roles and titles — and the option the item's current value is."""
+    own = item.code if item is not None else ""
+    others = in_list_order(DutyItem.objects.filter(evidence=Evidence.MANUAL, to_year__isnull=True).exclude(code=own))
+    groups: dict[str, list[DutyItem]] = {}
+    for other in others:
+        members = groups.setdefault(other.fact_code, [])
+        if all(m.code != other.code for m in members):
+            members.append(other)
+    choices = [("", "不与其他条目共用，单独标记")]
+    choices += [(fact, shared_fact_label(items)) for fact, items in groups.items()]
+    current = item.fact_code if item is not None and item.fact_code in groups else ""
+    return choices, current
+
+
+def stored_fact(item: DutyItem | None, chosen: str) -> str:
+    """The `fact` to store for the option chosen: an item that keeps to itself keeps its own stored
+    fact (its marks are kept under it), and its own code is stored as empty."""
+    if item is None:
+        return chosen
+    if chosen == item.code:
+        return ""
+    if not chosen and item.fact and not sharing_fact(item.fact, exclude_code=item.code):
+        return item.fact
+    return chosen
 
 
 def item_versions(item: DutyItem) -> tuple[list[DutyItem], list[dict]]:

@@ -22,7 +22,7 @@ from .models import ROLE_LABELS, ROLE_ORG_KINDS, DutyItem, DutyMark, Evidence, P
 FIELD_LABELS = {
     "item": "责任事项", "period": "周期", "done_on": "完成日期", "note": "完成情况", "reason": "撤销原因",
     "title": "责任内容", "min_count": "每周期至少次数", "evidence": "完成依据", "kinds": "计入的组织生活类型",
-    "where": "记录所在组织", "relation": "本人身份", "fact": "标记事项代码", "per": "标记范围", "source": "依据",
+    "where": "记录所在组织", "relation": "本人身份", "fact": "共用标记", "per": "标记范围", "source": "依据",
     "confirmed": "已核对原文", "item_note": "说明", "year": "生效年度", "role": "职务",
 }
 NOTE_MAX = 200
@@ -186,8 +186,10 @@ def check_item_fields(role: str, fields: dict) -> dict:
         if count != 1:
             _fail("min_count", "标记完成的事项每个周期标记一次，次数应为 1")
         fact = (out.get("fact") or "").strip()
-        if fact and not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", fact):
-            _fail("fact", "只能由小写字母、数字和下划线组成，以字母开头")
+        manual = DutyItem.objects.filter(evidence=Evidence.MANUAL)
+        if fact and not (re.fullmatch(r"[a-z][a-z0-9_]{0,47}", fact) and (
+                manual.filter(fact=fact).exists() or manual.filter(fact="", code=fact).exists())):
+            _fail("fact", "所选的共用事项不存在或已停用，请重新选择")
         per = out.get("per") or Per.PERSON
         if per not in Per.values:
             _fail("per", "不是有效的选项")

@@ -147,17 +147,20 @@ def item_edit(request):
     if item is not None:
         initial.update({k: getattr(item, k) for k in services.ITEM_FIELDS})
         initial["year"] = max(today.year, item.from_year)
+    facts, initial["fact"] = queries.fact_choices(item)
     action = request.POST.get("action") if request.method == "POST" else None
-    form = ItemForm(request.POST if action == "save" else None, initial=initial)
+    form = ItemForm(request.POST if action == "save" else None, initial=initial, fact_choices=facts)
     retire = RetireForm(request.POST if action == "retire" else None, initial={"last_year": today.year})
     error = ""
     if action == "save" and latest and form.is_valid():
+        fields = form.item_fields()
+        fields["fact"] = queries.stored_fact(item, fields["fact"])
         try:
             if item is None:
-                saved = services.add_item(user, role, form.cleaned_data["year"], **form.item_fields())
+                saved = services.add_item(user, role, form.cleaned_data["year"], **fields)
                 messages.success(request, "已新增条目")
             else:
-                saved = services.change_item(user, item, form.cleaned_data["year"], **form.item_fields())
+                saved = services.change_item(user, item, form.cleaned_data["year"], **fields)
                 messages.success(request, "已保存条目")
             return redirect(f"{reverse('duties:item-edit')}?item={saved.pk}")
         except services.DutyError as exc:
