@@ -35,7 +35,9 @@ class ItemForm(ChineseFormMixin, forms.Form):
     fact = forms.ChoiceField(label="共用标记", required=False,
                              help_text="几个职务的事项是同一件事时（如党组书记听取机关党委汇报、机关党委书记向党组汇报），"
                                        "选择与之共用，只需标记一次")
-    source = forms.CharField(label="依据", max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    source = forms.CharField(label="依据", max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="法规的全称和条款，如“《中国共产党支部工作条例（试行）》第十一条”；"
+                                       "法规未作规定的，写明为机关工委的要求")
     confirmed = forms.BooleanField(label="已核对原文", required=False)
     note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     year = forms.IntegerField(label="自哪一年起执行", min_value=2000, max_value=9999)

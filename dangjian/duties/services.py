@@ -226,9 +226,13 @@ def check_item_fields(role: str, fields: dict) -> dict:
         out.update(kinds=kinds, fact="", per=Per.PERSON)
     source = " ".join((out.get("source") or "").split())
     if not source:
-        _fail("source", "请写明依据（文件名称和条款，或讲话出处）")
+        _fail("source", "请写明依据：法规的全称和条款，或机关工委的文件")
     if len(source) > 300:
         _fail("source", "不能超过 300 个字")
+    from dangjian.core.text import file_name_in
+
+    if file_name_in(source):
+        _fail("source", f"请写法规或文件的名称和条款，不要写文件名（“{file_name_in(source)}”）")
     out["source"] = source
     out["note"] = (out.get("note") or "").strip()
     if len(out["note"]) > 2000:
