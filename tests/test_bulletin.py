@@ -119,8 +119,9 @@ def test_docx_opens_and_contains_the_figures_lists_and_date(branch_run):
     assert "已有的工作记录和考核组评分" in text  # the scheme has a manual indicator
     pending = sum(1 for s in scores for row in s.breakdown if row.get("pending"))
     assert f"另有{pending}项考核组评分尚未录入" in text
+    talks = paragraphs[paragraphs.index("三、约谈安排") + 2:paragraphs.index("四、有关要求")]
     for a in Admonition.objects.filter(run=run).select_related("org"):
-        assert a.org.name in paragraphs[paragraphs.index("三、约谈安排") + 1]
+        assert any(p.endswith(("；", "。")) and f"．{a.org.name}" in p for p in talks), a.org.name
     assert paragraphs[-2] == "示例市直机关工委"
     assert paragraphs[-1] == bulletin.cn_date(timezone.localtime(run.computed_at).date())
     # Only organizations are named: no member of the city appears.
@@ -220,7 +221,7 @@ def test_unit_officer_reads_an_excerpt_naming_only_their_own_organizations(branc
     shown = page_text(r)
     d = docx_text(docx_of(c.get(f"/assessment/runs/{branch_run.pk}/bulletin.docx").getvalue()))
     for text in (shown, d):
-        assert "本文本为市财政局机关党委范围节选" in text
+        assert "本文本为“市财政局机关党委”范围节选" in text
         assert not [n for n in others if n in text]
         # the figures are the whole run's
         assert f"本次共分级量化考核{len(scores)}个党支部" in text
@@ -350,3 +351,49 @@ def test_archive_queries_do_not_grow_with_the_runs(city, personas, settings):
         services.run_evaluation(None, s, f"2025-{m:02d}", today=TODAY)
     factories.org(city["b"], kind="branch")
     assert count() == before
+
+
+# ---- names that hold a 、 --------------------------------------------------------------------------
+
+def test_a_joint_branch_named_with_a_dunhao_reads_as_one_unit(branch_run, city, personas):
+    """“甲、乙联合党支部” is one branch: every list puts one organization on each numbered line, in
+    the page and in the .docx, so no name run together with others can be read as two units."""
+    scores, good, lagging = expected_lists(branch_run)
+    joint = {"甲、乙联合党支部": good[0][0], "丙、丁联合党支部": lagging[0][0]}
+    orgs = {s.org.name: s.org for s in scores}
+    for new, old in joint.items():
+        type(orgs[old]).objects.filter(pk=orgs[old].pk).update(name=new)
+    adm = Admonition.objects.filter(run=branch_run).select_related("org").first()
+    names = [s.org.name for s in TargetScore.objects.filter(run=branch_run).select_related("org")]
+    assert set(joint) <= set(names)
+
+    doc = bulletin.for_run(branch_run)
+    for block in doc.blocks:
+        named = [n for n in names if n in block.text]
+        if block.kind == "item":
+            assert len(named) == 1 and re.match(r"\d+．", block.text), block.text
+        else:
+            assert not named, block.text  # no sentence runs names together
+    items = [b.text for b in doc.blocks if b.kind == "item"]
+    assert any(t.startswith(tuple(f"{i}．甲、乙联合党支部（" for i in range(1, 50))) for t in items)
+    lagging_items = [t for t in items if "丙、丁联合党支部" in t]
+    assert len(lagging_items) >= 1 and "主要失分指标：“" in lagging_items[0]
+    assert adm.org.name in "\n".join(items)
+
+    c = login(personas["wc_admin"])
+    page = c.get(f"/assessment/runs/{branch_run.pk}/bulletin/").content.decode()
+    lines = [html.unescape(t) for t in re.findall(r'<p class="indent item">(.*?)</p>', page)]
+    assert lines == items
+    d = docx_of(c.get(f"/assessment/runs/{branch_run.pk}/bulletin.docx").getvalue())
+    for p in d.paragraphs:
+        named = [n for n in names if n in p.text]
+        assert len(named) <= 1, p.text
+        if named:
+            assert re.match(r"\d+．", p.text), p.text
+
+
+def test_an_excerpts_scope_names_are_quoted(branch_run, city, personas):
+    type(city["a"]).objects.filter(pk=city["a"].pk).update(name="市财政局、市税务局机关党委")
+    text = bulletin.for_run(branch_run, personas["unit_admin_a"]).text
+    assert "本文本为“市财政局、市税务局机关党委”范围节选" in text
+    assert bulletin.names_text(["甲、乙联合党支部", "丙党支部"]) == "“甲、乙联合党支部”“丙党支部”"

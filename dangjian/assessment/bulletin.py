@@ -84,7 +84,9 @@ def title_of(run: Run) -> str:
 
 @dataclass(frozen=True)
 class Block:
-    kind: str  # "heading1" (一、 黑体), "heading2" (（一） 楷体), "para" (正文), "note" (excerpt notice)
+    # "heading1" (一、 黑体), "heading2" (（一） 楷体), "para" (正文), "item" (one numbered line of a list of
+    # organizations, 正文), "note" (excerpt notice)
+    kind: str
     text: str
 
 
@@ -156,15 +158,27 @@ def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
 
 
-def _listing(entries: list[Entry], with_shortfalls: bool = False) -> str:
-    parts = []
-    for e in entries:
-        extra = ""
-        if with_shortfalls and e.shortfalls:
+def _listing(entries: list[Entry], *, scores: bool = True, shortfalls: bool = False,
+             talks: bool = False) -> list[Block]:
+    """One numbered line per organization. Never names joined by 、 in a sentence: a joint branch is
+    called “甲、乙联合党支部”, and in a run of names it would read as two units."""
+    items = []
+    for i, e in enumerate(entries, 1):
+        details = [score_text(e.total)] if scores else []
+        if shortfalls and e.shortfalls:
             # Names are quoted: an indicator's own name may hold a 、 (“班子健全、按期换届”).
-            extra = "，主要失分指标：" + "".join(f"“{n}”" for n in e.shortfalls)
-        parts.append(f"{e.name}（{score_text(e.total)}{extra}）")
-    return "、".join(parts) + "。"
+            details.append("主要失分指标：" + "".join(f"“{n}”" for n in e.shortfalls))
+        if talks and e.talked_on:
+            details.append(f"已于{e.talked_on.year}年{e.talked_on.month}月{e.talked_on.day}日约谈")
+        end = "。" if i == len(entries) else "；"
+        items.append(Block("item", f"{i}．{e.name}" + (f"（{'，'.join(details)}）" if details else "") + end))
+    return items
+
+
+def names_text(names: list[str]) -> str:
+    """Organizations named in a sentence: each in quotation marks, so a name holding a 、 stays one
+    name (“甲、乙联合党支部”“丙党支部”)."""
+    return "".join(f"“{n}”" for n in names)
 
 
 def _shortfalls(breakdown: list[dict]) -> tuple[str, ...]:
@@ -264,23 +278,24 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
             f"（本文本为{where}节选：以下名单只列出该范围内的{noun}，总体情况为全部{figures.assessed}个{noun}的统计；"
             f"完整通报以{issuer}印发文本为准。）")))
     blocks.append(Block("heading2", f"（一）评为“好”的{short}（{len(good)}个）"))
-    blocks.append(Block("para", _listing(good) if good else f"本次没有评为“好”的{short}。"))
+    if good:
+        blocks += _listing(good)
+    else:
+        blocks.append(Block("para", f"本次没有评为“好”的{short}。"))
     blocks.append(Block("heading2", f"（二）需要改进的{short}（{len(lagging)}个）"))
     if lagging:
-        blocks.append(Block("para", f"以下{short}评为“差”或得分低于约谈分数线（{score_text(scheme.admonish_below)}）："
-                                    + _listing(lagging, with_shortfalls=True)))
+        blocks.append(Block("para", f"以下{short}评为“差”或得分低于约谈分数线（{score_text(scheme.admonish_below)}）："))
+        blocks += _listing(lagging, shortfalls=True)
     else:
         blocks.append(Block("para", f"本次没有评为“差”或得分低于约谈分数线的{short}。"))
 
     blocks.append(Block("heading1", "三、约谈安排"))
     if admonished:
         held = [e for e in admonished if e.talked_on]
-        names = "、".join(e.name + (f"（已于{e.talked_on.year}年{e.talked_on.month}月{e.talked_on.day}日约谈）"
-                                    if e.talked_on else "") for e in admonished)
         blocks.append(Block("para", (
             f"对得分低于约谈分数线的{len(admonished)}个{noun}，由{issuer}约谈其党组织主要负责同志，"
-            f"听取情况说明，提出整改要求：{names}。"
-            + (f"其中{len(held)}个已完成约谈。" if held else ""))))
+            "听取情况说明，提出整改要求" + (f"（其中{len(held)}个已完成约谈）" if held else "") + "：")))
+        blocks += _listing(admonished, scores=False, talks=True)
     else:
         blocks.append(Block("para", f"本次没有需要约谈的{noun}。"))
 
@@ -323,8 +338,8 @@ def for_run(run: Run, user=None) -> Bulletin:
         def shown(path):
             return can(user, "view", path)
         prefixes = scope_of(user).prefixes("view")
-        label = "、".join(Organization.objects.filter(path__in=prefixes).order_by("path")
-                         .values_list("name", flat=True))
+        label = names_text(list(Organization.objects.filter(path__in=prefixes).order_by("path")
+                                .values_list("name", flat=True)))
     return compose(run=run, scores=scores, admonitions=admonitions, issuer=issuer, shown=shown, scope_label=label)
 
 
