@@ -26,23 +26,46 @@ the active records *held* in the date range (thresholds: `formalism_signals` in 
 Set-based: whatever the size of the tree, a computation runs at most four queries — the
 records, the minutes, the attendance rows of large meetings, the orgs named — and groups them
 in Python. Nothing is queried per org or per record.
+
+Stored, not computed per view: a year of the demo city takes one to several seconds (nearly all
+of it the copy check over ~13,000 minutes), so the page reads the year's signals from
+`FormalismSignal` rows and never computes the year itself. `FormalismYear.stamp` names the data
+they were computed from (the number of the year's records, their latest `updated_at`, the
+thresholds); a page that finds the stamp out of date shows the stored signals with the time they
+were computed and starts a background refresh. After a record is saved (services, on commit) a
+background job refreshes the year at once, in two steps:
+
+  1. the per-org kinds (late, burst, same_attendance) of the orgs the change touched, recomputed
+     for those orgs only and stored — exact, since each of these signals belongs to one org and is
+     judged on that org's records alone (milliseconds);
+  2. the whole year, copies included: which formulations are standard is learned from all the
+     year's minutes, so one more record can change any pair; this runs in the background while
+     the page shows the last stored result, marked 正在更新. One refresh holds a year at a time
+     (`refreshing_since`); changes made meanwhile are picked up by its next round, so a burst of
+     saves costs a few recomputations, not one each.
+
+`dangjian formalism` computes fresh, as before.
 """
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
-from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 from django.utils import timezone
 
-from dangjian.core import defaults
+from dangjian.core import defaults, jobs
+from dangjian.core.scoping import scope_of
 from dangjian.core.similarity import find_copies
-from dangjian.orgs.models import Organization
+from dangjian.orgs.models import SEGMENT, Organization
 
-from .models import Activity, Attendance
+from .models import Activity, Attendance, FormalismSignal, FormalismYear
 
 KINDS = {
     "late": "录入滞后",
@@ -50,6 +73,9 @@ KINDS = {
     "copied_minutes": "会议记录雷同",
     "same_attendance": "出席名单雷同",
 }
+# Each of these belongs to one org and is judged on that org's records alone: after a change
+# they are recomputed for the orgs it touched. Copies compare every record with every other.
+LOCAL_KINDS = ("late", "burst", "same_attendance")
 
 
 @dataclass(frozen=True)
@@ -120,14 +146,19 @@ def _d(day: dt.date) -> str:
 
 
 def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, kinds=None,
-            thresholds: Thresholds | None = None) -> list[Signal]:
+            thresholds: Thresholds | None = None, org_ids: Iterable[int] | None = None) -> list[Signal]:
     """Signals about the records held in [start, end] by the subtree of `org` (or the whole
     tree), ordered by org path, kind and date. Copies are looked for across the whole tree:
-    a branch copying another unit's minutes is the main case."""
+    a branch copying another unit's minutes is the main case. `org_ids` limits the per-org
+    kinds (LOCAL_KINDS) to exactly these orgs, for a refresh after a change."""
     t = thresholds or Thresholds.from_defaults()
     wanted = [k for k in KINDS if kinds is None or k in kinds]
     base = Activity.objects.filter(status=Activity.Status.ACTIVE, held_on__gte=start, held_on__lte=end).order_by()
     scoped = base.filter(org__path__startswith=org.path) if org is not None else base
+    if org_ids is not None:
+        if "copied_minutes" in wanted:
+            raise ValueError("copied_minutes is judged on the whole collection, not per org")
+        scoped = scoped.filter(org_id__in=sorted(set(org_ids)))
     records: dict[int, Record] = {}
     found: list[tuple[str, int, tuple[Record, ...], dict]] = []  # kind, org id, records, figures
 
@@ -278,31 +309,395 @@ def _message(kind: str, recs: tuple[Record, ...], f: dict, same_org: bool, t: Th
             f"缺席或请假 {f['away']} 人，请核实是否沿用同一份签到名单")
 
 
-# ---- the page's copy --------------------------------------------------------------------------
+# ---- stored signals: the page's copy of each year ------------------------------------------------
 
-CACHE_SECONDS = 24 * 3600
+VERSION = 1  # of the computation: a change to it makes every stored year out of date
+# A refresh that has held its year this long is taken to have died with its process.
+CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 
 
-def year_signals(year: int) -> list[Signal]:
-    """The whole tree's signals for a year, for the page.
+def _year_range(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
-    Cached rather than stored: twelve months of the demo city take about two seconds of CPU
-    (nearly all of it the copy check over ~14,000 minutes; docs/similarity.md), too long for every
-    page view, and a stored table would need its own model and a recomputation job after every
-    change batch. The cache key carries
-    the number of the year's records and their latest change (`updated_at` moves with every edit,
-    attendance change and withdrawal), so the first view after a change recomputes and no view
-    ever shows stale signals; one aggregate query decides. Org names and paths are not trusted
-    from the cache: the page looks them up again when it filters by the user's scope."""
-    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    stamp = Activity.objects.filter(held_on__gte=start, held_on__lte=end).aggregate(
+
+def stamp(year: int, thresholds: Thresholds | None = None) -> str:
+    """What the year's signals depend on, in one aggregate query: the number of the records held
+    in the year and their latest change (`updated_at` moves with every edit, attendance change
+    and withdrawal; a record moved to another year changes both years' counts), the thresholds
+    and the computation's version."""
+    t = thresholds or Thresholds.from_defaults()
+    start, end = _year_range(year)
+    agg = Activity.objects.filter(held_on__gte=start, held_on__lte=end).order_by().aggregate(
         n=Count("pk"), last=Max("updated_at"))
-    t = Thresholds.from_defaults()
-    last = stamp["last"].isoformat() if stamp["last"] else "-"
+    last = agg["last"].isoformat() if agg["last"] else "-"
     limits = "-".join(str(getattr(t, f.name)) for f in fields(t))
-    key = f"formalism:v1:{year}:{stamp['n']}:{last}:{limits}"
-    signals = cache.get(key)
-    if signals is None:
-        signals = compute(start, end, thresholds=t)
-        cache.set(key, signals, CACHE_SECONDS)
-    return signals
+    return f"v{VERSION}:{agg['n']}:{last}:{limits}"
+
+
+def _row(year: int, s: Signal) -> FormalismSignal:
+    first = s.records[0]
+    return FormalismSignal(
+        year=year, kind=s.kind, org_id=s.org_id, held_on=first.held_on, first_id=first.id,
+        records=[[r.id, r.org_id, r.held_on.isoformat(), r.recorded_on.isoformat(), r.topic] for r in s.records],
+        figures=s.figures, message=s.message)
+
+
+def _records(row: FormalismSignal) -> tuple[Record, ...]:
+    return tuple(Record(pk, org_id, dt.date.fromisoformat(held), dt.date.fromisoformat(recorded), topic)
+                 for pk, org_id, held, recorded, topic in row.records)
+
+
+@transaction.atomic
+def _store_year(year: int, signals: list[Signal], current: str, seconds: float) -> None:
+    FormalismSignal.objects.filter(year=year).delete()
+    FormalismSignal.objects.bulk_create([_row(year, s) for s in signals], batch_size=500)
+    FormalismYear.objects.filter(year=year).update(stamp=current, computed_at=timezone.now(), seconds=seconds)
+
+
+@transaction.atomic
+def _store_orgs(year: int, org_ids: list[int], signals: list[Signal]) -> None:
+    FormalismSignal.objects.filter(year=year, org_id__in=org_ids, kind__in=LOCAL_KINDS).delete()
+    FormalismSignal.objects.bulk_create([_row(year, s) for s in signals], batch_size=500)
+
+
+def _claim(year: int) -> bool:
+    """Take the year for one refresh; False while another refresh holds it."""
+    FormalismYear.objects.get_or_create(year=year)
+    now = timezone.now()
+    return FormalismYear.objects.filter(year=year).filter(
+        Q(refreshing_since__isnull=True) | Q(refreshing_since__lt=now - CLAIM_TIMEOUT)
+    ).update(refreshing_since=now) == 1
+
+
+def _release(year: int) -> None:
+    FormalismYear.objects.filter(year=year).update(refreshing_since=None)
+
+
+def _stored_stamp(year: int) -> str | None:
+    return FormalismYear.objects.filter(year=year).values_list("stamp", flat=True).first()
+
+
+def refresh_orgs(year: int, org_ids) -> int | None:
+    """Recompute and store the per-org kinds of these orgs for the year (step 1 after a change).
+    Nothing is done for a year never computed as a whole (its first refresh does everything).
+    Returns the number of signals stored, or None."""
+    org_ids = sorted(set(org_ids))
+    if not org_ids or not FormalismYear.objects.filter(year=year, computed_at__isnull=False).exists():
+        return None
+    start, end = _year_range(year)
+    found = compute(start, end, kinds=LOCAL_KINDS, org_ids=org_ids)
+    _store_orgs(year, org_ids, found)
+    return len(found)
+
+
+def refresh_year(year: int, *, claimed: bool = False) -> dict:
+    """Recompute and store the whole year (step 2), unless the stored signals are current or
+    another refresh holds the year (that one looks again before it lets go, so a change it
+    has not seen is never left behind). Returns what it did."""
+    start, end = _year_range(year)
+    runs, seconds, count = 0, None, None
+    while claimed or _claim(year):
+        claimed = False
+        try:
+            while True:
+                t = Thresholds.from_defaults()
+                current = stamp(year, t)  # read before the records: a change made meanwhile shows next time
+                if _stored_stamp(year) == current:
+                    break
+                began = time.perf_counter()
+                found = compute(start, end, thresholds=t)
+                seconds = time.perf_counter() - began
+                _store_year(year, found, current, seconds)
+                runs, count = runs + 1, len(found)
+        finally:
+            _release(year)
+        # A change committed while the year was held found it taken and left it to this refresh.
+        if _stored_stamp(year) == stamp(year):
+            break
+    return {"year": year, "runs": runs, "seconds": seconds, "signals": count}
+
+
+def _refresh_job(progress, org_ids: list[int], years: list[int]) -> dict:
+    out = []
+    for i, year in enumerate(years):
+        began = time.perf_counter()
+        local = refresh_orgs(year, org_ids)
+        local_seconds = time.perf_counter() - began
+        progress(i, len(years), f"更新 {year} 年形式主义问题提示")
+        out.append({**refresh_year(year), "local_signals": local, "local_seconds": local_seconds})
+    progress(len(years), len(years), "已更新形式主义问题提示")
+    return {"years": out}
+
+
+def _year_job(progress, year: int) -> dict:
+    result = refresh_year(year, claimed=True)
+    progress(1, 1, f"已更新 {year} 年形式主义问题提示")
+    return {"years": [result]}
+
+
+def schedule(user, org_ids, days):
+    """After a change batch commits: refresh the years of these days in the background (inline
+    in sync mode) — first the per-org kinds of these orgs, then the whole year."""
+    years = sorted({d.year for d in days})
+    if not org_ids or not years:
+        return None
+    return jobs.start("formalism", user, _refresh_job, sorted(set(org_ids)), years)
+
+
+@dataclass(frozen=True)
+class YearState:
+    """What the page says about the stored signals of a year."""
+
+    year: int
+    computed_at: dt.datetime | None  # None: never computed
+    current: bool  # the stored signals match the records as they are now
+
+    @property
+    def updating(self) -> bool:
+        return not self.current
+
+
+def year_state(year: int, user=None) -> YearState:
+    """The stored state of a year, two queries; when it is out of date and no refresh holds
+    the year, a background refresh is started (inline in sync mode, then read again). The
+    request itself never computes the year."""
+    current = stamp(year)
+    row = FormalismYear.objects.filter(year=year).values_list("stamp", "computed_at").first()
+    if (row is None or row[0] != current) and _claim(year):
+        jobs.start("formalism", user, _year_job, year)
+        row = FormalismYear.objects.filter(year=year).values_list("stamp", "computed_at").first()
+    return YearState(year, row[1] if row else None, row is not None and row[0] == current)
+
+
+# ---- the page's reads -------------------------------------------------------------------------
+
+BRANCH_KINDS = ("branch", "cell")  # a branch's page lists its signals; it has no units to compare
+
+
+class Org(NamedTuple):
+    pk: int
+    code: str
+    name: str
+    path: str
+    kind: str
+    active: bool
+    parent_id: int | None
+    unit_id: int | None
+
+
+@dataclass
+class Unit:
+    """One row of the summary: an org's whole subtree, or (`own`) the org's own records only."""
+
+    org: Org
+    own: bool
+    drill: bool  # has units of its own to compare
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+
+    @property
+    def label(self) -> str:
+        return f"{self.org.name}（本级）" if self.own else self.org.name
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def cells(self) -> list[tuple[str, int]]:
+        return [(k, self.counts[k]) for k in KINDS]
+
+
+class Frame:
+    """What one viewer looks at: the orgs under their supervising roots (one query; the page
+    belongs to those who oversee others, core.scoping.oversees), the org asked for or else the
+    roots, and the rows of the summary. Nothing outside these orgs is ever named."""
+
+    def __init__(self, user, code: str = "", own: bool = False):
+        roots = scope_of(user).supervising_roots
+        q = Q(pk__in=[])
+        for r in roots:
+            q |= Q(path__startswith=r)
+        rows = (Organization.objects.visible_to(user).filter(q).order_by("path")
+                .values_list("pk", "code", "name", "path", "kind", "status", "parent_id", "unit_id")) if roots else []
+        self.orgs: dict[int, Org] = {r[0]: Org(r[0], r[1], r[2], r[3], r[4], r[5] == Organization.Status.ACTIVE,
+                                               r[6], r[7]) for r in rows}
+        self.roots = [o for o in self.orgs.values() if o.path in roots]
+        self.children: dict[int, list[Org]] = defaultdict(list)
+        for o in self.orgs.values():
+            if o.parent_id in self.orgs and o.path not in roots:
+                self.children[o.parent_id].append(o)
+        for kids in self.children.values():  # the 党组 and the 机关党委 of one department side by side
+            kids.sort(key=lambda o: (o.unit_id is None, o.unit_id or 0, o.path))
+        self.unknown = ""
+        self.node: Org | None = None
+        if code:
+            self.node = next((o for o in self.orgs.values() if o.code == code), None)
+            if self.node is None:
+                self.unknown = code
+        if self.node is None and len(self.roots) == 1:
+            self.node = self.roots[0]
+        self.own = bool(own and self.node is not None)
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.roots)
+
+    @property
+    def is_bottom(self) -> bool:
+        """The signals themselves are shown here: an org's own records, a branch, an org
+        without sub-organizations."""
+        n = self.node
+        return n is not None and (self.own or n.kind in BRANCH_KINDS or not self.children.get(n.pk))
+
+    def q(self, lookup: str = "org__path") -> Q:
+        if self.own:
+            return Q(**{lookup: self.node.path})
+        q = Q(pk__in=[])
+        for p in ([self.node.path] if self.node else [r.path for r in self.roots]):
+            q |= Q(**{f"{lookup}__startswith": p})
+        return q
+
+    def crumbs(self) -> list[Org]:
+        """The node's ancestors within the roots, top first, then the node."""
+        if self.node is None:
+            return []
+        by_path = self._by_path()
+        p = self.node.path
+        return [by_path[p[:i]] for i in range(SEGMENT, len(p) + 1, SEGMENT) if p[:i] in by_path]
+
+    def units(self) -> list[Unit]:
+        """The summary's rows before counting: the node's own records, then each sub-organization
+        (its whole subtree); or, for a viewer with several roots and none chosen, the roots."""
+        if self.node is None:
+            return [Unit(r, own=False, drill=True) for r in self.roots]
+        rows = [Unit(self.node, own=True, drill=False)]
+        for o in self.children.get(self.node.pk, []):
+            rows.append(Unit(o, own=False, drill=o.kind not in BRANCH_KINDS and bool(self.children.get(o.pk))))
+        return rows
+
+    def unit_of(self, org_id: int) -> Org | None:
+        """The org whose summary row counts this org's signals: the node for its own, else the
+        node's child (or the root) above it."""
+        o = self.orgs.get(org_id)
+        if o is None:
+            return None
+        if self.node is None:
+            return next((r for r in self.roots if o.path.startswith(r.path)), None)
+        if o.path == self.node.path:
+            return self.node
+        if not o.path.startswith(self.node.path):
+            return None
+        return self._by_path().get(o.path[:len(self.node.path) + SEGMENT])
+
+    def _by_path(self) -> dict[str, Org]:
+        if not hasattr(self, "_paths"):
+            self._paths = {o.path: o for o in self.orgs.values()}
+        return self._paths
+
+    def choices(self) -> list[tuple[str, str]]:
+        """The filter's orgs: the supervising ones in scope, indented under their parents, and
+        the org being looked at if it is not one of them."""
+        rows = [o for o in self.orgs.values() if o.kind not in BRANCH_KINDS or o == self.node]
+        top = min((o.path.count("/") for o in rows), default=0)
+        return [(o.code, "\u3000" * (o.path.count("/") - top) + o.name) for o in rows]
+
+
+def summary(frame: Frame, year: int) -> tuple[list[Unit], dict[str, int]]:
+    """The summary rows with their counts by kind, and the totals by kind, from one GROUP BY
+    over the stored signals (rows are orgs × kinds, never records). A row with nothing to show
+    (the node's own records, a dissolved unit) is left out."""
+    units = frame.units()
+    if frame.own:
+        units = units[:1]
+    by_org = {(u.org.pk, u.own): u for u in units}
+    grouped = (FormalismSignal.objects.filter(frame.q(), year=year).values_list("org_id", "kind")
+               .annotate(n=Count("pk")).order_by())
+    totals = dict.fromkeys(KINDS, 0)
+    for org_id, kind, n in grouped:
+        unit_org = frame.unit_of(org_id)
+        if unit_org is None or kind not in totals:
+            continue
+        totals[kind] += n
+        own = frame.node is not None and unit_org.pk == frame.node.pk
+        unit = by_org.get((unit_org.pk, own))
+        if unit is not None:
+            unit.counts[kind] += n
+    units = [u for u in units if u.total or (not u.own and u.org.active)]
+    return units, totals
+
+
+_KIND_ORDER = Case(*[When(kind=k, then=Value(i)) for i, k in enumerate(KINDS)], output_field=IntegerField())
+
+
+def stored_signals(frame: Frame, year: int, kind: str = ""):
+    """The stored signals of the frame's orgs, in the computation's order (org, kind, date)."""
+    qs = FormalismSignal.objects.filter(frame.q(), year=year)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("org__path", _KIND_ORDER, "held_on", "first_id", "pk")
+
+
+def as_signal(row: FormalismSignal, orgs: dict[int, Org]) -> Signal:
+    o = orgs[row.org_id]
+    return Signal(row.kind, row.org_id, o.code, o.name, o.path, _records(row), row.message, row.figures)
+
+
+def describe(rows, frame: Frame, user, *, page: bool = True) -> list[dict]:
+    """Stored signals as the page (`page`: with the records' kinds and the copies' minutes, two
+    queries whatever their number) and the export show them. Nothing of a record outside the
+    viewer's orgs: a copy whose other side lies outside is said to be so, never what or whose
+    it is."""
+    from .models import KIND_LABELS, ActivityKind
+
+    orgs = frame.orgs
+    signals = [as_signal(r, orgs) for r in rows if r.org_id in orgs]
+    ids = {r.id for s in signals for r in s.records if r.org_id in orgs}
+    kinds: dict[int, list[str]] = {}
+    if page and ids:
+        for activity_id, kind in ActivityKind.objects.filter(activity_id__in=ids).order_by("id").values_list(
+                "activity_id", "kind"):
+            kinds.setdefault(activity_id, []).append(KIND_LABELS.get(kind, kind))
+    copy_ids = {r.id for s in signals if s.kind == "copied_minutes" for r in s.records if r.org_id in orgs}
+    texts = dict(Activity.objects.visible_to(user).filter(pk__in=copy_ids).values_list("pk", "minutes")) \
+        if page and copy_ids else {}
+    items = []
+    for s in signals:
+        records = [{"id": r.id, "held_on": r.held_on, "recorded_on": r.recorded_on, "topic": r.topic,
+                    "days_late": r.days_late, "kinds": "、".join(kinds.get(r.id, [])),
+                    "visible": r.org_id in orgs, "org_name": orgs[r.org_id].name if r.org_id in orgs else ""}
+                   for r in s.records]
+        item = {"signal": s, "org_code": s.org_code, "org_name": s.org_name, "org_id": s.org_id,
+                "records": records, "message": s.message, "figures": s.figures}
+        if s.kind == "copied_minutes":
+            mine, other = records
+            passages = s.figures["passages"]
+            if other["visible"]:
+                where = "本组织" if s.records[1].org_id == s.org_id else other["org_name"]
+                what = f"与{where} {other['held_on']:%Y-%m-%d} 的会议记录"
+            else:
+                what = "与您查看范围以外的一条会议记录"
+            item["message"] = (f"{mine['held_on']:%Y-%m-%d} 的会议记录{what}有 {len(passages)} 处段落雷同"
+                               f"（扣除通用表述后约 {s.figures['copied_chars']} 字），请核实是否照搬")
+            if page:
+                mine["pieces"] = _marked(texts.get(mine["id"], ""), [(p["a_start"], p["a_end"]) for p in passages])
+                if other["visible"]:
+                    other["pieces"] = _marked(texts.get(other["id"], ""),
+                                              [(p["b_start"], p["b_end"]) for p in passages])
+        items.append(item)
+    return items
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, int | None]]:
+    """The text cut into (piece, passage number or None) so the template can highlight copies."""
+    out, pos = [], 0
+    for number, (start, end) in sorted(enumerate(spans, 1), key=lambda x: x[1]):
+        start = max(start, pos)
+        if end <= start:
+            continue
+        if start > pos:
+            out.append((text[pos:start], None))
+        out.append((text[start:end], number))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out

@@ -393,3 +393,38 @@ class ComplianceCoverage(models.Model):
 
     class Meta:
         verbose_name = "已计算的合规周期"
+
+
+# ---- formalism signals (formalism.py computes them; these rows keep them for the page) ---------
+
+class FormalismSignal(models.Model):
+    """One stored formalism signal of a year (形式主义提示): what `formalism.compute` found, kept
+    so the page reads it instead of recomputing the year. `records` lists the evidence as
+    [id, org id, held on, recorded on, topic]; `figures` and `message` are the computation's."""
+
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=16)
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    held_on = models.DateField()  # the first record's date, for the order of the list
+    first_id = models.BigIntegerField()  # the first record's id, the same
+    records = models.JSONField(default=list)
+    figures = models.JSONField(default=dict)
+    message = models.TextField()
+
+    class Meta:
+        verbose_name = "形式主义提示"
+        indexes = [models.Index(fields=["year", "org", "kind"])]
+
+
+class FormalismYear(models.Model):
+    """Which data a year's stored signals were computed from (`stamp`: the number of the year's
+    records, their latest change, the thresholds), when, and whether a refresh holds the year."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    stamp = models.CharField(max_length=120, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True)  # the last whole-year computation's wall time
+    refreshing_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "形式主义提示计算状态"

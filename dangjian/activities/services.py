@@ -1,6 +1,6 @@
 """Writes to organizational life. Every function is one transaction and audited; after it
-commits, the compliance rows of the affected org and periods are recomputed by a background
-job (inline in sync mode)."""
+commits, the compliance rows of the affected org and periods and the stored formalism signals
+of the affected years are recomputed by background jobs (inline in sync mode)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -296,12 +296,14 @@ def _write_attendance(user, activity: Activity, rows: dict[int, tuple[str, str]]
 
 def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
     """Mark the compliance of the record's org (and of the orgs whose secretary lectured) stale
-    for the periods of its days, in this transaction; recompute them once it commits."""
-    from . import compliance
+    for the periods of its days, in this transaction; recompute them once it commits, and
+    refresh the stored formalism signals of those days' years."""
+    from . import compliance, formalism
 
     orgs = {*org_ids, *compliance.secretaries_orgs(lecturer_ids)}
     compliance.mark_stale(orgs, min(days), max(days))
     compliance.schedule_refresh(user)
+    transaction.on_commit(functools.partial(formalism.schedule, user, sorted(set(org_ids)), sorted(set(days))))
 
 
 @_atomic_with_files

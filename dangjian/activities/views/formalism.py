@@ -1,120 +1,92 @@
-"""Formalism signals (形式主义提示): the working committee's list of records to check, with evidence."""
+"""Formalism signals (形式主义提示): the working committee's list of records to check, with evidence.
+
+The page opens on a summary: one row per unit of the org being looked at (its own records,
+then each sub-organization's subtree) with the signals counted by kind; a row drills down
+(`?org=CODE`) to that unit's sub-units and, at the bottom (a branch, an org's own records, or
+any unit asked for by kind or `list=1`), to the signal cards with their evidence. Everything
+is read from the stored signals (formalism.py); a page that finds them out of date says so and
+leaves the recomputation to a background job.
+"""
+import datetime as dt
+from urllib.parse import urlencode
+
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from dangjian.core.scoping import SUPERVISING, require, scope_of
-from dangjian.core.views import paginate
-from dangjian.orgs.models import Organization
+from dangjian.core.scoping import require
+from dangjian.core.views import QueryParams, paginate
 
 from .. import formalism
-from ..models import KIND_LABELS, Activity, ActivityKind
 from .records import _year
 
 
-def _supervised(user) -> dict[int, tuple[str, str, str, str]]:
-    """{org id: (code, name, path, kind)} of the orgs under the user's supervising roots (one
-    query, through the scoped queryset). The page belongs to those who oversee other
-    organizations (core.scoping.oversees); everyone else gets 404."""
-    roots = scope_of(user).supervising_roots
-    require(bool(roots))
-    rows = list(Organization.objects.visible_to(user).order_by("path")
-                .values_list("pk", "code", "name", "path", "kind"))
-    return {pk: (code, name, path, kind) for pk, code, name, path, kind in rows
-            if any(path.startswith(r) for r in roots)}
+class _Choice(QueryParams):
+    """The page's parameters, each checked: a bad one is dropped with a message."""
+
+    def __init__(self, request, today: dt.date):
+        super().__init__(request)
+        self.year = _year(request, today.year)
+        self.kind = self._coded("kind", formalism.KINDS, "提示类型")
+        self.code = self._raw("org")[:32]
+        self.own = self._raw("own") == "1"
+        self.listing = self._raw("list") == "1"
+
+    def params(self, **changes) -> dict:
+        """The checked filters as query parameters (what links and the export carry)."""
+        values = {"year": self.year, "org": self.code, "own": "1" if self.own else "", "kind": self.kind,
+                  "list": "1" if self.listing else "", **changes}
+        return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, int | None]]:
-    """The text cut into (piece, passage number or None) so the template can highlight copies."""
-    out, pos = [], 0
-    for number, (start, end) in sorted(enumerate(spans, 1), key=lambda x: x[1]):
-        start = max(start, pos)
-        if end <= start:
-            continue
-        if start > pos:
-            out.append((text[pos:start], None))
-        out.append((text[start:end], number))
-        pos = end
-    if pos < len(text):
-        out.append((text[pos:], None))
-    return out
+def _frame(request, choice: _Choice):
+    """The viewer's frame; 404 for anyone who oversees no organizations (core.scoping.oversees)."""
+    frame = formalism.Frame(request.user, choice.code, choice.own)
+    require(frame.allowed)
+    if frame.unknown:
+        # The same words for a code that does not exist and one outside the scope.
+        choice.problems.append(f"组织代码“{frame.unknown}”不存在或不在您的查看范围内，已显示全部范围")
+        choice.code, choice.own = "", False
+    elif frame.node is None:
+        choice.own = False
+    return frame
 
 
-def _items(signals, orgs: dict, user) -> list[dict]:
-    """What the page shows for one page of signals: two queries (kinds, minutes) whatever the
-    number of signals, and nothing of a record outside the user's scope."""
-    ids = {r.id for s in signals for r in s.records if r.org_id in orgs}
-    kinds: dict[int, list[str]] = {}
-    for activity_id, kind in ActivityKind.objects.filter(activity_id__in=ids).order_by("id").values_list(
-            "activity_id", "kind"):
-        kinds.setdefault(activity_id, []).append(KIND_LABELS.get(kind, kind))
-    copy_ids = {r.id for s in signals if s.kind == "copied_minutes" for r in s.records if r.org_id in orgs}
-    minutes = dict(Activity.objects.visible_to(user).filter(pk__in=copy_ids).values_list("pk", "minutes")) \
-        if copy_ids else {}
-    items = []
-    for s in signals:
-        code, name = orgs[s.org_id][:2]
-        records = [{"id": r.id, "held_on": r.held_on, "recorded_on": r.recorded_on, "topic": r.topic,
-                    "days_late": r.days_late, "kinds": "、".join(kinds.get(r.id, [])),
-                    "visible": r.org_id in orgs, "org_name": orgs[r.org_id][1] if r.org_id in orgs else ""}
-                   for r in s.records]
-        item = {"signal": s, "org_code": code, "org_name": name, "org_id": s.org_id, "records": records,
-                "message": s.message, "figures": s.figures}
-        if s.kind == "copied_minutes":
-            mine, other = records
-            passages = s.figures["passages"]
-            if other["visible"]:
-                where = "本组织" if s.records[1].org_id == s.org_id else other["org_name"]
-                what = f"与{where} {other['held_on']:%Y-%m-%d} 的会议记录"
-            else:
-                # The other record belongs to an org outside the user's scope: say that it exists,
-                # never what or whose it is.
-                what = "与您查看范围以外的一条会议记录"
-            item["message"] = (f"{mine['held_on']:%Y-%m-%d} 的会议记录{what}有 {len(passages)} 处段落雷同"
-                               f"（扣除通用表述后约 {s.figures['copied_chars']} 字），请核实是否照搬")
-            mine["pieces"] = _marked(minutes.get(mine["id"], ""), [(p["a_start"], p["a_end"]) for p in passages])
-            if other["visible"]:
-                other["pieces"] = _marked(minutes.get(other["id"], ""), [(p["b_start"], p["b_end"]) for p in passages])
-        items.append(item)
-    return items
-
-
-def _units(orgs: dict) -> list[tuple[str, str]]:
-    """The filter's choices: the supervising orgs in scope, indented under their parents."""
-    rows = [o for o in orgs.values() if o[3] in SUPERVISING]
-    top = min((o[2].count("/") for o in rows), default=0)
-    return [(code, "\u3000" * (path.count("/") - top) + name) for code, name, path, _ in rows]
+def _title(frame) -> str:
+    if frame.node is not None:
+        return f"{frame.node.name}（本级）" if frame.own else frame.node.name
+    return "、".join(r.name for r in frame.roots)
 
 
 @require_safe
 def signals(request):
     user = request.user
-    orgs = _supervised(user)
     today = timezone.localdate()
-    year = _year(request, today.year)
-    kind = request.GET.get("kind", "")
-    if kind not in formalism.KINDS:
-        kind = ""
-    code = (request.GET.get("org") or "").strip()
-    under, error = None, ""
-    if code:
-        under = next((o[2] for o in orgs.values() if o[0] == code), None)
-        if under is None:
-            error = f"组织代码“{code[:32]}”不存在或不在您的查看范围内，已显示全部范围"
-            code = ""
-    in_scope = [s for s in formalism.year_signals(year)
-                if s.org_id in orgs and (under is None or orgs[s.org_id][2].startswith(under))]
-    counts = {k: 0 for k in formalism.KINDS}
-    for s in in_scope:
-        counts[s.kind] += 1
-    page_obj, qs_base = paginate(request, [s for s in in_scope if not kind or s.kind == kind])
+    choice = _Choice(request, today)
+    frame = _frame(request, choice)
+    state = formalism.year_state(choice.year, user)
+    page_query = urlencode(choice.params())
+    status_query = urlencode({**choice.params(), "part": "status"})
+    if request.GET.get("part") == "status":
+        return render(request, "activities/_formalism_status.html",
+                      {"state": state, "status_query": status_query, "page_query": page_query, "polled": True})
+    units, totals = formalism.summary(frame, choice.year)
+    listing = frame.is_bottom or bool(choice.kind) or choice.listing
     ctx = {
-        "year": year, "years": range(today.year, today.year - 6, -1), "kind": kind, "org_code": code,
-        "error": error, "kinds": formalism.KINDS,
-        "counts": [(k, label, counts[k]) for k, label in formalism.KINDS.items()],
-        "total": len(in_scope), "page_obj": page_obj, "qs_base": qs_base,
-        "items": _items(page_obj.object_list, orgs, user),
-        "units": _units(orgs),
+        "choice": choice, "year": choice.year, "kind": choice.kind, "state": state, "status_query": status_query,
+        "page_query": page_query,
+        "years": range(today.year, today.year - 6, -1), "kinds": formalism.KINDS,
+        "crumbs": frame.crumbs(), "title": _title(frame), "org_code": choice.code, "units": frame.choices(),
+        "counts": [(k, label, totals[k]) for k, label in formalism.KINDS.items()], "total": sum(totals.values()),
+        "listing": listing, "bottom": frame.is_bottom,
+        # the node's crumb leads to its summary, or to all its signals, unless that is this page
+        "crumb_link": choice.own or (listing and not (frame.is_bottom and not choice.kind)),
+        "here": urlencode(choice.params(kind="", list="")),
         "thresholds": formalism.Thresholds.from_defaults(),
     }
+    if listing:
+        page_obj, qs_base = paginate(request, formalism.stored_signals(frame, choice.year, choice.kind))
+        ctx.update(page_obj=page_obj, qs_base=qs_base, items=formalism.describe(page_obj.object_list, frame, user))
+    else:
+        ctx.update(rows=units, unit_base=urlencode({"year": choice.year}))
     return render(request, "activities/formalism.html", ctx)
