@@ -8,6 +8,7 @@ import json
 import random
 import re
 
+import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -17,7 +18,8 @@ from django.utils import timezone
 from dangjian.activities import formalism
 from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, FormalismSignal, FormalismYear
-from dangjian.core.models import Job
+from dangjian.core.audit import EXPORT_TABLE
+from dangjian.core.models import AuditEntry, Job
 from dangjian.core.similarity import STANDARD_FORMULATIONS, normalize
 from dangjian.orgs.models import Organization
 from tests.factories import branch_with, login, original
@@ -357,6 +359,7 @@ def test_branch_secretaries_and_members_get_404(both_units, personas):
     for who in ("secretary_a1", "member_a"):
         c = login(personas[who])
         assert c.get(f"/activities/formalism/?year={YEAR}").status_code == 404
+        assert c.get(f"/activities/formalism/export.xlsx?year={YEAR}").status_code == 404
     assert login(personas["wc_admin"]).post("/activities/formalism/").status_code == 405
 
 
@@ -370,6 +373,58 @@ def test_filters_by_kind_and_unit_and_counts_per_kind(both_units, personas):
     assert "教育局集中录入党支部" in text and "财政局补录党支部" not in text
     _, text = page(c, "&kind=nonsense&year=abc&page=99&own=1")  # bad input: defaults, no error page
     assert "形式主义问题提示" in text and "提示类型“nonsense”不存在" in text
+
+
+# ---- the export ----------------------------------------------------------------------------
+
+def workbook(response) -> dict[str, list[tuple]]:
+    assert response.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def test_export_has_the_summary_and_the_signals_and_is_audited(both_units, personas, tree):
+    d = both_units
+    found = [s for s in formalism.compute(START, END) if s.org_path.startswith(tree["a"].path)]
+    c = login(personas["wc_admin"])
+    sheets = workbook(c.get(f"/activities/formalism/export.xlsx?year={YEAR}&org=CZ"))
+    assert list(sheets) == ["汇总", "提示明细", "说明"]
+    head, *rows, total = sheets["汇总"]
+    assert head == ("单位（党组织）", "组织代码", "录入滞后", "期末集中录入", "会议记录雷同", "出席名单雷同", "合计")
+    branches = {o.path: o.code for o in Organization.objects.filter(parent=tree["a"])}
+    assert {(r[1], False): list(r[2:]) for r in rows} == reference(found, branches)
+    assert total == ("合计", None, 1, 0, 1, 0, 2)
+    head, *rows = sheets["提示明细"]
+    assert head == ("提示类型", "党组织", "组织代码", "所属单位", "活动日期", "录入日期", "依据记录", "说明")
+    assert len(rows) == len(found) == 2
+    late = next(r for r in rows if r[0] == "录入滞后")
+    assert late[1:4] == ("财政局补录党支部", "CZ30", "财政局补录党支部")
+    assert late[4].date() == dt.date(YEAR, 3, 2) and late[5].date() == dt.date(YEAR, 5, 3)
+    assert f"记录编号 {d['late'].pk}" in late[6] and "62 天" in late[7]
+    copy = next(r for r in rows if r[0] == "会议记录雷同")
+    assert copy[2] == "CZ11" and "本组织" in copy[7]
+    assert any("计算时间" == r[0] for r in sheets["说明"])
+
+    entry = AuditEntry.objects.get(table=EXPORT_TABLE)
+    assert entry.user == personas["wc_admin"] and entry.action == "export"
+    assert entry.changes == {"kind": "formalism_signals", "count": 2, "filters": {"year": str(YEAR), "org": "CZ"}}
+    assert entry.note.startswith("导出形式主义问题提示 2 条")
+
+    # The whole scope, one kind.
+    sheets = workbook(c.get(f"/activities/formalism/export.xlsx?year={YEAR}&kind=burst"))
+    assert [(r[0], r[2]) for r in sheets["提示明细"][1:]] == [("期末集中录入", "JY30")]
+    assert AuditEntry.objects.filter(table=EXPORT_TABLE).count() == 2
+
+
+def test_export_names_nothing_outside_the_viewers_scope(both_units, personas):
+    c = login(personas["unit_admin_b"])
+    for query in ("&org=CZ30&kind=late", "&org=CZ", ""):
+        sheets = workbook(c.get(f"/activities/formalism/export.xlsx?year={YEAR}{query}"))
+        text = repr(sheets)
+        assert "财政局" not in text and "CZ" not in text
+        assert "教育局集中录入党支部" in text or "kind=late" in query
+    copy = next(r for r in sheets["提示明细"] if r[0] == "会议记录雷同")
+    assert "查看范围以外" in copy[6] and "查看范围以外" in copy[7]
 
 
 # ---- stored signals, refreshed after a change -----------------------------------------------

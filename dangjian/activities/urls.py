@@ -16,6 +16,7 @@ urlpatterns = [
     path("overview/", overview.overview, name="overview"),
     path("overview/export.xlsx", overview.export, name="overview-export"),
     path("formalism/", formalism.signals, name="formalism"),
+    path("formalism/export.xlsx", formalism.export, name="formalism-export"),
     path("rules/", rules.rule_list, name="rules"),
     path("rules/<int:pk>/", rules.rule_detail, name="rule"),
     path("rules/<int:pk>/change/", rules.rule_change, name="rule-change"),
