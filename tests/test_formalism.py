@@ -292,6 +292,24 @@ def test_the_page_opens_on_a_summary_by_unit_that_matches_a_reference_count(both
     assert 'href="?year=2025&amp;org=CZ30&amp;kind=late"' in text  # a count lists those signals
 
 
+def test_the_chart_draws_the_tables_figures_and_names_stay_text(both_units, personas, tree):
+    odd = branch_with(tree["a"], full=3, code="CZ60", name='<img src=x onerror="alert(1)">支部')
+    record(odd, dt.date(YEAR, 2, 2), entered=dt.date(YEAR, 5, 2))
+    _, text = page(login(personas["wc_admin"]), "&org=CZ")
+    data = json.loads(re.search(r'<script id="formalism-data" type="application/json">(.*?)</script>', text,
+                                re.S).group(1))
+    table = table_of(text)
+    assert data["kinds"] == list(formalism.KINDS.values())
+    assert len(data["units"]) == len([v for v in table.values() if v[-1]])
+    for i, code in enumerate(data["codes"]):
+        assert [series[i] for series in data["series"]] == table[(code, data["own"][i])][:4]
+    assert [sum(x[i] for x in data["series"]) for i in range(len(data["codes"]))] == \
+        sorted((v[-1] for v in table.values() if v[-1]), reverse=True)
+    assert '<img src=x' not in text and "&lt;img src=x" in text
+    assert '<script src="/static/js/formalism.js"></script>' in text
+    assert "<script>" not in text.replace('<script id="formalism-data" type="application/json">', "")
+
+
 def test_drilling_down_to_a_branch_shows_its_signal_cards_with_evidence(both_units, personas):
     d = both_units
     c = login(personas["wc_admin"])

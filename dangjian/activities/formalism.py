@@ -626,6 +626,14 @@ def summary(frame: Frame, year: int) -> tuple[list[Unit], dict[str, int]]:
     return units, totals
 
 
+def chart(units: list[Unit], limit: int = 20) -> dict:
+    """What the bar chart draws (through json_script): the units with the most signals, counts
+    by kind. Names are passed as data and drawn as text."""
+    top = sorted((u for u in units if u.total), key=lambda u: -u.total)[:limit]
+    return {"units": [u.label for u in top], "codes": [u.org.code for u in top], "own": [u.own for u in top],
+            "kinds": list(KINDS.values()), "series": [[u.counts[k] for u in top] for k in KINDS]}
+
+
 _KIND_ORDER = Case(*[When(kind=k, then=Value(i)) for i, k in enumerate(KINDS)], output_field=IntegerField())
 
 

@@ -89,7 +89,9 @@ def signals(request):
         page_obj, qs_base = paginate(request, formalism.stored_signals(frame, choice.year, choice.kind))
         ctx.update(page_obj=page_obj, qs_base=qs_base, items=formalism.describe(page_obj.object_list, frame, user))
     else:
-        ctx.update(rows=units, unit_base=urlencode({"year": choice.year}))
+        drawn = formalism.chart(units)
+        ctx.update(rows=units, chart=drawn, chart_height=90 + 24 * len(drawn["units"]),
+                   unit_base=urlencode({"year": choice.year}))
     return render(request, "activities/formalism.html", ctx)
 
 
