@@ -378,6 +378,7 @@ def test_branch_secretaries_and_members_get_404(both_units, personas):
         c = login(personas[who])
         assert c.get(f"/activities/formalism/?year={YEAR}").status_code == 404
         assert c.get(f"/activities/formalism/export.xlsx?year={YEAR}").status_code == 404
+        assert c.get(f"/activities/formalism/?year={YEAR}&part=status").status_code == 404
     assert login(personas["wc_admin"]).post("/activities/formalism/").status_code == 405
 
 

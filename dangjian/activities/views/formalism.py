@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from dangjian.core import audit, xlsx
-from dangjian.core.scoping import require
+from dangjian.core.scoping import oversees, require
 from dangjian.core.views import QueryParams, paginate
 
 from .. import formalism
@@ -64,13 +64,15 @@ def signals(request):
     user = request.user
     today = timezone.localdate()
     choice = _Choice(request, today)
-    frame = _frame(request, choice)
-    state = formalism.year_state(choice.year, user)
     page_query = urlencode(choice.params())
     status_query = urlencode({**choice.params(), "part": "status"})
-    if request.GET.get("part") == "status":
+    if request.GET.get("part") == "status":  # the note's poll while a refresh runs
+        require(oversees(user))
         return render(request, "activities/_formalism_status.html",
-                      {"state": state, "status_query": status_query, "page_query": page_query, "polled": True})
+                      {"state": formalism.year_state(choice.year, user), "status_query": status_query,
+                       "page_query": page_query, "polled": True})
+    frame = _frame(request, choice)
+    state = formalism.year_state(choice.year, user)
     units, totals = formalism.summary(frame, choice.year)
     listing = frame.is_bottom or bool(choice.kind) or choice.listing
     ctx = {
