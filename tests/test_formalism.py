@@ -7,11 +7,13 @@ import io
 import json
 import random
 import re
+import threading
+import time
 
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -542,6 +544,37 @@ def test_a_page_never_computes_the_year_it_shows_the_last_result_while_updating(
     assert "提示已更新" in r.content.decode() and "every 2s" not in r.content.decode()
     _, text = page(c, "&list=1")
     assert "正在更新" not in text and f'href="/activities/{new.pk}/"' in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_one_year_wait_for_each_other(tree):
+    """The whole-year refresh and the refresh of a change's orgs may store at the same moment;
+    the second waits for the first to commit, so its delete sees the first one's rows (else
+    PostgreSQL and MariaDB would keep both copies of a signal)."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers itself; the test database is in memory")
+    FormalismYear.objects.create(year=YEAR)
+    org, held = tree["a1"], threading.Event()
+
+    def first():
+        try:
+            with transaction.atomic():
+                formalism._store_orgs(YEAR, [org.pk], [])  # takes the year
+                FormalismSignal.objects.create(year=YEAR, kind="late", org=org, held_on=dt.date(YEAR, 1, 2),
+                                               first_id=1, records=[], figures={}, message="先写入的提示")
+                held.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert held.wait(10)
+    began = time.monotonic()
+    formalism._store_orgs(YEAR, [org.pk], [])
+    t.join()
+    assert time.monotonic() - began >= 0.3  # it waited
+    assert not FormalismSignal.objects.filter(year=YEAR).exists()
 
 
 def test_a_year_never_computed_is_computed_by_a_job(both_units, personas):

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 from django.utils import timezone
 
 from dangjian.core import defaults, jobs
@@ -347,15 +347,24 @@ def _records(row: FormalismSignal) -> tuple[Record, ...]:
                  for pk, org_id, held, recorded, topic in row.records)
 
 
+def _lock(year: int, **changes) -> None:
+    """The first statement of every transaction that writes a year's signals: an update of the
+    year's row, which PostgreSQL and MariaDB lock until commit and for which SQLite takes its
+    write lock. Two writers of one year (the whole year, the orgs of a change) therefore never
+    interleave, and each one's deletes see the rows the other committed — never a signal twice."""
+    FormalismYear.objects.filter(year=year).update(**(changes or {"year": F("year")}))
+
+
 @transaction.atomic
 def _store_year(year: int, signals: list[Signal], current: str, seconds: float) -> None:
+    _lock(year, stamp=current, computed_at=timezone.now(), seconds=seconds)
     FormalismSignal.objects.filter(year=year).delete()
     FormalismSignal.objects.bulk_create([_row(year, s) for s in signals], batch_size=500)
-    FormalismYear.objects.filter(year=year).update(stamp=current, computed_at=timezone.now(), seconds=seconds)
 
 
 @transaction.atomic
 def _store_orgs(year: int, org_ids: list[int], signals: list[Signal]) -> None:
+    _lock(year)
     FormalismSignal.objects.filter(year=year, org_id__in=org_ids, kind__in=LOCAL_KINDS).delete()
     FormalismSignal.objects.bulk_create([_row(year, s) for s in signals], batch_size=500)
 
