@@ -92,7 +92,9 @@ def signals(request):
         ctx.update(page_obj=page_obj, qs_base=qs_base, items=formalism.describe(page_obj.object_list, frame, user))
     else:
         drawn = formalism.chart(units)
-        ctx.update(rows=units, chart=drawn, chart_height=90 + 24 * len(drawn["units"]),
+        if len(drawn["units"]) < 2:
+            drawn = None  # one bar says nothing the table does not
+        ctx.update(rows=units, chart=drawn, chart_height=90 + 24 * len(drawn["units"]) if drawn else 0,
                    unit_base=urlencode({"year": choice.year}))
     return render(request, "activities/formalism.html", ctx)
 
