@@ -502,6 +502,20 @@ def test_saving_a_record_refreshes_the_stored_signals(both_units, personas, djan
     assert f'href="/activities/{copy.pk}/"' in text and f'href="/activities/{new.pk}/"' not in text
 
 
+def test_a_record_moved_to_another_year_is_refreshed_in_both(both_units, django_capture_on_commit_callbacks):
+    late = both_units["late"]
+    for year in (YEAR - 1, YEAR):
+        formalism.refresh_year(year)
+    assert any(r[2] == (late.pk,) for r in stored(YEAR)) and stored(YEAR - 1) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        acts.update_activity(None, late, held_on=dt.date(YEAR - 1, 12, 1), today=TODAY)
+    assert not any(late.pk in r[2] for r in stored(YEAR)) and stored(YEAR) == computed(YEAR)
+    assert [r[:3] for r in stored(YEAR - 1)] == [("late", late.org_id, (late.pk,))]
+    assert stored(YEAR - 1) == computed(YEAR - 1)
+    job = Job.objects.filter(kind="formalism").latest("pk")
+    assert [y["year"] for y in job.result["years"]] == [YEAR - 1, YEAR]
+
+
 def test_while_a_refresh_holds_the_year_the_changed_orgs_are_updated_at_once(
         both_units, django_capture_on_commit_callbacks):
     """Step 1 (the per-org kinds of the orgs a change touched) does not wait for step 2."""

@@ -427,13 +427,14 @@ def refresh_year(year: int, *, claimed: bool = False) -> dict:
 
 
 def _refresh_job(progress, org_ids: list[int], years: list[int]) -> dict:
+    local = {}
+    for year in years:  # step 1 for every year first (a record moved from one year to another)
+        began = time.perf_counter()
+        local[year] = {"local_signals": refresh_orgs(year, org_ids), "local_seconds": time.perf_counter() - began}
     out = []
     for i, year in enumerate(years):
-        began = time.perf_counter()
-        local = refresh_orgs(year, org_ids)
-        local_seconds = time.perf_counter() - began
         progress(i, len(years), f"更新 {year} 年形式主义问题提示")
-        out.append({**refresh_year(year), "local_signals": local, "local_seconds": local_seconds})
+        out.append({**refresh_year(year), **local[year]})
     progress(len(years), len(years), "已更新形式主义问题提示")
     return {"years": out}
 
