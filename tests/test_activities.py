@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, ActivityKind, ActivityRule, Attendance, ComplianceRow
-from dangjian.activities.rules import rule_specs, seed_rules
+from dangjian.activities.seed import rule_specs, seed_rules
 from dangjian.core import audit
 from dangjian.core.models import AuditEntry
 from dangjian.orgs import services as org_services

@@ -18,7 +18,7 @@ from dangjian.activities import services as acts
 from dangjian.activities.models import Activity
 from dangjian.assessment import metrics as assessment_metrics
 from dangjian.core.models import AuditEntry
-from dangjian.duties import catalog, completion, services
+from dangjian.duties import catalog, completion, seed, services
 from dangjian.duties.models import DutyItem, DutyMark
 from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
@@ -580,13 +580,13 @@ def _item(code):
 
 
 def test_items_are_seeded_once_and_staff_edits_win(db):
-    specs = catalog.item_specs()
+    specs = seed.item_specs()
     assert DutyItem.objects.count() == len(specs) and len(specs) >= 20
     assert {s["role"] for s in specs} == set(catalog.roles())
     assert all(s["source"] for s in specs)
     item = _item("bs_lecture")
     services.change_item(None, item, 2000, title="每年至少为支部党员讲两次党课", min_count=2, today=TODAY)
-    assert catalog.seed_items() == 0
+    assert seed.seed_items() == 0
     assert _item("bs_lecture").min_count == 2 and DutyItem.objects.count() == len(specs)
 
 

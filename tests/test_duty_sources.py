@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dangjian.core import defaults
 from dangjian.core.models import AuditEntry
-from dangjian.duties import catalog
+from dangjian.duties import catalog, seed
 from dangjian.duties.models import DutyItem
 from dangjian.orgs import services as org_services
 from tests.test_activities import branch_with
@@ -56,7 +56,7 @@ def test_the_lists_cite_regulations_or_the_committee_never_a_county_speech(db):
     for role, spec in catalog.roles().items():
         assert not any(w in spec["source"] for w in COUNTY), role
         assert CITED.search(spec["source"]), role
-    for spec in catalog.item_specs():
+    for spec in seed.item_specs():
         assert not any(w in spec["source"] for w in COUNTY), spec["code"]
         assert CITED.search(spec["source"]) and "《" in spec["source"], spec["code"]
     raw = open(defaults.RULES_DIR / "duties.yaml", encoding="utf-8").read()
@@ -109,7 +109,7 @@ def test_item_sources_seeded_before_are_corrected_unless_staff_edited_them(db):
     from django.apps import apps
 
     m = importlib.import_module("dangjian.duties.migrations.0003_item_sources_cite_regulations")
-    specs = {s["code"]: s for s in catalog.item_specs()}
+    specs = {s["code"]: s for s in seed.item_specs()}
     assert set(m.SOURCES) == set(specs)
     for code, (_old, new) in m.SOURCES.items():
         assert specs[code]["source"] == new, code  # what a fresh install is seeded with

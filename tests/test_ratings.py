@@ -19,7 +19,7 @@ from dangjian.assessment import services as assessment_services
 from dangjian.assessment.models import Run, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs import services as org_services
-from dangjian.ratings import demo, engine, rules, services
+from dangjian.ratings import demo, levels, rules, services
 from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 from dangjian.ratings.rules import RatingError
 from tests.factories import branch_with, everyone, login, record
@@ -46,13 +46,13 @@ def base_rules(**over) -> dict:
 
 
 def assign(scores, alerts=None, missing=None, weak=None, **over):
-    figs = [engine.Figures(i, None if s is None else Decimal(str(s)), alerts=(alerts or {}).get(i, []),
+    figs = [levels.Figures(i, None if s is None else Decimal(str(s)), alerts=(alerts or {}).get(i, []),
                            missing=(missing or {}).get(i, 0), weak=(weak or {}).get(i, ""))
             for i, s in enumerate(scores)]
-    return engine.assign(figs, rules.check(base_rules(**over)))
+    return levels.assign(figs, rules.check(base_rules(**over)))
 
 
-def levels(results) -> list[str]:
+def level_list(results) -> list[str]:
     return [results[i].level for i in sorted(results)]
 
 
@@ -61,7 +61,7 @@ def levels(results) -> list[str]:
 def test_lines_give_the_base_level_and_unrated_is_not_lagging():
     got = assign([96, 95, 94.99, 85, 75, 65, 60, 59.99, None])
     # five-star and no cap: 示范 (no quota here)
-    assert levels(got) == ["model", "model", "star4", "star4", "star3", "star2", "star1", "lagging", "unrated"]
+    assert level_list(got) == ["model", "model", "star4", "star4", "star3", "star2", "star1", "lagging", "unrated"]
     assert [got[i].qualified for i in range(9)] == [True] * 7 + [False, False]
     assert "低于达标线（一星线）60 分" in got[7].reasons[1]["text"]
     assert got[8].score is None and got[8].reasons[0]["kind"] == "score"
@@ -69,10 +69,10 @@ def test_lines_give_the_base_level_and_unrated_is_not_lagging():
 
 def test_model_line_and_the_tie_at_a_quota_drop_together():
     # 示范 needs 97: the 96 stays five-star.
-    assert levels(assign([98, 96], thresholds={**base_rules()["thresholds"], "model": 97})) == ["model", "star5"]
+    assert level_list(assign([98, 96], thresholds={**base_rules()["thresholds"], "model": 97})) == ["model", "star5"]
     # 10 rated, 示范 ≤ 20% → 2 places; 99, then 98 and 98 tie at the cut: both stay five-star.
     got = assign([99, 98, 98, 97, 50, 50, 50, 50, 50, 50], quotas={"model": 0.2})
-    assert levels(got)[:4] == ["model", "star5", "star5", "star5"]
+    assert level_list(got)[:4] == ["model", "star5", "star5", "star5"]
     assert any("得分 98 与分界线得分并列，一同降为五星" in r["text"] for r in got[1].reasons if r["kind"] == "quota")
     assert any("未进入比例" in r["text"] for r in got[3].reasons)
 
@@ -82,17 +82,17 @@ def test_quotas_cascade_from_the_top_and_are_never_exceeded():
     # 示范 ≤ 20% (2), 五星及以上 ≤ 40% (4)
     got = assign(scores, quotas={"model": 0.2, "star5": 0.4})
     # 示范: 99 (98 and 98 tie at the cut); 五星及以上: 99 + three more, so 95.5 drops to 四星.
-    assert levels(got) == ["model", "star5", "star5", "star5", "star4", "star4", "star3", "star2", "star1", "lagging"]
+    assert level_list(got) == ["model", "star5", "star5", "star5", "star4", "star4", "star3", "star2", "star1", "lagging"]
     # 五星及以上 ≤ 30% (3): after 示范 99, room for two: 98 and 98; 97 and 95.5 drop to 四星.
     got = assign(scores, quotas={"model": 0.2, "star5": 0.3})
-    assert levels(got)[:5] == ["model", "star5", "star5", "star4", "star4"]
+    assert level_list(got)[:5] == ["model", "star5", "star5", "star4", "star4"]
     # 五星及以上 ≤ 20% (2): room for one after 示范, but 98 and 98 tie: both drop, 五星 stays empty.
     got = assign(scores, quotas={"model": 0.2, "star5": 0.2})
-    assert levels(got)[:5] == ["model", "star4", "star4", "star4", "star4"]
+    assert level_list(got)[:5] == ["model", "star4", "star4", "star4", "star4"]
     # a 五星 quota alone also bounds 示范 (it counts the level and above)
     got = assign(scores, quotas={"star5": 0.2})
     assert sum(1 for r in got.values() if r.level in ("model", "star5")) <= 2
-    assert levels(got)[:3] == ["model", "star4", "star4"]
+    assert level_list(got)[:3] == ["model", "star4", "star4"]
 
 
 def test_caps_lower_the_level_with_their_evidence():
@@ -103,7 +103,7 @@ def test_caps_lower_the_level_with_their_evidence():
                          4: [("term_expired", "本届任期已于 2024年06月30日 届满，超期未换届")],
                          5: [("branch_oversized", "有党员 60 名")]},
                  missing={1: 4, 2: 9}, weak={3: "2025年05月01日认定，尚未销号"})
-    assert levels(got) == ["star3", "star3", "star1", "star1", "star2", "model"]
+    assert level_list(got) == ["star3", "star3", "star1", "star1", "star2", "model"]
     cap = [r for r in got[0].reasons if r["kind"] == "cap"][0]
     assert cap["binding"] and "超期未换届" in cap["text"] and "由五星降为三星" in cap["text"]
     assert got[0].capped and not got[4].capped  # 二星 is already below the 三星 cap
@@ -119,11 +119,11 @@ def test_caps_lower_the_level_with_their_evidence():
 def test_the_lowest_share_is_lagging_but_not_those_tied_at_the_cut():
     # 10 rated, 30% → 3 lagging: 50 already, then 61 and 61 (70 is the first that does not fit).
     got = assign([50, 61, 61, 70, 80, 90, 90, 90, 90, 90], lagging_share=0.3)
-    assert levels(got)[:4] == ["lagging", "lagging", "lagging", "star2"]
+    assert level_list(got)[:4] == ["lagging", "lagging", "lagging", "star2"]
     assert "最低的 30%" in got[1].reasons[-2]["text"]
     # 50, 61, then 62 and 62 tie at the cut: they stay out (2 lagging, not 4).
     got = assign([50, 61, 62, 62, 80, 90, 90, 90, 90, 90], lagging_share=0.3)
-    assert levels(got)[:4] == ["lagging", "lagging", "star1", "star1"]
+    assert level_list(got)[:4] == ["lagging", "lagging", "star1", "star1"]
 
 
 def test_commendation_needs_the_level_no_alerts_and_no_weak_case():

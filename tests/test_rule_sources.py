@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from dangjian.activities import rules as rule_defaults
+from dangjian.activities import seed as rule_defaults
 from dangjian.activities.models import KIND_LABELS, ActivityRule
 from dangjian.assessment import services as assessment_services
 from dangjian.core import text as core_text

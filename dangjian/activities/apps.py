@@ -13,7 +13,7 @@ class ActivitiesConfig(AppConfig):
         from dangjian.orgs.signals import tree_changed
 
         from .compliance import on_tree_changed
-        from .rules import on_post_migrate
+        from .seed import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="activities_seed_rules")
         tree_changed.connect(on_tree_changed, dispatch_uid="activities_compliance_stale")

@@ -730,7 +730,7 @@ def write_city(plan: CityPlan, progress=None) -> dict:
             RoleAssignment(user=u, role=a.role, org_id=orgs[i].pk) for u, a in zip(users, plan.accounts) for i in a.orgs
         ])
         step(total - done, "演示账号")
-        from .activities import write_activities
+        from dangjian.activities.demo import write_activities
 
         life = write_activities(plan, orgs, members)
         # Built from the records above, in dependency order: assessment reads compliance,

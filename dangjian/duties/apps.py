@@ -11,6 +11,6 @@ class DutiesConfig(AppConfig):
 
     def ready(self):
         from . import metrics  # noqa: F401 (registers duty_completion with the assessment registry)
-        from .catalog import on_post_migrate
+        from .seed import on_post_migrate
 
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="duties_seed_items")

@@ -1,19 +1,11 @@
-"""The default duty lists (dangjian/rules/duties.yaml) and the seeding of `DutyItem`.
-
-Seeded after every `migrate` (and by the demo) rather than by a data migration, for the same
-reasons as the activity rules (activities/rules.py): the file is only the starting point, 工委
-staff edit the lists in the platform, so seeding adds the items whose code is missing and never
-touches one that exists; an item added to the file reaches existing installations on their next
-migrate; a database emptied by `flush` gets its lists back.
-"""
+"""The default duty lists (dangjian/rules/duties.yaml) as the platform reads them at run time:
+each role's label, responsibility and source, and the word of the 职务 that names a 党组书记.
+Seeding the items from the same file is seed.py's."""
 from __future__ import annotations
 
-from dangjian.activities.models import KIND_LABELS
 from dangjian.core import defaults
 
-from .models import ROLE_LABELS, Evidence, Per, Relation, Where
-
-SEED_FROM_YEAR = 2000
+from .models import ROLE_LABELS
 
 
 def catalog() -> dict:
@@ -35,45 +27,3 @@ def roles() -> dict[str, dict]:
 
 def post_keyword() -> str:
     return roles()["party_group_secretary"].get("post_keyword") or ""
-
-
-def item_specs() -> list[dict]:
-    """The file's items as DutyItem field values."""
-    specs = []
-    for role, items in (catalog().get("duty_lists") or {}).items():
-        if role not in ROLE_LABELS:
-            raise ValueError(f"duties.yaml: unknown role {role}")
-        for position, item in enumerate(items or []):
-            evidence = item["evidence"]
-            spec = dict(code=item["code"], role=role, title=item["title"], period=item["period"],
-                        min_count=item.get("count", 1), source=item.get("source", ""),
-                        confirmed=bool(item.get("confirmed")), note=item.get("note", ""), position=position,
-                        from_year=SEED_FROM_YEAR)
-            if evidence == "manual":
-                spec.update(evidence=Evidence.MANUAL, kinds=[], where="", relation="",
-                            fact=item.get("fact", ""), per=item.get("per", Per.PERSON))
-            else:
-                kinds = list(evidence["kinds"])
-                unknown = [k for k in kinds if k not in KIND_LABELS]
-                if unknown or evidence["where"] not in Where.values or evidence["relation"] not in Relation.values:
-                    raise ValueError(f"duties.yaml: bad evidence of {item['code']}")
-                spec.update(evidence=Evidence.DERIVED, kinds=kinds, where=evidence["where"],
-                            relation=evidence["relation"], fact="", per=Per.PERSON)
-            specs.append(spec)
-    return specs
-
-
-def seed_items(using: str = "default") -> int:
-    """Create the items whose code is not in the database yet; returns how many."""
-    from .models import DutyItem
-
-    existing = set(DutyItem.objects.using(using).values_list("code", flat=True).distinct())
-    new = [DutyItem(**spec) for spec in item_specs() if spec["code"] not in existing]
-    DutyItem.objects.using(using).bulk_create(new)
-    return len(new)
-
-
-def on_post_migrate(sender, app_config=None, verbosity=1, using="default", **kwargs):
-    if app_config is None or app_config.label != "duties":
-        return
-    seed_items(using=using)

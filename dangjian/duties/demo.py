@@ -26,6 +26,7 @@ from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 
 from . import catalog, completion
 from .models import DutyMark
+from .seed import seed_items
 
 AUDIT_NOTE = "示例数据：责任清单标记"
 MARKED_CLOSED = 0.8  # share of manual items marked in periods that are over
@@ -82,7 +83,7 @@ def _note(rng: random.Random, item, p, day: dt.date) -> str:
 @transaction.atomic
 def build(today: dt.date, seed: int = 7) -> dict:
     rng = random.Random(seed * 7919 + 3)
-    catalog.seed_items()
+    seed_items()
     secretaries = _name_party_group_secretaries()
     holders = completion.holders()
     window = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)  # the demo's twelve months

@@ -4,7 +4,7 @@ overhaul, the record of an export. Each is one transaction, audited; bad input r
 
 A rating run is set-based: the branches, the counted assessment scores, the year's compliance
 rows, the structure alerts of the rating day, the weak cases and last year's levels are read
-in a fixed number of queries whatever the size of the tree, then `engine.assign` gives every
+in a fixed number of queries whatever the size of the tree, then `levels.assign` gives every
 level at once and the rows are written with one bulk insert.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dangjian.core import audit
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 
-from . import engine, rules
+from . import levels, rules
 from .models import LEVEL_LABELS, Basis, Level, Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 from .rules import CYCLE_LABELS, RatingError
 
@@ -214,7 +214,7 @@ def _weak_cases(year: int) -> dict[int, str]:
 
 
 def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
-            today: dt.date) -> tuple[list[tuple], list[engine.Figures], str, list[int]]:
+            today: dt.date) -> tuple[list[tuple], list[levels.Figures], str, list[int]]:
     year = scheme.year
     branches = _branches(day)
     met_missing = _compliance(year, day, today)
@@ -239,7 +239,7 @@ def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
         if score is None:
             text = ("本年度计入的考评中没有该党支部的得分，未评定" if rules_.basis == Basis.ASSESSMENT
                     else "本年度没有已结束的组织生活要求，未评定")
-        out.append(engine.Figures(pk, score, text, runs, alerts.get(pk, []), met_missing.get(pk, (0, 0))[1],
+        out.append(levels.Figures(pk, score, text, runs, alerts.get(pk, []), met_missing.get(pk, (0, 0))[1],
                                   weak.get(pk, "")))
     return branches, out, basis, run_ids
 
@@ -259,7 +259,7 @@ def run_rating(user, year: int, *, today: dt.date | None = None, refresh: bool =
         if refresh:
             compliance.ensure_fresh(dt.date(year, 1, 1), day, today=today)
         branches, figs, basis, run_ids = figures(scheme, rules_, day, today)
-        results = engine.assign(figs, rules_)
+        results = levels.assign(figs, rules_)
         previous = dict(Rating.objects.filter(year=year - 1).values_list("org_id", "level"))
         by_org = {f.org_id: f for f in figs}
         counts = {lv: 0 for lv in Level.values}

@@ -2,7 +2,7 @@
 they now cite each regulation by its full name and article, as users read them
 (“《中国共产党支部工作条例（试行）》第十一条”).
 
-A data migration rather than a seeding rule: seeding (activities/rules.py) never touches a
+A data migration rather than a seeding rule: seeding (activities/seed.py) never touches a
 requirement that exists, and this is a one-time correction of wording the platform itself wrote.
 Only a source still reading exactly as seeded is rewritten — one that staff edited stays as they
 wrote it, in every version — and each rewrite is in the change history, made by the system.

@@ -2,7 +2,7 @@
 city platform, and regulations by abbreviation. They now cite each regulation by its full name and
 article, or say that a number is the working committee's own requirement.
 
-A data migration rather than a seeding rule: seeding (duties/catalog.py) never touches an item that
+A data migration rather than a seeding rule: seeding (duties/seed.py) never touches an item that
 exists, and this is a one-time correction of wording the platform itself wrote. Only a source still
 reading exactly as seeded is rewritten, in every version of the item — one that staff edited stays as
 they wrote it — and each rewrite is in the item's change history, made by the system. The texts are

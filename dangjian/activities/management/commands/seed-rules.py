@@ -2,7 +2,7 @@
 database does not have yet (also run after every migrate). Existing rules are never changed."""
 from django.core.management.base import BaseCommand
 
-from dangjian.activities.rules import seed_rules
+from dangjian.activities.seed import seed_rules
 
 
 class Command(BaseCommand):

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from dangjian.activities import compliance
-from dangjian.activities.models import Activity, ActivityKind, Attendance, kind_rows
+from . import compliance
+from .models import Activity, ActivityKind, Attendance, kind_rows
 
 REGULAR, SKIPS, BACKFILLS = "regular", "skips", "backfills"
 EXCUSES = ("出差", "公务外出", "病假", "参加培训", "事假")
