@@ -1,30 +1,56 @@
 """The home page. It sits above every app (like urls.py): each figure comes from the app that
-owns it, and the page only puts them together for the person who logs in."""
+owns it, and the page only puts together what the person who logs in needs first —
+- a member: their record, their own organizational life this year, what their branch's
+  requirements of this period still ask, and their duty list if they hold a role;
+- whoever keeps a branch's records (edit over a branch or a 党总支): that branch's to-do —
+  requirements due, structure alerts;
+- whoever views a part of the tree: its figures and the alerts on terms and vacant seats, each
+  list linking to the full one.
+"""
 from django.shortcuts import render
 from django.utils import timezone
 
-from dangjian.core.scoping import can_anywhere
+from dangjian.activities import queries as activity_queries
+from dangjian.core.scoping import can_anywhere, scope_of
+from dangjian.duties import completion
+from dangjian.duties import queries as duty_queries
 from dangjian.members.models import Member
 from dangjian.orgs import queries as org_queries
-from dangjian.orgs.alerts import Thresholds
+from dangjian.orgs.alerts import Thresholds, structure_alerts
+from dangjian.orgs.models import Organization
+
+LIST_LIMIT = 20  # a home list longer than this links to the full list
+TODO_ORGS = 3  # the branches whose to-do the home page shows (a secretary keeps one or two)
+RECORD_KINDS = ("branch", "cell", "general_branch")  # where meetings are recorded week by week
 
 
 def home(request):
     user = request.user
     today = timezone.localdate()
-    ctx = {"today": today}
+    ctx = {"today": today, "limit": LIST_LIMIT}
+    if user.member_id:
+        me = Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
+        if me is not None:
+            ctx["me"] = me
+            ctx["life"] = list(activity_queries.member_attendance(me.pk, year=today.year)[:5])
+            ctx["life_counts"] = activity_queries.attendance_counts(me.pk, today.year)
+            ctx["branch"] = activity_queries.requirements_now(me.org, today)
+            if completion.holders(member_ids=[me.pk]):
+                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today)["todo"]
+    edited = scope_of(user).prefixes("edit")
+    if edited:
+        kept = list(Organization.objects.filter(path__in=edited, kind__in=RECORD_KINDS, status="active")
+                    .order_by("path")[:TODO_ORGS])
+        ctx["todo"] = [{"org": org, "branch": activity_queries.requirements_now(org, today),
+                        "alerts": structure_alerts(org=org, today=today)} for org in kept]
     if can_anywhere(user, "view"):
         ctx["counts"] = org_queries.org_counts(user)
-        ctx["term_count"], ctx["term_alerts"] = org_queries.term_alerts(user, today)
-        ctx["vacancy_count"], ctx["vacancy_alerts"] = org_queries.vacancy_alerts(user, today)
+        ctx["term_count"], ctx["term_alerts"] = org_queries.term_alerts(user, today, LIST_LIMIT)
+        ctx["vacancy_count"], ctx["vacancy_alerts"] = org_queries.vacancy_alerts(user, today, LIST_LIMIT)
         ctx["limits"] = Thresholds.from_defaults()
         for seat in ctx["vacancy_alerts"]:
             seat.days_vacant = seat.vacant_days(today)
         for t in ctx["term_alerts"]:
             t.days = t.days_left(today)
         ctx["roots"] = org_queries.roots_for(user).order_by("path")[:10]
-    if user.member_id:
-        ctx["me"] = (
-            Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
-        )
     return render(request, "home.html", ctx)

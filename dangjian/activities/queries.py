@@ -125,6 +125,36 @@ def summary(rows: list[dict]) -> dict[str, int]:
     return counts
 
 
+def requirements_now(org: Organization, today: dt.date | None = None) -> dict:
+    """The requirements whose period contains today, for one org (the engine's handful of
+    queries): what is still to do in them and what is done."""
+    today = today or timezone.localdate()
+    verdicts = compliance.compute(today, today, org_ids=[org.pk], today=today)
+    verdicts.sort(key=lambda v: (v.rule.position, v.rule.code, v.period.start))
+    rows = [r for r in _rows(verdicts, today) if r["status"] != compliance.NOT_APPLICABLE]
+    for r in rows:
+        r["period_name"] = periods.parse(r["period"]).short_name
+    return {"todo": [r for r in rows if r["status"] in (compliance.DUE, compliance.MISSING)],
+            "done": [r for r in rows if r["status"] == compliance.MET]}
+
+
+def member_attendance(member_id: int, *, year: int | None = None):
+    """The meetings a member was listed at (出席、缺席、请假、列席), newest first, with each
+    record's kinds prefetched: the member's own organizational life."""
+    qs = (Attendance.objects.filter(member_id=member_id, activity__status=Activity.Status.ACTIVE)
+          .select_related("activity", "activity__org")
+          .prefetch_related(Prefetch("activity__kinds", queryset=ActivityKind.objects.order_by("id"))))
+    if year:
+        qs = qs.filter(activity__held_on__year=year)
+    return qs.order_by("-activity__held_on", "-activity_id")
+
+
+def attendance_counts(member_id: int, year: int) -> dict[str, int]:
+    """How often the member was present, absent, excused or observing in the year (one query)."""
+    found = dict(member_attendance(member_id, year=year).order_by().values_list("status").annotate(n=Count("id")))
+    return {s: found.get(s, 0) for s in STATUS_ORDER}
+
+
 def month_calendar(org: Organization, year: int, month: int, today: dt.date | None = None) -> dict:
     """The month as weeks of days with the records held on each, and the requirements whose
     period contains the month: what is held, what is still due, what is missing."""

@@ -5,6 +5,7 @@ from .views import attachments, compliance, formalism, overview, records, rules
 app_name = "activities"
 urlpatterns = [
     path("", records.home, name="home"),
+    path("mine/", records.mine, name="mine"),
     path("org/<int:org_pk>/", records.org_activities, name="org-list"),
     path("org/<int:org_pk>/new/", records.create, name="create"),
     path("org/<int:org_pk>/compliance/", compliance.compliance, name="compliance"),

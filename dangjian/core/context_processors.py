@@ -11,6 +11,11 @@ def menu(request):
         found = {cap: bool(scope.prefixes(cap)) for cap in ("view", "edit", "import", "manage")}
         found["oversee"] = oversees(request.user)
         found["staff"] = is_committee_staff(request.user)
+        found["member"] = scope.member_id is not None
+        # The header names the person (the member's name), not the login.
+        user = request.user
+        found["person"] = scope.member_name or (user.get_full_name() if user.is_authenticated else "") or \
+            getattr(user, "username", "")
         return found
 
     return {"menu": SimpleLazyObject(capabilities)}

@@ -48,6 +48,7 @@ class Scope:
     paths: dict[str, list[str]] = field(default_factory=dict)
     member_id: int | None = None
     member_org_path: str | None = None
+    member_name: str = ""
     committee_staff: bool = False
     supervising_roots: list[str] = field(default_factory=list)  # view roots of a SUPERVISING kind
 
@@ -72,9 +73,10 @@ def scope_of(user) -> Scope:
         kinds: dict[str, str] = {}
         rows = get_user_model()._default_manager.filter(pk=user.pk).values_list(
             "roles__role", "roles__org__path", "roles__org__kind", "roles__org__status", "member_id",
-            "member__org__path")
-        for role, path, kind, status, member_id, member_path in rows:
+            "member__org__path", "member__name")
+        for role, path, kind, status, member_id, member_path, member_name in rows:
             scope.member_id, scope.member_org_path = member_id, member_path if member_id else None
+            scope.member_name = member_name or ""
             if role is None or status != "active":
                 continue
             kinds[path] = kind

@@ -30,6 +30,9 @@ from dangjian.core.ranks import Rank
 
 from .models import CommitteeSeat, Organization, SeatRole, Term
 
+# What the lists offer to filter by: each kind, and the two that a person thinks of as one.
+ALERT_GROUPS = {"term": ("term_expired", "term_expiring")}
+ALERT_FILTERS = {"term": "换届（已届满和即将届满）"}
 ALERT_KINDS = {
     "term_expired": "超期未换届",
     "term_expiring": "即将届满",
@@ -40,6 +43,13 @@ ALERT_KINDS = {
     "secretary_outranked": "书记职级低于支部成员",
     "no_discipline_officer": "机关党委未配纪检委员",
 }
+
+
+def kinds_of(choice: str) -> tuple[str, ...]:
+    """The alert kinds a filter value stands for ("" for all)."""
+    if not choice:
+        return tuple(ALERT_KINDS)
+    return ALERT_GROUPS.get(choice, (choice,))
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,10 @@ class Alert:
     kind: str
     message: str
     since: dt.date | None = None
+
+    @property
+    def kind_label(self) -> str:
+        return ALERT_KINDS[self.kind]
 
     def as_json(self) -> dict:
         return {"org_code": self.org_code, "kind": self.kind, "message": self.message,

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
 
-from .alerts import Thresholds
+from .alerts import ALERT_KINDS, Thresholds, kinds_of, structure_alerts
 from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term
 
 # Members counted in the figures: those on the roster now.
@@ -141,6 +141,19 @@ def org_counts(user) -> dict:
         "branches": by_kind.get(OrgKind.BRANCH, 0),
         "members": visible.aggregate(**member_figures()),
     }
+
+
+def alerts_page(user, kind: str, q: str, today: dt.date) -> tuple[list, dict[str, int]]:
+    """The structure alerts of everything the user views, filtered by kind (a kind or a group)
+    and by a part of the org's name or code; with counts per kind before the kind filter."""
+    found = structure_alerts(orgs_qs=Organization.objects.visible_to(user, "view"), today=today)
+    if q:
+        found = [a for a in found if q in a.org_name or q.lower() in a.org_code.lower()]
+    counts = {k: 0 for k in ALERT_KINDS}
+    for a in found:
+        counts[a.kind] += 1
+    wanted = set(kinds_of(kind))
+    return [a for a in found if a.kind in wanted], counts
 
 
 def term_alerts(user, today: dt.date, limit: int = 20):

@@ -5,6 +5,7 @@ from . import views
 app_name = "orgs"
 urlpatterns = [
     path("", views.tree, name="tree"),
+    path("alerts/", views.alerts, name="alerts"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/children/", views.children, name="children"),
     path("<int:pk>/edit/", views.edit, name="edit"),

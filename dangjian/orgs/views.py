@@ -1,13 +1,17 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
-from dangjian.core.scoping import can, get_visible_or_404
-from dangjian.core.views import is_htmx, paginate
+from dangjian.core.scoping import can, can_anywhere, get_visible_or_404, require
+from dangjian.core.views import QueryParams, is_htmx, paginate
 
 from . import queries, services
+from .alerts import ALERT_FILTERS, ALERT_KINDS, kinds_of
 from .forms import DissolveForm, EditOrgForm, FillSeatForm, OrgForm, TermForm, VacateSeatForm
 from .models import CommitteeSeat, Organization, SeatRole, Term
 
@@ -185,3 +189,39 @@ def vacate_seat(request, seat_pk):
         messages.success(request, f"{seat.get_role_display()}职位已设为空缺。")
         return redirect("orgs:detail", seat.org_id)
     return _form_page(request, seat.org, form, f"{seat.get_role_display()}（{seat.holder.name}）离任", "确认")
+
+
+ALERT_COLUMNS = [
+    xlsx.Column("组织代码", "org_code", width=14, text=True), xlsx.Column("组织名称", "org_name", width=28),
+    xlsx.Column("提醒", "kind", width=18), xlsx.Column("起始日期", "since", width=12),
+    xlsx.Column("说明", "message", width=60),
+]
+
+
+class _AlertParams(QueryParams):
+    def __init__(self, request):
+        super().__init__(request)
+        self.kind = self._coded("kind", {**ALERT_FILTERS, **ALERT_KINDS}, "提醒类别")
+        self.q = self._raw("q")[:50]
+
+
+def alerts(request):
+    """组织设置提醒: every structure alert of the user's view scope (换届, 空缺, 支部设置,
+    书记职级, 纪检委员), filtered and paginated; the home page's short lists link here."""
+    user = request.user
+    require(can_anywhere(user, "view"))
+    p = _AlertParams(request)
+    found, counts = queries.alerts_page(user, p.kind, p.q, timezone.localdate())
+    if request.GET.get("format") == "xlsx":
+        rows = ([a.org_code, a.org_name, ALERT_KINDS[a.kind], a.since or "", a.message] for a in found)
+        return xlsx.workbook_response(
+            lambda out: xlsx.write(out, ALERT_COLUMNS, rows, title="组织设置提醒"), "组织设置提醒.xlsx",
+            lambda n: audit.record_export(user, "org_alerts", "组织设置提醒", n, {"kind": p.kind, "q": p.q}))
+    page_obj, qs_base = paginate(request, found)
+    filters = [("", "全部", sum(counts.values()))] + [
+        (key, label, sum(counts[k] for k in kinds_of(key))) for key, label in ALERT_FILTERS.items()
+    ] + [(key, label, counts[key]) for key, label in ALERT_KINDS.items()]
+    return render(request, "orgs/alerts.html", {
+        "p": p, "page_obj": page_obj, "qs_base": qs_base, "filters": filters,
+        "total": len(found), "export_query": urlencode({"kind": p.kind, "q": p.q, "format": "xlsx"}),
+    })

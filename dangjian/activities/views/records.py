@@ -6,8 +6,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from dangjian.core import history as history_rows
-from dangjian.core.scoping import can, scope_of
+from dangjian.core.scoping import can, get_visible_or_404, scope_of
 from dangjian.core.views import paginate
+from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
 from .. import queries, services
@@ -19,13 +20,35 @@ NOT_LISTED = ("none", "未列入")
 
 def home(request):
     """The menu entry: the calendar of the highest organization the user may see (a branch
-    secretary lands on their branch)."""
+    secretary lands on their branch); a plain member, their own organizational life."""
     prefixes = scope_of(request.user).prefixes("view")
     org = (Organization.objects.visible_to(request.user).filter(path__in=prefixes).order_by("path").first()
            if prefixes else None)
-    if org is None:
+    if org is not None:
+        return redirect("activities:calendar", org.pk)
+    if request.user.member_id:
+        return redirect("activities:mine")
+    return redirect("home")
+
+
+def mine(request):
+    """我的组织生活: the meetings I was listed at, by year, with my attendance, and what my
+    branch's requirements of this period still ask."""
+    user = request.user
+    if not user.member_id:
+        messages.info(request, "您的账号没有关联党员，没有本人的组织生活记录")
         return redirect("home")
-    return redirect("activities:calendar", org.pk)
+    me = get_visible_or_404(Member.objects.select_related("org"), user, user.member_id)
+    today = timezone.localdate()
+    year = _year(request, today.year)
+    page_obj, qs_base = paginate(request, queries.member_attendance(me.pk, year=year))
+    labels = dict(Attendance.Status.choices)
+    for a in page_obj.object_list:
+        a.status_label = labels.get(a.status, a.status)
+    ctx = {"me": me, "year": year, "years": range(today.year, today.year - 6, -1), "page_obj": page_obj,
+           "qs_base": qs_base, "counts": [(labels[s], n) for s, n in queries.attendance_counts(me.pk, year).items()],
+           "branch": queries.requirements_now(me.org, today)}
+    return render(request, "activities/mine.html", ctx)
 
 
 def _year(request, default: int) -> int:

@@ -1,0 +1,92 @@
+"""The home page of each role, a member's own organizational life, and the full list of
+structure alerts the home page's short lists lead to."""
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+from django.utils import timezone
+
+from dangjian.core.audit import EXPORT_TABLE
+from dangjian.core.models import AuditEntry
+from dangjian.orgs import services as org_services
+from tests import factories
+from tests.factories import branch_with, login
+
+
+def page(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+@pytest.fixture
+def branch(tree):
+    """A branch with a secretary who keeps its records and a member who logs in."""
+    b = branch_with(tree["a"], full=4, code="CZ05", name="财政局第五党支部")
+    secretary = factories.user("branch_secretary", b, member=b.people[0], username="sec05")
+    member = factories.user("member", b, member=b.people[1], username="mem05")
+    return {"org": b, "secretary": secretary, "member": member}
+
+
+def test_a_member_sees_their_own_life_and_their_branchs_requirements(branch):
+    b, today = branch["org"], timezone.localdate()
+    att = {m.pk: "present" for m in b.people}
+    att[b.people[1].pk] = ("excused", "出差")
+    factories.record(b, ["theme_day"], today.replace(day=1), topic="本月主题党日", attendance=att, today=today)
+    c = login(branch["member"])
+    home = page(c.get("/"))
+    assert "我的组织生活" in home and "请假 <strong>1</strong> 次" in home and "本月主题党日" in home
+    assert "本支部本期组织生活" in home and "主题党日" in home and "已完成" in home
+    # The person, not the login, in the header.
+    assert b.people[1].name in home
+    mine = page(c.get("/activities/mine/"))
+    assert "本月主题党日" in mine and "请假（出差）" in mine
+    # The menu entry leads a plain member to their own life, not back home.
+    assert c.get("/activities/")["Location"] == "/activities/mine/"
+
+
+def test_a_secretary_sees_the_branchs_to_do(branch):
+    c = login(branch["secretary"])
+    home = page(c.get("/"))
+    assert "待办：财政局第五党支部" in home and "登记组织生活" in home
+    assert "待完成" in home  # this period's requirements not met yet
+    assert "组织设置提醒" in home
+
+
+def test_a_user_without_a_member_has_no_life_page(personas):
+    c = login(personas["wc_admin"])
+    r = c.get("/activities/mine/")
+    assert r.status_code == 302 and r["Location"] == "/"
+
+
+def test_home_lists_link_to_the_full_list(tree, personas):
+    for i in range(25):
+        org = factories.org(tree["a"], code=f"CZ2{i:02d}", name=f"到期支部{i}")
+        org_services.set_current_term(None, org, dt.date(2020, 1, 1), dt.date(2023, 1, 1))
+    c = login(personas["wc_admin"])
+    home = page(c.get("/"))
+    assert "查看全部 25 条" in home and "/orgs/alerts/?kind=term" in home
+    full = page(c.get("/orgs/alerts/?kind=term"))
+    assert "共 25 条" in full and "到期支部24" in full and "到期支部0" in full
+
+
+def test_the_alert_list_is_scoped_filtered_and_exported(tree, personas):
+    other = factories.org(tree["b"], code="JY09", name="教育局第九支部")
+    org_services.set_current_term(None, other, dt.date(2020, 1, 1), dt.date(2023, 1, 1))
+    mine = factories.org(tree["a"], code="CZ09", name="财政局第九支部")
+    org_services.set_current_term(None, mine, dt.date(2020, 1, 1), dt.date(2023, 1, 1))
+    c = login(personas["unit_admin_a"])
+    listed = page(c.get("/orgs/alerts/?kind=term_expired"))
+    assert "财政局第九支部" in listed and "教育局第九支部" not in listed
+    assert "财政局第九支部" not in page(c.get("/orgs/alerts/?kind=seat_vacant"))
+    assert "财政局第九支部" in page(c.get("/orgs/alerts/?q=第九"))
+    bad = page(c.get("/orgs/alerts/?kind=nonsense"))
+    assert "提醒类别“nonsense”不存在，已显示全部" in bad
+    r = c.get("/orgs/alerts/?kind=term_expired&format=xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(r.streaming_content)), read_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:3] == ("组织代码", "组织名称", "提醒") and any(row[1] == "财政局第九支部" for row in rows[1:])
+    assert not any(row[1] == "教育局第九支部" for row in rows[1:])
+    assert AuditEntry.objects.get(table=EXPORT_TABLE).changes["kind"] == "org_alerts"
+    # A member without a view scope has no such list.
+    assert login(personas["member_a"]).get("/orgs/alerts/").status_code == 404
