@@ -247,3 +247,40 @@ def browser_login(page, base_url: str, username: str, password: str = PASSWORD) 
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+def page_text(response) -> str:
+    """A response's body as text."""
+    return response.content.decode()
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees of an HTML page: no tags, no scripts or styles, entities decoded."""
+    import html
+    import re
+
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+# ---- duty lists -------------------------------------------------------------------------
+
+def latest_duty_item(code: str):
+    """The newest version of a duty item."""
+    from dangjian.duties.models import DutyItem
+
+    return DutyItem.objects.filter(code=code).order_by("-from_year").first()
+
+
+def duty_item_form(item, **over) -> dict:
+    """The duty-item editor's POST for saving `item` unchanged, with `over` changed."""
+    from django.utils import timezone
+
+    data = {"action": "save", "item": item.pk, "title": item.title, "period": item.period,
+            "min_count": str(item.min_count), "evidence": item.evidence, "kinds": list(item.kinds),
+            "where": item.where, "relation": item.relation, "per": item.per, "fact": "", "source": item.source,
+            "note": item.note, "year": str(item.from_year if item.from_year > 2000 else timezone.localdate().year)}
+    if item.confirmed:
+        data["confirmed"] = "on"
+    data.update(over)
+    return data

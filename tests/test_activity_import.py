@@ -25,14 +25,8 @@ PAST = TODAY - dt.timedelta(days=40)
 
 
 def sheet(path: Path, rows: list[dict], headers: list[str] | None = None) -> Path:
-    headers = headers or [c.header for c in activity_io.COLUMNS]
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(headers)
-    for r in rows:
-        ws.append([r.get(h) for h in headers])
-    wb.save(path)
-    return path
+    """The activities workbook: the template's headers unless told otherwise."""
+    return factories.sheet(path, rows, headers or [c.header for c in activity_io.COLUMNS])
 
 
 def row(**over) -> dict:

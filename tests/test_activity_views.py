@@ -11,6 +11,7 @@ from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, Attendance
 from tests import factories
 from tests.factories import login
+from tests.factories import page_text as text
 
 DAY = timezone.localdate() - dt.timedelta(days=1)
 
@@ -31,10 +32,6 @@ def post_record(client, org, people, **overrides):
         data[f"att_{m.pk}"] = "present"
     data.update(overrides)
     return client.post(f"/activities/org/{org.pk}/new/", data)
-
-
-def text(response):
-    return response.content.decode()
 
 
 def test_record_with_absentees_shows_on_record_compliance_and_calendar(branch, personas):

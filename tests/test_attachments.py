@@ -15,15 +15,12 @@ from dangjian.activities.models import Activity, Attachment, Attendance
 from dangjian.core.models import AuditEntry
 from tests import factories
 from tests.factories import login
+from tests.factories import page_text as text
 
 DAY = timezone.localdate() - dt.timedelta(days=2)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
-
-
-def text(response):
-    return response.content.decode()
 
 
 def pdf(name="签到表.pdf", body=PDF, content_type="application/pdf"):

@@ -8,7 +8,6 @@ import re
 from types import SimpleNamespace
 
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from dangjian.core import defaults
@@ -16,38 +15,16 @@ from dangjian.core.models import AuditEntry
 from dangjian.duties import catalog, seed
 from dangjian.duties.models import DutyItem
 from dangjian.orgs import services as org_services
+from tests.factories import duty_item_form as form_of
+from tests.factories import latest_duty_item as latest
+from tests.factories import login
+from tests.factories import visible_text as visible
 from tests.test_activities import branch_with
 
 TODAY = timezone.localdate()
 COUNTY = ("全县", "县直", "讲话")
 # A regulation by its full name in 《》 (its article when one is known), or the committee's own requirement.
 CITED = re.compile(r"《[^》]+》|机关工委")
-
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
-
-
-def visible(page: str) -> str:
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", " ", body))
-
-
-def latest(code: str) -> DutyItem:
-    return DutyItem.objects.filter(code=code).order_by("-from_year").first()
-
-
-def form_of(item: DutyItem, **over) -> dict:
-    data = {"action": "save", "item": item.pk, "title": item.title, "period": item.period,
-            "min_count": str(item.min_count), "evidence": item.evidence, "kinds": list(item.kinds),
-            "where": item.where, "relation": item.relation, "per": item.per, "fact": "", "source": item.source,
-            "note": item.note, "year": str(item.from_year if item.from_year > 2000 else TODAY.year)}
-    if item.confirmed:
-        data["confirmed"] = "on"
-    data.update(over)
-    return data
 
 
 # ---- sources ----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
-from django.test import Client
 from django.utils import timezone
 
 from dangjian.activities import services as acts
@@ -24,6 +23,7 @@ from dangjian.orgs import services as org_services
 from dangjian.ratings import services as rating_services
 from dangjian.reviews import services as review_services
 from dangjian.reviews.models import VoterGroup
+from tests.factories import login
 
 TODAY = timezone.localdate()
 MONTH_START = TODAY.replace(day=1)
@@ -33,12 +33,6 @@ MONTH_START = TODAY.replace(day=1)
 PYTHON = re.compile(r"[{}\[\]'\"]")
 LATIN = re.compile(r"[A-Za-z_]{2,}")
 ALLOWED_LATIN = {"PDF", "JPG", "PNG", "Word", "Excel", "PowerPoint"}
-
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def changes_text(rows: list[dict]) -> str:

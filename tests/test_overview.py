@@ -20,16 +20,13 @@ from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 from tests import factories
 from tests.factories import branch_with, login
+from tests.factories import page_text as text
 
 TODAY = timezone.localdate()
 LAST = TODAY.year - 1  # a year whose periods are all over
 URL = "/activities/overview/"
 EXPORT = "/activities/overview/export.xlsx"
 
-
-
-def text(response):
-    return response.content.decode()
 
 
 def chart(response) -> dict:

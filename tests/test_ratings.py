@@ -23,15 +23,12 @@ from dangjian.ratings import demo, levels, rules, services
 from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 from dangjian.ratings.rules import RatingError
 from tests.factories import branch_with, everyone, login, record
+from tests.factories import page_text as text
 
 YEAR = 2025
 AFTER = dt.date(2026, 3, 1)  # the year is over: every period is judged
 QUARTERS = [(dt.date(YEAR, m, 1), dt.date(YEAR, m + 2, 30 if m + 2 in (6, 9) else 31)) for m in (1, 4, 7, 10)]
 
-
-
-def text(response):
-    return response.content.decode()
 
 
 def base_rules(**over) -> dict:

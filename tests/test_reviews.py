@@ -28,6 +28,7 @@ from dangjian.reviews import demo, queries, services
 from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup, random_id
 from tests import factories
 from tests.factories import login
+from tests.factories import page_text as page
 
 YEAR = timezone.localdate().year
 SEEDS = sorted((Path(__file__).parent / "data" / "seeds").glob("*.txt"))
@@ -38,10 +39,6 @@ GROUPS = (("党员代表", 40), ("两代表一委员", 30), ("群众代表", 30)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
-
-
-def page(response) -> str:
-    return response.content.decode()
 
 
 def own_text(seed: int, name: str = "某单位") -> str:

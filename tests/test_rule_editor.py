@@ -14,15 +14,12 @@ from dangjian.activities import services as acts
 from dangjian.activities.models import ActivityRule, ComplianceRow
 from dangjian.core.models import AuditEntry
 from tests.factories import login
+from tests.factories import page_text as text
 
 TODAY = timezone.localdate()
 MONTH_START = TODAY.replace(day=1)
 LAST_MONTH = (MONTH_START - dt.timedelta(days=1)).replace(day=1)
 
-
-
-def text(response):
-    return response.content.decode()
 
 
 def rule(code: str) -> ActivityRule:

@@ -11,7 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from dangjian.activities import seed as rule_defaults
@@ -22,18 +21,13 @@ from dangjian.core.models import AuditEntry
 from dangjian.ratings import rules as rating_rules
 from dangjian.ratings import services as rating_services
 from dangjian.ratings.models import RatingScheme
+from tests.factories import login
 
 TODAY = timezone.localdate()
 FILE_WORDS = ("defaults.yaml", "duties.yaml", "SOURCES.md", ".yaml", ".md", "star_rating", "burden_reduction")
 RULE_CODES = tuple(spec["code"] for spec in rule_defaults.rule_specs())
 # A regulation cited by its full name in 《》 and an article: “《中国共产党支部工作条例（试行）》第十一条”.
 CITATION = re.compile(r"《[^》]+》第[一二三四五六七八九十]+条")
-
-
-def login(user):
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def visible(page: str) -> str:

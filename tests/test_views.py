@@ -16,6 +16,7 @@ from dangjian.members import services as member_services
 from dangjian.members.models import Member, Membership
 from dangjian.orgs import services as org_services
 from tests import factories
+from tests.factories import page_text as html
 
 PASSWORD = "Dangjian!2026"
 
@@ -28,10 +29,6 @@ def login(client, personas):
         return client
 
     return as_
-
-
-def html(response) -> str:
-    return response.content.decode()
 
 
 def export_url_exists() -> bool:

@@ -53,7 +53,7 @@ import datetime as dt
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from django.db import transaction
@@ -90,12 +90,7 @@ class Thresholds:
     @classmethod
     def from_defaults(cls, **overrides) -> Thresholds:
         """The `formalism_signals` section of defaults.yaml, then any overrides."""
-        known = {f.name for f in fields(cls)}
-        section = defaults.section("formalism_signals")
-        unknown = set(overrides) - known
-        if unknown:
-            raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")
-        return replace(cls(**{k: int(v) for k, v in section.items() if k in known}), **overrides)
+        return defaults.settings_of(cls, "formalism_signals", **overrides)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ and articles for every line: dangjian/rules/SOURCES.md.
 from __future__ import annotations
 
 import functools
+from dataclasses import fields, replace
 from pathlib import Path
 
 import yaml
@@ -30,3 +31,19 @@ def section(name: str) -> dict:
 def entries(name: str) -> list:
     """A section of defaults.yaml that is a list (`activity_frequency`)."""
     return list(load().get(name) or [])
+
+
+def settings_of(cls, name: str, **overrides):
+    """A frozen dataclass of settings (`cls`, whose fields carry the code's defaults) filled
+    from the section `name` of defaults.yaml, then from `overrides` (tests, a page's choice);
+    an override the dataclass does not know is refused."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(overrides) - set(known)
+    if unknown:
+        raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")
+    values = {}
+    for key, value in section(name).items():
+        if key in known:
+            # The file's numbers and flags are read as the field's own type (5 for "5").
+            values[key] = type(known[key].default)(value) if known[key].default is not None else value
+    return replace(cls(**values), **overrides)

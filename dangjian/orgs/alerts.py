@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -63,13 +63,8 @@ class Thresholds:
 
     @classmethod
     def from_defaults(cls, **overrides) -> Thresholds:
-        """The `organization` section of defaults.yaml (read once), then any overrides."""
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in defaults.section("organization").items() if k in known}
-        unknown = set(overrides) - known
-        if unknown:
-            raise ValueError(f"未知的阈值：{'、'.join(sorted(unknown))}")
-        return replace(cls(**values), **overrides)
+        """The `organization` section of defaults.yaml, then any overrides."""
+        return defaults.settings_of(cls, "organization", **overrides)
 
 
 @dataclass(frozen=True, slots=True)
