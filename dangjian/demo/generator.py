@@ -671,6 +671,7 @@ def write_city(plan: CityPlan, progress=None) -> dict:
                 )
                 for o in plans
             ]
+            Organization.objects.store_search_names(rows)  # unsaved rows: set for the insert
             Organization.objects.bulk_create(rows, batch_size=BATCH)
             for o, row in zip(plans, rows):
                 row.path = (orgs[o.parent].path if o.parent is not None else "") + segment(row.pk)

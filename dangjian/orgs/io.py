@@ -309,6 +309,7 @@ class _Tree:
             changed.append(org)
         if changed:
             Organization.objects.bulk_update(changed, _FIELDS, batch_size=500)
+        Organization.objects.store_search_names(created + changed)
         self._repath(created, moved)
         for r in self.rows:
             if r.org is None:

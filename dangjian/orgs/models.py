@@ -5,17 +5,29 @@
 from the index; depth is len(path) / 9.
 """
 import datetime as dt
+import re
 
 from django.db import models
 from django.db.models import Q
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
+from dangjian.core.text import pinyin_full, pinyin_initials
 
 SEGMENT = 9  # 8 digits + "/"
 
 
 def segment(pk: int) -> str:
     return f"{pk:08d}/"
+
+
+_NOT_PINYIN = re.compile(r"[^a-z0-9]")
+
+
+def search_names(name: str) -> tuple[str, str]:
+    """The full pinyin and the pinyin initials of an org name, letters and digits only
+    (市财政局第一党支部 → shicaizhengjudiyidangzhibu, sczjdydzb): brackets and other marks
+    in a name do not stop a match."""
+    return _NOT_PINYIN.sub("", pinyin_full(name)), _NOT_PINYIN.sub("", pinyin_initials(name))
 
 
 class Unit(models.Model):
@@ -57,14 +69,26 @@ class OrganizationQuerySet(ScopedQuerySet):
     def subtree(self, org):
         return self.filter(path__startswith=org.path)
 
+    def store_search_names(self, orgs) -> None:
+        """Fill the pinyin of each org from its name and store those that changed, for
+        writes that bypass `save()` (bulk inserts and updates): one bulk update."""
+        dirty = [o for o in orgs if o.fill_search_names() and o.pk is not None]
+        self.model._default_manager.bulk_update(dirty, ["name_pinyin", "name_initials"], batch_size=500)
+
 
 class Organization(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "正常"
         DISSOLVED = "dissolved", "已撤销"
 
+    AUDIT_EXCLUDE = ("name_pinyin", "name_initials")
+
     code = models.CharField("组织代码", max_length=32, unique=True)
     name = models.CharField("组织名称", max_length=100)
+    # Derived from the name on every save (and by `store_search_names` for bulk writes), for
+    # search by pinyin and initials as members are found (orgs.queries.search_orgs).
+    name_pinyin = models.CharField(max_length=600, editable=False, default="")
+    name_initials = models.CharField(max_length=100, editable=False, default="")
     kind = models.CharField("组织类别", max_length=24, choices=OrgKind.choices)
     is_joint = models.BooleanField("联合党支部", default=False)
     parent = models.ForeignKey(
@@ -84,6 +108,22 @@ class Organization(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "name" in update_fields:
+            self.fill_search_names()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "name_pinyin", "name_initials"}
+        super().save(*args, **kwargs)
+
+    def fill_search_names(self) -> bool:
+        """Set the pinyin fields from the name; True when they changed."""
+        names = search_names(self.name or "")
+        if names == (self.name_pinyin, self.name_initials):
+            return False
+        self.name_pinyin, self.name_initials = names
+        return True
 
     @property
     def depth(self) -> int:

@@ -3,9 +3,10 @@
 Figures about members are counted through the tree's own relation (`members`, declared by the
 members app on its model): the tree never imports the apps above it."""
 import datetime as dt
+import re
 
 from django.core.management.base import CommandError
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
@@ -15,18 +16,42 @@ from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term
 
 # Members counted in the figures: those on the roster now.
 ACTIVE_MEMBER = Q(members__status="active")
+# Text that may be pinyin: Latin letters (with digits, spaces, apostrophes: "xi'an", "di 1").
+_SPELLED = re.compile(r"^[A-Za-z0-9\s']*[A-Za-z][A-Za-z0-9\s']*$")
+_NOT_PINYIN = re.compile(r"[^a-z0-9]")
 
 
 def org_list(user):
     return Organization.objects.visible_to(user).select_related("unit", "parent")
 
 
+def search_orgs(qs, text: str):
+    """The one org search, for the tree page, the API, the export and the autocomplete: a
+    part of the code (any case), a part of the name, or — typed in Latin letters — a part of
+    the name's full pinyin or of its initials (czj → 市财政局…, diyidang → …第一党支部).
+    Rows are annotated with `match_rank` (0 best: the code itself, then the code or the
+    name beginning with the text) for callers that list the best matches first."""
+    text = text.replace("\x00", "").strip()
+    if not text:
+        return qs
+    q = Q(name__icontains=text) | Q(code__icontains=text)
+    starts = Q(name__istartswith=text) | Q(code__istartswith=text)
+    spelled = _NOT_PINYIN.sub("", text.lower()) if _SPELLED.match(text) else ""
+    if spelled:
+        q |= Q(name_initials__contains=spelled) | Q(name_pinyin__contains=spelled)
+        starts |= Q(name_initials__startswith=spelled) | Q(name_pinyin__startswith=spelled)
+    return qs.filter(q).annotate(match_rank=Case(
+        When(code__iexact=text, then=Value(0)), When(starts, then=Value(1)), default=Value(2),
+        output_field=IntegerField(),
+    ))
+
+
 def filter_orgs(qs, params):
-    """The one org filter for list, export and API: q (name or code), kind, status
+    """The one org filter for list, export and API: q (see `search_orgs`), kind, status
     (default active), under (code: that subtree)."""
     q = (params.get("q") or "").strip()
     if q:
-        qs = qs.filter(Q(name__contains=q) | Q(code__iexact=q))
+        qs = search_orgs(qs, q)
     kind = params.get("kind")
     if kind:
         qs = qs.filter(kind=kind)

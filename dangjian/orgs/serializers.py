@@ -190,7 +190,7 @@ STATUS_FILTER_CHOICES = [*Organization.Status.choices, ("all", "全部")]
 class OrgFilterSerializer(ChineseSerializerMixin, serializers.Serializer):
     """Query parameters of the org list; bad values answer 400 instead of an empty list."""
 
-    q = serializers.CharField(label="关键词", required=False, allow_blank=True, max_length=100, help_text="名称包含或代码等于")
+    q = serializers.CharField(label="关键词", required=False, allow_blank=True, max_length=100, help_text="名称或代码的一部分，或名称的拼音、拼音首字母（如 czj）")
     code = serializers.CharField(label="组织代码", required=False, allow_blank=True, max_length=32)
     kind = CodeOrLabelChoiceField(label="组织类别", choices=OrgKind.choices, required=False)
     parent = serializers.CharField(label="上级组织代码", required=False, allow_blank=True, max_length=32, help_text="直接下级")
