@@ -333,8 +333,9 @@ def member_post(org, **over):
 def test_create_member_through_the_form(login, tree):
     c = login("unita")
     form = html(c.get(reverse("members:create"), {"org": tree["a1"].pk}))
-    assert f'<option value="{tree["a1"].pk}" selected>' in form
-    assert "教育局" not in form  # only orgs the user may edit
+    # The org is an autocomplete naming the chosen org, not a select of every org.
+    assert f'name="org" value="{tree["a1"].pk}"' in form and 'value="财政局第一党支部（CZ01）"' in form
+    assert "教育局" not in form and "市财政局机关党委" not in form
     r = c.post(reverse("members:create"), member_post(tree["a1"]))
     m = Member.objects.get(name="赵小刚")
     assert r.status_code == 302 and r["Location"] == reverse("members:detail", args=[m.pk])
@@ -380,7 +381,8 @@ def test_create_member_duplicate_id_is_a_field_error(login, tree):
 def test_create_member_in_org_outside_scope(login, tree):
     c = login("unita")
     r = c.post(reverse("members:create"), member_post(tree["b1"]))
-    assert r.status_code == 200 and "所在党组织不在可选范围内" in html(r)
+    assert r.status_code == 200 and "所在党组织：未找到所选组织，或不在您的管理范围内" in html(r)
+    assert "教育局第一党支部" not in html(r)
     assert not Member.objects.filter(name="赵小刚").exists()
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from dangjian.core import idcard
 from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.core.text import normalize_phone
+from dangjian.orgs.fields import OrgAutocomplete, OrgField
 from dangjian.orgs.models import Organization
 
 from .checks import check_member, normalize_ethnicity
@@ -16,10 +17,21 @@ from .models import Category, Education, Gender, Member, Rank
 BLANK = [("", "请选择")]
 
 
-class OrgChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        # Indent by depth so the select reads like the tree.
-        return f"{'　' * max(obj.depth - 1, 0)}{obj.name}（{obj.code}）"
+class MemberFilterForm(forms.Form):
+    """The list's organization filter (the other filters are plain inputs of the page): an
+    autocomplete over the orgs the user can see, submitting the code as ?org= always has."""
+
+    org = OrgField(label="所在党组织（含下级）", required=False, to_field_name="code",
+                   widget=OrgAutocomplete(attrs={"class": "form-control form-control-sm",
+                                                  "placeholder": "全部（可输入名称、代码或拼音首字母）"}))
+
+    def __init__(self, data, user):
+        super().__init__(data, auto_id="member-%s")
+        self.fields["org"].queryset = Organization.objects.visible_to(user)
+
+    def problem(self) -> str:
+        """Why the org asked for shows nothing ("" when it is fine or none was asked for)."""
+        return self.errors["org"][0] if (self.data.get("org") or "").strip() and not self.is_valid() else ""
 
 
 class MemberForm(ChineseFormMixin, forms.Form):
@@ -30,7 +42,7 @@ class MemberForm(ChineseFormMixin, forms.Form):
     id_number = forms.CharField(label="身份证号", max_length=30)
     education = forms.ChoiceField(label="学历", choices=BLANK + Education.choices)
     phone = forms.CharField(label="手机号码", max_length=20)
-    org = OrgChoiceField(label="所在党组织", queryset=Organization.objects.none())
+    org = OrgField(label="所在党组织", capability="edit")  # the view gives the orgs the user may edit
     category = forms.ChoiceField(label="人员类别", choices=BLANK + Category.choices)
     joined_on = forms.DateField(label="入党日期", widget=DateInput())
     confirmed_on = forms.DateField(label="转正日期", required=False, widget=DateInput(), help_text="预备党员不填")
@@ -63,7 +75,6 @@ class MemberForm(ChineseFormMixin, forms.Form):
             # A new member is always on the roll; leaving it is an edit (or a transfer).
             del self.fields["status"]
             self.fields["org"].queryset = orgs if orgs is not None else Organization.objects.none()
-            self.fields["org"].empty_label = "请选择"
         else:
             # Moving to another organization is a transfer, with its own dated record.
             del self.fields["org"]
@@ -127,7 +138,8 @@ class MemberForm(ChineseFormMixin, forms.Form):
 
 
 class TransferForm(ChineseFormMixin, forms.Form):
-    to_code = forms.CharField(label="转入组织代码", max_length=32, help_text="须为您有权管理的党组织")
+    to_code = OrgField(label="转入组织", to_field_name="code", capability="edit",
+                       help_text="输入组织名称、代码或拼音首字母后从列表中选择；须为您有权管理的党组织")
     on = forms.DateField(label="转接日期", widget=DateInput())
     reason = forms.CharField(label="转接原因", max_length=100, initial="组织关系转接")
 
@@ -136,12 +148,11 @@ class TransferForm(ChineseFormMixin, forms.Form):
         self.editable_orgs = editable_orgs
         self.today = today or timezone.localdate()
         super().__init__(*args, **kwargs)
+        # Dissolved orgs stay in the field's queryset so the form can say why they are refused.
+        self.fields["to_code"].queryset = editable_orgs
 
     def clean_to_code(self):
-        code = self.cleaned_data["to_code"].strip()
-        org = self.editable_orgs.filter(code=code).first()
-        if org is None:
-            raise forms.ValidationError(f"组织代码“{code}”不存在，或不在您的管理范围内")
+        org = self.cleaned_data["to_code"]
         if org.status != Organization.Status.ACTIVE:
             raise forms.ValidationError(f"“{org.name}”已撤销，不能转入")
         if org.pk == self.member.org_id:

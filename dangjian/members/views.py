@@ -13,7 +13,7 @@ from dangjian.core.views import is_htmx, paginate
 from dangjian.orgs.models import CommitteeSeat, Organization
 
 from . import queries, services
-from .forms import MemberForm, TransferForm
+from .forms import MemberFilterForm, MemberForm, TransferForm
 from .models import Category, Member
 
 REVEAL_NOTE = "在党员页面查看"
@@ -40,9 +40,8 @@ def member_list(request):
     if is_htmx(request) and request.headers.get("HX-Target") == "member-results":
         response = render(request, "members/_results.html", ctx)
     else:
-        ctx["orgs"] = list(
-            Organization.objects.visible_to(user).active().order_by("path").values_list("code", "name", "path")
-        )
+        # The org filter is an autocomplete: no option per org on the page, whatever the tree.
+        ctx["filter_form"] = MemberFilterForm(request.GET, user)
         response = render(request, "members/list.html", ctx)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request", "HX-Target"])

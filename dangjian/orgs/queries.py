@@ -7,6 +7,7 @@ import re
 
 from django.core.management.base import CommandError
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models.functions import Length
 
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
@@ -44,6 +45,25 @@ def search_orgs(qs, text: str):
         When(code__iexact=text, then=Value(0)), When(starts, then=Value(1)), default=Value(2),
         output_field=IntegerField(),
     ))
+
+
+# The autocomplete lists this many of the best matches, never every organization.
+LOOKUP_LIMIT = 20
+LOOKUP_CAPABILITIES = ("view", "edit", "import", "manage")
+
+
+def lookup(user, text: str, capability: str = "view", kinds=(), dissolved: bool = False,
+           limit: int = LOOKUP_LIMIT) -> list[Organization]:
+    """The best `limit` + 1 matches of `text` among the orgs the user holds `capability` over
+    (the extra one tells the caller there are more): the code itself first, then codes and
+    names that begin with the text, higher orgs before lower ones. One query."""
+    qs = Organization.objects.visible_to(user, capability)
+    if not dissolved:
+        qs = qs.active()
+    if kinds:
+        qs = qs.filter(kind__in=list(kinds))
+    found = search_orgs(qs, text).select_related("parent").order_by("match_rank", Length("path"), "path")
+    return list(found[:limit + 1])
 
 
 def filter_orgs(qs, params):

@@ -6,6 +6,7 @@ app_name = "orgs"
 urlpatterns = [
     path("", views.tree, name="tree"),
     path("alerts/", views.alerts, name="alerts"),
+    path("lookup/", views.lookup, name="lookup"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/children/", views.children, name="children"),
     path("<int:pk>/edit/", views.edit, name="edit"),

@@ -1,9 +1,11 @@
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views.decorators.http import require_safe
 
 from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
@@ -13,7 +15,10 @@ from dangjian.core.views import QueryParams, is_htmx, paginate
 from . import queries, services
 from .alerts import ALERT_FILTERS, ALERT_KINDS, kinds_of
 from .forms import DissolveForm, EditOrgForm, FillSeatForm, OrgForm, TermForm, VacateSeatForm
-from .models import CommitteeSeat, Organization, SeatRole, Term
+from .models import CommitteeSeat, Organization, OrgKind, SeatRole, Term
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+LOOKUP_MAX = 50
 
 
 def _visible(request, pk, capability="view"):
@@ -30,6 +35,34 @@ def tree(request):
     else:
         ctx["roots"] = queries.attach_counts(queries.roots_for(request.user).order_by("path"), request.user)
     return render(request, "orgs/tree.html", ctx)
+
+
+@require_safe
+def lookup(request):
+    """The autocomplete's matches as a fragment of <li> options: at most LOOKUP_LIMIT orgs the
+    user holds `capability` over, each with its code and its parent's name (two 第一党支部 told
+    apart). `kind` (repeated) narrows the kinds, `dissolved=1` keeps dissolved orgs, `by=pk`
+    makes the options carry the id instead of the code. Nothing outside the scope, ever."""
+    text = (request.GET.get("q") or "").replace("\x00", "").strip()
+    capability = request.GET.get("capability") or "view"
+    kinds = request.GET.getlist("kind")
+    ctx = {"orgs": [], "by_pk": request.GET.get("by") == "pk", "limit": queries.LOOKUP_LIMIT, "message": ""}
+    status = 200
+    if capability not in queries.LOOKUP_CAPABILITIES or any(k not in OrgKind.values for k in kinds):
+        ctx["message"], status = "查找参数无效，请刷新页面后重试", 400
+    elif not text:
+        ctx["message"] = "请输入组织名称、代码或拼音首字母"
+    elif len(text) > LOOKUP_MAX:
+        ctx["message"] = f"输入过长，请不超过 {LOOKUP_MAX} 个字"
+    elif len(text) < 2 and not _HAN.search(text):
+        ctx["message"] = "请至少输入 2 个字母或数字，或 1 个汉字"
+    else:
+        found = queries.lookup(request.user, text, capability, kinds, request.GET.get("dissolved") == "1")
+        ctx["orgs"], ctx["more"] = found[:queries.LOOKUP_LIMIT], len(found) > queries.LOOKUP_LIMIT
+        ctx["message"] = f"您的范围内没有与“{text}”相符的组织"
+    response = render(request, "orgs/_lookup.html", ctx, status=status)
+    add_never_cache_headers(response)  # the answer depends on who asks
+    return response
 
 
 def children(request, pk):
