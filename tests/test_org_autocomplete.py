@@ -209,3 +209,52 @@ def test_new_member_form_keeps_the_chosen_org_after_an_error(login, tree):
     assert "请填写所在党组织" in html(c.post(reverse("members:create"), {"org": "", "name": "赵"}))
     # A garbled id is refused like any other.
     assert "未找到所选组织" in html(c.post(reverse("members:create"), {"org": "abc", "name": "赵"}))
+
+
+# ---- the org edit form's parent -------------------------------------------------------------
+
+def org_post(org, **over):
+    data = {"code": org.code, "name": org.name, "kind": org.kind, "unit": org.unit.name if org.unit else "",
+            "established_on": "2015-01-01", "parent_code": org.parent.code if org.parent else ""}
+    data.update(over)
+    return data
+
+
+def test_org_edit_parent_is_an_autocomplete(login, tree):
+    a, a1 = tree["a"], tree["a1"]
+    general = factories.org(a, kind="general_branch", name="财政局机关党总支", code="CZG")
+    c = login("unita")
+    url = reverse("orgs:edit", args=[a1.pk])
+    form = html(c.get(url))
+    assert form.count("<select") == 1  # the kind; the parent is an autocomplete
+    assert 'name="parent_code" value="CZ"' in form and 'value="市财政局机关党委（CZ）"' in form
+    # Move under another org the user manages, chosen by code.
+    r = c.post(url, org_post(a1, parent_code="CZG"))
+    assert r.status_code == 302
+    a1.refresh_from_db()
+    assert a1.parent == general and a1.path.startswith(general.path)
+    # Outside the scope or unknown: the same words; under itself: the service's rule.
+    for code in ("JY", "WC", "NOPE"):
+        r = c.post(url, org_post(a1, parent_code=code, name="改名"))
+        assert r.status_code == 200 and f"未找到组织代码“{code}”，或不在您的管理范围内" in html(r)
+        assert "市教育局机关党委" not in html(r)
+    r = c.post(reverse("orgs:edit", args=[general.pk]), org_post(general, parent_code="CZ01"))
+    assert "上级组织不能是本组织或其下级组织" in html(r)
+    r = c.post(url, org_post(a1, parent_code=""))
+    assert "请选择上级组织" in html(r)
+    a1.refresh_from_db()
+    assert a1.name == "财政局第一党支部" and a1.parent == general
+
+
+def test_org_edit_keeps_a_parent_outside_the_edit_scope(login, tree):
+    a = tree["a"]
+    c = login("unita")
+    url = reverse("orgs:edit", args=[a.pk])
+    form = html(c.get(url))
+    # The unit's top org hangs under the working committee, which unita may not edit: shown, kept.
+    assert 'name="parent_code" value="WC"' in form and "示例市直机关工委（WC）" in form
+    r = c.post(url, org_post(a, name="市财政局机关党委（新）"))
+    assert r.status_code == 302
+    a.refresh_from_db()
+    assert a.name == "市财政局机关党委（新）" and a.parent == tree["wc"]
+    assert "shicaizhengjujiguandangweixin" == a.name_pinyin

@@ -4,6 +4,7 @@ from django.utils import timezone
 from dangjian.core.forms import ChineseFormMixin, DateInput
 
 from . import checks
+from .fields import OrgField
 from .models import Organization, OrgKind, SeatRole
 
 
@@ -51,27 +52,25 @@ class OrgForm(ChineseFormMixin, forms.Form):
 
 
 class EditOrgForm(OrgForm):
-    parent_code = forms.CharField(
-        label="上级组织代码", max_length=32, required=False, help_text="调整隶属关系时填写；须为您有权管理的组织"
+    parent_code = OrgField(
+        label="上级组织", required=False, to_field_name="code", capability="edit",
+        help_text="调整隶属关系时输入名称、代码或拼音首字母后选择；须为您有权管理的组织",
     )
 
     def __init__(self, *args, editable_orgs=None, **kwargs):
-        self.editable_orgs = editable_orgs
         super().__init__(*args, **kwargs)
-        if self.instance is not None and self.instance.parent_id and "parent_code" not in self.initial:
-            self.initial["parent_code"] = self.instance.parent.code
+        orgs = editable_orgs if editable_orgs is not None else Organization.objects.none()
+        parent_id = self.instance.parent_id if self.instance is not None else None
+        if parent_id is not None:
+            # Keeping the current parent is no move, even when it lies outside the user's edit scope.
+            orgs = orgs | Organization.objects.filter(pk=parent_id)
+            self.initial.setdefault("parent_code", self.instance.parent.code)
+        self.fields["parent_code"].queryset = orgs
 
     def clean_parent_code(self):
-        code = (self.cleaned_data.get("parent_code") or "").strip()
-        if not code:
-            if self.instance is not None and self.instance.parent_id is not None:
-                raise forms.ValidationError("请填写上级组织代码")
-            return None
-        if self.instance is not None and self.instance.parent_id and code == self.instance.parent.code:
-            return self.instance.parent
-        parent = self.editable_orgs.filter(code=code).first()
-        if parent is None:
-            raise forms.ValidationError("上级组织代码不存在，或不在您的管理范围内")
+        parent = self.cleaned_data.get("parent_code")
+        if parent is None and self.instance is not None and self.instance.parent_id is not None:
+            raise forms.ValidationError("请选择上级组织")
         return parent
 
 
