@@ -258,3 +258,47 @@ def test_org_edit_keeps_a_parent_outside_the_edit_scope(login, tree):
     a.refresh_from_db()
     assert a.name == "市财政局机关党委（新）" and a.parent == tree["wc"]
     assert "shicaizhengjujiguandangweixin" == a.name_pinyin
+
+
+# ---- the other pages that ask for an org ------------------------------------------------------
+
+def test_review_form_org_is_an_autocomplete_of_organizing_orgs(login, tree):
+    c = login("unita")
+    form = html(c.get("/reviews/new/"))
+    assert f'name="org" value="{tree["a"].pk}"' in form and 'value="市财政局机关党委（CZ）"' in form
+    assert ("/orgs/lookup/?capability=edit&amp;kind=working_committee&amp;kind=committee&amp;"
+            "kind=organ_committee&amp;kind=general_branch&amp;by=pk") in form
+    base = {"year": 2025, "title": "2025年度述职评议", "vote_share": 50, "points_good": 100, "points_fair": 85,
+            "points_average": 70, "points_poor": 50}
+    for org in (tree["b"], tree["a1"]):  # another department's; a branch holds no review
+        r = c.post("/reviews/new/", {**base, "org": org.pk})
+        assert r.status_code == 200 and "组织单位：未找到所选组织，或不在您的管理范围内" in html(r)
+        assert "市教育局机关党委" not in html(r)
+
+
+def test_weak_identify_form_org_is_an_autocomplete(login, tree):
+    from dangjian.ratings.models import WeakOrg
+
+    gone = factories.org(tree["a"], name="财政局已撤销党支部", code="CZ99")
+    org_services.dissolve_org(None, gone, dt.date(2024, 1, 1))
+    c = login("wcadmin")
+    form = html(c.get("/ratings/weak/new/"))
+    assert "/orgs/lookup/?capability=manage&amp;kind=organ_committee" in form
+    data = {"identified_on": "2025-03-01", "reasons": "书记长期空缺"}
+    r = c.post("/ratings/weak/new/", {**data, "org_code": "NOPE"})
+    assert "未找到组织代码“NOPE”，或不在您的管理范围内" in html(r)
+    r = c.post("/ratings/weak/new/", {**data, "org_code": "CZ99"})
+    assert "“财政局已撤销党支部”已撤销，不能认定" in html(r)
+    assert 'value="财政局已撤销党支部（CZ99）"' in html(r)  # the choice named again
+    r = c.post("/ratings/weak/new/", {**data, "org_code": "CZ01"})
+    assert r.status_code == 302 and WeakOrg.objects.get().org == tree["a1"]
+
+
+def test_formalism_scope_filter_is_an_autocomplete(login, tree):
+    c = login("wcadmin")
+    page = html(c.get("/activities/formalism/", {"org": "CZ"}))
+    assert 'name="org" value="CZ"' in page and 'value="市财政局机关党委（CZ）"' in page
+    assert 'id="f-org"' in page and "kind=working_committee" in page
+    assert "<option" not in page.split('id="f-kind"')[1].split("</select>")[1]  # none after the kinds
+    refused = html(login("unitb").get("/activities/formalism/", {"org": "CZ"}))
+    assert "不存在或不在您的查看范围内" in refused and "市财政局机关党委" not in refused

@@ -497,7 +497,7 @@ def test_weak_pages_identify_plan_note_close(rated, personas):
     form = text(staff.get(f"/ratings/weak/new/?org={r9.pk}&year={YEAR}"))
     assert f'value="{r9.code}"' in form and "2025 年星级评定为后进" in form
     bad = staff.post("/ratings/weak/new/", {"org_code": "NOPE", "identified_on": AFTER.isoformat(), "reasons": "x"})
-    assert bad.status_code == 200 and "组织代码“NOPE”不存在" in text(bad)
+    assert bad.status_code == 200 and "未找到组织代码“NOPE”，或不在您的管理范围内" in text(bad)
     r = staff.post("/ratings/weak/new/", {"org_code": r9.code, "identified_on": AFTER.isoformat(),
                                           "reasons": "后进，组织生活不正常", "rating_year": str(YEAR)})
     assert r.status_code == 302

@@ -599,13 +599,6 @@ class Frame:
             self._paths = {o.path: o for o in self.orgs.values()}
         return self._paths
 
-    def choices(self) -> list[tuple[str, str]]:
-        """The filter's orgs: the supervising ones in scope, indented under their parents, and
-        the org being looked at if it is not one of them."""
-        rows = [o for o in self.orgs.values() if o.kind not in BRANCH_KINDS or o == self.node]
-        top = min((o.path.count("/") for o in rows), default=0)
-        return [(o.code, "\u3000" * (o.path.count("/") - top) + o.name) for o in rows]
-
 
 def summary(frame: Frame, year: int) -> tuple[list[Unit], dict[str, int]]:
     """The summary rows with their counts by kind, and the totals by kind, from one GROUP BY

@@ -8,30 +8,13 @@ from django.utils import timezone
 from dangjian.core import idcard
 from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.core.text import normalize_phone
-from dangjian.orgs.fields import OrgAutocomplete, OrgField
+from dangjian.orgs.fields import OrgField
 from dangjian.orgs.models import Organization
 
 from .checks import check_member, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Rank
 
 BLANK = [("", "请选择")]
-
-
-class MemberFilterForm(forms.Form):
-    """The list's organization filter (the other filters are plain inputs of the page): an
-    autocomplete over the orgs the user can see, submitting the code as ?org= always has."""
-
-    org = OrgField(label="所在党组织（含下级）", required=False, to_field_name="code",
-                   widget=OrgAutocomplete(attrs={"class": "form-control form-control-sm",
-                                                  "placeholder": "全部（可输入名称、代码或拼音首字母）"}))
-
-    def __init__(self, data, user):
-        super().__init__(data, auto_id="member-%s")
-        self.fields["org"].queryset = Organization.objects.visible_to(user)
-
-    def problem(self) -> str:
-        """Why the org asked for shows nothing ("" when it is fine or none was asked for)."""
-        return self.errors["org"][0] if (self.data.get("org") or "").strip() and not self.is_valid() else ""
 
 
 class MemberForm(ChineseFormMixin, forms.Form):

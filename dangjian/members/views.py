@@ -10,10 +10,11 @@ from dangjian.core import audit
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404
 from dangjian.core.views import is_htmx, paginate
+from dangjian.orgs.fields import OrgFilterForm
 from dangjian.orgs.models import CommitteeSeat, Organization
 
 from . import queries, services
-from .forms import MemberFilterForm, MemberForm, TransferForm
+from .forms import MemberForm, TransferForm
 from .models import Category, Member
 
 REVEAL_NOTE = "在党员页面查看"
@@ -41,7 +42,7 @@ def member_list(request):
         response = render(request, "members/_results.html", ctx)
     else:
         # The org filter is an autocomplete: no option per org on the page, whatever the tree.
-        ctx["filter_form"] = MemberFilterForm(request.GET, user)
+        ctx["filter_form"] = OrgFilterForm(request.GET, Organization.objects.visible_to(user), auto_id="member-%s")
         response = render(request, "members/list.html", ctx)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request", "HX-Target"])

@@ -92,3 +92,26 @@ class OrgField(forms.ModelChoiceField):
             shown = str(value).strip()[:32] if self.to_field_name == "code" else ""
             what = f"组织代码“{shown}”" if shown else "所选组织"
             raise ValidationError(f"未找到{what}，或不在您的{self.scope_word}范围内", code="not_found") from None
+
+
+class OrgFilterForm(forms.Form):
+    """The org filter of a list page (?org=CODE, that org and its subtree): the autocomplete,
+    small and optional, over `queryset` (the orgs the user can see). The page keeps applying
+    the code itself; the form names the chosen org and says when the code finds none."""
+
+    org = OrgField(label="组织", required=False, to_field_name="code",
+                   widget=OrgAutocomplete(attrs={"class": "form-control form-control-sm"}))
+
+    def __init__(self, data, queryset, *, auto_id="id_%s", kinds=(),
+                 placeholder="全部（可输入名称、代码或拼音首字母）"):
+        super().__init__(data, auto_id=auto_id)
+        field = self.fields["org"]
+        field.queryset = queryset
+        field.widget.kinds = tuple(kinds)
+        field.widget.attrs["placeholder"] = placeholder
+
+    def problem(self) -> str:
+        """Why the org asked for shows nothing ("" when it is fine or none was asked for)."""
+        if not (self.data.get("org") or "").strip() or self.is_valid():
+            return ""
+        return self.errors["org"][0]

@@ -6,9 +6,11 @@ from django import forms
 
 from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.orgs.alerts import ALERT_KINDS
+from dangjian.orgs.fields import OrgField
 
 from .models import LEVEL_ORDER, STAR_LEVELS, Basis, Level
 from .rules import CAP_LEVELS, CYCLE_LABELS, MAX_MISSING_CAPS, QUOTA_LEVELS
+from .services import WEAK_KINDS
 
 NO_CAP = ("", "不封顶")
 CAP_CHOICES = [NO_CAP] + [(lv.value, f"最高{lv.label}") for lv in CAP_LEVELS]
@@ -158,11 +160,18 @@ class SchemeForm(ChineseFormMixin, forms.Form):
 
 
 class IdentifyForm(ChineseFormMixin, forms.Form):
-    org_code = forms.CharField(label="组织代码", max_length=32)
+    # Offered: the active grassroots orgs the user may identify. Any org of the user's rating
+    # scope validates, so the service can say why a dissolved org or a 党组 is refused.
+    org_code = OrgField(label="党组织", to_field_name="code", capability="manage", kinds=WEAK_KINDS,
+                        help_text="输入名称、代码或拼音首字母后从列表中选择")
     identified_on = forms.DateField(label="认定日期", widget=DateInput)
     reasons = forms.CharField(label="认定原因", max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),
                               help_text="写明软弱涣散的具体表现和依据（如书记长期空缺、组织生活不正常、超期未换届）")
     rating_year = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, orgs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_code"].queryset = orgs
 
     def clean_rating_year(self):
         """Carried from the candidates list: a year that is not one is just not carried."""

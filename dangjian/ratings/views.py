@@ -274,23 +274,20 @@ def weak_new(request):
     if not can_anywhere(user, "manage"):
         raise Http404
     today = timezone.localdate()
-    form = IdentifyForm(request.POST or None, initial=_identify_initial(user, roots, request, today))
+    orgs = Organization.objects.visible_to(user, "manage").filter(queries.under(roots, "path"))
+    form = IdentifyForm(request.POST or None, orgs=orgs, initial=_identify_initial(user, roots, request, today))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        org = (Organization.objects.visible_to(user, "manage").filter(queries.under(roots, "path"))
-               .filter(code=d["org_code"].strip()).first())
-        if org is None:
-            form.add_error("org_code", f"组织代码“{d['org_code'][:32]}”不存在，或不在您可认定的范围内")
+        org = d["org_code"]
+        try:
+            weak = services.identify_weak(user, org, identified_on=d["identified_on"], reasons=d["reasons"],
+                                          rating_year=d.get("rating_year"), today=today)
+        except RatingError as exc:
+            field = {"org": "org_code"}.get(exc.field, exc.field)
+            form.add_error(field if field in ("org_code", "identified_on", "reasons") else None, exc.message)
         else:
-            try:
-                weak = services.identify_weak(user, org, identified_on=d["identified_on"], reasons=d["reasons"],
-                                              rating_year=d.get("rating_year"), today=today)
-            except RatingError as exc:
-                field = {"org": "org_code"}.get(exc.field, exc.field)
-                form.add_error(field if field in ("org_code", "identified_on", "reasons") else None, exc.message)
-            else:
-                messages.success(request, f"已认定“{org.name}”为软弱涣散党组织，请制定整顿方案。")
-                return redirect("ratings:weak", weak.pk)
+            messages.success(request, f"已认定“{org.name}”为软弱涣散党组织，请制定整顿方案。")
+            return redirect("ratings:weak", weak.pk)
     return render(request, "ratings/weak_new.html", {"form": form, "tab": "weak"})
 
 

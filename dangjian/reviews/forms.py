@@ -3,19 +3,15 @@ from django import forms
 
 from dangjian.assessment.models import Run
 from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.orgs.fields import OrgField
 
-from .models import DEFAULT_GRADE_POINTS, GRADE_LABELS, GRADES
+from .models import DEFAULT_GRADE_POINTS, GRADE_LABELS, GRADES, ORGANIZER_KINDS
 from .services import MAX_BALLOTS_PER_ISSUE
 
 
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name}（{obj.post}）" if obj.post else obj.name
-
-
-class OrgChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.name
 
 
 class RunChoiceField(forms.ModelChoiceField):
@@ -29,7 +25,8 @@ def _integer_messages(field, label: str, low: int, high: int):
 
 
 class ReviewForm(ChineseFormMixin, forms.Form):
-    org = OrgChoiceField(label="组织单位", queryset=None, empty_label=None)
+    org = OrgField(label="组织单位", capability="edit", kinds=ORGANIZER_KINDS,
+                   help_text="机关工委、党委、机关党委或党总支，须为您有权管理的组织")
     year = forms.IntegerField(label="年度", min_value=2000, max_value=9999)
     title = forms.CharField(label="名称", max_length=100)
     meeting_on = forms.DateField(label="评议会日期", required=False, widget=DateInput)

@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from dangjian.core import audit, xlsx
-from dangjian.core.scoping import oversees, require
+from dangjian.core.scoping import SUPERVISING, oversees, require
 from dangjian.core.views import QueryParams, paginate
+from dangjian.orgs.fields import OrgFilterForm
+from dangjian.orgs.models import Organization
 
 from .. import formalism
 from .records import _year
@@ -79,8 +81,12 @@ def signals(request):
         "choice": choice, "year": choice.year, "kind": choice.kind, "state": state, "status_query": status_query,
         "page_query": page_query,
         "years": range(today.year, today.year - 6, -1), "kinds": formalism.KINDS,
-        "crumbs": frame.crumbs(), "title": _title(frame), "org_code": choice.code, "units": frame.choices(),
+        "crumbs": frame.crumbs(), "title": _title(frame), "org_code": choice.code,
         "counts": [(k, label, totals[k]) for k, label in formalism.KINDS.items()], "total": sum(totals.values()),
+        # The scope filter offers the supervising orgs (those with others below them) as an
+        # autocomplete: no option per org, however large the tree.
+        "org_filter": OrgFilterForm({"org": choice.code}, Organization.objects.visible_to(request.user), auto_id="f-%s",
+                                    kinds=SUPERVISING, placeholder="可查看的全部组织"),
         "listing": listing, "bottom": frame.is_bottom,
         # the node's crumb leads to its summary, or to all its signals, unless that is this page
         "crumb_link": choice.own or (listing and not (frame.is_bottom and not choice.kind)),
