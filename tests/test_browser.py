@@ -113,3 +113,72 @@ def test_record_meeting_with_absentees_updates_calendar_and_compliance(
     row.wait_for()
     assert "已完成" in row.inner_text()
     assert row.locator(f"a[href='/activities/{activity.pk}/']").count() == 1
+
+
+def test_member_filter_org_autocomplete_by_pinyin_initials_on_a_phone(
+        transactional_db, live_server, personas, tree, browser_page):
+    """On a 390 px wide screen a user types the initials of an org into the member filter,
+    picks it with the keys, then another with a tap, and sees the list follow each pick."""
+    page, base = browser_page, live_server.url
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, base, "wcadmin")
+    page.goto(f"{base}/members/")
+    page.get_by_role("link", name="李明").wait_for()
+    assert page.locator("#member-org option").count() == 0
+
+    box = page.get_by_role("combobox", name="所在党组织（含下级）")
+    box.press_sequentially("jyj", delay=60)  # 教育局… — the initials of the name
+    first = page.get_by_role("option", name="教育局第一党支部").first
+    first.wait_for()
+    # The list fits the phone's width, and names each option's parent.
+    listbox = page.get_by_role("listbox")
+    bounds = listbox.bounding_box()
+    assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390
+    assert "市教育局机关党委" in listbox.inner_text()
+    assert first.get_attribute("aria-selected") == "true"
+    # Typing alone refreshes nothing; Enter takes the highlighted org.
+    assert page.get_by_role("link", name="李明").count() == 1
+    box.press("Enter")
+    page.get_by_role("link", name="李明").wait_for(state="detached")
+    page.get_by_role("link", name="王芳").wait_for()
+    assert "org=JY01" in page.url
+    assert box.input_value() == "教育局第一党支部（JY01）" and listbox.is_hidden()
+
+    # Another org by tapping it; arrow keys move the highlight first.
+    box.fill("")
+    page.get_by_role("link", name="李明").wait_for()  # cleared: every org again
+    box.press_sequentially("czj", delay=60)
+    committee = page.get_by_role("option", name="市财政局机关党委 CZ ·")
+    committee.wait_for()
+    box.press("ArrowDown")
+    assert page.get_by_role("option").nth(1).get_attribute("aria-selected") == "true"
+    committee.click()
+    page.get_by_role("link", name="王芳").wait_for(state="detached")
+    page.get_by_role("link", name="李明").wait_for()
+    assert "org=CZ" in page.url
+
+    # Typing without picking, then leaving, puts the chosen org back; a reload names it too.
+    box.fill("jy")
+    page.get_by_role("option").first.wait_for()
+    page.keyboard.press("Escape")
+    assert box.input_value() == "市财政局机关党委（CZ）"
+    page.reload()
+    assert page.get_by_role("combobox", name="所在党组织（含下级）").input_value() == "市财政局机关党委（CZ）"
+    assert errors == []
+
+
+def test_transfer_form_picks_the_target_org_by_name(transactional_db, live_server, personas, tree, browser_page):
+    page, base = browser_page, live_server.url
+    target = factories.org(tree["a"], kind="branch", name="财政局第二党支部", code="CZ02")
+    factories.browser_login(page, base, "unita")
+    page.goto(f"{base}/members/{tree['ma'].pk}/transfer/")
+    box = page.get_by_role("combobox", name="转入组织")
+    box.press_sequentially("第二", delay=60)
+    page.get_by_role("option", name="财政局第二党支部").click()
+    assert page.locator("input[name=to_code]").input_value() == "CZ02"
+    page.fill("input[name=on]", "2024-05-01")
+    page.get_by_role("button", name="确认转接").click()
+    page.get_by_text("组织关系已转入“财政局第二党支部”").wait_for()
+    assert Member.objects.get(pk=tree["ma"].pk).org == target
