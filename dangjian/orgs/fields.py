@@ -37,13 +37,18 @@ class OrgAutocomplete(forms.Widget):
         return reverse("orgs:lookup") + "?" + urlencode(params)
 
     def chosen(self, value) -> Organization | None:
-        """The org `value` names, if the field's queryset holds it (never one outside it)."""
+        """The org `value` names, if the field's queryset holds it (never one outside it).
+        One query, remembered for the value (a form's widget is its own copy)."""
         if value in (None, "") or self.choices is None:
             return None
-        key = "pk" if self.by == "pk" else self.by
-        if key == "pk" and not str(value).isdigit():
-            return None
-        return self.choices.queryset.filter(**{key: value}).select_related("parent").first()
+        value = str(value).strip()
+        if getattr(self, "_chosen", (None,))[0] == value:
+            return self._chosen[1]
+        org = None
+        if self.by != "pk" or value.isdigit():
+            org = self.choices.queryset.filter(**{self.by: value}).first()
+        self._chosen = (value, org)
+        return org
 
     def format_value(self, value):
         return "" if value is None else str(value)
@@ -89,9 +94,13 @@ class OrgField(forms.ModelChoiceField):
         except ValidationError as exc:
             if exc.code != "invalid_choice":
                 raise
-            shown = str(value).strip()[:32] if self.to_field_name == "code" else ""
-            what = f"组织代码“{shown}”" if shown else "所选组织"
-            raise ValidationError(f"未找到{what}，或不在您的{self.scope_word}范围内", code="not_found") from None
+            raise ValidationError(self.not_found(value), code="not_found") from None
+
+    def not_found(self, value) -> str:
+        """The one answer for an unknown org and for one outside the scope alike."""
+        shown = str(value).strip()[:32] if self.to_field_name == "code" else ""
+        what = f"组织代码“{shown}”" if shown else "所选组织"
+        return f"未找到{what}，或不在您的{self.scope_word}范围内"
 
 
 class OrgFilterForm(forms.Form):
@@ -104,14 +113,19 @@ class OrgFilterForm(forms.Form):
 
     def __init__(self, data, queryset, *, auto_id="id_%s", kinds=(),
                  placeholder="全部（可输入名称、代码或拼音首字母）"):
-        super().__init__(data, auto_id=auto_id)
+        # Unbound, with the code as its initial value: drawing it validates nothing, and the
+        # widget's one look-up both names the org and tells `problem` whether it was found.
+        self.code = (data.get("org") or "").strip()
+        super().__init__(initial={"org": self.code}, auto_id=auto_id)
         field = self.fields["org"]
         field.queryset = queryset
         field.widget.kinds = tuple(kinds)
         field.widget.attrs["placeholder"] = placeholder
 
     def problem(self) -> str:
-        """Why the org asked for shows nothing ("" when it is fine or none was asked for)."""
-        if not (self.data.get("org") or "").strip() or self.is_valid():
+        """Why the org asked for shows nothing ("" when it is fine or none was asked for); the
+        widget's own look-up answers it, so naming the org and checking it is one query."""
+        field = self.fields["org"]
+        if not self.code or field.widget.chosen(self.code) is not None:
             return ""
-        return self.errors["org"][0]
+        return field.not_found(self.code)
