@@ -42,13 +42,19 @@ class OrgAutocomplete(forms.Widget):
         if value in (None, "") or self.choices is None:
             return None
         value = str(value).strip()
-        if getattr(self, "_chosen", (None,))[0] == value:
-            return self._chosen[1]
+        cached = getattr(self, "_chosen", None)
+        if cached is not None and cached[0] is self.choices and cached[1] == value:
+            return cached[2]
         org = None
         if self.by != "pk" or value.isdigit():
             org = self.choices.queryset.filter(**{self.by: value}).first()
-        self._chosen = (value, org)
+        self._chosen = (self.choices, value, org)  # a new queryset brings new choices: no stale answer
         return org
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        copied.__dict__.pop("_chosen", None)
+        return copied
 
     def format_value(self, value):
         return "" if value is None else str(value)
@@ -71,8 +77,9 @@ class OrgAutocomplete(forms.Widget):
 
 class OrgField(forms.ModelChoiceField):
     """An organization from `queryset` (scoped by the view), typed into an OrgAutocomplete.
-    `capability`, `kinds` and `dissolved` tell the lookup which orgs to offer: the same ones
-    the queryset holds, so what is offered is what validates."""
+    `capability`, `kinds` and `dissolved` tell the lookup which orgs to offer; the queryset
+    must hold at least those, so whatever is offered validates. It may hold more (dissolved
+    orgs, other kinds) when the form or the service should say why such an org is refused."""
 
     widget = OrgAutocomplete
 
