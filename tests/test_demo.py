@@ -15,7 +15,7 @@ from dangjian.demo import generator
 from dangjian.members.checks import check_member
 from dangjian.members.models import Member, Membership
 from dangjian.members.queries import member_list
-from dangjian.orgs.models import CommitteeSeat, Organization, Term, Unit, segment
+from dangjian.orgs.models import CommitteeSeat, Organization, Term, Unit, search_names, segment
 from dangjian.orgs.queries import term_status
 from tests import factories
 
@@ -166,6 +166,8 @@ def test_build_small_city_is_consistent():
     for o in by_id.values():
         parent_path = by_id[o.parent_id].path if o.parent_id else ""
         assert o.path == parent_path + segment(o.pk)
+        # found by pinyin like any org: the bulk insert carries it
+        assert (o.name_pinyin, o.name_initials) == search_names(o.name) and o.name_initials
     # exactly one open membership per member, matching member.org
     open_rows = Membership.objects.filter(ended_on__isnull=True)
     assert open_rows.count() == 300
