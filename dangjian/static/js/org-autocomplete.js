@@ -52,8 +52,11 @@
     return options(p).findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
   }
 
+  // The server's fragment (escaped by its template) is parsed as an inert document, never run:
+  // a parsed document executes no script, and only its nodes are moved into the list.
   function show(p, html) {
-    p.list.innerHTML = html;
+    var doc = new DOMParser().parseFromString("<ul>" + html + "</ul>", "text/html");
+    p.list.replaceChildren.apply(p.list, Array.from(doc.body.firstChild.childNodes));
     options(p).forEach(function (o, i) { o.id = p.list.id + "-" + i; });
     p.list.hidden = false;
     p.input.setAttribute("aria-expanded", "true");
@@ -81,7 +84,12 @@
     }).catch(function (err) {
       if (err && err.name === "AbortError") { return; }
       p.root.removeAttribute("aria-busy");
-      show(p, '<li class="list-group-item small text-danger org-ac-note" role="presentation">查找失败，请检查网络后重试</li>');
+      var note = document.createElement("li");
+      note.className = "list-group-item small text-danger org-ac-note";
+      note.setAttribute("role", "presentation");
+      note.textContent = "查找失败，请检查网络后重试";
+      p.list.replaceChildren(note);
+      p.list.hidden = false;
     });
   }
 
