@@ -53,7 +53,7 @@ def assert_readable(text: str, data: tuple[str, ...] = ()):
 
 def history_of(page: str) -> str:
     """The history table of a page, its 操作人 column dropped, as text."""
-    table = re.search(r'<table class="table table-sm history">(.*?)</table>', page, re.S).group(1)
+    table = re.search(r'<table class="[^"]*\bhistory\b[^"]*">(.*?)</table>', page, re.S).group(1)
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     kept = [c[:1] + c[2:] for c in cells if c]
