@@ -1,6 +1,8 @@
 // The overview heatmap: units × months, drawn from the figures the page put in
 // <script id="overview-data" type="application/json">. The table under the chart holds the
-// same numbers, so the page says everything without this script.
+// same numbers, so the page says everything without this script. The chart needs a wide
+// screen (twelve months of percentages side by side): on a phone the page hides it and the
+// table is the view, so the chart is drawn only once the screen is wide enough.
 (function () {
   "use strict";
   var box = document.getElementById("overview-chart");
@@ -9,16 +11,24 @@
     return;
   }
   var data = JSON.parse(source.textContent);
-  var chart = echarts.init(box, null, { renderer: "canvas" });
+  var table = document.getElementById("overview-table");
+  var wide = window.matchMedia("(min-width: 768px)");
+  var chart = null;
+
+  // Tooltips are HTML: every string from the data (unit names above all) is escaped.
+  function esc(value) {
+    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
 
   function tip(p) {
     var d = p.data;
-    var head = data.units[d.value[1]] + " · " + data.months[d.value[0]] + "<br>";
+    var head = esc(data.units[d.value[1]]) + " · " + esc(data.months[d.value[0]]) + "<br>";
     if (p.seriesIndex === 1) {
-      return head + "周期尚未结束：已完成 " + d.met + " 项，待完成 " + d.due + " 项";
+      return head + "周期尚未结束：已完成 " + esc(d.met) + " 项，待完成 " + esc(d.due) + " 项";
     }
-    return head + "完成率 " + d.value[2] + "%<br>已完成 " + d.met + " / 应完成 " + d.required +
-      " 项<br>应开未开 " + d.missing + " 项<br><span style=\"color:#888\">点击查看应开未开事项</span>";
+    return head + "完成率 " + esc(d.value[2]) + "%<br>已完成 " + esc(d.met) + " / 应完成 " + esc(d.required) +
+      " 项<br>应开未开 " + esc(d.missing) + " 项<br><span style=\"color:#888\">点击查看应开未开事项</span>";
   }
 
   // Whole percents on the cells; never "100%" for a unit that missed something, nor "0%"
@@ -30,45 +40,76 @@
     return r;
   }
 
-  chart.setOption({
-    animation: false,
-    tooltip: { formatter: tip, confine: true },
-    grid: { top: 56, bottom: 12, left: 8, right: 16, containLabel: true },
-    xAxis: { type: "category", data: data.months, position: "top", splitArea: { show: true } },
-    yAxis: {
-      type: "category", data: data.units, inverse: true, splitArea: { show: true },
-      axisLabel: { width: 220, overflow: "truncate" }
-    },
-    visualMap: {
-      seriesIndex: 0, min: 0, max: 100, calculable: false, orient: "horizontal", left: "center", top: 0,
-      itemHeight: 160, text: ["100%", "0%"], inRange: { color: ["#c23531", "#f2c14e", "#2e9c58"] }
-    },
-    series: [
-      {
-        name: "完成率", type: "heatmap", data: data.cells,
-        label: { show: true, fontSize: 11, formatter: function (p) { return short(p.value[2]) + "%"; } },
-        itemStyle: { borderColor: "#fff", borderWidth: 1 },
-        emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } }
+  function draw() {
+    chart = echarts.init(box, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      tooltip: { formatter: tip, confine: true },
+      grid: { top: 56, bottom: 12, left: 8, right: 16, containLabel: true },
+      xAxis: { type: "category", data: data.months, position: "top", splitArea: { show: true } },
+      yAxis: {
+        type: "category", data: data.units, inverse: true, splitArea: { show: true },
+        axisLabel: { width: 220, overflow: "truncate" }
       },
-      {
-        name: "进行中", type: "heatmap", data: data.running,
-        label: { show: true, fontSize: 11, color: "#666", formatter: "进行中" },
-        itemStyle: { color: "#e9ecef", borderColor: "#fff", borderWidth: 1 }
+      visualMap: {
+        seriesIndex: 0, min: 0, max: 100, calculable: false, orient: "horizontal", left: "center", top: 0,
+        itemHeight: 160, text: ["100%", "0%"], inRange: { color: ["#c23531", "#f2c14e", "#2e9c58"] }
+      },
+      series: [
+        {
+          name: "完成率", type: "heatmap", data: data.cells,
+          label: { show: true, fontSize: 11, formatter: function (p) { return short(p.value[2]) + "%"; } },
+          itemStyle: { borderColor: "#fff", borderWidth: 1 },
+          emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } }
+        },
+        {
+          name: "进行中", type: "heatmap", data: data.running,
+          label: { show: true, fontSize: 11, color: "#666", formatter: "进行中" },
+          itemStyle: { color: "#e9ecef", borderColor: "#fff", borderWidth: 1 }
+        }
+      ]
+    });
+    chart.on("click", function (p) {
+      if (p.seriesIndex !== 0 || !p.data) {
+        return;
       }
-    ]
-  });
-
-  chart.on("click", function (p) {
-    if (p.seriesIndex !== 0 || !p.data) {
-      return;
-    }
-    window.location.href = box.dataset.url + "&unit=" + p.data.unit + "&month=" + p.data.month + "#overview-lists";
-  });
-  window.addEventListener("resize", function () { chart.resize(); });
-
-  // The chart is drawn: the table stays one click away instead of open below it.
-  var table = document.getElementById("overview-table");
-  if (table) {
-    table.open = false;
+      window.location.href = box.dataset.url + "&unit=" + encodeURIComponent(p.data.unit) +
+        "&month=" + encodeURIComponent(p.data.month) + "#overview-lists";
+    });
   }
+
+  // The table's cells take the heatmap's colours, lightly, so that on a phone (where the
+  // table is the view) the weak months still stand out. The scale is the chart's own.
+  var SCALE = [[194, 53, 49], [242, 193, 78], [46, 156, 88]];
+  function tint(rate) {
+    var x = Math.max(0, Math.min(1, rate)) * 2, i = Math.min(1, Math.floor(x)), f = x - i;
+    var rgb = SCALE[i].map(function (c, k) { return Math.round(c + (SCALE[i + 1][k] - c) * f); });
+    return "rgba(" + rgb.join(",") + ",0.3)";
+  }
+  if (table) {
+    Array.prototype.forEach.call(table.querySelectorAll("td[data-rate]"), function (td) {
+      var rate = parseFloat(td.getAttribute("data-rate"));
+      if (!isNaN(rate)) { td.style.setProperty("--bs-table-bg", tint(rate)); }
+    });
+  }
+
+  // Wide screen: the chart, with the table one click away. Narrow screen: the table, open.
+  function layout() {
+    if (wide.matches) {
+      if (!chart) {
+        draw();
+      } else {
+        chart.resize();
+      }
+      if (table) { table.open = false; }
+    } else if (table) {
+      table.open = true;
+    }
+  }
+
+  layout();
+  wide.addEventListener("change", layout);
+  window.addEventListener("resize", function () {
+    if (chart && wide.matches) { chart.resize(); }
+  });
 })();
