@@ -10,6 +10,12 @@
     lagging: "#555555", unrated: "#cccccc"
   };
 
+  // Tooltips are HTML: strings from the data are escaped before they go into one.
+  function esc(value) {
+    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
   function draw(id, option) {
     var box = document.getElementById(id);
     if (!box) {
@@ -28,7 +34,7 @@
     var bar = draw("ratings-bar", {
       animation: false,
       tooltip: { trigger: "axis" },
-      grid: { top: 24, bottom: 24, left: 8, right: 16, containLabel: true },
+      grid: { top: 32, bottom: 24, left: 8, right: 16, containLabel: true },
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value", minInterval: 1, name: "党支部（个）" },
       series: [{
@@ -39,8 +45,12 @@
     var pie = draw("ratings-pie", {
       animation: false,
       tooltip: { trigger: "item", formatter: "{b}：{c} 个（{d}%）" },
+      // Labels at the box's edges, joined to their sectors: on a phone the space beside a
+      // centred ring is too narrow for labels placed next to it.
       series: [{
-        type: "pie", radius: ["35%", "70%"], label: { formatter: "{b} {c}" },
+        type: "pie", radius: ["30%", "62%"],
+        label: { formatter: "{b} {c}", alignTo: "edge", edgeDistance: 8, minMargin: 4 },
+        labelLine: { length: 10, length2: 0, maxSurfaceAngle: 80 },
         data: data.counts.map(function (n, i) {
           return { name: data.labels[i], value: n, itemStyle: { color: colors[i] }, code: data.codes[i] };
         }).filter(function (d) { return d.value > 0; })
@@ -68,7 +78,7 @@
       animation: false,
       tooltip: { trigger: "axis", formatter: function (ps) {
         var p = ps[0];
-        return p.axisValue + " 年：" + (p.value ? h.labels[p.value - 1] : "未评定");
+        return esc(p.axisValue) + " 年：" + esc(p.value ? h.labels[p.value - 1] : "未评定");
       } },
       grid: { top: 16, bottom: 24, left: 8, right: 16, containLabel: true },
       xAxis: { type: "category", data: h.years },
