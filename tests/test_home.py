@@ -90,3 +90,18 @@ def test_the_alert_list_is_scoped_filtered_and_exported(tree, personas):
     assert AuditEntry.objects.get(table=EXPORT_TABLE).changes["kind"] == "org_alerts"
     # A member without a view scope has no such list.
     assert login(personas["member_a"]).get("/orgs/alerts/").status_code == 404
+
+
+def test_the_menu_shows_a_plain_member_only_what_they_can_use(branch, personas):
+    c = login(branch["member"])
+    home = page(c.get("/"))
+    nav = home[home.index("<nav"):home.index("</nav>")]
+    assert 'href="/activities/mine/"' in nav and f'href="/members/{branch["org"].people[1].pk}/"' in nav
+    for hidden in ('href="/orgs/"', 'href="/members/"', 'href="/duties/', 'href="/activities/overview/"'):
+        assert hidden not in nav, hidden
+    # The header names the person, not the login.
+    person = nav[nav.index("data-person>") + len("data-person>"):]
+    assert person.startswith(branch["org"].people[1].name) and "mem05" not in nav
+    # Those who view a part of the tree keep the tree and the roster.
+    staff_nav = page(login(personas["wc_admin"]).get("/"))
+    assert 'href="/orgs/"' in staff_nav and 'href="/members/"' in staff_nav and "wcadmin" in staff_nav

@@ -12,6 +12,7 @@ def menu(request):
         found["oversee"] = oversees(request.user)
         found["staff"] = is_committee_staff(request.user)
         found["member"] = scope.member_id is not None
+        found["member_id"] = scope.member_id
         # The header names the person (the member's name), not the login.
         user = request.user
         found["person"] = scope.member_name or (user.get_full_name() if user.is_authenticated else "") or \
