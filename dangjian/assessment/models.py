@@ -67,13 +67,13 @@ class Scheme(models.Model):
 
     @classmethod
     def history_display(cls, name, value):
-        from dangjian.core.history import number, percent
+        from dangjian.core.history import in_order, number, percent
 
         labels = dict(Grade.choices)
         if name == "thresholds" and isinstance(value, dict):
-            return "、".join(f"{labels.get(k, '其他等次')} ≥ {number(v)}%" for k, v in value.items())
+            return "、".join(f"{labels.get(k, '其他等次')} ≥ {number(v)}%" for k, v in in_order(value, labels))
         if name == "quotas" and isinstance(value, dict):
-            return "、".join(f"{labels.get(k, '其他等次')}不超过 {percent(v)}" for k, v in value.items())
+            return "、".join(f"{labels.get(k, '其他等次')}不超过 {percent(v)}" for k, v in in_order(value, labels))
         return None
 
 

@@ -97,6 +97,14 @@ def percent(share) -> str:
         return str(share)
 
 
+def in_order(value: dict, order) -> list[tuple]:
+    """A JSON object's items in the order of `order` (choice codes, e.g. a TextChoices'
+    values or a labels dict), unknown keys last. Needed because PostgreSQL's jsonb does not
+    keep the order keys were written in, so a history must not rely on it."""
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(value.items(), key=lambda kv: (rank.get(kv[0], len(rank)), str(kv[0])))
+
+
 def describe(entries, object_labels: dict | None = None) -> list[dict]:
     """Rows for a history table. `object_labels` maps (table, object_id) to a short name
     of the changed object (e.g. "委员职位（书记）")."""

@@ -67,17 +67,17 @@ def readable_note(text: str) -> str:
 def history_text(name: str, value) -> str | None:
     """A RatingScheme field's stored value in words, for its change history (None: the plain
     reading will do)."""
-    from dangjian.core.history import number, percent
+    from dangjian.core.history import in_order, number, percent
 
     if name == "source" and isinstance(value, str):
         return readable_source(value)
     if name == "cycles" and isinstance(value, list):
         return "、".join(CYCLE_LABELS.get(c, "其他考评") for c in value)
     if name == "thresholds" and isinstance(value, dict):
-        return "、".join(f"{LEVEL_LABELS.get(k, '其他等级')} {number(v)} 分" for k, v in value.items())
+        return "、".join(f"{LEVEL_LABELS.get(k, '其他等级')} {number(v)} 分" for k, v in in_order(value, LEVEL_LABELS))
     if name == "quotas" and isinstance(value, dict):
         return "、".join(f"{LEVEL_LABELS.get(k, '其他等级')}{'' if k == Level.MODEL else '及以上'}不超过 {percent(v)}"
-                        for k, v in value.items())
+                        for k, v in in_order(value, LEVEL_LABELS))
     if name == "lagging_share":
         return percent(value)
     if name == "caps" and isinstance(value, list):

@@ -123,9 +123,10 @@ class DutyReview(models.Model):
     @classmethod
     def history_display(cls, name, value):
         if name == "grade_points" and isinstance(value, dict):
-            from dangjian.core.history import number
+            from dangjian.core.history import in_order, number
 
-            return "、".join(f"{GRADE_LABELS.get(k, '其他等次')} {number(v)} 分" for k, v in value.items())
+            return "、".join(f"{GRADE_LABELS.get(k, '其他等次')} {number(v)} 分"
+                            for k, v in in_order(value, GRADE_LABELS))
         return None
 
 
