@@ -15,6 +15,7 @@ from dangjian.members import io as member_io
 from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
 from dangjian.orgs import services as org_services
+from dangjian.orgs.models import Organization
 from tests import factories
 from tests.factories import cli, cli_json, counts, person, sheet
 
@@ -145,3 +146,18 @@ def test_a_long_roster_is_exported_by_a_job_with_its_progress(consistent, person
         path.unlink()
     r = client.get(f"/exchange/jobs/{job.pk}/file/", follow=True)
     assert "已过保留期限" in r.content.decode()
+
+
+def test_exports_write_formula_like_text_as_text(consistent, tmp_path):
+    """A name typed as a formula (=HYPERLINK …, +…, @…) is exported as text Excel shows and
+    never runs; the CSV output marks it with an apostrophe. Numbers stay numbers."""
+    Member.objects.filter(name="李明").update(name='=HYPERLINK("http://x","点我")')
+    Organization.objects.filter(pk=consistent["b1"].pk).update(name="@SUM(1+1)")
+    out = tmp_path / "out.xlsx"
+    assert cli("export-members", "--out", str(out))[0] == 0
+    cells = {c.value: c for row in openpyxl.load_workbook(out).worksheets[0].iter_rows(min_row=2) for c in row}
+    formula = cells['=HYPERLINK("http://x","点我")']
+    assert formula.data_type == "s" and formula.quotePrefix
+    assert all(c.data_type != "f" for c in cells.values())
+    code, text, _ = cli("compliance", "--period", str(TODAY.year), "--format", "csv", "--today", TODAY.isoformat())
+    assert code == 0 and "'@SUM(1+1)" in text and ",@SUM" not in text

@@ -34,11 +34,22 @@ def to_json(rows) -> str:
 
 
 def to_csv(header: list[str], rows: list[list]) -> str:
+    """CSV whose texts cannot run as formulas when the file is opened in a spreadsheet: a text
+    starting like a formula (=, +, -, @) gets a leading apostrophe; numbers are left as they are."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows([_neutral(v) for v in row] for row in rows)
     return buf.getvalue().rstrip("\n")
+
+
+def _neutral(value):
+    if isinstance(value, str) and value.startswith(xlsx.FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
 
 
 def today_arg(value: str | None) -> dt.date:

@@ -42,6 +42,10 @@ MAX_EXPANSION = 30
 # The header is looked for among the first rows (title, unit, date lines above it).
 HEADER_SCAN_ROWS = 30
 
+# What starts a formula (or a DDE call) in Excel and other spreadsheets: exports write such
+# texts as plain text, so data typed by anyone can never run in the reader's spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and other OLE compound files)
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
 _DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -725,6 +729,8 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
                     cell = WriteOnlyCell(ws, value=v)
                     cell.number_format = formats[i]
                     line.append(cell)
+                elif isinstance(v, str) and v.startswith(FORMULA_START):
+                    line.append(_as_text(ws, v))
                 else:
                     line.append(None if v == "" else v)
             ws.append(line)
@@ -740,6 +746,18 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
             help_ws.append(list(line))
     wb.save(out)
     return count
+
+
+def _as_text(ws, value: str):
+    """A text that Excel would take for a formula (“=HYPERLINK(…)” typed into a name) written
+    as plain text: stored as a string with Excel's own text mark, so it is shown, never run,
+    and stays text when the cell is edited."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
