@@ -2,7 +2,10 @@
 affect and the background refresh recomputes them; readers compute only what is marked or was
 never computed. Real commits (`transactional_db`): the refresh runs when the change commits."""
 import datetime as dt
+import threading
+import time
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -128,3 +131,43 @@ def test_a_mark_made_while_a_refresh_runs_survives_it(transactional_db, tree):
         compliance.recompute = original
     left = list(ComplianceStale.objects.values_list("pk", "since"))
     assert len(left) == 1 and left[0][0] > first and left[0][1] == dt.date(2025, 4, 1)
+
+
+def test_two_refreshes_at_once_wait_for_each_other(transactional_db, tree):
+    """Two background refreshes of the same marks (two saves in a row): the second waits for
+    the first, then finds its marks handled — never storing the same rows twice (which a
+    unique constraint would turn into a failed job or an error page)."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers itself; the test database is in memory")
+    b = branch_with(tree["a"], full=3)
+    cover()
+    compliance.mark_stale([b.pk], dt.date(2025, 3, 1), dt.date(2025, 3, 1))
+    held, original, main = threading.Event(), compliance.recompute, threading.current_thread()
+
+    def slow(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if threading.current_thread() is not main:
+            held.set()
+            time.sleep(0.5)  # still inside its transaction
+        return found
+
+    def first():
+        try:
+            compliance.refresh_stale(today=TODAY)
+        finally:
+            connection.close()
+
+    compliance.recompute = slow
+    try:
+        t = threading.Thread(target=first)
+        t.start()
+        assert held.wait(10)
+        began = time.monotonic()
+        second = compliance.refresh_stale(today=TODAY)
+        t.join()
+    finally:
+        compliance.recompute = original
+    assert time.monotonic() - began >= 0.3  # it waited
+    assert second == {"orgs": 0, "rows": 0}  # the first handled the marks
+    assert ComplianceRow.objects.filter(org=b, code="theme_day", period="2025-03").count() == 1
+    assert not ComplianceStale.objects.exists()

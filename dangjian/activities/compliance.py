@@ -35,12 +35,13 @@ from django.db.models import Aggregate, Case, Count, Min, TextField, When
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
-from dangjian.core import defaults, jobs, periods
+from dangjian.core import defaults, jobs, locks, periods
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 
 from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceCoverage, ComplianceRow, ComplianceStale
 
 MET, MISSING, DUE, NOT_APPLICABLE = "met", "missing", "due", "not_applicable"
+COMPLIANCE_LOCK = "compliance"  # held by every writer of the stored rows (core.locks)
 STATUS_LABELS = dict(ComplianceRow.Status.choices)
 
 
@@ -283,7 +284,9 @@ def _kind_groups(rows) -> Iterator[tuple[int, str, int, int, list[int]]]:
 def store(verdicts: list[Verdict], start: dt.date, end: dt.date, *, org: Organization | None = None,
           org_ids=None) -> int:
     """Replace the stored rows of the recomputed range (periods overlapping [start, end]) for
-    the same orgs, in one transaction."""
+    the same orgs, in one transaction. Writers of the stored rows take one lock first: two
+    replacing the same rows at once would each delete only what they saw and insert twice."""
+    locks.hold(COMPLIANCE_LOCK)
     old = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start)
     if org is not None:
         old = old.filter(org__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
@@ -396,11 +399,19 @@ def _refresh_job(progress) -> dict:
 
 
 def refresh_stale(*, today: dt.date | None = None) -> dict:
-    """Recompute every marked org × range, then remove the marks it handled (those that
-    existed when it started). One recomputation per distinct range, for all its orgs at once."""
-    marks = list(ComplianceStale.objects.order_by("id").values_list("id", "org_id", "since", "until"))
-    if not marks:
+    """Recompute every marked org × range, then remove exactly the marks it read (a mark
+    committed meanwhile stays for the next refresh). One recomputation per distinct range, for
+    all its orgs at once. Refreshes wait for each other (the lock), so the second one reads the
+    marks the first left and never stores the same rows twice."""
+    if not ComplianceStale.objects.exists():
         return {"orgs": 0, "rows": 0}
+    with transaction.atomic():
+        locks.hold(COMPLIANCE_LOCK)
+        marks = list(ComplianceStale.objects.order_by("id").values_list("id", "org_id", "since", "until"))
+        return _refresh(marks, today)
+
+
+def _refresh(marks: list[tuple], today: dt.date | None) -> dict:
     ranges: dict[tuple[dt.date, dt.date], set | None] = {}
     for _, org_id, since, until in marks:
         key = (since, until)
@@ -409,12 +420,13 @@ def refresh_stale(*, today: dt.date | None = None) -> dict:
         elif ranges.get(key, set()) is not None:
             ranges.setdefault(key, set()).add(org_id)
     orgs = rows = 0
-    with transaction.atomic():
-        for (since, until), org_ids in sorted(ranges.items(), key=lambda kv: kv[0]):
-            found = recompute(since, until, org_ids=sorted(org_ids) if org_ids is not None else None, today=today)
-            rows += len(found)
-            orgs += len(org_ids) if org_ids is not None else len({v.org_id for v in found})
-        ComplianceStale.objects.filter(id__lte=marks[-1][0]).delete()
+    for (since, until), org_ids in sorted(ranges.items(), key=lambda kv: kv[0]):
+        found = recompute(since, until, org_ids=sorted(org_ids) if org_ids is not None else None, today=today)
+        rows += len(found)
+        orgs += len(org_ids) if org_ids is not None else len({v.org_id for v in found})
+    ids = [m[0] for m in marks]
+    for i in range(0, len(ids), 500):  # IN lists every database accepts
+        ComplianceStale.objects.filter(id__in=ids[i:i + 500]).delete()
     return {"orgs": orgs, "rows": rows}
 
 

@@ -44,3 +44,11 @@ class Job(models.Model):
         if self.status == "done":
             return 100
         return int(self.done * 100 / self.total) if self.total else 0
+
+
+class Lock(models.Model):
+    """A named lock row (core.locks.hold): writers that must not interleave — two
+    recomputations replacing the same stored rows — take it first in their transaction."""
+
+    name = models.CharField(max_length=64, unique=True)
+    held_at = models.DateTimeField(null=True, blank=True)
