@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from dangjian.accounts.models import RoleAssignment
 from dangjian.core import idcard
 from dangjian.core.audit import EXPORT_TABLE
 from dangjian.core.models import AuditEntry, Job
@@ -139,6 +140,11 @@ def test_a_long_roster_is_exported_by_a_job_with_its_progress(consistent, person
     other.force_login(personas["unit_admin_b"])
     assert other.get(f"/exchange/jobs/{job.pk}/file/").status_code == 404
     assert other.get(f"/exchange/jobs/{job.pk}/").status_code == 404
+    # The owner whose role is withdrawn can no longer take the file.
+    assignments = list(RoleAssignment.objects.filter(user=personas["unit_admin_a"]))
+    RoleAssignment.objects.filter(user=personas["unit_admin_a"]).delete()
+    assert client.get(f"/exchange/jobs/{job.pk}/file/").status_code == 404
+    RoleAssignment.objects.bulk_create(assignments)
     # Past its keeping time the file is gone and the page says so.
     from dangjian.exchange import tasks
 
@@ -152,12 +158,13 @@ def test_exports_write_formula_like_text_as_text(consistent, tmp_path):
     """A name typed as a formula (=HYPERLINK …, +…, @…) is exported as text Excel shows and
     never runs; the CSV output marks it with an apostrophe. Numbers stay numbers."""
     Member.objects.filter(name="李明").update(name='=HYPERLINK("http://x","点我")')
-    Organization.objects.filter(pk=consistent["b1"].pk).update(name="@SUM(1+1)")
+    Organization.objects.filter(pk=consistent["b1"].pk).update(name="@SUM(1+1)", code="=1+1")  # an old code
     out = tmp_path / "out.xlsx"
     assert cli("export-members", "--out", str(out))[0] == 0
     cells = {c.value: c for row in openpyxl.load_workbook(out).worksheets[0].iter_rows(min_row=2) for c in row}
     formula = cells['=HYPERLINK("http://x","点我")']
     assert formula.data_type == "s" and formula.quotePrefix
+    assert cells["=1+1"].data_type == "s"  # a text column (组织代码) too
     assert all(c.data_type != "f" for c in cells.values())
     code, text, _ = cli("compliance", "--period", str(TODAY.year), "--format", "csv", "--today", TODAY.isoformat())
     assert code == 0 and "'@SUM(1+1)" in text and ",@SUM" not in text

@@ -26,6 +26,7 @@ Writing uses openpyxl's write-only mode, so memory stays flat whatever the numbe
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import unicodedata
 import zipfile
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 FILE_ROW = 0
 HEADER_ROW = 1
@@ -544,6 +547,17 @@ def fetch(queryset, field: str, values, size: int = 500) -> dict:
     return out
 
 
+def pages(queryset, size: int = 2000):
+    """The objects of `queryset`, in its order, fetched `size` at a time by primary key, with
+    every query read to its end. Unlike `iterator()`, no read stays open between pages, so the
+    caller may write meanwhile (a job's progress): SQLite refuses a write from a connection
+    whose open read began before another connection's commit ("database is locked")."""
+    keys = list(queryset.values_list("pk", flat=True))
+    for chunk in chunks(keys, size):
+        found = {o.pk: o for o in queryset.order_by().filter(pk__in=chunk)}
+        yield from (found[k] for k in chunk if k in found)
+
+
 class RowReader:
     """One data row being parsed: `cell(key, parse)` runs a parser on the raw value and records
     its problem against the row and the column's header (and what it normalized); `fail`
@@ -590,7 +604,6 @@ class Importer:
     title = "数据"  # the sheet's name in the template and the name of what is imported
     hint = ""  # one sentence on the import page: how rows are matched
     notes: list[str] = []  # lines of the template's 填写说明 after the columns
-    audit_note = "批量导入"
 
     def __init__(self, user=None, *, today: dt.date | None = None, progress=None):
         from django.utils import timezone
@@ -635,7 +648,8 @@ class Importer:
         raise NotImplementedError
 
     def after(self, rows: list) -> None:
-        """Work after the commit (recomputations)."""
+        """Work after the commit (recomputations). It must be safe to lose: a failure is logged
+        and the import still reports what it wrote (the rows are committed)."""
 
     # ---- the driver ----
 
@@ -671,7 +685,10 @@ class Importer:
         except IntegrityError:
             # Someone changed the same records between the checks and the write.
             return result(errors=[{"row": FILE_ROW, "column": "", "message": CONCURRENT_CHANGE}], file_level=True)
-        self.after(rows)
+        try:
+            self.after(rows)
+        except Exception:  # the rows are committed: report them; the follow-up work can be redone
+            logger.exception("导入后的后续处理失败（数据已写入）")
         self.progress(total * 2, total * 2, "导入完成")
         return result(created, updated, normalized=normalized, header_row=at)
 
@@ -722,7 +739,7 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
                     cell.number_format = "yyyy-mm-dd"
                     line.append(cell)
                 elif i in text_cols and v not in (None, ""):
-                    cell = WriteOnlyCell(ws, value=str(v))
+                    cell = _as_text(ws, str(v))
                     cell.number_format = "@"
                     line.append(cell)
                 elif i in formats and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -730,7 +747,7 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
                     cell.number_format = formats[i]
                     line.append(cell)
                 elif isinstance(v, str) and v.startswith(FORMULA_START):
-                    line.append(_as_text(ws, v))
+                    line.append(_as_text(ws, v))  # never a formula
                 else:
                     line.append(None if v == "" else v)
             ws.append(line)
@@ -749,14 +766,15 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
 
 
 def _as_text(ws, value: str):
-    """A text that Excel would take for a formula (“=HYPERLINK(…)” typed into a name) written
-    as plain text: stored as a string with Excel's own text mark, so it is shown, never run,
-    and stays text when the cell is edited."""
+    """A text cell. One that Excel would take for a formula (“=HYPERLINK(…)” typed into a
+    name) is stored as a string with Excel's own text mark, so it is shown, never run, and
+    stays text when the cell is edited."""
     from openpyxl.cell import WriteOnlyCell
 
     cell = WriteOnlyCell(ws, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
+    if value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
     return cell
 
 

@@ -2,6 +2,7 @@
 and exports too large to build while the browser waits."""
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def forget_old_exports() -> None:
             pass
 
 
+def _forget_later(path: Path) -> None:
+    """Delete the file once its keeping time is over, even if nobody comes back for it (in a
+    server that restarts meanwhile, the next export or download removes it)."""
+    if settings.JOBS_MODE != "thread":
+        return
+    timer = threading.Timer(EXPORT_KEEP_SECONDS, lambda: path.unlink(missing_ok=True))
+    timer.daemon = True
+    timer.start()
+
+
 def run_member_export(progress, user_id: int, params: dict) -> dict:
     """The roster the member list's filters select, written to a file for its owner to
     download from the job's page; the export is recorded when the file is complete."""
@@ -76,5 +87,6 @@ def run_member_export(progress, user_id: int, params: dict) -> dict:
     progress(0, total, "正在导出党员")
     count = export_members(qs, exports_dir() / name, progress, total)
     audit.record_export(user, "members", "党员", count, params)
+    _forget_later(exports_dir() / name)
     progress(count, count, "导出完成")
     return {"file": name, "count": count, "filename": "党员花名册.xlsx"}

@@ -108,7 +108,9 @@ def job(request, pk):
 
 @require_GET
 def job_file(request, pk):
-    """The file a finished export job wrote, to its owner only, while it is kept."""
+    """The file a finished export job wrote, to its owner only, while it is kept and while the
+    owner may still export (the file holds full 身份证号)."""
+    _require_import(request)
     job = _own_job(request, pk)
     tasks.forget_old_exports()
     name = (job.result or {}).get("file", "")

@@ -179,7 +179,6 @@ class MemberImporter(xlsx.Importer):
     title = "党员花名册"
     hint = "按身份证号识别党员：已有的更新，没有的新增。"
     notes = NOTES
-    audit_note = AUDIT_NOTE
 
     def parse(self, r: xlsx.RowReader) -> Row:
         d = {
@@ -479,7 +478,7 @@ def export_members(qs, out, progress=None, total: int | None = None) -> int:
     roles = seat_roles_of(qs)
 
     def rows():
-        for i, m in enumerate(qs.iterator(chunk_size=2000), 1):
+        for i, m in enumerate(xlsx.pages(qs), 1):
             if progress is not None and i % 500 == 0:
                 progress(i, total or i, "正在导出党员")
             yield _row_values(m, roles.get(m.pk, []))
