@@ -346,3 +346,15 @@ def test_pages_are_404_without_import_capability(personas, client, username):
                 "/exchange/export/orgs.xlsx"):
         assert client.get(url).status_code == 404, url
     assert client.post("/exchange/import/", {"kind": "members"}).status_code == 404
+
+
+def test_a_failure_after_the_commit_still_reports_what_was_written(tree, tmp_path, monkeypatch):
+    """The follow-up work after the write (a recomputation) may fail; the rows are committed
+    and the report says so, instead of telling the clerk nothing was written."""
+    def broken(self, rows):
+        raise RuntimeError("recomputation failed")
+
+    monkeypatch.setattr(member_io.MemberImporter, "after", broken)
+    code, report = cli_json("import-members", str(sheet(tmp_path / "m.xlsx", [person(1)])))
+    assert code == 0 and report["ok"] and report["created"] == 1
+    assert Member.objects.by_id_number(person(1)["身份证号"]).exists()

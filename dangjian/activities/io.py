@@ -197,7 +197,6 @@ class ActivityImporter(xlsx.Importer):
     title = "组织生活记录"
     hint = "历史组织生活记录，每次活动一行（谈心谈话除外）；已有的记录不会重复导入。导入后重新计算组织生活落实情况。"
     notes = NOTES
-    audit_note = AUDIT_NOTE
 
     def parse(self, r: xlsx.RowReader) -> Row:
         row = Row(r.number)

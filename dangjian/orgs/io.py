@@ -105,7 +105,6 @@ class OrgImporter(xlsx.Importer):
     title = "党组织"
     hint = "按组织代码识别党组织：已有的更新，没有的新增；上级组织可在同一文件中。"
     notes = NOTES
-    audit_note = AUDIT_NOTE
 
     def parse(self, r: xlsx.RowReader) -> Row:
         row = Row(r.number)
