@@ -591,6 +591,24 @@ def test_two_writers_of_one_year_wait_for_each_other(tree):
     assert not FormalismSignal.objects.filter(year=YEAR).exists()
 
 
+def test_a_change_refresh_never_overwrites_a_later_whole_year(tree, monkeypatch):
+    """The refresh of a change's orgs began computing; meanwhile the whole year was computed
+    and stored (it read the records later). The older per-org result is not stored over it."""
+    FormalismYear.objects.create(year=YEAR, computed_at=timezone.now() - dt.timedelta(hours=1))
+    org = tree["a1"]
+    newer = FormalismSignal(year=YEAR, kind="late", org=org, held_on=dt.date(YEAR, 1, 2), first_id=1, records=[],
+                            figures={}, message="整年重算的提示")
+
+    def compute_while_the_year_is_stored(*args, **kwargs):
+        FormalismSignal.objects.bulk_create([newer])
+        FormalismYear.objects.filter(year=YEAR).update(computed_at=timezone.now())
+        return []  # the per-org result, computed from older records
+
+    monkeypatch.setattr(formalism, "compute", compute_while_the_year_is_stored)
+    formalism.refresh_orgs(YEAR, [org.pk])
+    assert list(FormalismSignal.objects.values_list("message", flat=True)) == ["整年重算的提示"]
+
+
 def test_a_year_never_computed_is_computed_by_a_job(both_units, personas):
     _, text = page(login(personas["wc_admin"]), "&list=1")  # jobs run inline in tests
     assert Job.objects.filter(kind="formalism", status="done").count() == 1

@@ -358,8 +358,13 @@ def _store_year(year: int, signals: list[Signal], current: str, seconds: float) 
 
 
 @transaction.atomic
-def _store_orgs(year: int, org_ids: list[int], signals: list[Signal]) -> None:
+def _store_orgs(year: int, org_ids: list[int], signals: list[Signal], began: dt.datetime | None = None) -> None:
     _lock(year)
+    if began is not None and FormalismYear.objects.filter(year=year, computed_at__gt=began).exists():
+        # The whole year was stored after these signals began to be computed: it read the
+        # records later, so these would overwrite newer ones. (Were it missing this change,
+        # its stamp differs and the year's refresh that follows recomputes it.)
+        return
     FormalismSignal.objects.filter(year=year, org_id__in=org_ids, kind__in=LOCAL_KINDS).delete()
     FormalismSignal.objects.bulk_create([_row(year, s) for s in signals], batch_size=500)
 
@@ -389,8 +394,9 @@ def refresh_orgs(year: int, org_ids) -> int | None:
     if not org_ids or not FormalismYear.objects.filter(year=year, computed_at__isnull=False).exists():
         return None
     start, end = _year_range(year)
+    began = timezone.now()
     found = compute(start, end, kinds=LOCAL_KINDS, org_ids=org_ids)
-    _store_orgs(year, org_ids, found)
+    _store_orgs(year, org_ids, found, began)
     return len(found)
 
 
