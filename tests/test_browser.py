@@ -166,7 +166,15 @@ def test_member_filter_org_autocomplete_by_pinyin_initials_on_a_phone(
     page.keyboard.press("Escape")
     assert box.input_value() == "市财政局机关党委（CZ）"
     page.reload()
-    assert page.get_by_role("combobox", name="所在党组织（含下级）").input_value() == "市财政局机关党委（CZ）"
+    box = page.get_by_role("combobox", name="所在党组织（含下级）")
+    assert box.input_value() == "市财政局机关党委（CZ）"
+    # A session that expired meanwhile: the login page is never shown as options.
+    page.context.clear_cookies()
+    box.select_text()
+    box.press_sequentially("jyj", delay=60)
+    page.get_by_text("登录已过期，请刷新页面后重新登录").wait_for()
+    assert page.locator("[data-org-ac] [role=option]").count() == 0
+    assert page.locator("[aria-busy=true]").count() == 0
     assert errors == []
 
 

@@ -84,6 +84,10 @@ def test_lookup_is_scoped_by_capability(login, tree, username, capability, expec
     # Nothing of what is outside shows, not even as a parent's name.
     if not expected & {"JY", "JY01"}:
         assert "教育局" not in bodies
+    if username not in ("wcadmin", "leader"):
+        assert "工委" not in bodies  # the working committee is above every unit's scope
+    if username in ("seca1", "mema"):
+        assert "机关党委" not in bodies  # nor is a branch's parent above the branch
     if not expected:
         assert bodies == "" and "没有与“党”相符的组织" in html(c.get(LOOKUP, {"q": "党", "capability": capability}))
 

@@ -56,14 +56,20 @@ def lookup(user, text: str, capability: str = "view", kinds=(), dissolved: bool 
            limit: int = LOOKUP_LIMIT) -> list[Organization]:
     """The best `limit` + 1 matches of `text` among the orgs the user holds `capability` over
     (the extra one tells the caller there are more): the code itself first, then codes and
-    names that begin with the text, higher orgs before lower ones. One query."""
+    names that begin with the text, higher orgs before lower ones. One query. Each carries
+    `parent_name`: its parent's name where the user may view the parent (two 第一党支部 told
+    apart), else empty — nothing outside the scope is named."""
     qs = Organization.objects.visible_to(user, capability)
     if not dissolved:
         qs = qs.active()
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
-    found = search_orgs(qs, text).select_related("parent").order_by("match_rank", Length("path"), "path")
-    return list(found[:limit + 1])
+    found = list(search_orgs(qs, text).select_related("parent").order_by("match_rank", Length("path"), "path")
+                 [:limit + 1])
+    scope = scope_of(user)
+    for o in found:
+        o.parent_name = o.parent.name if o.parent and scope.allows("view", o.parent.path) else ""
+    return found
 
 
 def filter_orgs(qs, params):

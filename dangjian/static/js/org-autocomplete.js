@@ -52,8 +52,9 @@
     return options(p).findIndex(function (o) { return o.getAttribute("aria-selected") === "true"; });
   }
 
-  // The server's fragment (escaped by its template) is parsed as an inert document, never run:
-  // a parsed document executes no script, and only its nodes are moved into the list.
+  // The server's fragment holds only text its template escaped. It is parsed with DOMParser
+  // (a parsed document runs no script) and its nodes moved into the list; the escaping, not
+  // the parsing, is what keeps data from becoming markup.
   function show(p, html) {
     var doc = new DOMParser().parseFromString("<ul>" + html + "</ul>", "text/html");
     p.list.replaceChildren.apply(p.list, Array.from(doc.body.firstChild.childNodes));
@@ -76,18 +77,24 @@
       headers: { "Accept": "text/html" },
       signal: ctrl ? ctrl.signal : undefined
     }).then(function (r) {
+      // A session that expired answers with the login page (after a redirect): never show it.
+      if (r.redirected) { throw new Error("login"); }
+      if (!r.ok) { throw new Error("status"); }
       return r.text();
     }).then(function (html) {
-      if (p.root.dataset.seq !== String(mine) || document.activeElement !== p.input) { return; }
+      if (p.root.dataset.seq !== String(mine)) { return; }
       p.root.removeAttribute("aria-busy");
+      if (document.activeElement !== p.input) { return; }
       show(p, html);
     }).catch(function (err) {
       if (err && err.name === "AbortError") { return; }
+      if (p.root.dataset.seq !== String(mine)) { return; }
       p.root.removeAttribute("aria-busy");
       var note = document.createElement("li");
       note.className = "list-group-item small text-danger org-ac-note";
       note.setAttribute("role", "presentation");
-      note.textContent = "查找失败，请检查网络后重试";
+      note.textContent = err && err.message === "login" ? "登录已过期，请刷新页面后重新登录"
+        : "查找失败，请检查网络后重试";
       p.list.replaceChildren(note);
       p.list.hidden = false;
     });
