@@ -85,7 +85,7 @@ def test_a_file_name_as_a_source_is_refused_in_chinese(personas):
     before = ActivityRule.objects.count()
     r = login(personas["wc_admin"]).post(f"/activities/rules/{rule.pk}/change/", data)
     assert r.status_code == 200
-    assert "依据：请写法规的全称和条款，不要写文件名（“rules/defaults.yaml”）" in html.unescape(r.content.decode())
+    assert "依据：请写法规或文件的名称和条款，不要写文件名（“rules/defaults.yaml”）" in html.unescape(r.content.decode())
     assert ActivityRule.objects.count() == before
 
 
@@ -109,7 +109,7 @@ def test_ratings_rules_page_cites_no_file(tree, personas):
 
 
 def test_a_file_name_in_the_rating_source_is_refused(tree):
-    with pytest.raises(rating_rules.RatingError, match="依据：请写文件的名称和条款，不要写文件名"):
+    with pytest.raises(rating_rules.RatingError, match="依据：请写法规或文件的名称和条款，不要写文件名"):
         rating_services.save_scheme(None, TODAY.year, {
             **rating_rules.default_rules().as_fields(), "assessment_scheme": None, "basis": "compliance",
             "source": "见 SOURCES.md 7.6"})

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dangjian.core import audit, periods
 from dangjian.core.models import AuditEntry
+from dangjian.core.text import citation_problem
 from dangjian.members.models import Category, Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 
@@ -514,17 +515,15 @@ def _check_rule_fields(current: ActivityRule, fields: dict) -> dict:
         # An unchanged set keeps its stored order, so it compares equal to the current version.
         out["org_kinds"] = (list(current.org_kinds) if set(kinds) == set(current.org_kinds)
                             else [k for k in labels if k in kinds])
-    for name, limit in (("source", 300), ("note", 2000)):
-        if name in out:
-            out[name] = (out[name] or "").strip()
-            if len(out[name]) > limit:
-                _rule_fail(name, f"不能超过 {limit} 个字")
-    if "source" in out and not out["source"]:
-        _rule_fail("source", "请写明调整的依据（文件名称和条款）")
-    from dangjian.core.text import file_name_in
-
-    if "source" in out and file_name_in(out["source"]):
-        _rule_fail("source", f"请写法规的全称和条款，不要写文件名（“{file_name_in(out['source'])}”）")
+    if "source" in out:
+        out["source"] = (out["source"] or "").strip()
+        problem = citation_problem(out["source"])
+        if problem:
+            _rule_fail("source", problem)
+    if "note" in out:
+        out["note"] = (out["note"] or "").strip()
+        if len(out["note"]) > 2000:
+            _rule_fail("note", "不能超过 2000 个字")
     if "confirmed" in out:
         out["confirmed"] = bool(out["confirmed"])
     return out

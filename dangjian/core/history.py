@@ -12,6 +12,7 @@ Never shown: derived columns (not editable: paths, hashes, computed stamps), a f
 Chinese verbose name (its English attribute name would be all a reader sees), and a JSON value
 its model does not read (printed as Python it says nothing to a reader).
 """
+import json
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -124,6 +125,7 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
     names = {}
     for related, ids in fk_ids.items():
         names[related] = {obj.pk: str(obj) for obj in related._base_manager.filter(pk__in=ids)}
+    read = _memo(readable)  # a model's reading may look something up: once per distinct value
     rows = []
     for e in entries:
         model = models.get(e.table)
@@ -139,7 +141,7 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
                 before = lookup.get(before, GONE) if before is not None else EMPTY
                 after = lookup.get(after, GONE) if after is not None else EMPTY
             else:
-                before, after = readable(model, f, before), readable(model, f, after)
+                before, after = read(model, f, before), read(model, f, after)
                 if before is None or after is None:
                     continue
             if e.action == "create" and after == EMPTY:
@@ -160,6 +162,18 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
             }
         )
     return rows
+
+
+def _memo(fn):
+    seen = {}
+
+    def call(model, field, value):
+        key = (model, field.name, json.dumps(value, sort_keys=True, default=str))
+        if key not in seen:
+            seen[key] = fn(model, field, value)
+        return seen[key]
+
+    return call
 
 
 def _model_label(model) -> str:

@@ -28,6 +28,25 @@ def file_name_in(text: str) -> str:
     return found.group(0) if found else ""
 
 
+CITATION_MAX = 300
+
+
+def citation_problem(text: str, *, required: bool = True) -> str:
+    """What is wrong with a cited source (依据) of a rule, a duty or a scheme, or "": the one
+    rule every editor shares — present when required, at most CITATION_MAX characters, the
+    regulation's or document's name and article, never a file name (“rules/defaults.yaml”
+    says nothing to a reader)."""
+    text = (text or "").strip()
+    if not text:
+        return "请写明依据：法规或文件的名称和条款" if required else ""
+    if len(text) > CITATION_MAX:
+        return f"不能超过 {CITATION_MAX} 个字（现有 {len(text)} 个字）"
+    name = file_name_in(text)
+    if name:
+        return f"请写法规或文件的名称和条款，不要写文件名（“{name}”）"
+    return ""
+
+
 def valid_phone(value: str) -> bool:
     return bool(PHONE_RE.match(value) or LANDLINE_RE.match(value))
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dangjian.activities.models import KIND_LABELS, KINDS_FOR_ORG, Period
 from dangjian.core import audit, defaults, periods
+from dangjian.core.text import citation_problem
 from dangjian.orgs.models import OrgKind
 
 from . import completion
@@ -225,14 +226,9 @@ def check_item_fields(role: str, fields: dict) -> dict:
                     _fail("kinds", f"{'、'.join(labels[o] for o in org_kinds)}不开展“{KIND_LABELS[k]}”")
         out.update(kinds=kinds, fact="", per=Per.PERSON)
     source = " ".join((out.get("source") or "").split())
-    if not source:
-        _fail("source", "请写明依据：法规的全称和条款，或机关工委的文件")
-    if len(source) > 300:
-        _fail("source", "不能超过 300 个字")
-    from dangjian.core.text import file_name_in
-
-    if file_name_in(source):
-        _fail("source", f"请写法规或文件的名称和条款，不要写文件名（“{file_name_in(source)}”）")
+    problem = citation_problem(source)
+    if problem:
+        _fail("source", problem)
     out["source"] = source
     out["note"] = (out.get("note") or "").strip()
     if len(out["note"]) > 2000:

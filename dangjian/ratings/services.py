@@ -22,6 +22,7 @@ from dangjian.activities.models import ComplianceRow
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core import audit
+from dangjian.core.text import citation_problem
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 
@@ -116,12 +117,9 @@ def save_scheme(user, year: int, data: dict) -> RatingScheme:
         if chosen.level != TargetLevel.BRANCH or chosen.year != year:
             raise RatingError("assessment_scheme", f"考核方案：“{chosen.name}”不是 {year} 年的党支部考核方案")
     source = (data.get("source") or "").strip()
-    if len(source) > 300:
-        raise RatingError("source", f"依据：过长（最多 300 个字，现有 {len(source)} 个字）")
-    from dangjian.core.text import file_name_in
-
-    if file_name_in(source):
-        raise RatingError("source", f"依据：请写文件的名称和条款，不要写文件名（“{file_name_in(source)}”）")
+    problem = citation_problem(source, required=False)
+    if problem:
+        raise RatingError("source", f"依据：{problem}")
     fields = {**checked.as_fields(), "assessment_scheme": chosen, "source": source,
               "note": (data.get("note") or "").strip()}
     with transaction.atomic():

@@ -26,7 +26,7 @@ MODES = ("share", "score")
 
 @register("review_votes", "述职评议满意度",
           "考核期所在年度已结束的述职评议中，本组织及下级党组织书记述职报告所得评议票“好”和“较好”的比例"
-          "（按投票群体权重加权）", params=("mode",))
+          "（按投票群体权重加权）；也可选按等次分值计算的加权得分", params=("mode",))
 def review_votes(targets, start, end, params, today):
     mode = params.get("mode") or "share"
     if mode not in MODES:
