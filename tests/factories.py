@@ -72,9 +72,10 @@ def member(org, name="张三", birth=dt.date(1985, 6, 1), gender="male", **extra
     return member_services.create_member(None, **fields)
 
 
-def user(role=None, org=None, member=None, username=None, password=PASSWORD):
+def user(role=None, org=None, member=None, username=None, password=PASSWORD, **fields):
+    """A login with one role over `org`'s subtree; `fields`: more account fields (last_name …)."""
     n = next(_seq)
-    u = User.objects.create_user(username=username or f"user{n}", password=password, member=member)
+    u = User.objects.create_user(username=username or f"user{n}", password=password, member=member, **fields)
     if role:
         RoleAssignment.objects.create(user=u, role=role, org=org)
     return u

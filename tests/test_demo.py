@@ -3,6 +3,7 @@ must show, and safe to run against a database that already holds data."""
 import collections
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,6 +12,7 @@ from django.db.models import Count, F
 from dangjian.accounts.models import RoleAssignment, User
 from dangjian.core import crypto, idcard
 from dangjian.core.models import AuditEntry
+from dangjian.core.people import display_name
 from dangjian.demo import generator
 from dangjian.members.checks import check_member
 from dangjian.members.models import Member, Membership
@@ -272,6 +274,11 @@ def test_demo_accounts_log_in_with_their_scope(client):
     assert CommitteeSeat.objects.filter(org=branch, role="secretary", holder=zhibu.member).exists()
     assert set(member_list(zhibu).values_list("org_id", flat=True)) == {branch.pk}
     assert list(Member.objects.visible_to(dangyuan).values_list("pk", flat=True)) == [dangyuan.member_id]
+    # Every account names a person on the pages: staff accounts carry a Chinese full name.
+    for u in User.objects.filter(username__in=generator.DEMO_USERNAMES).select_related("member"):
+        name = display_name(u)
+        assert name != u.username and re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name), (u.username, name)
+    assert display_name(zhibu) == zhibu.member.name
 
 
 @pytest.mark.parametrize("n, text", [

@@ -294,6 +294,7 @@ def test_a_shared_fact_is_marked_once_for_both_lists(dept):
     heard = lines_of(head)[("party_group_secretary", "pgs_hear_report", "2025H1")]
     reported = lines_of(ocs)[("organ_committee_secretary", "ocs_report", "2025H1")]
     assert heard.status == reported.status == "marked" and reported.mark.note == mark.note and reported.mark.shared
+    assert reported.mark.marked_by == "局长甲"  # the person who marked it, not their login
     assert lines_of(ocs)[("organ_committee_secretary", "ocs_report", "2025H2")].status == "open"
     # the other side cannot report it a second time
     with pytest.raises(services.DutyError, match="已标记完成"):

@@ -38,7 +38,7 @@ def org_or_404(user, pk, capability: str = "view") -> Organization:
 
 def activity_or_404(user, pk, capability: str = "view") -> Activity:
     qs = Activity.objects.select_related(
-        "org", "host", "recorder", "lecturer", "talk_party_a", "talk_party_b", "recorded_by")
+        "org", "host", "recorder", "lecturer", "talk_party_a", "talk_party_b", "recorded_by__member")
     return get_visible_or_404(qs, user, pk, capability)
 
 

@@ -50,7 +50,7 @@ def visible_runs(user):
 
 
 def run_or_404(user, pk) -> Run:
-    return get_object_or_404(visible_runs(user).select_related("scheme", "computed_by"), pk=pk)
+    return get_object_or_404(visible_runs(user).select_related("scheme", "computed_by__member"), pk=pk)
 
 
 SORTS = {"place": ("place", "org__path"), "-place": ("-place", "org__path"), "code": ("org__code",),

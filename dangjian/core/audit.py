@@ -71,4 +71,4 @@ def record_export(user, kind: str, label: str, count: int, filters: dict | None 
 
 
 def history(obj):
-    return AuditEntry.objects.filter(table=obj._meta.label_lower, object_id=obj.pk).select_related("user")
+    return AuditEntry.objects.filter(table=obj._meta.label_lower, object_id=obj.pk).select_related("user__member")

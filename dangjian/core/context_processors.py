@@ -2,6 +2,7 @@
 the user, no further query)."""
 from django.utils.functional import SimpleLazyObject
 
+from .people import display_name
 from .scoping import is_committee_staff, oversees, scope_of
 
 
@@ -13,10 +14,8 @@ def menu(request):
         found["staff"] = is_committee_staff(request.user)
         found["member"] = scope.member_id is not None
         found["member_id"] = scope.member_id
-        # The header names the person (the member's name), not the login.
-        user = request.user
-        found["person"] = scope.member_name or (user.get_full_name() if user.is_authenticated else "") or \
-            getattr(user, "username", "")
+        # The header names the person (the member's name, else the account's), not the login.
+        found["person"] = display_name(request.user)
         return found
 
     return {"menu": SimpleLazyObject(capabilities)}

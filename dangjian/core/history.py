@@ -18,10 +18,12 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .models import AuditEntry
+from .people import NOBODY, display_name
 
 EMPTY = "（空）"
 GONE = "（已不存在）"
@@ -124,7 +126,11 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
                 fk_ids[f.related_model].update(v for v in pair if v is not None)
     names = {}
     for related, ids in fk_ids.items():
-        names[related] = {obj.pk: str(obj) for obj in related._base_manager.filter(pk__in=ids)}
+        found = related._base_manager.filter(pk__in=ids)
+        if related is get_user_model():  # a person, never a login (core.people)
+            names[related] = {u.pk: display_name(u) for u in found.select_related("member")}
+        else:
+            names[related] = {obj.pk: str(obj) for obj in found}
     read = _memo(readable)  # a model's reading may look something up: once per distinct value
     rows = []
     for e in entries:
@@ -152,7 +158,7 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
         rows.append(
             {
                 "at": e.at,
-                "user": (e.user.get_full_name() or e.user.username) if e.user else "系统",
+                "user": display_name(e.user) if e.user else NOBODY,
                 "action": e.get_action_display(),
                 "object": object_labels.get((e.table, e.object_id))
                 or _model_label(model),
@@ -196,4 +202,4 @@ def entries_for(pairs: dict[str, list[int]], limit: int = 50):
     for table, ids in pairs.items():
         if ids:
             q |= Q(table=table, object_id__in=ids)
-    return AuditEntry.objects.filter(q).select_related("user").order_by("-at", "-id")[:limit]
+    return AuditEntry.objects.filter(q).select_related("user__member").order_by("-at", "-id")[:limit]

@@ -92,6 +92,11 @@ def scope_of(user) -> Scope:
     return scope
 
 
+def cached_scope(user) -> Scope | None:
+    """The scope if this user object has computed it already (no query), else None."""
+    return getattr(user, "_dangjian_scope", None)
+
+
 def _minimal(prefixes: list[str]) -> list[str]:
     """Drop prefixes already covered by a shorter one, so the SQL stays small."""
     kept: list[str] = []

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from dangjian.accounts.models import Role, RoleAssignment, User
-from dangjian.core import audit, crypto, idcard
+from dangjian.core import audit, crypto, idcard, people
 from dangjian.core.models import AuditEntry
 from dangjian.core.text import pinyin_full, pinyin_initials
 from dangjian.members.models import Member, Membership
@@ -101,6 +101,8 @@ class AccountPlan:
     role: str
     orgs: list[int]
     member: int | None = None
+    last_name: str = ""  # 姓 and 名 of a staff account with no member record, so pages name a person
+    first_name: str = ""
 
 
 @dataclass
@@ -593,7 +595,7 @@ class _Planner:
         holders = {s.holder for s in branch.seats}
         plain = next(i for i in branch.members
                      if i not in holders and not self.members[i].is_leader and self.members[i].category == "full")
-        return [
+        accounts = [
             AccountPlan("admin", "wc_admin", [wc]),
             AccountPlan("caizheng", "unit_admin", cz_scope + [lg]),
             AccountPlan("zhibu", "branch_secretary", [branch.index], secretary),
@@ -601,6 +603,15 @@ class _Planner:
             AccountPlan("lingdao", "leader", [wc]),
             AccountPlan("ducha", "inspector", [wc]),
         ]
+        taken = {m.name for m in self.members}
+        for a in accounts:
+            while a.member is None and not a.last_name:
+                gender = self.rng.choice(("male", "female"))
+                last, first = self._surname("汉族"), self._given(gender, dt.date(self.today.year - self.rng.randint(30, 55), 1, 1))
+                if last + first not in taken:
+                    a.last_name, a.first_name = last, first
+                    taken.add(last + first)
+        return accounts
 
     def run(self) -> CityPlan:
         self._plan_orgs()
@@ -723,7 +734,7 @@ def write_city(plan: CityPlan, progress=None) -> dict:
         step(len(plan.members) // 4, "变更记录")
 
         users = User.objects.bulk_create([
-            User(username=a.username, password=password,
+            User(username=a.username, password=password, last_name=a.last_name, first_name=a.first_name,
                  member_id=members[a.member].pk if a.member is not None else None)
             for a in plan.accounts
         ])
@@ -768,6 +779,8 @@ def summary(plan: CityPlan) -> dict:
                 "role": roles[a.role],
                 "scope": "、".join(plan.orgs[i].name for i in a.orgs),
                 "member": plan.members[a.member].name if a.member is not None else "",
+                "name": plan.members[a.member].name if a.member is not None else people.full_name(
+                    a.first_name, a.last_name),
                 "password": DEMO_PASSWORD,
             }
             for a in plan.accounts

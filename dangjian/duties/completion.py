@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dangjian.activities.models import ActivityKind, Attendance
-from dangjian.core import periods
+from dangjian.core import people, periods
 from dangjian.members.models import Member
 from dangjian.orgs.models import SEGMENT, CommitteeSeat, Organization, SeatRole
 
@@ -286,10 +286,10 @@ def _marks(year: int, pairs, everyone: bool) -> dict[tuple[str, str, str], Mark]
     if not everyone and len(subjects) <= MAX_IDS:
         qs = qs.filter(subject__in=sorted(subjects))
     out = {}
-    for pk, fact, subject, period, note, done_on, item_code, username, first, last, at in qs.order_by().values_list(
-            "pk", "fact", "subject", "period", "note", "done_on", "item_code", "marked_by__username",
-            "marked_by__first_name", "marked_by__last_name", "marked_at"):
-        by = f"{last or ''}{first or ''}".strip() or username or "系统"
+    for pk, fact, subject, period, note, done_on, item_code, at, *who in qs.order_by().values_list(
+            "pk", "fact", "subject", "period", "note", "done_on", "item_code", "marked_at",
+            *people.name_fields("marked_by__")):
+        by = people.name_from(*who) or people.NOBODY
         out[(fact, subject, period)] = Mark(pk, note, done_on, by, at, item_code, subject.startswith("u"))
     return out
 

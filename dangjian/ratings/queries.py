@@ -69,7 +69,7 @@ def scheme(year: int) -> RatingScheme | None:
 
 
 def run(year: int) -> RatingRun | None:
-    return RatingRun.objects.select_related("scheme", "computed_by").filter(year=year).first()
+    return RatingRun.objects.select_related("scheme", "computed_by__member").filter(year=year).first()
 
 
 def years() -> list[int]:
@@ -167,7 +167,7 @@ def subtree_history(org: Organization) -> list[dict]:
 # ---- weak organizations ---------------------------------------------------------------------
 
 def weak_cases(user, roots, *, status: str = "open", q: str = "", today: dt.date):
-    qs = (WeakOrg.objects.visible_to(user).filter(under(roots)).select_related("org", "org__unit", "identified_by")
+    qs = (WeakOrg.objects.visible_to(user).filter(under(roots)).select_related("org", "org__unit", "identified_by__member")
           .annotate(last_note=Max("notes__noted_on"), note_count=Count("notes")))
     if status == "open":
         qs = qs.open()
@@ -194,11 +194,11 @@ def weak_counts(user, roots, today: dt.date) -> dict[str, int]:
 
 def weak_or_404(user, roots, pk) -> WeakOrg:
     return get_visible_or_404(WeakOrg.objects.filter(under(roots))
-                              .select_related("org", "org__unit", "identified_by", "closed_by"), user, pk)
+                              .select_related("org", "org__unit", "identified_by__member", "closed_by__member"), user, pk)
 
 
 def weak_notes(weak: WeakOrg) -> list[WeakNote]:
-    return list(weak.notes.select_related("author").order_by("noted_on", "id"))
+    return list(weak.notes.select_related("author__member").order_by("noted_on", "id"))
 
 
 def weak_of_org(org: Organization) -> list[WeakOrg]:

@@ -45,7 +45,7 @@ def review_or_404(user, pk, capability: str = "view") -> DutyReview:
 
 
 def report_or_404(user, pk, capability: str = "view") -> DutyReport:
-    qs = DutyReport.objects.select_related("review__org", "org", "reporter", "submitted_by")
+    qs = DutyReport.objects.select_related("review__org", "org", "reporter", "submitted_by__member")
     return get_visible_or_404(qs, user, pk, capability)
 
 

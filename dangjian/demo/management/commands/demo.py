@@ -102,8 +102,9 @@ class Command(BaseCommand):
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",
-            terminal_table([("用户名", "角色", "范围（含下级）", "关联党员", "密码")] + [
-                (a["username"], a["role"], a["scope"], a["member"] or "—", a["password"]) for a in r["accounts"]
+            terminal_table([("用户名", "姓名", "角色", "范围（含下级）", "关联党员", "密码")] + [
+                (a["username"], a["name"], a["role"], a["scope"], a["member"] or "—", a["password"])
+                for a in r["accounts"]
             ]),
         ]
         self.stdout.write("\n".join(lines))
