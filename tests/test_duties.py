@@ -345,12 +345,15 @@ def test_marking_on_the_page(dept, personas):
     assert r.status_code == 200 and "完成日期不是有效的日期" in r.content.decode()
     r = me.post(url, {"action": "mark", "item": "pgs_pledge", "period": str(YEAR), "done_on": "2024-12-30",
                       "note": "作出公开承诺"})
-    assert "应在 2025（2025-01-01 至 2025-12-31）之内" in r.content.decode() and not DutyMark.objects.exists()
+    assert "应在2025年（2025-01-01 至 2025-12-31）之内" in r.content.decode() and not DutyMark.objects.exists()
     # the clock of the page is today's, so mark a past year's period
     r = me.post(url, {"action": "mark", "item": "pgs_pledge", "period": str(YEAR), "done_on": "2025-02-10",
                       "note": "在全市机关党建工作会议上作出公开承诺"})
     assert r.status_code == 302
     page = me.get(url).content.decode()
+    # the confirmation names the item and the period in words, not the period's code
+    pledge = factories.latest_duty_item("pgs_pledge").title
+    assert f"已标记完成：{pledge}（2025年）" in page
     assert "在全市机关党建工作会议上作出公开承诺" in page and "标记记录" in page
     # read-only and other departments' people may not mark; neither does a derived item take marks
     for user, status in ((personas["leader"], 200), (personas["unit_admin_b"], 404)):
@@ -363,9 +366,10 @@ def test_marking_on_the_page(dept, personas):
                       "note": "讲党课"})
     assert "自动反映" in r.content.decode() and DutyMark.objects.count() == 1
     # 工委 staff may mark for anyone
-    r = login(personas["wc_admin"]).post(url, {"action": "withdraw", "item": "pgs_pledge", "period": str(YEAR),
-                                               "reason": "承诺未公示"})
+    staff = login(personas["wc_admin"])
+    r = staff.post(url, {"action": "withdraw", "item": "pgs_pledge", "period": str(YEAR), "reason": "承诺未公示"})
     assert r.status_code == 302 and not DutyMark.objects.get().is_active
+    assert f"已撤销标记：{pledge}（2025年）" in staff.get(url).content.decode()
 
 
 # ---- derived evidence on the page ------------------------------------------------------------------

@@ -3,6 +3,7 @@ the POST (ind-<n>-<field>) and checked as a whole by `services.save_indicators`,
 what a formset would have to defer to anyway (the weights must add up across rows)."""
 from django import forms
 
+from dangjian.core import periods
 from dangjian.core.forms import ChineseFormMixin, DateInput
 
 from .models import Indicator, Level
@@ -40,7 +41,30 @@ class CopyForm(ChineseFormMixin, forms.Form):
 
 
 class RunForm(ChineseFormMixin, forms.Form):
-    period = forms.CharField(label="考评周期", max_length=8, help_text="月度 2026-10，季度 2026Q3，年度 2026")
+    """The period to assess, picked from the scheme's year by its Chinese name (月度、季度、年度);
+    only periods that have begun are offered."""
+
+    period = forms.ChoiceField(label="考评周期")
+
+    def __init__(self, *args, scheme, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = period_choices(scheme.year, today)
+        self.fields["period"].error_messages["required"] = "请选择考评周期"
+
+
+# What each cycle of assessment is called in the picker (core.periods units).
+CYCLE_GROUPS = {"month": "月度", "quarter": "季度", "year": "年度"}
+
+
+def period_choices(year: int, today) -> list:
+    """Grouped choices (月度 / 季度 / 年度) of the periods of `year` that have begun by `today`:
+    the stored code as the value, the Chinese name as the label."""
+    groups = []
+    for unit, label in CYCLE_GROUPS.items():
+        begun = [(p.label, p.chinese) for p in periods.of_year(year, unit) if p.start <= today]
+        if begun:
+            groups.append((label, begun))
+    return groups
 
 
 class AdmonitionForm(ChineseFormMixin, forms.Form):

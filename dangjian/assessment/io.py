@@ -1,5 +1,5 @@
 """Excel export of a run's scores: one row per target, one column per indicator."""
-from dangjian.core import xlsx
+from dangjian.core import periods, xlsx
 
 from .models import Grade
 
@@ -19,4 +19,4 @@ def export_scores(run, scores, out) -> int:
             yield [s.place, s.org.code, s.org.name, float(s.total), labels[s.grade],
                    *[by_indicator.get(i.pk) for i in indicators]]
 
-    return xlsx.write(out, columns, rows(), title=f"{run.period}考评结果"[:31])
+    return xlsx.write(out, columns, rows(), title=f"{periods.name_of(run.period)}考评结果"[:31])

@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from dangjian.core import periods
+
 
 class Level(models.TextChoices):
     """Who a scheme assesses."""
@@ -168,7 +170,7 @@ class Run(models.Model):
         constraints = [models.UniqueConstraint(fields=["scheme", "period"], name="one_run_per_scheme_period")]
 
     def __str__(self):
-        return f"{self.scheme.name} {self.period}"
+        return f"{self.scheme.name} {periods.name_of(self.period)}"
 
 
 class TargetScore(models.Model):

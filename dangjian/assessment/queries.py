@@ -5,6 +5,7 @@ from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from dangjian.core import periods
 from dangjian.core.scoping import can_anywhere
 from dangjian.orgs.models import Organization
 
@@ -83,7 +84,7 @@ def trend(run: Run, user) -> list[dict]:
             .annotate(avg=Avg("total"), high=Max("total"), low=Min("total"),
                       **{g.value: Count("id", filter=Q(grade=g.value)) for g in GRADE_ORDER})
             .order_by("run__period_start"))
-    return [{"run": r["run_id"], "period": r["run__period"], "avg": round(float(r["avg"]), 2),
+    return [{"run": r["run_id"], "period": periods.name_of(r["run__period"]), "avg": round(float(r["avg"]), 2),
              "high": float(r["high"]), "low": float(r["low"]), **{g.value: r[g.value] for g in GRADE_ORDER}}
             for r in rows]
 

@@ -218,7 +218,7 @@ def check_period(scheme: Scheme, label: str) -> periods.Period:
     if p.unit not in CYCLES:
         raise AssessmentError("period", "周期：考评按月（2026-10）、季度（2026Q3）或年度（2026）进行")
     if p.year != scheme.year:
-        raise AssessmentError("period", f"方案“{scheme.name}”适用于 {scheme.year} 年，{p.label} 没有适用的考核方案")
+        raise AssessmentError("period", f"方案“{scheme.name}”适用于 {scheme.year} 年，{p.chinese}没有适用的考核方案")
     return p
 
 
@@ -258,7 +258,7 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
     today = today or timezone.localdate()
     p = check_period(scheme, period)
     if p.start > today:
-        raise AssessmentError("period", f"{p.label} 尚未开始，不能考评")
+        raise AssessmentError("period", f"{p.chinese}尚未开始，不能考评")
     indicators = list(scheme.indicators.all())
     if not indicators:
         raise AssessmentError("scheme", f"方案“{scheme.name}”还没有指标")
@@ -319,11 +319,11 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
         Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below).delete()
         have = set(Admonition.objects.filter(run=run).values_list("org_id", flat=True))
         Admonition.objects.bulk_create([
-            Admonition(run=run, org_id=o, reason=f"{p.label} 考评得分 {totals[o]} 分，低于约谈分数线 {scheme.admonish_below} 分")
+            Admonition(run=run, org_id=o, reason=f"考评得分 {totals[o]} 分，低于约谈分数线 {scheme.admonish_below} 分")
             for o in sorted(below - have)
         ])
         audit.record(user, run, before, action="create" if created else "update",
-                     note=f"考评 {p.label}：{len(targets)} 个考核对象")
+                     note=f"考评{p.chinese}：{len(targets)} 个考核对象")
     return run
 
 

@@ -101,6 +101,23 @@ def parse(text: str) -> Period:
     )
 
 
+def name_of(period) -> str:
+    """A period as a person reads it, from a `Period` or a stored code: "2026Q1" → "2026年第一季度".
+    A code is never shown to a user; text that is no period code comes back as it is."""
+    if isinstance(period, Period):
+        return period.chinese
+    try:
+        return parse(str(period)).chinese
+    except PeriodError:
+        return "" if period is None else str(period)
+
+
+def of_year(year: int, unit: str) -> list[Period]:
+    """The periods of `unit` in `year`, in order: the twelve months, four quarters, two halves, or
+    the year itself."""
+    return [Period(unit, year, i) for i in range(1, 12 // _MONTHS[unit] + 1)]
+
+
 def overlapping(unit: str, start: dt.date, end: dt.date) -> list[Period]:
     """The periods of `unit` that share at least one day with [start, end]."""
     out = []

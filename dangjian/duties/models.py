@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 
 from dangjian.activities.models import KIND_LABELS, Period
+from dangjian.core import periods
 
 
 class DutyRole(models.TextChoices):
@@ -170,7 +171,7 @@ class DutyMark(models.Model):
         indexes = [models.Index(fields=["year", "fact"])]
 
     def __str__(self):
-        return f"{self.period} {self.note}"
+        return f"{periods.name_of(self.period)} {self.note}"
 
     @classmethod
     def history_display(cls, name, value):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.http import Http404
 from django.urls import reverse
 
-from dangjian.core import history
+from dangjian.core import history, periods
 from dangjian.core.scoping import can, scope_of
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -125,7 +125,7 @@ def mark_history(member: Member, blocks: list[RoleBlock], year: int) -> list[dic
                 .values_list("pk", "item_code", "period"))
     if not rows:
         return []
-    labels = {("duties.dutymark", pk): f"{titles.get(code, '责任清单事项')}（{period}）" for pk, code, period in rows}
+    labels = {("duties.dutymark", pk): f"{titles.get(code, '责任清单事项')}（{periods.name_of(period)}）" for pk, code, period in rows}
     return history.describe(history.entries_for({"duties.dutymark": [pk for pk, _, _ in rows]}), labels)
 
 

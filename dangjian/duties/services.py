@@ -71,9 +71,9 @@ def _period(item: DutyItem, label: str, today: dt.date) -> periods.Period:
     except periods.PeriodError:
         _fail("period", f"“{(label or '')[:20]}”不是有效的周期")
     if p.unit != item.period:
-        _fail("period", f"这一项按{item.get_period_display().removeprefix('每')}计，“{p.label}”不是它的周期")
+        _fail("period", f"这一项按{item.get_period_display().removeprefix('每')}计，{p.chinese}不是它的周期")
     if p.start > today:
-        _fail("period", f"{p.label} 还没有开始，不能标记完成")
+        _fail("period", f"{p.chinese}还没有开始，不能标记完成")
     return p
 
 
@@ -101,7 +101,7 @@ def mark_done(user, member, item_code: str, period: str, done_on, note: str, *,
     if done_on > today:
         _fail("done_on", f"{done_on:%Y-%m-%d} 是将来的日期")
     if not p.start <= done_on <= p.end:
-        _fail("done_on", f"应在 {p.label}（{p.start:%Y-%m-%d} 至 {p.end:%Y-%m-%d}）之内")
+        _fail("done_on", f"应在{p.chinese}（{p.start:%Y-%m-%d} 至 {p.end:%Y-%m-%d}）之内")
     note = " ".join((note or "").split())
     if not note:
         _fail("note", "请简要写明做了什么（如会议名称、时间、议题）")
@@ -110,7 +110,7 @@ def mark_done(user, member, item_code: str, period: str, done_on, note: str, *,
     subject, row = _mark_row(item, holder, p)
     if row is not None and row.is_active:
         shared = "（同一单位共用）" if subject.startswith("u") else ""
-        _fail("period", f"{p.label} 已标记完成{shared}：{row.note}")
+        _fail("period", f"{p.chinese}已标记完成{shared}：{row.note}")
     fields = dict(member_id=holder.member_id if subject.startswith("m") else None,
                   unit_id=holder.unit_id if subject.startswith("u") else None, org_id=holder.org_id,
                   item_code=item.code, year=p.year, done_on=done_on, note=note, is_active=True, withdrawn_reason="",
@@ -120,7 +120,7 @@ def mark_done(user, member, item_code: str, period: str, done_on, note: str, *,
             with transaction.atomic():
                 row = DutyMark.objects.create(fact=item.fact_code, subject=subject, period=p.label, **fields)
         except IntegrityError:
-            _fail("period", f"{p.label} 刚刚已被标记完成，请刷新后查看")
+            _fail("period", f"{p.chinese}刚刚已被标记完成，请刷新后查看")
         audit.record(user, row, None, note=f"标记完成：{item.title}")
         return row
     before = audit.snapshot(row)
@@ -149,7 +149,7 @@ def withdraw_mark(user, member, item_code: str, period: str, reason: str, *,
         _fail("reason", f"不能超过 {NOTE_MAX} 个字")
     _, row = _mark_row(item, holder, p)
     if row is None or not row.is_active:
-        _fail("period", f"{p.label} 没有已标记完成的记录")
+        _fail("period", f"{p.chinese}没有已标记完成的记录")
     before = audit.snapshot(row)
     row.is_active, row.withdrawn_reason = False, reason
     row.save(update_fields=["is_active", "withdrawn_reason", "marked_at"])

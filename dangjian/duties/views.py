@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from dangjian.core import periods
 from dangjian.core.scoping import can_anywhere, committee_staff_only, is_committee_staff
 from dangjian.core.views import paginate
 
@@ -49,7 +50,7 @@ def _post(request, ctx, today, errors) -> bool:
     form = (MarkForm if action == "mark" else WithdrawForm)(request.POST)
     code, period = (request.POST.get("item") or "")[:48], (request.POST.get("period") or "")[:8]
     key = f"{code}|{period}"
-    block = next((b for b in ctx["blocks"] for r in b.rows if r.item.code == code), None)
+    block, item = next(((b, r.item) for b in ctx["blocks"] for r in b.rows if r.item.code == code), (None, None))
     if action not in ("mark", "withdraw"):
         errors[key] = ["请选择要执行的操作"]
         return False
@@ -66,10 +67,10 @@ def _post(request, ctx, today, errors) -> bool:
     try:
         if action == "mark":
             services.mark_done(user, member, data["item"], data["period"], data["done_on"], data["note"], today=today)
-            messages.success(request, f"已标记完成：{data['period']}")
+            messages.success(request, f"已标记完成：{item.title}（{periods.name_of(data['period'])}）")
         else:
             services.withdraw_mark(user, member, data["item"], data["period"], data["reason"], today=today)
-            messages.success(request, f"已撤销 {data['period']} 的标记")
+            messages.success(request, f"已撤销标记：{item.title}（{periods.name_of(data['period'])}）")
     except services.DutyError as exc:
         errors[key] = [exc.message]
         return False

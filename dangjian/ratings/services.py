@@ -21,7 +21,7 @@ from dangjian.activities import compliance
 from dangjian.activities.models import ComplianceRow
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.assessment.models import Run, Scheme, TargetScore
-from dangjian.core import audit
+from dangjian.core import audit, periods
 from dangjian.core.text import citation_problem
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
@@ -176,9 +176,9 @@ def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) 
     for org_id, items in per_org.items():
         items.sort()
         mean = _mean([v for _, v in items])
-        listed = "、".join(f"{p} {v}" for p, v in items)
+        listed = "、".join(f"{periods.name_of(p)} {v}" for p, v in items)
         scores[org_id] = (mean, f"{source.name}：{listed}，{len(items)} 次平均 {mean} 分{full}", len(items))
-    basis = f"{source.name}（{source.code}）{'、'.join(r.period for r in runs)} 共 {len(runs)} 次考评的平均得分"
+    basis = f"“{source.name}”{'、'.join(periods.name_of(r.period) for r in runs)}共 {len(runs)} 次考评的平均得分"
     return scores, basis, [r.pk for r in runs]
 
 

@@ -2,6 +2,7 @@
 from django import forms
 
 from dangjian.assessment.models import Run
+from dangjian.core import periods
 from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.orgs.fields import OrgField
 
@@ -16,7 +17,7 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 class RunChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.scheme.name} {obj.period}"
+        return f"{obj.scheme.name} {periods.name_of(obj.period)}"
 
 
 def _integer_messages(field, label: str, low: int, high: int):

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, periods, xlsx
 from dangjian.core.views import QueryParams, paginate
 from dangjian.orgs.alerts import ALERT_KINDS
 
@@ -155,7 +155,7 @@ MISSING_COLUMNS = [
     xlsx.Column("所属单位", "unit", width=30),
     xlsx.Column("组织生活类型", "kind", width=18),
     xlsx.Column("要求", "rule", width=30),
-    xlsx.Column("周期", "period", width=10),
+    xlsx.Column("周期", "period", width=16),
     xlsx.Column("周期截止", "period_end", width=12),
     xlsx.Column("应开（次）", "required", width=10),
     xlsx.Column("已开（次）", "held", width=10),
@@ -186,7 +186,7 @@ def _missing_rows(items):
     for m in items:
         r = m["row"]
         yield [m["org"].name, m["org"].code, m["unit"].label if m["unit"] else "", m["kind_label"], m["rule_text"],
-               r.period, r.period_end, r.required, r.held, m["shortfall"]]
+               periods.name_of(r.period), r.period_end, r.required, r.held, m["shortfall"]]
 
 
 def _alert_rows(alerts):

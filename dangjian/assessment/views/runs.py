@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, periods, xlsx
 from dangjian.core.scoping import get_visible_or_404, is_committee_staff
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
@@ -39,7 +39,7 @@ def run_export(request, pk):
     queries.require_view(user)
     run = queries.run_or_404(user, pk)
     scores = queries.run_scores(run, user)
-    filename = f"{run.scheme.name}{run.period}考评结果.xlsx"
+    filename = f"{run.scheme.name}{periods.name_of(run.period)}考评结果.xlsx"
     return xlsx.workbook_response(lambda out: io.export_scores(run, scores, out), filename,
                                   lambda n: audit.record_export(user, "assessment_scores", "考评结果", n,
                                                                 {"run": str(run.pk)}))
@@ -53,7 +53,7 @@ def target_detail(request, pk, org_pk):
     score = get_object_or_404(run.scores.select_related("org"), org=org)
     history = queries.target_history(run.scheme, org)
     ctx = {"run": run, "org": org, "score": score, "history": history,
-           "chart": {"periods": [h.run.period for h in history], "totals": [float(h.total) for h in history]},
+           "chart": {"periods": [periods.name_of(h.run.period) for h in history], "totals": [float(h.total) for h in history]},
            "admonition": Admonition.objects.filter(run=run, org=org).first()}
     return render(request, "assessment/target.html", ctx)
 

@@ -2,13 +2,15 @@
 from django.contrib import messages
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from dangjian.activities.models import ActivityRule
 from dangjian.core import history as history_rows
+from dangjian.core import periods
 from dangjian.core.scoping import committee_staff_only, is_committee_staff
 
 from .. import metrics, queries, services
-from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows
+from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows, period_choices
 from ..models import Indicator, Run
 
 EXTRA_ROWS = 3
@@ -52,7 +54,7 @@ def scheme_detail(request, pk):
                                         "assessment.indicator": [i.pk for i in indicators]})
     labels = {("assessment.indicator", i.pk): f"指标（{i.name}）" for i in indicators}
     ctx = {"scheme": scheme, "indicators": indicators, "can_manage": is_committee_staff(request.user),
-           "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(),
+           "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(scheme=scheme, today=timezone.localdate()),
            "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
            "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in indicators),
            "history": history_rows.describe(entries, labels),
@@ -110,17 +112,17 @@ def run(request, pk):
     scheme = queries.scheme_or_404(pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    form = RunForm(request.POST)
+    form = RunForm(request.POST, scheme=scheme, today=timezone.localdate())
     if form.is_valid():
         try:
             result = services.run_evaluation(request.user, scheme, form.cleaned_data["period"])
         except services.AssessmentError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"{result.period} 考评完成：{result.target_count} 个考核对象。")
+            messages.success(request, f"{periods.name_of(result.period)}考评完成：{result.target_count} 个考核对象。")
             return redirect("assessment:run", result.pk)
     else:
-        messages.error(request, "请填写考评周期，如 2026-10 或 2026Q3")
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
     return redirect("assessment:scheme", scheme.pk)
 
 
@@ -156,5 +158,6 @@ def manual_scores(request, pk):
     grid = [{"target": t, "cells": [{"key": f"{i.pk}-{t.org_id}", "indicator": i,
                                      "value": values.get(f"{i.pk}-{t.org_id}", ("", ""))} for i in inds]}
             for t in targets]
-    ctx = {"scheme": scheme, "period": period, "indicators": inds, "grid": grid, "error": error}
+    ctx = {"scheme": scheme, "period": period, "indicators": inds, "grid": grid, "error": error,
+           "choices": period_choices(scheme.year, timezone.localdate())}
     return render(request, "assessment/manual.html", ctx, status=400 if error else 200)

@@ -2,10 +2,13 @@
 
 - `{{ activity.recorded_by|person }}`: the person behind a login (`core.people.display_name`),
   never the login itself.
+- `{{ row.period|period_name }}`: a period by its Chinese name (2026年第一季度), never its code
+  (2026Q1).
 """
 from django import template
 
 from dangjian.core.people import display_name
+from dangjian.core.periods import name_of
 
 register = template.Library()
 
@@ -13,3 +16,8 @@ register = template.Library()
 @register.filter
 def person(user) -> str:
     return display_name(user)
+
+
+@register.filter
+def period_name(period) -> str:
+    return name_of(period)

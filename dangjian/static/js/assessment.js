@@ -12,6 +12,8 @@
     c.setOption(option);
     window.addEventListener("resize", function () { c.resize(); });
   }
+  // A period's Chinese name on two lines under its point: 2026年 / 第一季度.
+  function periodLabel(name) { return String(name).replace("年", "年\n"); }
   var run = data("run-chart");
   if (run) {
     chart("grade-chart", {
@@ -22,7 +24,8 @@
     chart("trend-chart", {
       tooltip: {trigger: "axis"}, legend: {data: ["平均分", "最高分", "最低分"]},
       grid: {left: 40, right: 12, top: 30, bottom: 24},
-      xAxis: {type: "category", data: run.trend.map(function (r) { return r.period; })},
+      xAxis: {type: "category", data: run.trend.map(function (r) { return r.period; }),
+              axisLabel: {formatter: periodLabel}},
       yAxis: {type: "value", scale: true},
       series: [
         {name: "平均分", type: "line", data: run.trend.map(function (r) { return r.avg; })},
@@ -35,7 +38,7 @@
   if (target) {
     chart("history-chart", {
       tooltip: {trigger: "axis"}, grid: {left: 40, right: 12, top: 12, bottom: 24},
-      xAxis: {type: "category", data: target.periods}, yAxis: {type: "value", scale: true},
+      xAxis: {type: "category", data: target.periods, axisLabel: {formatter: periodLabel}}, yAxis: {type: "value", scale: true},
       series: [{type: "line", data: target.totals, itemStyle: {color: "#c0392b"}}]
     });
   }
