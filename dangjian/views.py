@@ -3,7 +3,8 @@ owns it, and the page only puts together what the person who logs in needs first
 - a member: their record, their own organizational life this year, what their branch's
   requirements of this period still ask, and their duty list if they hold a role;
 - whoever keeps a branch's records (edit over a branch or a 党总支): that branch's to-do —
-  requirements due, structure alerts;
+  requirements due, structure alerts — first on the page, and the member's own branch's
+  requirements only there (a secretary is also a member of the branch they keep);
 - whoever views a part of the tree: its figures and the alerts on terms and vacant seats, each
   list linking to the full one.
 """
@@ -28,21 +29,24 @@ def home(request):
     user = request.user
     today = timezone.localdate()
     ctx = {"today": today, "limit": LIST_LIMIT}
-    if user.member_id:
-        me = Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
-        if me is not None:
-            ctx["me"] = me
-            ctx["life"] = list(activity_queries.member_attendance(me.pk, year=today.year)[:5])
-            ctx["life_counts"] = activity_queries.attendance_counts(me.pk, today.year)
-            ctx["branch"] = activity_queries.requirements_now(me.org, today)
-            if completion.holders(member_ids=[me.pk]):
-                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today)["todo"]
+    kept = []
     edited = scope_of(user).prefixes("edit")
     if edited:
         kept = list(Organization.objects.filter(path__in=edited, kind__in=RECORD_KINDS, status="active")
                     .order_by("path")[:TODO_ORGS])
         ctx["todo"] = [{"org": org, "branch": activity_queries.requirements_now(org, today),
                         "alerts": structure_alerts(org=org, today=today)} for org in kept]
+    if user.member_id:
+        me = Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
+        if me is not None:
+            ctx["me"] = me
+            ctx["life"] = list(activity_queries.member_attendance(me.pk, year=today.year)[:5])
+            ctx["life_counts"] = activity_queries.attendance_counts(me.pk, today.year)
+            # A secretary's own branch is already on the to-do card above: not twice.
+            if me.org_id not in {org.pk for org in kept}:
+                ctx["branch"] = activity_queries.requirements_now(me.org, today)
+            if completion.holders(member_ids=[me.pk]):
+                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today)["todo"]
     if can_anywhere(user, "view"):
         ctx["counts"] = org_queries.org_counts(user)
         ctx["term_count"], ctx["term_alerts"] = org_queries.term_alerts(user, today, LIST_LIMIT)

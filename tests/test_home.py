@@ -53,6 +53,20 @@ def test_a_secretary_sees_the_branchs_to_do(branch):
     assert "组织设置提醒" in home
 
 
+def test_a_secretary_sees_their_branchs_requirements_once_and_the_to_do_first(branch, tree):
+    home = page(login(branch["secretary"]).get("/"))
+    # The branch they keep is the branch they belong to: its requirements are on the to-do card
+    # only, and that card comes before the member's own cards (first thing on a phone).
+    assert home.count("data-requirements") == 1 and "本支部本期组织生活" not in home
+    assert home.index("data-todo") < home.index("member-card") < home.index("data-my-life")
+    # Someone keeping another branch's records still sees their own branch's requirements.
+    other = branch_with(tree["a"], full=2, code="CZ06", name="财政局第六党支部")
+    keeper = factories.user("branch_secretary", other, member=branch["org"].people[2], username="sec06")
+    home = page(login(keeper).get("/"))
+    assert home.count("data-requirements") == 2 and "本支部本期组织生活" in home
+    assert "待办：财政局第六党支部" in home and home.index("data-todo") < home.index("member-card")
+
+
 def test_a_user_without_a_member_has_no_life_page(personas):
     c = login(personas["wc_admin"])
     r = c.get("/activities/mine/")
