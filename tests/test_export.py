@@ -154,6 +154,47 @@ def test_a_long_roster_is_exported_by_a_job_with_its_progress(consistent, person
     assert "已过保留期限" in r.content.decode()
 
 
+def job_page(client, location) -> str:
+    return factories.visible_text(client.get(location).content.decode())
+
+
+def test_an_export_jobs_page_speaks_of_the_export_and_leads_back_to_the_roster(consistent, personas, client,
+                                                                              settings, monkeypatch):
+    settings.EXPORT_INLINE_ROWS = 1
+    factories.member(consistent["a1"], name="张伟")
+    client.force_login(personas["unit_admin_a"])
+    resp = client.get("/exchange/export/members.xlsx?q=&category=full")
+    page = job_page(client, resp["Location"])
+    assert "导出党员花名册" in page and "数据导入" not in page and "导入页面" not in page
+    assert 'href="/members/?category=full">返回党员名册' in client.get(resp["Location"]).content.decode()
+    # A failed export says that no file was made, not the import's "no data written".
+    from dangjian.exchange import tasks
+
+    def broken(progress, user_id, params):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tasks, "run_member_export", broken)
+    resp = client.get("/exchange/export/members.xlsx")
+    page = job_page(client, resp["Location"])
+    assert "没有生成文件" in page and "未写入任何数据" not in page and "返回党员名册" in page
+
+
+def test_an_import_jobs_page_names_the_file_while_it_still_runs(consistent, personas, client, tmp_path,
+                                                                 settings, monkeypatch):
+    """The heading names the uploaded file from the first look at the page, not only once the job
+    is done (the job's own result used to be the only place the name was kept)."""
+    from dangjian.core import jobs
+
+    settings.VAR_DIR = tmp_path / "var"
+    monkeypatch.setattr(jobs, "_run", lambda *args: None)  # the job stays queued
+    client.force_login(personas["unit_admin_a"])
+    path = sheet(tmp_path / "二季度名册.xlsx", [person(1)])
+    with path.open("rb") as fh:
+        resp = client.post("/exchange/import/", {"kind": "members", "file": fh})
+    assert Job.objects.get().status == "queued"
+    assert "导入党员花名册：二季度名册.xlsx" in job_page(client, resp["Location"])
+
+
 def test_exports_write_formula_like_text_as_text(consistent, tmp_path):
     """A name typed as a formula (=HYPERLINK …, +…, @…) is exported as text Excel shows and
     never runs; the CSV output marks it with an apostrophe. Numbers stay numbers."""

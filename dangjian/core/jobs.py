@@ -38,7 +38,8 @@ def _run(job_id: int, fn, args, kwargs) -> None:
     Job.objects.filter(pk=job_id).update(status="running")
     try:
         result = fn(Progress(job), *args, **kwargs)
-        Job.objects.filter(pk=job_id).update(status="done", result=result or {}, finished_at=timezone.now())
+        Job.objects.filter(pk=job_id).update(status="done", result={**job.result, **(result or {})},
+                                             finished_at=timezone.now())
     except Exception:  # the job row must say it failed; the traceback goes to the log
         traceback.print_exc()
         Job.objects.filter(pk=job_id).update(
@@ -49,8 +50,10 @@ def _run(job_id: int, fn, args, kwargs) -> None:
             close_old_connections()
 
 
-def start(kind: str, user, fn, *args, **kwargs) -> Job:
-    job = Job.objects.create(kind=kind, user=user if user and user.is_authenticated else None)
+def start(kind: str, user, fn, *args, known: dict | None = None, **kwargs) -> Job:
+    """Run `fn(progress, *args, **kwargs)` as a job. `known`: what the job's page can tell from
+    the start (the uploaded file's name), kept in its result beside what the work returns."""
+    job = Job.objects.create(kind=kind, user=user if user and user.is_authenticated else None, result=known or {})
     if settings.JOBS_MODE == "sync":
         _run(job.pk, fn, args, kwargs)
     else:

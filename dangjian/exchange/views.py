@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from dangjian.core import audit, jobs, xlsx
@@ -52,7 +54,7 @@ def import_page(request):
         else:
             saved = _save_upload(upload)
             job = jobs.start(f"import-{kind}", request.user, tasks.run_import, kind, str(saved), request.user.pk,
-                             bool(request.POST.get("dry_run")), upload.name[:100])
+                             bool(request.POST.get("dry_run")), upload.name[:100], known={"filename": upload.name[:100]})
             return redirect("exchange:job", pk=job.pk)
     recent = Job.objects.filter(user=request.user, kind__startswith="import-").order_by("-created_at")[:10]
     for j in recent:
@@ -91,11 +93,16 @@ def _own_job(request, pk) -> Job:
 def job(request, pk):
     job = _own_job(request, pk)
     result = job.result or {}
+    is_export = job.kind.startswith("export-")
     ctx = {
         "job": job,
         "finished": job.status in ("done", "failed"),
         "kind_label": _label(job.kind),
-        "is_export": job.kind.startswith("export-"),
+        "is_export": is_export,
+        # Where the job came from, to go back to: the member list (with its filters) or the import page.
+        "back_url": (reverse("members:list") + (f"?{urlencode(result.get('filters') or {})}"
+                                                if result.get("filters") else "")
+                     if is_export else reverse("exchange:import")),
         "result": result,
         "errors": (result.get("errors") or [])[:MAX_ERRORS_SHOWN],
         "more_errors": max(0, result.get("error_count", 0) - MAX_ERRORS_SHOWN),
@@ -139,7 +146,8 @@ def export_members(request):
     qs = filter_members(Member.objects.visible_to(request.user, "import"), filters, request.user)
     if qs.count() > settings.EXPORT_INLINE_ROWS:
         tasks.forget_old_exports()
-        job = jobs.start("export-members", request.user, tasks.run_member_export, request.user.pk, filters)
+        job = jobs.start("export-members", request.user, tasks.run_member_export, request.user.pk, filters,
+                         known={"filters": {k: v for k, v in filters.items() if v}})
         return redirect("exchange:job", pk=job.pk)
     return xlsx.workbook_response(lambda out: member_io.export_members(qs, out), "党员花名册.xlsx",
                                   lambda n: audit.record_export(request.user, "members", "党员", n, filters))
