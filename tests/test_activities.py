@@ -142,7 +142,7 @@ def test_withdraw_keeps_the_record_and_stops_counting(tree):
     a.refresh_from_db()
     assert a.status == "withdrawn" and a.withdrawn_reason == "重复录入"
     assert not ActivityKind.objects.filter(activity=a, is_active=True).exists()
-    assert audit.history(a).filter(action="delete").exists()
+    assert audit.history(a).filter(action="withdraw").exists()
     with pytest.raises(acts.ActivityError, match="已撤回"):
         acts.update_activity(None, a, topic="x", today=TODAY)
     # withdrawn: the same record may be entered again

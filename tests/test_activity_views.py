@@ -183,8 +183,14 @@ def test_list_filters_by_kind_and_year(branch, personas):
     assert "今年主题党日" in page and "今年党课" not in page and "去年主题党日" not in page
     page = text(c.get(f"/activities/org/{org.pk}/?kind=bogus&year=abc"))
     assert "今年党课" in page and "去年主题党日" in page
-    bad = c.get(f"/activities/org/{org.pk}/calendar/?month=2026-99")
-    assert bad.status_code == 200 and "月份：“2026-99”格式不正确" in text(bad)
+    # A bad month says what is wrong; its example is this month, so it never reads like the answer.
+    this_month = timezone.localdate().strftime("%Y-%m")
+    for raw, message in [("2026-13", "月份“2026-13”中的 13 月不存在，月份应在 1 到 12 之间"),
+                         ("2026-0", "月份“2026-0”中的 0 月不存在"),
+                         ("2026/11", f"月份“2026/11”的写法不对，应为“年-月”，如 {this_month}"),
+                         ("1900-05", "早于 1921 年")]:
+        bad = c.get(f"/activities/org/{org.pk}/calendar/", {"month": raw})
+        assert bad.status_code == 200 and message in text(bad) and "已显示本月" in text(bad), raw
 
 
 def _queries(client, url):

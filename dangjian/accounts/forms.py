@@ -59,3 +59,8 @@ class ChangePasswordForm(PasswordChangeForm):
             "password_incorrect": "原密码不正确，请重新输入。",
             "password_mismatch": "两次输入的新密码不一致。",
         }
+
+    def validate_password_for_user(self, user, password_field_name="new_password1"):
+        """The password rules judge the new password, so their messages stand under 新密码 (where
+        the rules are listed), not under 确认新密码 as Django places them."""
+        super().validate_password_for_user(user, "new_password1")

@@ -202,6 +202,39 @@ class Attendance(models.Model):
         constraints = [models.UniqueConstraint(fields=["activity", "member"], name="one_attendance_per_member")]
         indexes = [models.Index(fields=["member", "status"])]
 
+    @classmethod
+    def history_changes(cls, entries) -> dict[int, list[dict]]:
+        """A record's attendance list is kept in its history as {member id: [status before, after]}
+        (services._write_attendance). A new list reads one line per status with the names
+        (出席（3 人）：张三、李四、王五); a change, one line per member whose status changed
+        (张三：出席 → 请假). The names of all the entries are read in one query."""
+        from dangjian.core.history import EMPTY, GONE
+
+        ids = {int(k) for e in entries for k in e.changes if str(k).isdigit()}
+        member = cls._meta.get_field("member").related_model
+        names = dict(member._base_manager.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+        labels = dict(cls.Status.choices)
+        order = {s: i for i, s in enumerate(cls.Status.values)}
+
+        def status(value):
+            return labels.get(value, EMPTY) if value else EMPTY
+
+        out = {}
+        for e in entries:
+            pairs = sorted(((int(k), pair) for k, pair in e.changes.items() if str(k).isdigit()),
+                           key=lambda kv: (names.get(kv[0], ""), kv[0]))
+            if e.action == "create":
+                grouped: dict[str, list[str]] = {}
+                for mid, (_, after) in pairs:
+                    if after:
+                        grouped.setdefault(after, []).append(names.get(mid, GONE))
+                out[e.pk] = [{"label": f"{status(s)}（{len(who)} 人）", "before": EMPTY, "after": "、".join(who)}
+                             for s, who in sorted(grouped.items(), key=lambda kv: order.get(kv[0], len(order)))]
+            else:
+                out[e.pk] = [{"label": names.get(mid, GONE), "before": status(before), "after": status(after)}
+                             for mid, (before, after) in pairs if before != after]
+        return out
+
 
 def attachment_path(instance, filename):
     return f"activities/{instance.activity.held_on:%Y/%m}/{instance.activity_id}/{filename}"

@@ -291,8 +291,7 @@ def _write_attendance(user, activity: Activity, rows: dict[int, tuple[str, str]]
                for mid in set(old) | set(rows) if old.get(mid) != rows.get(mid)}
     AuditEntry.objects.create(table="activities.attendance", object_id=activity.pk,
                               action="create" if not old else "update", changes=changed,
-                              user=user if user is not None and user.is_authenticated else None,
-                              note="出席情况")
+                              user=user if user is not None and user.is_authenticated else None)
 
 
 def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
@@ -435,7 +434,7 @@ def withdraw_activity(user, activity: Activity, reason: str) -> Activity:
     activity.status, activity.withdrawn_reason = Activity.Status.WITHDRAWN, reason[:200]
     activity.save(update_fields=["status", "withdrawn_reason", "updated_at"])
     ActivityKind.objects.filter(activity=activity).update(is_active=False)
-    audit.record(user, activity, before, action="delete", note="撤回记录")
+    audit.record(user, activity, before, action="withdraw")
     _after_commit(user, [activity.org_id], [activity.held_on], [activity.lecturer_id])
     return activity
 

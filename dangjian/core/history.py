@@ -6,7 +6,10 @@ Core knows no domain: what a stored value means is the model's to say. A model m
   field's codes as their Chinese labels, a code as the name it stands for. It returns the text,
   or None to fall back to the plain reading below;
 - `HISTORY_HIDDEN`: fields never shown (ordering positions, internal codes);
-- `HISTORY_SHOWN`: fields shown although not editable (the masked 身份证号).
+- `HISTORY_SHOWN`: fields shown although not editable (the masked 身份证号);
+- `history_changes(entries)` (a classmethod): for a table whose entries are not keyed by field
+  (an attendance list keyed by member), the rows each entry shows — {entry id: [{"label",
+  "before", "after"}]} for all the entries at once, so names are read in one query.
 
 Never shown: derived columns (not editable: paths, hashes, computed stamps), a field without a
 Chinese verbose name (its English attribute name would be all a reader sees), and a JSON value
@@ -124,6 +127,10 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
             f = fields.get(key)
             if f is not None and f.is_relation and shown(model, f):
                 fk_ids[f.related_model].update(v for v in pair if v is not None)
+    custom = {}
+    for table, model in models.items():
+        if model is not None and hasattr(model, "history_changes"):
+            custom.update(model.history_changes([e for e in entries if e.table == table]))
     names = {}
     for related, ids in fk_ids.items():
         found = related._base_manager.filter(pk__in=ids)
@@ -136,8 +143,8 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
     for e in entries:
         model = models.get(e.table)
         fields = _fields_by_attname(model) if model else {}
-        changes = []
-        for key, pair in e.changes.items():
+        changes = list(custom.get(e.pk, ()))
+        for key, pair in ([] if e.pk in custom else e.changes.items()):
             f = fields.get(key)
             if f is None or not shown(model, f):
                 continue
@@ -155,14 +162,14 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
             if e.action != "create" and before == after:
                 continue  # reads the same before and after (a stored form changed, not its meaning)
             changes.append({"label": label_of(f), "before": before, "after": after})
+        label = object_labels.get((e.table, e.object_id)) or _model_label(model)
         rows.append(
             {
                 "at": e.at,
                 "user": display_name(e.user) if e.user else NOBODY,
                 "action": e.get_action_display(),
-                "object": object_labels.get((e.table, e.object_id))
-                or _model_label(model),
-                "note": e.note,
+                "object": label,
+                "note": "" if e.note == label else e.note,  # a note naming the object says nothing more
                 "changes": changes,
                 "is_create": e.action == "create",
             }

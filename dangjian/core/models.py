@@ -8,8 +8,9 @@ class AuditEntry(models.Model):
     Personal data appears here only in masked form (see core.audit)."""
 
     # "reveal" and "export" change nothing but are kept: who saw full 身份证号, who took a roster out.
-    ACTIONS = [("create", "新增"), ("update", "修改"), ("delete", "撤销"), ("reveal", "查看完整身份证号"),
-               ("export", "导出")]
+    # "withdraw": a record taken back (撤回, as the pages say): it stays, but no longer counts.
+    ACTIONS = [("create", "新增"), ("update", "修改"), ("delete", "删除"), ("withdraw", "撤回"),
+               ("reveal", "查看完整身份证号"), ("export", "导出")]
 
     table = models.CharField(max_length=64)
     object_id = models.BigIntegerField()

@@ -1,5 +1,6 @@
 """An org's compliance with the frequency rules: the year table and the month calendar."""
 import datetime as dt
+import re
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -33,15 +34,29 @@ def month_calendar(request, org_pk):
     error = ""
     if raw:
         try:
-            chosen = dt.datetime.strptime(raw, "%Y-%m").date()
-            if chosen.year < 1921:
-                raise ValueError
-            year, month = chosen.year, chosen.month
-        except ValueError:
-            error = f"月份：“{raw}”格式不正确，应为 2026-11"
+            year, month = _month(raw, today)
+        except ValueError as exc:
+            error = f"{exc}，已显示本月"
     cal = queries.month_calendar(org, year, month, today)
     ctx = {"org": org, "cal": cal, "error": error, "weekdays": "一二三四五六日",
            "can_edit": can(user, "edit", org.path) and org.status == Organization.Status.ACTIVE}
     return render(request, "activities/calendar.html", ctx)
 
 
+FIRST_YEAR = 1921  # no party organization kept records before the Party was founded
+MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+def _month(raw: str, today: dt.date) -> tuple[int, int]:
+    """(year, month) of a `?month=` value written 年-月; a ValueError says in Chinese what is wrong,
+    with an example taken from today, so it never reads like the answer."""
+    shown = raw[:20]
+    found = MONTH.fullmatch(raw)
+    if found is None:
+        raise ValueError(f"月份“{shown}”的写法不对，应为“年-月”，如 {today:%Y-%m}")
+    year, month = int(found.group(1)), int(found.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"月份“{shown}”中的 {month} 月不存在，月份应在 1 到 12 之间")
+    if year < FIRST_YEAR:
+        raise ValueError(f"月份“{shown}”早于 {FIRST_YEAR} 年，没有可查看的记录")
+    return year, month
