@@ -22,8 +22,10 @@
       series: [{type: "bar", data: run.counts, itemStyle: {color: "#c0392b"}, label: {show: true, position: "top"}}]
     });
     chart("trend-chart", {
-      tooltip: {trigger: "axis"}, legend: {data: ["平均分", "最高分", "最低分"]},
-      grid: {left: 40, right: 12, top: 30, bottom: 24},
+      // The legend above the plot: ECharts 6 puts it at the bottom, over the lowest line and
+      // the axis labels (two lines each: 2026年 / 第一季度).
+      tooltip: {trigger: "axis"}, legend: {top: 0, data: ["平均分", "最高分", "最低分"]},
+      grid: {left: 40, right: 12, top: 34, bottom: 40},
       xAxis: {type: "category", data: run.trend.map(function (r) { return r.period; }),
               axisLabel: {formatter: periodLabel}},
       yAxis: {type: "value", scale: true},
@@ -37,7 +39,7 @@
   var target = data("target-chart");
   if (target) {
     chart("history-chart", {
-      tooltip: {trigger: "axis"}, grid: {left: 40, right: 12, top: 12, bottom: 24},
+      tooltip: {trigger: "axis"}, grid: {left: 40, right: 12, top: 12, bottom: 40},
       xAxis: {type: "category", data: target.periods, axisLabel: {formatter: periodLabel}}, yAxis: {type: "value", scale: true},
       series: [{type: "line", data: target.totals, itemStyle: {color: "#c0392b"}}]
     });
