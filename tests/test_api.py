@@ -154,16 +154,17 @@ def test_org_list_is_scoped_and_filters(api, tree):
 
 
 def test_org_retrieve_fields(api, tree):
-    org_services.set_current_term(None, tree["a1"], dt.date(2023, 1, 1), TODAY + dt.timedelta(days=100))
+    start = TODAY - dt.timedelta(days=800)
+    org_services.set_current_term(None, tree["a1"], start, TODAY + dt.timedelta(days=100))
     body = api("unita").get(f"/api/orgs/{tree['a1'].pk}/").json()
     assert body["code"] == "CZ01" and body["kind"] == "branch" and body["kind_label"] == "党支部"
     assert body["parent"] == "CZ" and body["parent_id"] == tree["a"].pk
     assert body["depth"] == 3 and body["status"] == "active"
     assert body["member_count"] == 1
     assert body["current_term"] == {
-        "starts_on": "2023-01-01",
+        "starts_on": start.isoformat(),
         "ends_on": (TODAY + dt.timedelta(days=100)).isoformat(),
-        "elected_on": "2023-01-01",
+        "elected_on": start.isoformat(),
         "days_left": 100,
     }
     assert api("unita").get(f"/api/orgs/{tree['a'].pk}/").json()["member_count"] == 1  # whole subtree
@@ -177,7 +178,7 @@ def test_org_outside_scope_is_404_everywhere(api, tree):
         ("get", f"/api/orgs/{pk}/seats/", None),
         ("patch", f"/api/orgs/{pk}/", {"name": "改名"}),
         ("post", f"/api/orgs/{pk}/dissolve/", {}),
-        ("post", f"/api/orgs/{pk}/term/", {"starts_on": "2024-01-01", "ends_on": "2029-01-01"}),
+        ("post", f"/api/orgs/{pk}/term/", {"starts_on": "2024-01-01", "ends_on": "2027-01-01"}),
     ]:
         r = getattr(c, method)(url, data, format="json")
         assert r.status_code == 404, (url, r.content)
@@ -546,7 +547,7 @@ def test_list_query_counts_do_not_grow_with_rows(api, tree):
     small = {url: _queries(c, url) for url in ("/api/members/", "/api/orgs/")}
     for i in range(12):
         branch = factories.org(tree["a"], code=f"CZ2{i:02d}")
-        org_services.set_current_term(None, branch, dt.date(2023, 1, 1), dt.date(2028, 1, 1))
+        org_services.set_current_term(None, branch, dt.date(2023, 1, 1), dt.date(2026, 1, 1))
         org_services.fill_seat(None, branch, "secretary", factories.member(branch, name=f"党员{i}甲"), dt.date(2023, 1, 1))
         factories.member(branch, name=f"党员{i}乙")
     assert Member.objects.count() > 20 and Organization.objects.count() > 15

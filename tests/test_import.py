@@ -207,7 +207,7 @@ def test_org_import_any_order_terms_and_reimport(tree, tmp_path):
 
     # Same start: the term is updated; a new start: 换届 (the old term stays, not current).
     rows[1]["本届届满日期"] = dt.date(2027, 6, 1)
-    rows[2]["本届开始日期"], rows[2]["本届届满日期"] = dt.date(2025, 5, 1), dt.date(2030, 5, 1)
+    rows[2]["本届开始日期"], rows[2]["本届届满日期"] = dt.date(2025, 5, 1), dt.date(2028, 5, 1)
     sheet(path, rows, ORG_HEADERS)
     assert cli_json("import-orgs", str(path))[1] == {"ok": True, "created": 0, "updated": 2, "errors": []}
     assert list(joint.terms.values_list("ends_on", "is_current")) == [(dt.date(2027, 6, 1), True)]

@@ -153,7 +153,7 @@ def world(tree, personas, settings, tmp_path):
     cell = factories.org(tree["a1"], kind="cell", name="财政局机关青年党小组", code="QX9301")
     factories.member(cell, name="诸葛青云", is_leader=True)
     seats = [org_services.fill_seat(None, tree[o], "secretary", tree[m], day) for o, m in (("a1", "ma"), ("b1", "mb"))]
-    terms = [org_services.set_current_term(None, tree[o], day, dt.date(2028, 5, 1)) for o in ("a1", "b1")]
+    terms = [org_services.set_current_term(None, tree[o], day, dt.date(2026, 5, 1)) for o in ("a1", "b1")]
     jobs = [
         Job.objects.create(kind="import-members", status="done", user=personas[u])
         for u in ("unit_admin_a", "unit_admin_b")

@@ -156,7 +156,7 @@ def test_anonymous_is_sent_to_login(client, tree):
 
 def test_home_shows_figures_and_alerts(login, tree):
     today = timezone.localdate()
-    org_services.set_current_term(None, tree["a1"], today - dt.timedelta(days=5 * 365), today - dt.timedelta(days=10))
+    org_services.set_current_term(None, tree["a1"], today - dt.timedelta(days=3 * 365), today - dt.timedelta(days=10))
     org_services.fill_seat(None, tree["a1"], "secretary", tree["ma"], dt.date(2020, 1, 1))
     seat = tree["a1"].seats.get(role="secretary")
     org_services.vacate_seat(None, seat, today - dt.timedelta(days=200))
@@ -202,7 +202,7 @@ def test_org_page_shows_term_seats_members_history(login, tree):
     part = html(c.get(reverse("orgs:detail", args=[a1.pk]), {"part": "members"}, HTTP_HX_REQUEST="true"))
     assert part.startswith('<div id="org-members">') and "李明" in part
     # An expired term is red.
-    org_services.set_current_term(None, a1, today - dt.timedelta(days=2000), today - dt.timedelta(days=3))
+    org_services.set_current_term(None, a1, today - dt.timedelta(days=3 * 365), today - dt.timedelta(days=3))
     page = html(c.get(reverse("orgs:detail", args=[a1.pk])))
     assert "已届满" in page and "text-bg-danger" in page and "已超期 3 天" in page
 
@@ -305,7 +305,7 @@ def test_pages_do_not_query_per_row(login, tree, settings):
         branch = factories.org(a, kind="branch", name=f"新支部{i}", code=f"CZ9{i:02d}")
         factories.member(branch, name=f"党员甲{i}", rank=30, post="科长")
         factories.member(a1, name=f"党员乙{i}")
-        org_services.set_current_term(None, branch, today - dt.timedelta(days=1900), today - dt.timedelta(days=i + 1))
+        org_services.set_current_term(None, branch, today - dt.timedelta(days=3 * 365), today - dt.timedelta(days=i + 1))
     org_services.fill_seat(None, a1, "organization_officer", factories.member(a1, name="党员丙"), dt.date(2021, 1, 1))
     # The member page lists every organization the member has belonged to.
     for i in range(3):

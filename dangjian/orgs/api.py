@@ -150,7 +150,7 @@ class OrgViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def term(self, request, pk=None, **kwargs):
         org = self._org(pk)
         require(request.user, "edit", org.path, "设置该组织的届次")
-        s = TermSerializer(data=request.data, context={"request": request})
+        s = TermSerializer(data=request.data, context={"request": request, "org": org})
         s.is_valid(raise_exception=True)
         if org.status != Organization.Status.ACTIVE:
             raise field_errors([(NON_FIELD, "该组织已撤销，不能设置届次")])

@@ -83,10 +83,18 @@ class TermForm(ChineseFormMixin, forms.Form):
     starts_on = forms.DateField(label="本届开始日期", widget=DateInput())
     ends_on = forms.DateField(label="本届届满日期", widget=DateInput())
 
+    def __init__(self, *args, kind: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        rule = checks.term_rule(kind)
+        if rule is not None:
+            self.fields["ends_on"].help_text = (f"{OrgKind(kind).label}每届任期 {rule['years']} 年"
+                                                + (f"；经批准延期的一般不超过 {rule['change']} 年" if rule["change"] else ""))
+
     def clean(self):
         data = super().clean()
-        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] <= data["starts_on"]:
-            self.add_error("ends_on", "本届届满日期应晚于本届开始日期")
+        for field, message in checks.check_term(self.kind, data.get("starts_on"), data.get("ends_on")):
+            self.add_error(field, message)
         return data
 
 

@@ -38,6 +38,23 @@ KINDS: dict[str, tuple[str, bool]] = {
     "党小组": (OrgKind.CELL, False),
 }
 
+
+
+def _term_help() -> str:
+    """The term lengths by kind, as the template's 填写说明 states them (from defaults.yaml)."""
+    by_years: dict[int, list[str]] = {}
+    change = 0
+    for kind in OrgKind:
+        rule = checks.term_rule(kind)
+        if rule is not None:
+            by_years.setdefault(rule["years"], []).append(kind.label)
+            change = rule["change"]
+    text = "，".join(f"{'、'.join(labels)}每届 {years} 年" for years, labels in sorted(by_years.items(), reverse=True))
+    return text + (f"，经上级党组织批准延期的一般不超过 {change} 年" if change else "")
+
+
+_TERM_HELP = _term_help()
+
 COLUMNS = [
     Column("组织代码", "code", help="每个组织唯一，最多32个字符，由字母、数字和“-”“_”“.”组成；"
            "系统中已有该代码的组织将按文件内容更新", example="CZ02", width=14, text=True,
@@ -56,7 +73,7 @@ COLUMNS = [
     Column("本届开始日期", "term_start", required=False,
            help="可选列；与“本届届满日期”同时填写或同时不填。与系统中现任届次开始日期相同时更新该届，不同时视为换届",
            example=dt.date(2024, 3, 1), width=14),
-    Column("本届届满日期", "term_end", required=False, help="可选列；应晚于本届开始日期（党支部每届一般3年）",
+    Column("本届届满日期", "term_end", required=False, help="可选列；应晚于本届开始日期，任期不超过规定的年限：" + _TERM_HELP,
            example=dt.date(2027, 3, 1), width=14),
 ]
 HEADERS = {c.key: c.header for c in COLUMNS}
@@ -134,9 +151,11 @@ class OrgImporter(xlsx.Importer):
         elif start is not None:
             if start > self.today:
                 r.fail("term_start", "本届开始日期不能晚于今天")
-            if end <= start:
-                r.fail("term_end", "本届届满日期应晚于本届开始日期")
-            else:
+            # The term's own rules, the same as the form's and the API's (the length by kind).
+            problems = checks.check_term(row.kind, start, end)
+            for _field, message in problems:
+                r.fail("term_end", message)
+            if not problems:
                 row.term = (start, end)
         if row.code and row.parent_code == row.code:
             r.fail("parent", "上级组织代码不能是本组织自己的代码")

@@ -159,8 +159,10 @@ class TermSerializer(ChineseSerializerMixin, serializers.Serializer):
     elected_on = serializers.DateField(label="选举日期", required=False, allow_null=True, help_text="默认同本届开始日期")
 
     def validate(self, data):
-        if data["ends_on"] <= data["starts_on"]:
-            raise serializers.ValidationError({"ends_on": ["本届届满日期应晚于本届开始日期"]})
+        org = self.context.get("org")
+        problems = checks.check_term(org.kind if org is not None else None, data["starts_on"], data["ends_on"])
+        if problems:
+            raise serializers.ValidationError({field: [message] for field, message in problems})
         return data
 
 

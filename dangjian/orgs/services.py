@@ -5,6 +5,7 @@ from django.db import transaction
 
 from dangjian.core import audit
 
+from . import checks
 from .models import CommitteeSeat, Organization, Term, Unit, segment
 from .signals import announce
 
@@ -92,9 +93,11 @@ def dissolve_org(user, org: Organization, on: dt.date) -> Organization:
 @transaction.atomic
 def set_current_term(user, org: Organization, starts_on: dt.date, ends_on: dt.date,
                      elected_on: dt.date | None = None) -> Term:
-    """Record the current term; a different start date means a new term (换届)."""
-    if ends_on <= starts_on:
-        raise OrgError("本届届满日期应晚于本届开始日期")
+    """Record the current term; a different start date means a new term (换届). The term's
+    length is checked against the regulation for the org's kind (checks.check_term)."""
+    problems = checks.check_term(org.kind, starts_on, ends_on)
+    if problems:
+        raise OrgError(problems[0][1])
     current = org.terms.filter(is_current=True).first()
     if current and current.starts_on == starts_on:
         before = audit.snapshot(current)

@@ -177,7 +177,7 @@ def term(request, pk):
     org = _visible(request, pk, "edit")
     current = org.terms.filter(is_current=True).first()
     initial = {"starts_on": current.starts_on, "ends_on": current.ends_on, "elected_on": current.elected_on} if current else {}
-    form = TermForm(request.POST or None, initial=initial)
+    form = TermForm(request.POST or None, initial=initial, kind=org.kind)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
