@@ -1,6 +1,7 @@
 """Assessment pages: who may see and change what, the indicator editor's refusals, a run from
 the page, the score table's scoping, export, breakdown, manual scores and admonitions."""
 import io
+import re
 
 import openpyxl
 import pytest
@@ -149,3 +150,35 @@ def test_manual_grid_all_or_nothing(city, personas):
     assert r.status_code == 400 and "应为 0 到 5.00" in r.content.decode() and not ManualScore.objects.exists()
     r = c.post(url, {"period": "2025-06", f"s-{key_a}": "4", f"c-{key_a}": "资料齐全", f"s-{key_b}": ""})
     assert r.status_code == 302 and ManualScore.objects.get().score == 4
+
+
+def test_manual_grid_shows_every_problem_at_once_beside_its_cell(city, personas):
+    s = scheme(level="branch")
+    manual = s.indicators.get(method="manual")
+    c = login(personas["wc_admin"])
+    url = f"/assessment/schemes/{s.pk}/manual/"
+    keys = [f"{manual.pk}-{b.pk}" for b in city["branches"][:6]]
+    data = {"period": "2025-06"}
+    typed = {keys[0]: ("12", "超出满分"), keys[1]: ("-3", "负分"), keys[2]: ("abc", "不是数字"),
+             keys[3]: ("4", ""), keys[4]: ("", "只写了说明"), keys[5]: ("3", "这一格没有问题")}
+    for key, (score, comment) in typed.items():
+        data[f"s-{key}"], data[f"c-{key}"] = score, comment
+    r = c.post(url, data)
+    page = r.content.decode()
+    assert r.status_code == 400 and not ManualScore.objects.exists()
+    found = dict(re.findall(r'data-field="([sc]-[\d-]+)">([^<]+)<', page))
+    assert set(found) == {f"s-{keys[0]}", f"s-{keys[1]}", f"s-{keys[2]}", f"c-{keys[3]}", f"s-{keys[4]}"}
+    assert "收到 12" in found[f"s-{keys[0]}"] and "收到 -3" in found[f"s-{keys[1]}"]
+    assert "“abc”不是数字" in found[f"s-{keys[2]}"]
+    assert "评分说明：必填" in found[f"c-{keys[3]}"] and "未填写" in found[f"s-{keys[4]}"]
+    assert "有 5 处需要修改" in page
+    # each message sits right after its own input, which is marked invalid; what was typed stays
+    for field, message in found.items():
+        at = page.index(f'name="{field}"')
+        assert page.index(message, at) - at < 600 and 'is-invalid' in page[page.rfind("<input", 0, at):at]
+    assert 'value="abc"' in page and 'value="这一格没有问题"' in page
+    # corrected, all six cells but the blank one save together
+    data.update({f"s-{keys[0]}": "5", f"s-{keys[1]}": "0", f"s-{keys[2]}": "2.5", f"c-{keys[3]}": "补写说明",
+                 f"s-{keys[4]}": "1"})
+    r = c.post(url, data)
+    assert r.status_code == 302 and ManualScore.objects.count() == 6

@@ -188,24 +188,87 @@ def copy_scheme(user, source: Scheme, *, code: str, year: int, name: str | None 
 
 # ---- manual scores ---------------------------------------------------------------------------
 
-def enter_manual_score(user, indicator: Indicator, period: str, org: Organization, score, comment: str) -> ManualScore:
+COMMENT_MAX = 500
+
+
+class ManualScoreErrors(AssessmentError):
+    """Every problem of a grid of manual scores at once: `problems` holds one dict per problem
+    with the indicator id, the org id, the field (`score` or `comment`) and the message."""
+
+    def __init__(self, problems: list[dict]):
+        super().__init__("score", f"有 {len(problems)} 处需要修改，评分均未保存")
+        self.problems = problems
+
+
+def _manual_problems(indicator: Indicator, org: Organization, target_ids: set[int], score,
+                     comment: str) -> tuple[Decimal | None, list[tuple[str, str]]]:
+    """The checked score and every problem of one manual score, as (field, message)."""
     if indicator.method != Indicator.Method.MANUAL:
-        raise AssessmentError("indicator", f"指标“{indicator.name}”由平台数据自动计算，不能人工评分")
-    p = check_period(indicator.scheme, period)
-    if org.pk not in {t.org_id for t in queries.targets(indicator.scheme.level)}:
-        raise AssessmentError("org", f"“{org.name}”不是本方案的考核对象")
-    value = _decimal(score, "score", f"“{indicator.name}”得分", high=indicator.max_score)
-    comment = (comment or "").strip()
-    if not comment:
-        raise AssessmentError("comment", "评分说明：必填，请写明扣分或得分的依据")
-    with transaction.atomic():
-        row = ManualScore.objects.select_for_update().filter(indicator=indicator, period=p.label, org=org).first()
-        before = audit.snapshot(row) if row else None
-        row = row or ManualScore(indicator=indicator, period=p.label, org=org)
-        row.score, row.comment, row.assessor = value, comment[:500], user
-        row.save()
-        audit.record(user, row, before)
+        return None, [("indicator", f"指标“{indicator.name}”由平台数据自动计算，不能人工评分")]
+    if org.pk not in target_ids:
+        return None, [("org", f"“{org.name}”不是本方案的考核对象")]
+    problems, value = [], None
+    if str(score if score is not None else "").strip() == "":
+        problems.append(("score", f"“{indicator.name}”得分：未填写（填写了评分说明时须同时填写得分）"))
+    else:
+        try:
+            value = _decimal(score, "score", f"“{indicator.name}”得分", high=indicator.max_score)
+        except AssessmentError as exc:
+            problems.append(("score", exc.message))
+    if not (comment or "").strip():
+        problems.append(("comment", "评分说明：必填，请写明扣分或得分的依据"))
+    elif len(comment.strip()) > COMMENT_MAX:
+        problems.append(("comment", f"评分说明：过长（最多 {COMMENT_MAX} 个字，现有 {len(comment.strip())} 个字）"))
+    return value, problems
+
+
+def _save_manual_score(user, indicator: Indicator, period: str, org: Organization, value: Decimal,
+                       comment: str) -> ManualScore:
+    row = ManualScore.objects.select_for_update().filter(indicator=indicator, period=period, org=org).first()
+    before = audit.snapshot(row) if row else None
+    row = row or ManualScore(indicator=indicator, period=period, org=org)
+    row.score, row.comment, row.assessor = value, comment.strip(), user
+    row.save()
+    audit.record(user, row, before)
     return row
+
+
+def enter_manual_score(user, indicator: Indicator, period: str, org: Organization, score, comment: str) -> ManualScore:
+    p = check_period(indicator.scheme, period)
+    target_ids = {t.org_id for t in queries.targets(indicator.scheme.level)}
+    value, problems = _manual_problems(indicator, org, target_ids, score, comment)
+    if problems:
+        raise AssessmentError(*problems[0])
+    with transaction.atomic():
+        return _save_manual_score(user, indicator, p.label, org, value, comment)
+
+
+def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple[int, int, str, str]]) -> int:
+    """Several manual scores at once (the grid of a period), all or nothing. `entries` are
+    (indicator id, org id, score, comment); a cell with neither score nor comment is skipped.
+    Every cell is checked before anything is written, and all the problems are raised together
+    (`ManualScoreErrors`), each naming its cell, so the grid can show them all at once."""
+    p = check_period(scheme, period)
+    indicators = {i.pk: i for i in scheme.indicators.all()}
+    orgs = Organization.objects.in_bulk({o for _, o, _, _ in entries})
+    target_ids = {t.org_id for t in queries.targets(scheme.level)}
+    checked, problems = [], []
+    for ind_id, org_id, score, comment in entries:
+        if str(score if score is not None else "").strip() == "" and not (comment or "").strip():
+            continue
+        if ind_id not in indicators or org_id not in orgs:
+            raise AssessmentError("score", "评分表已过期，请刷新后再填写")
+        value, found = _manual_problems(indicators[ind_id], orgs[org_id], target_ids, score, comment)
+        problems += [dict(indicator=ind_id, org=org_id, field=field, message=message,
+                          where=f"{orgs[org_id].name}·{indicators[ind_id].name}") for field, message in found]
+        if not found:
+            checked.append((indicators[ind_id], orgs[org_id], value, comment))
+    if problems:
+        raise ManualScoreErrors(problems)
+    with transaction.atomic():
+        for indicator, org, value, comment in checked:
+            _save_manual_score(user, indicator, p.label, org, value, comment)
+    return len(checked)
 
 
 # ---- evaluation runs -------------------------------------------------------------------------
@@ -346,24 +409,3 @@ def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talke
         admonition.save()
         audit.record(user, admonition, before)
     return admonition
-
-
-def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple[int, int, str, str]]) -> int:
-    """Several manual scores at once (the grid of a period), all or nothing. `entries` are
-    (indicator id, org id, score, comment); blank scores are skipped. Errors name the target
-    and the indicator."""
-    indicators = {i.pk: i for i in scheme.indicators.all()}
-    orgs = Organization.objects.in_bulk({o for _, o, _, _ in entries})
-    saved = 0
-    with transaction.atomic():
-        for ind_id, org_id, score, comment in entries:
-            if str(score).strip() == "":
-                continue
-            if ind_id not in indicators or org_id not in orgs:
-                raise AssessmentError("score", "评分表已过期，请刷新后再填写")
-            try:
-                enter_manual_score(user, indicators[ind_id], period, orgs[org_id], score, comment)
-            except AssessmentError as exc:
-                raise AssessmentError(exc.field, f"{orgs[org_id].name}·{indicators[ind_id].name}：{exc.message}") from None
-            saved += 1
-    return saved

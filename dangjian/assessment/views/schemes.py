@@ -137,7 +137,7 @@ def manual_scores(request, pk):
         except services.AssessmentError as exc:
             error, period = exc.message, ""
     inds, targets, entered = queries.manual_grid(scheme, period) if period else ([], [], {})
-    posted = {}
+    posted, problems = {}, []
     if request.method == "POST" and period and not error:
         entries = []
         for i in inds:
@@ -148,16 +148,23 @@ def manual_scores(request, pk):
                 entries.append((i.pk, t.org_id, score, comment))
         try:
             n = services.enter_manual_scores(request.user, scheme, period, entries)
+        except services.ManualScoreErrors as exc:
+            error, problems = exc.message, exc.problems
         except services.AssessmentError as exc:
             error = exc.message
         else:
             messages.success(request, f"已保存 {n} 项评分。重新考评后计入得分。")
             return redirect(f"{request.path}?period={period}")
-    # What the grid shows: what was just posted (after an error), else what is stored.
+    # What the grid shows: what was just posted (after an error), else what is stored; each
+    # problem beside its own cell.
     values = posted or {f"{i}-{o}": (s.score, s.comment) for (i, o), s in entered.items()}
+    cell_errors: dict[str, dict[str, str]] = {}
+    for x in problems:
+        cell_errors.setdefault(f"{x['indicator']}-{x['org']}", {})[x["field"]] = x["message"]
     grid = [{"target": t, "cells": [{"key": f"{i.pk}-{t.org_id}", "indicator": i,
-                                     "value": values.get(f"{i.pk}-{t.org_id}", ("", ""))} for i in inds]}
+                                     "value": values.get(f"{i.pk}-{t.org_id}", ("", "")),
+                                     "errors": cell_errors.get(f"{i.pk}-{t.org_id}", {})} for i in inds]}
             for t in targets]
     ctx = {"scheme": scheme, "period": period, "indicators": inds, "grid": grid, "error": error,
-           "choices": period_choices(scheme.year, timezone.localdate())}
+           "choices": period_choices(scheme.year, timezone.localdate()), "problems": problems}
     return render(request, "assessment/manual.html", ctx, status=400 if error else 200)
