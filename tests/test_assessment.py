@@ -226,15 +226,20 @@ def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
     adm = Admonition.objects.filter(run=run).first()
     services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记",
                                outcome="提出整改要求三条")
-    again = services.run_evaluation(None, s, "2025-06", today=TODAY)
-    assert again.pk == run.pk and TargetScore.objects.filter(run=run).count() == len(city["branches"])
+    with pytest.raises(services.AssessmentError, match="已于 .* 考评过") as refused:
+        services.run_evaluation(None, s, "2025-06", today=TODAY)  # not without asking for it
+    assert refused.value.field == "replace" and Run.objects.get(pk=run.pk).computed_at == run.computed_at
+    again = services.run_evaluation(None, s, "2025-06", today=TODAY, replace=True)
+    assert again.pk == run.pk and again.computed_at > run.computed_at and TargetScore.objects.filter(run=run).count() == len(city["branches"])
     assert Admonition.objects.get(pk=adm.pk).status == "done"
 
 
 def test_bad_runs_are_refused(city):
     s = scheme()
+    # TODAY is in August: August and the third quarter have not ended
     for period, message in [("2024-10", "没有适用的考核方案"), ("2025H1", "按月"), ("2025-13", "格式不正确"),
-                            ("2025-09", "尚未开始")]:
+                            ("2025-09", "尚未开始"), ("2025-08", "2025年8月尚未结束"),
+                            ("2025Q3", "2025年第三季度尚未结束"), ("2025", "2025年尚未结束")]:
         with pytest.raises(services.AssessmentError, match=message):
             services.run_evaluation(None, s, period, today=TODAY)
     empty = services.create_scheme(None, code="E", name="空方案", year=2025, level="unit")

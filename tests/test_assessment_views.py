@@ -111,7 +111,7 @@ def test_run_page_queries_do_not_grow_with_targets(city, personas):
     before = [count(u) for u in urls]
     for _ in range(3):
         branch_with(city["b"], full=3)
-    services.run_evaluation(None, s, "2025-06", today=TODAY)
+    services.run_evaluation(None, s, "2025-06", today=TODAY, replace=True)
     assert [count(u) for u in urls] == before
 
 

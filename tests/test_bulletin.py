@@ -255,7 +255,7 @@ def test_page_queries_do_not_grow_with_the_targets(city, personas):
     s = scheme(level=Level.BRANCH, **GRADING)
 
     def count(who):
-        run = services.run_evaluation(None, s, "2025Q2", today=TODAY)
+        run = services.run_evaluation(None, s, "2025Q2", today=TODAY, replace=True)
         c = login(personas[who])
         c.get("/")  # the session and the user are loaded once before measuring
         with CaptureQueriesContext(connection) as ctx:

@@ -57,8 +57,9 @@ def test_assessment_pages_name_the_period_once(run, city, personas):
         assert codes_in(staff.get(url)) == [], url
     text = visible_text(page_text(staff.get(f"/assessment/admonitions/{adm.pk}/")))
     assert text.count("2025年6月") == 1 and f"2025年6月 · {adm.reason}" in text
-    r = staff.post(f"/assessment/schemes/{run.scheme_id}/run/", {"period": "2025-06"}, follow=True)
-    assert "2025年6月考评完成" in visible_text(page_text(r))
+    r = staff.post(f"/assessment/schemes/{run.scheme_id}/run/", {"period": "2025-06", "replace": "1"},
+                   follow=True)
+    assert "2025年6月重新考评完成" in visible_text(page_text(r))
 
 
 def test_old_admonition_reasons_lose_their_period_code(run):

@@ -75,9 +75,14 @@ def score_text(value: Decimal) -> str:
     return f"{Decimal(value).quantize(CENT)}分"
 
 
+INTERIM_MARK = "（期中，周期尚未结束）"
+
+
 def title_of(run: Run) -> str:
+    """The bulletin's title; a run computed before its period ended (`Run.is_interim`) says so
+    in the title itself, so no printed page of it can pass for the period's bulletin."""
     subject = CYCLE_SUBJECT.get(run.cycle, CYCLE_SUBJECT[Run.Cycle.MONTHLY])[0]
-    return f"关于{period_text(run.period)}{subject}的通报"
+    return f"关于{period_text(run.period)}{subject}的通报" + (INTERIM_MARK if run.is_interim else "")
 
 
 # ---- the document ----------------------------------------------------------------------------
@@ -131,6 +136,7 @@ class Bulletin:
     lagging: list[Entry]
     admonished: list[Entry]
     excerpt: bool = False
+    interim: bool = False
     filename: str = field(default="")
 
     @property
@@ -246,11 +252,12 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
                                 talked_on=a.talked_on if a.status == Admonition.Status.DONE else None))
 
     scored_by_hand = any("manual_score" in row or row.get("pending") for s in scores for row in s.breakdown or [])
-    blocks = [Block("para", (
+    blocks = [Block("note", f"（{run.interim_text}。）")] if run.is_interim else []
+    blocks.append(Block("para", (
         f"根据《{scheme.name}》，{issuer}依据机关党建工作平台已有的工作记录"
         f"{'和考核组评分' if scored_by_hand else ''}，"
         f"按照{len(figures.indicator_rates)}项考核指标，对{figures.assessed}个{noun}{when}党建工作进行了{act}。"
-        "现将有关情况通报如下。"))]
+        "现将有关情况通报如下。")))
 
     blocks.append(Block("heading1", "一、总体情况"))
     if scores:
@@ -308,7 +315,7 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
     day = timezone.localtime(run.computed_at).date() if run.computed_at else timezone.localdate()
     title = title_of(run)
     return Bulletin(title=title, addressee=addressee, blocks=blocks, signature=issuer, date=day, figures=figures,
-                    good=good, lagging=lagging, admonished=admonished, excerpt=excerpt,
+                    good=good, lagging=lagging, admonished=admonished, excerpt=excerpt, interim=run.is_interim,
                     filename=f"{title}{'（节选）' if excerpt else ''}.docx")
 
 

@@ -1,7 +1,8 @@
 """Assessment for the demo city: the departments' scheme (each of the demo's two calendar
-years, the later one copied from the earlier), a branch scheme, twelve monthly evaluations,
-the last four quarterly gradings, assessors' scores for the manual indicator, and some of the
-admonitions held. Scores come from the demo's records through the metrics, never drawn."""
+years, the later one copied from the earlier), a branch scheme, evaluations of the last twelve
+complete months (a month still running is never evaluated), the last four quarterly gradings,
+assessors' scores for the manual indicator, and some of the admonitions held. Scores come from
+the demo's records through the metrics, never drawn."""
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +34,8 @@ COMMENTS = ("资料齐全，党建带业务成效明显", "结合业务开展主
 
 
 def _months_back(today: dt.date, n: int) -> list[periods.Period]:
-    out, p = [], periods.containing("month", today)
+    """The last n complete months (a month still running is never evaluated)."""
+    out, p = [], periods.containing("month", periods.containing("month", today).start - dt.timedelta(days=1))
     for _ in range(n):
         out.append(p)
         p = periods.containing("month", p.start - dt.timedelta(days=1))

@@ -42,26 +42,32 @@ class CopyForm(ChineseFormMixin, forms.Form):
 
 class RunForm(ChineseFormMixin, forms.Form):
     """The period to assess, picked from the scheme's year by its Chinese name (月度、季度、年度);
-    only periods that have begun are offered."""
+    only periods that have ended are offered (services.not_ended_message says why)."""
 
     period = forms.ChoiceField(label="考评周期")
 
     def __init__(self, *args, scheme, today, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["period"].choices = period_choices(scheme.year, today)
-        self.fields["period"].error_messages["required"] = "请选择考评周期"
+        field = self.fields["period"]
+        field.choices = period_choices(scheme.year, today, ended=True)
+        field.error_messages["required"] = "请选择考评周期"
+        field.error_messages["invalid_choice"] = "请从列表中选择已经结束的考评周期"
+        if not field.choices:
+            field.help_text = f"{scheme.year} 年还没有已经结束的周期"
 
 
 # What each cycle of assessment is called in the picker (core.periods units).
 CYCLE_GROUPS = {"month": "月度", "quarter": "季度", "year": "年度"}
 
 
-def period_choices(year: int, today) -> list:
-    """Grouped choices (月度 / 季度 / 年度) of the periods of `year` that have begun by `today`:
-    the stored code as the value, the Chinese name as the label."""
+def period_choices(year: int, today, ended: bool = False) -> list:
+    """Grouped choices (月度 / 季度 / 年度) of the periods of `year` that have begun by `today`
+    (with `ended`, that have ended before it): the stored code as the value, the Chinese name
+    as the label."""
     groups = []
     for unit, label in CYCLE_GROUPS.items():
-        begun = [(p.label, p.chinese) for p in periods.of_year(year, unit) if p.start <= today]
+        begun = [(p.label, p.chinese) for p in periods.of_year(year, unit)
+                 if (p.end < today if ended else p.start <= today)]
         if begun:
             groups.append((label, begun))
     return groups

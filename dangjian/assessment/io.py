@@ -19,4 +19,5 @@ def export_scores(run, scores, out) -> int:
             yield [s.place, s.org.code, s.org.name, float(s.total), labels[s.grade],
                    *[by_indicator.get(i.pk) for i in indicators]]
 
-    return xlsx.write(out, columns, rows(), title=f"{periods.name_of(run.period)}考评结果"[:31])
+    title = f"{periods.name_of(run.period)}考评结果" + ("（期中，周期尚未结束）" if run.is_interim else "")
+    return xlsx.write(out, columns, rows(), title=title[:31])

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dangjian.core import periods
 
@@ -172,6 +173,18 @@ class Run(models.Model):
     def __str__(self):
         return f"{self.scheme.name} {periods.name_of(self.period)}"
 
+    @property
+    def is_interim(self) -> bool:
+        """Computed on or before the period's last day (期中): only a run stored before runs
+        were limited to ended periods can be one. Its results are marked wherever shown."""
+        return self.computed_at is not None and timezone.localtime(self.computed_at).date() <= self.period_end
+
+    @property
+    def interim_text(self) -> str:
+        when = timezone.localtime(self.computed_at).date()
+        return (f"期中（周期尚未结束）：本次考评计算于 {when:%Y-%m-%d}，当时考评周期（至 {self.period_end:%Y-%m-%d}）"
+                "尚未结束，结果不完整，不能作为正式考评结果和通报，请在周期结束后重新考评")
+
 
 class TargetScore(models.Model):
     """A target's result in a run. `breakdown` keeps, per indicator, the figures behind the
@@ -212,3 +225,4 @@ class Admonition(models.Model):
         ordering = ["run", "org__path"]
         verbose_name = "约谈"
         constraints = [models.UniqueConstraint(fields=["run", "org"], name="one_admonition_per_run_target")]
+

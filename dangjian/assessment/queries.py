@@ -50,6 +50,11 @@ def visible_runs(user):
     return Run.objects.filter(Exists(TargetScore.objects.filter(run=OuterRef("pk"), org__in=orgs)))
 
 
+def run_of_period(scheme: Scheme, label: str) -> Run | None:
+    """The stored run of a scheme for a period (its label as `periods.parse` writes it)."""
+    return Run.objects.select_related("computed_by").filter(scheme=scheme, period=label).first()
+
+
 def run_or_404(user, pk) -> Run:
     return get_object_or_404(visible_runs(user).select_related("scheme", "computed_by__member"), pk=pk)
 

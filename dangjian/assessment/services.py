@@ -1,6 +1,20 @@
 """Writes of assessment: schemes and their indicators, manual scores, evaluation runs and
 admonitions. Each is one transaction, audited; bad input raises `AssessmentError` with a Chinese
-message naming the field, and nothing is written."""
+message naming the field, and nothing is written.
+
+An evaluation is run only for a period that has ended (the day after its last day at the
+earliest). A run is what the working committee's bulletin (通报, a formal document), the
+admonition list (约谈) and the star ratings are made from; while a month is still running its
+meetings may yet be held, a requirement still due counts as nothing to measure (full marks),
+and a run would praise or admonish organizations on a month that is not over. Issuing a
+通报 on an unfinished month is an error, so it is refused rather than marked: how a month is
+going is what the compliance pages show at any time. A run stored before this rule (computed
+on or before its period's last day) is shown as 期中 wherever it appears (`Run.is_interim`).
+
+Running a period again replaces its scores (admonitions already held are kept), and a
+bulletin may already have been issued from them: a second run of a period is refused unless
+the caller asks for it (`replace=True`, the page's confirmation, the command's `--replace`).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -315,13 +329,37 @@ def grade_all(totals: dict[int, Decimal], scheme: Scheme) -> dict[int, str]:
     return grades
 
 
-def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None = None) -> Run:
-    """Score every target of the scheme's level for the period and store the result (a second
-    run of the same period replaces the scores; admonitions already held are kept)."""
+def not_ended_message(p: periods.Period, today: dt.date) -> str | None:
+    """Why a period cannot be evaluated yet, or None once it has ended."""
+    if p.start > today:
+        return f"{p.chinese}尚未开始，不能考评"
+    if p.end >= today:
+        return (f"{p.chinese}尚未结束（至 {p.end:%Y-%m-%d}），不能考评：考评结果用于通报和约谈，"
+                f"周期未结束时组织生活仍在进行，尚未到期的要求会被算作已完成。"
+                f"请在 {p.end + dt.timedelta(days=1):%Y-%m-%d} 及以后考评；进行中的情况可在组织生活落实情况页面查看")
+    return None
+
+
+def replace_message(run: Run) -> str:
+    """What a second run of a period would replace, said before it is done."""
+    when = timezone.localtime(run.computed_at)
+    return (f"{run.period} 已于 {when:%Y-%m-%d %H:%M} 考评过，通报可能已经据此印发；"
+            "重新考评将按当前数据替换原有得分、等次和名次（已约谈的记录保留）")
+
+
+def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None = None,
+                   replace: bool = False) -> Run:
+    """Score every target of the scheme's level for a period that has ended and store the
+    result. A period already evaluated is evaluated again only with `replace` (its scores are
+    replaced; admonitions already held are kept). See the module docstring for why."""
     today = today or timezone.localdate()
     p = check_period(scheme, period)
-    if p.start > today:
-        raise AssessmentError("period", f"{p.chinese}尚未开始，不能考评")
+    problem = not_ended_message(p, today)
+    if problem:
+        raise AssessmentError("period", problem)
+    existing = Run.objects.filter(scheme=scheme, period=p.label).first()
+    if existing is not None and not replace:
+        raise AssessmentError("replace", replace_message(existing) + "。确需重新考评的，请确认后再操作")
     indicators = list(scheme.indicators.all())
     if not indicators:
         raise AssessmentError("scheme", f"方案“{scheme.name}”还没有指标")

@@ -109,21 +109,32 @@ def copy(request, pk):
 
 @committee_staff_only
 def run(request, pk):
+    """Start a run. A period not yet ended is refused (see services); a period already run
+    is run again only after a page saying when it was computed and asking to confirm."""
     scheme = queries.scheme_or_404(pk)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     form = RunForm(request.POST, scheme=scheme, today=timezone.localdate())
-    if form.is_valid():
-        try:
-            result = services.run_evaluation(request.user, scheme, form.cleaned_data["period"])
-        except services.AssessmentError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"{periods.name_of(result.period)}考评完成：{result.target_count} 个考核对象。")
-            return redirect("assessment:run", result.pk)
-    else:
+    if not form.is_valid():
         messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
-    return redirect("assessment:scheme", scheme.pk)
+        return redirect("assessment:scheme", scheme.pk)
+    replace = request.POST.get("replace") == "1"
+    try:
+        p = services.check_period(scheme, form.cleaned_data["period"])
+        problem = services.not_ended_message(p, timezone.localdate())
+        if problem:
+            raise services.AssessmentError("period", problem)
+        existing = queries.run_of_period(scheme, p.label)
+        if existing is not None and not replace:
+            return render(request, "assessment/run_confirm.html", {
+                "scheme": scheme, "existing": existing, "period": p.label, "period_text": p.chinese,
+                "message": services.replace_message(existing)})
+        result = services.run_evaluation(request.user, scheme, p.label, replace=replace)
+    except services.AssessmentError as exc:
+        messages.error(request, exc.message)
+        return redirect("assessment:scheme", scheme.pk)
+    messages.success(request, f"{periods.name_of(result.period)}{'重新' if replace else ''}考评完成：{result.target_count} 个考核对象。")
+    return redirect("assessment:run", result.pk)
 
 
 @committee_staff_only

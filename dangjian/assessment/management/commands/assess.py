@@ -1,11 +1,16 @@
-"""`dangjian assess --scheme CODE --period 2026-10 --format json|table`: run the evaluation of a
-scheme for a month, quarter or year, store it, and print each target's score, grade and
-per-indicator scores."""
+"""`dangjian assess --scheme CODE --period 2026-10 --format json|table [--replace]`: run the
+evaluation of a scheme for a month, quarter or year that has ended, store it, and print each
+target's score, grade and per-indicator scores.
+
+A period not yet ended is refused (exit 2), as on the page. A period already evaluated is
+evaluated again only with `--replace` (its scores, grades and places are replaced; a bulletin
+may already have been issued from them); without it the command says when the period was
+computed and exits 2 without changing anything."""
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.assessment import services
+from dangjian.assessment import queries, services
 from dangjian.assessment.models import Grade, Scheme
 from dangjian.core.cli import table, today_arg
 
@@ -28,15 +33,28 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, help="周期：2026-10、2026Q3 或 2026")
         parser.add_argument("--format", default="table", choices=["json", "table"], help="输出格式")
         parser.add_argument("--today", default=None, help="以此日期为考评日（YYYY-MM-DD），默认今天")
+        parser.add_argument("--replace", action="store_true",
+                            help="该周期已考评过时，按当前数据重新考评并替换原结果（不加则不改动原结果）")
 
-    def handle(self, *args, scheme, period, format, today, **options):
+    def handle(self, *args, scheme, period, format, today, replace=False, **options):
         found = Scheme.objects.filter(code=scheme.strip()).first()
         if found is None:
             raise CommandError(f"--scheme：考核方案“{scheme}”不存在", returncode=2)
+        day = today_arg(today)
         try:
-            run = services.run_evaluation(None, found, period, today=today_arg(today))
+            p = services.check_period(found, period)
+            problem = services.not_ended_message(p, day)
+            if problem:
+                raise services.AssessmentError("period", problem)
+            label = p.label
+            existing = queries.run_of_period(found, label)
+            if existing is not None and not replace:
+                raise CommandError(f"{services.replace_message(existing)}。原结果未改动；"
+                                   "如需重新考评并替换原结果，请加 --replace", returncode=2)
+            run = services.run_evaluation(None, found, label, today=day, replace=replace)
         except services.AssessmentError as exc:
             raise CommandError(exc.message, returncode=2) from None
+        replaced = existing is not None
         rows = rows_of(run)
         if format == "json":
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -46,6 +64,7 @@ class Command(BaseCommand):
         self.stdout.write(table([head] + [(r["place"], r["target_code"], r["target_name"], f"{r['score']:.2f}",
                                            labels[r["grade"]]) for r in rows]))
         counts = {labels[g]: sum(1 for r in rows if r["grade"] == g) for g in labels}
-        self.stdout.write(f"{run}：{len(rows)} 个考核对象，" + "，".join(f"{k} {v}" for k, v in counts.items())
+        done = f"{run}（已重新考评，替换原结果）" if replaced else f"{run}"
+        self.stdout.write(f"{done}：{len(rows)} 个考核对象，" + "，".join(f"{k} {v}" for k, v in counts.items())
                           + (f"；{run.pending_manual} 项待考核组评分（按 0 分计）" if run.pending_manual else "")
                           + f"；{run.admonitions.count()} 个列入约谈")
