@@ -77,7 +77,8 @@ def test_ratings_pages_name_who_identified_closed_and_noted(people, tree):
 
 
 def test_the_rating_run_names_who_computed_it(people, tree):
-    rating_services.run_rating(people["staff"], 2025, today=dt.date(2026, 3, 1), refresh=False)
+    factories.record(tree["a1"], ["theme_day"], dt.date(2025, 3, 10))  # a year with records can be rated
+    rating_services.run_rating(people["staff"], 2025, today=dt.date(2026, 3, 1))
     text = visible_text(page_text(login(people["staff"]).get("/ratings/?year=2025")))
     assert "（周建国）" in text and "zhoujg" not in text
 

@@ -436,8 +436,10 @@ def test_overview_counts_filters_and_export(rated, personas):
     assert rows[0][:5] == ("党支部", "组织代码", "所属单位", "得分", "星级")
     assert sorted(row[1] for row in rows[1:]) == ["R01", "R02", "R04"]
     assert AuditEntry.objects.filter(table="core.export", action="export").count() == 1
-    # no rating for the year yet: the page says so, the export leads back to it
-    assert "2024 年尚未进行星级评定" in text(c.get("/ratings/?year=2024"))
+    # no rating for the year yet, and nothing to rate it by: the page says why, offers no button
+    page = text(c.get("/ratings/?year=2024"))
+    assert "2024 年没有任何组织生活记录" in page and "不能评定" in page and "run-rating" not in page
+    assert "2024 年尚未进行星级评定" in text(login(personas["leader"]).get("/ratings/?year=2024"))
     assert c.get("/ratings/export.xlsx?year=2024").status_code == 302
 
 

@@ -3,8 +3,10 @@ every change of a year's scheme passes (the form, the demo and the tests use the
 
 Rules, in the order they are applied to each branch:
 1. score: the average of the year's counted assessment runs (each run's total as a percentage of
-   the scheme's full marks), or the share of the year's organizational-life requirements met;
-   a branch without any figure is 未评定 (unrated), never 后进;
+   the scheme's full marks; runs of the chosen cycles for periods ended by the rating day), or
+   the share of the year's organizational-life requirements met (over the periods that began
+   once the year's records did); a year whose basis has no results is not rated at all, and a
+   branch without any result is 未评定 (unrated) with the reason, never 后进;
 2. base level by the lines (`thresholds`, % of full marks): 五星 … 一星 (一星 = 达标线); below it 后进;
 3. caps: each condition that holds caps the level (`alert`: a structure alert of that kind on the
    rating day; `missing_above`: more 应开未开 than that in the year's closed periods; `weak`: a

@@ -6,6 +6,18 @@ A rating run is set-based: the branches, the counted assessment scores, the year
 rows, the structure alerts of the rating day, the weak cases and last year's levels are read
 in a fixed number of queries whatever the size of the tree, then `levels.assign` gives every
 level at once and the rows are written with one bulk insert.
+
+A rating never judges branches on absent data. A year is refused, with what is missing, when
+the basis its scheme uses has no results (`basis_problem`): by assessment, no run of the chosen
+cycles for a period ended by the rating day (a run computed while its period was running is
+never counted); by compliance, no organizational-life record in the year, or no requirement
+period since the records began that has ended. The compliance rate (and 应开未开 for the caps)
+counts only the periods that began in or after the month of the year's first record anywhere
+in the tree: before it the platform holds no record to judge by, and a city that began using
+the platform in October would otherwise be rated 后进 for January to September. Within the
+covered periods a branch's missing record is a requirement not met, as the compliance pages
+show it. A branch with no result at all (no score in any counted run, no requirement due) is
+未评定 with the reason. The pages offer only the years rated or rateable (`rateable_years`).
 """
 from __future__ import annotations
 
@@ -14,11 +26,11 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from dangjian.activities import compliance
-from dangjian.activities.models import ComplianceRow
+from dangjian.activities.models import Activity, ComplianceRow
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core import audit, periods
@@ -155,17 +167,88 @@ def _branches(day: dt.date) -> list[tuple]:
                 .order_by("path").values_list("pk", "code", "name", "path"))
 
 
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def records_start(year: int, day: dt.date) -> dt.date | None:
+    """The first organizational-life record of the year up to the rating day, anywhere in the
+    tree: the day the platform's records of the year begin (None: the year has none)."""
+    return (Activity.objects.filter(status=Activity.Status.ACTIVE, held_on__gte=dt.date(year, 1, 1), held_on__lte=day)
+            .aggregate(first=Min("held_on"))["first"])
+
+
+def counted_runs(source: Scheme, cycles: list[str], day: dt.date) -> list[Run]:
+    """The runs of the assessment scheme a rating averages: of the chosen cycles, for periods
+    ended by the rating day, never a run computed while its period was still running."""
+    runs = Run.objects.filter(scheme=source, cycle__in=cycles, period_end__lte=day).order_by("period_start")
+    return [r for r in runs if not r.is_interim]
+
+
+def _cycles_text(cycles) -> str:
+    return "、".join(CYCLE_LABELS[c] for c in cycles)
+
+
+def _assessment_problem(year: int, source: Scheme | None, rules_: rules.Rules, day: dt.date,
+                        runs: list[Run]) -> str | None:
+    if source is None:
+        return (f"{year} 年评定办法按考核结果评定，但没有选择党支部考核方案，"
+                "请在评定办法中选择考核方案或改为按组织生活落实率评定")
+    if not runs:
+        return (f"考核方案“{source.name}”在 {year} 年还没有{_cycles_text(rules_.cycles)}结果"
+                f"（截至 {day:%Y年%m月%d日}已结束的周期），按考核结果评定没有依据，不能评定；"
+                "请先进行考评，或在评定办法中改为按组织生活落实率评定")
+    return None
+
+
+def _compliance_problem(year: int, first: dt.date | None, day: dt.date, today: dt.date) -> str | None:
+    if first is None:
+        return (f"{year} 年没有任何组织生活记录，按组织生活按规定落实率评定没有依据，不能评定；"
+                "请先录入或导入该年度的组织生活记录，或在评定办法中改为按党支部考核结果评定")
+    if not _month_end(first) < today or _month_end(first) > day:
+        return (f"{year} 年的组织生活记录始于 {first:%Y年%m月%d日}，截至 {day:%Y年%m月%d日}还没有此后开始"
+                "并已结束的组织生活要求，按组织生活按规定落实率评定没有依据，不能评定")
+    return None
+
+
+def basis_problem(year: int, today: dt.date) -> str | None:
+    """Why `year` cannot be rated now, in Chinese, or None if it can: the basis its scheme
+    uses (the stored scheme, else the one a rating would create) has no results for the year.
+    A rating never judges branches on absent data. Reads only, a few queries."""
+    if year > today.year:
+        return f"{year} 年尚未开始，不能评定"
+    day = rating_day(year, today)
+    scheme = RatingScheme.objects.select_related("assessment_scheme").filter(year=year).first()
+    fields = ({"basis": scheme.basis, "assessment_scheme": scheme.assessment_scheme, "cycles": scheme.cycles}
+              if scheme is not None else proposed(year)[0])
+    if fields["basis"] == Basis.ASSESSMENT:
+        source = fields["assessment_scheme"]
+        cycles = rules.of_scheme(scheme).cycles if scheme is not None else list(fields["cycles"])
+        runs = counted_runs(source, cycles, day) if source is not None else []
+        return _assessment_problem(year, source, rules.Rules(Basis.ASSESSMENT, cycles, {}), day, runs)
+    return _compliance_problem(year, records_start(year, day), day, today)
+
+
+def rateable_years(today: dt.date) -> list[int]:
+    """The years that can be rated now (latest first): those with organizational-life records
+    or branch-level assessment runs whose scheme's basis has results (`basis_problem`)."""
+    months = Activity.objects.filter(month__lte=today.year * 100 + 12).values_list("month", flat=True).distinct()
+    years = {m // 100 for m in months} | set(
+        Scheme.objects.filter(level=TargetLevel.BRANCH, year__lte=today.year, runs__isnull=False)
+        .values_list("year", flat=True).distinct())
+    return sorted((y for y in years if FIRST_YEAR <= y and basis_problem(y, today) is None), reverse=True)
+
+
 def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) -> tuple[dict, str, list[int]]:
     source = scheme.assessment_scheme
-    if source is None:
-        raise RatingError("assessment_scheme", f"{scheme.year} 年评定办法按考核结果评定，但没有选择党支部考核方案，"
-                                               "请在评定办法中选择考核方案或改为按组织生活落实率评定")
-    runs = list(Run.objects.filter(scheme=source, cycle__in=rules_.cycles, period_start__lte=day)
-                .order_by("period_start"))
-    if not runs:
-        kinds = "、".join(CYCLE_LABELS[c] for c in rules_.cycles)
-        raise RatingError("assessment_scheme", f"考核方案“{source.name}”在 {scheme.year} 年还没有{kinds}结果，无法按考核结果评定；"
-                                               "请先进行考评，或在评定办法中改为按组织生活落实率评定")
+    runs = counted_runs(source, rules_.cycles, day) if source is not None else []
+    problem = _assessment_problem(scheme.year, source, rules_, day, runs)
+    if problem:
+        raise RatingError("assessment_scheme", problem)
     period = {r.pk: r.period for r in runs}
     per_org: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
     for org_id, run_id, total in TargetScore.objects.filter(run__in=runs).order_by().values_list(
@@ -179,14 +262,22 @@ def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) 
         listed = "、".join(f"{periods.name_of(p)} {v}" for p, v in items)
         scores[org_id] = (mean, f"{source.name}：{listed}，{len(items)} 次平均 {mean} 分{full}", len(items))
     basis = f"“{source.name}”{'、'.join(periods.name_of(r.period) for r in runs)}共 {len(runs)} 次考评的平均得分"
+    absent = [c for c in rules_.cycles if c not in {r.cycle for r in runs}]
+    if absent:
+        basis += f"；{_cycles_text(absent)}本年度没有结果，未计入"
     return scores, basis, [r.pk for r in runs]
 
 
-def _compliance(year: int, day: dt.date, today: dt.date) -> dict[int, tuple[int, int]]:
-    """(met, missing) per branch over the requirements of the year whose period has ended by
-    the rating day — one grouped query over the stored rows. A requirement still running is
-    neither met nor missed yet (a stored `due` becomes missing once its period is over)."""
-    grouped = (ComplianceRow.objects.filter(org__kind="branch", period_end__gte=dt.date(year, 1, 1),
+def _compliance(year: int, day: dt.date, today: dt.date, since: dt.date | None) -> dict[int, tuple[int, int]]:
+    """(met, missing) per branch over the requirements of the year whose period began on or
+    after `since` (the first day of the month the year's records begin; None: no records, so
+    nothing to judge) and has ended by the rating day — one grouped query over the stored rows.
+    A requirement still running is neither met nor missed yet (a stored `due` becomes missing
+    once its period is over); one whose period began before the records did has no record to
+    be judged by, and is not counted."""
+    if since is None:
+        return {}
+    grouped = (ComplianceRow.objects.filter(org__kind="branch", period_start__gte=max(since, dt.date(year, 1, 1)),
                                             period_end__lte=min(day, dt.date(year, 12, 31)))
                .exclude(status=compliance.NOT_APPLICABLE).with_status_on(today)
                .values_list("org_id", "status_now").annotate(n=Count("id")).order_by())
@@ -215,10 +306,26 @@ def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
             today: dt.date) -> tuple[list[tuple], list[levels.Figures], str, list[int]]:
     year = scheme.year
     branches = _branches(day)
-    met_missing = _compliance(year, day, today)
+    first = records_start(year, day)
+    since = _month_start(first) if first is not None else None
+    # Periods that began before the year's records did are not judged (no record to judge by).
+    coverage = (f"平台组织生活记录始于 {first:%Y年%m月%d日}，此前开始的周期没有记录可依，不计入"
+                if since is not None and since > dt.date(year, 1, 1) else "")
+    met_missing = _compliance(year, day, today, since)
     if rules_.basis == Basis.ASSESSMENT:
         scores, basis, run_ids = _assessment_scores(scheme, rules_, day)
+        if since is None and any(c.missing_above is not None for c in rules_.caps):
+            basis += "；本年度没有组织生活记录，“应开未开”封顶情形未适用"
+        elif coverage and any(c.missing_above is not None for c in rules_.caps):
+            basis += f"；应开未开只计 {since:%Y年%m月} 起的周期（平台组织生活记录始于 {first:%Y年%m月%d日}）"
+        unscored = "本年度计入的考评中没有该党支部的得分（没有考核结果），未评定"
     else:
+        problem = _compliance_problem(year, first, day, today)
+        if problem is None and not any(met + missing for met, missing in met_missing.values()):
+            problem = (f"{year} 年截至 {day:%Y年%m月%d日}没有已结束并可评判的组织生活要求，"
+                       "按组织生活按规定落实率评定没有依据，不能评定")
+        if problem:
+            raise RatingError("basis", problem)
         scores, run_ids = {}, []
         for org_id, (met, missing) in met_missing.items():
             due = met + missing
@@ -226,7 +333,9 @@ def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
                 value = (Decimal(met) * 100 / due).quantize(CENT, rounding=ROUND_HALF_UP)
                 scores[org_id] = (value, f"组织生活按规定落实率：已结束周期应完成 {due} 项，已完成 {met} 项，"
                                          f"折合 {value} 分", 0)
-        basis = f"{year} 年组织生活按规定落实率（截至 {day:%Y年%m月%d日}已结束的周期）"
+        basis = f"{year} 年组织生活按规定落实率（截至 {day:%Y年%m月%d日}已结束的周期"
+        basis += f"；{coverage}）" if coverage else "）"
+        unscored = "本年度计入的周期内该党支部没有应开展的组织生活要求（没有可评判的数据），未评定"
     alerts = defaultdict(list)
     for a in structure_alerts(today=day):
         alerts[a.org_id].append((a.kind, a.message))
@@ -235,8 +344,7 @@ def figures(scheme: RatingScheme, rules_: rules.Rules, day: dt.date,
     for pk, _code, _name, _path in branches:
         score, text, runs = scores.get(pk, (None, "", 0))
         if score is None:
-            text = ("本年度计入的考评中没有该党支部的得分，未评定" if rules_.basis == Basis.ASSESSMENT
-                    else "本年度没有已结束的组织生活要求，未评定")
+            text = unscored
         out.append(levels.Figures(pk, score, text, runs, alerts.get(pk, []), met_missing.get(pk, (0, 0))[1],
                                   weak.get(pk, "")))
     return branches, out, basis, run_ids
@@ -251,6 +359,10 @@ def run_rating(user, year: int, *, today: dt.date | None = None, refresh: bool =
     if year > today.year:
         raise RatingError("year", f"{year} 年尚未开始，不能评定")
     day = rating_day(year, today)
+    # Refused before anything is written or recomputed when the basis has no results.
+    problem = basis_problem(year, today)
+    if problem:
+        raise RatingError("basis", problem)
     with transaction.atomic():
         scheme = ensure_scheme(user, year)
         rules_ = rules.of_scheme(scheme)

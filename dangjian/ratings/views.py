@@ -36,8 +36,9 @@ FIRST_YEAR = services.FIRST_YEAR
 class _Params(QueryParams):
     """The page's query parameters, each checked (see QueryParams)."""
 
-    def __init__(self, request, today: dt.date, max_year: int | None = None):
+    def __init__(self, request, today: dt.date, max_year: int | None = None, default: int | None = None):
         super().__init__(request)
+        self.default = default or today.year
         self.year = self._year(today, max_year or today.year)
         self.level = self._coded("level", LEVEL_LABELS, "星级")
         self.flag = self._coded("flag", queries.FLAGS, "筛选条件")
@@ -47,10 +48,10 @@ class _Params(QueryParams):
     def _year(self, today: dt.date, last: int) -> int:
         raw = self._raw("year")
         if not raw:
-            return today.year
+            return self.default
         if not raw.isdigit() or len(raw) != 4 or not FIRST_YEAR <= int(raw) <= last:
-            self.problems.append(f"年度“{raw[:20]}”无效，应为 {FIRST_YEAR}—{last} 的四位年份，已显示 {today.year} 年")
-            return today.year
+            self.problems.append(f"年度“{raw[:20]}”无效，应为 {FIRST_YEAR}—{last} 的四位年份，已显示 {self.default} 年")
+            return self.default
         return int(raw)
 
     def filters(self) -> dict:
@@ -59,7 +60,23 @@ class _Params(QueryParams):
 
 
 def _years(today: dt.date) -> list[int]:
-    return sorted(set(queries.years()) | set(range(today.year, today.year - 4, -1)), reverse=True)
+    """The years a ratings page offers: those rated, and those that can be rated now (whose
+    scheme's basis has results, see services.basis_problem), latest first."""
+    return sorted(set(queries.years()) | set(services.rateable_years(today)), reverse=True)
+
+
+def _default_year(today: dt.date, years: list[int]) -> int:
+    """The year shown without ?year=: this year if it is offered, else the latest one offered."""
+    return today.year if today.year in years or not years else years[0]
+
+
+def _year_options(years: list[int], shown: int) -> list[tuple[int, str]]:
+    """(year, label) for the year selector; a year asked for by address that is not offered is
+    listed too, so the selector names the year on the page, and says it has nothing to rate."""
+    options = [(y, str(y)) for y in years]
+    if shown not in years:
+        options = sorted([*options, (shown, f"{shown}（无可评定的数据）")], reverse=True)
+    return options
 
 
 def _describe(ratings) -> list:
@@ -76,9 +93,13 @@ def overview(request):
     user = request.user
     roots = queries.roots_or_404(user)
     today = timezone.localdate()
-    p = _Params(request, today)
+    years = _years(today)
+    p = _Params(request, today, default=_default_year(today, years))
     run = queries.run(p.year)
-    ctx = {"p": p, "run": run, "years": _years(today), "staff": is_committee_staff(user),
+    staff = is_committee_staff(user)
+    ctx = {"p": p, "run": run, "years": _year_options(years, p.year), "staff": staff,
+           # Why the year cannot be rated now (staff only: they are the ones who rate).
+           "cannot_rate": services.basis_problem(p.year, today) if staff else None,
            "roots": roots, "levels": [(lv.value, lv.label) for lv in [*LEVEL_ORDER, Level.UNRATED]],
            "flags": queries.FLAGS.items(), "today": today, "tab": "overview"}
     if run is not None:
@@ -183,7 +204,8 @@ def weak_list(request):
     user = request.user
     roots = queries.roots_or_404(user)
     today = timezone.localdate()
-    p = _Params(request, today)
+    years = _years(today)
+    p = _Params(request, today, default=_default_year(today, years))
     tab = "candidates" if request.GET.get("tab") == "candidates" else "cases"
     status = request.GET.get("status") or "open"
     if status not in queries.WEAK_FILTERS:
@@ -203,7 +225,7 @@ def weak_list(request):
     counts = queries.weak_counts(user, roots, today)
     ctx = {"p": p, "tab": "weak", "list": tab, "status": status, "counts": counts,
            "filters": [(code, label, counts[code]) for code, label in queries.WEAK_FILTERS.items()],
-           "page_obj": page_obj, "qs_base": qs_base, "run": run, "years": _years(today), "today": today,
+           "page_obj": page_obj, "qs_base": qs_base, "run": run, "years": _year_options(years, p.year), "today": today,
            "can_identify": can_anywhere(user, "manage"),
            "export_query": urlencode({"status": status, **({"q": p.q} if p.q else {})})}
     return render(request, "ratings/weak_list.html", ctx)
@@ -382,9 +404,10 @@ def commendation(request):
     user = request.user
     roots = queries.roots_or_404(user)
     today = timezone.localdate()
-    p = _Params(request, today)
+    years = _years(today)
+    p = _Params(request, today, default=_default_year(today, years))
     run = queries.run(p.year)
-    ctx = {"p": p, "run": run, "years": _years(today), "tab": "commendation"}
+    ctx = {"p": p, "run": run, "years": _year_options(years, p.year), "tab": "commendation"}
     if run is not None:
         page_obj, qs_base = paginate(request, queries.commendation(user, roots, run))
         _describe(page_obj.object_list)
@@ -473,6 +496,7 @@ def rules_page(request):
            + ("，须无结构预警" if current.commendation_no_alerts else "") + "，且本年度不是软弱涣散党组织",
            "weak_text": "、".join(LEVEL_LABELS[lv] for lv in current.weak_candidate_levels) or "不提示",
            "cycles_label": "、".join(rules.CYCLE_LABELS[c] for c in current.cycles),
-           "form": form, "staff": staff, "years": sorted(set(_years(today)) | {today.year + 1}, reverse=True),
+           "form": form, "staff": staff, "years": [(y, str(y)) for y in sorted(set(_years(today)) | {p.year, today.year, today.year + 1},
+                                                  reverse=True)],
            "history": history_rows.describe(entries), "tab": "rules", "run": queries.run(p.year)}
     return render(request, "ratings/rules.html", ctx)
