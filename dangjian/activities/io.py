@@ -22,13 +22,15 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from dangjian.core import audit, periods, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.xlsx import CellError, Column, chunks, fetch
 from dangjian.members.models import Member
 from dangjian.orgs.io import resolve_org_codes
-from dangjian.orgs.models import Organization
+from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 
 from . import checks, compliance
 from .checks import FIELD_LABELS, ActivityError, member_scope_path
@@ -243,6 +245,36 @@ class ActivityImporter(xlsx.Importer):
     def after(self, rows: list[Row]) -> None:
         self.progress(len(rows), len(rows), "正在重新计算合规情况")
         compliance.refresh_stale(today=self.today)  # the import already runs in the background
+
+    @classmethod
+    def sample(cls, user) -> tuple[dict, str]:
+        """A 主题党日 of last month in the first branch of the user's import scope that has
+        members (two or more if any), hosted by its secretary (or a member), one member absent:
+        people whose names are unique among the branch's members, as the import requires."""
+        branches = (Organization.objects.visible_to(user, "import")
+                    .filter(status=Organization.Status.ACTIVE, kind="branch")
+                    .annotate(n=Count("members", filter=Q(members__status=Member.Status.ACTIVE))).order_by("path"))
+        org = branches.filter(n__gte=2).first() or branches.filter(n__gte=1).first() or branches.first()
+        if org is None:
+            return {}, ""
+        names = list(Member.objects.filter(org__path__startswith=member_scope_path(org), status=Member.Status.ACTIVE)
+                     .order_by("org__path", "name").values_list("name", flat=True))
+        unique = [n for n in dict.fromkeys(names) if names.count(n) == 1]
+        secretary = (CommitteeSeat.objects.filter(org=org, role=SeatRole.SECRETARY, is_active=True,
+                                                  holder__isnull=False).values_list("holder__name", flat=True).first())
+        host = secretary if secretary in unique else (unique[0] if unique else "")
+        absent = next((n for n in unique if n != host), "")
+        day = periods.containing("month", timezone.localdate()).start - dt.timedelta(days=1)
+        day = day.replace(day=min(day.day, 15))
+        topic = next(c.example for c in COLUMNS if c.key == "topic")
+        while Activity.objects.filter(org=org, held_on=day, topic=topic, status=Activity.Status.ACTIVE).exists():
+            day -= dt.timedelta(days=1)  # never the duplicate of a record already held
+        values = {"org": org.code, "held_on": day, "host": host, "absentees": absent,
+                  "expected_count": len(names) if names else "",
+                  "present_count": len(names) - (1 if absent else 0) if names else ""}
+        people = "主持人、缺席人员是该组织的在册党员，" if host else ""
+        return values, (f"示例中的组织代码“{org.code}”是您有权导入的“{org.name}”，{people}"
+                        "应到、实到人数按该组织现有党员填写；请换成实际开展的活动。")
 
 
 def import_activities(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:

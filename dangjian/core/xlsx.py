@@ -695,9 +695,23 @@ class Importer:
     # ---- the template ----
 
     @classmethod
-    def write_template(cls, out) -> None:
-        write(out, cls.columns, [[c.example for c in cls.columns]], notes=notes_for(cls.columns, cls.notes),
-              title=cls.title)
+    def sample(cls, user) -> tuple[dict, str]:
+        """The template's example row for `user`, by column key, where their own scope has
+        something real to show (an organization they may import into, people on its roll), so
+        the untouched template passes a dry run; and one sentence saying where the values come
+        from. ({}, "") keeps the columns' own examples."""
+        return {}, ""
+
+    @classmethod
+    def write_template(cls, out, user=None) -> int:
+        """The template: the headers (the contract, always the same), one example row — from the
+        user's scope when `user` is given (`sample`) — and the 填写说明 sheet, which says first
+        that the example row is to be replaced."""
+        values, where = cls.sample(user) if user is not None else ({}, "")
+        row = [values.get(c.key, c.example) for c in cls.columns]
+        first = ("", "", SAMPLE_NOTE + (where or SAMPLE_CODES_NOTE), "")  # read before the columns
+        return write(out, cls.columns, [row], notes=[first, *notes_for(cls.columns, cls.notes, examples=row)],
+                     title=cls.title)
 
 
 # ---- writing ---------------------------------------------------------------------------
@@ -800,6 +814,14 @@ def workbook_response(write, filename: str, done=None):
     return FileResponse(tmp, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
 
 
-def notes_for(columns: list[Column], intro: list[str] = ()) -> list[tuple]:
-    lines = [(c.header, "必填列" if c.required else "可选列", c.help, cell_text(c.example)) for c in columns]
+SAMPLE_NOTE = ("模板第 2 行是示例，只用来说明怎样填写：导入前请把它改成实际数据，或者删除这一行"
+               "（示例行留在表中会被当作实际数据导入）。")
+SAMPLE_CODES_NOTE = "示例中的组织代码和人员须换成系统中已有的组织和在册党员。"
+
+
+def notes_for(columns: list[Column], intro: list[str] = (), examples: list | None = None) -> list[tuple]:
+    """The 填写说明 sheet: one line per column (its help and its example, `examples` when the
+    example row differs from the columns' own), then the lines of `intro`."""
+    shown = examples if examples is not None else [c.example for c in columns]
+    lines = [(c.header, "必填列" if c.required else "可选列", c.help, cell_text(v)) for c, v in zip(columns, shown)]
     return lines + [("", "", line, "") for line in intro]

@@ -29,7 +29,7 @@ from dangjian.core import audit, crypto, idcard, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.text import normalize_phone, pinyin_full, pinyin_initials
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
-from dangjian.orgs.io import resolve_org_codes
+from dangjian.orgs.io import resolve_org_codes, sample_org
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 from dangjian.orgs.services import keeps_seat
 from dangjian.orgs.signals import announce
@@ -40,14 +40,15 @@ from .models import Category, Education, Gender, Member, Membership, Rank
 AUDIT_NOTE = "批量导入"
 TRANSFER_NOTE = "组织关系转接（批量导入）"
 CHUNK = 500
-EXAMPLE_ID = idcard.make("110101", dt.date(1990, 3, 5), 123)  # odd 17th digit: a man, as in the example row
+EXAMPLE_BIRTH = dt.date(1990, 3, 5)
+EXAMPLE_ID = idcard.make("110101", EXAMPLE_BIRTH, 123)  # odd 17th digit: a man, as in the example row
 
 COLUMNS = [
     Column("姓名", "name", help="最多50个字", example="赵小刚", width=10),
     Column("性别", "gender", help="男 或 女，须与身份证号第17位一致", example="男", width=6),
     Column("民族", "ethnicity", help="如：汉族、回族、壮族", example="汉族", width=8),
     Column("出生日期", "birth_date", help=f"须与身份证号中的出生日期一致；{xlsx.DATE_HINT}",
-           example=dt.date(1990, 3, 5), aliases=("出生年月日",)),
+           example=EXAMPLE_BIRTH, aliases=("出生年月日",)),
     Column("身份证号", "id_number", help="18位，最后一位可为X；请设为文本格式，避免 Excel 把后几位变成 0",
            example=EXAMPLE_ID, width=21, text=True, aliases=("身份证号码", "公民身份号码", "身份证")),
     Column("学历", "education", help="可选：" + "、".join(Education.labels) + "（也可填 本科、大专、中专、硕士、博士）",
@@ -131,6 +132,16 @@ class _Slot:
     holder: object
     before: dict | None = None
     touched: bool = False
+
+
+def _unused_example_id() -> str:
+    """The example's 身份证号 (born on the example's birth date, a man), with a sequence number
+    no member in the system holds."""
+    for sequence in range(123, 1000, 2):  # odd: a man, as in the example row
+        number = idcard.make("110101", EXAMPLE_BIRTH, sequence)
+        if not Member.objects.filter(id_hash=crypto.lookup_hash(number)).exists():
+            return number
+    return EXAMPLE_ID
 
 
 # ---- parsing ---------------------------------------------------------------------------
@@ -231,6 +242,19 @@ class MemberImporter(xlsx.Importer):
         total = len(rows)
         _write(self.planned, self.user, self.today,
                lambda done, message: self.progress(total + done, total * 2, message))
+
+    @classmethod
+    def sample(cls, user) -> tuple[dict, str]:
+        """A new member of the first branch of the user's import scope: a made-up person whose
+        身份证号 nobody in the system holds (so the example is a new member, not someone else's)."""
+        org = sample_org(user, ("branch",))
+        if org is None:
+            return {}, ""
+        values = {"org": org.code, "id_number": _unused_example_id()}
+        if org.unit:
+            values["workplace"] = org.unit.name
+        return values, (f"示例中的所在党组织代码“{org.code}”是您有权导入的“{org.name}”；"
+                        "示例人员是虚构的，请换成实际党员。")
 
 
 def import_members(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:

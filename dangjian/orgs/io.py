@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils import timezone
 
 from dangjian.core import audit, xlsx
 from dangjian.core.models import AuditEntry
@@ -173,6 +174,55 @@ class OrgImporter(xlsx.Importer):
 
     def write(self, rows: list[Row]) -> None:
         self.tree.write(self.user)
+
+    @classmethod
+    def sample(cls, user) -> tuple[dict, str]:
+        """A new branch under the first organization of the user's scope that holds branches
+        (a 党小组 under their branch if that is all they have), with an unused code."""
+        parent = sample_org(user, (OrgKind.ORGAN_COMMITTEE, OrgKind.COMMITTEE, OrgKind.GENERAL_BRANCH))
+        kind = OrgKind.BRANCH
+        if parent is None:
+            parent, kind = sample_org(user, (OrgKind.BRANCH,)), OrgKind.CELL
+        if parent is None:
+            return {}, ""
+        base = parent.code[:CODE_BASE]
+        taken = set(Organization.objects.filter(code__startswith=f"{base}-").values_list("code", flat=True))
+        code = next((f"{base}-{n:02d}" for n in range(1, 100) if f"{base}-{n:02d}" not in taken), None)
+        if code is None:
+            return {}, ""
+        siblings = Organization.objects.filter(parent=parent, kind=kind).count()
+        unit = parent.unit.name if parent.unit else ""
+        label = OrgKind(kind).label
+        start = dt.date(timezone.localdate().year - 1, 3, 1)
+        rule = checks.term_rule(kind)
+        values = {"code": code, "name": f"{unit if kind == OrgKind.BRANCH and unit else parent.name}"
+                                          f"第{_cn(siblings + 1)}{label}",
+                  "kind": label, "parent": parent.code, "unit": unit, "established_on": start,
+                  "term_start": start if rule else "",
+                  "term_end": checks.add_years(start, rule["years"]) if rule else ""}
+        return values, (f"示例是在您有权导入的“{parent.name}”（{parent.code}）下新设一个{label}，"
+                        f"组织代码“{code}”目前没有使用；请换成实际的组织。")
+
+
+CODE_BASE = 28  # a sample code is the parent's code (at most this long) and “-01” … “-99”
+_CN_DIGITS = "〇一二三四五六七八九"
+
+
+def _cn(n: int) -> str:
+    """1–99 in Chinese numerals, as organizations are numbered (第十二党支部)."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _CN_DIGITS[tens]) + "十" if tens else "") + (_CN_DIGITS[ones] if ones or not tens else "")
+
+
+def sample_org(user, kinds) -> Organization | None:
+    """The first active organization of the first of `kinds` that the user's import scope holds,
+    in tree order: what the import templates' example rows name."""
+    qs = Organization.objects.visible_to(user, "import").filter(status=Organization.Status.ACTIVE)
+    for kind in kinds:
+        org = qs.filter(kind=kind).select_related("unit").order_by("path").first()
+        if org is not None:
+            return org
+    return None
 
 
 def import_orgs(path, user=None, dry_run: bool = False, progress=None, today: dt.date | None = None) -> dict:
