@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from dangjian.accounts.models import Role, RoleAssignment, User
-from dangjian.core import audit, crypto, idcard, people
+from dangjian.core import audit, crypto, defaults, idcard, people
 from dangjian.core.models import AuditEntry
 from dangjian.core.text import pinyin_full, pinyin_initials
 from dangjian.members.models import Member, Membership
@@ -44,7 +44,7 @@ MAX_MEMBERS = 200_000
 MEMBERS_PER_DEPARTMENT = 167  # ≈ 60 departments for the default 10,000 members
 BRANCH_MAX = 50  # above this a branch should be split (机关基层组织工作条例)
 COMMITTEE_MIN_FULL = 7  # from 7 full members a branch elects a committee
-TERM_YEARS = {"organ_committee": 5, "committee": 5, "general_branch": 3, "branch": 3}
+TERM_YEARS = dict(defaults.section("organization")["term_years"])  # 机关党委 5 years, branches 3 (regulation)
 
 
 @dataclass
