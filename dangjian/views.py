@@ -28,7 +28,7 @@ RECORD_KINDS = ("branch", "cell", "general_branch")  # where meetings are record
 def home(request):
     user = request.user
     today = timezone.localdate()
-    ctx = {"today": today, "limit": LIST_LIMIT}
+    ctx = {"today": today}
     kept = []
     edited = scope_of(user).prefixes("edit")
     if edited:
@@ -45,8 +45,9 @@ def home(request):
             # A secretary's own branch is already on the to-do card above: not twice.
             if me.org_id not in {org.pk for org in kept}:
                 ctx["branch"] = activity_queries.requirements_now(me.org, today)
-            if completion.holders(member_ids=[me.pk]):
-                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today)["todo"]
+            roles = completion.holders(member_ids=[me.pk])
+            if roles:
+                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today, roles)["todo"]
     if can_anywhere(user, "view"):
         ctx["counts"] = org_queries.org_counts(user)
         ctx["term_count"], ctx["term_alerts"] = org_queries.term_alerts(user, today, LIST_LIMIT)

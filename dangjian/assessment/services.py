@@ -343,7 +343,7 @@ def not_ended_message(p: periods.Period, today: dt.date) -> str | None:
 def replace_message(run: Run) -> str:
     """What a second run of a period would replace, said before it is done."""
     when = timezone.localtime(run.computed_at)
-    return (f"{run.period} 已于 {when:%Y-%m-%d %H:%M} 考评过，通报可能已经据此印发；"
+    return (f"{periods.name_of(run.period)}已于 {when:%Y-%m-%d %H:%M} 考评过，通报可能已经据此印发；"
             "重新考评将按当前数据替换原有得分、等次和名次（已约谈的记录保留）")
 
 

@@ -77,14 +77,15 @@ class RoleBlock:
     can_mark: bool
 
 
-def person(user, member_pk: int, year: int, today: dt.date) -> dict:
+def person(user, member_pk: int, year: int, today: dt.date, found: list | None = None) -> dict:
     """A person's duty lists for a year: the roles the viewer may see (their own always),
-    each item with its periods. 404 when the viewer may see neither the person nor a role."""
+    each item with its periods. 404 when the viewer may see neither the person nor a role.
+    `found`: the person's roles (`completion.holders`) when the caller has read them already."""
     member = Member.objects.filter(pk=member_pk).select_related("org").first()
     if member is None:
         raise Http404
     own = user.member_id == member.pk
-    found = completion.holders(member_ids=[member.pk])
+    found = completion.holders(member_ids=[member.pk]) if found is None else found
     visible = [h for h in found if own or can(user, "view", h.org_path)]
     if not visible and not own and not Member.objects.visible_to(user).filter(pk=member.pk).exists():
         raise Http404
