@@ -21,7 +21,7 @@ from dangjian.orgs.alerts import Thresholds, structure_alerts
 from dangjian.orgs.models import Organization
 
 LIST_LIMIT = 20  # a home list longer than this links to the full list
-TODO_ORGS = 3  # the branches whose to-do the home page shows (a secretary keeps one or two)
+KEPT_ORGS = 3  # the branches whose to-do list the home page shows (a secretary keeps one or two)
 RECORD_KINDS = ("branch", "cell", "general_branch")  # where meetings are recorded week by week
 
 
@@ -33,7 +33,7 @@ def home(request):
     edited = scope_of(user).prefixes("edit")
     if edited:
         kept = list(Organization.objects.filter(path__in=edited, kind__in=RECORD_KINDS, status="active")
-                    .order_by("path")[:TODO_ORGS])
+                    .order_by("path")[:KEPT_ORGS])
         ctx["todo"] = [{"org": org, "branch": activity_queries.requirements_now(org, today),
                         "alerts": structure_alerts(org=org, today=today)} for org in kept]
     if user.member_id:

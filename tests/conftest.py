@@ -76,3 +76,14 @@ def browser_page():
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def login_as(client, personas):
+    """The test client, logged in (by password, as a person would) as one of the personas."""
+    def as_(username):
+        client.logout()
+        assert client.login(username=username, password=factories.PASSWORD)
+        return client
+
+    return as_

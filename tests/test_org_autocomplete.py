@@ -13,19 +13,8 @@ from django.urls import reverse
 from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
 from tests import factories
-from tests.factories import PASSWORD
 
 LOOKUP = "/orgs/lookup/"
-
-
-@pytest.fixture
-def login(client, personas):
-    def as_(username):
-        client.logout()
-        assert client.login(username=username, password=PASSWORD)
-        return client
-
-    return as_
 
 
 def html(response) -> str:
@@ -43,8 +32,8 @@ def labels(response) -> list[str]:
 
 # ---- the endpoint ---------------------------------------------------------------------------
 
-def test_lookup_matches_by_initials_code_and_name_with_parent(login, tree):
-    c = login("wcadmin")
+def test_lookup_matches_by_initials_code_and_name_with_parent(login_as, tree):
+    c = login_as("wcadmin")
     r = c.get(LOOKUP, {"q": "dyd"})  # 第一党支部
     assert r.status_code == 200
     assert labels(r) == ["财政局第一党支部（CZ01）", "教育局第一党支部（JY01）"]
@@ -73,8 +62,8 @@ def test_lookup_matches_by_initials_code_and_name_with_parent(login, tree):
     ("wcadmin", "manage", {"CZ", "CZ01", "JY", "JY01"}),
     ("unita", "manage", set()),
 ])
-def test_lookup_is_scoped_by_capability(login, tree, username, capability, expected):
-    c = login(username)
+def test_lookup_is_scoped_by_capability(login_as, tree, username, capability, expected):
+    c = login_as(username)
     found, bodies = set(), ""
     for q in ("dzb", "jgdw", "cz", "jy", "财政局", "教育局", "党"):
         r = c.get(LOOKUP, {"q": q, "capability": capability})
@@ -92,8 +81,8 @@ def test_lookup_is_scoped_by_capability(login, tree, username, capability, expec
         assert bodies == "" and "没有与“党”相符的组织" in html(c.get(LOOKUP, {"q": "党", "capability": capability}))
 
 
-def test_lookup_messages_for_empty_short_and_bad_queries(login, tree):
-    c = login("wcadmin")
+def test_lookup_messages_for_empty_short_and_bad_queries(login_as, tree):
+    c = login_as("wcadmin")
     assert "请输入组织名称、代码或拼音首字母" in html(c.get(LOOKUP))
     assert "请输入组织名称、代码或拼音首字母" in html(c.get(LOOKUP, {"q": "  "}))
     short = c.get(LOOKUP, {"q": "c"})
@@ -108,12 +97,12 @@ def test_lookup_messages_for_empty_short_and_bad_queries(login, tree):
     assert c.post(LOOKUP, {"q": "cz"}).status_code == 405
 
 
-def test_lookup_limit_kinds_dissolved_and_ids(login, tree):
+def test_lookup_limit_kinds_dissolved_and_ids(login_as, tree):
     for i in range(25):
         factories.org(tree["a"], name=f"财政局第{i + 2}党支部", code=f"CZ{i + 2:02d}")
     gone = factories.org(tree["a"], name="财政局已撤销党支部", code="CZ99")
     org_services.dissolve_org(None, gone, dt.date(2024, 1, 1))
-    c = login("unita")
+    c = login_as("unita")
     r = c.get(LOOKUP, {"q": "dzb"})
     assert len(options(r)) == 20 and "只列出最相符的 20 个" in html(r)
     assert "CZ99" not in html(r)
@@ -123,8 +112,8 @@ def test_lookup_limit_kinds_dissolved_and_ids(login, tree):
     assert options(c.get(LOOKUP, {"q": "cz01", "by": "pk"})) == [(str(tree["a1"].pk), "财政局第一党支部（CZ01）")]
 
 
-def test_lookup_costs_the_same_whatever_the_tree(login, tree):
-    c = login("unita")
+def test_lookup_costs_the_same_whatever_the_tree(login_as, tree):
+    c = login_as("unita")
 
     def queries():
         with CaptureQueriesContext(connection) as ctx:
@@ -144,8 +133,8 @@ def test_lookup_needs_login(client, tree):
 
 # ---- the member list ------------------------------------------------------------------------
 
-def test_member_list_renders_no_option_per_org_and_constant_queries(login, tree):
-    c = login("wcadmin")
+def test_member_list_renders_no_option_per_org_and_constant_queries(login_as, tree):
+    c = login_as("wcadmin")
 
     def page(params=None):
         with CaptureQueriesContext(connection) as ctx:
@@ -167,8 +156,8 @@ def test_member_list_renders_no_option_per_org_and_constant_queries(login, tree)
     assert 'id="member-org"' in after and 'data-url="/orgs/lookup/?capability=view"' in after
 
 
-def test_member_list_filter_outside_scope_says_so_without_naming(login, tree):
-    c = login("unitb")
+def test_member_list_filter_outside_scope_says_so_without_naming(login_as, tree):
+    c = login_as("unitb")
     body = html(c.get(reverse("members:list"), {"org": "CZ01"}))
     assert "未找到组织代码“CZ01”，或不在您的查看范围内" in body
     assert "财政局第一党支部" not in body and "李明" not in body
@@ -178,12 +167,12 @@ def test_member_list_filter_outside_scope_says_so_without_naming(login, tree):
 
 # ---- member forms ---------------------------------------------------------------------------
 
-def test_transfer_form_uses_the_autocomplete_and_keeps_the_choice(login, tree):
+def test_transfer_form_uses_the_autocomplete_and_keeps_the_choice(login_as, tree):
     ma = tree["ma"]
     factories.org(tree["a"], kind="branch", name="财政局第二党支部", code="CZ02")
     gone = factories.org(tree["a"], kind="branch", name="财政局第三党支部", code="CZ03")
     org_services.dissolve_org(None, gone, dt.date(2024, 1, 1))
-    c = login("unita")
+    c = login_as("unita")
     url = reverse("members:transfer", args=[ma.pk])
     form = html(c.get(url))
     assert "<select" not in form and 'data-url="/orgs/lookup/?capability=edit"' in form
@@ -203,8 +192,8 @@ def test_transfer_form_uses_the_autocomplete_and_keeps_the_choice(login, tree):
     assert r.status_code == 302 and Member.objects.get(pk=ma.pk).org.code == "CZ02"
 
 
-def test_new_member_form_keeps_the_chosen_org_after_an_error(login, tree):
-    c = login("unita")
+def test_new_member_form_keeps_the_chosen_org_after_an_error(login_as, tree):
+    c = login_as("unita")
     r = c.post(reverse("members:create"), {"org": str(tree["a1"].pk), "name": ""})
     body = html(r)
     assert r.status_code == 200 and "请填写姓名" in body
@@ -224,10 +213,10 @@ def org_post(org, **over):
     return data
 
 
-def test_org_edit_parent_is_an_autocomplete(login, tree):
+def test_org_edit_parent_is_an_autocomplete(login_as, tree):
     a, a1 = tree["a"], tree["a1"]
     general = factories.org(a, kind="general_branch", name="财政局机关党总支", code="CZG")
-    c = login("unita")
+    c = login_as("unita")
     url = reverse("orgs:edit", args=[a1.pk])
     form = html(c.get(url))
     assert form.count("<select") == 1  # the kind; the parent is an autocomplete
@@ -250,9 +239,9 @@ def test_org_edit_parent_is_an_autocomplete(login, tree):
     assert a1.name == "财政局第一党支部" and a1.parent == general
 
 
-def test_org_edit_keeps_a_parent_outside_the_edit_scope(login, tree):
+def test_org_edit_keeps_a_parent_outside_the_edit_scope(login_as, tree):
     a = tree["a"]
-    c = login("unita")
+    c = login_as("unita")
     url = reverse("orgs:edit", args=[a.pk])
     form = html(c.get(url))
     # The unit's top org hangs under the working committee, which unita may not edit: shown, kept.
@@ -266,8 +255,8 @@ def test_org_edit_keeps_a_parent_outside_the_edit_scope(login, tree):
 
 # ---- the other pages that ask for an org ------------------------------------------------------
 
-def test_review_form_org_is_an_autocomplete_of_organizing_orgs(login, tree):
-    c = login("unita")
+def test_review_form_org_is_an_autocomplete_of_organizing_orgs(login_as, tree):
+    c = login_as("unita")
     form = html(c.get("/reviews/new/"))
     assert f'name="org" value="{tree["a"].pk}"' in form and 'value="市财政局机关党委（CZ）"' in form
     assert ("/orgs/lookup/?capability=edit&amp;kind=working_committee&amp;kind=committee&amp;"
@@ -280,12 +269,12 @@ def test_review_form_org_is_an_autocomplete_of_organizing_orgs(login, tree):
         assert "市教育局机关党委" not in html(r)
 
 
-def test_weak_identify_form_org_is_an_autocomplete(login, tree):
+def test_weak_identify_form_org_is_an_autocomplete(login_as, tree):
     from dangjian.ratings.models import WeakOrg
 
     gone = factories.org(tree["a"], name="财政局已撤销党支部", code="CZ99")
     org_services.dissolve_org(None, gone, dt.date(2024, 1, 1))
-    c = login("wcadmin")
+    c = login_as("wcadmin")
     form = html(c.get("/ratings/weak/new/"))
     assert "/orgs/lookup/?capability=manage&amp;kind=organ_committee" in form
     data = {"identified_on": "2025-03-01", "reasons": "书记长期空缺"}
@@ -298,11 +287,11 @@ def test_weak_identify_form_org_is_an_autocomplete(login, tree):
     assert r.status_code == 302 and WeakOrg.objects.get().org == tree["a1"]
 
 
-def test_formalism_scope_filter_is_an_autocomplete(login, tree):
-    c = login("wcadmin")
+def test_formalism_scope_filter_is_an_autocomplete(login_as, tree):
+    c = login_as("wcadmin")
     page = html(c.get("/activities/formalism/", {"org": "CZ"}))
     assert 'name="org" value="CZ"' in page and 'value="市财政局机关党委（CZ）"' in page
     assert 'id="f-org"' in page and "kind=working_committee" in page
     assert "<option" not in page.split('id="f-kind"')[1].split("</select>")[1]  # none after the kinds
-    refused = html(login("unitb").get("/activities/formalism/", {"org": "CZ"}))
+    refused = html(login_as("unitb").get("/activities/formalism/", {"org": "CZ"}))
     assert "不存在或不在您的查看范围内" in refused and "市财政局机关党委" not in refused

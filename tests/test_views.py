@@ -16,19 +16,8 @@ from dangjian.members import services as member_services
 from dangjian.members.models import Member, Membership
 from dangjian.orgs import services as org_services
 from tests import factories
+from tests.factories import PASSWORD
 from tests.factories import page_text as html
-
-PASSWORD = "Dangjian!2026"
-
-
-@pytest.fixture
-def login(client, personas):
-    def as_(username):
-        client.logout()
-        assert client.login(username=username, password=PASSWORD)
-        return client
-
-    return as_
 
 
 def export_url_exists() -> bool:
@@ -63,8 +52,8 @@ def org_pages(o):
 
 
 @pytest.mark.parametrize("username", ["wcadmin", "unita"])
-def test_editors_get_every_page_of_their_subtree(login, tree, username):
-    c = login(username)
+def test_editors_get_every_page_of_their_subtree(login_as, tree, username):
+    c = login_as(username)
     urls = ["/", reverse("orgs:tree"), reverse("members:list"), reverse("members:create")]
     urls += [f"{reverse('members:create')}?org={tree['a1'].pk}"]
     urls += org_pages(tree["a"]) + org_pages(tree["a1"]) + member_pages(tree["ma"])
@@ -72,8 +61,8 @@ def test_editors_get_every_page_of_their_subtree(login, tree, username):
         assert c.get(url).status_code == 200, url
 
 
-def test_other_subtree_gets_404_everywhere(login, tree):
-    c = login("unitb")
+def test_other_subtree_gets_404_everywhere(login_as, tree):
+    c = login_as("unitb")
     urls = org_pages(tree["a"]) + org_pages(tree["a1"]) + member_pages(tree["ma"])
     urls += [f"{reverse('members:create')}?org={tree['a1'].pk}"]
     for url in urls:
@@ -86,20 +75,20 @@ def test_other_subtree_gets_404_everywhere(login, tree):
     assert "共找到 0 个组织" in found
 
 
-def test_branch_secretary_sees_own_branch_only(login, tree):
-    c = login("seca1")
+def test_branch_secretary_sees_own_branch_only(login_as, tree):
+    c = login_as("seca1")
     for url in org_pages(tree["a1"]) + member_pages(tree["ma"]):
         assert c.get(url).status_code == 200, url
     for url in org_pages(tree["a"]) + member_pages(tree["mb"]):
         assert c.get(url).status_code == 404, url
 
 
-def test_seat_actions_are_scoped(login, tree):
+def test_seat_actions_are_scoped(login_as, tree):
     seat = org_services.fill_seat(None, tree["a1"], "secretary", tree["ma"], dt.date(2020, 1, 1))
     url = reverse("orgs:vacate-seat", args=[seat.pk])
-    assert login("unitb").get(url).status_code == 404
-    assert login("leader").get(url).status_code == 404
-    c = login("seca1")
+    assert login_as("unitb").get(url).status_code == 404
+    assert login_as("leader").get(url).status_code == 404
+    c = login_as("seca1")
     assert c.get(url).status_code == 200
     r = c.post(url, {"since": "2099-01-01x"})
     assert r.status_code == 200 and "空缺起始日期不是有效的日期" in html(r)
@@ -110,8 +99,8 @@ def test_seat_actions_are_scoped(login, tree):
     assert "空缺" in page and f"{reverse('orgs:fill-seat', args=[tree['a1'].pk])}?role=secretary" in page
 
 
-def test_leader_reads_but_cannot_edit(login, tree):
-    c = login("leader")
+def test_leader_reads_but_cannot_edit(login_as, tree):
+    c = login_as("leader")
     for url in ["/", reverse("orgs:tree"), reverse("members:list"), reverse("orgs:detail", args=[tree["a1"].pk]),
                 reverse("members:detail", args=[tree["ma"].pk])]:
         assert c.get(url).status_code == 200, url
@@ -122,9 +111,9 @@ def test_leader_reads_but_cannot_edit(login, tree):
     assert "新增党员" not in page and "撤销组织" not in page
 
 
-def test_plain_member_sees_own_page_only(login, tree):
+def test_plain_member_sees_own_page_only(login_as, tree):
     other = factories.member(tree["a1"], name="赵四")
-    c = login("mema")
+    c = login_as("mema")
     assert c.get("/").status_code == 200
     assert "我的党员信息" in html(c.get("/"))
     assert c.get(reverse("members:detail", args=[tree["ma"].pk])).status_code == 200
@@ -154,22 +143,22 @@ def test_anonymous_is_sent_to_login(client, tree):
 # ---------------------------------------------------------------- pages' content
 
 
-def test_home_shows_figures_and_alerts(login, tree):
+def test_home_shows_figures_and_alerts(login_as, tree):
     today = timezone.localdate()
     org_services.set_current_term(None, tree["a1"], today - dt.timedelta(days=3 * 365), today - dt.timedelta(days=10))
     org_services.fill_seat(None, tree["a1"], "secretary", tree["ma"], dt.date(2020, 1, 1))
     seat = tree["a1"].seats.get(role="secretary")
     org_services.vacate_seat(None, seat, today - dt.timedelta(days=200))
-    page = html(login("unita").get("/"))
+    page = html(login_as("unita").get("/"))
     assert 'data-stat="members">1<' in page
     assert reverse("orgs:detail", args=[tree["a1"].pk]) in page
     assert "已届满" in page and "自" in page
-    page = html(login("leader").get("/"))
+    page = html(login_as("leader").get("/"))
     assert 'data-stat="members">2<' in page
 
 
-def test_tree_nodes_expand_lazily(login, tree):
-    c = login("wcadmin")
+def test_tree_nodes_expand_lazily(login_as, tree):
+    c = login_as("wcadmin")
     page = html(c.get(reverse("orgs:tree")))
     assert f'data-org="{tree["wc"].pk}"' in page
     assert "data-expand" in page and reverse("orgs:children", args=[tree["wc"].pk]) in page
@@ -180,14 +169,14 @@ def test_tree_nodes_expand_lazily(login, tree):
     assert reverse("orgs:detail", args=[tree["a1"].pk]) in found
 
 
-def test_org_page_shows_term_seats_members_history(login, tree):
+def test_org_page_shows_term_seats_members_history(login_as, tree):
     today = timezone.localdate()
     a1 = tree["a1"]
     org_services.set_current_term(None, a1, today - dt.timedelta(days=800), today + dt.timedelta(days=100))
     org_services.fill_seat(None, a1, "secretary", tree["ma"], dt.date(2023, 1, 1))
     vacancy = org_services.fill_seat(None, a1, "organization_officer", tree["ma"], dt.date(2023, 1, 1))
     org_services.vacate_seat(None, vacancy, today - dt.timedelta(days=40))
-    c = login("unita")
+    c = login_as("unita")
     page = html(c.get(reverse("orgs:detail", args=[a1.pk])))
     assert "半年内届满" in page and "距届满还有 100 天" in page
     assert "空缺 40 天" in page
@@ -207,14 +196,14 @@ def test_org_page_shows_term_seats_members_history(login, tree):
     assert "已届满" in page and "text-bg-danger" in page and "已超期 3 天" in page
 
 
-def test_export_link_only_for_import_capability(login, tree):
+def test_export_link_only_for_import_capability(login_as, tree):
     if not export_url_exists():
         pytest.skip("导出页面尚未接入")
     export = reverse("exchange:export-members")
-    assert f"{export}?org=CZ01" in html(login("unita").get(reverse("orgs:detail", args=[tree["a1"].pk])))
-    assert export in html(login("unita").get(reverse("members:list"), {"q": "lm"}))
-    assert export not in html(login("seca1").get(reverse("orgs:detail", args=[tree["a1"].pk])))
-    assert export not in html(login("seca1").get(reverse("members:list")))
+    assert f"{export}?org=CZ01" in html(login_as("unita").get(reverse("orgs:detail", args=[tree["a1"].pk])))
+    assert export in html(login_as("unita").get(reverse("members:list"), {"q": "lm"}))
+    assert export not in html(login_as("seca1").get(reverse("orgs:detail", args=[tree["a1"].pk])))
+    assert export not in html(login_as("seca1").get(reverse("members:list")))
 
 
 # ---------------------------------------------------------------- member list
@@ -225,14 +214,14 @@ def names_in(response) -> list[str]:
 
 
 @pytest.mark.parametrize("query", ["lm", "LM", "liming", "李明", "李"])
-def test_search_by_name_pinyin_and_initials(login, tree, query):
+def test_search_by_name_pinyin_and_initials(login_as, tree, query):
     factories.member(tree["b1"], name="刘梅")  # also "lm", in the other department
     factories.member(tree["a1"], name="王强")
-    assert names_in(login("unita").get(reverse("members:list"), {"q": query})) == ["李明"]
+    assert names_in(login_as("unita").get(reverse("members:list"), {"q": query})) == ["李明"]
 
 
-def test_search_by_last_digits_of_id_number(login, tree):
-    c = login("wcadmin")
+def test_search_by_last_digits_of_id_number(login_as, tree):
+    c = login_as("wcadmin")
     tail = tree["ma"].id_mask[-4:]
     assert names_in(c.get(reverse("members:list"), {"q": tail})) == ["李明"]
     assert "王芳" not in names_in(c.get(reverse("members:list"), {"q": tail}))
@@ -241,19 +230,19 @@ def test_search_by_last_digits_of_id_number(login, tree):
     assert tree["ma"].id_mask in page and tree["ma"].id_number not in page
 
 
-def test_filters_org_subtree_category_and_leader(login, tree):
+def test_filters_org_subtree_category_and_leader(login_as, tree):
     factories.member(tree["a1"], name="孙预备", category="probationary", confirmed_on=None,
                      joined_on=timezone.localdate() - dt.timedelta(days=100))
     factories.member(tree["b1"], name="周领导", is_leader=True)
-    c = login("wcadmin")
+    c = login_as("wcadmin")
     assert sorted(names_in(c.get(reverse("members:list"), {"org": "CZ"}))) == sorted(["李明", "孙预备"])
     assert names_in(c.get(reverse("members:list"), {"category": "probationary"})) == ["孙预备"]
     assert names_in(c.get(reverse("members:list"), {"is_leader": "1"})) == ["周领导"]
     assert names_in(c.get(reverse("members:list"), {"org": "NOPE"})) == []
 
 
-def test_htmx_search_returns_the_table_only(login, tree):
-    c = login("wcadmin")
+def test_htmx_search_returns_the_table_only(login_as, tree):
+    c = login_as("wcadmin")
     r = c.get(reverse("members:list"), {"q": "lm"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="member-results")
     body = html(r)
     assert "<html" not in body and "李明" in body and "王芳" not in body
@@ -264,11 +253,11 @@ def test_htmx_search_returns_the_table_only(login, tree):
     assert 'hx-push-url="true"' in full
 
 
-def test_pagination(login, tree, settings):
+def test_pagination(login_as, tree, settings):
     settings.PAGE_SIZE = 5
     for i in range(11):
         factories.member(tree["a1"], name=f"成员{i:02d}")
-    c = login("unita")
+    c = login_as("unita")
     first = c.get(reverse("members:list"))
     assert len(names_in(first)) == 5 and "第 1 / 3 页" in html(first)
     third = c.get(reverse("members:list"), {"page": 3})
@@ -290,12 +279,12 @@ def count_queries(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-def test_pages_do_not_query_per_row(login, tree, settings):
+def test_pages_do_not_query_per_row(login_as, tree, settings):
     settings.PAGE_SIZE = 50
     a, a1, ma = tree["a"], tree["a1"], tree["ma"]
     # A seat from the start, so both sizes name the same kinds of record in their history.
     org_services.fill_seat(None, a1, "secretary", ma, dt.date(2020, 1, 1))
-    c = login("unita")
+    c = login_as("unita")
     urls = [reverse("members:list"), reverse("orgs:tree"), reverse("orgs:detail", args=[a.pk]),
             reverse("orgs:detail", args=[a1.pk]), reverse("members:detail", args=[ma.pk]),
             reverse("orgs:children", args=[a.pk]), "/"]
@@ -330,8 +319,8 @@ def member_post(org, **over):
     return data
 
 
-def test_create_member_through_the_form(login, tree):
-    c = login("unita")
+def test_create_member_through_the_form(login_as, tree):
+    c = login_as("unita")
     form = html(c.get(reverse("members:create"), {"org": tree["a1"].pk}))
     # The org is an autocomplete naming the chosen org, not a select of every org.
     assert f'name="org" value="{tree["a1"].pk}"' in form and 'value="财政局第一党支部（CZ01）"' in form
@@ -358,8 +347,8 @@ def test_create_member_through_the_form(login, tree):
         ({"rank": "999"}, "职级不在可选范围内"),
     ],
 )
-def test_create_member_bad_input(login, tree, over, message):
-    c = login("unita")
+def test_create_member_bad_input(login_as, tree, over, message):
+    c = login_as("unita")
     before = (Member.objects.count(), Membership.objects.count(), AuditEntry.objects.count())
     r = c.post(reverse("members:create"), member_post(tree["a1"], **over))
     assert r.status_code == 200
@@ -367,8 +356,8 @@ def test_create_member_bad_input(login, tree, over, message):
     assert (Member.objects.count(), Membership.objects.count(), AuditEntry.objects.count()) == before
 
 
-def test_create_member_duplicate_id_is_a_field_error(login, tree):
-    c = login("unita")
+def test_create_member_duplicate_id_is_a_field_error(login_as, tree):
+    c = login_as("unita")
     dup = tree["mb"].id_number  # in the other subtree: uniqueness holds over the whole roll
     birth = idcard.birth_date(dup)
     r = c.post(reverse("members:create"), member_post(
@@ -378,17 +367,17 @@ def test_create_member_duplicate_id_is_a_field_error(login, tree):
     assert Member.objects.count() == 2
 
 
-def test_create_member_in_org_outside_scope(login, tree):
-    c = login("unita")
+def test_create_member_in_org_outside_scope(login_as, tree):
+    c = login_as("unita")
     r = c.post(reverse("members:create"), member_post(tree["b1"]))
     assert r.status_code == 200 and "所在党组织：未找到所选组织，或不在您的管理范围内" in html(r)
     assert "教育局第一党支部" not in html(r)
     assert not Member.objects.filter(name="赵小刚").exists()
 
 
-def test_edit_member_keeps_id_when_blank_and_never_prefills_it(login, tree):
+def test_edit_member_keeps_id_when_blank_and_never_prefills_it(login_as, tree):
     ma = tree["ma"]
-    c = login("unita")
+    c = login_as("unita")
     form = html(c.get(reverse("members:edit", args=[ma.pk])))
     assert ma.id_number not in form and ma.id_mask in form
     data = member_post(tree["a1"], name="李明", id_number="", birth_date=ma.birth_date.isoformat(),
@@ -403,9 +392,9 @@ def test_edit_member_keeps_id_when_blank_and_never_prefills_it(login, tree):
     assert "13900001111" in html(c.get(reverse("members:detail", args=[ma.pk])))
 
 
-def test_edit_member_bad_input_writes_nothing(login, tree):
+def test_edit_member_bad_input_writes_nothing(login_as, tree):
     ma = tree["ma"]
-    c = login("unita")
+    c = login_as("unita")
     base = member_post(tree["a1"], name="李明", birth_date=ma.birth_date.isoformat(), gender=idcard.gender(ma.id_number),
                        status="active", id_number="")
     base.pop("org")
@@ -424,10 +413,10 @@ def test_edit_member_bad_input_writes_nothing(login, tree):
     assert AuditEntry.objects.count() == entries
 
 
-def test_transfer_through_the_form(login, tree):
+def test_transfer_through_the_form(login_as, tree):
     ma = tree["ma"]
     target = factories.org(tree["a"], kind="branch", name="财政局第二党支部", code="CZ02")
-    c = login("unita")
+    c = login_as("unita")
     url = reverse("members:transfer", args=[ma.pk])
     bad = [
         ({"to_code": "JY01"}, "不在您的管理范围内"),
@@ -454,10 +443,10 @@ def test_transfer_through_the_form(login, tree):
 # ---------------------------------------------------------------- 身份证号 reveal
 
 
-def test_reveal_full_id_number_is_audited_and_scoped(login, tree):
+def test_reveal_full_id_number_is_audited_and_scoped(login_as, tree):
     ma = tree["ma"]
     url = reverse("members:reveal", args=[ma.pk])
-    c = login("unita")
+    c = login_as("unita")
     page = html(c.get(reverse("members:detail", args=[ma.pk])))
     assert "显示完整号码" in page and ma.id_number not in page
     assert c.get(url).status_code == 405
@@ -469,7 +458,7 @@ def test_reveal_full_id_number_is_audited_and_scoped(login, tree):
     assert "查看完整身份证号" in html(c.get(reverse("members:detail", args=[ma.pk])))
 
     for username in ["seca1", "mema", "leader", "unitb"]:
-        c = login(username)
+        c = login_as(username)
         assert "显示完整号码" not in html(c.get(reverse("members:detail", args=[ma.pk])))
         r = c.post(url)
         assert r.status_code == 404, username
