@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dangjian.core.text import unsafe_characters_problem
 from dangjian.orgs.models import Organization
 
 from .models import KIND_LABELS, KINDS_FOR_ORG
@@ -72,13 +73,22 @@ def check_date(held_on, today: dt.date) -> dt.date:
     return held_on
 
 
+# The one set of length limits for a record's texts, used by the form, the API and the import:
+# the model's own max_length for the one-line texts; the minutes and decisions are unlimited
+# in the database, so their limits live here.
+TEXT_LIMITS = {"place": 100, "topic": 200, "lecturer_name": 50, "minutes": 100_000, "decisions": 20_000}
+MULTILINE = {"minutes", "decisions"}
+
+
 def check_text(fields: dict) -> dict:
-    limits = {"place": 100, "topic": 200, "lecturer_name": 50}
     out = {}
-    for name in ("place", "topic", "lecturer_name", "minutes", "decisions"):
+    for name, limit in TEXT_LIMITS.items():
         if name in fields:
             value = (fields[name] or "").strip()
-            if name in limits and len(value) > limits[name]:
-                fail(name, f"不能超过 {limits[name]} 个字")
+            if len(value) > limit:
+                fail(name, f"不能超过 {limit:,} 个字（现有 {len(value):,} 个字）")
+            problem = unsafe_characters_problem(value, FIELD_LABELS[name], multiline=name in MULTILINE)
+            if problem:
+                raise ActivityError(name, problem)
             out[name] = value
     return out

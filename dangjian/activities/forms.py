@@ -7,6 +7,7 @@ from dangjian.core.forms import ChineseFormMixin, DateInput
 from dangjian.orgs.models import OrgKind
 
 from . import services
+from .checks import TEXT_LIMITS
 from .models import KINDS_FOR_ORG, Attendance, Condition, Period, Quorum
 
 ATTENDANCE_CHOICES = Attendance.Status.choices
@@ -45,16 +46,19 @@ class ActivityForm(ChineseFormMixin, forms.Form):
     kinds = forms.MultipleChoiceField(label="类型", widget=forms.CheckboxSelectMultiple)
     held_on = forms.DateField(label="日期", widget=DateInput)
     starts_at = forms.TimeField(label="开始时间", required=False, widget=TimeInput)
-    place = forms.CharField(label="地点", max_length=100, required=False)
-    topic = forms.CharField(label="主题", max_length=200, required=False)
+    place = forms.CharField(label="地点", max_length=TEXT_LIMITS["place"], required=False)
+    topic = forms.CharField(label="主题", max_length=TEXT_LIMITS["topic"], required=False)
     host = MemberChoiceField(label="主持人", queryset=None, required=False)
     recorder = MemberChoiceField(label="记录人", queryset=None, required=False)
     lecturer = MemberChoiceField(label="授课人", queryset=None, required=False)
-    lecturer_name = forms.CharField(label="授课人（非本组织）", max_length=50, required=False)
+    lecturer_name = forms.CharField(label="授课人（非本组织）", max_length=TEXT_LIMITS["lecturer_name"], required=False)
     talk_party_a = MemberChoiceField(label="谈话人", queryset=None, required=False)
     talk_party_b = MemberChoiceField(label="谈话对象", queryset=None, required=False)
-    minutes = forms.CharField(label="会议记录", required=False, widget=forms.Textarea(attrs={"rows": 8}))
-    decisions = forms.CharField(label="决定事项", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # The same limits as the API's and the import's (checks.TEXT_LIMITS).
+    minutes = forms.CharField(label="会议记录", required=False, max_length=TEXT_LIMITS["minutes"],
+                              widget=forms.Textarea(attrs={"rows": 8}))
+    decisions = forms.CharField(label="决定事项", required=False, max_length=TEXT_LIMITS["decisions"],
+                                widget=forms.Textarea(attrs={"rows": 3}))
     attachments = MultipleFileField(label="附件", required=False)
 
     def __init__(self, *args, kind_choices, members, attendance_initial=None, **kwargs):

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField
 from dangjian.orgs.serializers import ScopedOrgCodeField
 
+from .checks import TEXT_LIMITS
 from .models import KIND_LABELS, Activity, ActivityKindChoice, Attachment, Attendance
 
 _KIND_CODES = {label: code for code, label in KIND_LABELS.items()}
@@ -69,17 +70,22 @@ class ActivityWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
                                   help_text="类型代码或名称；一次活动计为几种的，列出全部")
     held_on = serializers.DateField(label="日期")
     starts_at = serializers.TimeField(label="开始时间", required=False, allow_null=True, default=None)
-    place = serializers.CharField(label="地点", required=False, allow_blank=True, max_length=100, default="")
-    topic = serializers.CharField(label="主题", required=False, allow_blank=True, max_length=200, default="")
+    place = serializers.CharField(label="地点", required=False, allow_blank=True, max_length=TEXT_LIMITS["place"],
+                                  default="")
+    topic = serializers.CharField(label="主题", required=False, allow_blank=True, max_length=TEXT_LIMITS["topic"],
+                                  default="")
     host = serializers.IntegerField(label="主持人", required=False, allow_null=True, default=None, help_text="党员编号")
     recorder = serializers.IntegerField(label="记录人", required=False, allow_null=True, default=None)
     lecturer = serializers.IntegerField(label="授课人", required=False, allow_null=True, default=None)
-    lecturer_name = serializers.CharField(label="授课人（非本组织）", required=False, allow_blank=True, max_length=50,
+    lecturer_name = serializers.CharField(label="授课人（非本组织）", required=False, allow_blank=True,
+                                          max_length=TEXT_LIMITS["lecturer_name"],
                                           default="")
     talk_parties = serializers.ListField(label="谈话双方", child=serializers.IntegerField(min_value=1), required=False,
                                          default=list, max_length=2)
-    minutes = serializers.CharField(label="会议记录", required=False, allow_blank=True, max_length=100_000, default="")
-    decisions = serializers.CharField(label="决定事项", required=False, allow_blank=True, max_length=20_000,
+    minutes = serializers.CharField(label="会议记录", required=False, allow_blank=True, max_length=TEXT_LIMITS["minutes"],
+                                    default="")
+    decisions = serializers.CharField(label="决定事项", required=False, allow_blank=True,
+                                      max_length=TEXT_LIMITS["decisions"],
                                       default="")
     attendance = serializers.ListField(label="出席情况", child=serializers.JSONField(), required=False, default=list,
                                        help_text='[{"member": 党员编号, "status": "present|absent|excused|observer"'

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from dangjian.core import periods
 from dangjian.core.scoping import can, scope_of
+from dangjian.core.text import export_text
 from dangjian.orgs.models import Organization, OrgKind
 
 from .models import GRADE_ORDER, Admonition, Grade, Level, Run, TargetScore
@@ -406,7 +407,8 @@ def _paragraph(doc, text: str, font: tuple[str, str], size: float, *, align=None
         if right_chars:
             ind.set(qn("w:rightChars"), str(right_chars * 100))
     if text:
-        _fonts(p.add_run(text), font, size)
+        # XML refuses control characters: a stored name holding one would make the download fail.
+        _fonts(p.add_run(export_text(text)), font, size)
     return p
 
 
@@ -517,7 +519,7 @@ def to_docx(bulletin: Bulletin) -> bytes:
     _paragraph(doc, bulletin.date_text, align=WD_ALIGN_PARAGRAPH.RIGHT, right_chars=date_indent, **body)
 
     props = doc.core_properties
-    props.title, props.author, props.subject = bulletin.title, bulletin.signature, "通报"
+    props.title, props.author, props.subject = export_text(bulletin.title), export_text(bulletin.signature), "通报"
     props.created = props.modified = timezone.now()
     props.language = "zh-CN"
     out = io.BytesIO()

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from dangjian.core import xlsx
+from dangjian.core.text import export_text
 from dangjian.core.text import terminal_table as table
 
 __all__ = ["EXIT_FILE", "EXIT_ROWS", "ImportCommand", "export_done", "fail", "row_label", "summary", "table",
@@ -29,13 +31,22 @@ EXIT_FILE = 2
 
 # ---- output ------------------------------------------------------------------------------------
 
-def to_json(rows) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=1)
+def to_json(rows, indent: int | None = 1) -> str:
+    """JSON as every command prints it: Chinese as itself, but control characters, lone
+    surrogates and direction overrides escaped (\\u202e), so a stored value reads back the same
+    and can neither reorder nor garble the terminal (nor fail to encode)."""
+    out = json.dumps(rows, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def to_csv(header: list[str], rows: list[list]) -> str:
     """CSV whose texts cannot run as formulas when the file is opened in a spreadsheet: a text
-    starting like a formula (=, +, -, @) gets a leading apostrophe; numbers are left as they are."""
+    starting like a formula (=, +, -, @, tab, CR) gets a leading apostrophe; numbers are left as
+    they are. Control characters and direction overrides are shown as their code, as in every
+    export (`core.text.export_text`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
@@ -44,6 +55,8 @@ def to_csv(header: list[str], rows: list[list]) -> str:
 
 
 def _neutral(value):
+    if isinstance(value, str):
+        value = export_text(value)
     if isinstance(value, str) and value.startswith(xlsx.FORMULA_START):
         try:
             float(value)
@@ -126,7 +139,7 @@ class ImportCommand(BaseCommand):
             finally:
                 bar.close()
         if format == "json":
-            self.stdout.write(json.dumps(report, ensure_ascii=False))
+            self.stdout.write(to_json(report, indent=None))
         else:
             self.stdout.write(self.render(report, dry_run))
         if not report["ok"]:

@@ -1,4 +1,5 @@
-"""Chinese text helpers: pinyin for search, phone numbers, terminal widths."""
+"""Chinese text helpers: pinyin for search, phone numbers, terminal widths, and the characters
+that may be neither typed into a name nor written into an exported file."""
 import re
 import unicodedata
 
@@ -77,10 +78,80 @@ def display_width(text: str) -> int:
 
 def terminal_table(rows: list[tuple]) -> str:
     """A plain table (first row = header) that lines up in a terminal with Chinese text."""
-    widths = [max(display_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    rows = [tuple(terminal_text(str(c)) for c in r) for r in rows]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for j, row in enumerate(rows):
         out.append("  ".join(str(c) + " " * (w - display_width(str(c))) for c, w in zip(row, widths)).rstrip())
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+# ---- characters that hide or reorder text ------------------------------------------------------
+
+# Control characters (C0 but tab and line breaks, DEL, C1), lone surrogates and the two
+# noncharacters that XML refuses: a name holding one breaks every .xlsx/.docx it is written to.
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+_LINE_BREAKS = "\t\n\r"
+# Bidirectional embeddings, overrides and isolates (and the invisible direction marks): they make
+# a name read otherwise than it is stored (“局委党” shown as “党委局”).
+_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
+# Zero-width characters: two names that look identical but differ, or a name that looks empty.
+_ZERO_WIDTH = "\u200b-\u200d\u2060\ufeff"
+_UNSAFE_LINE = re.compile(f"[{_CONTROL}{_LINE_BREAKS}{_BIDI}{_ZERO_WIDTH}]")
+_UNSAFE_MULTILINE = re.compile(f"[{_CONTROL}{_BIDI}]")
+_UNSAFE_EXPORT = re.compile(f"[{_CONTROL}{_BIDI}]")
+_UNSAFE_TERMINAL = re.compile(f"[{_CONTROL}{_LINE_BREAKS}{_BIDI}\x1b]")
+
+
+def _character_kind(ch: str) -> str:
+    if re.match(f"[{_BIDI}]", ch):
+        return "改变文字显示方向的控制字符"
+    if re.match(f"[{_ZERO_WIDTH}]", ch):
+        return "不可见的零宽字符"
+    if ch in "\n\r":
+        return "换行符（此处只能填写一行）"
+    if ch == "\t":
+        return "制表符（此处只能填写一行）"
+    if "\ud800" <= ch <= "\udfff":
+        return "无效的字符编码"
+    return "不可见的控制字符"
+
+
+def unsafe_characters_problem(value, label: str, *, multiline: bool = False) -> str:
+    """What is wrong with `value` as text a person typed, or "": a control character, a
+    direction override or (in a one-line field) a zero-width character or a line break, named
+    with its position so the person can find it. Multi-line texts (minutes, notes) keep
+    their line breaks and tabs. The one check behind every door's record rules and the
+    importers; values are refused, never silently changed."""
+    if not isinstance(value, str):
+        return ""
+    found = (_UNSAFE_MULTILINE if multiline else _UNSAFE_LINE).search(value)
+    if not found:
+        return ""
+    ch = found.group(0)
+    return (f"{label}第 {found.start() + 1} 个字符是{_character_kind(ch)}（U+{ord(ch):04X}），"
+            "请删除后重试")
+
+
+def visible_code(ch: str) -> str:
+    """A character that must not reach a file or a screen as itself, shown as its code."""
+    return f"[U+{ord(ch):04X}]"
+
+
+def export_text(value: str) -> str:
+    """`value` as written into an exported file (.xlsx, .docx, CSV): control characters,
+    lone surrogates and direction overrides are shown as their code ([U+0001]), so stored text
+    can neither break the file nor reorder what the reader sees; tabs and line breaks stay."""
+    if not _UNSAFE_EXPORT.search(value):
+        return value
+    return _UNSAFE_EXPORT.sub(lambda m: visible_code(m.group(0)), value)
+
+
+def terminal_text(value: str) -> str:
+    """`value` as printed in a terminal table: as `export_text`, and line breaks, tabs and
+    escape sequences shown as codes too, so a stored value cannot redraw the screen."""
+    if not _UNSAFE_TERMINAL.search(value):
+        return value
+    return _UNSAFE_TERMINAL.sub(lambda m: visible_code(m.group(0)), value)

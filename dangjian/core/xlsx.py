@@ -35,6 +35,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .text import export_text, unsafe_characters_problem
+
 logger = logging.getLogger(__name__)
 
 FILE_ROW = 0
@@ -440,10 +442,13 @@ def code_text(value) -> str:
     return unicodedata.normalize("NFKC", cell_text(value)).strip()
 
 
-def text(value, label: str, max_length: int | None = None, required: bool = False) -> str:
+def text(value, label: str, max_length: int | None = None, required: bool = False, multiline: bool = False) -> str:
     s = cell_text(value)
     if required and not s:
         raise CellError(f"{label}不能为空")
+    problem = unsafe_characters_problem(s, label, multiline=multiline)
+    if problem:  # refused on its row, never silently changed
+        raise CellError(problem)
     if max_length and len(s) > max_length:
         raise CellError(f"{label}过长（最多{max_length}个字，现有{len(s)}个字）")
     return s
@@ -721,7 +726,12 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
     """Write a workbook (write-only mode): sheet 1 = headers + rows, then any further
     `sheets` given as (title, columns, rows), then an optional sheet "填写说明" with one
     line per column. `out` is a path or a binary file. Returns the number of data rows
-    written on sheet 1."""
+    written on sheet 1.
+
+    Every export goes through here, so every text cell is data, never code: a text that
+    starts like a formula is stored as text (`_as_text`), and control characters and direction
+    overrides are shown as their code (`core.text.export_text`), so no stored name can make
+    the file fail to write or open."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
@@ -731,7 +741,7 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="F2DCDB")
 
     def head(value):
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=export_text(value) if isinstance(value, str) else value)
         cell.font, cell.fill = bold, fill
         return cell
 
@@ -748,12 +758,14 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
         for values in sheet_rows:
             line = []
             for i, v in enumerate(values):
+                if isinstance(v, str):
+                    v = export_text(v)  # stored text never breaks the file nor reorders what is read
                 if isinstance(v, dt.date):
                     cell = WriteOnlyCell(ws, value=v)
                     cell.number_format = "yyyy-mm-dd"
                     line.append(cell)
                 elif i in text_cols and v not in (None, ""):
-                    cell = _as_text(ws, str(v))
+                    cell = _as_text(ws, export_text(str(v)))
                     cell.number_format = "@"
                     line.append(cell)
                 elif i in formats and isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -774,7 +786,7 @@ def write(out, columns: list[Column], rows, notes: list[tuple] | None = None, ti
             help_ws.column_dimensions[letter].width = width
         help_ws.append([head(h) for h in ("列名", "是否必填", "填写要求与可选值", "示例")])
         for line in notes:
-            help_ws.append(list(line))
+            help_ws.append([export_text(v) if isinstance(v, str) else v for v in line])
     wb.save(out)
     return count
 

@@ -6,7 +6,7 @@ Values are already typed (dates are dates); each problem is (field, Chinese mess
 import datetime as dt
 
 from dangjian.core import idcard
-from dangjian.core.text import valid_phone
+from dangjian.core.text import unsafe_characters_problem, valid_phone
 
 from .models import Category
 
@@ -27,6 +27,7 @@ def normalize_ethnicity(value: str) -> str:
     return _SHORT_ETHNIC.get(value, value)
 
 
+TEXT_FIELDS = {"name": "姓名", "ethnicity": "民族", "workplace": "工作单位", "post": "职务"}
 MIN_JOIN_AGE = 18  # 党章第一条: 年满十八岁
 PROBATION_YEARS = 1
 # Records are dated by meeting, not by the calendar: the branch meeting that confirms a
@@ -48,6 +49,10 @@ def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]
         add("name", "姓名不能为空")
     elif len(name) > 50:
         add("name", "姓名过长（最多50个字）")
+    # Texts shown on every list and export: no control, direction or zero-width characters.
+    for field, label in TEXT_FIELDS.items():
+        if problem := unsafe_characters_problem(d.get(field), label):
+            add(field, problem)
 
     number = d.get("id_number")
     valid_number = None

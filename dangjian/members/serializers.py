@@ -130,7 +130,7 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     # The fields check_member looks at, apart from id_number.
     FACTS = (
         "name", "gender", "ethnicity", "birth_date", "education", "phone", "category", "joined_on",
-        "confirmed_on", "workplace",
+        "confirmed_on", "workplace", "post",
     )
 
     def validate_id_number(self, value):

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from dangjian.core import defaults
+from dangjian.core.text import unsafe_characters_problem
 
 from .models import OrgKind
 
@@ -53,6 +54,8 @@ def check_org(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]:
             out.append(("name", "组织名称不能为空"))
         elif len(name) > NAME_MAX:
             out.append(("name", f"组织名称过长（最多{NAME_MAX}个字）"))
+        elif problem := unsafe_characters_problem(name, "组织名称"):
+            out.append(("name", problem))
     if d.get("is_joint") and d.get("kind") not in (None, OrgKind.BRANCH):
         out.append(("is_joint", "只有党支部可以设为联合党支部"))
     established = d.get("established_on")

@@ -6,13 +6,12 @@ A period not yet ended is refused (exit 2), as on the page. A period already eva
 evaluated again only with `--replace` (its scores, grades and places are replaced; a bulletin
 may already have been issued from them); without it the command says when the period was
 computed and exits 2 without changing anything."""
-import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from dangjian.assessment import queries, services
 from dangjian.assessment.models import Grade, Scheme
-from dangjian.core.cli import table, today_arg
+from dangjian.core.cli import table, to_json, today_arg
 
 
 def rows_of(run) -> list[dict]:
@@ -57,7 +56,7 @@ class Command(BaseCommand):
         replaced = existing is not None
         rows = rows_of(run)
         if format == "json":
-            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+            self.stdout.write(to_json(rows))
             return
         labels = dict(Grade.choices)
         head = ("名次", "代码", "考核对象", "得分", "等次")

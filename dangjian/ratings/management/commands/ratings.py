@@ -1,10 +1,9 @@
 """`dangjian ratings --year 2026 --format json|table`: rate every active branch for the year by
 its scheme (星级评定办法), store the result and print each branch's level with the reasons."""
-import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.core.cli import table, today_arg
+from dangjian.core.cli import table, to_json, today_arg
 from dangjian.ratings import services
 from dangjian.ratings.models import LEVEL_LABELS
 from dangjian.ratings.rules import RatingError
@@ -38,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=2) from None
         rows = rows_of(run)
         if format == "json":
-            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+            self.stdout.write(to_json(rows))
             return
         self.stdout.write(table([("代码", "党支部", "得分", "星级", "原因")] + [
             (r["org_code"], r["org_name"], f"{r['score']:.2f}" if r["score"] is not None else "—",
