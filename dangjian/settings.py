@@ -139,6 +139,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 # Uploads: rosters are small; anything bigger than this is refused with a message.
 IMPORT_MAX_BYTES = env_int("DANGJIAN_IMPORT_MAX_BYTES", 20 * 1024 * 1024, 1024)
 IMPORT_MAX_ROWS = env_int("DANGJIAN_IMPORT_MAX_ROWS", 50_000, 1)
+# An .xlsx is a zip: what it expands to, and how wide a sheet may be, are limited on their own.
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("DANGJIAN_IMPORT_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024, 1024)
+IMPORT_MAX_COLUMNS = env_int("DANGJIAN_IMPORT_MAX_COLUMNS", 200, 1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 # A roster export longer than this is built by a background job with a progress bar.
 EXPORT_INLINE_ROWS = env_int("DANGJIAN_EXPORT_INLINE_ROWS", 2000, 0)

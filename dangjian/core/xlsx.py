@@ -26,6 +26,7 @@ Writing uses openpyxl's write-only mode, so memory stays flat whatever the numbe
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
 import unicodedata
@@ -42,8 +43,17 @@ logger = logging.getLogger(__name__)
 FILE_ROW = 0
 HEADER_ROW = 1
 DATE_HINT = "可填 2024-01-31、2024/01/31、2024.01.31、20240131 或 Excel 日期"
-# An .xlsx is a zip; its parts can expand far beyond the upload size limit (a "zip bomb").
-MAX_EXPANSION = 30
+# An .xlsx is a zip; its parts can expand far beyond the upload size limit (a "zip bomb"). Before
+# anything is parsed: the number of parts, the sum of their declared sizes (settings
+# IMPORT_MAX_UNCOMPRESSED_BYTES) and each large part's compression ratio. A workbook has a few
+# dozen parts and its XML compresses about ten times; blank rows compress a thousand times.
+MAX_ENTRIES = 1000
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 1024 * 1024  # small parts may compress as they like
+# While reading: this many blank rows in a row end the sheet (and the report says so), so a
+# sheet padded with a million empty rows costs no more than a short one.
+MAX_BLANK_RUN = 1000
+SHEET_LAST_ROW = 1_048_576  # Excel's last row: a dimension claiming it is not a real range
 # The header is looked for among the first rows (title, unit, date lines above it).
 HEADER_SCAN_ROWS = 30
 
@@ -239,14 +249,69 @@ def _check_container(path: Path) -> None:
         raise problem("文件不是 Excel 工作簿（.xlsx），可能是改了扩展名的文本、CSV 或其他文件，请用模板填写后上传")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            expanded = sum(i.file_size for i in zf.infolist())
+            infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         raise problem("文件已损坏，无法作为 Excel 工作簿（.xlsx）打开") from None
-    if "xl/workbook.xml" not in names:
+    if len(infos) > MAX_ENTRIES:
+        raise problem(f"文件中的部件过多（{len(infos):,} 个，上限 {MAX_ENTRIES:,} 个），不是正常的 Excel 工作簿，无法导入")
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
         raise problem("压缩包不是 Excel 工作簿（.xlsx），请用模板填写后上传")
-    if expanded > max(limit, size) * MAX_EXPANSION:
-        raise problem("文件解压后过大，无法导入，请检查文件内容或分成几个文件导入")
+    # Python's zip reader never yields more than a part's declared size, so their sum bounds
+    # what any reading below can expand to.
+    expanded = sum(i.file_size for i in infos)
+    _check_expanded(expanded)
+    for i in infos:
+        if i.file_size > RATIO_FROM_BYTES and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise problem(f"文件解压后比压缩时大 {i.file_size // max(i.compress_size, 1):,} 倍（上限 {MAX_RATIO} 倍），"
+                          "可能含有大量空行或重复内容，请删除多余的行后另存为新文件再导入")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1048576:,.0f} MB" if n >= 1048576 else f"{n / 1024:,.0f} KB"
+
+
+def _check_expanded(expanded: int) -> None:
+    limit = settings.IMPORT_MAX_UNCOMPRESSED_BYTES
+    if expanded > limit:
+        raise problem(f"文件解压后超过 {_mb(limit)}（约 {_mb(expanded)}，上限 {_mb(limit)}），"
+                      "可能含有大量空行或格式，请删除多余的行后另存，或分成几个文件导入")
+
+
+class _Metered:
+    """A workbook's zip as openpyxl reads it, counting the uncompressed bytes each part yields
+    while it is streamed, so reading stops the moment a part passes the limit."""
+
+    def __init__(self, archive):
+        self._archive = archive
+
+    def open(self, name, *args, **kwargs):
+        return _MeteredPart(self._archive.open(name, *args, **kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self._archive, name)
+
+
+class _MeteredPart(io.RawIOBase):
+    def __init__(self, raw):
+        self._raw, self.count = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size=-1):
+        data = self._raw.read(size)
+        self.count += len(data)
+        _check_expanded(self.count)
+        return data
+
+    def readinto(self, buffer):
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self):
+        self._raw.close()
+        super().close()
 
 
 def read(source, columns: list[Column], progress=None) -> Sheet:
@@ -260,6 +325,7 @@ def read(source, columns: list[Column], progress=None) -> Sheet:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (KeyError, InvalidFileException, XML errors …)
         raise problem("文件无法作为 Excel 工作簿（.xlsx）读取，可能已损坏或不是 Excel 文件") from None
+    wb._archive = _Metered(wb._archive)  # openpyxl's read-only sheets stream their XML from here
     try:
         return _read_book(path, wb, columns, progress)
     except FileProblem:
@@ -274,6 +340,8 @@ def _read_book(path: Path, wb, columns: list[Column], progress) -> Sheet:
     if not wb.worksheets:
         raise problem("工作簿中没有工作表")
     by_header = _by_header(columns)
+    for ws in wb.worksheets:
+        _check_dimension(ws)
     chosen = None
     for ws in wb.worksheets:
         top = [r for _, r in zip(range(HEADER_SCAN_ROWS), ws.iter_rows(values_only=True))]
@@ -293,6 +361,28 @@ def _read_book(path: Path, wb, columns: list[Column], progress) -> Sheet:
     if ws is not wb.worksheets[0]:
         sheet.notes.line(FILE_ROW, f"数据取自工作表“{ws.title}”（前面的工作表中没有本表的表头）")
     return sheet
+
+
+def _check_dimension(ws) -> None:
+    """Refuse a sheet whose declared range (<dimension ref="A1:XFD1048576">) claims more
+    columns than allowed or every row of the sheet: read as claimed, each row would be padded
+    to 16,384 cells and a million blank rows added. Then forget the claim, so rows are as wide
+    as their own cells and reading ends with the last row really there."""
+    limit = settings.IMPORT_MAX_COLUMNS
+    columns, rows = ws.max_column, ws.max_row
+    if columns and columns > limit:
+        raise problem(f"工作表“{ws.title}”声明的范围有 {columns:,} 列，列数超过上限 {limit:,} 列，"
+                      "请删除多余的列（或只复制有数据的区域到新工作簿）后再导入")
+    if rows and rows >= SHEET_LAST_ROW:
+        raise problem(f"工作表“{ws.title}”声明的范围一直到第 {rows:,} 行（工作表的最后一行），行数超过上限 "
+                      f"{settings.IMPORT_MAX_ROWS:,} 行，请删除多余的空行（或只复制有数据的区域到新工作簿）后再导入")
+    ws.reset_dimensions()
+
+
+def _check_width(number: int, values) -> None:
+    limit = settings.IMPORT_MAX_COLUMNS
+    if len(values) > limit:
+        raise problem(f"第 {number} 行有 {len(values):,} 列，列数超过上限 {limit:,} 列，请删除多余的列后再导入")
 
 
 def _find_header(rows: list[tuple], by_header: dict[str, Column]) -> int | None:
@@ -360,9 +450,16 @@ def _read_sheet(path: Path, ws, header_at: int, columns: list[Column], by_header
     merged = _merged_below(path, ws, header_at)
     carried: dict[tuple[int, int], object] = {}  # (first row, column) of a merged range → its value
     footers = []
+    blank_run = 0
     for number, values in enumerate(rows, header_at + 1):
+        _check_width(number, values)
         values = list(values[:width]) + [None] * (width - len(values))
         blank = _blank(values)  # before merged values are carried in: a blank line stays blank
+        blank_run = blank_run + 1 if blank else 0
+        if blank_run >= MAX_BLANK_RUN:
+            notes.line(number - MAX_BLANK_RUN + 1, f"第 {number - MAX_BLANK_RUN + 1} 行起连续 {MAX_BLANK_RUN:,} 行为空，"
+                       "读取到此为止；其后如还有数据，请删除中间的空行后重新导入")
+            break
         for first, c1, c2 in merged.get(number, ()):
             if first == number and c1 < width:
                 carried[(first, c1)] = values[c1]
