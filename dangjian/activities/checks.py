@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dangjian.core import periods
 from dangjian.core.text import unsafe_characters_problem
 from dangjian.orgs.models import Organization
 
@@ -68,8 +69,8 @@ def check_date(held_on, today: dt.date) -> dt.date:
         fail("held_on", "请填写日期")
     if held_on > today:
         fail("held_on", f"{held_on:%Y-%m-%d} 是将来的日期，只能记录已经开展的活动")
-    if held_on.year < 1921:
-        fail("held_on", f"{held_on:%Y-%m-%d} 不是有效的活动日期")
+    if problem := periods.history_problem(held_on, "日期"):
+        raise ActivityError("held_on", problem)
     return held_on
 
 

@@ -9,6 +9,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+# No party organization, membership or meeting can be older than the Party itself: the
+# earliest date a founding, a joining, a term or a record of organizational life may carry.
+PARTY_FOUNDED = dt.date(1921, 7, 1)
+# The earliest birth date of a member on a roster (the oldest living members were born in the 1910s-20s).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+def history_problem(day: dt.date | None, label: str, earliest: dt.date = PARTY_FOUNDED) -> str:
+    """"" or why `day` cannot be a date of the Party's history (an 1800-01-01 typed by mistake)."""
+    if day is None or day >= earliest:
+        return ""
+    if earliest == PARTY_FOUNDED:
+        return f"{label}不能早于中国共产党成立的 1921-07-01（现为 {day:%Y-%m-%d}），请核对"
+    return f"{label}不能早于 {earliest:%Y-%m-%d}（现为 {day:%Y-%m-%d}），请核对"
+
+
 UNITS = ("month", "quarter", "half", "year")
 _MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 _PATTERNS = [

@@ -5,7 +5,7 @@ Values are already typed (dates are dates); each problem is (field, Chinese mess
 """
 import datetime as dt
 
-from dangjian.core import idcard
+from dangjian.core import idcard, periods
 from dangjian.core.text import unsafe_characters_problem, valid_phone
 
 from .models import Category
@@ -67,6 +67,8 @@ def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]
         add("birth_date", "出生日期不能为空")
     elif birth > today:
         add("birth_date", "出生日期不能晚于今天")
+    elif problem := periods.history_problem(birth, "出生日期", periods.EARLIEST_BIRTH):
+        add("birth_date", problem)
     elif valid_number and idcard.birth_date(valid_number) != birth:
         add("birth_date", f"出生日期与身份证号不一致（身份证号为 {idcard.birth_date(valid_number):%Y-%m-%d}）")
 
@@ -90,6 +92,8 @@ def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]
     else:
         if joined > today:
             add("joined_on", "入党日期不能晚于今天")
+        elif problem := periods.history_problem(joined, "入党日期"):
+            add("joined_on", problem)
         if birth and birth <= today and _years_between(birth, joined) < MIN_JOIN_AGE:
             add("joined_on", f"入党时未满{MIN_JOIN_AGE}周岁，请核对入党日期或出生日期")
     if confirmed is not None:

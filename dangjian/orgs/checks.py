@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from dangjian.core import defaults
+from dangjian.core import defaults, periods
 from dangjian.core.text import unsafe_characters_problem
 
 from .models import OrgKind
@@ -61,6 +61,8 @@ def check_org(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]:
     established = d.get("established_on")
     if established is not None and established > today:
         out.append(("established_on", "成立日期不能晚于今天"))
+    elif problem := periods.history_problem(established, "成立日期"):
+        out.append(("established_on", problem))
     return out
 
 
@@ -87,6 +89,8 @@ def check_term(kind: str | None, starts_on: dt.date | None, ends_on: dt.date | N
     """Problems of a term (届) of an org of `kind`: it ends after it starts, and it is no longer
     than the regulation allows for the kind — the regular term plus the most a higher
     organization may approve as an extension (延期换届)."""
+    if problem := periods.history_problem(starts_on, "本届开始日期"):
+        return [("starts_on", problem)]
     if starts_on is None or ends_on is None:
         return []
     if ends_on <= starts_on:

@@ -154,8 +154,8 @@ class OrgImporter(xlsx.Importer):
                 r.fail("term_start", "本届开始日期不能晚于今天")
             # The term's own rules, the same as the form's and the API's (the length by kind).
             problems = checks.check_term(row.kind, start, end)
-            for _field, message in problems:
-                r.fail("term_end", message)
+            for field, message in problems:
+                r.fail("term_start" if field == "starts_on" else "term_end", message)
             if not problems:
                 row.term = (start, end)
         if row.code and row.parent_code == row.code:
