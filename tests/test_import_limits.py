@@ -8,7 +8,7 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-from tests.factories import cli_json, counts, person, sheet
+from tests.factories import cli_json, counts, login, person, sheet
 
 SHEET = "xl/worksheets/sheet1.xml"
 # A row of sixteen styled empty cells without row or cell numbers: each one is read as a row,
@@ -119,3 +119,23 @@ def test_a_row_wider_than_the_limit_is_refused_while_reading(tree, tmp_path, set
     assert code == 2 and "第 3 行有 300 列，列数超过上限 200 列" in messages(report)
     settings.IMPORT_MAX_COLUMNS = 400
     assert cli_json("import-members", str(path), "--dry-run")[0] == 0
+
+
+def test_the_import_page_refuses_the_bomb_in_its_job_without_parsing_it(tree, personas, tmp_path):
+    """Through the web: the upload is saved and handed to a job (a thread of the web process
+    where no worker exists, inline here); the job refuses the bomb before parsing a row."""
+    from dangjian.core.models import Job
+
+    chunk = ("<row>" + '<c s="0"/>' * 48 + "</row>").encode() * 10_000
+    bomb = hostile(tmp_path / "bomb.xlsx", roster(tmp_path), (chunk for _ in range(100)), dimension="A1:AV1000000")
+    c = login(personas["unit_admin_a"])
+    started = time.perf_counter()
+    with bomb.open("rb") as fh:
+        r = c.post("/exchange/import/", {"kind": "members", "file": fh})
+    seconds = time.perf_counter() - started
+    assert r.status_code == 302 and seconds < 10
+    job = Job.objects.get()
+    assert job.status == "done" and not job.result["ok"]
+    assert "文件解压后超过 100 MB" in " ".join(e["message"] for e in job.result["errors"])
+    page = c.get(r["Location"]).content.decode()
+    assert "文件解压后超过 100 MB" in page
