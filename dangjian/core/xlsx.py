@@ -499,6 +499,9 @@ def _merged_below(path: Path, ws, header_at: int) -> dict[int, list[tuple[int, i
         tail = b""
         while chunk := fh.read(1 << 20):
             data = tail + chunk
+            if b"mergeCell" not in data:  # the rows before the merged ranges: nothing to match
+                tail = data[-200:]
+                continue
             for m in _MERGE.finditer(data):
                 r1, r2 = int(m.group(2)), int(m.group(4))
                 if r1 <= header_at:
