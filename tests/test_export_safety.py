@@ -210,3 +210,24 @@ def test_an_activity_refuses_control_characters_but_keeps_line_breaks(tree):
     saved = factories.record(tree["a1"], ["theme_day"], TODAY - dt.timedelta(days=3), topic="学习",
                              minutes="一、学习\n\t二、讨论", attendance={tree["ma"].pk: "present"})
     assert saved.minutes == "一、学习\n\t二、讨论"
+
+
+def test_every_apps_forms_and_api_refuse_them_too(tree, personas):
+    """The check is in the forms' and serializers' shared base, so an app whose own checks do
+    not name it (a scheme's name, a leave reason in the API) refuses the same characters."""
+    from dangjian.assessment.models import Scheme
+
+    c = login(personas["wc_admin"])
+    r = c.post("/assessment/schemes/new/", {"code": "S-BIDI", "name": "2026\u202e年考核方案", "year": 2026,
+                                             "level": "unit", "total": 100, "excellent": 90, "good": 80, "fair": 60,
+                                             "admonish_below": 60})
+    assert r.status_code == 200 and not Scheme.objects.filter(code="S-BIDI").exists()
+    assert "方案名称第 5 个字符是改变文字显示方向的控制字符（U+202E），请删除后重试" in r.content.decode()
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(personas["secretary_a1"])
+    body = {"org": tree["a1"].code, "kinds": ["theme_day"], "held_on": (TODAY - dt.timedelta(days=2)).isoformat(),
+            "attendance": [{"member": tree["ma"].pk, "status": "excused", "reason": "出差\x1b[2J"}]}
+    r = api.post("/api/activities/", body, format="json")
+    assert r.status_code == 400 and "U+001B" in r.content.decode()

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from dangjian.core.forms import UnsafeCharacters
 from dangjian.core.scoping import can, get_visible_or_404
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
@@ -220,6 +221,12 @@ class ChineseSerializerMixin:
                 m["invalid"] = f"{label}应为整数"
             elif isinstance(field, serializers.CharField):
                 m["invalid"] = f"{label}应为文字"
+                # The same check as every web form's: a text (a TextField, or a long one) keeps
+                # its line breaks; a name or a short text is one line.
+                multiline = (field.style.get("base_template") == "textarea.html"
+                             or field.max_length is None or field.max_length > 500)
+                if not field.style.get("input_type") == "password":
+                    field.validators.append(UnsafeCharacters(label, multiline=multiline))
                 _strict_text(field, label)
             elif isinstance(field, serializers.SlugRelatedField):
                 m["does_not_exist"] = f"{label}“{{value}}”不存在，或不在您的管理范围内"

@@ -1,6 +1,8 @@
 """Form helpers shared by every app: Chinese error messages that name the field."""
 from django import forms
 
+from .text import unsafe_characters_problem
+
 
 class ChineseFormMixin:
     """Replaces Django's generic messages ("这个字段是必填项。") with ones naming the field,
@@ -19,12 +21,30 @@ class ChineseFormMixin:
             if isinstance(field, forms.CharField) and field.max_length:
                 field.error_messages["max_length"] = f"{label}过长（最多{field.max_length}个字）"
             widget = field.widget
+            if isinstance(field, forms.CharField) and not isinstance(widget, (forms.PasswordInput, forms.HiddenInput)):
+                # Every typed text, in every app's form: no control or direction characters.
+                field.validators.append(UnsafeCharacters(label, multiline=isinstance(widget, forms.Textarea)))
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(widget, forms.Select):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+
+class UnsafeCharacters:
+    """A validator for a typed text (form or API field): `core.text.unsafe_characters_problem`
+    as a ValidationError. Multi-line texts keep their line breaks and tabs."""
+
+    def __init__(self, label: str, *, multiline: bool = False):
+        self.label, self.multiline = label, multiline
+
+    def __call__(self, value):
+        from django.core.exceptions import ValidationError
+
+        problem = unsafe_characters_problem(value, self.label or "此项", multiline=self.multiline)
+        if problem:
+            raise ValidationError(problem, code="unsafe_characters")
 
 
 class DateInput(forms.DateInput):
