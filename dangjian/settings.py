@@ -157,6 +157,10 @@ if JOBS_MODE not in {"thread", "sync"}:
 
 PAGE_SIZE = env_int("DANGJIAN_PAGE_SIZE", 50, 5)
 
+# 述职评议: a voter group's grades are shown only when at least this many of its ballots were
+# cast (fewer would let a person's vote be read from them; docs/reviews.md).
+REVIEW_MIN_GROUP = env_int("DANGJIAN_REVIEW_MIN_GROUP", 5, 3)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

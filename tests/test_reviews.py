@@ -15,6 +15,7 @@ import pytest
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models import Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -25,7 +26,7 @@ from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 from dangjian.reviews import demo, queries, services
-from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote, VoterGroup, random_id
+from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, VoteCount, VoterGroup
 from tests import factories
 from tests.factories import login
 from tests.factories import page_text as page
@@ -38,6 +39,19 @@ GROUPS = (("党员代表", 40), ("两代表一委员", 30), ("群众代表", 30)
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def small_groups(settings):
+    """These tests follow the flow and the arithmetic with one or two voters per group, so every
+    group is shown on its own here; the minimum group size (default 5) is tested in
+    test_review_anonymity.py."""
+    settings.REVIEW_MIN_GROUP = 1
+
+
+def votes_cast(**filters) -> int:
+    """Grades given so far (one per ballot and report), from the vote counters."""
+    return sum(VoteCount.objects.filter(**filters).values_list("count", flat=True))
 
 
 
@@ -133,24 +147,24 @@ def test_review_flow_through_the_pages(tree, personas, django_capture_on_commit_
     assert first.status_code == 200 and "市财政局机关党委" in page(first) and "市教育局机关党委" in page(first)
     missing = voter.post("/reviews/vote/", {"code": codes["党员代表"][0], "step": "cast",
                                             f"grade_{report_a.pk}": "excellent"})
-    assert "请为每一份述职报告选择等次，还未选择：市教育局机关党委" in page(missing) and not Vote.objects.exists()
+    assert "请为每一份述职报告选择等次，还未选择：市教育局机关党委" in page(missing) and not votes_cast()
     done = voter.post("/reviews/vote/", {"code": codes["党员代表"][0], "step": "cast",
                                          f"grade_{report_a.pk}": "excellent", f"grade_{report_b.pk}": "good"})
-    assert "投票成功" in page(done) and Vote.objects.count() == 2
+    assert "投票成功" in page(done) and votes_cast() == 2
     twice = voter.post("/reviews/vote/", {"code": codes["党员代表"][0], "step": "cast",
                                           f"grade_{report_a.pk}": "poor", f"grade_{report_b.pk}": "poor"})
-    assert "这张选票已经投过票，每张选票只能投一次" in page(twice) and Vote.objects.count() == 2
+    assert "这张选票已经投过票，每张选票只能投一次" in page(twice) and votes_cast() == 2
     for name, grade_a, grade_b in (("党员代表", "good", "fair"), ("两代表一委员", "excellent", "poor"),
                                    ("群众代表", "good", "good")):
         code = codes[name][1]
         voter.post("/reviews/vote/", {"code": code, "step": "cast", f"grade_{report_a.pk}": grade_a,
                                       f"grade_{report_b.pk}": grade_b})
-    assert Vote.objects.count() == 8
+    assert votes_cast() == 8
 
     assert wc.post(f"/reviews/{review.pk}/status/", {"action": "close"}).status_code == 302
     late = voter.post("/reviews/vote/", {"code": codes["群众代表"][2]})
     assert "已于" in page(late) and "结束投票，不能再投票" in page(late)
-    assert Vote.objects.count() == 8
+    assert votes_cast() == 8
 
     res = page(wc.get(f"/reviews/{review.pk}/results/"))
     row_a = re.search(rf'data-report="{report_a.pk}">(.*?)</tr>', res, re.S).group(1)
@@ -183,16 +197,16 @@ def docx_bytes(paragraphs) -> bytes:
 # ---- anonymity ----------------------------------------------------------------------------------
 
 def test_a_vote_carries_nothing_that_leads_to_its_ballot_or_voter():
-    fields = {f.name: f for f in Vote._meta.get_fields()}
-    assert set(fields) == {"id", "review", "report", "group", "grade"}
+    fields = {f.name: f for f in VoteCount._meta.get_fields()}
+    assert set(fields) == {"id", "review", "report", "group", "grade", "count", "writes"}
     assert not any(f.get_internal_type() in ("DateTimeField", "DateField", "TimeField") for f in fields.values())
     assert {f.related_model for f in fields.values() if f.is_relation} == {DutyReview, DutyReport, VoterGroup}
-    assert fields["id"].get_internal_type() == "BigIntegerField" and fields["id"].default is random_id
-    # A ballot belongs to a group, never to a person or a login.
-    ballot_relations = {f.related_model for f in Ballot._meta.get_fields() if f.is_relation}
-    assert ballot_relations == {VoterGroup}
+    # A ballot belongs to a group, never to a person or a login, and keeps no time of use.
+    ballot_fields = {f.name: f for f in Ballot._meta.get_fields()}
+    assert set(ballot_fields) == {"id", "group", "code_hash", "used"}
+    assert {f.related_model for f in ballot_fields.values() if f.is_relation} == {VoterGroup}
     # Neither is reachable through the Django admin, not even by a superuser.
-    assert not {Vote, Ballot} & set(admin.site._registry)
+    assert not {VoteCount, Ballot} & set(admin.site._registry)
 
 
 def test_no_page_or_api_maps_a_vote_to_a_voter(tree, personas):
@@ -212,18 +226,15 @@ def test_no_page_or_api_maps_a_vote_to_a_voter(tree, personas):
     anonymous = Client()
     anonymous.post("/reviews/vote/", {"code": codes["群众代表"][1], "step": "cast",
                                       **{f"grade_{r.pk}": "good" for r in reports}})
-    assert Vote.objects.count() == 24
+    assert votes_cast() == 24
     assert AuditEntry.objects.count() == audit_before  # casting writes no change history
     assert "sessionid" not in anonymous.cookies
     services.close_review(None, review)
 
-    # The table's order — by key and as stored — does not follow the order of casting.
-    by_key = [g for g in Vote.objects.filter(group__name="党员代表").order_by("pk").values_list("grade", flat=True)]
-    stored = [g for g in Vote.objects.filter(group__name="党员代表").order_by().values_list("grade", flat=True)]
-    cast_order = ["excellent"] * 10 + ["poor"] * 10
-    assert sorted(by_key) == sorted(cast_order)
-    assert by_key != cast_order and by_key != cast_order[::-1]
-    assert stored != cast_order and stored != cast_order[::-1]
+    # Only counts are kept: ten 好 then ten 差 from the ten ballots, in no order at all.
+    members = dict(VoteCount.objects.filter(group__name="党员代表", count__gt=0).values_list("grade")
+                   .annotate(n=Sum("count")).order_by())
+    assert members == {"excellent": 10, "poor": 10}
 
     # Every page and API endpoint, as the organizer and as a superuser: no code, no code hash.
     root = User.objects.create_superuser("root", password="Root@2026x")
@@ -244,7 +255,7 @@ def test_no_page_or_api_maps_a_vote_to_a_voter(tree, personas):
             assert not any(s in body for s in secrets_ + hashes), url
             if url.startswith("/api/"):
                 assert "ballot" not in body.lower() and "code_hash" not in body, url
-    for path in ("/admin/reviews/vote/", "/admin/reviews/ballot/"):
+    for path in ("/admin/reviews/votecount/", "/admin/reviews/ballot/"):
         assert login(root).get(path).status_code == 404
     # The history names who generated ballots and how many, never a code.
     entries = " ".join(str(e.changes) + e.note for e in AuditEntry.objects.filter(table__startswith="reviews."))
@@ -270,14 +281,14 @@ def test_votes_refused_before_opening_twice_and_after_closing(tree):
         services.cast_ballot(codes[0], grades_for(reports, "good", "great"))
     with pytest.raises(services.ReviewError, match="不属于本次评议"):
         services.cast_ballot(codes[0], {**grades_for(reports, "good", "good"), 10**9: "good"})
-    assert not Vote.objects.exists() and not Ballot.objects.filter(used_at__isnull=False).exists()
+    assert not votes_cast() and not Ballot.objects.filter(used=True).exists()
     assert services.cast_ballot(codes[0], grades_for(reports, "good", "fair")) == 2
     with pytest.raises(services.ReviewError, match="这张选票已经投过票"):
         services.cast_ballot(codes[0], grades_for(reports, "poor", "poor"))
     services.close_review(None, review)
     with pytest.raises(services.ReviewError, match="已于 .* 结束投票，不能再投票"):
         services.cast_ballot(codes[1], grades_for(reports, "poor", "poor"))
-    assert Vote.objects.count() == 2
+    assert votes_cast() == 2
     with pytest.raises(services.ReviewError, match="评议已结束，不能再生成选票"):
         services.issue_ballots(None, group, 1)
 
@@ -351,7 +362,8 @@ def test_bad_review_settings(tree):
     assert DutyReview.objects.count() == 1
 
 
-def test_opening_needs_reports_weights_and_enough_ballots(tree):
+def test_opening_needs_reports_weights_and_enough_ballots(tree, settings):
+    settings.REVIEW_MIN_GROUP = 3
     review = services.create_review(None, tree["wc"], YEAR, "述职评议")
     with pytest.raises(services.ReviewError, match="还没有提交的述职报告"):
         services.open_review(None, review)
@@ -361,19 +373,21 @@ def test_opening_needs_reports_weights_and_enough_ballots(tree):
     g1 = services.add_group(None, review, "党员代表", 60)
     g2 = services.add_group(None, review, "群众代表", 30)
     services.issue_ballots(None, g1, 3)
-    services.issue_ballots(None, g2, 2)
     with pytest.raises(services.ReviewError, match="权重之和应为 100%，现为 90%"):
         services.open_review(None, review)
     services.update_group(None, g2, "群众代表", 40)
-    with pytest.raises(services.ReviewError, match="“群众代表”只有 2 张选票；为保证投票匿名"):
+    with pytest.raises(services.ReviewError, match="“群众代表”只有 0 张选票；为保证投票匿名"):
         services.open_review(None, review)
+    with pytest.raises(services.ReviewError, match="至少需要 3 张选票；“群众代表”本次至少生成 3 张"):
+        services.issue_ballots(None, g2, 2)
+    services.issue_ballots(None, g2, 3)
     with pytest.raises(services.ReviewError, match="已经设置"):
         services.add_group(None, review, "党员代表", 10)
     with pytest.raises(services.ReviewError, match="已生成选票，不能删除"):
         services.remove_group(None, g2)
     with pytest.raises(services.ReviewError, match="每次可生成 1 到 500 张"):
         services.issue_ballots(None, g2, 0)
-    services.issue_ballots(None, g2, 1)
+    services.issue_ballots(None, g2, 1)  # a group that has enough may get more, one at a time
     services.open_review(None, review)
     assert DutyReview.objects.get().status == "open"
     with pytest.raises(services.ReviewError, match="不能再提交或修改述职报告"):
@@ -470,7 +484,7 @@ def test_findings_shown_side_by_side_only_to_who_may_see_both(tree, personas):
 
 # ---- results and the metric ---------------------------------------------------------------------
 
-def test_results_combine_votes_and_assessment_by_the_reviews_weights(tree):
+def test_results_combine_votes_and_assessment_by_the_reviews_weights(tree, settings):
     scheme = Scheme.objects.create(code="S", name="单位考核", year=YEAR, level="unit", total=Decimal(200))
     run = Run.objects.create(scheme=scheme, period=str(YEAR), cycle="yearly", period_start=dt.date(YEAR, 1, 1),
                              period_end=dt.date(YEAR, 12, 31))
@@ -494,7 +508,13 @@ def test_results_combine_votes_and_assessment_by_the_reviews_weights(tree):
     assert a.combined == pytest.approx(0.6 * vote_a + 0.4 * 90)
     assert b.assessment is None and b.combined is None  # not assessed: no combined figure is made up
     assert [c.total for c in a.by_group] == [3, 1, 1]
-    assert res.small_groups and {g.name for g in res.small_groups} == {"两代表一委员", "群众代表"}
+    # With the default minimum group size (5) these groups of 3, 1 and 1 voters are counted
+    # together as “其他”: one mean over the five votes.
+    settings.REVIEW_MIN_GROUP = 5
+    pooled = queries.results(DutyReview.objects.select_related("run__scheme").get(), [ra, rb])
+    assert {g.name for g in pooled.pooled} == {"党员代表", "两代表一委员", "群众代表"} and not pooled.hidden
+    assert [(c.group.name, c.total) for c in pooled.rows[0].by_group] == [("其他（党员代表、两代表一委员、群众代表）", 5)]
+    assert pooled.rows[0].vote_score == pytest.approx((100 + 80 + 80 + 60 + 100) / 5)
 
 
 def random_votes(rng, review, reports, ballots=(6, 4, 4)):
@@ -509,8 +529,9 @@ def reference_metric(targets, mode):
     """Straight from the vote rows: per report, per group mean/share weighted; per target the mean
     over the reports of its subtree's closed reviews."""
     per_report = defaultdict(lambda: defaultdict(list))
-    for v in Vote.objects.filter(review__status="closed").select_related("report__org", "group", "review"):
-        per_report[v.report][v.group].append(v.grade)
+    for c in VoteCount.objects.filter(review__status="closed", count__gt=0).select_related("report__org", "group",
+                                                                                          "review"):
+        per_report[c.report][c.group] += [c.grade] * c.count
     out = {}
     for t in targets:
         values = []
@@ -553,15 +574,15 @@ def test_review_votes_metric_matches_a_reference(tree, mode):
     got = metrics.compute("review_votes", targets, dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31), {"mode": mode},
                           timezone.localdate())
     want = reference_metric(targets, mode)
-    assert Vote.objects.filter(review=open_review).exists()
+    assert votes_cast(review=open_review)
     for t in targets:
         if want[t.org_id] is None:
             assert got[t.org_id].ratio is None, t.name
         else:
             assert got[t.org_id].ratio == pytest.approx(want[t.org_id]), t.name
     assert got[tree["b1"].pk].ratio is None  # b1 did not report
-    assert got[tree["a"].pk].denominator == Vote.objects.filter(
-        review__status="closed", report__org__path__startswith=tree["a"].path).count()
+    assert got[tree["a"].pk].denominator == votes_cast(
+        review__status="closed", report__org__path__startswith=tree["a"].path)
     last_year = metrics.compute("review_votes", targets, dt.date(YEAR - 1, 1, 1), dt.date(YEAR - 1, 12, 31), {},
                                 timezone.localdate())
     assert all(v.ratio is None for v in last_year.values())
@@ -678,7 +699,7 @@ def test_demo_build_on_a_small_tree(tree):
     today = dt.date(YEAR, 11, 1)
     made = demo.build(today, seed=3)
     assert made["closed"] == 2 and made["reports"] == 2 * 5
-    assert made["votes"] == Vote.objects.count() > 0
+    assert made["votes"] == votes_cast() > 0
     assert made["ballots"] == Ballot.objects.count() and made["items"] == ReviewItem.objects.count() > 0
     assert set(DutyReview.objects.values_list("year", flat=True)) == {YEAR - 2, YEAR - 1}
     # Exactly the planted copies are found: one from another unit, one from the same org's last year.
@@ -706,7 +727,7 @@ def test_a_voter_without_an_account_votes_in_a_browser(transactional_db, live_se
     page_.on("dialog", lambda d: d.accept())
     page_.click("text=提交选票")
     page_.wait_for_selector("text=投票成功")
-    assert sorted(Vote.objects.values_list("grade", flat=True)) == ["excellent", "fair"]
+    assert sorted(VoteCount.objects.filter(count=1).values_list("grade", flat=True)) == ["excellent", "fair"]
     assert [c["name"] for c in page_.context.cookies()] == ["csrftoken"]  # no session for a voter
     page_.goto(live_server.url + "/reviews/vote/")
     page_.fill("input[name=code]", codes["群众代表"][0])

@@ -5,20 +5,24 @@ Anonymity of review votes
 -------------------------
 A voter receives a `Ballot`: a one-time random code (16 characters, 80 bits) printed on paper and
 drawn from a pile at the meeting. Only the code's SHA-256 is stored, with the voter group it
-belongs to and when it was used. The ballot is never linked to a person or a login.
+belongs to and whether it was used (not when). The ballot is never linked to a person or a login.
 
-Casting a ballot writes one `Vote` per report of the review (grade and voter group) and nothing
-else: a vote has no reference to the ballot, no user, no timestamp, and a random primary key, so
-neither a join nor the order of ids leads back to the ballot. The votes of one ballot are inserted
-together in a random order; when the review closes, all of its votes are written again in a random
-order (fresh random ids), so not even the physical order of rows in the table (PostgreSQL's heap)
-says which votes came in together or when. Results are shown only after the review is closed, so
-nobody can watch the counts change while a known person votes. Voting needs no login and leaves no
-change-history entry, session or message. A voter group needs at least `MIN_GROUP_BALLOTS` ballots
-before voting opens, since a group's counts are shown separately.
+Votes are not stored one by one. When voting opens, a `VoteCount` of 0 is created for every
+(report, voter group, grade) of the review; casting a ballot adds 1 to the chosen counters and
+rewrites every other counter of the review unchanged, in the one transaction that marks the
+ballot used. So no row is created or ordered by a vote, and each vote leaves all counters of the
+review with the same new row version: the database's own transaction ids (PostgreSQL's xmin,
+InnoDB's row transaction id) say "the last ballot touched everything", never which grades it
+gave. After each vote and at closing the old row versions are cleared (VACUUM on PostgreSQL, a
+truncating WAL checkpoint with secure_delete on SQLite); at closing every counter and ballot of
+the review is rewritten once more, so the rows kept afterwards all carry the closing
+transaction's id. Results are shown only after the review is closed, and a group's grades only
+when at least `min_group()` of its ballots were cast (smaller groups are merged into “其他” or
+left out). Voting needs no login and leaves no change-history entry, session or message.
 
-What this does not cover: someone with direct access to the database server while voting is open
-(statement logs, a backup taken mid-meeting) sees rows as they arrive. See docs/reviews.md.
+What this does not cover (see the threat model in docs/reviews.md): whoever reads the database
+server's write-ahead log, statement log or a snapshot taken *while* voting is open sees each
+vote's changes as they happen.
 """
 from __future__ import annotations
 
@@ -40,9 +44,20 @@ from dangjian.core.scoping import ScopedQuerySet, scope_of
 DEFAULT_GRADE_POINTS = {"excellent": 100, "good": 85, "fair": 70, "poor": 50}
 GRADES = [g.value for g in Grade]
 GRADE_LABELS = dict(Grade.choices)
-# A group's counts are shown on their own; with fewer voters than this a person's vote could be
-# read from them.
-MIN_GROUP_BALLOTS = 3
+
+
+def random_id() -> int:
+    """A random positive 63-bit key (the key of the per-vote rows that migration 0001 made)."""
+    return secrets.randbits(63) or 1
+
+
+def min_group() -> int:
+    """The fewest ballots cast for a voter group's grades to be shown (settings.REVIEW_MIN_GROUP,
+    default 5): with fewer, a person's vote could be read from the group's counts. A group also
+    needs at least this many ballots issued before voting opens."""
+    return max(1, int(getattr(settings, "REVIEW_MIN_GROUP", 5)))
+
+
 # Kinds of organization that hold a review of the organizations below them.
 ORGANIZER_KINDS = ("working_committee", "committee", "organ_committee", "general_branch")
 # Direct subordinates expected to report, unless one of these kinds: a 党组 sits beside the
@@ -53,11 +68,6 @@ NOT_REPORTING_KINDS = ("leading_group", "cell")
 
 def default_grade_points() -> dict:
     return dict(DEFAULT_GRADE_POINTS)
-
-
-def random_id() -> int:
-    """A random positive 63-bit key: ordering votes by id says nothing about when they came."""
-    return secrets.randbits(63) or 1
 
 
 class DutyReviewQuerySet(ScopedQuerySet):
@@ -202,29 +212,38 @@ class VoterGroup(models.Model):
 
 
 class Ballot(models.Model):
-    """A one-time voting code. Only its hash is kept; it belongs to a voter group, never to a
-    person, and no vote refers to it (see the module docstring)."""
+    """A one-time voting code. Only its hash is kept, and whether it was used — not when; it
+    belongs to a voter group, never to a person, and no count refers to it (see the module
+    docstring)."""
 
     group = models.ForeignKey(VoterGroup, on_delete=models.PROTECT, related_name="ballots")
     code_hash = models.CharField(max_length=64, unique=True)
-    used_at = models.DateTimeField(null=True, blank=True)
+    used = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "选票"
 
 
-class Vote(models.Model):
-    """One grade given to one report by a voter of a group. Deliberately without a ballot, a user,
-    a timestamp or an ordered key (see the module docstring)."""
+class VoteCount(models.Model):
+    """How many ballots of a voter group gave a report a grade. All of a review's counters are
+    created (at 0) when voting opens and only ever rewritten together, so neither a row, its
+    order nor its version tells which ballot gave which grade (see the module docstring)."""
 
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
     review = models.ForeignKey(DutyReview, on_delete=models.PROTECT, related_name="+")
     report = models.ForeignKey(DutyReport, on_delete=models.PROTECT, related_name="+")
     group = models.ForeignKey(VoterGroup, on_delete=models.PROTECT, related_name="+")
     grade = models.CharField(max_length=10, choices=Grade.choices)
+    count = models.PositiveIntegerField(default=0)
+    # Raised on every counter of the review at each vote and at closing: a row whose values did
+    # not change would keep its old transaction id on MariaDB/MySQL (which skip unchanged rows),
+    # and that id would then point at the last ballot that raised it. Equal on all of a review's
+    # counters, so it says no more than the turnout.
+    writes = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "评议票"
+        verbose_name = "评议票数"
+        constraints = [models.UniqueConstraint(fields=["report", "group", "grade"],
+                                               name="one_vote_count_per_report_group_grade")]
         indexes = [models.Index(fields=["review", "report"])]
 
 

@@ -1,6 +1,7 @@
 """Reads of 述职评议 for the pages: a fixed number of queries whatever the number of reports,
-voters or votes. Results are read only from aggregates of the votes (counts per report, voter
-group and grade); nothing here can return a single vote."""
+voters or votes. Results are read only from the vote counters (per report, voter group and
+grade; there is no single vote to return), and a voter group's grades only where enough of its
+ballots were cast (`pool_small_groups`)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,7 +14,16 @@ from dangjian.assessment.models import TargetScore
 from dangjian.core.scoping import can, get_visible_or_404, scope_of
 from dangjian.orgs.models import Organization
 
-from .models import GRADE_LABELS, GRADES, MIN_GROUP_BALLOTS, CopyFinding, DutyReport, DutyReview, ReviewItem, Vote
+from .models import (
+    GRADE_LABELS,
+    GRADES,
+    CopyFinding,
+    DutyReport,
+    DutyReview,
+    ReviewItem,
+    VoteCount,
+    min_group,
+)
 from .services import expected_orgs
 
 # ---- who may do what ---------------------------------------------------------------------------
@@ -106,7 +116,7 @@ def expected_rows(user, review: DutyReview, reports: list[DutyReport]) -> list[E
 def turnout(review: DutyReview) -> list:
     """Voter groups with ballots issued and used: counts only, never which ballot."""
     return list(review.groups.annotate(
-        issued=Count("ballots"), used=Count("ballots", filter=Q(ballots__used_at__isnull=False))))
+        issued=Count("ballots"), used=Count("ballots", filter=Q(ballots__used=True))))
 
 
 def open_items(reports: list[DutyReport]) -> dict[int, int]:
@@ -166,8 +176,25 @@ class Results:
     review: DutyReview
     rows: list[ResultRow]
     groups: list
-    small_groups: list = field(default_factory=list)
+    pooled: list = field(default_factory=list)  # groups shown together as “其他”
+    hidden: list = field(default_factory=list)  # groups left out of the counts and scores
+    least: int = 0
     run_label: str = ""
+
+    @property
+    def small_groups(self) -> list:
+        return self.pooled + self.hidden
+
+    def notes(self) -> list[str]:
+        """Why some groups' grades are not shown on their own, in the reader's words."""
+        out = []
+        if self.pooled:
+            out.append(f"{'、'.join(f'“{g.name}”（{g.used} 人投票）' for g in self.pooled)}投票人数均少于 "
+                       f"{self.least} 人，单独列出会暴露个人的选择，已合并为“{OTHERS}”列出和计分。")
+        if self.hidden:
+            out.append(f"{'、'.join(f'“{g.name}”（{g.used} 人投票）' for g in self.hidden)}投票人数少于 "
+                       f"{self.least} 人，为保证投票匿名，其票数不显示，也不计入有效票和得分。")
+        return out
 
     def chart(self) -> dict:
         """The stacked bar's data: one category per report, one series per grade."""
@@ -175,6 +202,33 @@ class Results:
             "reports": [r.report.org.name for r in self.rows],
             "series": [{"name": GRADE_LABELS[g], "data": [r.counts.get(g, 0) for r in self.rows]} for g in GRADES],
         }
+
+
+OTHERS = "其他"
+
+
+@dataclass
+class Pool:
+    """Small voter groups counted together, shown as “其他”."""
+    name: str
+    weight: Decimal
+    pk: str = "others"
+
+
+def pool_small_groups(by_group: dict, weights: dict, least: int):
+    """A report's counts per voter group → the counts that may be shown, their weights, and the
+    groups left out. Every ballot grades every report, so a group's total on one report is the
+    number of its ballots cast. Groups with fewer than `least` ballots are added together as
+    “其他” when that makes at least `least`; otherwise they are left out (from the totals too,
+    or the small group's grades would be their difference)."""
+    small = {gid: c for gid, c in by_group.items() if 0 < sum(c.values()) < least}
+    shown = {gid: c for gid, c in by_group.items() if gid not in small}
+    shown_weights = {gid: weights.get(gid, 0) for gid in shown}
+    if len(small) > 1 and sum(sum(c.values()) for c in small.values()) >= least:
+        shown[Pool.pk] = {g: sum(c.get(g, 0) for c in small.values()) for g in GRADES}
+        shown_weights[Pool.pk] = sum(weights.get(gid, 0) for gid in small)
+        return shown, shown_weights, []
+    return shown, shown_weights, list(small)
 
 
 def vote_score(points: dict[str, int], weights: dict[int, Decimal], by_group: dict[int, dict[str, int]]):
@@ -198,9 +252,10 @@ def results(review: DutyReview, reports: list[DutyReport]) -> Results:
     groups = turnout(review)
     weights = {g.pk: g.weight for g in groups}
     points = review.points()
+    least = min_group()
     counts: dict[int, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for rid, gid, grade, n in (Vote.objects.filter(review=review, report__in=[r.pk for r in reports])
-                               .values_list("report_id", "group_id", "grade").annotate(n=Count("id")).order_by()):
+    for rid, gid, grade, n in (VoteCount.objects.filter(review=review, report__in=[r.pk for r in reports], count__gt=0)
+                               .values_list("report_id", "group_id", "grade", "count")):
         counts[rid][gid][grade] = n
     assessed: dict[int, float] = {}
     run_label = ""
@@ -212,25 +267,32 @@ def results(review: DutyReview, reports: list[DutyReport]) -> Results:
             assessed[org_id] = float(score / total * 100)
         run_label = str(review.run)
     share = float(review.vote_share) / 100
+    small = [g for g in groups if 0 < g.used < least]
+    # The same rule as pool_small_groups, said once for the whole review (every ballot grades
+    # every report, so each report's groups are the review's).
+    pooled = small if len(small) > 1 and sum(g.used for g in small) >= least else []
+    hidden = [g for g in small if g not in pooled]
+    shown_groups = [g for g in groups if g not in small]
+    if pooled:
+        shown_groups.append(Pool(f"{OTHERS}（{'、'.join(g.name for g in pooled)}）", sum(g.weight for g in pooled)))
     rows = []
     for r in reports:
-        by_group = counts.get(r.pk, {})
+        by_group, shown_weights, _ = pool_small_groups(counts.get(r.pk, {}), weights, least)
         totals = {g: sum(c.get(g, 0) for c in by_group.values()) for g in GRADES}
         row = ResultRow(r, totals, sum(totals.values()))
-        for g in groups:
+        for g in shown_groups:
             c = by_group.get(g.pk, {})
             n = sum(c.values())
             row.by_group.append(GroupCount(g, {k: c.get(k, 0) for k in GRADES}, n,
                                            sum(points[k] * v for k, v in c.items()) / n if n else None))
-        row.vote_score, row.good_share = vote_score(points, weights, by_group)
+        row.vote_score, row.good_share = vote_score(points, shown_weights, by_group)
         row.assessment = assessed.get(r.org_id)
         if row.vote_score is not None and row.assessment is not None:
             row.combined = share * row.vote_score + (1 - share) * row.assessment
         elif review.run_id is None:
             row.combined = row.vote_score
         rows.append(row)
-    small = [g for g in groups if 0 < g.used < MIN_GROUP_BALLOTS]
-    return Results(review, rows, groups, small, run_label)
+    return Results(review, rows, groups, pooled, hidden, least, run_label)
 
 
 # ---- copy findings -----------------------------------------------------------------------------
@@ -292,5 +354,5 @@ def reports_with_open_items(user):
 
 
 def has_votes(review: DutyReview) -> bool:
-    return Vote.objects.filter(review=review).exists()
+    return VoteCount.objects.filter(review=review, count__gt=0).exists()
 

@@ -1,20 +1,19 @@
 """Writes of 述职评议. Each function is one transaction; every change to a review, a report or an
 item is in the change history — except the casting of a ballot, which by design leaves no trace
-beyond the anonymous votes and the ballot marked as used (see models.py)."""
+beyond the review's vote counters and the ballot marked as used (see models.py)."""
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import hashlib
-import random
 import re
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from dangjian.core import audit, jobs
@@ -26,7 +25,6 @@ from dangjian.orgs.models import CommitteeSeat, Organization
 from .models import (
     GRADE_LABELS,
     GRADES,
-    MIN_GROUP_BALLOTS,
     NOT_REPORTING_KINDS,
     ORGANIZER_KINDS,
     Ballot,
@@ -34,9 +32,9 @@ from .models import (
     DutyReport,
     DutyReview,
     ReviewItem,
-    Vote,
+    VoteCount,
     VoterGroup,
-    random_id,
+    min_group,
 )
 
 FIELD_LABELS = {
@@ -198,24 +196,34 @@ def open_review(user, review: DutyReview, today: dt.date | None = None) -> DutyR
         total = sum(g.weight for g in groups)
         if total != 100:
             _fail("status", f"各投票群体的权重之和应为 100%，现为 {total.normalize():f}%")
+        least = min_group()
         for g in groups:
-            if g.issued < MIN_GROUP_BALLOTS:
+            if g.issued < least:
                 _fail("status", f"“{g.name}”只有 {g.issued} 张选票；为保证投票匿名，每个投票群体至少需要 "
-                                f"{MIN_GROUP_BALLOTS} 张选票")
+                                f"{least} 张选票")
         before = audit.snapshot(review)
         review.status = DutyReview.Status.OPEN
         review.opened_at = timezone.now()
         if review.meeting_on is None:
             review.meeting_on = today
         review.save()
+        # Every counter exists before the first vote, in an order that depends on nothing voted:
+        # no vote ever creates a row, so neither a row's first appearance nor its place in the
+        # table says when a grade was first given.
+        VoteCount.objects.bulk_create([
+            VoteCount(review=review, report_id=rid, group_id=g.pk, grade=grade)
+            for rid in review.reports.order_by("pk").values_list("pk", flat=True) for g in groups
+            for grade in GRADES], batch_size=1000)
         audit.record(user, review, before, note="开始投票")
         return review
 
 
 def close_review(user, review: DutyReview) -> DutyReview:
-    """End the voting, then write the review's votes again in a random order with fresh ids, so
-    the table keeps no trace of the order in which ballots came in."""
+    """End the voting. Every counter and ballot of the review is written once more, so the rows
+    kept afterwards all carry this transaction's id rather than that of the last ballot which
+    changed them; after the commit the old row versions are cleared from the tables' files."""
     with transaction.atomic():
+        _secure_delete()
         review = DutyReview.objects.select_for_update().get(pk=review.pk)
         if review.status != DutyReview.Status.OPEN:
             _fail("status", f"评议当前为“{review.get_status_display()}”，只有投票中的评议可以结束投票")
@@ -223,17 +231,42 @@ def close_review(user, review: DutyReview) -> DutyReview:
         review.status = DutyReview.Status.CLOSED
         review.closed_at = timezone.now()
         review.save()
-        _reshuffle_votes(review)
+        VoteCount.objects.filter(review=review).update(writes=F("writes") + 1)
+        Ballot.objects.filter(group__review=review).update(used=F("used"))
         audit.record(user, review, before, note="结束投票")
+        transaction.on_commit(lambda: clear_old_versions(rebuild=True))
         return review
 
 
-def _reshuffle_votes(review: DutyReview) -> None:
-    rows = list(Vote.objects.filter(review=review).values_list("report_id", "group_id", "grade"))
-    Vote.objects.filter(review=review).delete()
-    random.SystemRandom().shuffle(rows)
-    Vote.objects.bulk_create([Vote(id=random_id(), review_id=review.pk, report_id=r, group_id=g, grade=grade)
-                              for r, g, grade in rows], batch_size=1000)
+def _secure_delete() -> None:
+    """SQLite: space freed by a write is overwritten with zeros, so a copy of the database file
+    holds no earlier value of a counter or a ballot."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")
+
+
+def clear_old_versions(rebuild: bool = False) -> bool:
+    """Remove the old row versions of the vote counters and ballots that a vote or the closing
+    left behind: VACUUM on PostgreSQL (VACUUM FULL at closing, which writes the tables anew), a
+    truncating WAL checkpoint on SQLite (the -wal file holds every earlier page otherwise), a
+    table rebuild on MariaDB/MySQL at closing. Runs after the commit, outside any transaction;
+    returns False when it could not run (inside an outer transaction, or readers kept SQLite's
+    log busy) — the next vote or the closing tries again."""
+    if connection.in_atomic_block:
+        return False
+    tables = f"{connection.ops.quote_name(VoteCount._meta.db_table)}, {connection.ops.quote_name(Ballot._meta.db_table)}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"VACUUM {'FULL ' if rebuild else ''}{tables}")
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.fetchone()[0]
+            return not busy
+        elif connection.vendor == "mysql" and rebuild:
+            cursor.execute(f"OPTIMIZE TABLE {tables}")
+            cursor.fetchall()
+    return True
 
 
 # ---- voter groups and ballots ----------------------------------------------------------------
@@ -323,6 +356,10 @@ def issue_ballots(user, group: VoterGroup, count) -> list[str]:
         review = DutyReview.objects.select_for_update().get(pk=group.review_id)
         if review.status == DutyReview.Status.CLOSED:
             _fail("status", "评议已结束，不能再生成选票")
+        have, least = group.ballots.count(), min_group()
+        if have + count < least:
+            _fail("count", f"为保证投票匿名，每个投票群体至少需要 {least} 张选票；“{group.name}”"
+                           f"{f'已有 {have} 张，' if have else ''}本次至少生成 {least - have} 张")
         codes = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)]
         Ballot.objects.bulk_create([Ballot(group_id=group.pk, code_hash=code_hash(c)) for c in codes])
         AuditEntry.objects.create(table="reviews.dutyreview", object_id=review.pk, action="update",
@@ -353,14 +390,18 @@ def _check_usable(ballot: Ballot, review: DutyReview) -> None:
     if review.status == DutyReview.Status.CLOSED:
         closed = timezone.localtime(review.closed_at).strftime("%Y-%m-%d %H:%M") if review.closed_at else ""
         _fail("code", f"“{review.title}”已于 {closed} 结束投票，不能再投票")
-    if ballot.used_at is not None:
+    if ballot.used:
         _fail("code", "这张选票已经投过票，每张选票只能投一次")
 
 
 def cast_ballot(code: str, grades: dict) -> int:
-    """Record one ballot: a grade for every report of its review. Writes the votes (no link to the
-    ballot, shuffled) and marks the ballot used — nothing else, not even the change history."""
+    """Record one ballot: a grade for every report of its review. In one transaction the ballot
+    is marked used and one UPDATE adds 1 to the chosen counters of its group while rewriting
+    every other counter of the review unchanged — nothing else, not even the change history.
+    Each vote thus leaves every counter with the same new row version, and the versions it
+    replaced are cleared after the commit (see models.py)."""
     with transaction.atomic():
+        _secure_delete()
         ballot = ballot_for_code(code)
         review = DutyReview.objects.select_for_update().get(pk=ballot.group.review_id)
         _check_usable(ballot, review)
@@ -381,13 +422,17 @@ def cast_ballot(code: str, grades: dict) -> int:
             shown = "、".join(missing[:5]) + (f"等 {len(missing)} 个" if len(missing) > 5 else "")
             _fail("grades", f"请为每一份述职报告选择等次，还未选择：{shown}")
         # Conditional update: of two submissions of one code at the same moment only one counts.
-        if Ballot.objects.filter(pk=ballot.pk, used_at__isnull=True).update(used_at=timezone.now()) != 1:
+        if Ballot.objects.filter(pk=ballot.pk, used=False).update(used=True) != 1:
             _fail("code", "这张选票已经投过票，每张选票只能投一次")
-        votes = [Vote(id=random_id(), review_id=review.pk, report_id=rid, group_id=ballot.group_id, grade=g)
-                 for rid, g in chosen.items()]
-        random.SystemRandom().shuffle(votes)
-        Vote.objects.bulk_create(votes)
-        return len(votes)
+        raised = [pk for pk, rid, grade in VoteCount.objects.filter(review=review, group_id=ballot.group_id)
+                  .values_list("pk", "report_id", "grade") if chosen.get(rid) == grade]
+        if len(raised) != len(chosen):
+            _fail("status", "本次评议的计票表不完整，请联系组织单位")
+        VoteCount.objects.filter(review=review).update(
+            count=F("count") + Case(When(pk__in=raised, then=Value(1)), default=Value(0)),
+            writes=F("writes") + 1)
+        transaction.on_commit(clear_old_versions)
+        return len(chosen)
 
 
 # ---- reports ---------------------------------------------------------------------------------

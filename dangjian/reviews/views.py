@@ -247,6 +247,8 @@ GROUP_COLUMNS = [
     xlsx.Column("有效票", "total", width=8), xlsx.Column("平均分", "mean", width=10, number_format="0.00"),
 ]
 
+NOTE_COLUMNS = [xlsx.Column("说明", "note", width=100)]
+
 
 def results_export(request, pk):
     user = request.user
@@ -263,8 +265,11 @@ def results_export(request, pk):
              rnd(r.good_share, 4), rnd(r.vote_score), rnd(r.assessment), rnd(r.combined)) for r in res.rows)
     groups = ((r.report.org.name, gc.group.name, float(gc.group.weight), *[gc.counts[g] for g in GRADES], gc.total,
                rnd(gc.mean)) for r in res.rows for gc in r.by_group)
+    sheets = [("分群体票数", GROUP_COLUMNS, groups)]
+    if res.notes():
+        sheets.append(("说明", NOTE_COLUMNS, ((n,) for n in res.notes())))
     out = io.BytesIO()
-    xlsx.write(out, RESULT_COLUMNS, rows, title="评议结果", sheets=[("分群体票数", GROUP_COLUMNS, groups)])
+    xlsx.write(out, RESULT_COLUMNS, rows, title="评议结果", sheets=sheets)
     out.seek(0)
     return FileResponse(out, as_attachment=True, filename=f"{review.title}评议结果.xlsx", content_type=XLSX)
 
