@@ -368,3 +368,41 @@ def test_a_voter_group_smaller_than_the_minimum_is_refused(tree, personas):
     services.issue_ballots(None, group, 5)
     services.issue_ballots(None, group, 1)
     assert services.open_review(None, review).status == "open"
+
+
+# ---- the upgrade --------------------------------------------------------------------------------
+
+def test_existing_votes_are_moved_into_counters_and_dropped(transactional_db, tree):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("reviews")
+    executor.migrate([("reviews", "0001_initial")])
+    old = MigrationExecutor(connection).loader.project_state([("reviews", "0001_initial")]).apps
+    Review, Report, Group, Ballot_, Vote = (old.get_model("reviews", m) for m in
+                                            ("DutyReview", "DutyReport", "VoterGroup", "Ballot", "Vote"))
+    closed = Review.objects.create(org_id=tree["wc"].pk, year=YEAR, title="已结束", status="closed")
+    draft = Review.objects.create(org_id=tree["wc"].pk, year=YEAR, title="筹备中", status="draft")
+    reports = [Report.objects.create(review=closed, org_id=tree[o].pk, reporter_id=tree[m].pk, title=o, text="正文")
+               for o, m in (("a", "ma"), ("b", "mb"))]
+    groups = [Group.objects.create(review=closed, name=n, weight=w) for n, w in GROUPS[:2]]
+    Group.objects.create(review=draft, name="党员代表", weight=100)
+    cast = [(groups[0], "excellent", "good")] * 3 + [(groups[0], "poor", "good"), (groups[1], "fair", "fair")]
+    for i, (group, a, b) in enumerate(cast):
+        Ballot_.objects.create(group=group, code_hash=f"{i:064d}", used_at=timezone.now())
+        for report, grade in zip(reports, (a, b)):
+            Vote.objects.create(id=i * 10 + report.pk, review=closed, report=report, group=group, grade=grade)
+    Ballot_.objects.create(group=groups[1], code_hash="f" * 64)
+
+    MigrationExecutor(connection).migrate(latest)
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    assert "reviews_vote" not in tables
+    counts = {(c.report_id, c.group_id, c.grade): c.count for c in VoteCount.objects.filter(review_id=closed.pk)}
+    assert len(counts) == 2 * 2 * 4 and not VoteCount.objects.filter(review_id=draft.pk).exists()
+    assert {k: n for k, n in counts.items() if n} == {
+        (reports[0].pk, groups[0].pk, "excellent"): 3, (reports[0].pk, groups[0].pk, "poor"): 1,
+        (reports[1].pk, groups[0].pk, "good"): 4, (reports[0].pk, groups[1].pk, "fair"): 1,
+        (reports[1].pk, groups[1].pk, "fair"): 1}
+    assert sorted(Ballot.objects.values_list("used", flat=True)) == [False] + [True] * 5
+    assert {f.name for f in Ballot._meta.get_fields()} == {"id", "group", "code_hash", "used"}
