@@ -8,6 +8,7 @@ import functools
 import hashlib
 import re
 import secrets
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -234,7 +235,8 @@ def close_review(user, review: DutyReview) -> DutyReview:
         VoteCount.objects.filter(review=review).update(writes=F("writes") + 1)
         Ballot.objects.filter(group__review=review).update(used=F("used"))
         audit.record(user, review, before, note="结束投票")
-        transaction.on_commit(lambda: clear_old_versions(rebuild=True))
+        # In the background: it may have to wait for transactions begun before the closing.
+        transaction.on_commit(lambda: jobs.start("reviews-clear", user, _clear_job))
         return review
 
 
@@ -246,27 +248,59 @@ def _secure_delete() -> None:
             cursor.execute("PRAGMA secure_delete = ON")
 
 
-def clear_old_versions(rebuild: bool = False) -> bool:
+# How long the clearing after closing waits for transactions begun before it (anywhere on the
+# database server: their snapshots keep old row versions alive) to end.
+CLEAR_WAIT_SECONDS = 300
+
+
+def clear_old_versions(rebuild: bool = False, wait: float = 0) -> bool:
     """Remove the old row versions of the vote counters and ballots that a vote or the closing
     left behind: VACUUM on PostgreSQL (VACUUM FULL at closing, which writes the tables anew), a
     truncating WAL checkpoint on SQLite (the -wal file holds every earlier page otherwise), a
-    table rebuild on MariaDB/MySQL at closing. Runs after the commit, outside any transaction;
-    returns False when it could not run (inside an outer transaction, or readers kept SQLite's
-    log busy) — the next vote or the closing tries again."""
+    table rebuild on MariaDB/MySQL at closing. Runs after the commit, outside any transaction.
+
+    A transaction that began before the commit (another session's, even in another database of
+    the same PostgreSQL server; a reader on SQLite) keeps the old versions until it ends, so this
+    waits up to `wait` seconds for such transactions. Returns False when the old versions may
+    still be there (inside an outer transaction, or the wait ran out) — the next vote or the
+    closing clears them again."""
     if connection.in_atomic_block:
         return False
-    tables = f"{connection.ops.quote_name(VoteCount._meta.db_table)}, {connection.ops.quote_name(Ballot._meta.db_table)}"
+    names = [connection.ops.quote_name(m._meta.db_table) for m in (VoteCount, Ballot)]
+    deadline = time.monotonic() + wait
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM {'FULL ' if rebuild else ''}{tables}")
-        elif connection.vendor == "sqlite":
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
-            return not busy
-        elif connection.vendor == "mysql" and rebuild:
-            cursor.execute(f"OPTIMIZE TABLE {tables}")
+            cursor.execute("SELECT clock_timestamp()")
+            since = cursor.fetchone()[0]
+            while _older_transactions(cursor, since) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            cursor.execute(f"VACUUM {'FULL ' if rebuild else ''}{', '.join(names)}")
+            return not _older_transactions(cursor, since)
+        if connection.vendor == "sqlite":
+            while True:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if not cursor.fetchone()[0]:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.5)
+        if connection.vendor == "mysql" and rebuild:
+            cursor.execute(f"OPTIMIZE TABLE {', '.join(names)}")
             cursor.fetchall()
     return True
+
+
+def _older_transactions(cursor, since) -> bool:
+    """Is a transaction that began before `since` still open on the server (with an id or a
+    snapshot that could keep old row versions)?"""
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                   "AND xact_start < %s AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL))", [since])
+    return cursor.fetchone()[0]
+
+
+def _clear_job(progress) -> dict:
+    progress(0, 1, "正在清除计票表的旧版本")
+    return {"cleared": clear_old_versions(rebuild=True, wait=CLEAR_WAIT_SECONDS)}
 
 
 # ---- voter groups and ballots ----------------------------------------------------------------
