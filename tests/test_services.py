@@ -43,12 +43,14 @@ def test_dissolve_refuses_org_with_members(tree):
 
 
 def test_move_subtree_rewrites_paths(tree):
-    os_.update_org(None, tree["a"], parent=tree["b"])
-    a1 = Organization.objects.get(pk=tree["a1"].pk)
-    assert a1.path.startswith(Organization.objects.get(pk=tree["b"].pk).path)
-    assert a1.depth == 4
+    gb = factories.org(tree["b"], kind="general_branch", code="JY-Z1")
+    cell = factories.org(tree["a1"], kind="cell", code="CZ01-1")
+    os_.update_org(None, tree["a1"], parent=gb)
+    cell = Organization.objects.get(pk=cell.pk)
+    assert cell.path.startswith(Organization.objects.get(pk=gb.pk).path)
+    assert cell.depth == 5
     with pytest.raises(os_.OrgError, match="下级组织"):
-        os_.update_org(None, tree["b"], parent=a1)
+        os_.update_org(None, gb, parent=Organization.objects.get(pk=tree["a1"].pk))
 
 
 def test_history_records_before_and_after_without_plain_id(tree):

@@ -17,7 +17,7 @@ but not change is 403 (see `require`).
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MaxLengthValidator
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -30,8 +30,36 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from dangjian.core.forms import UnsafeCharacters
 from dangjian.core.scoping import can, get_visible_or_404
+from dangjian.core.versioning import StaleVersion, parse_version
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
+CONFLICT = "其他人正在同时修改相关记录，本次保存未生效，请稍后重试"
+
+
+def is_conflict(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure the database ended this transaction for: the
+    write did not happen and may simply be tried again (PostgreSQL 40P01/40001, MariaDB 1213/1205,
+    SQLite's "database is locked")."""
+    code = getattr(getattr(exc, "__cause__", None), "pgcode", None) or getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+    if code in ("40P01", "40001"):
+        return True
+    args = getattr(exc, "args", ())
+    if args and args[0] in (1213, 1205):
+        return True
+    text = str(exc).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
+
+
+def version_of(request) -> int | None:
+    """The version the client read: `version` in the body, else the If-Match header; None
+    when it sends neither (the last writer wins). A malformed one is a 400."""
+    raw = request.data.get("version") if isinstance(request.data, dict) else None
+    if raw is None:
+        raw = request.headers.get("If-Match")
+    try:
+        return parse_version(raw)
+    except ValueError:
+        raise exceptions.ValidationError({"version": ["版本号应为正整数（读取记录时得到的 version）"]}) from None
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
 
 
@@ -73,6 +101,11 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
         )
+    elif isinstance(exc, StaleVersion):
+        # The one shape, plus the version now stored, so the client can reload and retry.
+        return Response({"detail": exc.message, "version": exc.current}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, OperationalError) and is_conflict(exc):
+        return Response({"detail": CONFLICT}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, IntegrityError):
         detail = "与已有记录冲突（例如代码或身份证号重复），请核对后重试"
         return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
@@ -271,6 +304,7 @@ ErrorSerializer = inline_serializer(
             required=False,
             help_text="仅 400：按字段列出的中文错误；与单个字段无关的在 non_field_errors 下",
         ),
+        "version": serializers.IntegerField(required=False, allow_null=True, help_text="仅 409：记录的当前版本"),
     },
 )
 
@@ -282,5 +316,6 @@ def error_responses(*codes: int) -> dict:
         401: "未登录或令牌无效",
         403: "可以查看但无权执行此操作",
         404: "不存在，或不在权限范围内",
+        409: "提交的版本已过期：记录在读取后已被他人修改（version 为当前版本），或他人正同时修改",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=text.get(code, "")) for code in codes}

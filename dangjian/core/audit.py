@@ -18,7 +18,8 @@ def _jsonable(value):
 
 
 def snapshot(obj) -> dict:
-    exclude = set(getattr(obj, "AUDIT_EXCLUDE", ())) | {"id"}
+    # The version (core.versioning) changes with every save and says nothing about the record.
+    exclude = set(getattr(obj, "AUDIT_EXCLUDE", ())) | {"id", "version"}
     return {
         f.attname: _jsonable(getattr(obj, f.attname))
         for f in obj._meta.concrete_fields

@@ -52,3 +52,17 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+class VersionField(forms.IntegerField):
+    """The version the form was drawn from (core.versioning), sent back hidden: the service
+    refuses the save when someone saved the record since. A form posted without one (an old
+    page) is still saved, as the API without a version."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("label", "版本")
+        super().__init__(**kwargs)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from dangjian.core import crypto
 from dangjian.core.ranks import Rank
 from dangjian.core.scoping import Scope, ScopedQuerySet
+from dangjian.core.versioning import Versioned
 
 
 class Gender(models.TextChoices):
@@ -45,7 +46,7 @@ class MemberQuerySet(ScopedQuerySet):
         return self.filter(id_hash=crypto.lookup_hash(id_number))
 
 
-class Member(models.Model):
+class Member(Versioned):
     class Status(models.TextChoices):
         ACTIVE = "active", "在册"
         TRANSFERRED_OUT = "transferred_out", "已转出"

@@ -15,6 +15,7 @@ from dangjian.core.api import (
     field_errors,
     forbidden,
     require,
+    version_of,
 )
 from dangjian.core.scoping import can_anywhere, get_visible_or_404
 
@@ -97,27 +98,31 @@ class OrgViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
                 parent=parent, unit=services.unit_named(unit), established_on=d.get("established_on"),
             )
         except services.OrgError as exc:
-            raise field_errors([("parent", str(exc))]) from None
+            raise field_errors([(exc.field, str(exc))]) from None
         return self._answer(org, status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="修改组织",
-        description="只需提交要修改的字段。提交新的 parent（须在您的管理范围内）即调整隶属关系，连同全部下级组织。",
+        description=("只需提交要修改的字段。提交新的 parent（须在您的管理范围内）即调整隶属关系，连同全部下级组织。"
+                     "提交读取时的 version（或 If-Match 请求头）可防止覆盖他人在此期间的修改：版本已过期时返回 409 "
+                     "与当前版本，什么也不写；不提交版本时只写所提交的字段，以最后一次保存为准。"),
         request=OrgWriteSerializer,
-        responses={200: OrgSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: OrgSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def partial_update(self, request, pk=None, **kwargs):
         org = self._org(pk)
         require(request.user, "edit", org.path, "修改该组织")
+        version = version_of(request)
         s = OrgWriteSerializer(org, data=request.data, partial=True, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
         fields = dict(s.validated_data)
+        fields.pop("version", None)
         if "unit" in fields:
             fields["unit"] = services.unit_named(fields["unit"])
         try:
-            services.update_org(request.user, org, **fields)
+            services.update_org(request.user, org, version, **fields)
         except services.OrgError as exc:
-            raise field_errors([("parent", str(exc))]) from None
+            raise field_errors([(exc.field, str(exc))]) from None
         return self._answer(org)
 
     @extend_schema(
@@ -135,7 +140,8 @@ class OrgViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if org.status != Organization.Status.ACTIVE:
             raise field_errors([(NON_FIELD, "该组织已撤销")])
         try:
-            services.dissolve_org(request.user, org, s.validated_data.get("on") or timezone.localdate())
+            services.dissolve_org(request.user, org, s.validated_data.get("on") or timezone.localdate(),
+                                  version_of(request))
         except services.OrgError as exc:
             raise field_errors([(NON_FIELD, str(exc))]) from None
         return self._answer(org)

@@ -107,3 +107,49 @@ def check_term(kind: str | None, starts_on: dt.date | None, ends_on: dt.date | N
               + (f"（{rule['change_source']}）" if rule["change_source"] else "")) if rule["change"] else ""
     return [("ends_on", f"{label}每届任期 {rule['years']} 年{source}{change}：本届自 {starts_on:%Y-%m-%d} 开始，"
                         f"届满日期最晚为 {latest:%Y-%m-%d}，{ends_on:%Y-%m-%d} 超出了规定的任期，请核对")]
+
+
+def allowed_parent_kinds(kind: str | None) -> list[str] | None:
+    """The kinds an org of `kind` may be set up under, from defaults.yaml (`allowed_parents`);
+    [] for the root kind (机关工委); None for a kind the rule does not know."""
+    rule = defaults.section("organization").get("allowed_parents") or {}
+    return None if kind not in rule else list(rule[kind] or [])
+
+
+def _kind_label(kind: str | None) -> str:
+    return OrgKind(kind).label if kind in OrgKind.values else str(kind or "")
+
+
+def hierarchy_problems(kind: str, parent_kind: str | None, child_kinds=()) -> list[tuple[str, str]]:
+    """The hierarchy rule for an org of `kind` under a parent of `parent_kind` (None: at the
+    root) with children of `child_kinds`: 机关工委 is the root; 党组, 党委 and 机关党委 hang under
+    the 工委; a 党总支 under the 工委, a 党委 or a 机关党委; a 党支部 under those or a 党总支; a
+    党小组 under a 党支部. One rule for creating, moving and re-kinding, at every door."""
+    source = defaults.section("organization").get("allowed_parents_source") or ""
+    cite = f"（{source}）" if source else ""
+    out: list[tuple[str, str]] = []
+    allowed = allowed_parent_kinds(kind)
+    label = _kind_label(kind)
+    if allowed is not None:
+        if parent_kind is None and allowed:
+            out.append(("parent", f"{label}须设在{'、'.join(_kind_label(k) for k in allowed)}之下，请填写上级组织{cite}"))
+        elif parent_kind is not None and not allowed:
+            out.append(("kind", f"{label}是组织体系的最上级，不能设在其他组织之下{cite}"))
+        elif parent_kind is not None and parent_kind not in allowed:
+            out.append(("kind", f"{_kind_label(parent_kind)}之下不能设立{label}：{label}只能设在"
+                                f"{'、'.join(_kind_label(k) for k in allowed)}之下{cite}"))
+    refused = sorted({k for k in child_kinds if kind not in (allowed_parent_kinds(k) or [kind])},
+                     key=lambda k: OrgKind.values.index(k) if k in OrgKind.values else 99)
+    if refused:
+        out.append(("kind", f"该组织下设有{'、'.join(_kind_label(k) for k in refused)}，不能改为{label}{cite}"))
+    return out
+
+
+def member_org_problem(kind: str | None, name: str = "") -> str | None:
+    """Members belong to an organization that holds a roll: a 党小组 is part of its branch,
+    whose roll its people stay on."""
+    kinds = defaults.section("organization").get("member_org_kinds")
+    if kinds is None or kind in kinds:
+        return None
+    what = f"“{name}”" if name else "该组织"
+    return f"{what}是{_kind_label(kind)}，党员的组织关系应在其所属党支部，不能转入或登记在{_kind_label(kind)}"

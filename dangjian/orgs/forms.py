@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 
 from . import checks
 from .fields import OrgField
@@ -26,6 +26,7 @@ class OrgForm(ChineseFormMixin, forms.Form):
                 "is_joint": instance.is_joint,
                 "unit": instance.unit.name if instance.unit else "",
                 "established_on": instance.established_on,
+                "version": instance.version,
             }
         super().__init__(*args, **kwargs)
 
@@ -52,6 +53,7 @@ class OrgForm(ChineseFormMixin, forms.Form):
 
 
 class EditOrgForm(OrgForm):
+    version = VersionField()
     parent_code = OrgField(
         label="上级组织", required=False, to_field_name="code", capability="edit",
         help_text="调整隶属关系时输入名称、代码或拼音首字母后选择；须为您有权管理的组织",

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.text import pinyin_full, pinyin_initials
+from dangjian.core.versioning import Versioned
 
 SEGMENT = 9  # 8 digits + "/"
 
@@ -76,7 +77,7 @@ class OrganizationQuerySet(ScopedQuerySet):
         self.model._default_manager.bulk_update(dirty, ["name_pinyin", "name_initials"], batch_size=500)
 
 
-class Organization(models.Model):
+class Organization(Versioned):
     class Status(models.TextChoices):
         ACTIVE = "active", "正常"
         DISSOLVED = "dissolved", "已撤销"

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
+from dangjian.core.versioning import VERSION_HELP
 
 from . import checks
 from .models import CommitteeSeat, Organization, OrgKind, SeatRole
@@ -66,7 +67,7 @@ class OrgSerializer(serializers.ModelSerializer):
         fields = [
             "id", "code", "name", "kind", "kind_label", "is_joint", "parent", "parent_id", "unit", "depth",
             "established_on", "status", "status_label", "dissolved_on", "current_term",
-            "member_count", "child_count",
+            "member_count", "child_count", "version",
         ]
         read_only_fields = fields
 
@@ -94,10 +95,12 @@ class OrgWriteSerializer(ChineseSerializerMixin, serializers.ModelSerializer):
     kind = CodeOrLabelChoiceField(
         label="组织类别", choices=OrgKind.choices, help_text="代码或中文名称；“联合党支部”即党支部并设联合党支部标记"
     )
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, write_only=True,
+                                       help_text=VERSION_HELP)
 
     class Meta:
         model = Organization
-        fields = ["code", "name", "kind", "is_joint", "parent", "unit", "established_on"]
+        fields = ["code", "name", "kind", "is_joint", "parent", "unit", "established_on", "version"]
         extra_kwargs = {"code": {"validators": []}}
 
     def to_internal_value(self, data):

@@ -3,7 +3,8 @@ import datetime as dt
 
 from django.db import transaction
 
-from dangjian.core import audit
+from dangjian.core import audit, locks, versioning
+from dangjian.core.scoping import can
 
 from . import checks
 from .models import CommitteeSeat, Organization, Term, Unit, segment
@@ -14,7 +15,17 @@ SET_UP = ("kind", "parent_id", "established_on", "status", "dissolved_on")
 
 
 class OrgError(ValueError):
-    """A rule of the tree was broken; the message is shown to the user."""
+    """A rule of the tree was broken; the message is shown to the user, beside `field`."""
+
+    def __init__(self, message: str, field: str = "parent"):
+        super().__init__(message)
+        self.field = field
+
+
+# Every write that places orgs in the tree (create, move, re-kind, dissolve, the importer) takes
+# this named lock first, then the rows: two moves at once can otherwise each make the other's
+# org its parent, and rows taken in different orders deadlock.
+TREE_LOCK = "org_tree"
 
 
 def unit_named(name: str) -> Unit | None:
@@ -23,6 +34,13 @@ def unit_named(name: str) -> Unit | None:
         return None
     unit, _ = Unit.objects.get_or_create(name=name)
     return unit
+
+
+def _current(org: Organization | None) -> Organization | None:
+    """The org as stored now, read under the tree lock (its path may have moved meanwhile)."""
+    if org is None:
+        return None
+    return Organization.objects.select_for_update().get(pk=org.pk)
 
 
 def _check_parent(org: Organization, parent: Organization | None) -> None:
@@ -34,10 +52,19 @@ def _check_parent(org: Organization, parent: Organization | None) -> None:
         raise OrgError("上级组织不能是本组织或其下级组织")
 
 
+def _check_hierarchy(kind: str, parent: Organization | None, child_kinds=()) -> None:
+    problems = checks.hierarchy_problems(kind, parent.kind if parent else None, child_kinds)
+    if problems:
+        raise OrgError(problems[0][1], problems[0][0])
+
+
 @transaction.atomic
 def create_org(user, **fields) -> Organization:
+    locks.hold(TREE_LOCK)
+    fields["parent"] = _current(fields.get("parent"))
     org = Organization(**fields)
     _check_parent(org, org.parent)
+    _check_hierarchy(org.kind, org.parent)
     org.save()
     org.path = (org.parent.path if org.parent else "") + segment(org.pk)
     org.save(update_fields=["path"])
@@ -47,15 +74,31 @@ def create_org(user, **fields) -> Organization:
 
 
 @transaction.atomic
-def update_org(user, org: Organization, **fields) -> Organization:
+def update_org(user, org: Organization, version: int | None = None, **fields) -> Organization:
+    """Change an org; a new `parent` moves it with its whole subtree. `version` is the one
+    the editor read (core.versioning): a save made since raises StaleVersion. The tree lock
+    is taken first, then the cycle and hierarchy rules are checked on the tree as it now is."""
+    locks.hold(TREE_LOCK)
+    versioning.claim(org, version)
     before = audit.snapshot(org)
-    new_parent = fields.get("parent", org.parent)
+    if "parent" in fields:
+        fields["parent"] = _current(fields["parent"])
+    new_parent = fields["parent"] if "parent" in fields else _current(org.parent)
     moved = (new_parent.pk if new_parent else None) != org.parent_id
     if moved:
         _check_parent(org, new_parent)
-    for name, value in fields.items():
-        setattr(org, name, value)
-    org.save()
+    kind = fields.get("kind", org.kind)
+    rekinded = kind != org.kind
+    if rekinded and user is not None and org.parent_id is not None and not can(user, "edit", org.parent.path):
+        # The kind decides what an org's people may do (a 机关工委's staff, the comparing pages):
+        # only whoever manages the parent may change it, never the org's own managers.
+        raise OrgError(f"只有上级组织“{org.parent.name}”的管理人员可以变更本组织的类别", "kind")
+    if moved or rekinded:
+        child_kinds = set(org.children.values_list("kind", flat=True)) if rekinded else ()
+        _check_hierarchy(kind, new_parent, child_kinds)
+    changed = versioning.changed_fields(org, fields)
+    if changed:
+        org.save(update_fields=changed)
     if moved:
         _move_subtree(org, (new_parent.path if new_parent else "") + segment(org.pk))
     audit.record(user, org, before)
@@ -76,7 +119,9 @@ def _move_subtree(org: Organization, new_path: str) -> None:
 
 
 @transaction.atomic
-def dissolve_org(user, org: Organization, on: dt.date) -> Organization:
+def dissolve_org(user, org: Organization, on: dt.date, version: int | None = None) -> Organization:
+    locks.hold(TREE_LOCK)
+    versioning.claim(org, version)
     if org.members.filter(status="active").exists():
         raise OrgError("该组织仍有在册党员，请先办理组织关系转接")
     if org.children.filter(status=Organization.Status.ACTIVE).exists():

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404, require
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import QueryParams, is_htmx, paginate
 
 from . import queries, services
@@ -129,9 +130,15 @@ def edit(request, pk):
         )
         fields["parent"] = d["parent_code"]
         try:
-            services.update_org(request.user, org, **fields)
+            services.update_org(request.user, org, d.get("version"), **fields)
         except services.OrgError as exc:
-            form.add_error(None, str(exc))
+            field = {"parent": "parent_code"}.get(exc.field, exc.field)
+            form.add_error(field if field in form.fields else None, str(exc))
+        except StaleVersion as exc:
+            # Nothing was saved: show the record as it now is, with its new version.
+            messages.error(request, exc.message)
+            org = _visible(request, pk, "edit")
+            form = EditOrgForm(instance=org, editable_orgs=editable)
         else:
             messages.success(request, "组织信息已保存。")
             return redirect("orgs:detail", org.pk)
@@ -152,7 +159,7 @@ def create_child(request, pk):
                 unit=services.unit_named(d["unit"]), established_on=d["established_on"], parent=parent,
             )
         except services.OrgError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             messages.success(request, f"已设立“{child.name}”。")
             return redirect("orgs:detail", child.pk)
