@@ -120,3 +120,17 @@ def parse_version(value) -> int | None:
     if not m:
         raise ValueError(value)
     return int(m.group(1))
+
+
+def stored_values(obj) -> dict:
+    """The record's column values as loaded (after `claim`: as stored), to compare with."""
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if not f.primary_key}
+
+
+def save_changes(obj, stored: dict, always=()) -> list[str]:
+    """Save only the columns that differ from `stored` (plus `always`, e.g. an auto_now
+    stamp); nothing when nothing changed. Returns the saved names."""
+    changed = [name for name, value in stored.items() if getattr(obj, name) != value]
+    if changed:
+        obj.save(update_fields=[*changed, *always])
+    return changed

@@ -8,7 +8,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from dangjian.core import audit
-from dangjian.core.api import Pagination, ScopedViewSetMixin, error_responses, field_errors, forbidden, require
+from dangjian.core.api import (
+    Pagination,
+    ScopedViewSetMixin,
+    error_responses,
+    field_errors,
+    forbidden,
+    require,
+    version_of,
+)
 from dangjian.core.models import AuditEntry
 from dangjian.core.scoping import can_anywhere, get_visible_or_404
 
@@ -100,17 +108,22 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     @extend_schema(
         summary="修改党员信息",
-        description="只需提交要修改的字段；修改后的整条记录仍须通过全部校验。调整所在党组织请用 transfer。",
+        description=("只需提交要修改的字段；修改后的整条记录仍须通过全部校验。调整所在党组织请用 transfer。"
+                     "提交读取时的 version（或 If-Match 请求头）可防止覆盖他人在此期间的修改：版本已过期时返回 409 "
+                     "与当前版本，什么也不写；不提交版本时只写所提交的字段，以最后一次保存为准。"),
         request=MemberWriteSerializer,
-        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def partial_update(self, request, pk=None, **kwargs):
         member = self._member(pk)
         require(request.user, "edit", member.org.path, "修改该党员信息")
+        version = version_of(request)
         s = MemberWriteSerializer(member, data=request.data, partial=True, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
+        fields = dict(s.validated_data)
+        fields.pop("version", None)
         try:
-            services.update_member(request.user, member, **s.validated_data)
+            services.update_member(request.user, member, version=version, **fields)
         except services.MemberError as exc:
             raise field_errors([("id_number", str(exc))]) from None
         return self._answer(member)

@@ -6,8 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from dangjian.core import idcard
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 from dangjian.core.text import normalize_phone
+from dangjian.orgs import checks as org_checks
 from dangjian.orgs.fields import OrgField
 from dangjian.orgs.models import Organization
 
@@ -41,6 +42,7 @@ class MemberForm(ChineseFormMixin, forms.Form):
         label="免于硬性要求", required=False, help_text="年老体弱、行动不便等，组织生活不作硬性要求"
     )
     is_party_staff = forms.BooleanField(label="党务干部", required=False)
+    version = VersionField()
 
     PLAIN_FIELDS = (
         "name", "gender", "ethnicity", "birth_date", "education", "phone", "category", "joined_on",
@@ -53,6 +55,7 @@ class MemberForm(ChineseFormMixin, forms.Form):
         self.today = today or timezone.localdate()
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = {f: getattr(instance, f) for f in self.PLAIN_FIELDS}
+            kwargs["initial"]["version"] = instance.version
         super().__init__(*args, **kwargs)
         if instance is None:
             # A new member is always on the roll; leaving it is an edit (or a transfer).
@@ -84,6 +87,13 @@ class MemberForm(ChineseFormMixin, forms.Form):
 
     def clean_name(self):
         return self.cleaned_data["name"].strip()
+
+    def clean_org(self):
+        org = self.cleaned_data["org"]
+        problem = org_checks.member_org_problem(org.kind, org.name)
+        if problem:
+            raise forms.ValidationError(problem)
+        return org
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])

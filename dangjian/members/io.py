@@ -29,6 +29,7 @@ from dangjian.core import audit, crypto, idcard, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.text import normalize_phone, pinyin_full, pinyin_initials
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
+from dangjian.orgs import checks as org_checks
 from dangjian.orgs.io import resolve_org_codes, sample_org
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 from dangjian.orgs.services import keeps_seat
@@ -230,6 +231,11 @@ class MemberImporter(xlsx.Importer):
     def check(self, rows: list[Row]) -> None:
         _check_duplicates(rows, self)
         resolve_org_codes(self, rows, key="org", label="所在党组织代码", dissolved="不能再转入或登记党员")
+        for r in rows:
+            problem = r.org is not None and org_checks.member_org_problem(r.org.kind, r.org.name)
+            if problem:
+                self.fail(r.number, "org", problem)
+                r.org = None
         _resolve_members(rows, self)
         _check_secretaries(rows, self)
         self.open_rows = _check_moves(rows, self)

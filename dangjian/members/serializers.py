@@ -15,6 +15,8 @@ from dangjian.core import idcard
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
 from dangjian.core.scoping import can
 from dangjian.core.text import normalize_phone
+from dangjian.core.versioning import VERSION_HELP
+from dangjian.orgs import checks as org_checks
 from dangjian.orgs.models import Organization
 from dangjian.orgs.serializers import ScopedOrgCodeField
 
@@ -84,7 +86,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "id", "name", "gender", "gender_label", "ethnicity", "birth_date", "id_mask", "id_number",
             "education", "education_label", "phone", "org", "org_id", "org_name", "category", "category_label",
             "joined_on", "confirmed_on", "workplace", "post", "rank", "rank_label", "is_leader", "is_mobile",
-            "is_exempt", "is_party_staff", "status", "status_label",
+            "is_exempt", "is_party_staff", "status", "status_label", "version",
         ]
         read_only_fields = [f for f in fields if f != "id_number"]
 
@@ -126,6 +128,8 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     status = CodeOrLabelChoiceField(
         label="状态", choices=Member.Status.choices, required=False, help_text="只在修改时填写；新增的党员总是在册"
     )
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, write_only=True,
+                                       help_text=VERSION_HELP)
 
     # The fields check_member looks at, apart from id_number.
     FACTS = (
@@ -157,6 +161,9 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
             raise serializers.ValidationError("调整所在党组织请办理组织关系转接（POST /api/members/{id}/transfer/）")
         if org.status != Organization.Status.ACTIVE:
             raise serializers.ValidationError(f"“{org.name}”已撤销，不能在其中新增党员")
+        problem = org_checks.member_org_problem(org.kind, org.name)
+        if problem:
+            raise serializers.ValidationError(problem)
         return org
 
     def validate_status(self, value):

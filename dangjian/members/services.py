@@ -3,8 +3,9 @@ import datetime as dt
 
 from django.db import transaction
 
-from dangjian.core import audit, crypto, idcard
+from dangjian.core import audit, crypto, idcard, versioning
 from dangjian.core.text import pinyin_full, pinyin_initials
+from dangjian.orgs import checks as org_checks
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat
 
@@ -52,14 +53,21 @@ def create_member(user, since: dt.date | None = None, reason: str = "新增", **
 
 
 @transaction.atomic
-def update_member(user, member: Member, on: dt.date | None = None, **fields) -> Member:
-    """Update a member; a change of org goes through transfer (a dated membership row)."""
+def update_member(user, member: Member, on: dt.date | None = None, version: int | None = None, **fields) -> Member:
+    """Update a member; a change of org goes through transfer (a dated membership row).
+    `version` is the one the editor read (core.versioning): a save made since raises
+    StaleVersion. Only the columns that change are written."""
     new_org = fields.pop("org", None)
+    versioning.claim(member, version)
     before = audit.snapshot(member)
+    stored = versioning.stored_values(member)
     prepare(member, fields)
+    if "id_number_enc" in stored and member.id_hash == stored["id_hash"]:
+        # The same number again: a fresh ciphertext of it is no change.
+        member.id_number_enc = stored["id_number_enc"]
     if Member.objects.filter(id_hash=member.id_hash).exclude(pk=member.pk).exists():
         raise MemberError("该身份证号已被其他党员使用")
-    member.save()
+    versioning.save_changes(member, stored, always=["updated_at"])
     audit.record(user, member, before)
     if new_org is not None and new_org.pk != member.org_id:
         transfer_member(user, member, new_org, on or dt.date.today())
@@ -70,6 +78,10 @@ def update_member(user, member: Member, on: dt.date | None = None, **fields) -> 
 def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "组织关系转接") -> Member:
     if to_org.status != "active":
         raise MemberError(f"“{to_org.name}”已撤销，不能转入")
+    problem = org_checks.member_org_problem(to_org.kind, to_org.name)
+    if problem:
+        raise MemberError(problem)
+    versioning.claim(member)  # two transfers of one member take turns
     if to_org.pk == member.org_id:
         raise MemberError("转入组织与当前组织相同")
     open_row = member.memberships.filter(ended_on__isnull=True).first()

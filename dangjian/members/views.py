@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from dangjian.core import audit
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import is_htmx, paginate
 from dangjian.orgs.fields import OrgFilterForm
 from dangjian.orgs.models import CommitteeSeat, Organization
@@ -125,9 +126,14 @@ def edit(request, pk):
     form = MemberForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_member(user, member, **form.member_fields())
+            services.update_member(user, member, version=form.cleaned_data.get("version"), **form.member_fields())
         except (services.MemberError, IntegrityError):
             form.add_error("id_number", "该身份证号已被其他党员使用")
+        except StaleVersion as exc:
+            # Nothing was saved: show the record as it now is, with its new version.
+            messages.error(request, exc.message)
+            member = _visible(request, pk, "edit")
+            form = MemberForm(instance=member)
         else:
             messages.success(request, "党员信息已保存。")
             return redirect("members:detail", member.pk)

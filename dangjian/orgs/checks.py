@@ -138,11 +138,21 @@ def hierarchy_problems(kind: str, parent_kind: str | None, child_kinds=()) -> li
         elif parent_kind is not None and parent_kind not in allowed:
             out.append(("kind", f"{_kind_label(parent_kind)}之下不能设立{label}：{label}只能设在"
                                 f"{'、'.join(_kind_label(k) for k in allowed)}之下{cite}"))
+    problem = children_problem(kind, child_kinds)
+    if problem:
+        out.append(("kind", problem))
+    return out
+
+
+def children_problem(kind: str, child_kinds) -> str | None:
+    """An org re-kinded to `kind` must still be a parent its children may hang under."""
     refused = sorted({k for k in child_kinds if kind not in (allowed_parent_kinds(k) or [kind])},
                      key=lambda k: OrgKind.values.index(k) if k in OrgKind.values else 99)
-    if refused:
-        out.append(("kind", f"该组织下设有{'、'.join(_kind_label(k) for k in refused)}，不能改为{label}{cite}"))
-    return out
+    if not refused:
+        return None
+    source = defaults.section("organization").get("allowed_parents_source") or ""
+    return (f"该组织下设有{'、'.join(_kind_label(k) for k in refused)}，不能改为{_kind_label(kind)}"
+            + (f"（{source}）" if source else ""))
 
 
 def member_org_problem(kind: str | None, name: str = "") -> str | None:

@@ -14,15 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, locks, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 
 from . import checks
 from .models import Organization, OrgKind, Term, Unit, segment
+from .services import TREE_LOCK
 from .signals import announce
 
 AUDIT_NOTE = "批量导入"
@@ -315,6 +316,40 @@ class _Tree:
             elif parent.status != Organization.Status.ACTIVE:
                 fail(r.number, "parent", f"上级组织“{parent.name}”已撤销，不能在其下设立或调入组织")
         self._check_cycles()
+        self._check_hierarchy()
+
+    def final_kind(self, code: str) -> str | None:
+        row = self.file.get(code)
+        if row is not None:
+            return row.kind
+        org = self.stored.get(code)
+        return org.kind if org is not None else None
+
+    def _check_hierarchy(self) -> None:
+        """The hierarchy rule (checks.hierarchy_problems) on the final tree: each row's kind
+        under its final parent's, and the stored children of a re-kinded org under its new kind."""
+        for r in self.rows:
+            if not r.code or not r.kind or r.parent_code == r.code:
+                continue
+            parent_code = r.parent_code or None
+            parent_kind = self.final_kind(parent_code) if parent_code else None
+            if parent_code and parent_kind is None:
+                continue  # an unknown parent is reported already
+            for field, message in checks.hierarchy_problems(r.kind, parent_kind):
+                self.importer.fail(r.number, "kind" if field == "kind" else "parent", message)
+        rekinded = {r.org.pk: r for r in self.rows if r.org is not None and r.kind and r.kind != r.org.kind}
+        if not rekinded:
+            return
+        children: dict[int, set[str]] = {}
+        for pk_chunk in chunks(sorted(rekinded), CHUNK):
+            for parent_id, code, kind in Organization.objects.filter(parent_id__in=pk_chunk).values_list(
+                    "parent_id", "code", "kind"):
+                if code not in self.file:  # a child in the file is checked on its own row
+                    children.setdefault(parent_id, set()).add(kind)
+        for pk, kinds in children.items():
+            problem = checks.children_problem(rekinded[pk].kind, kinds)
+            if problem:
+                self.importer.fail(rekinded[pk].number, "kind", problem)
 
     def _check_cycles(self) -> None:
         reported: set[str] = set()
@@ -350,6 +385,8 @@ class _Tree:
             ))
 
     def write(self, user) -> None:
+        # Tree writes take turns (orgs.services.TREE_LOCK): a form's move never interleaves.
+        locks.hold(TREE_LOCK)
         entries: list[AuditEntry] = []
         units = self._units()
         befores = {r.org.pk: audit.snapshot(r.org) for r in self.rows if r.org and r.changed}
@@ -377,6 +414,8 @@ class _Tree:
             changed.append(org)
         if changed:
             Organization.objects.bulk_update(changed, _FIELDS, batch_size=500)
+            # An editor who read these orgs before the import must not save over it.
+            Organization.objects.filter(pk__in=[o.pk for o in changed]).update(version=F("version") + 1)
         Organization.objects.store_search_names(created + changed)
         self._repath(created, moved)
         for r in self.rows:
