@@ -3,7 +3,7 @@ from the POST (att_<id> / reason_<id>), so a branch of fifty is marked in fifty 
 and usually in none. Also the form of a rule change (a new version of a frequency requirement)."""
 from django import forms
 
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 from dangjian.orgs.models import OrgKind
 
 from . import services
@@ -44,6 +44,7 @@ class MultipleFileField(forms.FileField):
 
 class ActivityForm(ChineseFormMixin, forms.Form):
     kinds = forms.MultipleChoiceField(label="类型", widget=forms.CheckboxSelectMultiple)
+    version = VersionField()
     held_on = forms.DateField(label="日期", widget=DateInput)
     starts_at = forms.TimeField(label="开始时间", required=False, widget=TimeInput)
     place = forms.CharField(label="地点", max_length=TEXT_LIMITS["place"], required=False)

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
+from dangjian.core.versioning import Versioned
 
 
 class ActivityKindChoice(models.TextChoices):
@@ -67,7 +68,7 @@ class ActivityQuerySet(ScopedQuerySet):
         return self.filter(status=Activity.Status.ACTIVE)
 
 
-class Activity(models.Model):
+class Activity(Versioned):
     """One record of organizational life (组织生活记录)."""
 
     class Status(models.TextChoices):

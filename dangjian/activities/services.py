@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from dangjian.core import audit, periods
+from dangjian.core import audit, periods, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.core.text import citation_problem
 from dangjian.members.models import Category, Member
@@ -356,11 +356,15 @@ def record_activity(user, org: Organization, kinds, held_on: dt.date, *, starts_
 
 @_atomic_with_files
 def update_activity(user, activity: Activity, *, kinds=None, attendance=None, talk_parties=None, counts=None,
-                    attachments=None, today: dt.date | None = None, _stored: list, **fields) -> Activity:
+                    attachments=None, today: dt.date | None = None, version: int | None = None, _stored: list,
+                    **fields) -> Activity:
     """Change a record. `recorded_at`, `recorded_by`, the org and the source never change;
-    kinds and attendance are replaced when given; `attachments` are added."""
+    kinds and attendance are replaced when given; `attachments` are added. `version` is the one
+    the editor read (core.versioning): the record and its attendance list are one version, and
+    a save made since raises StaleVersion."""
     today = today or timezone.localdate()
     activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
+    versioning.claim(activity, version)
     if activity.status != Activity.Status.ACTIVE:
         checks.fail("org", "该记录已撤回，不能修改")
     unknown = set(fields) - set(EDITABLE)

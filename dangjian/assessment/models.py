@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from dangjian.core import periods
+from dangjian.core.versioning import Versioned
 
 
 class Level(models.TextChoices):
@@ -36,7 +37,7 @@ GRADE_ORDER = [Grade.EXCELLENT, Grade.GOOD, Grade.FAIR, Grade.POOR]
 DEFAULT_THRESHOLDS = {"excellent": 90, "good": 80, "fair": 60}
 
 
-class Scheme(models.Model):
+class Scheme(Versioned):
     """考核方案: the indicators one level is assessed by in one year.
 
     Grading: `thresholds` are the lowest total (as a percentage of `total`) of each grade above

@@ -26,7 +26,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from dangjian.activities import compliance
-from dangjian.core import audit, periods
+from dangjian.core import audit, periods, versioning
 from dangjian.orgs.models import Organization
 
 from . import checks, metrics, queries
@@ -133,10 +133,12 @@ def check_indicator(scheme: Scheme, spec: dict, known_rules: set[str]) -> dict:
     return fields
 
 
-def save_indicators(user, scheme: Scheme, specs: list[dict]) -> list[Indicator]:
+def save_indicators(user, scheme: Scheme, specs: list[dict], version: int | None = None) -> list[Indicator]:
     """Replace the scheme's indicator list with `specs` (in order). An item with an `id` updates
     that indicator; indicators left out are deleted unless assessors have scored them. The
-    weights must add up to the scheme's total."""
+    weights must add up to the scheme's total. The list is one whole with the scheme: `version`
+    is the scheme's version the editor read (core.versioning), and a save made since raises
+    StaleVersion."""
     known_rules = metrics.rule_codes()
     checked = []
     for i, spec in enumerate(specs):
@@ -152,6 +154,7 @@ def save_indicators(user, scheme: Scheme, specs: list[dict]) -> list[Indicator]:
     if weights != scheme.total:
         raise AssessmentError("weight", f"各项分值合计 {weights} 分，应等于方案总分 {scheme.total} 分")
     with transaction.atomic():
+        versioning.claim(scheme, version)
         existing = {i.pk: i for i in Indicator.objects.select_for_update().filter(scheme=scheme)}
         kept = {int(pk) for pk, _ in checked if pk}
         if kept - set(existing):

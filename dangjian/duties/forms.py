@@ -3,7 +3,7 @@ editor of 工委 staff. The checks that matter are the services'; the forms only
 from django import forms
 
 from dangjian.activities.models import KIND_LABELS, Period
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 
 from .models import Evidence, Per, Relation, Where
 
@@ -24,6 +24,7 @@ class WithdrawForm(ChineseFormMixin, forms.Form):
 
 class ItemForm(ChineseFormMixin, forms.Form):
     title = forms.CharField(label="责任内容", max_length=200)
+    version = VersionField()
     period = forms.ChoiceField(label="周期", choices=Period.choices)
     min_count = forms.IntegerField(label="每周期至少次数", min_value=1, max_value=99, initial=1)
     evidence = forms.ChoiceField(label="完成依据", choices=Evidence.choices, widget=forms.RadioSelect)
@@ -57,6 +58,7 @@ class ItemForm(ChineseFormMixin, forms.Form):
     def item_fields(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("year")
+        data.pop("version", None)
         return data
 
 

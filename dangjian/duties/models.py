@@ -17,6 +17,7 @@ from django.db import models
 
 from dangjian.activities.models import KIND_LABELS, Period
 from dangjian.core import periods
+from dangjian.core.versioning import Versioned
 
 
 class DutyRole(models.TextChoices):
@@ -63,7 +64,7 @@ class Per(models.TextChoices):
     UNIT = "unit", "同一单位共用一次标记"
 
 
-class DutyItem(models.Model):
+class DutyItem(Versioned):
     """One item of a role's duty list, one version of it."""
 
     code = models.CharField("条目代码", max_length=48)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dangjian.activities.models import KIND_LABELS, KINDS_FOR_ORG, Period
-from dangjian.core import audit, defaults, periods
+from dangjian.core import audit, defaults, periods, versioning
 from dangjian.core.text import citation_problem
 from dangjian.orgs.models import OrgKind
 
@@ -248,15 +248,18 @@ def _check_year(year, low: int, today: dt.date) -> int:
 
 
 @transaction.atomic
-def change_item(user, item: DutyItem, year: int, *, today: dt.date | None = None, **fields) -> DutyItem:
+def change_item(user, item: DutyItem, year: int, *, today: dt.date | None = None, version: int | None = None,
+                **fields) -> DutyItem:
     """A change from `year` on: a new version (the current one ends the year before), or, if
     the current version starts that year, the same version changed — earlier years keep being
-    judged by the list then in force."""
+    judged by the list then in force. `version` is the one the editor read (core.versioning):
+    a change saved since raises StaleVersion."""
     today = today or timezone.localdate()
     unknown = sorted(set(fields) - set(ITEM_FIELDS))
     if unknown:
         raise DutyError(unknown[0], f"“{unknown[0]}”不能修改")
     current = DutyItem.objects.select_for_update().get(pk=item.pk)
+    versioning.claim(current, version)
     if DutyItem.objects.filter(code=current.code, from_year__gt=current.from_year).exists():
         _fail("year", "该条目已有更新的版本，请修改最新版本")
     year = _check_year(year, current.from_year, today)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from dangjian.core import periods
 from dangjian.core.scoping import can_anywhere, committee_staff_only, is_committee_staff
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 
 from . import queries, services
@@ -148,6 +149,7 @@ def item_edit(request):
     if item is not None:
         initial.update({k: getattr(item, k) for k in services.ITEM_FIELDS})
         initial["year"] = max(today.year, item.from_year)
+        initial["version"] = item.version
     facts, initial["fact"] = queries.fact_choices(item)
     action = request.POST.get("action") if request.method == "POST" else None
     form = ItemForm(request.POST if action == "save" else None, initial=initial, fact_choices=facts)
@@ -161,9 +163,14 @@ def item_edit(request):
                 saved = services.add_item(user, role, form.cleaned_data["year"], **fields)
                 messages.success(request, "已新增条目")
             else:
-                saved = services.change_item(user, item, form.cleaned_data["year"], **fields)
+                saved = services.change_item(user, item, form.cleaned_data["year"],
+                                             version=form.cleaned_data.get("version"), **fields)
                 messages.success(request, "已保存条目")
             return redirect(f"{reverse('duties:item-edit')}?item={saved.pk}")
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the item as it now is.
+            messages.error(request, exc.message)
+            return redirect(f"{reverse('duties:item-edit')}?item={item.pk}")
         except services.DutyError as exc:
             _add_error(form, exc)
     elif action == "retire" and item is not None and latest and retire.is_valid():

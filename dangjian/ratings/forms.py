@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import forms
 
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 from dangjian.orgs.alerts import ALERT_KINDS
 from dangjian.orgs.fields import OrgField
 
@@ -25,6 +25,7 @@ def _percent(value) -> str:
 
 class SchemeForm(ChineseFormMixin, forms.Form):
     basis = forms.ChoiceField(label="评定依据", choices=Basis.choices, widget=forms.RadioSelect)
+    version = VersionField()
     assessment_scheme = forms.ModelChoiceField(label="党支部考核方案", queryset=None, required=False,
                                                empty_label="—（按组织生活落实率评定时不需要）")
     cycles = forms.MultipleChoiceField(label="计入的考评", choices=list(CYCLE_LABELS.items()), required=False,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 
 from dangjian.core.scoping import ScopedQuerySet
+from dangjian.core.versioning import Versioned
 
 
 class Level(models.TextChoices):
@@ -41,7 +42,7 @@ class Basis(models.TextChoices):
     COMPLIANCE = "compliance", "组织生活按规定落实率"
 
 
-class RatingScheme(models.Model):
+class RatingScheme(Versioned):
     """星级评定办法: one year's rating rules. Created for a year from the previous year's
     scheme, or from `star_rating` in rules/defaults.yaml; changed by 工委 staff (audited)."""
 

@@ -33,7 +33,7 @@ from dangjian.activities import compliance
 from dangjian.activities.models import Activity, ComplianceRow
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.assessment.models import Run, Scheme, TargetScore
-from dangjian.core import audit, periods
+from dangjian.core import audit, periods, versioning
 from dangjian.core.text import citation_problem
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
@@ -117,9 +117,10 @@ def _summary(before: dict, after: dict) -> str:
     return ("修改" + "、".join(changed)) if changed else ""
 
 
-def save_scheme(user, year: int, data: dict) -> RatingScheme:
+def save_scheme(user, year: int, data: dict, version: int | None = None) -> RatingScheme:
     """Create or change the scheme of `year` from `data` (the RatingScheme fields; the
-    assessment scheme as an object or None)."""
+    assessment scheme as an object or None). `version` is the one the editor read
+    (core.versioning): a change saved since raises StaleVersion."""
     _year(year)
     checked = rules.check(data)
     chosen = data.get("assessment_scheme")
@@ -136,6 +137,8 @@ def save_scheme(user, year: int, data: dict) -> RatingScheme:
               "note": (data.get("note") or "").strip()}
     with transaction.atomic():
         scheme = RatingScheme.objects.select_for_update().filter(year=year).first()
+        if scheme is not None:
+            versioning.claim(scheme, version)
         before = audit.snapshot(scheme) if scheme else None
         scheme = scheme or RatingScheme(year=year)
         for key, value in fields.items():

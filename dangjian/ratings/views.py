@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, committee_staff_only, is_committee_staff
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import QueryParams, paginate
 from dangjian.orgs.models import Organization
 
@@ -477,11 +478,16 @@ def rules_page(request):
     current = rules.check(fields)
     form = None
     if staff:
+        initial = {**SchemeForm.initial_from(fields), "version": scheme.version if scheme else None}
         form = SchemeForm(request.POST if request.method == "POST" else None,
-                          initial=SchemeForm.initial_from(fields), schemes=services.branch_schemes(p.year))
+                          initial=initial, schemes=services.branch_schemes(p.year))
         if request.method == "POST" and form.is_valid():
             try:
-                services.save_scheme(user, p.year, form.to_data())
+                services.save_scheme(user, p.year, form.to_data(), form.cleaned_data.get("version"))
+            except StaleVersion as exc:
+                # Nothing was saved: the form is drawn again from the scheme as it now is.
+                messages.error(request, exc.message)
+                return redirect(f"{reverse('ratings:rules')}?year={p.year}")
             except RatingError as exc:
                 form.add_error(None, exc.message)
             else:

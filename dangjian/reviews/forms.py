@@ -3,7 +3,7 @@ from django import forms
 
 from dangjian.assessment.models import Run
 from dangjian.core import periods
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 from dangjian.orgs.fields import OrgField
 
 from .models import DEFAULT_GRADE_POINTS, GRADE_LABELS, GRADES, ORGANIZER_KINDS
@@ -30,6 +30,7 @@ class ReviewForm(ChineseFormMixin, forms.Form):
                    help_text="机关工委、党委、机关党委或党总支，须为您有权管理的组织")
     year = forms.IntegerField(label="年度", min_value=2000, max_value=9999)
     title = forms.CharField(label="名称", max_length=100)
+    version = VersionField()
     meeting_on = forms.DateField(label="评议会日期", required=False, widget=DateInput)
     vote_share = forms.DecimalField(label="评议票占比（%）", min_value=0, max_value=100, decimal_places=2,
                                     help_text="综合得分 = 评议得分 × 占比 + 考核得分（折算为百分制）× (100% − 占比)；"

@@ -34,6 +34,7 @@ from django.db.models import Q
 
 from dangjian.assessment.models import Grade
 from dangjian.core.scoping import ScopedQuerySet, scope_of
+from dangjian.core.versioning import Versioned
 
 # Points of each grade on a 0–100 scale, for the weighted vote score. Chosen so that a review
 # whose votes are all of one grade lands inside that grade's band of the assessment thresholds
@@ -91,7 +92,7 @@ class DutyReviewQuerySet(ScopedQuerySet):
         return self.filter(q)
 
 
-class DutyReview(models.Model):
+class DutyReview(Versioned):
     """One review meeting (述职评议会) of a year, held by `org` for the organizations below it."""
 
     class Status(models.TextChoices):

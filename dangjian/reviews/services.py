@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
-from dangjian.core import audit, jobs
+from dangjian.core import audit, jobs, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_copies, read_document
 from dangjian.members.models import Member
@@ -153,12 +153,14 @@ def create_review(user, org: Organization, year: int, title: str, *, meeting_on=
 
 
 def update_review(user, review: DutyReview, *, title: str, meeting_on=None, vote_share=None, run=None,
-                  grade_points=None, today: dt.date | None = None) -> DutyReview:
+                  grade_points=None, today: dt.date | None = None, version: int | None = None) -> DutyReview:
     """Settings may change until voting opens; after that only the meeting date (what voters were
-    asked and how it is counted must not change under them)."""
+    asked and how it is counted must not change under them). `version` is the one the editor
+    read (core.versioning): a save made since raises StaleVersion."""
     today = today or timezone.localdate()
     with transaction.atomic():
         review = DutyReview.objects.select_for_update().select_related("org").get(pk=review.pk)
+        versioning.claim(review, version)
         if review.status == DutyReview.Status.CLOSED:
             _fail("status", "评议已结束，不能再修改")
         title, share, points = _check_review_fields(review.org, review.year, title, meeting_on, vote_share, run,

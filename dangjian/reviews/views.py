@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from dangjian.core import history as history_rows
 from dangjian.core import xlsx
 from dangjian.core.scoping import can
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
 
@@ -109,11 +110,15 @@ def review_edit(request, pk):
         return redirect("reviews:detail", review.pk)
     points = review.points()
     initial = {"title": review.title, "meeting_on": review.meeting_on, "vote_share": review.vote_share,
-               "run": review.run, **{f"points_{g}": points[g] for g in GRADES}}
+               "run": review.run, "version": review.version, **{f"points_{g}": points[g] for g in GRADES}}
     form = ReviewForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_review(user, review, **form.service_kwargs())
+            services.update_review(user, review, version=form.cleaned_data.get("version"), **form.service_kwargs())
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the review as it now is.
+            messages.error(request, exc.message)
+            return redirect("reviews:edit", review.pk)
         except services.ReviewError as exc:
             _form_error(form, exc)
         else:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, get_visible_or_404, scope_of
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -154,6 +155,7 @@ def edit(request, pk):
                ("held_on", "starts_at", "place", "topic", "host", "recorder", "lecturer", "lecturer_name",
                 "talk_party_a", "talk_party_b", "minutes", "decisions")}
     initial["kinds"] = activity.kind_list
+    initial["version"] = activity.version
     listed = {a.member_id: (a.status, a.reason) for a in activity.attendances.all()}
     members = queries.meeting_members(org)
     # Members who joined after the meeting were not listed: they stay off the list (and a
@@ -166,8 +168,14 @@ def edit(request, pk):
             if kw["attendance"] == {m: v for m, v in listed.items() if m in kw["attendance"]} and \
                     set(kw["attendance"]) == set(listed) & {m.pk for m in form.members}:
                 kw["attendance"] = None
-            return services.update_activity(user, activity, **kw)
-        if _save(request, form, write) is not None:
+            return services.update_activity(user, activity, version=form.cleaned_data.get("version"), **kw)
+        try:
+            saved = _save(request, form, write)
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the record as it now is.
+            messages.error(request, exc.message)
+            return redirect("activities:edit", activity.pk)
+        if saved is not None:
             files = len(form.cleaned_data["attachments"])
             messages.success(request, "组织生活记录已修改" + (f"，新增 {files} 个附件。" if files else "。"))
             return redirect("activities:detail", activity.pk)

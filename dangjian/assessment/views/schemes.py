@@ -8,6 +8,7 @@ from dangjian.activities.models import ActivityRule
 from dangjian.core import history as history_rows
 from dangjian.core import periods
 from dangjian.core.scoping import committee_staff_only, is_committee_staff
+from dangjian.core.versioning import StaleVersion, parse_version
 
 from .. import metrics, queries, services
 from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows, period_choices
@@ -67,11 +68,20 @@ def scheme_detail(request, pk):
 def indicators(request, pk):
     scheme = queries.scheme_or_404(pk)
     error = ""
+    version = scheme.version
     if request.method == "POST":
         count = min(int(request.POST.get("rows") or 0) if (request.POST.get("rows") or "").isdigit() else 0, 200)
         specs = indicator_rows(request.POST, count)
         try:
-            services.save_indicators(request.user, scheme, specs)
+            version = parse_version(request.POST.get("version"))
+        except ValueError:
+            version = None
+        try:
+            services.save_indicators(request.user, scheme, specs, version)
+        except StaleVersion as exc:
+            # Nothing was saved: the list is drawn again as it now is.
+            messages.error(request, exc.message)
+            return redirect("assessment:indicators", scheme.pk)
         except services.AssessmentError as exc:
             error = exc.message
             rows = specs
@@ -82,7 +92,7 @@ def indicators(request, pk):
         rows = [dict(id=i.pk, category=i.category, name=i.name, weight=i.weight, method=i.method, metric=i.metric,
                      params=i.params, max_score=i.max_score, note=i.note) for i in scheme.indicators.all()]
     rows = rows + [dict(method=Indicator.Method.METRIC)] * EXTRA_ROWS
-    ctx = {"scheme": scheme, "rows": rows, "error": error, "metrics": metrics.REGISTRY.values(),
+    ctx = {"scheme": scheme, "rows": rows, "error": error, "version": version or "", "metrics": metrics.REGISTRY.values(),
            "rules": ActivityRule.objects.filter(effective_to__isnull=True).order_by("position"),
            "methods": Indicator.Method.choices}
     return render(request, "assessment/indicators.html", ctx, status=400 if error else 200)
