@@ -27,14 +27,20 @@ class _FormValues(HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.data: dict[str, str] = {}
+        self.data: dict[str, str | list[str]] = {}
         self._select = self._textarea = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         name = a.get("name")
         if tag == "input" and name and name != "csrfmiddlewaretoken":
-            if a.get("type") in ("checkbox", "radio"):
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    previous = self.data.get(name)
+                    value = a.get("value") or "on"
+                    self.data[name] = value if previous is None else [*([previous] if isinstance(previous, str)
+                                                                        else previous), value]
+            elif a.get("type") == "radio":
                 if "checked" in a:
                     self.data[name] = a.get("value") or "on"
             elif a.get("type") not in ("submit", "button", "file"):
@@ -172,6 +178,74 @@ def test_a_stale_service_object_never_writes_back_old_values(tree):
     assert (stored.phone, stored.post) == ("13900003333", "副处长")
 
 
+def test_second_editor_of_an_activity_record_is_sent_back_to_the_newer_record(tree, personas):
+    activity = factories.record(tree["a1"], ["theme_day"], factories.TODAY, topic="学习党章",
+                                attendance={tree["ma"].pk: "present"})
+    url = f"/activities/{activity.pk}/edit/"
+    first, second = web_as(personas["secretary_a1"]), web_as(personas["unit_admin_a"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert first.post(url, {**form1, "topic": "学习新党章"}).status_code == 302
+    refused = second.post(url, {**form2, "place": "二楼会议室", f"att_{tree['ma'].pk}": "absent"}, follow=True)
+    page = refused.content.decode()
+    assert "此组织生活记录已被他人修改" in page and 'value="学习新党章"' in page
+    activity.refresh_from_db()
+    assert (activity.topic, activity.place) == ("学习新党章", "")
+    assert activity.attendances.get(member=tree["ma"]).status == "present"
+
+
+def test_second_editor_of_a_scheme_indicator_list_loses_nothing_of_the_first(tree, personas):
+    scheme = factories.scheme()
+    url = f"/assessment/schemes/{scheme.pk}/indicators/"
+    first, second = web_as(personas["wc_admin"]), web_as(personas["wc_admin"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    name_key = next(k for k, v in form1.items() if v == "党建与业务融合")
+    note_key = name_key.replace("name", "note")
+    assert first.post(url, {**form1, name_key: "党建业务融合"}).status_code == 302
+    refused = second.post(url, {**form2, note_key: "只听汇报"}, follow=True)
+    assert "此考核方案已被他人修改" in refused.content.decode()
+    names = set(scheme.indicators.values_list("name", flat=True))
+    assert "党建业务融合" in names and not scheme.indicators.filter(note="只听汇报").exists()
+
+
+def test_second_editor_of_a_review_is_sent_back(tree, personas):
+    from dangjian.reviews import services as review_services
+
+    review = review_services.create_review(None, tree["wc"], factories.TODAY.year, "年度述职评议")
+    url = f"/reviews/{review.pk}/edit/"
+    first, second = web_as(personas["wc_admin"]), web_as(personas["wc_admin"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert first.post(url, {**form1, "title": "甲改的名称"}).status_code == 302
+    refused = second.post(url, {**form2, "title": "乙改的名称"}, follow=True)
+    assert "此述职评议已被他人修改" in refused.content.decode()
+    review.refresh_from_db()
+    assert review.title == "甲改的名称"
+
+
+def test_stale_duty_item_and_rating_scheme_saves_are_refused(db):
+    from dangjian.core.versioning import StaleVersion
+    from dangjian.duties import services as duty_services
+    from dangjian.duties.models import DutyItem
+    from dangjian.ratings import services as rating_services
+
+    item = DutyItem.objects.filter(to_year__isnull=True).order_by("pk").first()
+    v1 = item.version
+    duty_services.change_item(None, item, item.from_year, title="第一位编辑改的内容", version=v1)
+    with pytest.raises(StaleVersion):
+        duty_services.change_item(None, item, item.from_year, note="第二位编辑的说明", version=v1)
+    item.refresh_from_db()
+    assert item.title == "第一位编辑改的内容" and item.note != "第二位编辑的说明"
+
+    year = factories.TODAY.year
+    fields = rating_services.proposed(year)[0]
+    scheme = rating_services.save_scheme(None, year, fields)
+    v1 = scheme.version
+    rating_services.save_scheme(None, year, {**fields, "note": "第一位编辑的说明"}, v1)
+    with pytest.raises(StaleVersion):
+        rating_services.save_scheme(None, year, {**fields, "note": "第二位编辑的说明"}, v1)
+    scheme.refresh_from_db()
+    assert scheme.note == "第一位编辑的说明"
+
+
 # ---- the hierarchy --------------------------------------------------------------------------
 
 def test_branch_secretary_cannot_make_their_branch_a_working_committee(tree, personas):
@@ -229,6 +303,25 @@ def test_a_cell_is_created_under_a_branch_and_holds_no_members(tree, personas):
     with pytest.raises(member_services.MemberError, match="党小组"):
         member_services.transfer_member(None, Member.objects.get(pk=m.pk), cell, factories.TODAY)
     assert Member.objects.get(pk=m.pk).org_id == tree["a1"].pk
+
+
+def test_a_branch_with_members_is_not_turned_into_a_cell(tree, personas):
+    r = api_as("unita").patch(f"/api/orgs/{tree['a1'].pk}/", {"kind": "cell"}, format="json")
+    assert r.status_code == 400 and "党小组只能设在党支部之下" in r.json()["errors"]["kind"][0]
+    assert Organization.objects.get(pk=tree["a1"].pk).kind == "branch"
+
+
+def test_a_deadlock_reaching_the_api_is_a_409_never_a_500(tree, personas, monkeypatch):
+    from django.db import OperationalError
+
+    from dangjian.orgs import services as org_services
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(org_services, "update_org", deadlocked)
+    r = api_as("unita").patch(f"/api/orgs/{tree['a1'].pk}/", {"name": "新名称"}, format="json")
+    assert r.status_code == 409 and "稍后重试" in r.json()["detail"]
 
 
 def test_org_import_keeps_the_hierarchy(tree, personas, tmp_path):
