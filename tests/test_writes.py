@@ -324,6 +324,23 @@ def test_a_deadlock_reaching_the_api_is_a_409_never_a_500(tree, personas, monkey
     assert r.status_code == 409 and "稍后重试" in r.json()["detail"]
 
 
+def test_a_deadlock_in_a_web_save_sends_the_form_back_with_a_message(tree, personas, monkeypatch):
+    from django.db import OperationalError
+
+    from dangjian.orgs import services as org_services
+
+    def deadlocked(*args, **kwargs):
+        raise OperationalError("deadlock detected")
+
+    url = f"/orgs/{tree['a1'].pk}/edit/"
+    web = web_as(personas["unit_admin_a"])
+    form = form_of(web, url)
+    monkeypatch.setattr(org_services, "update_org", deadlocked)
+    r = web.post(url, {**form, "name": "新名称"}, follow=True)
+    assert r.redirect_chain == [(url, 302)] and "本次保存未生效" in r.content.decode()
+    assert Organization.objects.get(pk=tree["a1"].pk).name != "新名称"
+
+
 def test_org_import_keeps_the_hierarchy(tree, personas, tmp_path):
     rows = [factories.org_row("CZ01-X", parent="CZ01", 组织类别="机关党委", 本届开始日期=None, 本届届满日期=None),
             factories.org_row("CZ", parent="WC", 组织名称="市财政局机关党委", 组织类别="党支部",

@@ -30,24 +30,9 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from dangjian.core.forms import UnsafeCharacters
 from dangjian.core.scoping import can, get_visible_or_404
-from dangjian.core.versioning import StaleVersion, parse_version
+from dangjian.core.versioning import CONFLICT, StaleVersion, is_conflict, parse_version
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
-CONFLICT = "其他人正在同时修改相关记录，本次保存未生效，请稍后重试"
-
-
-def is_conflict(exc: OperationalError) -> bool:
-    """A deadlock or serialization failure the database ended this transaction for: the
-    write did not happen and may simply be tried again (PostgreSQL 40P01/40001, MariaDB 1213/1205,
-    SQLite's "database is locked")."""
-    code = getattr(getattr(exc, "__cause__", None), "pgcode", None) or getattr(getattr(exc, "__cause__", None), "sqlstate", None)
-    if code in ("40P01", "40001"):
-        return True
-    args = getattr(exc, "args", ())
-    if args and args[0] in (1213, 1205):
-        return True
-    text = str(exc).lower()
-    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
 
 
 def version_of(request) -> int | None:

@@ -20,13 +20,14 @@ that wants protection sends the version it read.
 """
 import re
 
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import F
 
 from . import people
 from .models import AuditEntry
 
-__all__ = ["Versioned", "StaleVersion", "claim", "changed_fields", "parse_version", "VERSION_HELP"]
+__all__ = ["Versioned", "StaleVersion", "claim", "changed_fields", "parse_version", "VERSION_HELP", "CONFLICT",
+           "is_conflict", "ConflictMiddleware"]
 
 VERSION_HELP = ("记录的版本号；修改时提交读取时的版本（或 If-Match 请求头），"
                 "期间已被他人修改则返回 409 与当前版本；不提交则以最后一次保存为准")
@@ -85,6 +86,47 @@ def claim(obj, expected: int | None = None):
         setattr(obj, f.attname, getattr(fresh, f.attname))
     obj._state.fields_cache.clear()
     return obj
+
+
+CONFLICT = "其他人正在同时修改相关记录，本次保存未生效，请稍后重试"
+
+
+def is_conflict(exc: Exception) -> bool:
+    """A deadlock or serialization failure the database ended this transaction for: the
+    write did not happen and may simply be tried again (PostgreSQL 40P01/40001, MariaDB 1213/1205,
+    SQLite's "database is locked")."""
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = getattr(exc, "__cause__", None)
+    if (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in ("40P01", "40001"):
+        return True
+    if exc.args and exc.args[0] in (1213, 1205):
+        return True
+    text = str(exc).lower()
+    return "deadlock" in text or "could not serialize" in text or "database is locked" in text
+
+
+class ConflictMiddleware:
+    """A page whose save the database ended for a deadlock or a serialization failure shows
+    why, never a server error: a form is sent back to itself with the message (nothing was
+    saved), anything else answers 409. The API says the same through core.api."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if not is_conflict(exc):
+            return None
+        from django.contrib import messages
+        from django.http import HttpResponse, HttpResponseRedirect
+
+        if request.method == "POST":
+            messages.error(request, CONFLICT)
+            return HttpResponseRedirect(request.get_full_path())
+        return HttpResponse(CONFLICT, status=409, content_type="text/plain; charset=utf-8")
 
 
 def changed_fields(obj, fields: dict) -> list[str]:
