@@ -328,8 +328,11 @@ class _Tree:
     def _check_hierarchy(self) -> None:
         """The hierarchy rule (checks.hierarchy_problems) on the final tree: each row's kind
         under its final parent's, and the stored children of a re-kinded org under its new kind."""
+        # A row whose code or parent is already refused (unknown, dissolved, a cycle) says that first.
+        columns = {self.importer.headers.get(k, k) for k in ("code", "parent", "kind")}
+        refused = {e["row"] for e in self.importer.errors.items if e["column"] in columns}
         for r in self.rows:
-            if not r.code or not r.kind or r.parent_code == r.code:
+            if not r.code or not r.kind or r.parent_code == r.code or r.number in refused:
                 continue
             parent_code = r.parent_code or None
             parent_kind = self.final_kind(parent_code) if parent_code else None
