@@ -1,6 +1,7 @@
 """Writes that cannot be lost or corrupt: optimistic versions on the web and the API (the
 second of two editors who read the same version is told, and nothing of the first is lost),
 the org-kind hierarchy at every door, and tree moves that stay consistent under a race."""
+import datetime as dt
 import io
 import json
 import re
@@ -244,6 +245,35 @@ def test_stale_duty_item_and_rating_scheme_saves_are_refused(db):
         rating_services.save_scheme(None, year, {**fields, "note": "第二位编辑的说明"}, v1)
     scheme.refresh_from_db()
     assert scheme.note == "第一位编辑的说明"
+
+
+def test_stale_overhaul_and_admonition_saves_are_refused(city):
+    from django.utils import timezone
+
+    from dangjian.assessment import services as assessment_services
+    from dangjian.assessment.models import Admonition
+    from dangjian.core.versioning import StaleVersion
+    from dangjian.ratings import services as rating_services
+    from dangjian.ratings.models import WeakOrg
+
+    today = timezone.localdate()
+    weak = rating_services.identify_weak(None, city["a1"], identified_on=today, reasons="书记空缺超过三个月")
+    v1 = WeakOrg.objects.get(pk=weak.pk).version
+    second = WeakOrg.objects.get(pk=weak.pk)  # read by another member of staff at the same time
+    rating_services.set_plan(None, weak, measures="配齐书记", responsible="工委组织部", deadline=today, version=v1)
+    with pytest.raises(StaleVersion):
+        rating_services.withdraw_weak(None, second, reason="认定有误", version=v1)
+    assert WeakOrg.objects.get(pk=weak.pk).status == WeakOrg.Status.OVERHAULING
+
+    scheme = factories.scheme(level="branch", admonish_below=95)
+    run = assessment_services.run_evaluation(None, scheme, "2025-06", today=factories.TODAY)
+    adm = Admonition.objects.filter(run=run).first()
+    stale = Admonition.objects.get(pk=adm.pk)
+    talk = dict(talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记")
+    assessment_services.record_admonition(None, adm, outcome="提出整改要求三条", version=stale.version, **talk)
+    with pytest.raises(StaleVersion):
+        assessment_services.record_admonition(None, stale, outcome="口头提醒", version=stale.version, **talk)
+    assert Admonition.objects.get(pk=adm.pk).outcome == "提出整改要求三条"
 
 
 # ---- the hierarchy --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ what a formset would have to defer to anyway (the weights must add up across row
 from django import forms
 
 from dangjian.core import periods
-from dangjian.core.forms import ChineseFormMixin, DateInput
+from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 
 from .models import Indicator, Level
 
@@ -74,6 +74,7 @@ def period_choices(year: int, today, ended: bool = False) -> list:
 
 
 class AdmonitionForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     talked_on = forms.DateField(label="约谈日期", widget=DateInput())
     talked_with = forms.CharField(label="约谈对象（人员）", max_length=100, help_text="如 党组书记、机关党委书记")
     talked_by = forms.CharField(label="约谈人", max_length=100)

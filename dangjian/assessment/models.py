@@ -206,7 +206,7 @@ class TargetScore(models.Model):
         indexes = [models.Index(fields=["org", "run"])]
 
 
-class Admonition(models.Model):
+class Admonition(Versioned):
     """约谈: a target below the scheme's line in a run, and the talk that followed."""
 
     class Status(models.TextChoices):

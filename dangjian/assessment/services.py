@@ -432,7 +432,9 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
 
 
 def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talked_with: str, talked_by: str,
-                      outcome: str) -> Admonition:
+                      outcome: str, version: int | None = None) -> Admonition:
+    """The talk of an admonition. `version` is the one the editor read (core.versioning): a
+    record saved since raises StaleVersion."""
     today = timezone.localdate()
     if talked_on is None or talked_on > today:
         raise AssessmentError("talked_on", "约谈日期：不能晚于今天")
@@ -444,6 +446,7 @@ def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talke
         if not value:
             raise AssessmentError(field, f"{label}：必填")
     with transaction.atomic():
+        versioning.claim(admonition, version)
         before = audit.snapshot(admonition)
         admonition.talked_on, admonition.talked_with, admonition.talked_by = talked_on, talked_with[:100], talked_by[:100]
         admonition.outcome, admonition.status = outcome, Admonition.Status.DONE

@@ -181,6 +181,7 @@ class IdentifyForm(ChineseFormMixin, forms.Form):
 
 
 class PlanForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     measures = forms.CharField(label="整顿措施", max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))
     responsible = forms.CharField(label="整顿责任人", max_length=100,
                                   help_text="承担整顿责任的领导或联系人，如“机关党委专职副书记 张某”")
@@ -193,11 +194,13 @@ class NoteForm(ChineseFormMixin, forms.Form):
 
 
 class CloseForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     closed_on = forms.DateField(label="销号日期", widget=DateInput)
     verification = forms.CharField(label="验收意见", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
                                    help_text="写明核查验收的方式和整顿成效；没有验收意见不能销号")
 
 
 class WithdrawForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     reason = forms.CharField(label="撤销认定原因", max_length=300)
 

@@ -152,7 +152,7 @@ class WeakOrgQuerySet(ScopedQuerySet):
         return self.filter(status__in=WeakOrg.OPEN)
 
 
-class WeakOrg(models.Model):
+class WeakOrg(Versioned):
     """软弱涣散党组织: a case from identification to closure (销号)."""
 
     class Status(models.TextChoices):

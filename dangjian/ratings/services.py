@@ -445,8 +445,10 @@ def _open(weak: WeakOrg, doing: str) -> None:
 
 
 def set_plan(user, weak: WeakOrg, *, measures: str, responsible: str, deadline: dt.date,
-             today: dt.date | None = None) -> WeakOrg:
-    """整顿方案: measures, the person responsible, the deadline. Saving one starts the overhaul."""
+             today: dt.date | None = None, version: int | None = None) -> WeakOrg:
+    """整顿方案: measures, the person responsible, the deadline. Saving one starts the overhaul.
+    `version` (here and in close_weak, withdraw_weak) is the one the editor read: a change
+    saved since raises StaleVersion (core.versioning)."""
     today = today or timezone.localdate()
     _open(weak, "修改整顿方案")
     measures = _text(measures, "measures", "整顿措施", 4000)
@@ -456,6 +458,8 @@ def set_plan(user, weak: WeakOrg, *, measures: str, responsible: str, deadline: 
     if deadline < weak.identified_on:
         raise RatingError("deadline", f"整顿时限：不能早于认定日期（{weak.identified_on:%Y-%m-%d}）")
     with transaction.atomic():
+        versioning.claim(weak, version)
+        _open(weak, "修改整顿方案")
         before = audit.snapshot(weak)
         weak.measures, weak.responsible, weak.deadline = measures, responsible, deadline
         weak.status = WeakOrg.Status.OVERHAULING
@@ -478,7 +482,7 @@ def add_note(user, weak: WeakOrg, *, noted_on: dt.date, text: str, today: dt.dat
 
 
 def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
-               today: dt.date | None = None) -> WeakOrg:
+               today: dt.date | None = None, version: int | None = None) -> WeakOrg:
     """销号: only after an overhaul plan, and only with the verification of its results."""
     today = today or timezone.localdate()
     _open(weak, "销号")
@@ -491,6 +495,10 @@ def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
         raise RatingError("verification", f"验收意见：过长（最多 4000 个字，现有 {len(verification)} 个字）")
     _day(closed_on, "closed_on", "销号日期", low=weak.identified_on, today=today, low_label="认定日期")
     with transaction.atomic():
+        versioning.claim(weak, version)
+        _open(weak, "销号")
+        if weak.status != WeakOrg.Status.OVERHAULING:
+            raise RatingError("status", "尚未制定整顿方案，不能销号")
         before = audit.snapshot(weak)
         weak.status, weak.closed_on, weak.verification = WeakOrg.Status.CLOSED, closed_on, verification
         weak.closed_by = user if user and user.is_authenticated else None
@@ -499,11 +507,13 @@ def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
     return weak
 
 
-def withdraw_weak(user, weak: WeakOrg, *, reason: str) -> WeakOrg:
+def withdraw_weak(user, weak: WeakOrg, *, reason: str, version: int | None = None) -> WeakOrg:
     """撤销认定: a mistaken identification stays on record with the reason."""
     _open(weak, "撤销认定")
     reason = _text(reason, "withdrawn_reason", "撤销认定原因", 300)
     with transaction.atomic():
+        versioning.claim(weak, version)
+        _open(weak, "撤销认定")
         before = audit.snapshot(weak)
         weak.status, weak.withdrawn_reason = WeakOrg.Status.WITHDRAWN, reason
         weak.save()

@@ -322,7 +322,8 @@ def _weak_page(request, weak: WeakOrg, status: int = 200, **forms):
     can_close = weak.status == WeakOrg.Status.OVERHAULING and can(user, "manage", path)
     can_withdraw = weak.is_open and can(user, "manage", path)
     notes = queries.weak_notes(weak)
-    plan_initial = {"measures": weak.measures, "responsible": weak.responsible, "deadline": weak.deadline}
+    plan_initial = {"measures": weak.measures, "responsible": weak.responsible, "deadline": weak.deadline,
+                    "version": weak.version}
     entries = history_rows.entries_for({"ratings.weakorg": [weak.pk], "ratings.weaknote": [n.pk for n in notes]})
     rating = (Rating.objects.filter(org=weak.org, year=weak.rating_year).first()
               if weak.rating_year else None)
@@ -332,8 +333,8 @@ def _weak_page(request, weak: WeakOrg, status: int = 200, **forms):
         "can_plan": can_plan, "can_close": can_close, "can_withdraw": can_withdraw,
         "plan_form": forms.get("plan_form") or PlanForm(initial=plan_initial),
         "note_form": forms.get("note_form") or NoteForm(initial={"noted_on": today}),
-        "close_form": forms.get("close_form") or CloseForm(initial={"closed_on": today}),
-        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
+        "close_form": forms.get("close_form") or CloseForm(initial={"closed_on": today, "version": weak.version}),
+        "withdraw_form": forms.get("withdraw_form") or WithdrawForm(initial={"version": weak.version}),
         "history": history_rows.describe(entries, {("ratings.weaknote", n.pk): "整顿进展" for n in notes}),
     }
     if rating is not None:
@@ -359,6 +360,10 @@ def _weak_action(request, pk, capability: str, form_class, form_name: str, write
     if form.is_valid():
         try:
             write(user, weak, form.cleaned_data)
+        except StaleVersion as exc:
+            # Nothing was saved: the case is shown again as it now is.
+            messages.error(request, exc.message)
+            return redirect("ratings:weak", weak.pk)
         except RatingError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -372,7 +377,7 @@ def _weak_action(request, pk, capability: str, form_class, form_name: str, write
 def weak_plan(request, pk):
     return _weak_action(request, pk, "edit", PlanForm, "plan_form",
                         lambda u, w, d: services.set_plan(u, w, measures=d["measures"], responsible=d["responsible"],
-                                                          deadline=d["deadline"]),
+                                                          deadline=d["deadline"], version=d.get("version")),
                         "整顿方案已保存。")
 
 
@@ -387,14 +392,14 @@ def weak_note(request, pk):
 def weak_close(request, pk):
     return _weak_action(request, pk, "manage", CloseForm, "close_form",
                         lambda u, w, d: services.close_weak(u, w, closed_on=d["closed_on"],
-                                                            verification=d["verification"]),
+                                                            verification=d["verification"], version=d.get("version")),
                         "已验收销号。")
 
 
 @require_POST
 def weak_withdraw(request, pk):
     return _weak_action(request, pk, "manage", WithdrawForm, "withdraw_form",
-                        lambda u, w, d: services.withdraw_weak(u, w, reason=d["reason"]),
+                        lambda u, w, d: services.withdraw_weak(u, w, reason=d["reason"], version=d.get("version")),
                         "已撤销认定，记录保留。")
 
 

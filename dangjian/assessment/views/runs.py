@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from dangjian.core import audit, periods, xlsx
 from dangjian.core.scoping import get_visible_or_404, is_committee_staff
+from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
 
@@ -77,11 +78,15 @@ def admonition_record(request, pk):
     can_manage = is_committee_staff(user)
     if request.method == "POST" and not can_manage:
         raise Http404
-    initial = {f: getattr(adm, f) for f in ("talked_on", "talked_with", "talked_by", "outcome")}
+    initial = {f: getattr(adm, f) for f in ("talked_on", "talked_with", "talked_by", "outcome", "version")}
     form = AdmonitionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_admonition(user, adm, **form.cleaned_data)
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the record as it now is.
+            messages.error(request, exc.message)
+            return redirect("assessment:admonition", adm.pk)
         except services.AssessmentError as exc:
             field = exc.field if exc.field in form.fields else None
             # The form prints the field's label before its errors: drop the service's own.
