@@ -383,6 +383,24 @@ def test_org_import_keeps_the_hierarchy(tree, personas, tmp_path):
     assert factories.counts() == before
 
 
+def test_org_import_never_overwrites_an_edit_saved_while_it_ran(tree, personas, tmp_path, monkeypatch):
+    from dangjian.orgs import services as org_services
+
+    checked_plan = org_io.OrgImporter.plan
+
+    def plan_then_someone_saves(self, rows):
+        out = checked_plan(self, rows)
+        # Another user saves the same org between the import's checks and its write.
+        org_services.update_org(None, Organization.objects.get(code="CZ01"), name="财政局第一党支部（网页修改）")
+        return out
+
+    monkeypatch.setattr(org_io.OrgImporter, "plan", plan_then_someone_saves)
+    rows = [factories.org_row("CZ01", parent="CZ", 组织名称="财政局第一党支部（导入）", 本届开始日期=None, 本届届满日期=None)]
+    report = org_io.import_orgs(factories.sheet(tmp_path / "c.xlsx", rows), user=personas["wc_admin"])
+    assert not report["ok"] and "重新导入" in report["errors"][0]["message"]
+    assert Organization.objects.get(code="CZ01").name == "财政局第一党支部（网页修改）"
+
+
 def test_the_rule_is_in_the_regulation_defaults_with_its_source():
     assert checks.allowed_parent_kinds("working_committee") == []
     assert checks.allowed_parent_kinds("cell") == ["branch"]

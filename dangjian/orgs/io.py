@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -390,6 +391,11 @@ class _Tree:
     def write(self, user) -> None:
         # Tree writes take turns (orgs.services.TREE_LOCK): a form's move never interleaves.
         locks.hold(TREE_LOCK)
+        # The file was checked against the tree as it was read; an org among those it touches
+        # (or their ancestors) saved since would be overwritten or misplaced: refuse instead.
+        now = fetch(Organization.objects.only("pk", "version"), "pk", sorted(self.by_id), CHUNK)
+        if any(pk not in now or now[pk].version != o.version for pk, o in self.by_id.items()):
+            raise IntegrityError("organizations changed between the checks and the write")
         entries: list[AuditEntry] = []
         units = self._units()
         befores = {r.org.pk: audit.snapshot(r.org) for r in self.rows if r.org and r.changed}
