@@ -13,8 +13,8 @@ VAR_DIR = Path(env_str("DANGJIAN_VAR_DIR", str(BASE_DIR.parent / "var")))
 SECRET_KEY = env_str("DANGJIAN_SECRET_KEY", "") or base64.urlsafe_b64encode(
     load_key("DANGJIAN_SECRET_KEY_B64", "secret.key")
 ).decode()
-# Master key for personal data encrypted at rest (身份证号); see dangjian/core/crypto.py.
-FIELD_KEY = load_key("DANGJIAN_FIELD_KEY", "field.key")
+# The field keys (身份证号 at rest) are read by dangjian.keys when first needed, and made only on
+# a first install: never here, where the database cannot yet say whether data exists.
 
 DEBUG = env_bool("DANGJIAN_DEBUG", False)
 ALLOWED_HOSTS = env_list("DANGJIAN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])

@@ -363,7 +363,8 @@ def test_create_member_duplicate_id_is_a_field_error(login_as, tree):
     r = c.post(reverse("members:create"), member_post(
         tree["a1"], id_number=dup, birth_date=birth.isoformat(), gender=idcard.gender(dup)))
     assert r.status_code == 200
-    assert "该身份证号的党员已存在" in html(r)
+    # Refused, without telling unita that the number belongs to someone elsewhere.
+    assert "该身份证号无法使用，请联系机关工委核实" in html(r) and "已存在" not in html(r)
     assert Member.objects.count() == 2
 
 
@@ -401,7 +402,7 @@ def test_edit_member_bad_input_writes_nothing(login_as, tree):
     entries = AuditEntry.objects.count()
     cases = [
         ({"birth_date": "1985-06-02"}, "出生日期与身份证号不一致"),  # checked against the kept number
-        ({"id_number": tree["mb"].id_number}, "该身份证号的党员已存在"),
+        ({"id_number": tree["mb"].id_number}, "该身份证号无法使用，请联系机关工委核实"),
         ({"id_number": "110101198506010000"}, "身份证号校验码不正确"),
         ({"confirmed_on": (dt.date.today() + dt.timedelta(days=3)).isoformat()}, "转正日期不能晚于今天"),
     ]

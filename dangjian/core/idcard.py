@@ -46,8 +46,18 @@ def gender(value: str) -> str:
 
 
 def mask(value: str) -> str:
-    """110************1234: the region prefix and the last four stay visible."""
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    """**************1234: only the last four stay visible. With the region prefix and the
+    birth date beside it, the check digit left a median of 2 candidates per number (39% of the
+    demo's numbers recovered uniquely); without them, 10^10 remain."""
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def birth_shown(birth: dt.date | None, full: bool) -> str:
+    """A birth date as a user may see it: whole with the "see_id" capability, else the year
+    only (the full date is six of the number's digits)."""
+    if birth is None:
+        return ""
+    return f"{birth:%Y-%m-%d}" if full else f"{birth:%Y}年"
 
 
 def make(region: str, birth: dt.date, sequence: int) -> str:

@@ -53,3 +53,17 @@ class Lock(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     held_at = models.DateTimeField(null=True, blank=True)
+
+
+class KeyCheck(models.Model):
+    """The key check value of each field key that data in this database is encrypted under
+    (dangjian.keys.check_value). Kept beside the data, so that a start with another key, or
+    with none, is refused before anything is read or written (core.keycheck)."""
+
+    kid = models.CharField("密钥编号", max_length=32, unique=True)
+    suite = models.CharField("算法", max_length=8)
+    kcv = models.CharField("密钥校验值", max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -85,7 +85,7 @@ def run_member_export(progress, user_id: int, params: dict) -> dict:
     total = qs.count()
     name = f"{secrets.token_hex(16)}.xlsx"
     progress(0, total, "正在导出党员")
-    count = export_members(qs, exports_dir() / name, progress, total)
+    count = export_members(qs, exports_dir() / name, progress, total, user=user)
     audit.record_export(user, "members", "党员", count, params)
     _forget_later(exports_dir() / name)
     progress(count, count, "导出完成")

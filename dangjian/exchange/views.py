@@ -152,7 +152,7 @@ def export_members(request):
         job = jobs.start("export-members", request.user, tasks.run_member_export, request.user.pk, filters,
                          known={"filters": {k: v for k, v in filters.items() if v}})
         return redirect("exchange:job", pk=job.pk)
-    return xlsx.workbook_response(lambda out: member_io.export_members(qs, out), "党员花名册.xlsx",
+    return xlsx.workbook_response(lambda out: member_io.export_members(qs, out, user=request.user), "党员花名册.xlsx",
                                   lambda n: audit.record_export(request.user, "members", "党员", n, filters))
 
 

@@ -6,9 +6,30 @@ Values are already typed (dates are dates); each problem is (field, Chinese mess
 import datetime as dt
 
 from dangjian.core import idcard, periods
+from dangjian.core.scoping import can
 from dangjian.core.text import unsafe_characters_problem, valid_phone
 
-from .models import Category
+from .models import Category, Member
+
+# A number held by a member outside the user's view scope: the answer says neither where nor
+# whether, only whom to ask — the same words for every clash the user may not look at.
+ID_NOT_USABLE = "该身份证号无法使用，请联系机关工委核实"
+ID_TAKEN = "该身份证号的党员已存在，请勿重复登记"
+
+
+def id_number_clash(number: str, user, exclude_pk: int | None = None) -> str | None:
+    """Why `number` cannot be given to a (new or other) member, or None when it is free. The
+    numbers are unique over the whole roll, but whether one is taken is said plainly only
+    when the member holding it is within the user's view scope (None: the command line)."""
+    clash = Member.objects.by_id_number(number).select_related("org")
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    holder = clash.first()
+    if holder is None:
+        return None
+    if user is None or can(user, "view", holder.org.path):
+        return ID_TAKEN
+    return ID_NOT_USABLE
 
 # GB/T 3304: the 56 nationalities, so “汉” typed on a roster is read as 汉族.
 ETHNIC_GROUPS = (

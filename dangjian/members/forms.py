@@ -12,7 +12,7 @@ from dangjian.orgs import checks as org_checks
 from dangjian.orgs.fields import OrgField
 from dangjian.orgs.models import Organization
 
-from .checks import check_member, normalize_ethnicity
+from .checks import check_member, id_number_clash, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Rank
 
 BLANK = [("", "请选择")]
@@ -50,8 +50,10 @@ class MemberForm(ChineseFormMixin, forms.Form):
         "is_party_staff",
     )
 
-    def __init__(self, *args, instance: Member | None = None, orgs=None, today: dt.date | None = None, **kwargs):
+    def __init__(self, *args, instance: Member | None = None, orgs=None, today: dt.date | None = None, user=None,
+                 **kwargs):
         self.instance = instance
+        self.user = user
         self.today = today or timezone.localdate()
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = {f: getattr(instance, f) for f in self.PLAIN_FIELDS}
@@ -77,12 +79,10 @@ class MemberForm(ChineseFormMixin, forms.Form):
             value = idcard.validate(raw)
         except idcard.IdNumberError as exc:
             raise forms.ValidationError(str(exc)) from None
-        # Unique over the whole roll, not only the part this user can see.
-        clash = Member.objects.by_id_number(value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError("该身份证号的党员已存在，请勿重复登记")
+        # Unique over the whole roll; said plainly only within the user's scope.
+        problem = id_number_clash(value, self.user, self.instance.pk if self.instance is not None else None)
+        if problem:
+            raise forms.ValidationError(problem)
         return value
 
     def clean_name(self):

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from dangjian.core import audit, crypto, idcard, xlsx
 from dangjian.core.models import AuditEntry
+from dangjian.core.scoping import can
 from dangjian.core.text import normalize_phone, pinyin_full, pinyin_initials
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 from dangjian.orgs import checks as org_checks
@@ -35,7 +36,7 @@ from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 from dangjian.orgs.services import keeps_seat
 from dangjian.orgs.signals import announce
 
-from .checks import check_member, normalize_ethnicity
+from .checks import ID_NOT_USABLE, check_member, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Membership, Rank
 
 AUDIT_NOTE = "批量导入"
@@ -116,6 +117,7 @@ class Row:
     data: dict
     id_number: str | None = None
     id_hash: str | None = None
+    id_hashes: list[str] | None = None  # under every configured key (a rotation may be running)
     org_code: str = ""
     seats: list[str] | None = None  # None: the 党内职务 column is absent
     org: Organization | None = None
@@ -140,7 +142,7 @@ def _unused_example_id() -> str:
     no member in the system holds."""
     for sequence in range(123, 1000, 2):  # odd: a man, as in the example row
         number = idcard.make("110101", EXAMPLE_BIRTH, sequence)
-        if not Member.objects.filter(id_hash=crypto.lookup_hash(number)).exists():
+        if not Member.objects.by_id_number(number).exists():
             return number
     return EXAMPLE_ID
 
@@ -223,7 +225,8 @@ class MemberImporter(xlsx.Importer):
             r.fail(fld, message)
         if number_text is not None and "id_number" not in r.bad:
             row.id_number = idcard.normalize(number_text)
-            row.id_hash = crypto.lookup_hash(row.id_number)
+            row.id_hashes = crypto.lookup_hashes(row.id_number)
+            row.id_hash = row.id_hashes[0]  # the active key's
         if row.seats and d["category"] == Category.PROBATIONARY:
             r.fail("seats", "预备党员没有表决权、选举权和被选举权，不能担任党内职务")
         return row
@@ -283,13 +286,15 @@ def _check_duplicates(rows: list[Row], importer: MemberImporter) -> None:
 
 
 def _resolve_members(rows: list[Row], importer: MemberImporter) -> None:
-    found = fetch(Member.objects.select_related("org"), "id_hash", [r.id_hash for r in rows], CHUNK)
+    found = fetch(Member.objects.select_related("org"), "id_hash", [h for r in rows for h in r.id_hashes or ()], CHUNK)
     for r in rows:
-        m = found.get(r.id_hash) if r.id_hash else None
+        m = next((found[h] for h in r.id_hashes or () if h in found), None)
         if m is None:
             continue
         if not importer.allowed(m.org.path):
-            importer.fail(r.number, "id_number", "无权导入到该组织：该身份证号的党员现属的组织不在您的导入范围内")
+            # Whether a number is held outside the user's view is not said (members.checks).
+            importer.fail(r.number, "id_number", "无权导入到该组织：该身份证号的党员现属的组织不在您的导入范围内"
+                          if importer.allowed(m.org.path, "view") else ID_NOT_USABLE)
         elif m.status != Member.Status.ACTIVE:
             importer.fail(r.number, "id_number",
                           f"该身份证号的党员状态为“{m.get_status_display()}”，不能通过导入修改，请在党员页面办理")
@@ -490,10 +495,12 @@ def seat_roles_of(members_qs) -> dict[int, list[str]]:
     return {k: sorted(v, key=_SEAT_ORDER.get) for k, v in roles.items()}
 
 
-def _row_values(m: Member, roles: list[str]) -> list:
+def _row_values(m: Member, roles: list[str], full: bool = True) -> list:
     seat_labels = dict(SeatRole.choices)
+    # Without "see_id" a row holds what the pages show: the mask and the birth year.
+    birth, number = (m.birth_date, m.id_number) if full else (idcard.birth_shown(m.birth_date, False), m.id_mask)
     return [
-        m.name, m.get_gender_display(), m.ethnicity, m.birth_date, m.id_number, m.get_education_display(),
+        m.name, m.get_gender_display(), m.ethnicity, birth, number, m.get_education_display(),
         m.phone, m.org.code, m.get_category_display(), m.joined_on, m.confirmed_on, m.workplace, m.post,
         m.get_rank_display() if m.rank is not None else "", xlsx.yes_no(m.is_leader),
         "、".join(seat_labels[r] for r in roles), xlsx.yes_no(m.is_mobile), xlsx.yes_no(m.is_exempt),
@@ -501,9 +508,10 @@ def _row_values(m: Member, roles: list[str]) -> list:
     ]
 
 
-def export_members(qs, out, progress=None, total: int | None = None) -> int:
-    """Write `qs` as a roster that re-imports unchanged (full 身份证号: callers must hold
-    the "import" capability over these rows). Returns the number of rows."""
+def export_members(qs, out, progress=None, total: int | None = None, user=None) -> int:
+    """Write `qs` as a roster that re-imports unchanged (callers must hold the "import"
+    capability over these rows). The full 身份证号 and birth date only where `user` holds
+    "see_id" (None: the command line). Returns the number of rows."""
     qs = qs.select_related("org").order_by("org__path", "name", "id")
     roles = seat_roles_of(qs)
 
@@ -511,7 +519,8 @@ def export_members(qs, out, progress=None, total: int | None = None) -> int:
         for i, m in enumerate(xlsx.pages(qs), 1):
             if progress is not None and i % 500 == 0:
                 progress(i, total or i, "正在导出党员")
-            yield _row_values(m, roles.get(m.pk, []))
+            full = user is None or can(user, "see_id", m.org.path)
+            yield _row_values(m, roles.get(m.pk, []), full)
 
     return xlsx.write(out, COLUMNS, rows(), title="党员花名册")
 

@@ -7,7 +7,7 @@ look-ups and uniqueness (`id_hash`) and its masked form for display and tail sea
 from django.db import models
 from django.db.models import Q
 
-from dangjian.core import crypto
+from dangjian.core import crypto, idcard
 from dangjian.core.ranks import Rank
 from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.versioning import Versioned
@@ -43,7 +43,8 @@ class MemberQuerySet(ScopedQuerySet):
         return self.filter(status=Member.Status.ACTIVE)
 
     def by_id_number(self, id_number: str):
-        return self.filter(id_hash=crypto.lookup_hash(id_number))
+        # Every configured key's hash: during a key rotation a row may still carry its old one.
+        return self.filter(id_hash__in=crypto.lookup_hashes(id_number))
 
 
 class Member(Versioned):
@@ -54,6 +55,7 @@ class Member(Versioned):
         REMOVED = "removed", "已出党"
 
     AUDIT_EXCLUDE = ("id_number_enc", "id_hash", "name_pinyin", "name_initials", "updated_at", "created_at")
+    ENCRYPTED_FIELDS = {"id_number_enc": "id_hash"}  # core.keycheck, rotate-key
     HISTORY_SHOWN = ("id_mask",)  # not editable (derived from the number), but what history shows of it
 
     name = models.CharField("姓名", max_length=50)
@@ -92,9 +94,17 @@ class Member(Versioned):
     def __str__(self):
         return self.name
 
+    @classmethod
+    def history_display(cls, name, value):
+        # Entries written before the mask kept the region prefix: shown as today's mask.
+        if name == "id_mask" and isinstance(value, str):
+            return idcard.mask(value)
+        return None
+
     @property
     def id_number(self) -> str:
-        return crypto.decrypt(self.id_number_enc)
+        """The full number, or crypto.UNREADABLE when the configured key cannot open it."""
+        return crypto.read(self.id_number_enc)
 
     @property
     def rank_level(self) -> int | None:

@@ -2,8 +2,9 @@
 
 The business rules are members.checks.check_member, the same function the web form and the
 roster import call; these serializers only type the input. 身份证号 goes in as `id_number`
-(write-only) and comes out as `id_mask`; the full `id_number` is in the answer only for
-users with capability "see_id" over the member's organization.
+(write-only) and comes out as `id_mask` (the last four digits); the full `id_number` and the
+full `birth_date` are in the answer only for users with capability "see_id" over the member's
+organization, the others get `birth_year` alone — as on the pages (core.idcard.birth_shown).
 """
 import datetime as dt
 
@@ -20,7 +21,7 @@ from dangjian.orgs import checks as org_checks
 from dangjian.orgs.models import Organization
 from dangjian.orgs.serializers import ScopedOrgCodeField
 
-from .checks import check_member, normalize_ethnicity
+from .checks import check_member, id_number_clash, normalize_ethnicity
 from .models import Category, Education, Gender, Member, Membership, Rank
 
 RANK_LABELS = {str(label): value for value, label in Rank.choices}
@@ -73,7 +74,12 @@ class MemberSerializer(serializers.ModelSerializer):
     org = serializers.CharField(source="org.code", read_only=True, help_text="所在党组织代码")
     org_id = serializers.IntegerField(read_only=True, help_text="所在党组织 id")
     org_name = serializers.CharField(source="org.name", read_only=True)
-    id_mask = serializers.CharField(read_only=True, help_text="身份证号（遮蔽，如 110***********1234）")
+    id_mask = serializers.CharField(read_only=True, help_text="身份证号（遮蔽，只显示后四位，如 **************1234）")
+    birth_year = serializers.IntegerField(source="birth_date.year", read_only=True, help_text="出生年份")
+    # Like id_number: present only for users who may see the full number (it holds six of its digits).
+    birth_date = serializers.DateField(
+        required=False, help_text="出生日期；仅对有权查看完整身份证号的用户返回，否则只有 birth_year"
+    )
     # Not read-only on purpose: this serializer only answers, and a read-only field would
     # be listed as always present, while it is absent for users who may not see it.
     id_number = serializers.CharField(
@@ -83,12 +89,12 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Member
         fields = [
-            "id", "name", "gender", "gender_label", "ethnicity", "birth_date", "id_mask", "id_number",
+            "id", "name", "gender", "gender_label", "ethnicity", "birth_year", "birth_date", "id_mask", "id_number",
             "education", "education_label", "phone", "org", "org_id", "org_name", "category", "category_label",
             "joined_on", "confirmed_on", "workplace", "post", "rank", "rank_label", "is_leader", "is_mobile",
             "is_exempt", "is_party_staff", "status", "status_label", "version",
         ]
-        read_only_fields = [f for f in fields if f != "id_number"]
+        read_only_fields = [f for f in fields if f not in ("id_number", "birth_date")]
 
     def to_representation(self, member):
         data = super().to_representation(member)
@@ -99,6 +105,7 @@ class MemberSerializer(serializers.ModelSerializer):
                 revealed.append(member)
         else:
             data.pop("id_number", None)
+            data.pop("birth_date", None)
         return data
 
 
@@ -142,12 +149,12 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
             number = idcard.validate(value)
         except idcard.IdNumberError as exc:
             raise serializers.ValidationError(str(exc)) from None
-        # Unique over the whole roll, not only the part this user can see.
-        clash = Member.objects.by_id_number(number)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError("该身份证号的党员已存在，请勿重复登记")
+        # Unique over the whole roll; said plainly only within the user's scope.
+        request = self.context.get("request")
+        problem = id_number_clash(number, request.user if request is not None else None,
+                                  self.instance.pk if self.instance is not None else None)
+        if problem:
+            raise serializers.ValidationError(problem)
         return number
 
     def validate_phone(self, value):

@@ -9,6 +9,7 @@ from dangjian.orgs import checks as org_checks
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat
 
+from .checks import ID_NOT_USABLE
 from .models import Member, Membership
 
 
@@ -44,8 +45,8 @@ def prepare(member: Member, fields: dict) -> Member:
 @transaction.atomic
 def create_member(user, since: dt.date | None = None, reason: str = "新增", **fields) -> Member:
     member = prepare(Member(), fields)
-    if Member.objects.filter(id_hash=member.id_hash).exists():
-        raise MemberError("该身份证号的党员已存在")
+    if Member.objects.by_id_number(idcard.normalize(fields.get("id_number", ""))).exists():
+        raise MemberError(ID_NOT_USABLE)
     member.save()
     Membership.objects.create(member=member, org=member.org, started_on=since or member.joined_on, reason=reason)
     audit.record(user, member, None)
@@ -65,8 +66,9 @@ def update_member(user, member: Member, on: dt.date | None = None, version: int 
     if "id_number_enc" in stored and member.id_hash == stored["id_hash"]:
         # The same number again: a fresh ciphertext of it is no change.
         member.id_number_enc = stored["id_number_enc"]
-    if Member.objects.filter(id_hash=member.id_hash).exclude(pk=member.pk).exists():
-        raise MemberError("该身份证号已被其他党员使用")
+    number = fields.get("id_number")
+    if number and Member.objects.by_id_number(idcard.normalize(number)).exclude(pk=member.pk).exists():
+        raise MemberError(ID_NOT_USABLE)
     versioning.save_changes(member, stored, always=["updated_at"])
     audit.record(user, member, before)
     if new_org is not None and new_org.pk != member.org_id:

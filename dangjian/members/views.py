@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.db import IntegrityError
 from django.http import Http404, HttpResponse
@@ -6,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from dangjian.core import audit
+from dangjian.core import audit, idcard
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404
 from dangjian.core.versioning import StaleVersion
@@ -15,6 +17,7 @@ from dangjian.orgs.fields import OrgFilterForm
 from dangjian.orgs.models import CommitteeSeat, Organization
 
 from . import queries, services
+from .checks import ID_NOT_USABLE
 from .forms import MemberForm, TransferForm
 from .models import Category, Member
 
@@ -50,9 +53,25 @@ def member_list(request):
     return response
 
 
-def _history(member):
+def _history(member, full_birth: bool):
     entries = history_rows.entries_for({"members.member": [member.pk]})
-    return history_rows.describe(entries)
+    rows = history_rows.describe(entries)
+    if not full_birth:
+        # The birth date reads as its year, as on the page (core.idcard.birth_shown).
+        label = Member._meta.get_field("birth_date").verbose_name
+        for row in rows:
+            for change in row["changes"]:
+                if change["label"] == label:
+                    for side in ("before", "after"):
+                        change[side] = _year_only(change[side])
+    return rows
+
+
+def _year_only(text: str) -> str:
+    try:
+        return idcard.birth_shown(dt.date.fromisoformat(text), full=False)
+    except ValueError:
+        return text
 
 
 def detail(request, pk):
@@ -73,7 +92,7 @@ def detail(request, pk):
         "memberships": memberships,
         "visible_orgs": visible_orgs,
         "seats": seats,
-        "history": _history(member),
+        "history": _history(member, can(user, "see_id", member.org.path)),
         "can_edit": can(user, "edit", member.org.path),
         "can_see_id": can(user, "see_id", member.org.path),
         "can_view_org": member.org_id in visible_orgs or can(user, "view", member.org.path),
@@ -108,12 +127,12 @@ def create(request):
             raise Http404
         org = get_object_or_404(orgs, pk=org_pk)
         initial["org"] = org.pk
-    form = MemberForm(request.POST or None, orgs=orgs, initial=initial)
+    form = MemberForm(request.POST or None, orgs=orgs, initial=initial, user=user)
     if request.method == "POST" and form.is_valid():
         try:
             member = services.create_member(user, reason="新增党员", **form.member_fields())
         except (services.MemberError, IntegrityError):
-            form.add_error("id_number", "该身份证号的党员已存在，请勿重复登记")
+            form.add_error("id_number", ID_NOT_USABLE)
         else:
             messages.success(request, f"已新增党员“{member.name}”。")
             return redirect("members:detail", member.pk)
@@ -123,17 +142,17 @@ def create(request):
 def edit(request, pk):
     user = request.user
     member = _visible(request, pk, "edit")
-    form = MemberForm(request.POST or None, instance=member)
+    form = MemberForm(request.POST or None, instance=member, user=user)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_member(user, member, version=form.cleaned_data.get("version"), **form.member_fields())
         except (services.MemberError, IntegrityError):
-            form.add_error("id_number", "该身份证号已被其他党员使用")
+            form.add_error("id_number", ID_NOT_USABLE)
         except StaleVersion as exc:
             # Nothing was saved: show the record as it now is, with its new version.
             messages.error(request, exc.message)
             member = _visible(request, pk, "edit")
-            form = MemberForm(instance=member)
+            form = MemberForm(instance=member, user=user)
         else:
             messages.success(request, "党员信息已保存。")
             return redirect("members:detail", member.pk)

@@ -4,11 +4,15 @@
   never the login itself.
 - `{{ row.period|period_name }}`: a period by its Chinese name (2026年第一季度), never its code
   (2026Q1).
+- `{{ member|birth_for:user }}`: a birth date as this user may see it — whole with "see_id"
+  over the member's organization, else the year only (`core.idcard.birth_shown`).
 """
 from django import template
 
+from dangjian.core.idcard import birth_shown
 from dangjian.core.people import display_name
 from dangjian.core.periods import name_of
+from dangjian.core.scoping import can
 
 register = template.Library()
 
@@ -21,3 +25,8 @@ def person(user) -> str:
 @register.filter
 def period_name(period) -> str:
     return name_of(period)
+
+
+@register.filter
+def birth_for(member, user) -> str:
+    return birth_shown(member.birth_date, can(user, "see_id", member.org.path))
