@@ -54,18 +54,25 @@ def own_keys(tree, monkeypatch, tmp_path):
 
 
 def _run_main(*args) -> tuple[int, str]:
+    """`dangjian ARGS` up to the command itself: (exit code, stderr). The command is not run
+    (a run closes the database connection, which would end the test's transaction)."""
+    from django.core import management
+
     from dangjian import manage
 
     err = io.StringIO()
-    real = os.sys.stderr
+    real, ran = os.sys.stderr, []
     os.sys.stderr = err
+    original = management.execute_from_command_line
+    management.execute_from_command_line = ran.append
     try:
         manage.main(["dangjian", *args])
-        code = 0
+        code = 0 if ran == [["dangjian", *args]] else -1
     except SystemExit as exc:
         code = exc.code or 0
     finally:
         os.sys.stderr = real
+        management.execute_from_command_line = original
     return code, err.getvalue()
 
 
@@ -217,19 +224,18 @@ def test_an_interrupted_rotation_resumes_and_lookups_work_meanwhile(own_keys, tr
     numbers = _everyone()
     old = keys.field_keys().active
     calls = {"n": 0}
-    real = Member._base_manager.bulk_update
+    real = type(Member._base_manager).bulk_update
 
-    def stop_after_first(rows, fields, **kw):
+    def stop_in_the_second_batch(manager, rows, fields, **kw):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise KeyboardInterrupt  # the operator's Ctrl-C in the second batch
-        return real(rows, fields, **kw)
+            raise KeyboardInterrupt  # the operator's Ctrl-C
+        return real(manager, rows, fields, **kw)
 
-    monkeypatch.setattr(type(Member._base_manager), "bulk_update", lambda self, *a, **k: stop_after_first(*a, **k))
+    monkeypatch.setattr(type(Member._base_manager), "bulk_update", stop_in_the_second_batch)
     with pytest.raises(KeyboardInterrupt):
         rotation.rotate(batch=2)
-    monkeypatch.undo()
-    os.environ["DANGJIAN_KEY_DIR"] = str(own_keys)
+    monkeypatch.setattr(type(Member._base_manager), "bulk_update", real)
     keys.forget()
     ring = keys.field_keys()
     assert ring.active.kid != old.kid and [k.kid for k in ring.others] == [old.kid]
