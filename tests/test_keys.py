@@ -194,6 +194,8 @@ def test_undecryptable_numbers_never_answer_500(tree, personas, login_as, tmp_pa
     r = api.get(f"/api/members/{ma.pk}/")
     assert r.status_code == 200 and r.json()["id_number"] == crypto.UNREADABLE
     member_io.export_members(Member.objects.filter(pk=ma.pk), tmp_path / "x.xlsx", user=personas["wc_admin"])
+    r = api.patch(f"/api/members/{ma.pk}/", {"post": "主任"}, format="json")
+    assert r.status_code == 400 and "无法解密" in r.json()["errors"]["id_number"][0]
 
 
 # ---- rotation ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Values are already typed (dates are dates); each problem is (field, Chinese mess
 """
 import datetime as dt
 
-from dangjian.core import idcard, periods
+from dangjian.core import crypto, idcard, periods
 from dangjian.core.scoping import can
 from dangjian.core.text import unsafe_characters_problem, valid_phone
 
@@ -77,7 +77,10 @@ def check_member(d: dict, today: dt.date | None = None) -> list[tuple[str, str]]
 
     number = d.get("id_number")
     valid_number = None
-    if number is not None:
+    if number == crypto.UNREADABLE:
+        # The kept number cannot be opened with the configured key (docs/operations.md).
+        add("id_number", "已存储的身份证号无法解密（密钥不匹配），请重新填写完整的身份证号")
+    elif number is not None:
         try:
             valid_number = idcard.validate(number)
         except idcard.IdNumberError as exc:
