@@ -249,3 +249,15 @@ def test_an_interrupted_rotation_resumes_and_lookups_work_meanwhile(own_keys, tr
     result = rotation.rotate(batch=2)
     assert result["resumed"] and result["rows"] == len(numbers) - 2 and result["retired"] == [old.kid]
     assert all(m.id_number == numbers[m.pk] for m in Member.objects.all())
+
+
+def test_a_rotation_stopped_right_after_its_new_key_resumes(own_keys, tree):
+    numbers = _everyone(2)
+    old = keys.field_keys().active
+    new = keys.install_active(os.urandom(32))  # and then the process died
+    assert not KeyCheck.objects.filter(kid=new.kid).exists()
+    assert _run_main("check")[0] == 0
+    assert set(KeyCheck.objects.values_list("kid", flat=True)) == {old.kid, new.kid}
+    result = rotation.rotate()
+    assert result["resumed"] and result["key"] == new.kid and result["retired"] == [old.kid]
+    assert all(m.id_number == numbers[m.pk] for m in Member.objects.all())

@@ -85,8 +85,9 @@ def verify() -> keys.Keyring | None:
             have = "、".join(k.kid for k in ring.all)
             raise KeyMismatch(mismatch_message(f"数据库中的数据需要密钥 {row.kid}，当前配置的密钥为 {have}。"))
     if stored and not any(row.kid == ring.active.kid for row in stored):
-        raise KeyMismatch(mismatch_message(
-            f"当前启用的密钥 {ring.active.kid} 不是这份数据的密钥（数据的密钥为 {'、'.join(r.kid for r in stored)}）。"))
+        # Every key the data needs is configured, and the active one is new: a rotation that
+        # stopped right after making its key. Its check value is recorded so it can resume.
+        record([ring.active])
     if not stored:
         # A database from before check values (or a new one): the key must open what is stored.
         for token in samples:
