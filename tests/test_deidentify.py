@@ -148,3 +148,42 @@ def test_import_dry_run_does_not_say_a_number_exists_outside_the_scope(personas,
     messages = [e["message"] for e in report["errors"]]
     assert not report["ok"] and messages == [ID_NOT_USABLE], report["errors"]
     assert not any("范围" in m or "已存在" in m or "组织" in m for m in messages)
+
+
+def _edit_post(member: Member, **over) -> dict:
+    data = {"name": member.name, "gender": member.gender, "ethnicity": member.ethnicity, "education": member.education,
+            "phone": member.phone, "category": member.category, "joined_on": f"{member.joined_on:%Y-%m-%d}",
+            "confirmed_on": f"{member.confirmed_on:%Y-%m-%d}", "workplace": member.workplace, "post": "副主任",
+            "rank": member.rank or "", "status": member.status}
+    data.update(over)
+    return data
+
+
+def test_editing_without_see_id_neither_shows_nor_tests_the_birth_date(login_as, tree):
+    ma = Member.objects.get(pk=tree["ma"].pk)
+    c = login_as("seca1")
+    form = c.get(reverse("members:edit", args=[ma.pk])).content.decode()
+    assert not _leaks(form, ma), _leaks(form, ma)
+    r = c.post(reverse("members:edit", args=[ma.pk]), _edit_post(ma))
+    assert r.status_code == 302
+    ma.refresh_from_db()
+    assert ma.post == "副主任" and ma.birth_date == tree["ma"].birth_date
+    # A new number brings its own birth date.
+    number = idcard.make("110105", dt.date(1984, 3, 9), 135)
+    r = c.post(reverse("members:edit", args=[ma.pk]), _edit_post(ma, id_number=number))
+    assert r.status_code == 302
+    ma.refresh_from_db()
+    assert ma.id_number == number and ma.birth_date == dt.date(1984, 3, 9)
+
+
+def test_the_api_is_no_oracle_for_the_birth_date(personas, tree):
+    ma = Member.objects.get(pk=tree["ma"].pk)
+    c = APIClient()
+    c.force_authenticate(personas["secretary_a1"])
+    answers = set()
+    for guess in (ma.birth_date, ma.birth_date + dt.timedelta(days=1)):
+        r = c.patch(f"/api/members/{ma.pk}/", {"birth_date": f"{guess:%Y-%m-%d}"}, format="json")
+        answers.add((r.status_code, r.content))
+        assert not _leaks(r.content.decode(), ma)
+    assert len(answers) == 1 and r.status_code == 400  # the right guess answers as the wrong one
+    assert Member.objects.get(pk=ma.pk).birth_date == ma.birth_date

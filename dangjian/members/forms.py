@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from dangjian.core import idcard
 from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
+from dangjian.core.scoping import can
 from dangjian.core.text import normalize_phone
 from dangjian.orgs import checks as org_checks
 from dangjian.orgs.fields import OrgField
@@ -69,6 +70,11 @@ class MemberForm(ChineseFormMixin, forms.Form):
             number = self.fields["id_number"]
             number.required = False
             number.help_text = f"当前：{instance.id_mask}。不修改请留空"
+            if user is not None and not can(user, "see_id", instance.org.path):
+                # Without see_id the birth date is not shown, nor guessable through the form's
+                # check against the kept number: it follows a newly entered number instead.
+                del self.fields["birth_date"]
+                number.help_text += "；填写新号码时，出生日期按新号码更新"
         self.fields["id_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
 
     def clean_id_number(self):
@@ -104,6 +110,8 @@ class MemberForm(ChineseFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         facts = {f: data.get(f) for f in self.PLAIN_FIELDS}
+        if "birth_date" not in self.fields:
+            facts["birth_date"] = self._birth_from_number(data.get("id_number"))
         for f in ("gender", "education", "category"):
             facts[f] = facts[f] or None
         number = data.get("id_number")
@@ -119,12 +127,22 @@ class MemberForm(ChineseFormMixin, forms.Form):
                 self.add_error(None, message)
         return data
 
+    def _birth_from_number(self, number):
+        if number:
+            try:
+                return idcard.birth_date(number)
+            except ValueError:
+                pass
+        return self.instance.birth_date
+
     def member_fields(self) -> dict:
         """Keyword arguments for members.services.create_member / update_member."""
         d = self.cleaned_data
         fields = {f: d[f] for f in self.PLAIN_FIELDS if f in self.fields}
         if d.get("id_number"):
             fields["id_number"] = d["id_number"]
+            if "birth_date" not in self.fields:
+                fields["birth_date"] = self._birth_from_number(d["id_number"])
         if "org" in self.fields:
             fields["org"] = d["org"]
         return fields

@@ -179,6 +179,11 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
         return value
 
     def validate(self, data):
+        request = self.context.get("request")
+        if (self.instance is not None and "birth_date" in data and "id_number" not in data and request is not None
+                and not can(request.user, "see_id", self.instance.org.path)):
+            # Checked against the kept number, a changed date would answer whether a guess is right.
+            raise serializers.ValidationError({"birth_date": ["修改出生日期须同时填写完整的身份证号（出生日期以身份证号为准）"]})
         if "rank_label" in data:
             label_rank = data.pop("rank_label")
             if "rank" in data and data["rank"] != label_rank:
