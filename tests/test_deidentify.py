@@ -115,7 +115,7 @@ def test_stored_masks_are_shortened_by_the_migration(tree):
     from django.apps import apps
 
     Member.objects.filter(pk=tree["ma"].pk).update(id_mask="110***********1234")
-    import_module("dangjian.members.migrations.0003_mask_last_four").last_four(apps, None)
+    import_module("dangjian.members.migrations.0004_mask_last_four").last_four(apps, None)
     assert Member.objects.get(pk=tree["ma"].pk).id_mask == "*" * 14 + "1234"
 
 

@@ -22,6 +22,7 @@ from dangjian.core import crypto, keycheck, rotation
 from dangjian.core.models import KeyCheck
 from dangjian.members import io as member_io
 from dangjian.members.models import Member
+from dangjian.orgs.models import Organization
 from tests import factories
 
 
@@ -201,7 +202,8 @@ def test_undecryptable_numbers_never_answer_500(tree, personas, login_as, tmp_pa
 # ---- rotation ---------------------------------------------------------------------------------
 
 def _everyone(n=6):
-    people = [factories.member(factories.org(code=f"R{i}"), name=f"轮换{i}") for i in range(n)]
+    root = Organization.objects.get(code="CZ")
+    people = [factories.member(factories.org(root, code=f"R{i}"), name=f"轮换{i}") for i in range(n)]
     return {m.pk: m.id_number for m in people} | {m.pk: m.id_number for m in Member.objects.all()}
 
 

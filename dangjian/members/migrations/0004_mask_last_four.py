@@ -13,7 +13,7 @@ def last_four(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0002_initial'),
+        ('members', '0003_member_version'),
     ]
 
     operations = [
