@@ -1,5 +1,4 @@
 """Settings. Every deployment choice is an environment variable read by a typed helper."""
-import base64
 from pathlib import Path
 
 import dj_database_url
@@ -10,9 +9,10 @@ from dangjian.keys import load_key
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("DANGJIAN_VAR_DIR", str(BASE_DIR.parent / "var")))
 
-SECRET_KEY = env_str("DANGJIAN_SECRET_KEY", "") or base64.urlsafe_b64encode(
-    load_key("DANGJIAN_SECRET_KEY_B64", "secret.key")
-).decode()
+# The key file's 32 random bytes as 64 hex digits: `check --deploy` asks for at least 50
+# characters (the 44-character base64 form used before was flagged). Nothing signed with it is
+# stored, so the change only ends the sessions open at the upgrade.
+SECRET_KEY = env_str("DANGJIAN_SECRET_KEY", "") or load_key("DANGJIAN_SECRET_KEY_B64", "secret.key").hex()
 # The field keys (身份证号 at rest) are read by dangjian.keys when first needed, and made only on
 # a first install: never here, where the database cannot yet say whether data exists.
 
@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "dangjian.core.versioning.ConflictMiddleware",
+    "dangjian.core.privacy.SessionTimeoutMiddleware",
+    "dangjian.core.privacy.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -84,7 +86,11 @@ TEMPLATES = [
 # Database: one URL. SQLite (WAL) by default so a new user needs no server.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = env_str("DANGJIAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'dangjian.sqlite3'}")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DANGJIAN_DB_CONN_MAX_AGE", 60, 0))
+# Persistent connections (CONN_MAX_AGE > 0) only for a server with one process per worker
+# (gunicorn sync workers): under a threaded server every thread keeps its own connection open,
+# and 60 s exhausted PostgreSQL's max_connections ("too many clients"). See docs/operations.md.
+_conn_max_age = env_int("DANGJIAN_DB_CONN_MAX_AGE", 0, 0)
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age, conn_health_checks=_conn_max_age > 0)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
@@ -118,10 +124,30 @@ AUTHENTICATION_BACKENDS = ["dangjian.accounts.backends.LockoutBackend"]
 LOGIN_MAX_FAILURES = env_int("DANGJIAN_LOGIN_MAX_FAILURES", 5, 1)
 LOGIN_LOCKOUT_MINUTES = env_int("DANGJIAN_LOGIN_LOCKOUT_MINUTES", 15, 1)
 
+# Sessions (dangjian/core/privacy.py): end when the browser closes, after SESSION_IDLE_SECONDS
+# without a request, and SESSION_COOKIE_AGE after the login whatever happens.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("DANGJIAN_SESSION_SECONDS", 8 * 3600, 60)
-SESSION_COOKIE_SECURE = env_bool("DANGJIAN_SECURE_COOKIES", False)
+SESSION_IDLE_SECONDS = env_int("DANGJIAN_SESSION_IDLE_SECONDS", 30 * 60, 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Production (docs/operations.md, 生产部署): DANGJIAN_PRODUCTION=true turns on HTTPS only —
+# redirect, HSTS, Secure cookies. Each can still be set on its own. Off by default, so
+# `make demo` keeps serving plain http on 127.0.0.1.
+PRODUCTION = env_bool("DANGJIAN_PRODUCTION", False)
+SECURE_SSL_REDIRECT = env_bool("DANGJIAN_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("DANGJIAN_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0, 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DANGJIAN_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DANGJIAN_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("DANGJIAN_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a reverse proxy that ends TLS, Django sees plain http: trust the proxy's
+# X-Forwarded-Proto only when told the proxy sets it (and strips it from clients).
+if env_bool("DANGJIAN_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LANGUAGE_CODE = "zh-hans"
 TIME_ZONE = "Asia/Shanghai"
@@ -192,6 +218,9 @@ SPECTACULAR_SETTINGS = {
 
 # Conditional unique constraints are not created on MariaDB; the services enforce them there.
 SILENCED_SYSTEM_CHECKS = ["models.W036"]
+# HSTS preloading means listing the host name in the browsers' public list; an intranet host
+# cannot be listed, so the preload directive is left to DANGJIAN_HSTS_PRELOAD.
+SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,12 @@ class CoreConfig(AppConfig):
     verbose_name = "公共"
 
     def ready(self):
-        from . import keycheck  # noqa: F401  (registers the key check with `check`)
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import (
+            keycheck,  # noqa: F401  (registers the key check with `check`)
+            privacy,
+        )
 
         post_migrate.connect(_check_keys, sender=self, dispatch_uid="core_check_keys")
+        user_logged_in.connect(privacy.session_started, dispatch_uid="dangjian.core.privacy.session_started")
