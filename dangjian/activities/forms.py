@@ -1,7 +1,16 @@
-"""The record form: the activity's fields as a form, attendance as one row per member read
-from the POST (att_<id> / reason_<id>), so a branch of fifty is marked in fifty clicks at most
-and usually in none. Also the form of a rule change (a new version of a frequency requirement)."""
+"""The record form: the activity's fields as a form, attendance as one row per member, so a
+branch of fifty is marked in fifty clicks at most and usually in none. Also the form of a rule
+change (a new version of a frequency requirement).
+
+Attendance arrives as one field, `attendance`: a JSON list of [member id, status, reason] that
+static/js/attendance.js builds from the rows when the form is sent. One radio group and one
+reason box per member would be two POST fields each, and an org of 3,000 members would pass
+Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000): every save answered 400. Without JavaScript the
+rows are sent as themselves (att_<id> / reason_<id>), which a branch stays well within."""
+import json
+
 from django import forms
+from django.conf import settings
 
 from dangjian.core.forms import ChineseFormMixin, DateInput, VersionField
 from dangjian.orgs.models import OrgKind
@@ -11,6 +20,7 @@ from .checks import TEXT_LIMITS
 from .models import KINDS_FOR_ORG, Attendance, Condition, Period, Quorum
 
 ATTENDANCE_CHOICES = Attendance.Status.choices
+ATTENDANCE_FIELD = "attendance"
 
 
 class TimeInput(forms.TimeInput):
@@ -77,17 +87,46 @@ class ActivityForm(ChineseFormMixin, forms.Form):
         self.members = list(members)
         initial = attendance_initial or {}
         self.attendance_rows = []
+        self.attendance_error = ""
         data = self.data if self.is_bound else None
+        sent = self._sent_attendance(data.get(ATTENDANCE_FIELD, "")) if data is not None else None
         for m in self.members:
-            if data is not None:
+            if sent is not None:
+                status, reason = sent.get(m.pk, ("present", ""))
+            elif data is not None:
                 status = data.get(f"att_{m.pk}", "present")
                 reason = data.get(f"reason_{m.pk}", "")
             else:
                 status, reason = initial.get(m.pk, ("present", ""))
             self.attendance_rows.append({"member": m, "status": status, "reason": reason})
 
+    @property
+    def rows_without_script(self) -> int:
+        """How many attendance rows fit the server's field limit when sent as their own fields
+        (two each, beside the form's own two dozen)."""
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return (limit - len(self.fields) - 10) // 2 if limit else len(self.members)
+
+    def _sent_attendance(self, raw: str) -> dict[int, tuple[str, str]] | None:
+        """The `attendance` field read into {member id: (status, reason)}; None when it was not
+        sent (the rows came as fields of their own)."""
+        if not raw:
+            return None
+        try:
+            rows = json.loads(raw)
+            found = {int(mid): (str(status), str(reason)) for mid, status, reason in rows}
+        except (ValueError, TypeError):
+            self.attendance_error = "出席情况：名单的格式不对，请刷新页面后重新填写"
+            return {}
+        known = {m.pk for m in self.members}
+        if set(found) - known:
+            self.attendance_error = "出席情况：名单中有不属于本次会议可选范围的党员，请刷新页面后重新填写"
+        return found
+
     def clean(self):
         cleaned = super().clean()
+        if self.attendance_error:
+            self.add_error(None, self.attendance_error)
         valid = {c for c, _ in ATTENDANCE_CHOICES} | {"none"}
         for row in self.attendance_rows:
             if row["status"] not in valid:
