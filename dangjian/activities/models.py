@@ -13,6 +13,7 @@ of historical records without attendance lists supplies its own 应到/实到.
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.versioning import Versioned
@@ -61,8 +62,15 @@ class ActivityQuerySet(ScopedQuerySet):
     path_lookup = "org__path"
 
     def self_q(self, scope: Scope):
-        # A plain member sees the records of meetings they were listed at.
-        return Q(attendances__member_id=scope.member_id) if scope.member_id else None
+        # A plain member sees the meetings they were asked to attend (listed on the attendance,
+        # whatever their status) and their own branch's meetings from today on. A subquery, not
+        # a join on attendances, so a record never comes back once per attendance row.
+        if not scope.member_id:
+            return None
+        q = Q(pk__in=Attendance.objects.filter(member_id=scope.member_id).values("activity_id"))
+        if scope.member_org_path:
+            q |= Q(org__path=scope.member_org_path, held_on__gte=timezone.localdate())
+        return q
 
     def active(self):
         return self.filter(status=Activity.Status.ACTIVE)

@@ -46,8 +46,16 @@ def kind_choices(org: Organization) -> list[tuple[str, str]]:
     return [(k, KIND_LABELS[k]) for k, org_kinds in KINDS_FOR_ORG.items() if org.kind in org_kinds]
 
 
-def org_activities(org: Organization, *, kind: str = "", year: int | None = None):
-    qs = Activity.objects.filter(org=org).prefetch_related(
+def records_for(user, org: Organization):
+    """The org's records that `user` may open: all of them with "view" over the org, else (a
+    plain member of it) those they were asked to attend and the upcoming ones. Lists and the
+    calendar show only these, so none of their links answers 404."""
+    return Activity.objects.visible_to(user).filter(org=org)
+
+
+def org_activities(org: Organization, *, kind: str = "", year: int | None = None, user=None):
+    base = Activity.objects.filter(org=org) if user is None else records_for(user, org)
+    qs = base.prefetch_related(
         Prefetch("kinds", queryset=ActivityKind.objects.order_by("id")))
     if kind:
         qs = qs.filter(kinds__kind=kind)
@@ -56,8 +64,9 @@ def org_activities(org: Organization, *, kind: str = "", year: int | None = None
     return qs.order_by("-held_on", "-id")
 
 
-def years_with_records(org: Organization) -> list[int]:
-    years = {d.year for d in Activity.objects.filter(org=org).dates("held_on", "year")}
+def years_with_records(org: Organization, user=None) -> list[int]:
+    base = Activity.objects.filter(org=org) if user is None else records_for(user, org)
+    years = {d.year for d in base.dates("held_on", "year")}
     years.add(timezone.localdate().year)
     return sorted(years, reverse=True)
 
@@ -155,20 +164,23 @@ def attendance_counts(member_id: int, year: int) -> dict[str, int]:
     return {s: found.get(s, 0) for s in STATUS_ORDER}
 
 
-def month_calendar(org: Organization, year: int, month: int, today: dt.date | None = None) -> dict:
+def month_calendar(org: Organization, year: int, month: int, today: dt.date | None = None, user=None) -> dict:
     """The month as weeks of days with the records held on each, and the requirements whose
-    period contains the month: what is held, what is still due, what is missing."""
+    period contains the month: what is held, what is still due, what is missing. Given a
+    `user`, the records and the evidence named are only those the user may open."""
     today = today or timezone.localdate()
     first = dt.date(year, month, 1)
     last = dt.date(year, month, pycalendar.monthrange(year, month)[1])
     held = defaultdict(list)
-    for a in org_activities(org).filter(held_on__range=(first, last), status=Activity.Status.ACTIVE):
+    for a in org_activities(org, user=user).filter(held_on__range=(first, last), status=Activity.Status.ACTIVE):
         held[a.held_on].append(a)
     weeks = [[{"day": d, "in_month": d.month == month, "activities": held.get(d, []), "is_today": d == today}
               for d in week] for week in pycalendar.Calendar().monthdatescalendar(year, month)]
     verdicts = compliance.compute(first, last, org_ids=[org.pk], today=today)
     verdicts.sort(key=lambda v: (v.rule.position, v.rule.code, v.period.start))
     rows = [r for r in _rows(verdicts, today) if r["status"] != compliance.NOT_APPLICABLE]
+    if user is not None and not scope_of(user).allows("view", org.path):
+        _only_openable(rows, user, org)
     return {
         "first": first, "last": last, "weeks": weeks,
         "todo": [r for r in rows if r["status"] in (compliance.DUE, compliance.MISSING)],
@@ -177,6 +189,15 @@ def month_calendar(org: Organization, year: int, month: int, today: dt.date | No
         "prev": periods.containing("month", first - dt.timedelta(days=1)).label,
         "next": periods.containing("month", last + dt.timedelta(days=1)).label,
     }
+
+
+def _only_openable(rows: list[dict], user, org: Organization) -> None:
+    """Keep in each row's evidence only the records `user` may open (one query)."""
+    named = {a.pk for r in rows for a in (*r["evidence"], *r["failed_quorum"])}
+    openable = set(records_for(user, org).filter(pk__in=named).values_list("pk", flat=True)) if named else set()
+    for r in rows:
+        r["evidence"] = [a for a in r["evidence"] if a.pk in openable]
+        r["failed_quorum"] = [a for a in r["failed_quorum"] if a.pk in openable]
 
 
 # ---- the working committee's overview --------------------------------------------------------

@@ -5,7 +5,7 @@ import re
 from django.shortcuts import render
 from django.utils import timezone
 
-from dangjian.core.scoping import can
+from dangjian.core.scoping import can, require
 from dangjian.orgs.models import Organization
 
 from .. import queries
@@ -14,7 +14,10 @@ from .records import _year
 
 def compliance(request, org_pk):
     user = request.user
+    # The verdicts name every record of the org as evidence: a plain member, who opens only the
+    # meetings they were asked to attend, sees their branch's requirements on their own page.
     org = queries.org_or_404(user, org_pk)
+    require(can(user, "view", org.path))
     today = timezone.localdate()
     year = _year(request, today.year)
     rows = queries.org_compliance(org, year, today)
@@ -37,8 +40,9 @@ def month_calendar(request, org_pk):
             year, month = _month(raw, today)
         except ValueError as exc:
             error = f"{exc}，已显示本月"
-    cal = queries.month_calendar(org, year, month, today)
+    cal = queries.month_calendar(org, year, month, today, user=user)
     ctx = {"org": org, "cal": cal, "error": error, "weekdays": "一二三四五六日",
+           "member_only": not can(user, "view", org.path),
            "can_edit": can(user, "edit", org.path) and org.status == Organization.Status.ACTIVE}
     return render(request, "activities/calendar.html", ctx)
 

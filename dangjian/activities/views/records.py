@@ -68,10 +68,11 @@ def org_activities(request, org_pk):
     if kind not in KIND_LABELS:
         kind = ""
     year = _year(request, 0) or None
-    page_obj, qs_base = paginate(request, queries.org_activities(org, kind=kind, year=year))
+    page_obj, qs_base = paginate(request, queries.org_activities(org, kind=kind, year=year, user=user))
     ctx = {
         "org": org, "page_obj": page_obj, "qs_base": qs_base, "kind": kind, "year": year,
-        "kinds": queries.kind_choices(org), "years": queries.years_with_records(org),
+        "kinds": queries.kind_choices(org), "years": queries.years_with_records(org, user),
+        "member_only": not can(user, "view", org.path),
         "can_edit": can(user, "edit", org.path) and org.status == Organization.Status.ACTIVE,
         "this_year": timezone.localdate().year, "this_month": timezone.localdate().strftime("%Y-%m"),
     }
@@ -93,6 +94,9 @@ def detail(request, pk):
         "attachments": [f for f in files if f.is_active],
         "history": history_rows.describe(entries, labels),
         "can_edit": can(user, "edit", activity.org.path) and activity.status == Activity.Status.ACTIVE,
+        "member_only": not can(user, "view", activity.org.path),
+        # A meeting of another org that the member sat in on: its org's pages are not theirs.
+        "sees_org": Organization.objects.visible_to(user).filter(pk=activity.org_id).exists(),
         "backfilled_days": (timezone.localtime(activity.recorded_at).date() - activity.held_on).days,
     }
     return render(request, "activities/detail.html", ctx)
