@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "dangjian.core.versioning.ConflictMiddleware",
     "dangjian.core.privacy.SessionTimeoutMiddleware",
     "dangjian.core.privacy.NoStoreMiddleware",
+    "dangjian.core.nul.RefuseNulMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -34,6 +34,9 @@ class ScopedOrgCodeField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if "\x00" in data:
+            # No code holds NUL, and PostgreSQL would refuse the look-up itself (a 500).
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
         return super().to_internal_value(data.strip())
 
 
