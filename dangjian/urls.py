@@ -1,9 +1,12 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 from dangjian.api import router
+from dangjian.core.scoping import NOT_FOUND
 from dangjian.views import home
 
 _swagger = SpectacularSwaggerView.as_view(url_name="api-schema")
@@ -14,6 +17,16 @@ def api_docs(request):
     login middleware sends anonymous visitors to the login page like every other page."""
     return _swagger(request)
 
+
+def not_found(request, exception):
+    """A path under /api/ that no route matches (an id that is not a number) answers in the
+    API's one error shape, as JSON, like every other API error; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": NOT_FOUND}, status=404, json_dumps_params={"ensure_ascii": False})
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 urlpatterns = [
     path("", home, name="home"),

@@ -7,7 +7,15 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
 from dangjian.core import periods
-from dangjian.core.api import NOT_FOUND, Pagination, ScopedViewSetMixin, error_responses, field_errors, forbidden
+from dangjian.core.api import (
+    NOT_FOUND,
+    PAGE_NOT_FOUND,
+    Pagination,
+    ScopedViewSetMixin,
+    error_responses,
+    field_errors,
+    forbidden,
+)
 from dangjian.core.scoping import can_anywhere
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -30,7 +38,7 @@ PEOPLE = ("host", "recorder", "lecturer")
         summary="组织生活记录列表",
         description="您可查看的有效记录，按日期倒序；可按组织（含下级）、类型和日期范围筛选。",
         parameters=[ActivityFilterSerializer],
-        responses={200: ActivitySerializer(many=True), **error_responses(400, 401)},
+        responses={200: ActivitySerializer(many=True), **error_responses(400, 401, 404, not_found=PAGE_NOT_FOUND)},
     ),
     retrieve=extend_schema(summary="组织生活记录详情", responses={200: ActivitySerializer, **error_responses(401, 404)}),
 )

@@ -294,13 +294,18 @@ ErrorSerializer = inline_serializer(
 )
 
 
-def error_responses(*codes: int) -> dict:
+# A list answers 404 for a page past its last one (DRF's paginator): documented, so a client
+# reading the schema knows to stop there.
+PAGE_NOT_FOUND = "页码超出范围（page 大于总页数）"
+
+
+def error_responses(*codes: int, not_found: str = "不存在，或不在权限范围内") -> dict:
     """Schema entries for the error statuses an operation can answer."""
     text = {
         400: "输入有误（errors 按字段列出原因）",
         401: "未登录或令牌无效",
         403: "可以查看但无权执行此操作",
-        404: "不存在，或不在权限范围内",
+        404: not_found,
         409: "提交的版本已过期：记录在读取后已被他人修改（version 为当前版本），或他人正同时修改",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=text.get(code, "")) for code in codes}

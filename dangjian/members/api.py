@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from dangjian.core import audit
 from dangjian.core.api import (
+    PAGE_NOT_FOUND,
     Pagination,
     ScopedViewSetMixin,
     error_responses,
@@ -32,7 +33,7 @@ REVEAL_NOTE = "通过 API 返回"
         summary="党员列表",
         description="您可查看的党员；默认只列在册党员（status=all 列出全部）。",
         parameters=[MemberFilterSerializer],
-        responses={200: MemberSerializer(many=True), **error_responses(400, 401)},
+        responses={200: MemberSerializer(many=True), **error_responses(400, 401, 404, not_found=PAGE_NOT_FOUND)},
     ),
     retrieve=extend_schema(summary="党员详情", responses={200: MemberSerializer, **error_responses(401, 404)}),
 )

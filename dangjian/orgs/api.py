@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from dangjian.core.api import (
     NON_FIELD,
+    PAGE_NOT_FOUND,
     Pagination,
     ScopedViewSetMixin,
     error_responses,
@@ -37,7 +38,7 @@ from .serializers import (
         summary="组织列表",
         description="您可查看的组织；默认只列正常状态（status=all 列出全部）。",
         parameters=[OrgFilterSerializer],
-        responses={200: OrgSerializer(many=True), **error_responses(400, 401)},
+        responses={200: OrgSerializer(many=True), **error_responses(400, 401, 404, not_found=PAGE_NOT_FOUND)},
     ),
     retrieve=extend_schema(summary="组织详情", responses={200: OrgSerializer, **error_responses(401, 404)}),
 )
