@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "dangjian.core.versioning.ConflictMiddleware",
     "dangjian.core.privacy.SessionTimeoutMiddleware",
     "dangjian.core.privacy.NoStoreMiddleware",
-    "dangjian.core.nul.RefuseNulMiddleware",
+    "dangjian.core.nul.NulMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -17,7 +17,9 @@ from tests import factories
 def run_settings(tmp_path, env: dict, code: str) -> subprocess.CompletedProcess:
     """`code` run with the production settings module (dangjian.settings) under `env`, with
     keys and data in tmp_path so nothing of the suite's or a working installation's is read."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("DANGJIAN_")}
+    # Nothing of the suite's own environment (DANGJIAN_*, or DJANGO_ALLOW_ASYNC_UNSAFE that the
+    # browser tests set, which `check --deploy` rightly flags).
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("DANGJIAN_", "DJANGO_"))}
     full.update({"DJANGO_SETTINGS_MODULE": "dangjian.settings", "DANGJIAN_KEY_DIR": str(tmp_path / "keys"),
                  "DANGJIAN_VAR_DIR": str(tmp_path / "var")}, **env)
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=120)
