@@ -15,20 +15,17 @@
   var wide = window.matchMedia("(min-width: 768px)");
   var chart = null;
 
-  // Tooltips are HTML: every string from the data (unit names above all) is escaped.
-  function esc(value) {
-    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-  }
-
+  // The tooltip is drawn on the canvas as text (renderMode "richText"), never as HTML: a unit's
+  // name is whatever its admin typed, and HTML built from it would run as markup. Text
+  // needs no escaping, and the Content-Security-Policy (no style="…") is kept as well.
   function tip(p) {
     var d = p.data;
-    var head = esc(data.units[d.value[1]]) + " · " + esc(data.months[d.value[0]]) + "<br>";
+    var head = data.units[d.value[1]] + " · " + data.months[d.value[0]] + "\n";
     if (p.seriesIndex === 1) {
-      return head + "周期尚未结束：已完成 " + esc(d.met) + " 项，待完成 " + esc(d.due) + " 项";
+      return head + "周期尚未结束：已完成 " + d.met + " 项，待完成 " + d.due + " 项";
     }
-    return head + "完成率 " + esc(d.value[2]) + "%<br>已完成 " + esc(d.met) + " / 应完成 " + esc(d.required) +
-      " 项<br>应开未开 " + esc(d.missing) + " 项<br><span style=\"color:#888\">点击查看应开未开事项</span>";
+    return head + "完成率 " + d.value[2] + "%\n已完成 " + d.met + " / 应完成 " + d.required +
+      " 项\n应开未开 " + d.missing + " 项\n点击查看应开未开事项";
   }
 
   // Whole percents on the cells; never "100%" for a unit that missed something, nor "0%"
@@ -44,7 +41,7 @@
     chart = echarts.init(box, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
-      tooltip: { formatter: tip, confine: true },
+      tooltip: { formatter: tip, confine: true, renderMode: "richText" },
       grid: { top: 56, bottom: 12, left: 8, right: 16, containLabel: true },
       xAxis: { type: "category", data: data.months, position: "top", splitArea: { show: true } },
       yAxis: {

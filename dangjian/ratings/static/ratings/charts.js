@@ -10,11 +10,7 @@
     lagging: "#555555", unrated: "#cccccc"
   };
 
-  // Tooltips are HTML: strings from the data are escaped before they go into one.
-  function esc(value) {
-    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-  }
+  // Tooltips are text on the canvas (renderMode "richText"), never HTML built from the data.
 
   function draw(id, option) {
     var box = document.getElementById(id);
@@ -33,7 +29,7 @@
     var colors = data.codes.map(function (c) { return COLORS[c] || "#999"; });
     var bar = draw("ratings-bar", {
       animation: false,
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", renderMode: "richText" },
       grid: { top: 32, bottom: 24, left: 8, right: 16, containLabel: true },
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value", minInterval: 1, name: "党支部（个）" },
@@ -44,7 +40,7 @@
     });
     var pie = draw("ratings-pie", {
       animation: false,
-      tooltip: { trigger: "item", formatter: "{b}：{c} 个（{d}%）" },
+      tooltip: { trigger: "item", formatter: "{b}：{c} 个（{d}%）", renderMode: "richText" },
       // Labels at the box's edges, joined to their sectors: on a phone the space beside a
       // centred ring is too narrow for labels placed next to it.
       series: [{
@@ -76,9 +72,9 @@
     var h = JSON.parse(history.textContent);
     draw("ratings-history-chart", {
       animation: false,
-      tooltip: { trigger: "axis", formatter: function (ps) {
+      tooltip: { trigger: "axis", renderMode: "richText", formatter: function (ps) {
         var p = ps[0];
-        return esc(p.axisValue) + " 年：" + esc(p.value ? h.labels[p.value - 1] : "未评定");
+        return p.axisValue + " 年：" + (p.value ? h.labels[p.value - 1] : "未评定");
       } },
       grid: { top: 16, bottom: 24, left: 8, right: 16, containLabel: true },
       xAxis: { type: "category", data: h.years },

@@ -32,7 +32,8 @@
   chart.setOption({
     animation: false,
     color: colors,
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
+    // The tooltip is text on the canvas, never HTML built from report names.
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true, renderMode: "richText" },
     legend: { top: 0 },
     grid: { top: 32, bottom: 24, left: 8, right: 16, containLabel: true },
     xAxis: { type: "value", minInterval: 1, name: "票数", nameLocation: "middle", nameGap: 22 },
