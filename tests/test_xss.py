@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from dangjian.accounts.models import User
+from tests import factories
 
 TODAY = dt.date(2026, 6, 30)
 
@@ -228,3 +229,129 @@ def test_templates_hold_no_inline_script_handler_or_style():
                 found[str(path)] = problems
     assert len(TEMPLATE_DIRS) > 5
     assert not found, found
+
+
+# ---- the browser: nothing runs, nothing breaks the policy -----------------------------------
+
+# Collects the policy's violations before any page script runs (Playwright adds this script
+# through the browser's own protocol, so the policy does not apply to it).
+WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.effectiveDirective + " " + e.blockedURI + " " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+INJECTED = "img[id^=f], svg[id^=f], [onerror], [onload]"
+
+
+def main_walk() -> list[str]:
+    """The pages of the main walk, with an object of each kind from the hostile city."""
+    from dangjian.activities.models import Activity
+    from dangjian.assessment.models import TargetScore
+    from dangjian.members.models import Member
+    from dangjian.orgs.models import Organization
+    from dangjian.ratings.models import Rating, WeakOrg
+    from dangjian.reviews.models import DutyReport, DutyReview
+
+    branch = Organization.objects.filter(kind="branch", members__isnull=False).order_by("pk").first()
+    member = Member.objects.filter(org=branch).order_by("pk").first()
+    activity = Activity.objects.filter(org=branch).order_by("-held_on").first() or Activity.objects.order_by("pk").first()
+    score = TargetScore.objects.order_by("-run__period_end", "pk").select_related("run").first()
+    review = DutyReview.objects.filter(status=DutyReview.Status.CLOSED).order_by("pk").first()
+    report = DutyReport.objects.filter(review=review).order_by("pk").first()
+    rated = Rating.objects.order_by("pk").first()
+    weak = WeakOrg.objects.order_by("pk").first()
+    assert all((branch, member, activity, score, review, report, rated, weak)), "the demo city lacks a kind of record"
+    run = score.run
+    return [
+        "/", "/orgs/", f"/orgs/{branch.pk}/", "/members/", f"/members/{member.pk}/", "/activities/",
+        "/activities/overview/", "/activities/formalism/", "/activities/rules/",
+        f"/activities/org/{branch.pk}/calendar/", f"/activities/org/{branch.pk}/compliance/",
+        f"/activities/{activity.pk}/", "/assessment/", f"/assessment/runs/{run.pk}/",
+        f"/assessment/runs/{run.pk}/targets/{score.org_id}/", f"/assessment/runs/{run.pk}/bulletin/",
+        "/assessment/admonitions/", "/reviews/", f"/reviews/{review.pk}/", f"/reviews/{review.pk}/results/",
+        f"/reviews/reports/{report.pk}/", "/ratings/", f"/ratings/org/{rated.org_id}/", "/ratings/weak/",
+        f"/ratings/weak/{weak.pk}/", "/duties/overview/", "/duties/items/", f"/duties/member/{member.pk}/",
+        "/exchange/import/", "/api/docs/",
+    ]
+
+
+def hover_heatmap(page) -> str:
+    """Hovers a closed cell of the heatmap and returns the tooltip's text (the tooltip is drawn
+    on the canvas, so its text is read from the chart's scene, never from the page's markup)."""
+    point = page.evaluate("""() => {
+      const box = document.getElementById("overview-chart");
+      const chart = echarts.getInstanceByDom(box);
+      const cell = chart.getOption().series[0].data[0];
+      const [x, y] = chart.convertToPixel({seriesIndex: 0}, cell.value.slice(0, 2));
+      const r = box.getBoundingClientRect();
+      return [r.left + x, r.top + y];
+    }""")
+    page.mouse.move(point[0] - 5, point[1] - 5)
+    page.mouse.move(*point)
+    page.wait_for_timeout(600)
+    return page.evaluate("""() => {
+      const chart = echarts.getInstanceByDom(document.getElementById("overview-chart"));
+      const html = Array.from(document.querySelectorAll("#overview-chart div")).map(d => d.textContent).join(" ");
+      const texts = chart.getZr().storage.getDisplayList(true)
+        .map(el => (el.style && el.style.text) || "").join(" ");
+      return html + " " + texts;
+    }""")
+
+
+@pytest.mark.browser
+def test_hostile_names_run_nothing_and_break_no_policy_in_the_browser(transactional_db, live_server, browser_page,
+                                                                        settings, tmp_path):
+    from dangjian.demo import generator
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    tags = build_hostile_city()
+    page, base = browser_page, live_server.url
+    dialogs, errors = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.add_init_script(WATCH)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    factories.browser_login(page, base, "admin", generator.DEMO_PASSWORD)
+
+    problems, charts = [], 0
+    for path in main_walk():
+        response = page.goto(base + path)
+        page.wait_for_load_state("networkidle")
+        if response.status != 200:
+            problems.append(f"{path}: {response.status}")
+        policy = response.headers.get("content-security-policy", "")
+        if "script-src 'self'" not in policy or "unsafe" in policy:
+            problems.append(f"{path}: policy {policy!r}")
+        if path == "/activities/overview/":
+            tip = hover_heatmap(page)
+            # The tooltip shows the hostile unit name as text.
+            if "完成率" not in tip or not any(f"id=f{t}" in tip for t in tags):
+                problems.append(f"{path}: tooltip not shown with the unit's name: {tip[:200]!r}")
+        if path == "/orgs/":
+            page.locator("[data-expand]").first.click()
+            page.wait_for_load_state("networkidle")
+        if path == "/members/":
+            box = page.locator("[data-org-ac-input]").first
+            box.fill("市")
+            page.locator("[data-org-ac] [role=option]").first.wait_for()
+        # Charts drew: every chart box on the page holds ECharts' canvas.
+        empty = page.evaluate("""() => Array.from(document.querySelectorAll(
+            "#overview-chart, #formalism-chart, #grade-chart, #trend-chart, #history-chart, #results-chart, "
+            + "#ratings-bar, #ratings-pie, #ratings-history-chart"))
+          .filter(b => b.offsetWidth && !b.querySelector("canvas")).map(b => b.id)""")
+        charts += page.locator("canvas").count()
+        problems += [f"{path}: chart {c} not drawn" for c in empty]
+        page.wait_for_timeout(100)
+        found = page.evaluate(f"""() => ({{
+            xss: typeof window.__xss === "undefined" ? null : String(window.__xss),
+            injected: document.querySelectorAll("{INJECTED}").length,
+            csp: window.__csp || []}})""")
+        if found["xss"] is not None or found["injected"]:
+            problems.append(f"{path}: script from data ran ({found})")
+        problems += [f"{path}: CSP violation {v}" for v in found["csp"]]
+    assert not dialogs, dialogs
+    assert not errors, errors
+    assert not problems, "\n".join(problems)
+    assert charts >= 8
