@@ -343,6 +343,13 @@ def test_hostile_names_run_nothing_and_break_no_policy_in_the_browser(transactio
           .filter(b => b.offsetWidth && !b.querySelector("canvas")).map(b => b.id)""")
         charts += page.locator("canvas").count()
         problems += [f"{path}: chart {c} not drawn" for c in empty]
+        # Every chart's tooltip is shown once: the pointer crosses each drawn chart.
+        for box in page.locator("div:has(> div > canvas)").all():
+            area = box.bounding_box()
+            if area and area["width"] > 50:
+                for fx in (0.3, 0.5, 0.7):
+                    page.mouse.move(area["x"] + area["width"] * fx, area["y"] + area["height"] * 0.5)
+                    page.wait_for_timeout(150)
         page.wait_for_timeout(100)
         found = page.evaluate(f"""() => ({{
             xss: typeof window.__xss === "undefined" ? null : String(window.__xss),
