@@ -362,3 +362,49 @@ def test_hostile_names_run_nothing_and_break_no_policy_in_the_browser(transactio
     assert not errors, errors
     assert not problems, "\n".join(problems)
     assert charts >= 8
+
+
+@pytest.mark.browser
+def test_confirm_and_autosubmit_work_without_inline_handlers(transactional_db, live_server, personas, tree,
+                                                             browser_page, settings, tmp_path):
+    """What used to be onclick="return confirm(…)" and onchange="this.form.submit()" works
+    under the policy: the question shows a hostile file name as text, a refusal keeps the file, a yes removes it; a
+    year picked in the list reloads the page for that year."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from dangjian.activities import services as activity_services
+    from dangjian.activities.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    name = "签到表<img src=x onerror=__xss=1>'\");alert(2);.pdf"
+    activity = activity_services.record_activity(None, tree["a1"], ["theme_day"], factories.TODAY, topic="主题党日")
+    att = activity_services.add_attachment(None, activity, SimpleUploadedFile(name, b"%PDF-1.4 sheet",
+                                                                               "application/pdf"))
+    page, base = browser_page, live_server.url
+    page.add_init_script(WATCH)
+    factories.browser_login(page, base, "seca1")
+    asked, answer = [], {"accept": False}
+    page.on("dialog", lambda d: (asked.append(d.message), d.accept() if answer["accept"] else d.dismiss()))
+
+    # Both pages run under the policy, which would block an inline handler.
+    response = page.goto(f"{base}/activities/{activity.pk}/")
+    assert "script-src 'self'" in response.headers.get("content-security-policy", "")
+    remove = page.locator("[data-confirm]").first
+    remove.click()
+    page.wait_for_timeout(300)
+    assert asked == [f"删除附件“{att.name}”？删除后不再列出，变更记录中保留。"]
+    assert Attachment.objects.filter(pk=att.pk, is_active=True).exists()
+    answer["accept"] = True
+    with page.expect_navigation():
+        remove.click()
+    assert not Attachment.objects.filter(pk=att.pk, is_active=True).exists()
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+    response = page.goto(f"{base}/activities/org/{tree['a1'].pk}/compliance/")
+    assert "script-src 'self'" in response.headers.get("content-security-policy", "")
+    years = page.locator("#f-year option").all_inner_texts()
+    other = next(y for y in years if y != page.locator("#f-year").input_value())
+    with page.expect_navigation():
+        page.select_option("#f-year", other)
+    assert f"year={other}" in page.url and f"{other} 年组织生活落实情况" in page.inner_text("h1")
+    assert page.evaluate("window.__csp") == []
