@@ -127,9 +127,13 @@ def csp_problems(response) -> list[str]:
     return problems
 
 
+# Pages reached by typing rather than by a link: the org autocomplete's answers.
+TYPED = ["/orgs/lookup/?capability=view&q=市", "/orgs/lookup/?capability=view&q=党支部", "/members/?q=f"]
+
+
 def walk(client: Client, start: str = "/") -> tuple[dict[str, str], list[str]]:
     """Follows links breadth first. Returns url → the text shown, and the problems found."""
-    seen_shapes, queue, visited, texts, problems = Counter(), [start], set(), {}, []
+    seen_shapes, queue, visited, texts, problems = Counter(), [start, *TYPED], set(), {}, []
     while queue and len(visited) < LIMIT:
         url = queue.pop(0)
         if url in visited or seen_shapes[shape(url)] >= PER_SHAPE:
