@@ -194,8 +194,9 @@ INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>(?!\s*</script>)", re
 
 
 def template_problems(text: str) -> list[str]:
-    # Template comments are never sent: blank them out, keeping the line numbers.
-    text = re.sub(r"\{#.*?#\}", lambda m: "\n" * m.group(0).count("\n"), text)
+    # Template comments are never sent and a tag's arguments are no markup ({% render_field
+    # f style=style %}): blank them out, keeping the line numbers.
+    text = re.sub(r"\{#.*?#\}|\{%.*?%\}", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
     problems = []
     for n, line in enumerate(text.splitlines(), start=1):
         if HANDLER.search(line):
@@ -276,7 +277,7 @@ def main_walk() -> list[str]:
         "/assessment/admonitions/", "/reviews/", f"/reviews/{review.pk}/", f"/reviews/{review.pk}/results/",
         f"/reviews/reports/{report.pk}/", "/ratings/", f"/ratings/org/{rated.org_id}/", "/ratings/weak/",
         f"/ratings/weak/{weak.pk}/", "/duties/overview/", "/duties/items/", f"/duties/member/{member.pk}/",
-        "/exchange/import/", "/api/docs/",
+        "/exchange/import/", "/api/docs/", "/api/orgs/", f"/api/members/{member.pk}/",
     ]
 
 
