@@ -66,7 +66,7 @@ MIDDLEWARE = [
 
 # Content-Security-Policy on every answer: scripts and styles come only from the platform's own
 # static files, so a name, a topic or a text that slipped into the markup can never run. No
-# inline <script>, no on…= handlers, no style="…" and no eval anywhere (tests/test_csp.py).
+# inline <script>, no on…= handlers, no style="…" and no eval anywhere (tests/test_xss.py).
 # Bootstrap draws its small icons (menu, select arrows) as data: images.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
