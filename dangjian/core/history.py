@@ -37,6 +37,14 @@ def _fields_by_attname(model):
     return {f.attname: f for f in model._meta.concrete_fields}
 
 
+def actor_of(e: AuditEntry) -> str:
+    """Who made the entry: the person while the account exists, else the name (or the login,
+    for an account nobody named) the entry kept when it was written."""
+    if e.user is not None:
+        return display_name(e.user)
+    return e.actor_name or e.actor_username or NOBODY
+
+
 def label_of(field) -> str | None:
     """The field's Chinese label, or None when it has none (Django's default verbose name is
     the attribute name: never shown)."""
@@ -166,7 +174,7 @@ def describe(entries, object_labels: dict | None = None) -> list[dict]:
         rows.append(
             {
                 "at": e.at,
-                "user": display_name(e.user) if e.user else NOBODY,
+                "user": actor_of(e),
                 "action": e.get_action_display(),
                 "object": label,
                 "note": "" if e.note == label else e.note,  # a note naming the object says nothing more

@@ -1,28 +1,80 @@
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Entries are written once and never changed or removed through the platform: every insert
+    is chained (core.audit.chain), updates and deletes are refused."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from . import audit
+
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            audit.chain(objs, using=self.db)
+            return super().bulk_create(objs, *args, **kwargs)
+
+    def update(self, **kwargs):
+        raise AuditImmutable("变更记录不能修改")
+
+    def delete(self):
+        raise AuditImmutable("变更记录不能删除")
+
+
+class AuditImmutable(Exception):
+    """An attempt to change or remove a change-history entry."""
 
 
 class AuditEntry(models.Model):
-    """One change to a record: who, when, and each changed field's before/after.
+    """One change to a record: who, when, and each changed field's before/after — or one event
+    that changes no record (a login, an export, a reveal).
 
-    Personal data appears here only in masked form (see core.audit)."""
+    Personal data appears here only in masked form (see core.audit). Each entry carries the SM3
+    hash of its content chained to the previous entry's (core.audit.chain), so a changed, removed
+    or reordered entry is found by `dangjian audit-verify`."""
 
     # "reveal" and "export" change nothing but are kept: who saw full 身份证号, who took a roster out.
     # "withdraw": a record taken back (撤回, as the pages say): it stays, but no longer counts.
     ACTIONS = [("create", "新增"), ("update", "修改"), ("delete", "删除"), ("withdraw", "撤回"),
-               ("reveal", "查看完整身份证号"), ("export", "导出")]
+               ("reveal", "查看完整身份证号"), ("export", "导出"),
+               ("login", "登录"), ("login_failed", "登录失败"), ("logout", "退出登录"),
+               ("lockout", "锁定登录"), ("unlock", "解除锁定"), ("token", "签发API令牌"),
+               ("grant", "授予角色"), ("revoke", "撤销角色")]
 
     table = models.CharField(max_length=64)
     object_id = models.BigIntegerField()
-    action = models.CharField(max_length=8, choices=ACTIONS)
+    action = models.CharField(max_length=16, choices=ACTIONS)
     changes = models.JSONField(default=dict)
+    # The account may be deleted later (the link then becomes empty); the entry keeps who it was.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    at = models.DateTimeField(auto_now_add=True)
+    actor_username = models.CharField(max_length=150, blank=True, default="")
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    # Set by the chain (not auto_now_add: the time is part of the hashed content, so it is fixed
+    # before the hash is computed).
+    at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=200, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False, db_index=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["table", "object_id", "at"])]
         ordering = ["-at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditImmutable("变更记录不能修改")
+        from . import audit
+
+        using = kwargs.get("using") or "default"
+        with transaction.atomic(using=using, savepoint=False):
+            audit.chain([self], using=using)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditImmutable("变更记录不能删除")
 
 
 class Job(models.Model):
