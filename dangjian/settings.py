@@ -132,15 +132,24 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "dangjian.accounts.passwords.NotThePersonValidator"},
 ]
 # Password logins go through the lockout check; API tokens do not use backends.
 AUTHENTICATION_BACKENDS = ["dangjian.accounts.backends.LockoutBackend"]
-# Login lockout: after this many failures in a row the account is locked for LOCKOUT_MINUTES.
+# Login lockout (docs/security.md): a username is locked for LOCKOUT_MINUTES at the address
+# that failed MAX_FAILURES times; an address after ADDRESS_MAX_FAILURES failures for any
+# usernames; a username everywhere after USER_MAX_FAILURES failures from all addresses.
 LOGIN_MAX_FAILURES = env_int("DANGJIAN_LOGIN_MAX_FAILURES", 5, 1)
+LOGIN_ADDRESS_MAX_FAILURES = env_int("DANGJIAN_LOGIN_ADDRESS_MAX_FAILURES", 20, 1)
+LOGIN_USER_MAX_FAILURES = env_int("DANGJIAN_LOGIN_USER_MAX_FAILURES", 50, 1)
 LOGIN_LOCKOUT_MINUTES = env_int("DANGJIAN_LOGIN_LOCKOUT_MINUTES", 15, 1)
+# The client's address is REMOTE_ADDR, unless a reverse proxy that sets X-Forwarded-For stands
+# in front (then its last entry, the one the proxy added, is the client).
+LOGIN_TRUST_X_FORWARDED_FOR = env_bool("DANGJIAN_TRUST_X_FORWARDED_FOR", False)
 
 # Sessions (dangjian/core/privacy.py): end when the browser closes, after SESSION_IDLE_SECONDS
 # without a request, and SESSION_COOKIE_AGE after the login whatever happens.

@@ -1,4 +1,5 @@
-"""Password login with lockout. Token authentication (API) does not use backends."""
+"""Password login with lockout (accounts.services). Token authentication (API) does not use
+backends."""
 from django.contrib.auth.backends import ModelBackend
 
 from . import services
@@ -11,13 +12,13 @@ class LockoutBackend(ModelBackend):
             username = kwargs.get(User.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
-        if user is not None and services.is_locked(user):
-            # Refused without checking the password: a locked account cannot be guessed at.
+        address = services.client_address(request)
+        if services.active_lock(username, address) is not None:
+            # Refused without checking the password: a locked login cannot be guessed at.
             return None
         result = super().authenticate(request, username=username, password=password, **kwargs)
         if result is None:
-            services.record_failure(username)
+            services.record_failure(username, address)
         else:
-            services.record_success(result)
+            services.record_success(result, address)
         return result

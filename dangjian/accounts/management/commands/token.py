@@ -1,8 +1,8 @@
 """`dangjian token USERNAME [--reset]`: print the user's API token, creating it if needed."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
+from dangjian.accounts import services
 from dangjian.accounts.models import User
 
 
@@ -20,9 +20,7 @@ class Command(BaseCommand):
             raise CommandError(f"用户“{username}”不存在")
         if not user.is_active:
             raise CommandError(f"用户“{username}”已停用，不能使用 API 令牌")
-        if reset:
-            Token.objects.filter(user=user).delete()
-        token, created = Token.objects.get_or_create(user=user)
+        token, created = services.issue_token(user, reset=reset)
         if reset or created:
             self.stderr.write(f"已为“{username}”生成新令牌" + ("，原令牌已作废" if reset else ""))
         self.stdout.write(token.key)
