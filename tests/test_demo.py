@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F
 
@@ -160,7 +161,10 @@ def test_plan_refuses_sizes_out_of_range():
 @pytest.mark.django_db
 def test_build_small_city_is_consistent():
     out = build()
-    assert "示例市已生成" in out and "Demo@2026" in out and "caizheng" in out
+    assert "示例市已生成" in out and generator.DEMO_PASSWORD in out and "caizheng" in out
+    # The demo's password is one the platform itself would accept for each demo account.
+    for demo_user in User.objects.exclude(is_superuser=True):
+        validate_password(generator.DEMO_PASSWORD, demo_user)
     assert Member.objects.count() == 300
     assert Unit.objects.count() >= 6
     # paths: every org's path is its parent's path plus its own segment

@@ -34,7 +34,7 @@ from dangjian.orgs.models import CommitteeSeat, Organization, OrgKind, Term, Uni
 
 from . import names as N
 
-DEMO_PASSWORD = "Demo@2026"
+DEMO_PASSWORD = "Demo@2026jg"  # meets the password policy (settings.AUTH_PASSWORD_VALIDATORS)
 WC_CODE = "SZJGGW"
 WC_NAME = "示例市直机关工委"
 AUDIT_NOTE = "示例数据"
