@@ -156,6 +156,8 @@ def test_scoping_of_download_and_removal(branch, personas, media, tree):
     for who in ("leader", "member_a", "unit_admin_b"):  # may read (or not), never remove
         assert login(personas[who]).post(remove).status_code == 404
     assert login(personas["leader"]).get(url).status_code == 200
+    taken = AuditEntry.objects.get(action="export", changes__kind="attachment")
+    assert taken.user == personas["leader"] and taken.changes["filters"]["attachment"] == att.pk
     other = factories.member(branch["org"], name="钱二")
     outsider = factories.user("member", branch["org"], member=other)
     assert login(outsider).get(url).status_code == 404  # not listed at this meeting

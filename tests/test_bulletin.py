@@ -18,6 +18,7 @@ from docx.shared import Pt
 
 from dangjian.assessment import bulletin, services
 from dangjian.assessment.models import Admonition, Level, Run, TargetScore
+from dangjian.core.models import AuditEntry
 from tests import factories
 from tests.factories import TODAY, branch_with, login, record, scheme
 
@@ -209,6 +210,16 @@ def test_docx_download(branch_run, personas):
     assert r["Content-Type"] == bulletin.DOCX_TYPE
     assert "attachment" in r["Content-Disposition"] and ".docx" in r["Content-Disposition"]
     assert bulletin.title_of(branch_run) in docx_text(docx_of(r.getvalue()))
+    taken = AuditEntry.objects.get(action="export", changes__kind="bulletin")
+    assert taken.user.username == "leader" and taken.changes["filters"]["form"] == "docx"
+    assert taken.changes["count"] == branch_run.target_count
+
+
+def test_reading_a_bulletin_page_is_recorded(branch_run, personas):
+    assert login(personas["unit_admin_a"]).get(f"/assessment/runs/{branch_run.pk}/bulletin/").status_code == 200
+    taken = AuditEntry.objects.get(action="export", changes__kind="bulletin")
+    assert taken.user.username == "unita" and taken.changes["filters"] == {
+        "run": branch_run.pk, "form": "page", "excerpt": "是"}
 
 
 def test_unit_officer_reads_an_excerpt_naming_only_their_own_organizations(branch_run, city, personas):

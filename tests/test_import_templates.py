@@ -9,6 +9,7 @@ import pytest
 
 from dangjian.activities import io as activity_io
 from dangjian.core import xlsx
+from dangjian.core.models import AuditEntry
 from dangjian.members import io as member_io
 from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
@@ -68,6 +69,9 @@ def test_the_example_names_the_users_own_organization_and_people(education, pers
     roll = set(Member.objects.filter(org=tree["b1"], status="active").values_list("name", flat=True))
     assert activity["org"] == "JY01" and {activity["host"], activity["absentees"]} <= roll
     assert activity["host"] != activity["absentees"]
+    # The example row is real data of the user's scope: each download is recorded as an export.
+    taken = AuditEntry.objects.filter(action="export", user=personas["unit_admin_b"]).order_by("id")
+    assert [e.changes["kind"] for e in taken] == ["template_members", "template_orgs", "template_activities"]
     assert (activity["expected_count"], activity["present_count"]) == (len(roll), len(roll) - 1)
     # nothing of another subtree is named in the example rows
     for row in (member, org, activity):

@@ -135,6 +135,10 @@ def test_review_flow_through_the_pages(tree, personas, django_capture_on_commit_
         values_only=True) for c in row]
     extra = [c for c in cells if isinstance(c, str) and re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", c)]
     assert len(extra) == 2 and Ballot.objects.count() == 12
+    taken = AuditEntry.objects.filter(action="export", changes__kind="ballots").order_by("id")
+    assert [e.changes["count"] for e in taken] == [4, 3, 3, 2]
+    assert taken.last().changes["filters"]["form"] == "xlsx" and not any(
+        c in str(e.changes) + e.note for e in taken for c in all_codes + extra)
 
     assert wc.post(f"/reviews/{review.pk}/status/", {"action": "open"}).status_code == 302
     review.refresh_from_db()
@@ -179,6 +183,8 @@ def test_review_flow_through_the_pages(tree, personas, django_capture_on_commit_
     assert rows[1][:7] == ("市财政局机关党委", "李明", 2, 2, 0, 0, 4)
     assert rows[1][8] == pytest.approx((92.5 * 40 + 100 * 30 + 85 * 30) / 100)
     assert len(list(wb["分群体票数"].iter_rows())) == 1 + 2 * 3
+    taken = AuditEntry.objects.get(action="export", changes__kind="review_results")
+    assert taken.user.username == "wcadmin" and taken.changes["count"] == len(rows) - 1
 
     # The unit sees its own result only.
     own = page(ub.get(f"/reviews/{review.pk}/results/"))
@@ -214,13 +220,13 @@ def test_no_page_or_api_maps_a_vote_to_a_voter(tree, personas):
     codes = ready(review, ballots=(10, 3, 3))
     # Five ballots say 好 to everything, then five 差: insertion order alone would tell them apart.
     members = codes["党员代表"]
+    voter = login(personas["member_a"])  # logging in is recorded; voting must not be
     audit_before = AuditEntry.objects.count()
     for code in members[:5]:
         services.cast_ballot(code, grades_for(reports, "excellent", "excellent"))
     for code in members[5:]:
         services.cast_ballot(code, grades_for(reports, "poor", "poor"))
     # A logged-in person voting leaves no trace of themselves either.
-    voter = login(personas["member_a"])
     voter.post("/reviews/vote/", {"code": codes["群众代表"][0], "step": "cast",
                                   **{f"grade_{r.pk}": "fair" for r in reports}})
     anonymous = Client()

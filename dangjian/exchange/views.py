@@ -136,8 +136,11 @@ def template(request, kind):
         raise Http404(NO_ACCESS)
     # The example row names an organization (and people) of the user's own import scope, so the
     # untouched template passes a dry run for the clerk who tries it first.
+    # Its example row is real data of the user's scope: the download is an export of one row.
     return xlsx.workbook_response(lambda out: IMPORTERS[kind].write_template(out, user=request.user),
-                                  f"{IMPORTERS[kind].title}导入模板.xlsx")
+                                  f"{IMPORTERS[kind].title}导入模板.xlsx",
+                                  lambda n: audit.record_export(request.user, f"template_{kind}",
+                                                                f"{IMPORTERS[kind].title}导入模板", n))
 
 
 @require_GET

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from dangjian.core import audit, xlsx
 from dangjian.core import history as history_rows
-from dangjian.core import xlsx
 from dangjian.core.scoping import can
 from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
@@ -202,6 +202,9 @@ def ballots(request, pk):
             _form_error(form, exc)
         else:
             shown = [services.display_code(c) for c in codes]
+            # Who took the codes out, how many and in which form (never the codes themselves).
+            audit.record_export(user, "ballots", f"选票票码（{group.name}）", len(codes),
+                                {"review": review.pk, "group": group.pk, "form": form.cleaned_data["output"]})
             vote_url = request.build_absolute_uri(reverse("reviews:vote"))
             if form.cleaned_data["output"] == "xlsx":
                 out = io.BytesIO()
@@ -275,6 +278,7 @@ def results_export(request, pk):
         sheets.append(("说明", NOTE_COLUMNS, ((n,) for n in res.notes())))
     out = io.BytesIO()
     xlsx.write(out, RESULT_COLUMNS, rows, title="评议结果", sheets=sheets)
+    audit.record_export(user, "review_results", "述职评议结果", len(res.rows), {"review": review.pk})
     out.seek(0)
     return FileResponse(out, as_attachment=True, filename=f"{review.title}评议结果.xlsx", content_type=XLSX)
 

@@ -6,6 +6,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
+from dangjian.core import audit
+
 from .. import services
 from ..models import Activity, Attachment
 
@@ -27,6 +29,8 @@ def download(request, pk):
         raise Http404("附件文件已不存在，请联系管理员") from None
     # Always a download, never rendered inline: an uploaded file must not run as a page of
     # this site.
+    audit.record_export(request.user, "attachment", f"附件“{att.name}”", 1,
+                        {"activity": att.activity_id, "attachment": att.pk})
     response = FileResponse(fh, as_attachment=True, filename=att.name, content_type=att.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

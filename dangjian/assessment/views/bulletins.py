@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from dangjian.core import audit
 from dangjian.core.scoping import can_anywhere
 from dangjian.core.views import paginate
 
@@ -36,6 +37,7 @@ def _run_or_404(user, pk) -> Run:
 def bulletin(request, pk):
     run = _run_or_404(request.user, pk)
     doc = bulletins_.for_run(run, request.user)
+    _record(request.user, run, doc, "page")
     name_indent, date_indent = doc.signature_indents()
     return render(request, "assessment/bulletin.html", {
         "run": run, "doc": doc, "name_indent": name_indent, "date_indent": date_indent,
@@ -46,8 +48,17 @@ def bulletin(request, pk):
 def bulletin_docx(request, pk):
     run = _run_or_404(request.user, pk)
     doc = bulletins_.for_run(run, request.user)
-    return FileResponse(io.BytesIO(bulletins_.to_docx(doc)), as_attachment=True, filename=doc.filename,
+    data = bulletins_.to_docx(doc)
+    _record(request.user, run, doc, "docx")
+    return FileResponse(io.BytesIO(data), as_attachment=True, filename=doc.filename,
                         content_type=bulletins_.DOCX_TYPE)
+
+
+def _record(user, run: Run, doc, form: str) -> None:
+    """A bulletin names organizations and their grades: reading it, on the page or as a file, is
+    an export like a results table."""
+    audit.record_export(user, "bulletin", "通报（网页）" if form == "page" else "通报（Word 文件）",
+                        doc.figures.assessed, {"run": run.pk, "form": form, "excerpt": "是" if doc.excerpt else ""})
 
 
 def _filters(request, today: dt.date) -> tuple[int | None, str, list[str]]:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dangjian.assessment import bulletin
 from dangjian.assessment.models import Run
+from dangjian.core import audit
 
 
 class Command(BaseCommand):
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                 raise
         except OSError as exc:
             raise CommandError(f"无法写入文件 {out}：{exc.strerror or exc}", returncode=2) from None
+        audit.record_export(None, "bulletin", "通报（Word 文件）", doc.figures.assessed,
+                            {"run": found.pk, "form": "docx", "out": str(target)})
         f = doc.figures
         counts = "，".join(f"{bulletin.GRADE_LABELS[g]} {n}" for g, n in f.grade_counts.items())
         self.stdout.write(f"已生成《{doc.title}》：{f.assessed} 个考核对象（{counts}），"
