@@ -14,6 +14,7 @@ from dangjian.activities import compliance
 from dangjian.activities.models import Attendance, ComplianceRow
 from dangjian.assessment import checks, metrics, queries, services
 from dangjian.assessment.models import Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
+from dangjian.core.models import AuditEntry
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, record, scheme
@@ -232,6 +233,18 @@ def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
     again = services.run_evaluation(None, s, "2025-06", today=TODAY, replace=True)
     assert again.pk == run.pk and again.computed_at > run.computed_at and TargetScore.objects.filter(run=run).count() == len(city["branches"])
     assert Admonition.objects.get(pk=adm.pk).status == "done"
+
+
+def test_a_rerun_records_the_admonitions_it_drops(city):
+    s = scheme(level=Level.BRANCH, admonish_below=95)
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    pending = set(Admonition.objects.filter(run=run).values_list("pk", flat=True))
+    assert pending
+    Scheme.objects.filter(pk=s.pk).update(admonish_below=0)
+    services.run_evaluation(None, Scheme.objects.get(pk=s.pk), "2025-06", today=TODAY, replace=True)
+    assert not Admonition.objects.filter(run=run).exists()
+    gone = AuditEntry.objects.filter(table="assessment.admonition", action="delete")
+    assert set(gone.values_list("object_id", flat=True)) == pending
 
 
 def test_bad_runs_are_refused(city):

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from dangjian.activities import compliance
 from dangjian.core import audit, periods, versioning
+from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 
 from . import checks, metrics, queries
@@ -420,7 +421,11 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
                         place=places[t.org_id], breakdown=breakdowns[t.org_id]) for t in targets
         ], batch_size=500)
         below = {t.org_id for t in targets if totals[t.org_id] < scheme.admonish_below}
-        Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below).delete()
+        dropped = list(Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below))
+        # A pending admonition the new result no longer calls for goes, and its removal is recorded.
+        AuditEntry.objects.bulk_create([audit.entry(user, a, audit.snapshot(a), "delete", "重新考评后不再列入约谈")
+                                        for a in dropped])
+        Admonition.objects.filter(pk__in=[a.pk for a in dropped]).delete()
         have = set(Admonition.objects.filter(run=run).values_list("org_id", flat=True))
         Admonition.objects.bulk_create([
             Admonition(run=run, org_id=o, reason=f"考评得分 {totals[o]} 分，低于约谈分数线 {scheme.admonish_below} 分")
