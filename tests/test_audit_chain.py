@@ -150,3 +150,27 @@ def test_the_actor_is_named_after_the_account_is_deleted(tree):
     assert e.user is None and (e.actor_username, e.actor_name) == ("goner", "赵小明")
     assert actor_of(e) == "赵小明"
     assert factories.cli_json("audit-verify")[0] == 0  # the account's removal breaks no link
+
+
+def test_the_migration_chains_the_entries_written_before_it(tree):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.db.migrations.loader import MigrationLoader
+
+    user = factories.user("unit_admin", tree["a"], username="older", last_name="钱", first_name="多")
+    audit.record_export(user, "orgs", "党组织", 2)
+    audit.record_export(None, "members", "党员", 5)
+    # As the rows stood before the chain existed: no hashes, no kept names.
+    _raw("UPDATE {t} SET prev_hash = '', hash = '', actor_username = '', actor_name = ''", [])
+    assert factories.cli_json("audit-verify")[0] == 1
+    migration = importlib.import_module("dangjian.core.migrations.0007_chain_existing_entries")
+    state = MigrationLoader(connection).project_state(("core", "0007_chain_existing_entries"))
+    migration.forwards(state.apps, SimpleNamespace(connection=connection))
+    code, report = factories.cli_json("audit-verify")
+    assert code == 0 and report["count"] == AuditEntry.objects.count()
+    kept = AuditEntry.objects.get(table=audit.EXPORT_TABLE, changes__kind="orgs")
+    assert (kept.actor_username, kept.actor_name) == ("older", "钱多")
+    audit.record_export(user, "orgs", "党组织", 1)  # new entries continue the chain
+    assert factories.cli_json("audit-verify") == (0, {"ok": True, "count": AuditEntry.objects.count(),
+                                                      "head": AuditEntry.objects.order_by("-id").first().hash})

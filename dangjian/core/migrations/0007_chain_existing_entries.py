@@ -14,8 +14,9 @@ def forwards(apps, schema_editor):
     User = apps.get_model(settings.AUTH_USER_MODEL)
     db = schema_editor.connection.alias
     names = {}
-    for u in User.objects.using(db).select_related("member").iterator():
-        member = getattr(u, "member", None)
+    users = User.objects.using(db).select_related("member").only("username", "first_name", "last_name", "member__name")
+    for u in users.iterator():
+        member = u.member
         names[u.pk] = (u.username, (member.name if member is not None else "")
                        or full_name(u.first_name, u.last_name) or u.username)
     last, last_id = GENESIS, 0
