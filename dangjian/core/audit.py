@@ -16,6 +16,7 @@ import decimal
 import json
 
 from cryptography.hazmat.primitives import hashes
+from django.db import connections
 
 from . import locks
 from .models import AuditEntry
@@ -65,7 +66,8 @@ def _snapshot_actors(entries: list[AuditEntry]) -> None:
 
     cached = AuditEntry._meta.get_field("user").is_cached
     missing = {e.user_id for e in entries if e.user_id and not e.actor_username and not cached(e)}
-    loaded = {u.pk: u for u in get_user_model()._default_manager.filter(pk__in=missing).select_related("member")}
+    loaded = {u.pk: u for u in get_user_model()._default_manager.filter(pk__in=missing).select_related("member")} \
+        if missing else {}
     names: dict = {}
     for e in entries:
         if not e.user_id or e.actor_username:
@@ -76,6 +78,16 @@ def _snapshot_actors(entries: list[AuditEntry]) -> None:
         if user.pk not in names:
             names[user.pk] = (user.get_username(), display_name(user))
         e.actor_username, e.actor_name = names[user.pk]
+
+
+def _last_hash(using: str) -> str:
+    # Plain SQL: this runs for every entry written, and the ORM's compiling cost more than the query.
+    conn = connections[using]
+    table, pk = conn.ops.quote_name(AuditEntry._meta.db_table), conn.ops.quote_name("id")
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {conn.ops.quote_name('hash')} FROM {table} ORDER BY {pk} DESC LIMIT 1")
+        row = cursor.fetchone()
+    return row[0] if row and row[0] else GENESIS
 
 
 def chain(entries: list[AuditEntry], using: str = "default") -> None:
@@ -89,7 +101,7 @@ def chain(entries: list[AuditEntry], using: str = "default") -> None:
         return
     locks.hold(AUDIT_LOCK)
     _snapshot_actors(entries)
-    last = AuditEntry.objects.using(using).order_by("-id").values_list("hash", flat=True).first() or GENESIS
+    last = _last_hash(using)
     for e in entries:
         # What is hashed is what the database gives back: plain JSON.
         e.changes = json.loads(json.dumps(e.changes if e.changes is not None else {}))

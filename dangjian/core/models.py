@@ -55,7 +55,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(default=timezone.now)
     note = models.CharField(max_length=200, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
-    hash = models.CharField(max_length=64, blank=True, default="", editable=False, db_index=True)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='auditentry',
             name='hash',
-            field=models.CharField(blank=True, db_index=True, default='', editable=False, max_length=64),
+            field=models.CharField(blank=True, default='', editable=False, max_length=64),
         ),
         migrations.AddField(
             model_name='auditentry',
