@@ -12,6 +12,7 @@ from dangjian.core import audit
 from dangjian.core.audit import GENESIS, link_hash, sm3_hex
 from dangjian.core.models import AuditEntry, AuditImmutable
 from dangjian.orgs import services as org_services
+from dangjian.orgs.models import Organization
 from tests import factories
 
 
@@ -174,3 +175,37 @@ def test_the_migration_chains_the_entries_written_before_it(tree):
     audit.record_export(user, "orgs", "党组织", 1)  # new entries continue the chain
     assert factories.cli_json("audit-verify") == (0, {"ok": True, "count": AuditEntry.objects.count(),
                                                       "head": AuditEntry.objects.order_by("-id").first().hash})
+
+
+def test_concurrent_writers_extend_one_chain(transactional_db, tree):
+    """Writers in several connections at once (each a transaction that changes a record and
+    records it): every entry links to the one committed before it — no two link to the same
+    predecessor — and no writer fails."""
+    import threading
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serializes writers itself; the test database is in memory")
+    before = AuditEntry.objects.count()
+    errors, start = [], threading.Barrier(6)
+
+    def writer(n):
+        try:
+            start.wait(10)
+            for i in range(15):
+                org_services.update_org(None, Organization.objects.get(pk=tree["a1"].pk) if n % 2 else
+                                        Organization.objects.get(pk=tree["b1"].pk), name=f"支部{n}-{i}")
+                audit.record_export(None, "orgs", "党组织", i)
+        except Exception as exc:  # noqa: BLE001 - any failure of a writer fails the test
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert AuditEntry.objects.count() == before + 6 * 15 * 2
+    code, report = factories.cli_json("audit-verify")
+    assert code == 0 and report["count"] == before + 6 * 15 * 2
