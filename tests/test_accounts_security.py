@@ -190,3 +190,18 @@ def test_only_staff_may_grant_a_staff_role(personas, tree):
 def test_the_menu_offers_the_account_pages_to_staff_only(personas):
     assert reverse("accounts:roles") in factories.login(personas["wc_admin"]).get("/").content.decode()
     assert reverse("accounts:roles") not in factories.login(personas["unit_admin_a"]).get("/").content.decode()
+
+
+def test_counts_past_their_window_are_forgotten(personas):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES + 1)
+    for i in range(30):
+        services.record_failure("unita", f"192.0.2.{i + 1}", now=long_ago)
+    assert LoginLock.objects.count() > 30
+    attempt(client_at("10.3.3.3"), "unitb", "guess-guess-1")
+    # Only the new failure's own counts remain (its address, and the name from it and everywhere).
+    assert set(LoginLock.objects.values_list("username", "address")) == {
+        ("", "10.3.3.3"), ("unitb", "10.3.3.3"), ("unitb", "")}

@@ -86,6 +86,10 @@ def record_failure(username: str, address: str, now: dt.datetime | None = None) 
     """Count a failed login and record it (the username tried, never the password); returns the
     locks it set. An unknown username counts only for the address: there is nothing to lock."""
     now = now or timezone.now()
+    # Counts whose window has passed and that lock nothing are forgotten, so guesses from many
+    # addresses or under many names cannot grow the table without end.
+    stale = now - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    LoginLock.objects.filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now), window_start__lt=stale).delete()
     user = User.objects.filter(username=username).only("pk").first()
     keys = [("", address)] + ([(username, address), (username, "")] if user is not None else [])
     # One order for every writer (by key), so two concurrent failures never wait on each other.
