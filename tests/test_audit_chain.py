@@ -165,8 +165,8 @@ def test_the_migration_chains_the_entries_written_before_it(tree):
     # As the rows stood before the chain existed: no hashes, no kept names.
     _raw("UPDATE {t} SET prev_hash = '', hash = '', actor_username = '', actor_name = ''", [])
     assert factories.cli_json("audit-verify")[0] == 1
-    migration = importlib.import_module("dangjian.core.migrations.0007_chain_existing_entries")
-    state = MigrationLoader(connection).project_state(("core", "0007_chain_existing_entries"))
+    migration = importlib.import_module("dangjian.core.migrations.0008_chain_existing_entries")
+    state = MigrationLoader(connection).project_state(("core", "0008_chain_existing_entries"))
     migration.forwards(state.apps, SimpleNamespace(connection=connection))
     code, report = factories.cli_json("audit-verify")
     assert code == 0 and report["count"] == AuditEntry.objects.count()

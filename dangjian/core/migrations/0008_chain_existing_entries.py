@@ -37,5 +37,5 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0006_audit_chain"), ("accounts", "0002_initial")]
+    dependencies = [("core", "0007_audit_chain"), ("accounts", "0002_initial")]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

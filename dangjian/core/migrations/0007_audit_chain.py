@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_withdraw_action'),
+        ('core', '0006_key_check'),
     ]
 
     operations = [
