@@ -65,6 +65,7 @@ class ReviewForm(ChineseFormMixin, forms.Form):
 
 
 class GroupForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     name = forms.CharField(label="投票群体", max_length=40, help_text="如 党员代表、两代表一委员、群众代表")
     weight = forms.DecimalField(label="权重（%）", min_value=0, max_value=100, decimal_places=2,
                                 help_text="各群体权重之和应为 100")
@@ -120,8 +121,10 @@ class ItemForm(ChineseFormMixin, forms.Form):
 
 
 class CompleteForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     done_note = forms.CharField(label="整改情况", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReopenForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     reason = forms.CharField(label="退回原因", max_length=500)

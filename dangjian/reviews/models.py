@@ -193,7 +193,7 @@ class DutyReport(models.Model):
         return self.checked_at is not None and self.checked_at >= self.updated_at
 
 
-class VoterGroup(models.Model):
+class VoterGroup(Versioned):
     """A group of voters (党员代表, 两代表一委员, 群众代表 …) with its weight in the vote score."""
 
     review = models.ForeignKey(DutyReview, on_delete=models.CASCADE, related_name="groups", verbose_name="述职评议")
@@ -273,7 +273,7 @@ class CopyFinding(models.Model):
         return self.report_id, [(p[2], p[3], p[0], p[1]) for p in self.passages]
 
 
-class ReviewItem(models.Model):
+class ReviewItem(Versioned):
     """A comment (点评) on a report that the reporting org must rectify, tracked until done."""
 
     class Status(models.TextChoices):

@@ -332,11 +332,13 @@ def add_group(user, review: DutyReview, name: str, weight) -> VoterGroup:
         return group
 
 
-def update_group(user, group: VoterGroup, name: str, weight) -> VoterGroup:
+def update_group(user, group: VoterGroup, name: str, weight, version: int | None = None) -> VoterGroup:
+    """`version` is the one the editor read (core.versioning): a save made since raises
+    StaleVersion, so a second organizer never silently undoes the first one's weight."""
     with transaction.atomic():
         review = DutyReview.objects.select_for_update().get(pk=group.review_id)
         _editable_setup(review, "修改投票群体")
-        group = VoterGroup.objects.get(pk=group.pk)
+        versioning.claim(group, version)
         before = audit.snapshot(group)
         name = (name or "").strip()
         if not name:
@@ -703,14 +705,16 @@ def add_item(user, report: DutyReport, text: str, due_on=None, today: dt.date | 
         return item
 
 
-def complete_item(user, item: ReviewItem, note: str) -> ReviewItem:
+def complete_item(user, item: ReviewItem, note: str, version: int | None = None) -> ReviewItem:
+    """`version` is the one the page showed (core.versioning): an item returned or completed
+    since raises StaleVersion instead of being marked done over the newer state."""
     note = (note or "").strip()
     if not note:
         _fail("done_note", "请填写整改情况")
     if len(note) > 2000:
         _fail("done_note", "不能超过 2000 个字")
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        versioning.claim(item, version)
         if item.status == ReviewItem.Status.DONE:
             _fail("item", "该事项已整改完成")
         before = audit.snapshot(item)
@@ -720,15 +724,16 @@ def complete_item(user, item: ReviewItem, note: str) -> ReviewItem:
         return item
 
 
-def reopen_item(user, item: ReviewItem, reason: str) -> ReviewItem:
-    """The organizer returns an item whose rectification is not good enough."""
+def reopen_item(user, item: ReviewItem, reason: str, version: int | None = None) -> ReviewItem:
+    """The organizer returns an item whose rectification is not good enough; `version` as in
+    complete_item (an organizer never returns a rectification they have not seen)."""
     reason = (reason or "").strip()
     if not reason:
         _fail("reason", "请填写退回原因")
     if len(reason) > 500:
         _fail("reason", "不能超过 500 个字")
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().get(pk=item.pk)
+        versioning.claim(item, version)
         if item.status != ReviewItem.Status.DONE:
             _fail("item", "只有已整改的事项可以退回")
         before = audit.snapshot(item)

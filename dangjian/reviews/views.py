@@ -175,11 +175,12 @@ def review_groups(request, pk):
                 services.add_group(user, review, d["name"], d["weight"])
                 messages.success(request, f"已添加投票群体“{d['name']}”。")
             else:
-                services.update_group(user, group, d["name"], d["weight"])
+                services.update_group(user, group, d["name"], d["weight"], d.get("version"))
                 messages.success(request, f"已修改投票群体“{d['name']}”。")
         else:
             messages.error(request, "未知的操作。")
-    except services.ReviewError as exc:
+    except (services.ReviewError, StaleVersion) as exc:
+        # A stale save wrote nothing; the page is drawn again with the group as it now is.
         messages.error(request, exc.message)
     return redirect("reviews:detail", review.pk)
 
@@ -441,12 +442,12 @@ def report_items(request, pk):
             services.add_item(user, report, d["text"], d["due_on"])
             messages.success(request, "点评意见已录入，列为整改事项。")
         elif action == "done":
-            services.complete_item(user, item, d["done_note"])
+            services.complete_item(user, item, d["done_note"], d.get("version"))
             messages.success(request, "已标记为整改完成。")
         else:
-            services.reopen_item(user, item, d["reason"])
+            services.reopen_item(user, item, d["reason"], d.get("version"))
             messages.success(request, "已退回重新整改。")
-    except services.ReviewError as exc:
+    except (services.ReviewError, StaleVersion) as exc:
         messages.error(request, exc.message)
     return redirect("reviews:report", report.pk)
 
