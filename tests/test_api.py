@@ -166,6 +166,7 @@ def test_org_retrieve_fields(api, tree):
         "ends_on": (TODAY + dt.timedelta(days=100)).isoformat(),
         "elected_on": start.isoformat(),
         "days_left": 100,
+        "version": Term.objects.get(org=tree["a1"], is_current=True).version,  # to send back with a change
     }
     assert api("unita").get(f"/api/orgs/{tree['a'].pk}/").json()["member_count"] == 1  # whole subtree
 

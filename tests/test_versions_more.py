@@ -1,12 +1,15 @@
 """Versions on the records edited beside the main ones: voter groups, rectification items,
 terms, committee seats and the assessors' manual score grid. As in test_writes.py, the second
 of two editors who read the same version is told in Chinese, and nothing of the first is lost."""
+import datetime as dt
 from decimal import Decimal
 
+from dangjian.orgs import services as org_services
+from dangjian.orgs.models import CommitteeSeat, Term
 from dangjian.reviews import services as review_services
 from dangjian.reviews.models import ReviewItem, VoterGroup
 from tests import factories
-from tests.test_writes import form_of, web_as
+from tests.test_writes import api_as, form_of, web_as
 
 
 def _review_with_group(tree):
@@ -59,3 +62,50 @@ def test_an_item_returned_meanwhile_is_not_marked_done_over_the_return(tree, per
                         follow=True)
     assert "此点评整改事项已被他人修改" in refused.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).done_note == "补充培训"
+
+
+# ---- terms and committee seats -----------------------------------------------------------------
+
+def test_second_editor_of_a_term_is_told_and_shown_the_newer_dates(tree, personas):
+    org = tree["a1"]
+    org_services.set_current_term(None, org, dt.date(2022, 3, 1), dt.date(2025, 3, 1))
+    url = f"/orgs/{org.pk}/term/"
+    first, second = web_as(personas["secretary_a1"]), web_as(personas["unit_admin_a"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert form1["version"] == form2["version"] == str(Term.objects.get(org=org, is_current=True).version)
+    assert first.post(url, {**form1, "elected_on": "2022-02-27"}).status_code == 302
+    refused = second.post(url, {**form2, "ends_on": "2025-04-01"}, follow=True)
+    page = refused.content.decode()
+    assert "此届次已被他人修改" in page and 'value="2022-02-27"' in page
+    term = Term.objects.get(org=org, is_current=True)
+    assert (term.elected_on, term.ends_on) == (dt.date(2022, 2, 27), dt.date(2025, 3, 1))
+
+
+def test_term_api_answers_409_to_a_stale_version(tree, personas):
+    org = tree["a1"]
+    url = f"/api/orgs/{org.pk}/term/"
+    c = api_as("seca1")
+    r = c.post(url, {"starts_on": "2022-03-01", "ends_on": "2025-03-01"}, format="json")
+    assert r.status_code == 200
+    read = r.json()["version"]
+    assert c.post(url, {"starts_on": "2022-03-01", "ends_on": "2025-03-01", "elected_on": "2022-02-27",
+                        "version": read}, format="json").status_code == 200
+    r = c.post(url, {"starts_on": "2025-03-01", "ends_on": "2028-03-01", "version": read}, format="json")
+    assert r.status_code == 409
+    assert "此届次已被他人修改" in r.json()["detail"] and r.json()["version"] == read + 1
+    assert list(Term.objects.filter(org=org).values_list("starts_on", "is_current")) == [(dt.date(2022, 3, 1), True)]
+
+
+def test_a_seat_filled_again_meanwhile_is_not_vacated_from_an_old_page(tree, personas):
+    org = tree["a1"]
+    seat = org_services.fill_seat(None, org, "publicity_officer", tree["ma"], dt.date(2023, 5, 1))
+    url = f"/orgs/seats/{seat.pk}/vacate/"
+    first, second = web_as(personas["secretary_a1"]), web_as(personas["unit_admin_a"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert form1["version"] == str(CommitteeSeat.objects.get(pk=seat.pk).version)
+    assert first.post(url, form1).status_code == 302
+    org_services.fill_seat(None, org, "publicity_officer", tree["ma"], factories.TODAY)
+    refused = second.post(url, {**form2, "since": factories.TODAY.isoformat()}, follow=True)
+    assert "此委员职位已被他人修改" in refused.content.decode()
+    stored = CommitteeSeat.objects.get(pk=seat.pk)
+    assert (stored.holder_id, stored.held_since) == (tree["ma"].pk, factories.TODAY)

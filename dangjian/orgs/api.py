@@ -151,7 +151,7 @@ class OrgViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         summary="设置本届届次",
         description="开始日期与当前届次相同则更新当前届次；不同则视为换届，原届次结束。",
         request=TermSerializer,
-        responses={200: CurrentTermSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: CurrentTermSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def term(self, request, pk=None, **kwargs):
@@ -163,7 +163,8 @@ class OrgViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
             raise field_errors([(NON_FIELD, "该组织已撤销，不能设置届次")])
         d = s.validated_data
         try:
-            term = services.set_current_term(request.user, org, d["starts_on"], d["ends_on"], d.get("elected_on"))
+            term = services.set_current_term(request.user, org, d["starts_on"], d["ends_on"], d.get("elected_on"),
+                                             version_of(request))
         except services.OrgError as exc:
             raise field_errors([("ends_on", str(exc))]) from None
         return Response(CurrentTermSerializer(term).data)

@@ -81,6 +81,7 @@ class DissolveForm(ChineseFormMixin, forms.Form):
 
 
 class TermForm(ChineseFormMixin, forms.Form):
+    version = VersionField()  # the current term's
     elected_on = forms.DateField(label="选举日期", required=False, widget=DateInput())
     starts_on = forms.DateField(label="本届开始日期", widget=DateInput())
     ends_on = forms.DateField(label="本届届满日期", widget=DateInput())
@@ -122,6 +123,7 @@ class FillSeatForm(ChineseFormMixin, forms.Form):
 
 
 class VacateSeatForm(ChineseFormMixin, forms.Form):
+    version = VersionField()
     since = forms.DateField(label="空缺起始日期", widget=DateInput())
 
     def clean_since(self):

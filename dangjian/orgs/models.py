@@ -143,7 +143,7 @@ class Organization(Versioned):
         return next((t for t in self.terms.all() if t.is_current), None)
 
 
-class Term(models.Model):
+class Term(Versioned):
     """A term of office (届) of an organization's committee."""
 
     org = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="terms", verbose_name="党组织")
@@ -173,7 +173,7 @@ class SeatRole(models.TextChoices):
     MEMBER = "member", "委员"
 
 
-class CommitteeSeat(models.Model):
+class CommitteeSeat(Versioned):
     """A seat on an organization's committee. An empty holder means the seat is vacant
     since `vacant_since`; a seat that is filled again gets its holder and `held_since`."""
 

@@ -44,6 +44,7 @@ class CurrentTermSerializer(serializers.Serializer):
     starts_on = serializers.DateField(help_text="本届开始日期")
     ends_on = serializers.DateField(help_text="本届届满日期")
     elected_on = serializers.DateField(allow_null=True, help_text="选举日期")
+    version = serializers.IntegerField(read_only=True, help_text=VERSION_HELP)
     days_left = serializers.SerializerMethodField(help_text="距届满的天数（已到期为负数）")
 
     def get_days_left(self, term) -> int:
@@ -163,6 +164,8 @@ class TermSerializer(ChineseSerializerMixin, serializers.Serializer):
     starts_on = serializers.DateField(label="本届开始日期")
     ends_on = serializers.DateField(label="本届届满日期")
     elected_on = serializers.DateField(label="选举日期", required=False, allow_null=True, help_text="默认同本届开始日期")
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, write_only=True,
+                                       help_text="当前届次的版本（读取 current_term 时得到）；" + VERSION_HELP)
 
     def validate(self, data):
         org = self.context.get("org")
@@ -185,7 +188,8 @@ class SeatSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CommitteeSeat
-        fields = ["id", "role", "role_label", "holder", "held_since", "vacant_since", "vacant_days", "is_active"]
+        fields = ["id", "role", "role_label", "holder", "held_since", "vacant_since", "vacant_days", "is_active",
+                  "version"]
         read_only_fields = fields
 
     def get_vacant_days(self, seat) -> int | None:

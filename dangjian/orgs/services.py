@@ -137,13 +137,17 @@ def dissolve_org(user, org: Organization, on: dt.date, version: int | None = Non
 
 @transaction.atomic
 def set_current_term(user, org: Organization, starts_on: dt.date, ends_on: dt.date,
-                     elected_on: dt.date | None = None) -> Term:
+                     elected_on: dt.date | None = None, version: int | None = None) -> Term:
     """Record the current term; a different start date means a new term (换届). The term's
-    length is checked against the regulation for the org's kind (checks.check_term)."""
+    length is checked against the regulation for the org's kind (checks.check_term).
+    `version` is the current term's as the editor read it (core.versioning): a correction or
+    a 换届 saved since raises StaleVersion, whether this save corrects the term or closes it."""
     problems = checks.check_term(org.kind, starts_on, ends_on)
     if problems:
         raise OrgError(problems[0][1])
     current = org.terms.filter(is_current=True).first()
+    if current:
+        versioning.claim(current, version)
     if current and current.starts_on == starts_on:
         before = audit.snapshot(current)
         current.ends_on, current.elected_on = ends_on, elected_on or current.elected_on
@@ -173,6 +177,10 @@ def fill_seat(user, org: Organization, role: str, member, since: dt.date) -> Com
         seat = org.seats.filter(is_active=True, role=role).first()
         if seat is not None:
             vacate_seat(user, seat, since)
+    if seat is not None:
+        # No version from this form (it names a role, not a seat): the row is still taken, so
+        # two appointments to one vacant seat follow each other instead of racing.
+        versioning.claim(seat)
     before = audit.snapshot(seat) if seat else None
     if seat is None:
         seat = CommitteeSeat(org=org, role=role)
@@ -190,7 +198,10 @@ def keeps_seat(seat_org_path: str, member_org_path: str) -> bool:
 
 
 @transaction.atomic
-def vacate_seat(user, seat: CommitteeSeat, since: dt.date) -> CommitteeSeat:
+def vacate_seat(user, seat: CommitteeSeat, since: dt.date, version: int | None = None) -> CommitteeSeat:
+    """`version` is the seat's as the editor read it (core.versioning): a seat filled or
+    vacated since raises StaleVersion rather than removing a holder the editor never saw."""
+    versioning.claim(seat, version)
     before = audit.snapshot(seat)
     seat.holder, seat.held_since, seat.vacant_since = None, None, since
     seat.save()

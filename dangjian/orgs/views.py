@@ -183,14 +183,19 @@ def dissolve(request, pk):
 def term(request, pk):
     org = _visible(request, pk, "edit")
     current = org.terms.filter(is_current=True).first()
-    initial = {"starts_on": current.starts_on, "ends_on": current.ends_on, "elected_on": current.elected_on} if current else {}
+    initial = {"starts_on": current.starts_on, "ends_on": current.ends_on, "elected_on": current.elected_on,
+               "version": current.version} if current else {}
     form = TermForm(request.POST or None, initial=initial, kind=org.kind)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.set_current_term(request.user, org, d["starts_on"], d["ends_on"], d["elected_on"])
+            services.set_current_term(request.user, org, d["starts_on"], d["ends_on"], d["elected_on"], d.get("version"))
         except services.OrgError as exc:
             form.add_error(None, str(exc))
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the term as it now is.
+            messages.error(request, exc.message)
+            return redirect("orgs:term", org.pk)
         else:
             messages.success(request, "届次信息已保存。")
             return redirect("orgs:detail", org.pk)
@@ -223,9 +228,14 @@ def vacate_seat(request, seat_pk):
         ).select_related("org", "holder"),
         pk=seat_pk,
     )
-    form = VacateSeatForm(request.POST or None, initial={"since": timezone.localdate()})
+    form = VacateSeatForm(request.POST or None, initial={"since": timezone.localdate(), "version": seat.version})
     if request.method == "POST" and form.is_valid():
-        services.vacate_seat(request.user, seat, form.cleaned_data["since"])
+        try:
+            services.vacate_seat(request.user, seat, form.cleaned_data["since"], form.cleaned_data.get("version"))
+        except StaleVersion as exc:
+            # Nothing was saved: back to the org, whose page shows who holds the seat now.
+            messages.error(request, exc.message)
+            return redirect("orgs:detail", seat.org_id)
         messages.success(request, f"{seat.get_role_display()}职位已设为空缺。")
         return redirect("orgs:detail", seat.org_id)
     return _form_page(request, seat.org, form, f"{seat.get_role_display()}（{seat.holder.name}）离任", "确认")
