@@ -4,6 +4,7 @@ of two editors who read the same version is told in Chinese, and nothing of the 
 import datetime as dt
 from decimal import Decimal
 
+from dangjian.assessment.models import ManualScore
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Term
 from dangjian.reviews import services as review_services
@@ -109,3 +110,31 @@ def test_a_seat_filled_again_meanwhile_is_not_vacated_from_an_old_page(tree, per
     assert "此委员职位已被他人修改" in refused.content.decode()
     stored = CommitteeSeat.objects.get(pk=seat.pk)
     assert (stored.holder_id, stored.held_since) == (tree["ma"].pk, factories.TODAY)
+
+
+# ---- the assessors' manual score grid ----------------------------------------------------------
+
+def test_two_assessors_on_one_grid_lose_nothing_and_block_only_the_shared_cell(tree, personas):
+    scheme = factories.scheme(level="unit")
+    manual = scheme.indicators.get(method="manual")
+    url = f"/assessment/schemes/{scheme.pk}/manual/?period=2025-06"
+    first, second = web_as(personas["wc_admin"]), web_as(personas["wc_admin"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    a, b = f"{manual.pk}-{tree['a'].pk}", f"{manual.pk}-{tree['b'].pk}"
+    assert form1[f"v-{a}"] == form2[f"v-{a}"] == "0"  # empty cells
+
+    # Different cells: both saves go through.
+    assert first.post(url, {**form1, f"s-{a}": "4", f"c-{a}": "材料齐全"}).status_code == 302
+    assert second.post(url, {**form2, f"s-{b}": "3", f"c-{b}": "缺少记录"}).status_code == 302
+    scores = dict(ManualScore.objects.filter(period="2025-06").values_list("org_id", "score"))
+    assert scores == {tree["a"].pk: Decimal(4), tree["b"].pk: Decimal(3)}
+
+    # The same cell: the second assessor is told and shown the newer score; nothing of theirs is saved.
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert first.post(url, {**form1, f"s-{a}": "5", f"c-{a}": "融合有特色"}).status_code == 302
+    refused = second.post(url, {**form2, f"s-{a}": "2", f"c-{a}": "只听汇报", f"s-{b}": "3.5"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "此考核组评分已被他人修改" in page and 'value="融合有特色"' in page
+    scores = dict(ManualScore.objects.filter(period="2025-06").values_list("org_id", "score"))
+    assert scores == {tree["a"].pk: Decimal(5), tree["b"].pk: Decimal(3)}

@@ -131,7 +131,7 @@ class Indicator(models.Model):
         return None
 
 
-class ManualScore(models.Model):
+class ManualScore(Versioned):
     """An assessor's score of a manual indicator for one target and period, with the reason."""
 
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="manual_scores")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -241,37 +241,67 @@ def _manual_problems(indicator: Indicator, org: Organization, target_ids: set[in
 
 
 def _save_manual_score(user, indicator: Indicator, period: str, org: Organization, value: Decimal,
-                       comment: str) -> ManualScore:
-    row = ManualScore.objects.select_for_update().filter(indicator=indicator, period=period, org=org).first()
-    before = audit.snapshot(row) if row else None
-    row = row or ManualScore(indicator=indicator, period=period, org=org)
+                       comment: str, version: int | None = None) -> ManualScore | None:
+    """Write one cell. `version` is the cell's as the assessor saw it (0: it was empty); a cell
+    saved since raises StaleVersion. A cell whose score and comment are already the stored ones
+    is not written (None): its version stays, so re-sending an untouched cell never makes
+    another assessor's save of it stale, nor does another's save of it make this one fail."""
+    row = ManualScore.objects.filter(indicator=indicator, period=period, org=org).first()
+    if row is not None and (row.score, row.comment) == (value, comment.strip()):
+        return None
+    if row is None:
+        if version:  # drawn from a cell that existed and is gone: nothing can have deleted it
+            raise versioning.StaleVersion(ManualScore(indicator=indicator, period=period, org=org), None)
+        row = ManualScore(indicator=indicator, period=period, org=org, score=value, comment=comment.strip(),
+                          assessor=user)
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            # Another assessor scored the empty cell at the same moment and committed first.
+            raise versioning.StaleVersion(row, 1) from None
+        audit.record(user, row, None)
+        return row
+    # The cell was empty for the assessor (0) but someone has scored it since: stale too.
+    versioning.claim(row, version)
+    before = audit.snapshot(row)
     row.score, row.comment, row.assessor = value, comment.strip(), user
     row.save()
     audit.record(user, row, before)
     return row
 
 
-def enter_manual_score(user, indicator: Indicator, period: str, org: Organization, score, comment: str) -> ManualScore:
+def enter_manual_score(user, indicator: Indicator, period: str, org: Organization, score, comment: str,
+                       version: int | None = None) -> ManualScore | None:
     p = check_period(indicator.scheme, period)
     target_ids = {t.org_id for t in queries.targets(indicator.scheme.level)}
     value, problems = _manual_problems(indicator, org, target_ids, score, comment)
     if problems:
         raise AssessmentError(*problems[0])
     with transaction.atomic():
-        return _save_manual_score(user, indicator, p.label, org, value, comment)
+        return _save_manual_score(user, indicator, p.label, org, value, comment, version)
 
 
-def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple[int, int, str, str]]) -> int:
+def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple]) -> int:
     """Several manual scores at once (the grid of a period), all or nothing. `entries` are
-    (indicator id, org id, score, comment); a cell with neither score nor comment is skipped.
-    Every cell is checked before anything is written, and all the problems are raised together
-    (`ManualScoreErrors`), each naming its cell, so the grid can show them all at once."""
+    (indicator id, org id, score, comment[, version]); a cell with neither score nor comment is
+    skipped, and so is one holding what is stored already. Every cell is checked before anything
+    is written, and all the problems are raised together (`ManualScoreErrors`), each naming its
+    cell, so the grid can show them all at once.
+
+    The version sits on each cell, not on the sheet: two assessors scoring different targets of
+    one period (the usual split of a 考核组) both save; only a cell both of them changed is
+    refused, to the second one, named with who scored it and when, and the grid shows the newer
+    value there. A version per sheet would refuse the second assessor's whole grid for a change
+    to a cell they never touched. The version is the one the grid was drawn with (0 for an
+    empty cell); None (or a 4-tuple) checks nothing, as an API client that sends none."""
     p = check_period(scheme, period)
     indicators = {i.pk: i for i in scheme.indicators.all()}
-    orgs = Organization.objects.in_bulk({o for _, o, _, _ in entries})
+    orgs = Organization.objects.in_bulk({e[1] for e in entries})
     target_ids = {t.org_id for t in queries.targets(scheme.level)}
     checked, problems = [], []
-    for ind_id, org_id, score, comment in entries:
+    for ind_id, org_id, score, comment, *rest in entries:
+        version = rest[0] if rest else None
         if str(score if score is not None else "").strip() == "" and not (comment or "").strip():
             continue
         if ind_id not in indicators or org_id not in orgs:
@@ -280,13 +310,23 @@ def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple[i
         problems += [dict(indicator=ind_id, org=org_id, field=field, message=message,
                           where=f"{orgs[org_id].name}·{indicators[ind_id].name}") for field, message in found]
         if not found:
-            checked.append((indicators[ind_id], orgs[org_id], value, comment))
+            checked.append((indicators[ind_id], orgs[org_id], value, comment, version))
     if problems:
         raise ManualScoreErrors(problems)
+    saved, stale = 0, []
     with transaction.atomic():
-        for indicator, org, value, comment in checked:
-            _save_manual_score(user, indicator, p.label, org, value, comment)
-    return len(checked)
+        for indicator, org, value, comment, version in checked:
+            try:
+                saved += _save_manual_score(user, indicator, p.label, org, value, comment, version) is not None
+            except versioning.StaleVersion as exc:
+                stale.append(dict(indicator=indicator.pk, org=org.pk, field="score", stale=True,
+                                  message=f"“{indicator.name}”：{exc.message}", where=f"{org.name}·{indicator.name}"))
+        if stale:
+            # All or nothing: the cells written above are undone with the transaction.
+            transaction.set_rollback(True)
+    if stale:
+        raise ManualScoreErrors(stale)
+    return saved
 
 
 # ---- evaluation runs -------------------------------------------------------------------------

@@ -166,11 +166,22 @@ def manual_scores(request, pk):
                 key = f"{i.pk}-{t.org_id}"
                 score, comment = request.POST.get(f"s-{key}", ""), request.POST.get(f"c-{key}", "")
                 posted[key] = (score, comment)
-                entries.append((i.pk, t.org_id, score, comment))
+                # The cell's version as drawn (0: empty); a grid from an older page sends none.
+                raw = request.POST.get(f"v-{key}", "")
+                version = int(raw) if raw.isdigit() and len(raw) < 10 else None
+                entries.append((i.pk, t.org_id, score, comment, version))
         try:
             n = services.enter_manual_scores(request.user, scheme, period, entries)
         except services.ManualScoreErrors as exc:
             error, problems = exc.message, exc.problems
+            if any(x.get("stale") for x in problems):
+                # Cells another assessor saved since show what they saved, with its version;
+                # every other cell keeps what this assessor typed.
+                inds, targets, entered = queries.manual_grid(scheme, period)
+                for x in problems:
+                    s = entered.get((x["indicator"], x["org"]))
+                    if x.get("stale") and s is not None:
+                        posted[f"{x['indicator']}-{x['org']}"] = (s.score, s.comment)
         except services.AssessmentError as exc:
             error = exc.message
         else:
@@ -184,6 +195,7 @@ def manual_scores(request, pk):
         cell_errors.setdefault(f"{x['indicator']}-{x['org']}", {})[x["field"]] = x["message"]
     grid = [{"target": t, "cells": [{"key": f"{i.pk}-{t.org_id}", "indicator": i,
                                      "value": values.get(f"{i.pk}-{t.org_id}", ("", "")),
+                                     "version": getattr(entered.get((i.pk, t.org_id)), "version", 0),
                                      "errors": cell_errors.get(f"{i.pk}-{t.org_id}", {})} for i in inds]}
             for t in targets]
     ctx = {"scheme": scheme, "period": period, "indicators": inds, "grid": grid, "error": error,
