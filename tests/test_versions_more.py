@@ -8,7 +8,7 @@ from dangjian.assessment.models import ManualScore
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Term
 from dangjian.reviews import services as review_services
-from dangjian.reviews.models import ReviewItem, VoterGroup
+from dangjian.reviews.models import DutyReport, ReviewItem, VoterGroup
 from tests import factories
 from tests.test_writes import api_as, form_of, web_as
 
@@ -63,6 +63,29 @@ def test_an_item_returned_meanwhile_is_not_marked_done_over_the_return(tree, per
                         follow=True)
     assert "此点评整改事项已被他人修改" in refused.content.decode()
     assert ReviewItem.objects.get(pk=item.pk).done_note == "补充培训"
+
+
+def test_a_report_replaced_meanwhile_is_not_replaced_again_unseen(tree, personas):
+    review = review_services.create_review(None, tree["wc"], factories.TODAY.year, "年度述职评议")
+    url = f"/reviews/{review.pk}/submit/?org={tree['a'].pk}"
+    first, second = web_as(personas["unit_admin_a"]), web_as(personas["wc_admin"])
+    reporter = {"reporter": tree["ma"].pk}
+    form1, form2 = {**form_of(first, url), **reporter}, {**form_of(second, url), **reporter}
+    assert form1["version"] == form2["version"] == "0"  # no report yet
+    text1 = "财政局机关党委书记抓基层党建工作述职：全年召开党委会十二次。" * 10
+    assert first.post(url, {**form1, "text": text1}).status_code == 302
+    refused = second.post(url, {**form2, "text": "教育局的另一份正文。" * 10}, follow=True)
+    assert "此述职报告已被他人修改" in refused.content.decode()
+    report = DutyReport.objects.get(review=review, org=tree["a"])
+    assert report.text == text1.strip()
+
+    # Both read the stored report; the second replacement is refused too.
+    form1, form2 = {**form_of(first, url), **reporter}, {**form_of(second, url), **reporter}
+    assert form1["version"] == str(report.version)
+    assert first.post(url, {**form1, "title": "甲改的标题"}).status_code == 302
+    refused = second.post(url, {**form2, "title": "乙改的标题"}, follow=True)
+    assert "此述职报告已被他人修改" in refused.content.decode()
+    assert DutyReport.objects.get(pk=report.pk).title == "甲改的标题"
 
 
 # ---- terms and committee seats -----------------------------------------------------------------

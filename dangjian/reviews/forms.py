@@ -92,6 +92,9 @@ class BallotForm(ChineseFormMixin, forms.Form):
 
 
 class ReportForm(ChineseFormMixin, forms.Form):
+    # The report's version as drawn; 0 when the org had none, so a report submitted meanwhile
+    # by someone else is not replaced unseen.
+    version = VersionField(min_value=0)
     reporter = MemberChoiceField(label="述职人", queryset=None, empty_label=None)
     title = forms.CharField(label="标题", max_length=200, required=False, help_text="不填则为“××书记××年度抓基层党建工作述职报告”")
     text = forms.CharField(label="报告正文", required=False, widget=forms.Textarea(attrs={"rows": 14}),

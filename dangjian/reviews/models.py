@@ -159,7 +159,7 @@ def original_path(instance, filename):
     return f"reviews/{instance.review.year}/{instance.review_id}/{filename}"
 
 
-class DutyReport(models.Model):
+class DutyReport(Versioned):
     """述职报告: what a secretary reports for their organization. The text is what the check for
     copies reads (typed in, or taken from the uploaded .txt/.docx, whose original may be kept)."""
 

@@ -572,9 +572,12 @@ def _atomic_with_file(fn):
 
 @_atomic_with_file
 def submit_report(user, review: DutyReview, org: Organization, reporter, *, title: str = "", text: str = "",
-                  upload=None, keep_original: bool = True, _stored: list) -> DutyReport:
+                  upload=None, keep_original: bool = True, version: int | None = None,
+                  _stored: list) -> DutyReport:
     """Submit (or replace, before voting opens) an org's duty report: typed text or an uploaded
-    .txt/.docx, never both. The check for copies runs after the commit (a background job)."""
+    .txt/.docx, never both. The check for copies runs after the commit (a background job).
+    `version` is the report's as the editor read it, 0 when there was none (core.versioning):
+    a report submitted or replaced since raises StaleVersion."""
     review = DutyReview.objects.select_for_update().select_related("org").get(pk=review.pk)
     if review.status != DutyReview.Status.DRAFT:
         _fail("status", f"评议{review.get_status_display()}，不能再提交或修改述职报告")
@@ -589,6 +592,8 @@ def submit_report(user, review: DutyReview, org: Organization, reporter, *, titl
         _fail("report_org", "党小组不单独述职")
     reporter = _check_reporter(org, reporter)
     report = DutyReport.objects.select_for_update().filter(review=review, org=org).first()
+    if report is not None:
+        versioning.claim(report, version)
     typed = (text or "").strip()
     if upload is not None and typed:
         _fail("text", "已上传文件时请不要再粘贴正文（以文件内容为准），请二选一")

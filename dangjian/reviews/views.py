@@ -328,7 +328,7 @@ def submit(request, pk):
         return redirect("reviews:detail", review.pk)
     report = DutyReport.objects.filter(review=review, org=org).first()
     default = report.reporter if report else services.default_reporter(org)
-    initial = {"reporter": default, "keep_original": True}
+    initial = {"reporter": default, "keep_original": True, "version": report.version if report else 0}
     if report:
         initial.update(title=report.title, text="" if report.original_name else report.text)
     bound = request.method == "POST"
@@ -338,9 +338,14 @@ def submit(request, pk):
         d = form.cleaned_data
         try:
             saved = services.submit_report(user, review, org, d["reporter"], title=d["title"], text=d["text"],
-                                           upload=d["file"] or None, keep_original=d["keep_original"])
+                                           upload=d["file"] or None, keep_original=d["keep_original"],
+                                           version=d.get("version"))
         except services.ReviewError as exc:
             _form_error(form, exc)
+        except StaleVersion as exc:
+            # Nothing was saved: the form is drawn again from the report as it now is.
+            messages.error(request, exc.message)
+            return redirect(f"{request.path}?org={org.pk}")
         else:
             messages.success(request, "述职报告已提交" if report is None else "述职报告已更新")
             return redirect("reviews:report", saved.pk)
