@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from dangjian.assessment.models import ManualScore
 from dangjian.orgs import services as org_services
-from dangjian.orgs.models import CommitteeSeat, Term
+from dangjian.orgs.models import CommitteeSeat, Organization, Term
 from dangjian.reviews import services as review_services
 from dangjian.reviews.models import DutyReport, ReviewItem, VoterGroup
 from tests import factories
@@ -133,6 +133,20 @@ def test_a_seat_filled_again_meanwhile_is_not_vacated_from_an_old_page(tree, per
     assert "此委员职位已被他人修改" in refused.content.decode()
     stored = CommitteeSeat.objects.get(pk=seat.pk)
     assert (stored.holder_id, stored.held_since) == (tree["ma"].pk, factories.TODAY)
+
+
+def test_an_org_changed_meanwhile_is_not_dissolved_from_an_old_page(tree, personas):
+    org = factories.org(tree["a"], kind="branch", name="财政局临时党支部", code="CZ07")
+    url = f"/orgs/{org.pk}/dissolve/"
+    first, second = web_as(personas["unit_admin_a"]), web_as(personas["wc_admin"])
+    form = form_of(second, url)
+    assert form.get("version") == str(org.version)
+    edit = form_of(first, f"/orgs/{org.pk}/edit/")
+    assert first.post(f"/orgs/{org.pk}/edit/", {**edit, "name": "财政局第七党支部"}).status_code == 302
+    refused = second.post(url, form, follow=True)
+    assert "此党组织已被他人修改" in refused.content.decode()
+    stored = Organization.objects.get(pk=org.pk)
+    assert (stored.name, stored.status) == ("财政局第七党支部", Organization.Status.ACTIVE)
 
 
 # ---- the assessors' manual score grid ----------------------------------------------------------

@@ -78,6 +78,7 @@ class EditOrgForm(OrgForm):
 
 class DissolveForm(ChineseFormMixin, forms.Form):
     on = forms.DateField(label="撤销日期", widget=DateInput())
+    version = VersionField()
 
 
 class TermForm(ChineseFormMixin, forms.Form):

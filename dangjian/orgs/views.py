@@ -168,12 +168,16 @@ def create_child(request, pk):
 
 def dissolve(request, pk):
     org = _visible(request, pk, "edit")
-    form = DissolveForm(request.POST or None, initial={"on": timezone.localdate()})
+    form = DissolveForm(request.POST or None, initial={"on": timezone.localdate(), "version": org.version})
     if request.method == "POST" and form.is_valid():
         try:
-            services.dissolve_org(request.user, org, form.cleaned_data["on"])
+            services.dissolve_org(request.user, org, form.cleaned_data["on"], form.cleaned_data.get("version"))
         except services.OrgError as exc:
             form.add_error(None, str(exc))
+        except StaleVersion as exc:
+            # Nothing was saved: the org as it now is, before deciding again.
+            messages.error(request, exc.message)
+            return redirect("orgs:detail", org.pk)
         else:
             messages.success(request, f"“{org.name}”已撤销。")
             return redirect("orgs:detail", org.pk)
