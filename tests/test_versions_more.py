@@ -4,6 +4,7 @@ of two editors who read the same version is told in Chinese, and nothing of the 
 import datetime as dt
 from decimal import Decimal
 
+from dangjian.activities.models import Activity
 from dangjian.assessment.models import ManualScore
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Organization, Term
@@ -147,6 +148,21 @@ def test_an_org_changed_meanwhile_is_not_dissolved_from_an_old_page(tree, person
     assert "此党组织已被他人修改" in refused.content.decode()
     stored = Organization.objects.get(pk=org.pk)
     assert (stored.name, stored.status) == ("财政局第七党支部", Organization.Status.ACTIVE)
+
+
+def test_a_record_corrected_meanwhile_is_not_withdrawn_from_an_old_page(tree, personas):
+    activity = factories.record(tree["a1"], ["theme_day"], factories.TODAY, topic="学习党章",
+                                attendance={tree["ma"].pk: "present"})
+    url = f"/activities/{activity.pk}/withdraw/"
+    first, second = web_as(personas["secretary_a1"]), web_as(personas["unit_admin_a"])
+    form = form_of(second, url)
+    assert form.get("version") == str(activity.version)
+    edit = form_of(first, f"/activities/{activity.pk}/edit/")
+    assert first.post(f"/activities/{activity.pk}/edit/", {**edit, "topic": "学习新党章"}).status_code == 302
+    refused = second.post(url, {**form, "reason": "重复录入"}, follow=True)
+    assert "此组织生活记录已被他人修改" in refused.content.decode()
+    activity.refresh_from_db()
+    assert (activity.status, activity.topic) == (Activity.Status.ACTIVE, "学习新党章")
 
 
 # ---- the assessors' manual score grid ----------------------------------------------------------

@@ -156,6 +156,7 @@ class ActivityForm(ChineseFormMixin, forms.Form):
 
 class WithdrawForm(ChineseFormMixin, forms.Form):
     reason = forms.CharField(label="撤回原因", max_length=200)
+    version = VersionField()
 
 
 class RuleChangeForm(ChineseFormMixin, forms.Form):

@@ -426,12 +426,15 @@ def update_activity(user, activity: Activity, *, kinds=None, attendance=None, ta
 
 
 @transaction.atomic
-def withdraw_activity(user, activity: Activity, reason: str) -> Activity:
-    """Records are never deleted: a withdrawn record stays visible in history and stops counting."""
+def withdraw_activity(user, activity: Activity, reason: str, version: int | None = None) -> Activity:
+    """Records are never deleted: a withdrawn record stays visible in history and stops counting.
+    `version` is the record's as the editor read it (core.versioning): a record corrected
+    since raises StaleVersion, so nobody withdraws a record they have not seen as it is."""
     reason = (reason or "").strip()
     if not reason:
         checks.fail("reason", "请填写撤回原因")
-    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    activity = Activity.objects.get(pk=activity.pk)
+    versioning.claim(activity, version)
     if activity.status == Activity.Status.WITHDRAWN:
         checks.fail("reason", "该记录已经撤回")
     before = audit.snapshot(activity)

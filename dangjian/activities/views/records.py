@@ -194,12 +194,16 @@ def withdraw(request, pk):
     activity = queries.activity_or_404(user, pk, "edit")
     if activity.status != Activity.Status.ACTIVE:
         raise Http404
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(request.POST or None, initial={"version": activity.version})
     if request.method == "POST" and form.is_valid():
         try:
-            services.withdraw_activity(user, activity, form.cleaned_data["reason"])
+            services.withdraw_activity(user, activity, form.cleaned_data["reason"], form.cleaned_data.get("version"))
         except services.ActivityError as exc:
             form.add_error("reason", exc.message)
+        except StaleVersion as exc:
+            # Nothing was saved: back to the record as it now is.
+            messages.error(request, exc.message)
+            return redirect("activities:detail", activity.pk)
         else:
             messages.success(request, "记录已撤回，不再计入组织生活。")
             return redirect("activities:detail", activity.pk)
