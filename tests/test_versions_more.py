@@ -165,6 +165,24 @@ def test_a_record_corrected_meanwhile_is_not_withdrawn_from_an_old_page(tree, pe
     assert (activity.status, activity.topic) == (Activity.Status.ACTIVE, "学习新党章")
 
 
+def test_a_duty_item_reworded_meanwhile_is_not_retired_from_an_old_page(personas):
+    from dangjian.duties import services as duty_services
+    from dangjian.duties.models import DutyItem
+
+    item = DutyItem.objects.filter(to_year__isnull=True).order_by("pk").first()
+    url = f"/duties/items/edit/?item={item.pk}"
+    admin = web_as(personas["wc_admin"])
+    page = admin.get(url).content.decode()
+    retire_form = page[page.index('value="retire"'):]
+    assert f'name="version" value="{item.version}"' in retire_form[:retire_form.index("</form>")]
+    duty_services.change_item(None, item, item.from_year, title="第一位编辑改的内容", version=item.version)
+    refused = admin.post("/duties/items/edit/", {"action": "retire", "item": item.pk, "version": item.version,
+                                                 "last_year": factories.TODAY.year}, follow=True)
+    assert "此责任清单条目已被他人修改" in refused.content.decode()
+    stored = DutyItem.objects.get(pk=item.pk)
+    assert (stored.title, stored.to_year) == ("第一位编辑改的内容", None)
+
+
 # ---- the assessors' manual score grid ----------------------------------------------------------
 
 def test_two_assessors_on_one_grid_lose_nothing_and_block_only_the_shared_cell(tree, personas):

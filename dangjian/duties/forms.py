@@ -64,6 +64,7 @@ class ItemForm(ChineseFormMixin, forms.Form):
 
 class RetireForm(ChineseFormMixin, forms.Form):
     last_year = forms.IntegerField(label="最后执行的年度", min_value=2000, max_value=9999)
+    version = VersionField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

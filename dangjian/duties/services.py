@@ -311,10 +311,14 @@ def add_item(user, role: str, year: int, *, today: dt.date | None = None, **fiel
 
 
 @transaction.atomic
-def retire_item(user, item: DutyItem, last_year: int, *, today: dt.date | None = None) -> DutyItem:
-    """Stop an item after `last_year`; the years before keep it."""
+def retire_item(user, item: DutyItem, last_year: int, *, today: dt.date | None = None,
+                version: int | None = None) -> DutyItem:
+    """Stop an item after `last_year`; the years before keep it. `version` is the item's as
+    the editor read it (core.versioning): an item changed since raises StaleVersion, so
+    nobody stops an item whose new wording they have not seen."""
     today = today or timezone.localdate()
-    current = DutyItem.objects.select_for_update().get(pk=item.pk)
+    current = DutyItem.objects.get(pk=item.pk)
+    versioning.claim(current, version)
     if DutyItem.objects.filter(code=current.code, from_year__gt=current.from_year).exists():
         _fail("year", "该条目已有更新的版本，请停用最新版本")
     if isinstance(last_year, bool) or not isinstance(last_year, int):

@@ -153,7 +153,8 @@ def item_edit(request):
     facts, initial["fact"] = queries.fact_choices(item)
     action = request.POST.get("action") if request.method == "POST" else None
     form = ItemForm(request.POST if action == "save" else None, initial=initial, fact_choices=facts)
-    retire = RetireForm(request.POST if action == "retire" else None, initial={"last_year": today.year})
+    retire = RetireForm(request.POST if action == "retire" else None,
+                        initial={"last_year": today.year, "version": item.version if item else None})
     error = ""
     if action == "save" and latest and form.is_valid():
         fields = form.item_fields()
@@ -175,8 +176,13 @@ def item_edit(request):
             _add_error(form, exc)
     elif action == "retire" and item is not None and latest and retire.is_valid():
         try:
-            services.retire_item(user, item, retire.cleaned_data["last_year"])
+            services.retire_item(user, item, retire.cleaned_data["last_year"],
+                                 version=retire.cleaned_data.get("version"))
             messages.success(request, f"已停用：{retire.cleaned_data['last_year']} 年后不再执行")
+            return redirect(f"{reverse('duties:item-edit')}?item={item.pk}")
+        except StaleVersion as exc:
+            # Nothing was saved: the page is drawn again from the item as it now is.
+            messages.error(request, exc.message)
             return redirect(f"{reverse('duties:item-edit')}?item={item.pk}")
         except services.DutyError as exc:
             retire.add_error("last_year", exc.message)
