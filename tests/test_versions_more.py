@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from dangjian.activities.models import Activity
 from dangjian.assessment.models import ManualScore
+from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Organization, Term
 from dangjian.reviews import services as review_services
@@ -181,6 +182,26 @@ def test_a_duty_item_reworded_meanwhile_is_not_retired_from_an_old_page(personas
     assert "此责任清单条目已被他人修改" in refused.content.decode()
     stored = DutyItem.objects.get(pk=item.pk)
     assert (stored.title, stored.to_year) == ("第一位编辑改的内容", None)
+
+
+def test_a_member_transferred_meanwhile_is_not_moved_on_from_an_old_page(tree, personas):
+    m = tree["ma"]
+    cz02 = factories.org(tree["a"], kind="branch", name="财政局第二党支部", code="CZ02")
+    url = f"/members/{m.pk}/transfer/"
+    first, second = web_as(personas["unit_admin_a"]), web_as(personas["wc_admin"])
+    form1, form2 = form_of(first, url), form_of(second, url)
+    assert form1.get("version") == form2.get("version") == str(m.version)
+    on = factories.TODAY.isoformat()
+    assert first.post(url, {**form1, "to_code": "CZ02", "on": on}).status_code == 302
+    refused = second.post(url, {**form2, "to_code": "JY01", "on": on}, follow=True)
+    assert "此党员已被他人修改" in refused.content.decode()
+    assert Member.objects.get(pk=m.pk).org_id == cz02.pk
+
+    # The API answers 409 to the same stale version, with the one now stored.
+    r = api_as("wcadmin").post(f"/api/members/{m.pk}/transfer/", {"org": "JY01", "version": form2["version"]},
+                               format="json")
+    assert r.status_code == 409 and r.json()["version"] == Member.objects.get(pk=m.pk).version
+    assert Member.objects.get(pk=m.pk).org_id == cz02.pk
 
 
 # ---- the assessors' manual score grid ----------------------------------------------------------

@@ -133,7 +133,7 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         summary="组织关系转接",
         description="当前组织关系于转接日期结束，新组织关系同日开始，党员不会“悬空”。",
         request=TransferSerializer,
-        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404)},
+        responses={200: MemberSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None, **kwargs):
@@ -144,7 +144,8 @@ class MemberViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         d = s.validated_data
         try:
             services.transfer_member(
-                request.user, member, d["org"], d.get("on") or timezone.localdate(), d.get("reason") or "组织关系转接"
+                request.user, member, d["org"], d.get("on") or timezone.localdate(), d.get("reason") or "组织关系转接",
+                version_of(request),
             )
         except services.MemberError as exc:
             raise field_errors([("org", str(exc))]) from None

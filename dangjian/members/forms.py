@@ -153,6 +153,7 @@ class TransferForm(ChineseFormMixin, forms.Form):
                        help_text="输入组织名称、代码或拼音首字母后从列表中选择；须为您有权管理的党组织")
     on = forms.DateField(label="转接日期", widget=DateInput())
     reason = forms.CharField(label="转接原因", max_length=100, initial="组织关系转接")
+    version = VersionField()
 
     def __init__(self, *args, member: Member, editable_orgs, today: dt.date | None = None, **kwargs):
         self.member = member

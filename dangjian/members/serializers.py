@@ -208,6 +208,8 @@ class TransferSerializer(ChineseSerializerMixin, serializers.Serializer):
     org = ScopedOrgCodeField(label="转入组织", help_text="转入组织代码（须在您的管理范围内）")
     on = serializers.DateField(label="转接日期", required=False, help_text="默认今天")
     reason = serializers.CharField(label="转接原因", max_length=100, required=False, help_text="默认“组织关系转接”")
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, write_only=True,
+                                       help_text=VERSION_HELP)
 
     def validate_org(self, org):
         member = self.context["member"]

@@ -77,13 +77,17 @@ def update_member(user, member: Member, on: dt.date | None = None, version: int 
 
 
 @transaction.atomic
-def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "组织关系转接") -> Member:
+def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "组织关系转接",
+                    version: int | None = None) -> Member:
+    """`version` is the member's as the editor read it (core.versioning): a member transferred
+    or edited since raises StaleVersion, so a second transfer from an old page never moves
+    them on from where someone else has just put them."""
     if to_org.status != "active":
         raise MemberError(f"“{to_org.name}”已撤销，不能转入")
     problem = org_checks.member_org_problem(to_org.kind, to_org.name)
     if problem:
         raise MemberError(problem)
-    versioning.claim(member)  # two transfers of one member take turns
+    versioning.claim(member, version)  # two transfers of one member take turns
     if to_org.pk == member.org_id:
         raise MemberError("转入组织与当前组织相同")
     open_row = member.memberships.filter(ended_on__isnull=True).first()

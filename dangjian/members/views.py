@@ -165,13 +165,18 @@ def transfer(request, pk):
     member = _visible(request, pk, "edit")
     # Dissolved orgs stay in the lookup so the form can say why they are refused.
     editable = Organization.objects.visible_to(user, "edit")
-    form = TransferForm(request.POST or None, member=member, editable_orgs=editable)
+    form = TransferForm(request.POST or None, member=member, editable_orgs=editable,
+                        initial={"version": member.version})
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.transfer_member(user, member, d["to_code"], d["on"], d["reason"])
+            services.transfer_member(user, member, d["to_code"], d["on"], d["reason"], d.get("version"))
         except services.MemberError as exc:
             form.add_error("on" if "日期" in str(exc) else "to_code", str(exc))
+        except StaleVersion as exc:
+            # Nothing was saved: the member as they now are, before deciding again.
+            messages.error(request, exc.message)
+            return redirect("members:detail", member.pk)
         else:
             messages.success(request, f"{member.name} 的组织关系已转入“{d['to_code'].name}”。")
             return redirect("members:detail", member.pk)
