@@ -288,6 +288,10 @@ def test_demo_accounts_log_in_with_their_scope(client):
 @pytest.mark.parametrize("n, text", [
     (1, "一"), (10, "十"), (12, "十二"), (20, "二十"), (99, "九十九"),
     (100, "一百"), (105, "一百零五"), (110, "一百一十"), (115, "一百一十五"), (230, "二百三十"),
+    # Beyond 999: a province's departments have that many branches.
+    (1000, "一千"), (1005, "一千零五"), (1010, "一千零一十"), (1050, "一千零五十"), (1105, "一千一百零五"),
+    (2019, "二千零一十九"), (9999, "九千九百九十九"), (10000, "一万"), (10010, "一万零一十"),
+    (12000, "一万二千"), (100005, "十万零五"), (120300, "十二万零三百"),
 ])
 def test_chinese_numbers_in_org_names(n, text):
     from dangjian.demo.names import chinese_number

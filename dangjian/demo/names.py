@@ -155,18 +155,28 @@ STAFF_POSTS: list[tuple[str, int, int, float]] = [
 CHINESE_DIGITS = "零一二三四五六七八九"
 
 
+def _section(n: int) -> str:
+    """0 < n < 10000 in 千/百/十 units; a run of zeros between digits is read as one 零."""
+    out, zero = "", False
+    for digit, unit in zip(f"{n:04d}", ("千", "百", "十", "")):
+        if digit == "0":
+            zero = bool(out)
+            continue
+        if zero:
+            out, zero = out + "零", False
+        out += CHINESE_DIGITS[int(digit)] + unit
+    return out
+
+
 def chinese_number(n: int) -> str:
-    """1..999 the way organization names write them (第十二党支部, 第一百零五党支部)."""
-    if n < 10:
-        return CHINESE_DIGITS[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        head = "" if tens == 1 else CHINESE_DIGITS[tens]
-        return head + "十" + (CHINESE_DIGITS[ones] if ones else "")
-    hundreds, rest = divmod(n, 100)
-    if rest == 0:
-        return CHINESE_DIGITS[hundreds] + "百"
-    if rest < 10:
-        return CHINESE_DIGITS[hundreds] + "百零" + CHINESE_DIGITS[rest]
-    tail = chinese_number(rest)
-    return CHINESE_DIGITS[hundreds] + "百" + ("一" + tail if rest < 20 else tail)
+    """A positive number the way organization names write it (第十二党支部, 第一百零五党支部,
+    第一千零一十党支部, 第十万零五党支部): a province has departments with more than 999 branches."""
+    if n <= 0:
+        raise ValueError(f"chinese_number needs a positive number, got {n}")
+    high, low = divmod(n, 10000)
+    if high:
+        text = chinese_number(high) + "万" + (("零" if low < 1000 else "") + _section(low) if low else "")
+    else:
+        text = _section(low)
+    # 10-19 at the head are read 十, 十二, not 一十二 (but 一百一十二 keeps its 一).
+    return text[1:] if text.startswith("一十") else text
