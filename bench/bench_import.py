@@ -88,18 +88,25 @@ def timed(args: list[str], env: dict) -> tuple[float, float, subprocess.Complete
     return data["wall"], data["rss"], proc
 
 
-def main() -> None:
-    env = scratch_env("import")
+def city_with_roster(name: str, rows: int, branches: int) -> tuple[dict, Path, Path]:
+    """A scratch installation whose org tree is imported, and a roster workbook of `rows`
+    members over `branches` branches ready to import: (env, the roster, its folder)."""
+    env = scratch_env(name)
     env["DJANGO_SETTINGS_MODULE"] = "dangjian.settings"
     env["PYTHONPATH"] = str(ROOT)
-    tmp = Path(tempfile.mkdtemp(prefix="dangjian-bench-import-files-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"dangjian-bench-{name}-"))
     orgs, members = tmp / "orgs.xlsx", tmp / "members.xlsx"
     setup = "import django; django.setup()\n" + WRITE_FILES
-    subprocess.run([sys.executable, "-c", setup, str(ROWS), str(BRANCHES), str(orgs), str(members)],
+    subprocess.run([sys.executable, "-c", setup, str(rows), str(branches), str(orgs), str(members)],
                    env=env, check=True)
     run([DANGJIAN, "migrate", "-v0"], env, check=False)
     res = run([DANGJIAN, "import-orgs", str(orgs), "--format", "json"], env, check=False)
     assert json.loads(res.stdout)["ok"], res.stdout[:2000] + res.stderr[-2000:]
+    return env, members, tmp
+
+
+def main() -> None:
+    env, members, _ = city_with_roster("import", ROWS, BRANCHES)
 
     base_wall, base_rss, proc = timed([sys.executable, "-c", BASELINE, str(members)], env)
     assert proc.returncode == 0, proc.stderr

@@ -6,14 +6,11 @@ beside the baseline measured in the same run: a normal import of 1,000 rows; and
 rows followed by 200,000 numbered blank rows under the size limit, which the reader ends after
 1,000 of them, so it costs about what the 1,000 rows cost."""
 import json
-import subprocess
-import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
-from bench_import import WRITE_FILES, timed
-from common import DANGJIAN, ROOT, run, scratch_env, table
+from bench_import import city_with_roster, timed
+from common import DANGJIAN, table
 
 ROWS = 1_000
 BRANCHES = 40
@@ -44,17 +41,7 @@ def padded(source: Path, out: Path, chunks, dimension: str) -> Path:
 
 
 def main() -> None:
-    env = scratch_env("import-bomb")
-    env["DJANGO_SETTINGS_MODULE"] = "dangjian.settings"
-    env["PYTHONPATH"] = str(ROOT)
-    tmp = Path(tempfile.mkdtemp(prefix="dangjian-bench-import-bomb-"))
-    orgs, members = tmp / "orgs.xlsx", tmp / "members.xlsx"
-    setup = "import django; django.setup()\n" + WRITE_FILES
-    subprocess.run([sys.executable, "-c", setup, str(ROWS), str(BRANCHES), str(orgs), str(members)],
-                   env=env, check=True)
-    run([DANGJIAN, "migrate", "-v0"], env, check=False)
-    res = run([DANGJIAN, "import-orgs", str(orgs), "--format", "json"], env, check=False)
-    assert json.loads(res.stdout)["ok"], res.stdout[:2000] + res.stderr[-2000:]
+    env, members, tmp = city_with_roster("import-bomb", ROWS, BRANCHES)
 
     row = ("<row>" + '<c s="0"/>' * 48 + "</row>").encode() * 10_000
     bomb = padded(members, tmp / "bomb.xlsx", (row for _ in range(BOMB_ROWS // 10_000)),
