@@ -33,8 +33,10 @@ demo: install
 	$(BIN)/dangjian demo --if-empty
 	$(BIN)/dangjian runserver 127.0.0.1:8000
 
+# The production stack in the foreground: gunicorn and the job worker against
+# DANGJIAN_DATABASE_URL, after migrate and collectstatic (docs/deploy.md).
 serve: install
-	$(BIN)/dangjian runserver 127.0.0.1:8000
+	scripts/serve
 
 # Debian's Chromium for the browser tests (never a downloaded browser build).
 chromium:

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from dangjian.env import env_bool, env_int, env_list, env_str
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks_db",
     "dangjian.core",
     "dangjian.orgs",
     "dangjian.members",
@@ -124,6 +126,20 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     _db["OPTIONS"] = {"charset": "utf8mb4"}
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 DATABASES = {"default": _db}
+# A read replica for read-only reports (dangjian/core/replica.py): only the code that asks for it
+# with `replica.reports()` reads there, everything else (and every write) stays on the primary.
+REPLICA_URL = env_str("DANGJIAN_REPLICA_URL", "")
+if REPLICA_URL:
+    _replica = dj_database_url.parse(REPLICA_URL, conn_max_age=_conn_max_age, conn_health_checks=_conn_max_age > 0)
+    if _replica["ENGINE"] != _db["ENGINE"]:
+        raise ImproperlyConfigured("环境变量 DANGJIAN_REPLICA_URL 与 DANGJIAN_DATABASE_URL 必须是同一种数据库")
+    for _key in ("OPTIONS", "TEST"):
+        if _key in _db:
+            _replica[_key] = dict(_db[_key])
+    # Tests create no second database: the replica alias reads the test database itself.
+    _replica.setdefault("TEST", {})["MIRROR"] = "default"
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["dangjian.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -201,13 +217,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 EXPORT_INLINE_ROWS = env_int("DANGJIAN_EXPORT_INLINE_ROWS", 2000, 0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# Background jobs: "thread" runs them in a thread of the web process (one-machine installs),
-# "sync" runs them inside the request (tests).
-JOBS_MODE = env_str("DANGJIAN_JOBS_MODE", "thread")
-if JOBS_MODE not in {"thread", "sync"}:
-    from django.core.exceptions import ImproperlyConfigured
+# Background jobs (dangjian/core/jobs.py, docs/deploy.md): "worker" puts them on the database
+# queue of Django's Tasks API, run by `dangjian db_worker` (production, `make serve`); "thread"
+# runs them in a thread of the web process (one-machine installs, `make demo`: no second process
+# to start); "sync" runs them inside the request (tests). The queue's table exists in every mode.
+JOBS_MODE = env_str("DANGJIAN_JOBS_MODE", "thread").strip().lower()
+if JOBS_MODE not in {"thread", "sync", "worker"}:
+    raise ImproperlyConfigured(
+        f"环境变量 DANGJIAN_JOBS_MODE={JOBS_MODE!r} 无效：只能是 worker（独立的后台处理进程）、"
+        "thread（网站进程内的线程）或 sync（请求内同步执行，仅用于测试）")
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A running job that has not written its heartbeat for this long is marked failed (its process died).
+JOBS_STALE_SECONDS = env_int("DANGJIAN_JOBS_STALE_SECONDS", 600, 10)
 
-    raise ImproperlyConfigured("DANGJIAN_JOBS_MODE 只能是 thread 或 sync")
+# The cache every process shares (docs/deploy.md): `redis://…` (or `rediss://`, `unix://`) for
+# Redis, `db` for a table in the database (created by `migrate`), `locmem` (default) for one
+# process's memory, enough for `make demo`.
+CACHE_URL = env_str("DANGJIAN_CACHE_URL", "locmem").strip()
+CACHE_TABLE = "dangjian_cache"
+if CACHE_URL in ("", "locmem"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+elif CACHE_URL == "db":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}}
+elif CACHE_URL.split("://", 1)[0] in ("redis", "rediss", "unix") and "://" in CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # Every request reads its session: from Redis first, the database only on a miss. Only with
+    # a cache all processes share; a per-process copy would outlive a logout in another process.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    raise ImproperlyConfigured(
+        f"环境变量 DANGJIAN_CACHE_URL={CACHE_URL!r} 无效：应为 redis://主机:端口/库号、db（数据库缓存表）或 locmem（进程内存）")
+CACHES["default"]["KEY_PREFIX"] = env_str("DANGJIAN_CACHE_PREFIX", "dangjian")
 
 PAGE_SIZE = env_int("DANGJIAN_PAGE_SIZE", 50, 5)
 

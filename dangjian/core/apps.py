@@ -10,6 +10,16 @@ def _check_keys(using="default", **kwargs):
         verify()
 
 
+def _cache_table(using="default", **kwargs):
+    # DANGJIAN_CACHE_URL=db: `migrate` also creates the cache table, so an upgrade or a first
+    # install needs no extra step (createcachetable leaves an existing table alone).
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if using == "default" and any(c["BACKEND"].endswith("DatabaseCache") for c in settings.CACHES.values()):
+        call_command("createcachetable", database=using, verbosity=0)
+
+
 class CoreConfig(AppConfig):
     name = "dangjian.core"
     label = "core"
@@ -24,4 +34,5 @@ class CoreConfig(AppConfig):
         )
 
         post_migrate.connect(_check_keys, sender=self, dispatch_uid="core_check_keys")
+        post_migrate.connect(_cache_table, sender=self, dispatch_uid="core_cache_table")
         user_logged_in.connect(privacy.session_started, dispatch_uid="dangjian.core.privacy.session_started")

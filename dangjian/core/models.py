@@ -91,6 +91,9 @@ class Job(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written while the job runs (core.jobs): a job whose process died stops beating and is
+    # marked failed instead of staying "running" forever.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def percent(self) -> int:

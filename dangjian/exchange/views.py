@@ -91,7 +91,7 @@ def _own_job(request, pk) -> Job:
 
 @require_GET
 def job(request, pk):
-    job = _own_job(request, pk)
+    job = jobs.alive(_own_job(request, pk))
     result = job.result or {}
     is_export = job.kind.startswith("export-")
     ctx = {
