@@ -17,7 +17,7 @@ ROOT = Path(dangjian.__file__).resolve().parent
 # every app; settings and its helpers stand apart below everything.
 LAYERS: list[set[str]] = [
     {"env", "keys"},
-    {"settings"},
+    {"settings", "gunicorn_conf"},
     {"core"},
     {"orgs"},
     {"members"},

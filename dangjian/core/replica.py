@@ -27,13 +27,15 @@ class reports(ContextDecorator):  # noqa: N801  (used as `with replica.reports()
     """Inside: the ORM's reads go to the replica, when one is configured. Nested uses keep the
     outer state on exit; threads and asyncio tasks started inside do not inherit it."""
 
+    def _recreate_cm(self):
+        return type(self)()  # a decorated function's calls, in any thread, each their own
+
     def __enter__(self):
-        self._tokens = getattr(self, "_tokens", [])
-        self._tokens.append(_active.set(True))
+        self._token = _active.set(True)
         return self
 
     def __exit__(self, *exc):
-        _active.reset(self._tokens.pop())
+        _active.reset(self._token)
         return False
 
 

@@ -1,7 +1,7 @@
 """`dangjian export-members --out FILE.xlsx [--org CODE]`: the roster, re-importable as is."""
 from django.core.management.base import BaseCommand
 
-from dangjian.core import audit, cli
+from dangjian.core import audit, cli, replica
 from dangjian.members.io import export_members
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -14,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="输出文件，如 花名册.xlsx")
         parser.add_argument("--org", default="", help="只导出该组织代码及其全部下级组织的党员")
 
+    @replica.reports()  # read-only: a replica may answer (its audit entry is written to the primary)
     def handle(self, *args, out, org, **options):
         qs = Member.objects.active()
         if org:

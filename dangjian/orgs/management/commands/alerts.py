@@ -1,6 +1,7 @@
 """`dangjian alerts [--org CODE] --format json|table`: structure alerts (换届, 空缺, 设置, 书记职级)."""
 from django.core.management.base import BaseCommand
 
+from dangjian.core import replica
 from dangjian.core.cli import table, to_json, today_arg
 from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
 from dangjian.orgs.queries import org_arg
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="table", choices=["json", "table"], help="输出格式")
         parser.add_argument("--today", default=None, help="以此日期计算（YYYY-MM-DD），默认今天")
 
+    @replica.reports()  # read-only: a replica may answer
     def handle(self, *args, org, format, today, **options):
         alerts = structure_alerts(org=org_arg(org), today=today_arg(today))
         if format == "json":

@@ -1,7 +1,7 @@
 """`dangjian export-orgs --out FILE.xlsx`: every active organization, re-importable as is."""
 from django.core.management.base import BaseCommand
 
-from dangjian.core import audit, cli
+from dangjian.core import audit, cli, replica
 from dangjian.orgs.io import export_orgs
 from dangjian.orgs.models import Organization
 
@@ -12,6 +12,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, help="输出文件，如 组织.xlsx")
 
+    @replica.reports()  # read-only: a replica may answer (its audit entry is written to the primary)
     def handle(self, *args, out, **options):
         try:
             count = export_orgs(Organization.objects.active(), out)
