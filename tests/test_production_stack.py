@@ -280,3 +280,41 @@ def test_make_serve_starts_gunicorn_and_the_worker_and_stops_both_on_ctrl_c(tmp_
     assert "Starting worker" in out and "Listening at" in out and "Shutting down: Master" in out
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # nothing of the group is left running
+
+
+def test_a_redis_cache_url_caches_in_redis_and_sessions_read_it_first(tmp_path):
+    """Against a real redis-server on a free loopback port (Debian's redis-server package)."""
+    import shutil
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server 未安装（apt-get install redis-server）")
+    port = free_port()
+    redis = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        code = SETUP + """
+import time
+from django.core.cache import cache
+from django.contrib.sessions.backends.cached_db import SessionStore
+for _ in range(100):
+    try:
+        cache.set("k", "共享", 60)
+        break
+    except Exception:
+        time.sleep(0.1)
+s = SessionStore(); s["who"] = "张三"; s.create()
+import os, redis
+keys = redis.Redis.from_url(os.environ["DANGJIAN_CACHE_URL"]).keys("dangjian:*")
+print(cache.get("k"), SessionStore(session_key=s.session_key)["who"], len(keys))
+"""
+        env = {"DANGJIAN_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+               "DANGJIAN_CACHE_URL": f"redis://127.0.0.1:{port}/0"}
+        migrated = run(tmp_path, env, "from dangjian.manage import main; main(['dangjian', 'migrate', '-v0'])")
+        assert migrated.returncode == 0, migrated.stderr
+        done = run(tmp_path, env, code)
+        # The value and the session both in Redis (two keys under the prefix).
+        assert done.stdout.split() == ["共享", "张三", "2"], done.stderr
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
