@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -43,8 +44,11 @@ def run_worker_once() -> None:
 
 
 @pytest.fixture
-def worker_mode(settings):
+def worker_mode(settings, monkeypatch):
     settings.JOBS_MODE = "worker"
+    # The worker closes a connection that is not in autocommit between tasks, as a separate
+    # process must; here it shares the test's connection, inside the test's transaction.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     return settings
 
 
