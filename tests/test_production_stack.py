@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import warnings
@@ -103,6 +104,29 @@ def test_sync_mode_runs_the_same_task_inline(tree, settings):
     job = jobs.start("count", None, count_orgs, "JY")
     assert job.status == "done" and job.result == {"count": 2}
     assert not DBTaskResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thread_mode_runs_the_job_after_the_commit_on_its_own_connection(settings):
+    """`make demo`'s mode: the thread starts once the request's transaction commits (before, its
+    own connection could not see the Job row) and the job's heartbeat thread stops with it."""
+    from tests import factories
+
+    factories.org(kind="working_committee", name="示例市直机关工委", code="WC")
+    settings.JOBS_MODE = "thread"
+    with transaction.atomic():
+        job = jobs.start("count", None, count_orgs, "WC")
+        time.sleep(0.3)
+        assert Job.objects.get(pk=job.pk).status == "queued"  # not started inside the transaction
+    deadline = time.monotonic() + 30
+    while Job.objects.get(pk=job.pk).status in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.refresh_from_db()
+    assert job.status == "done" and job.result == {"count": 1}
+    deadline = time.monotonic() + 5
+    while any(t.name == f"job-{job.pk}-heartbeat" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == f"job-{job.pk}-heartbeat" for t in threading.enumerate())
 
 
 def test_a_job_whose_process_died_is_marked_failed_not_running_forever(tree, personas, client, worker_mode):
