@@ -251,6 +251,20 @@ def main() -> int:
         # run in the worker once; the measured walk is the steady state after them.
         drained = drain(url)
         print(f"jobs started by the first reads: done in {drained:.0f} s before the clock ran")
+        # Each page alone (one user, one request at a time, median of 3): what a page costs without
+        # waiting behind the others' requests, the figure to compare pages by.
+        alone, seen = {}, set()
+        for name, session, pages in users:
+            if name in seen:
+                continue
+            seen.add(name)
+            for page in pages:
+                times = []
+                for _ in range(3):
+                    began = time.perf_counter()
+                    session.get(base + page, timeout=120, allow_redirects=False).content  # noqa: B018
+                    times.append(time.perf_counter() - began)
+                alone[page] = min(alone.get(page, 1e9), statistics.median(times))
         load_before = os.getloadavg()
         baseline = Walk(base, [(n, s, [STATIC]) for n, s, _ in users], seconds, limit)
         base_wall = baseline.run()
@@ -263,13 +277,14 @@ def main() -> int:
     static = baseline.times[STATIC]
     base_p95 = pct(static, 95)
     every = [t for ts in walk.times.values() for t in ts]
-    rows = [("page", "requests", "errors", "p50 ms", "p95 ms", "max ms", "p95 / baseline p95")]
+    rows = [("page", "alone ms", "requests", "errors", "p50 ms", "p95 ms", "max ms", "p95 / baseline p95")]
     for page, ts in sorted(walk.times.items(), key=lambda kv: -pct(kv[1], 95)):
-        rows.append((page, len(ts), walk.errors.get(page, 0), ms(pct(ts, 50)), ms(pct(ts, 95)), ms(max(ts)),
-                     f"{pct(ts, 95) / base_p95:.1f}×"))
-    rows.append(("all pages", len(every), sum(walk.errors.values()), ms(pct(every, 50)), ms(pct(every, 95)),
-                 ms(max(every)), f"{pct(every, 95) / base_p95:.1f}×"))
-    rows.append((f"baseline: {STATIC}", len(static), sum(baseline.errors.values()), ms(pct(static, 50)),
+        rows.append((page, ms(alone[page]) if page in alone else "—", len(ts), walk.errors.get(page, 0),
+                     ms(pct(ts, 50)), ms(pct(ts, 95)), ms(max(ts)), f"{pct(ts, 95) / base_p95:.1f}×"))
+    rows.append(("all pages", ms(statistics.median(alone.values())) + " (median)", len(every),
+                 sum(walk.errors.values()), ms(pct(every, 50)), ms(pct(every, 95)), ms(max(every)),
+                 f"{pct(every, 95) / base_p95:.1f}×"))
+    rows.append((f"baseline: {STATIC}", "—", len(static), sum(baseline.errors.values()), ms(pct(static, 50)),
                  ms(base_p95), ms(max(static)), "1.0×"))
     table(rows)
     print(f"\n{n_users} users ({', '.join(accounts)} in turn), {len(every)} page requests in {wall:.1f} s "
