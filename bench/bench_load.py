@@ -16,6 +16,8 @@ role walking the main pages and API lists.
   static file (answered by WhiteNoise inside gunicorn: the server and client cost of a request
   with no page behind it). Pages are reported as p50/p95/max and as the ratio of their p95 to the
   baseline's p95.
+- Before the walk, each page alone: one user, one request at a time, median of three ("alone
+  ms"), what the page costs without queueing behind the other users' requests.
 - An error is an answer other than 200 or an exception (a timeout, a reset connection).
 """
 import os
