@@ -28,7 +28,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.tasks import task
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -80,7 +80,9 @@ class _Heartbeat(threading.Thread):
                 except Exception:  # a locked SQLite file: the next beat tries again
                     log.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
         finally:
-            close_old_connections()
+            # This thread's own connections (thread-local): closed, even when persistent
+            # connections (DANGJIAN_DB_CONN_MAX_AGE) would otherwise keep them open after it ends.
+            connections.close_all()
 
 
 def dotted_path(fn) -> str:
@@ -139,7 +141,7 @@ def run_job(job_id: int, fn_path: str, args: list, kwargs: dict) -> str:
             beat.stop.set()
             beat.join()
         if threaded:
-            close_old_connections()
+            connections.close_all()  # this thread's own; the thread ends here
 
 
 def start(kind: str, user, fn, *args, known: dict | None = None, **kwargs) -> Job:
