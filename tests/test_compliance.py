@@ -376,6 +376,25 @@ def test_cli_json_shape_and_period_expansion(tree):
                "--today", "2025-08-15").splitlines()[0].startswith("org_code,org_name,period,kind")
 
 
+def test_cli_streams_exactly_what_the_verdicts_print(tree):
+    """The command prints the stored rows as it reads them; the bytes are those of the
+    verdicts' own JSON and CSV, in the verdicts' order (the output is a contract)."""
+    from dangjian.core.cli import to_csv, to_json
+
+    for i in range(3):
+        b = branch_with(tree["a" if i % 2 else "b"], full=3, code=f"ST{i:02d}")
+        record(b, ["theme_day", "general_meeting"], dt.date(2025, 2 + i, 3), attendance=everyone(b))
+        record(b, ["party_lecture"], dt.date(2025, 5, 3), lecturer=b.people[0])
+    printed = run("compliance", "--period", "2025", "--format", "json", "--today", "2025-08-15")
+    verdicts = compliance.compute(*YEAR, today=TODAY)  # TODAY is the --today above
+    assert printed == to_json([v.as_json() for v in verdicts]) + "\n"
+    csv_text = run("compliance", "--period", "2025", "--format", "csv", "--today", "2025-08-15")
+    assert csv_text == to_csv(
+        ["org_code", "org_name", "period", "kind", "required", "held", "status", "evidence", "failed_quorum"],
+        [[v.org_code, v.org_name, v.period.label, v.rule.code, v.required, v.held, v.status,
+          " ".join(map(str, v.evidence)), " ".join(map(str, v.failed_quorum))] for v in verdicts]) + "\n"
+
+
 @pytest.mark.parametrize("args, text", [
     (["--period", "2025Q5"], "格式不正确"),
     (["--period", "2025-13"], "格式不正确"),

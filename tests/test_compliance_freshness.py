@@ -117,18 +117,18 @@ def test_a_mark_made_while_a_refresh_runs_survives_it(transactional_db, tree):
     cover()
     compliance.mark_stale([b.pk], dt.date(2025, 3, 1), dt.date(2025, 3, 1))
     first = ComplianceStale.objects.order_by("id").last().pk
-    original = compliance.recompute
+    original = compliance.refresh
 
-    def recompute_and_mark(*args, **kwargs):
+    def refresh_and_mark(*args, **kwargs):
         found = original(*args, **kwargs)
         compliance.mark_stale([b.pk], dt.date(2025, 4, 1), dt.date(2025, 4, 1))  # a change meanwhile
         return found
 
-    compliance.recompute = recompute_and_mark
+    compliance.refresh = refresh_and_mark
     try:
         compliance.refresh_stale(today=TODAY)
     finally:
-        compliance.recompute = original
+        compliance.refresh = original
     left = list(ComplianceStale.objects.values_list("pk", "since"))
     assert len(left) == 1 and left[0][0] > first and left[0][1] == dt.date(2025, 4, 1)
 
@@ -142,7 +142,7 @@ def test_two_refreshes_at_once_wait_for_each_other(transactional_db, tree):
     b = branch_with(tree["a"], full=3)
     cover()
     compliance.mark_stale([b.pk], dt.date(2025, 3, 1), dt.date(2025, 3, 1))
-    held, original, main = threading.Event(), compliance.recompute, threading.current_thread()
+    held, original, main = threading.Event(), compliance.refresh, threading.current_thread()
 
     def slow(*args, **kwargs):
         found = original(*args, **kwargs)
@@ -157,7 +157,7 @@ def test_two_refreshes_at_once_wait_for_each_other(transactional_db, tree):
         finally:
             connection.close()
 
-    compliance.recompute = slow
+    compliance.refresh = slow
     try:
         t = threading.Thread(target=first)
         t.start()
@@ -166,8 +166,8 @@ def test_two_refreshes_at_once_wait_for_each_other(transactional_db, tree):
         second = compliance.refresh_stale(today=TODAY)
         t.join()
     finally:
-        compliance.recompute = original
+        compliance.refresh = original
     assert time.monotonic() - began >= 0.3  # it waited
-    assert second == {"orgs": 0, "rows": 0}  # the first handled the marks
+    assert second == {"orgs": 0, "rows": 0, "inserted": 0, "updated": 0, "deleted": 0}  # the first handled the marks
     assert ComplianceRow.objects.filter(org=b, code="theme_day", period="2025-03").count() == 1
     assert not ComplianceStale.objects.exists()

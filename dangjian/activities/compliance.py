@@ -23,11 +23,13 @@ taken when each record was written.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -94,30 +96,36 @@ def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, or
             today: dt.date | None = None) -> list[Verdict]:
     """Verdicts for every applicable org × rule × period overlapping [start, end], for the
     subtree of `org` (or the orgs `org_ids`), or the whole tree."""
-    # Tens of thousands of small acyclic objects: the cyclic collector would rescan them over
-    # and over (a third of the time for the whole tree); reference counting frees them anyway.
+    with _no_cyclic_gc():
+        return list(_verdicts(start, end, org=org, org_ids=org_ids, today=today))
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Tens of thousands of small acyclic objects: the cyclic collector would rescan them over
+    and over (a third of the time for the whole tree); reference counting frees them anyway."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _compute(start, end, org=org, org_ids=org_ids, today=today)
+        yield
     finally:
         if paused:
             gc.enable()
 
 
-def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
+def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
     today = today or timezone.localdate()
     rules = list(ActivityRule.objects.all())
     plan = _plan(rules, start, end)
     if not plan:
-        return []
+        return
     first = min(p.start for _, p in plan)
     last = max(p.end for _, p in plan)
     m0, m1 = periods.month_key(first), periods.month_key(last)
 
     # The plan per org kind, each period worked out once. Each kind × period of the plan is a
     # numbered slot; a kind row goes straight into the slots of its month, per org.
-    plan.sort(key=lambda rp: (rp[0].position, rp[0].code, rp[1].start))
+    plan.sort(key=lambda rp: (rp[0].position, rp[0].code, rp[1].start, rp[1].end))  # as streamed_rows
     steps_for: dict[str, list[tuple]] = defaultdict(list)
     slot_of: dict[tuple[str, str, int], int] = {}
     slots_at: dict[tuple[str, int], list[int]] = defaultdict(list)  # (kind, month) → slots
@@ -143,7 +151,7 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
         if not (o[6] is not None and o[6] < first) and not (o[5] is not None and o[5] > last)
     ]
     if not orgs:
-        return []
+        return
 
     rows = ActivityKind.objects.filter(is_active=True, month__gte=m0, month__lte=m1,
                                        kind__in=sorted({r.kind for r, _ in plan}))
@@ -176,15 +184,14 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
             CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder__isnull=False)
             .order_by("-id").values_list("org_id", "holder_id")
         )
-        for lecturer_id, month, aid in (
-            ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
-                                        activity__lecturer__isnull=False)
-            .order_by().values_list("activity__lecturer_id", "month", "activity_id")
-        ):
+        lectured = ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
+                                               activity__lecturer__isnull=False)
+        if org_ids is not None:  # a chunk of orgs reads only its own secretaries' lectures
+            lectured = lectured.filter(activity__lecturer_id__in=sorted(
+                {secretary_of[o[0]] for o in orgs if o[0] in secretary_of}))
+        for lecturer_id, month, aid in lectured.order_by().values_list("activity__lecturer_id", "month", "activity_id"):
             lectures[(lecturer_id, month)].append(aid)
 
-    out: list[Verdict] = []
-    append = out.append
     no_groups: dict = {}
     for pk, code, name, kind, path, established, dissolved, parent_kind in orgs:
         # Most orgs exist the whole time: no period of theirs is cut short.
@@ -240,8 +247,7 @@ def _compute(start, end, *, org, org_ids, today) -> list[Verdict]:
                 verdict, need = DUE, required
             else:
                 verdict, need = MISSING, required
-            append(Verdict(pk, code, name, path, rule, p, need, held, verdict, evidence, failed))
-    return out
+            yield Verdict(pk, code, name, path, rule, p, need, held, verdict, evidence, failed)
 
 
 class _Ids(Aggregate):
@@ -281,22 +287,25 @@ def _kind_groups(rows) -> Iterator[tuple[int, str, int, int, list[int]]]:
 
 
 @transaction.atomic
-def store(verdicts: list[Verdict], start: dt.date, end: dt.date, *, org: Organization | None = None,
-          org_ids=None) -> int:
-    """Replace the stored rows of the recomputed range (periods overlapping [start, end]) for
-    the same orgs, in one transaction. Writers of the stored rows take one lock first: two
-    replacing the same rows at once would each delete only what they saw and insert twice."""
+def store(verdicts: Iterable[Verdict], start: dt.date, end: dt.date, *, org: Organization | None = None,
+          org_ids=None, only: set[tuple[int, str]] | None = None) -> dict:
+    """Make the stored rows of the recomputed range (periods overlapping [start, end]) for the
+    same orgs equal to `verdicts`, writing only the difference: a row whose verdict did not
+    change is not touched, so a record saved rewrites the handful of rows it changed and a
+    whole-tree recompute of unchanged data writes nothing. Rows are matched by org × rule code
+    × period (the unique key). Writers of the stored rows take one lock first: two writing the
+    same rows at once would each compare against what they saw and insert twice. With `only`
+    (org id, period code) pairs, the verdicts are those pairs' and only their rows are replaced.
+
+    Returns {"rows": verdicts, "inserted", "updated", "deleted"}."""
     locks.hold(COMPLIANCE_LOCK)
-    old = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start)
-    if org is not None:
-        old = old.filter(org__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
-    if org_ids is not None:
-        old = old.filter(org_id__in=list(org_ids))
-    old.delete()
-    _insert(verdicts)
-    if org is None and org_ids is None:
+    if connection.vendor == "postgresql":
+        counts = _store_by_join(verdicts, start, end, org, org_ids, only)
+    else:
+        counts = _store_by_dict(verdicts, start, end, org, org_ids, only)
+    if org is None and org_ids is None and only is None:
         _cover(start, end)
-    return len(verdicts)
+    return counts
 
 
 def _periods_of(start: dt.date, end: dt.date) -> set[str]:
@@ -311,13 +320,123 @@ def _cover(start: dt.date, end: dt.date) -> None:
         [ComplianceCoverage(period=label) for label in sorted(_periods_of(start, end))], ignore_conflicts=True)
 
 
+_KEY = ("org_id", "code", "period")
+_VALUES = ("rule_id", "kind", "period_start", "period_end", "required", "held", "status", "evidence",
+           "failed_quorum")
 _COLUMNS = ("org_id", "rule_id", "code", "kind", "period", "period_start", "period_end", "required", "held",
             "status", "evidence", "failed_quorum", "computed_at")
 
 
+def _ids_json(ids: list[int]) -> str:
+    """A JSON array of integers, written directly."""
+    return "[" + ", ".join(map(str, ids)) + "]" if ids else "[]"
+
+
+def _old_rows(start: dt.date, end: dt.date, org, org_ids):
+    """The stored rows a recomputation of [start, end] for `org` / `org_ids` replaces."""
+    old = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start)
+    if org is not None:
+        old = old.filter(org__in=Organization.objects.filter(path__startswith=org.path).values("pk"))
+    if org_ids is not None:
+        old = old.filter(org_id__in=list(org_ids))
+    return old
+
+
+def _store_by_join(verdicts, start, end, org, org_ids, only) -> dict:
+    """PostgreSQL: the verdicts stream by COPY into a temporary table, then three statements
+    join it with the stored rows — delete the rows no verdict has, update those whose values
+    differ (IS DISTINCT FROM over every value column), insert the verdicts no row has. The
+    database compares; Python never holds the stored rows."""
+    ops = connection.ops
+    table = ops.quote_name(ComplianceRow._meta.db_table)
+    rows = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS compliance_fresh (org_id integer, rule_id integer, code varchar(48), "
+            "kind varchar(32), period varchar(8), period_start date, period_end date, required smallint, "
+            "held integer, status varchar(16), evidence jsonb, failed_quorum jsonb) ON COMMIT DROP")
+        cursor.execute("TRUNCATE compliance_fresh")
+        spans: dict[periods.Period, tuple] = {}
+        # `_verdicts` runs all its queries before its first verdict; taking that one before the
+        # COPY starts keeps them off the connection while it streams (one command at a time).
+        stream = iter(verdicts)
+        first = next(stream, None)
+        with cursor.cursor.copy("COPY compliance_fresh FROM STDIN") as copy:
+            for v in itertools.chain([first] if first is not None else [], stream):
+                p, rule = v.period, v.rule
+                span = spans.get(p)
+                if span is None:  # a year has 19 periods and tens of thousands of rows
+                    span = spans[p] = (p.label, p.start, p.end)
+                copy.write_row((v.org_id, rule.id, rule.code, rule.kind, *span, v.required, v.held, v.status,
+                                _ids_json(v.evidence), _ids_json(v.failed_quorum)))
+                rows += 1
+        if rows > 1000:
+            cursor.execute("ANALYZE compliance_fresh")  # temporary tables are never analysed by autovacuum
+        scope_sql, scope_params = _old_rows(start, end, org, org_ids).values("pk").query.sql_with_params()
+        same = " AND ".join(f"f.{c} = r.{c}" for c in _KEY)
+        pairs, pair_params = "", []
+        if only is not None:
+            pairs = " AND (r.org_id, r.period) IN (SELECT * FROM unnest(%s::integer[], %s::varchar[]))"
+            pair_params = [[o for o, _ in only], [p for _, p in only]]
+        cursor.execute(f"DELETE FROM {table} r WHERE r.id IN ({scope_sql}){pairs} "
+                       f"AND NOT EXISTS (SELECT 1 FROM compliance_fresh f WHERE {same})",
+                       [*scope_params, *pair_params])
+        deleted = cursor.rowcount
+        cols = ", ".join(_VALUES)
+        cursor.execute(f"UPDATE {table} r SET ({cols}, computed_at) = "
+                       f"({', '.join('f.' + c for c in _VALUES)}, %s) FROM compliance_fresh f "
+                       f"WHERE {same} AND ({', '.join('r.' + c for c in _VALUES)}) IS DISTINCT FROM "
+                       f"({', '.join('f.' + c for c in _VALUES)})", [timezone.now()])
+        updated = cursor.rowcount
+        cursor.execute(f"INSERT INTO {table} ({', '.join(_KEY)}, {cols}, computed_at) "
+                       f"SELECT {', '.join('f.' + c for c in _KEY)}, {', '.join('f.' + c for c in _VALUES)}, %s "
+                       f"FROM compliance_fresh f WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE {same})",
+                       [timezone.now()])
+        inserted = cursor.rowcount
+        cursor.execute("TRUNCATE compliance_fresh")
+    return {"rows": rows, "inserted": inserted, "updated": updated, "deleted": deleted}
+
+
+def _store_by_dict(verdicts, start, end, org, org_ids, only) -> dict:
+    """SQLite, MariaDB: the stored rows of the scope are read into a dictionary by key and
+    compared in Python; only the differences are written (new rows by multi-row INSERT, changed
+    ones by UPDATE of their id, vanished ones by DELETE of their ids)."""
+    stored = {(r[1], r[2], r[3]): (r[0], r[4:]) for r in
+              _old_rows(start, end, org, org_ids).order_by().values_list("id", *_KEY, *_VALUES).iterator(5000)
+              if only is None or (r[1], r[3]) in only}
+    new: list[Verdict] = []
+    changed: list[tuple[int, Verdict]] = []
+    rows = 0
+    for v in verdicts:
+        rows += 1
+        p, rule = v.period, v.rule
+        old = stored.pop((v.org_id, rule.code, p.label), None)
+        if old is None:
+            new.append(v)
+        elif old[1] != (rule.id, rule.kind, p.start, p.end, v.required, v.held, v.status, v.evidence,
+                        v.failed_quorum):
+            changed.append((old[0], v))
+    gone = sorted(pk for pk, _ in stored.values())
+    for i in range(0, len(gone), 500):  # IN lists every database accepts
+        ComplianceRow.objects.filter(pk__in=gone[i:i + 500]).delete()
+    if changed:
+        ops = connection.ops
+        table = ops.quote_name(ComplianceRow._meta.db_table)
+        now = ops.adapt_datetimefield_value(timezone.now())
+        sql = (f"UPDATE {table} SET {', '.join(ops.quote_name(c) + ' = %s' for c in _VALUES)}, "
+               f"{ops.quote_name('computed_at')} = %s WHERE {ops.quote_name('id')} = %s")
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [
+                (v.rule.id, v.rule.kind, ops.adapt_datefield_value(v.period.start),
+                 ops.adapt_datefield_value(v.period.end), v.required, v.held, v.status, _ids_json(v.evidence),
+                 _ids_json(v.failed_quorum), now, pk) for pk, v in changed])
+    _insert(new)
+    return {"rows": rows, "inserted": len(new), "updated": len(changed), "deleted": len(gone)}
+
+
 def _insert(verdicts: list[Verdict]) -> None:
     """Multi-row INSERTs of plain values: the ORM's bulk_create spends most of its time building
-    model instances, and row-by-row executemany costs a round trip per row on PostgreSQL."""
+    model instances, and row-by-row executemany costs a round trip per row on MariaDB."""
     ops = connection.ops
     table = ops.quote_name(ComplianceRow._meta.db_table)
     head = f"INSERT INTO {table} ({', '.join(ops.quote_name(c) for c in _COLUMNS)}) VALUES "
@@ -327,41 +446,70 @@ def _insert(verdicts: list[Verdict]) -> None:
     spans: dict[periods.Period, tuple] = {}
 
     def span(p: periods.Period) -> tuple:
-        """(label, first day, last day) of a period, worked out once: a year has 19 periods
-        and tens of thousands of rows."""
+        """(label, first day, last day) of a period, worked out once."""
         if p not in spans:
             spans[p] = (p.label, ops.adapt_datefield_value(p.start), ops.adapt_datefield_value(p.end))
         return spans[p]
 
-    def json_value(ids: list[int]) -> str:  # a JSON array of integers, written directly
-        return "[" + ", ".join(map(str, ids)) + "]" if ids else "[]"
-
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY: the rows stream in one statement instead of thousands of bound parameters.
-            columns = ", ".join(ops.quote_name(c) for c in _COLUMNS)
-            stamp = timezone.now()
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for v in verdicts:
-                    rule = v.rule
-                    copy.write_row((v.org_id, rule.id, rule.code, rule.kind, *span(v.period), v.required, v.held,
-                                    v.status, json_value(v.evidence), json_value(v.failed_quorum), stamp))
-            return
         for i in range(0, len(verdicts), batch):
             chunk = verdicts[i:i + batch]
             params = []
             for v in chunk:
                 rule = v.rule
                 params += (v.org_id, rule.id, rule.code, rule.kind, *span(v.period), v.required, v.held, v.status,
-                           json_value(v.evidence), json_value(v.failed_quorum), now)
+                           _ids_json(v.evidence), _ids_json(v.failed_quorum), now)
             cursor.execute(head + ", ".join([one] * len(chunk)), params)
 
 
 def recompute(start: dt.date, end: dt.date, *, org: Organization | None = None, org_ids=None,
               today: dt.date | None = None) -> list[Verdict]:
+    """Compute and store, and hand the verdicts back (the demo and the tests read them). Large
+    ranges of a large tree go through `refresh`, which holds no verdict list."""
     verdicts = compute(start, end, org=org, org_ids=org_ids, today=today)
     store(verdicts, start, end, org=org, org_ids=org_ids)
     return verdicts
+
+
+ORG_CHUNK = 10000  # orgs computed and stored together by `refresh`
+
+
+def refresh(start: dt.date, end: dt.date, *, org: Organization | None = None, org_ids=None,
+            today: dt.date | None = None, chunk: int = ORG_CHUNK, only: set[tuple[int, str]] | None = None) -> dict:
+    """Compute and store [start, end] for the subtree of `org`, the orgs `org_ids` or the whole
+    tree, a chunk of orgs (in path order) at a time, the verdicts streaming into `store`: the
+    memory is bounded by the chunk whatever the size of the tree, and each chunk is still the
+    same fixed handful of set-based queries. One transaction, the lock taken once. `only`, a set
+    of (org id, period code), keeps the computation and the write to those rows.
+
+    Returns the counts of `store` summed, and "orgs": the orgs that have verdicts."""
+    scope = Organization.objects.all()
+    if org is not None:
+        scope = scope.filter(path__startswith=org.path)
+    if org_ids is not None:
+        scope = scope.filter(pk__in=list(org_ids))
+    ids = list(scope.order_by("path").values_list("pk", flat=True))
+    totals = {"orgs": 0, "rows": 0, "inserted": 0, "updated": 0, "deleted": 0}
+    judged: set[int] = set()
+
+    def counted(verdicts: Iterator[Verdict]) -> Iterator[Verdict]:
+        for v in verdicts:
+            if only is None or (v.org_id, v.period.label) in only:
+                judged.add(v.org_id)
+                yield v
+
+    with transaction.atomic(), _no_cyclic_gc():
+        locks.hold(COMPLIANCE_LOCK)
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            found = store(counted(_verdicts(start, end, org=None, org_ids=part, today=today)), start, end,
+                          org_ids=part, only=only)
+            for key in ("rows", "inserted", "updated", "deleted"):
+                totals[key] += found[key]
+        if org is None and org_ids is None:
+            _cover(start, end)
+    totals["orgs"] = len(judged)
+    return totals
 
 
 # ---- keeping the stored rows fresh ---------------------------------------------------------------
@@ -374,6 +522,20 @@ def recompute(start: dt.date, end: dt.date, *, org: Organization | None = None, 
 # the stored rows (assessment, ratings) call `ensure_fresh` first: nothing to do when the marks
 # are gone and the periods covered, otherwise only the marked orgs (and, once per new period,
 # the whole tree) are computed — never the whole tree on every read.
+
+def mark_days(pairs) -> None:
+    """Mark, for each (org id, day), the stored rows of that org for the periods containing
+    that day — its month, quarter, half and year, nothing between two far-apart days. One mark
+    per org × month (a month range overlaps exactly the periods any of its days does). Call
+    inside the change's transaction."""
+    months = sorted({(org_id, periods.month_key(day)) for org_id, day in pairs})
+    marks = []
+    for org_id, key in months:
+        first = dt.date(key // 100, key % 100, 1)
+        last = periods.containing("month", first).end
+        marks.append(ComplianceStale(org_id=org_id, since=first, until=last))
+    ComplianceStale.objects.bulk_create(marks, batch_size=1000)
+
 
 def mark_stale(org_ids, since: dt.date, until: dt.date | None = None) -> None:
     """Mark the stored rows of `org_ids` (None: every org) for the periods overlapping
@@ -404,7 +566,7 @@ def refresh_stale(*, today: dt.date | None = None) -> dict:
     all its orgs at once. Refreshes wait for each other (the lock), so the second one reads the
     marks the first left and never stores the same rows twice."""
     if not ComplianceStale.objects.exists():
-        return {"orgs": 0, "rows": 0}
+        return {"orgs": 0, "rows": 0, "inserted": 0, "updated": 0, "deleted": 0}
     with transaction.atomic():
         locks.hold(COMPLIANCE_LOCK)
         marks = list(ComplianceStale.objects.order_by("id").values_list("id", "org_id", "since", "until"))
@@ -412,22 +574,31 @@ def refresh_stale(*, today: dt.date | None = None) -> dict:
 
 
 def _refresh(marks: list[tuple], today: dt.date | None) -> dict:
-    ranges: dict[tuple[dt.date, dt.date], set | None] = {}
+    """Marks for every org: one recomputation per distinct range. Marks for orgs: one
+    recomputation for all of them over the span of their ranges, keeping and storing only the
+    periods each org had marked (a record of March in one branch and of July in another
+    recomputes neither branch's other months) — a fixed number of queries for any import."""
+    whole = sorted({(since, until) for _, org_id, since, until in marks if org_id is None})
+    units = set(ActivityRule.objects.values_list("period", flat=True).distinct())
+    wanted: set[tuple[int, str]] = set()
+    first = last = None
     for _, org_id, since, until in marks:
-        key = (since, until)
-        if org_id is None:
-            ranges[key] = None
-        elif ranges.get(key, set()) is not None:
-            ranges.setdefault(key, set()).add(org_id)
-    orgs = rows = 0
-    for (since, until), org_ids in sorted(ranges.items(), key=lambda kv: kv[0]):
-        found = recompute(since, until, org_ids=sorted(org_ids) if org_ids is not None else None, today=today)
-        rows += len(found)
-        orgs += len(org_ids) if org_ids is not None else len({v.org_id for v in found})
+        if org_id is None or (since, until) in whole:
+            continue
+        wanted.update((org_id, p.label) for unit in units for p in periods.overlapping(unit, since, until))
+        first = since if first is None else min(first, since)
+        last = until if last is None else max(last, until)
+    totals = {"orgs": 0, "rows": 0, "inserted": 0, "updated": 0, "deleted": 0}
+    runs = [dict(start=since, end=until) for since, until in whole]
+    if wanted:
+        runs.append(dict(start=first, end=last, org_ids=sorted({o for o, _ in wanted}), only=wanted))
+    for run in runs:
+        for key, n in refresh(today=today, **run).items():
+            totals[key] += n
     ids = [m[0] for m in marks]
     for i in range(0, len(ids), 500):  # IN lists every database accepts
         ComplianceStale.objects.filter(id__in=ids[i:i + 500]).delete()
-    return {"orgs": orgs, "rows": rows}
+    return totals
 
 
 def ensure_fresh(start: dt.date, end: dt.date, *, today: dt.date | None = None) -> None:
@@ -437,7 +608,7 @@ def ensure_fresh(start: dt.date, end: dt.date, *, today: dt.date | None = None) 
     wanted = _periods_of(start, end)
     covered = set(ComplianceCoverage.objects.filter(period__in=wanted).values_list("period", flat=True))
     if wanted - covered:
-        recompute(start, end, today=today)  # the whole tree, for the periods not covered yet
+        refresh(start, end, today=today)  # the whole tree, for the periods not covered yet
     if ComplianceStale.objects.filter(since__lte=end, until__gte=start).exists():
         refresh_stale(today=today)
 
@@ -482,6 +653,19 @@ def stored_rows(start: dt.date, end: dt.date, orgs_qs=None):
     if orgs_qs is not None:
         qs = qs.filter(org__in=orgs_qs.values("pk"))
     return qs.order_by("org__path", "rule__position", "code", "period_start")
+
+
+def streamed_rows(start: dt.date, end: dt.date, *, org: Organization | None = None, chunk: int = 2000):
+    """The stored rows overlapping [start, end] (for the subtree of `org`) as plain tuples
+    (org code, org name, period, rule code, required, held, status, evidence, failed quorum),
+    in the order `compute` yields them, read through a server-side cursor `chunk` rows at a time:
+    what the commands print, in constant memory."""
+    qs = ComplianceRow.objects.filter(period_start__lte=end, period_end__gte=start)
+    if org is not None:
+        qs = qs.filter(org__path__startswith=org.path)
+    return (qs.order_by("org__path", "rule__position", "code", "period_start", "period_end")
+            .values_list("org__code", "org__name", "period", "code", "required", "held", "status", "evidence",
+                         "failed_quorum").iterator(chunk_size=chunk))
 
 
 # ---- per-member checks -----------------------------------------------------------------------

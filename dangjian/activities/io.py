@@ -323,7 +323,7 @@ def _write(rows: list[Row], user) -> None:
                            changes={str(m.pk): [None, Attendance.Status.ABSENT] for m in r.absentees},
                            user=actor, note="出席情况（" + AUDIT_NOTE + "）") for r in rows if r.absentees]
     AuditEntry.objects.bulk_create(entries, batch_size=1000)
-    compliance.mark_stale({r.org.pk for r in rows}, min(r.held_on for r in rows), max(r.held_on for r in rows))
+    compliance.mark_days((r.org.pk, r.held_on) for r in rows)
 
 
 write_template = ActivityImporter.write_template

@@ -296,12 +296,13 @@ def _write_attendance(user, activity: Activity, rows: dict[int, tuple[str, str]]
 
 def _after_commit(user, org_ids, days, lecturer_ids=()) -> None:
     """Mark the compliance of the record's org (and of the orgs whose secretary lectured) stale
-    for the periods of its days, in this transaction; recompute them once it commits, and
+    for the periods containing its days (an edit moving a record from March to November marks
+    those two months' periods, not the months between), in this transaction; recompute them once it commits, and
     refresh the stored formalism signals of those days' years."""
     from . import compliance, formalism
 
     orgs = {*org_ids, *compliance.secretaries_orgs(lecturer_ids)}
-    compliance.mark_stale(orgs, min(days), max(days))
+    compliance.mark_days((org_id, day) for org_id in orgs for day in days)
     compliance.schedule_refresh(user)
     transaction.on_commit(functools.partial(formalism.schedule, user, sorted(set(org_ids)), sorted(set(days))))
 

@@ -22,8 +22,8 @@ from dangjian.core import xlsx
 from dangjian.core.text import export_text
 from dangjian.core.text import terminal_table as table
 
-__all__ = ["EXIT_FILE", "EXIT_ROWS", "ImportCommand", "export_done", "fail", "row_label", "summary", "table",
-           "to_csv", "to_json", "today_arg"]
+__all__ = ["EXIT_FILE", "EXIT_ROWS", "ImportCommand", "export_done", "fail", "row_label", "stream_csv",
+           "stream_json", "summary", "table", "to_csv", "to_json", "today_arg"]
 
 EXIT_ROWS = 1
 EXIT_FILE = 2
@@ -37,6 +37,52 @@ def to_json(rows, indent: int | None = 1) -> str:
     and can neither reorder nor garble the terminal (nor fail to encode)."""
     out = json.dumps(rows, ensure_ascii=False, indent=indent)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
+
+
+def stream_json(out, rows, indent: int | None = 1, batch: int = 1000) -> int:
+    """Write a JSON array of `rows` (any iterable, e.g. a server-side cursor) to `out` (a
+    command's stdout) item by item, byte for byte what `to_json(list(rows))` prints, so a list of
+    a million rows is never held in memory. Returns the number of rows."""
+    if indent is None:
+        opening, separator, closing, inner = "[", ", ", "]", None
+    else:
+        # An item nested in the array is its own dump with every line indented one level more.
+        pad = " " * indent
+        opening, separator, closing, inner = "[\n" + pad, ",\n" + pad, "\n]", "\n" + pad
+    count, pending = 0, []
+    for row in rows:
+        if len(pending) >= batch:  # flushed before the next item: the last write is never empty
+            out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)), ending="")
+            pending = []
+        text = json.dumps(row, ensure_ascii=False, indent=indent)
+        pending.append(text if inner is None else text.replace("\n", inner))
+        count += 1
+    if count == 0:
+        out.write("[]")
+        return 0
+    out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)) + closing)
+    return count
+
+
+def stream_csv(out, header: list[str], rows, batch: int = 1000) -> int:
+    """`to_csv` written to `out` a batch of rows at a time (same bytes). Returns the number of rows."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    count = 0
+    for row in rows:
+        if count and count % batch == 0:  # flushed before the next row: the last write is never empty
+            out.write(buf.getvalue(), ending="")
+            buf.seek(0)
+            buf.truncate()
+        w.writerow([_neutral(v) for v in row])
+        count += 1
+    out.write(buf.getvalue().rstrip("\n"))
+    return count
+
+
+def _escape(text: str) -> str:
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")

@@ -1,10 +1,14 @@
 """`dangjian compliance --period 2026Q3 [--org CODE] --format json|csv|table`: recompute and store
-the compliance rows of a period (for a subtree or the whole tree) and print them."""
+the compliance rows of a period (for a subtree or the whole tree) and print them.
+
+The rows are stored first (`compliance.refresh`, a chunk of orgs at a time), then read back
+from the stored rows through a server-side cursor and printed as they come (JSON and CSV), so a
+province's year never sits in memory; the bytes are those of the verdicts' own `as_json`."""
 from django.core.management.base import BaseCommand, CommandError
 
 from dangjian.activities import compliance
 from dangjian.core import periods
-from dangjian.core.cli import table, to_csv, to_json, today_arg
+from dangjian.core.cli import stream_csv, stream_json, table, to_json, today_arg
 from dangjian.orgs.queries import org_arg
 
 
@@ -31,29 +35,26 @@ class Command(BaseCommand):
             raise CommandError(f"--period：{exc}", returncode=2) from None
         today = today_arg(today)
         root = org_arg(org)
-        verdicts = compliance.recompute(p.start, p.end, org=root, today=today)
+        compliance.refresh(p.start, p.end, org=root, today=today)
+        stored = compliance.streamed_rows(p.start, p.end, org=root)
         labels = _labels()
         if format == "json":
-            self.stdout.write(to_json([v.as_json() for v in verdicts]))
+            stream_json(self.stdout, (dict(org_code=r[0], org_name=r[1], period=r[2], kind=r[3], required=r[4],
+                                           held=r[5], status=r[6], evidence=r[7]) for r in stored))
         elif format == "csv":
-            self.stdout.write(to_csv(
-                ["org_code", "org_name", "period", "kind", "required", "held", "status", "evidence", "failed_quorum"],
-                [[v.org_code, v.org_name, v.period.label, v.rule.code, v.required, v.held, v.status,
-                  " ".join(map(str, v.evidence)), " ".join(map(str, v.failed_quorum))] for v in verdicts],
-            ))
+            stream_csv(self.stdout, ["org_code", "org_name", "period", "kind", "required", "held", "status",
+                                     "evidence", "failed_quorum"],
+                       ([*r[:7], " ".join(map(str, r[7])), " ".join(map(str, r[8]))] for r in stored))
         else:
             rows = [("组织代码", "组织名称", "周期", "要求", "应开", "已开", "状态", "依据记录", "未达到会要求")]
-            for v in verdicts:
-                name = labels.get(v.rule.code) or ("书记讲党课" if v.rule.code == "party_lecture_by_secretary"
-                                                   else v.rule.code)
-                rows.append((v.org_code, v.org_name, v.period.label, name, v.required, v.held,
-                             compliance.STATUS_LABELS[v.status], ",".join(map(str, v.evidence)) or "—",
-                             ",".join(map(str, v.failed_quorum)) or "—"))
             counts = {}
-            for v in verdicts:
-                counts[v.status] = counts.get(v.status, 0) + 1
+            for code, name, label, kind, required, held, status, evidence, failed in stored:
+                kind_name = labels.get(kind) or ("书记讲党课" if kind == "party_lecture_by_secretary" else kind)
+                rows.append((code, name, label, kind_name, required, held, compliance.STATUS_LABELS[status],
+                             ",".join(map(str, evidence)) or "—", ",".join(map(str, failed)) or "—"))
+                counts[status] = counts.get(status, 0) + 1
             summary = "，".join(f"{compliance.STATUS_LABELS[s]} {n}" for s, n in counts.items()) or "无适用的要求"
-            self.stdout.write((table(rows) + "\n" if verdicts else "") + f"共 {len(verdicts)} 项：{summary}")
+            self.stdout.write((table(rows) + "\n" if len(rows) > 1 else "") + f"共 {len(rows) - 1} 项：{summary}")
         if members:
             findings = compliance.member_findings(p.end.year, org=root, today=today)
             if format == "json":

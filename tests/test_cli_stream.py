@@ -1,0 +1,36 @@
+"""Commands print long lists as they read them (`core.cli.stream_json`, `stream_csv`): the bytes
+are exactly those of the whole-list writers (`to_json`, `to_csv`), for any length and batch."""
+import io
+
+from django.core.management.base import OutputWrapper
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dangjian.core.cli import stream_csv, stream_json, to_csv, to_json
+
+TEXT = st.text(alphabet=st.sampled_from(list("ab名=+-\u202e\x01\n\"")), max_size=6)
+ROW = st.fixed_dictionaries({"code": TEXT, "n": st.integers(-5, 5), "ids": st.lists(st.integers(0, 9), max_size=3),
+                             "nested": st.fixed_dictionaries({"x": st.lists(TEXT, max_size=2)})})
+
+
+def printed(write) -> str:
+    buf = io.StringIO()
+    write(OutputWrapper(buf))
+    return buf.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(ROW, max_size=9), indent=st.sampled_from([None, 1, 2]), batch=st.integers(1, 4))
+def test_streamed_json_is_byte_for_byte_the_whole_list(rows, indent, batch):
+    whole = printed(lambda out: out.write(to_json(rows, indent=indent)))
+    streamed = printed(lambda out: stream_json(out, iter(rows), indent=indent, batch=batch))
+    assert streamed == whole
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(TEXT, st.integers(-5, 5), TEXT), max_size=9), batch=st.integers(1, 4))
+def test_streamed_csv_is_byte_for_byte_the_whole_list(rows, batch):
+    header = ["代码", "n", "text"]
+    whole = printed(lambda out: out.write(to_csv(header, [list(r) for r in rows])))
+    streamed = printed(lambda out: stream_csv(out, header, (list(r) for r in rows), batch=batch))
+    assert streamed == whole
