@@ -11,7 +11,11 @@ so the bench's memory stays flat while it writes 1.5 M records.
 Measured for the whole tree and the whole year (every org × rule × period), in one process per
 size, each figure the median of five runs taken in turn, after ANALYZE:
 - engine compute: `compliance.compute` (verdicts with their evidence and failed-quorum lists);
-- engine store: `compliance.store` of those verdicts (replace the stored rows of the year);
+- engine store: `compliance.store` of those verdicts into an empty table (every row new);
+- store unchanged: the same verdicts stored again — the difference is empty and nothing is
+  written (the count of rows written is printed beside it);
+- per save: one record's background refresh (`mark_days` of its org and day, `refresh_stale`):
+  its org's periods containing that day, recomputed and compared;
 - SQL baseline: one hand-written statement that does the same judging — for each org × rule ×
   period, the count of qualifying kind rows (kind, months of the period, quorum bits mask, the
   rule's condition: committee, top of unit, lecture by the secretary; orgs set up or dissolved
@@ -195,8 +199,9 @@ def _grow(connection, lo: int, hi: int, have: int, want: int) -> None:
                     f"SELECT {', '.join(values)} FROM {act} a CROSS JOIN copies c "
                     f"WHERE a.id BETWEEN %s AND %s AND a.month BETWEEN %s AND %s",
                     [have, want - 1, hi - lo + 1, lo, hi, YEAR * 100 + 1, YEAR * 100 + 12])
-        cur.execute(f"INSERT INTO {kind} (activity_id, kind, org_id, held_on, month, is_active, quorum) {copies}"
-                    f"SELECT k.activity_id + c.k * %s, k.kind, k.org_id, k.held_on, k.month, k.is_active, k.quorum "
+        cur.execute(f"INSERT INTO {kind} (activity_id, kind, org_id, top_org_id, held_on, month, is_active, quorum) "
+                    f"{copies}SELECT k.activity_id + c.k * %s, k.kind, k.org_id, k.top_org_id, k.held_on, k.month, "
+                    f"k.is_active, k.quorum "
                     f"FROM {kind} k CROSS JOIN copies c "
                     f"WHERE k.activity_id BETWEEN %s AND %s AND k.month BETWEEN %s AND %s",
                     [have, want - 1, hi - lo + 1, lo, hi, YEAR * 100 + 1, YEAR * 100 + 12])
@@ -275,11 +280,30 @@ def probe(lo: int, hi: int, have: int, want: int, runs: int) -> dict:
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    store = []
+    # Storing: every row new (the stored rows removed first, not timed), then the same verdicts
+    # again — the difference is empty, so nothing is written (the whole-tree recompute of
+    # unchanged data) — then one saved record's background refresh (its org, its day's periods).
+    store, same, writes_same = [], [], 0
     for _ in range(max(1, runs // 2)):
+        from dangjian.activities.models import ComplianceRow
+
+        ComplianceRow.objects.all().delete()
         t = time.perf_counter()
         compliance.store(verdicts, start, end)
         store.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        found = compliance.store(verdicts, start, end)
+        same.append(time.perf_counter() - t)
+        writes_same += found["inserted"] + found["updated"] + found["deleted"]
+    org_id, day = year_acts.order_by("-id").values_list("org_id", "held_on").first()
+    per_save, per_save_rows = [], 0
+    for _ in range(runs):
+        with transaction.atomic():
+            compliance.mark_days([(org_id, day)])
+        t = time.perf_counter()
+        found = compliance.refresh_stale(today=today)
+        per_save.append(time.perf_counter() - t)
+        per_save_rows = found["rows"]
     rss_peak = _rss_mb()  # before the checks below build their own copies of every id
 
     # Row by row: the same verdicts, and (with ids) the same evidence.
@@ -298,6 +322,8 @@ def probe(lo: int, hi: int, have: int, want: int, runs: int) -> dict:
         same=mine == theirs and mine_ids == theirs_ids,
         differ=len(set(mine) ^ set(theirs)) + len(set(mine_ids) ^ set(theirs_ids)),
         **{k: statistics.median(v) for k, v in times.items()}, store=statistics.median(store),
+        store_same=statistics.median(same), writes_same=writes_same, per_save=statistics.median(per_save),
+        per_save_rows=per_save_rows,
         rss_before_mb=rss_before, rss_peak_mb=rss_peak, lo=lo, hi=hi, load=os.getloadavg()[0],
     )
 
@@ -338,12 +364,15 @@ def main() -> None:
     finally:  # the SQLite file reaches 750 MB at 100×
         for env in envs:
             shutil.rmtree(env["DANGJIAN_VAR_DIR"], ignore_errors=True)
-    rows = [("db", "size", "records", "kind rows", "org×rule×period", "compute s", "store s", "SQL baseline s",
+    rows = [("db", "size", "records", "kind rows", "org×rule×period", "compute s", "store s", "store unchanged s",
+             "per save s", "SQL baseline s",
              "SQL baseline + ids s", "floor s", "compute/baseline", "compute/(baseline + ids)", "compute/floor",
              "µs/kind row", "same as SQL", "peak RSS MB")]
     for d in data:
         rows.append((d["vendor"], "demo city" if d["factor"] == 1 else f"{d['factor']}×", d["activities"],
                      d["kind_rows"], d["verdicts"], f"{d['compute']:.3f}", f"{d['store']:.3f}",
+                     f"{d['store_same']:.3f} ({d['writes_same']} writes)",
+                     f"{d['per_save']:.3f} ({d['per_save_rows']} rows)",
                      f"{d['baseline']:.3f}", f"{d['baseline_ids']:.3f}", f"{d['floor']:.3f}",
                      f"{d['compute'] / d['baseline']:.2f}×", f"{d['compute'] / d['baseline_ids']:.2f}×",
                      f"{d['compute'] / d['floor']:.2f}×", f"{d['compute'] / d['kind_rows'] * 1e6:.1f}",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.versioning import Versioned
+from dangjian.orgs.models import TopOrgOwned, TopOrgQuerySetMixin
 
 
 class ActivityKindChoice(models.TextChoices):
@@ -58,7 +59,7 @@ KINDS_FOR_ORG: dict[str, tuple[str, ...]] = {
 }
 
 
-class ActivityQuerySet(ScopedQuerySet):
+class ActivityQuerySet(TopOrgQuerySetMixin, ScopedQuerySet):
     path_lookup = "org__path"
 
     def self_q(self, scope: Scope):
@@ -76,7 +77,7 @@ class ActivityQuerySet(ScopedQuerySet):
         return self.filter(status=Activity.Status.ACTIVE)
 
 
-class Activity(Versioned):
+class Activity(TopOrgOwned, Versioned):
     """One record of organizational life (组织生活记录)."""
 
     class Status(models.TextChoices):
@@ -166,7 +167,7 @@ def quorum_bits(activity) -> int:
     return bits
 
 
-class ActivityKind(models.Model):
+class ActivityKind(TopOrgOwned):
     """One kind an activity counts as, with the activity's org, date, month and reached quorums
     copied so the compliance engine reads kind rows without joins. Written only through
     `kind_rows` so the copies always match their activity."""
@@ -189,11 +190,14 @@ def kind_rows(activity, kinds) -> list[ActivityKind]:
     """Unsaved kind rows of a saved activity (for bulk_create, also by imports)."""
     bits = quorum_bits(activity)
     active = activity.status == Activity.Status.ACTIVE
-    return [ActivityKind(activity_id=activity.pk, kind=k, org_id=activity.org_id, held_on=activity.held_on,
-                         month=activity.month, is_active=active, quorum=bits) for k in kinds]
+    return [ActivityKind(activity_id=activity.pk, kind=k, org_id=activity.org_id, top_org_id=activity.top_org_id,
+                         held_on=activity.held_on, month=activity.month, is_active=active, quorum=bits)
+            for k in kinds]
 
 
-class Attendance(models.Model):
+class Attendance(TopOrgOwned):
+    TOP_ORG_FROM = "activity"  # an attendance lives with its record, wherever the member is now
+
     class Status(models.TextChoices):
         PRESENT = "present", "出席"
         ABSENT = "absent", "缺席"
@@ -352,7 +356,7 @@ class ActivityRule(models.Model):
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
-class ComplianceRowQuerySet(models.QuerySet):
+class ComplianceRowQuerySet(TopOrgQuerySetMixin, models.QuerySet):
     def not_met_on(self, today):
         """应开未开 as of `today`: missing, or still `due` although its period is over."""
         return self.filter(Q(status=ComplianceRow.Status.MISSING)
@@ -364,7 +368,7 @@ class ComplianceRowQuerySet(models.QuerySet):
         return self.annotate(status_now=Case(over, default=F("status"), output_field=models.CharField()))
 
 
-class ComplianceRow(models.Model):
+class ComplianceRow(TopOrgOwned):
     """The stored verdict for one org × rule × period (the rule's own period)."""
 
     class Status(models.TextChoices):
@@ -439,7 +443,7 @@ class ComplianceCoverage(models.Model):
 
 # ---- formalism signals (formalism.py computes them; these rows keep them for the page) ---------
 
-class FormalismSignal(models.Model):
+class FormalismSignal(TopOrgOwned):
     """One stored formalism signal of a year (形式主义提示): what `formalism.compute` found, kept
     so the page reads it instead of recomputing the year. `records` lists the evidence as
     [id, org id, held on, recorded on, topic]; `figures` and `message` are the computation's."""

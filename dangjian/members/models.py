@@ -11,6 +11,7 @@ from dangjian.core import crypto, idcard
 from dangjian.core.ranks import Rank
 from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.versioning import Versioned
+from dangjian.orgs.models import TopOrgOwned, TopOrgQuerySetMixin
 
 
 class Gender(models.TextChoices):
@@ -33,7 +34,7 @@ class Education(models.TextChoices):
     MIDDLE_SCHOOL = "middle_school", "初中及以下"
 
 
-class MemberQuerySet(ScopedQuerySet):
+class MemberQuerySet(TopOrgQuerySetMixin, ScopedQuerySet):
     path_lookup = "org__path"
 
     def self_q(self, scope: Scope):
@@ -47,7 +48,7 @@ class MemberQuerySet(ScopedQuerySet):
         return self.filter(id_hash__in=crypto.lookup_hashes(id_number))
 
 
-class Member(Versioned):
+class Member(TopOrgOwned, Versioned):
     class Status(models.TextChoices):
         ACTIVE = "active", "在册"
         TRANSFERRED_OUT = "transferred_out", "已转出"
@@ -111,7 +112,7 @@ class Member(Versioned):
         return Rank.level(self.rank)
 
 
-class Membership(models.Model):
+class Membership(TopOrgOwned):
     """A member's belonging to one organization from `started_on` until `ended_on`.
 
     A transfer closes one row and opens the next on the same day, so a member is never

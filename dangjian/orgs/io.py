@@ -24,7 +24,7 @@ from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 
 from . import checks
 from .models import Organization, OrgKind, Term, Unit, segment
-from .services import TREE_LOCK
+from .services import TREE_LOCK, rehome_top_org
 from .signals import announce
 
 AUDIT_NOTE = "批量导入"
@@ -477,7 +477,9 @@ class _Tree:
             if o.path != new_path:
                 o.path = new_path
                 dirty.append(o)
-        Organization.objects.bulk_update(dirty, ["path"], batch_size=500)
+        Organization.objects.bulk_update(dirty, ["path"], batch_size=500)  # writes their top_org too
+        for part in chunks([o.pk for o in dirty], CHUNK):  # moved orgs' rows follow their new top-level org
+            rehome_top_org(Organization.objects.filter(pk__in=part))
 
     def _levels(self) -> list[list[Row]]:
         level: dict[str, int] = {}

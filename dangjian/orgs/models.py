@@ -21,6 +21,16 @@ def segment(pk: int) -> str:
     return f"{pk:08d}/"
 
 
+def top_of_path(path: str) -> int | None:
+    """The id of the top-level org of a path: its depth-1 ancestor (a department's top party
+    org under the working committee), or the root itself for the root. None for no path yet."""
+    if len(path) >= 2 * SEGMENT:
+        return int(path[SEGMENT:2 * SEGMENT - 1])
+    if len(path) >= SEGMENT:
+        return int(path[:SEGMENT - 1])
+    return None
+
+
 _NOT_PINYIN = re.compile(r"[^a-z0-9]")
 
 
@@ -70,6 +80,22 @@ class OrganizationQuerySet(ScopedQuerySet):
     def subtree(self, org):
         return self.filter(path__startswith=org.path)
 
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        """A path written in bulk (a move, an import, the demo) writes the top-level org with it."""
+        if "path" in fields:
+            objs = list(objs)
+            for o in objs:
+                o.top_org_id = top_of_path(o.path)
+            fields = [*fields, "top_org"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for o in objs:
+            if o.path:
+                o.top_org_id = top_of_path(o.path)
+        return super().bulk_create(objs, *args, **kwargs)
+
     def store_search_names(self, orgs) -> None:
         """Fill the pinyin of each org from its name and store those that changed, for
         writes that bypass `save()` (bulk inserts and updates): one bulk update."""
@@ -96,6 +122,11 @@ class Organization(Versioned):
         "self", verbose_name="上级组织", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    # The depth-1 ancestor (itself for a top org and the root), derived from `path` whenever the
+    # path is written: the distribution column of a sharded database (docs/scale.md). Empty only
+    # between an org's first insert and the write of its path, which needs its id.
+    top_org = models.ForeignKey("self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
+                                editable=False)
     unit = models.ForeignKey(Unit, verbose_name="所属单位", null=True, blank=True, on_delete=models.PROTECT)
     established_on = models.DateField("成立日期", null=True, blank=True)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.ACTIVE)
@@ -112,6 +143,11 @@ class Organization(Versioned):
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
+        if update_fields is None or "path" in update_fields:
+            self.top_org_id = top_of_path(self.path)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "top_org"}
+                update_fields = kwargs["update_fields"]
         if update_fields is None or "name" in update_fields:
             self.fill_search_names()
             if update_fields is not None:
@@ -204,3 +240,93 @@ class CommitteeSeat(Versioned):
         if self.holder_id or not self.vacant_since:
             return None
         return ((today or dt.date.today()) - self.vacant_since).days
+
+
+# ---- the top-level org of the rows that grow with members and records ------------------------
+#
+# Members, memberships, records, their kinds, attendance and attachments, stored verdicts and
+# formalism signals carry `top_org`, the top-level org of the org they belong to, so that a
+# distributed PostgreSQL (Citus) can shard them by it (docs/scale.md). It is derived, never
+# typed: `save()` and the managers' `bulk_create` / `bulk_update` fill it from the row's org (or
+# record), and a move of a subtree rewrites it set-based (orgs.services.rehome_top_org).
+
+class TopOrgQuerySetMixin:
+    """bulk_create and bulk_update that fill `top_org` from the row's `TOP_ORG_FROM` relation."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        fill_top_org(self.model, objs)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        via = self.model.TOP_ORG_FROM
+        if via in fields or f"{via}_id" in fields:
+            objs = list(objs)
+            fill_top_org(self.model, objs, force=True)
+            fields = [*fields, "top_org"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+class TopOrgQuerySet(TopOrgQuerySetMixin, models.QuerySet):
+    pass
+
+
+class TopOrgOwned(models.Model):
+    """A row that carries the top-level org of the org (or record) it belongs to."""
+
+    TOP_ORG_FROM = "org"  # the relation whose top-level org the row takes: an org or a record
+
+    top_org = models.ForeignKey("orgs.Organization", on_delete=models.DO_NOTHING, related_name="+",
+                                editable=False, verbose_name="所属顶层党组织")
+
+    objects = TopOrgQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        obj = super().from_db(db, field_names, values)
+        obj._top_org_source = obj.__dict__.get(f"{cls.TOP_ORG_FROM}_id")
+        return obj
+
+    def save(self, *args, **kwargs):
+        via = f"{self.TOP_ORG_FROM}_id"
+        if self.top_org_id is None or getattr(self, via) != getattr(self, "_top_org_source", None):
+            fill_top_org(type(self), [self], force=True)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "top_org"}
+        super().save(*args, **kwargs)
+        self._top_org_source = getattr(self, via)
+
+
+def fill_top_org(model, objs, force: bool = False) -> None:
+    """Set `top_org_id` of `objs` (rows of `model`) from the relation `model.TOP_ORG_FROM`: from
+    the related object when it is loaded, else from one query per 2,000 ids."""
+    via = model.TOP_ORG_FROM
+    field = model._meta.get_field(via)
+    missing: dict[int, list] = {}
+    for obj in objs:
+        if obj.top_org_id is not None and not force:
+            continue
+        cached = field.get_cached_value(obj, None) if field.is_cached(obj) else None
+        if cached is not None and cached.top_org_id is not None and cached.pk == getattr(obj, field.attname):
+            obj.top_org_id = cached.top_org_id
+        elif getattr(obj, field.attname) is not None:
+            missing.setdefault(getattr(obj, field.attname), []).append(obj)
+    ids = sorted(missing)
+    for i in range(0, len(ids), 2000):
+        for pk, top in field.related_model._base_manager.filter(pk__in=ids[i:i + 2000]).values_list("pk", "top_org_id"):
+            for obj in missing[pk]:
+                obj.top_org_id = top
+
+
+def top_org_models() -> list:
+    """Every model carrying `top_org` through TopOrgOwned, those taking it from an org first
+    (a record's attendance takes it from the record, which must be right before)."""
+    from django.apps import apps
+
+    found = [m for m in apps.get_models() if issubclass(m, TopOrgOwned)]
+    return sorted(found, key=lambda m: (m._meta.get_field(m.TOP_ORG_FROM).related_model is not Organization,
+                                        m._meta.label))

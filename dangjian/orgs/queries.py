@@ -13,7 +13,7 @@ from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
 
 from .alerts import ALERT_KINDS, Thresholds, kinds_of, structure_alerts
-from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term
+from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_org_models
 
 # Members counted in the figures: those on the roster now.
 ACTIVE_MEMBER = Q(members__status="active")
@@ -229,3 +229,38 @@ def vacancy_alerts(user, today: dt.date, limit: int = 20):
         vacant_since__lt=months_before(today, Thresholds.from_defaults().secretary_vacancy_alert_months),
     ).select_related("org").order_by("vacant_since", "org__code")
     return qs.count(), list(qs[:limit])
+
+
+def top_org_ids(org_ids) -> dict[int, int]:
+    """{org id: its top-level org id} for `org_ids`, one query per 2,000 ids: what a bulk writer
+    (an import, the demo's COPY) puts in the `top_org` column of the rows it writes per org."""
+    ids = sorted(set(org_ids))
+    found: dict[int, int] = {}
+    for i in range(0, len(ids), 2000):
+        found.update(Organization.objects.filter(pk__in=ids[i:i + 2000]).values_list("pk", "top_org_id"))
+    return found
+
+
+def top_org_mismatches() -> dict[str, int]:
+    """Rows whose `top_org` is not the one the path of their org (or of their record's org)
+    gives, per table (empty when all agree); one COUNT per table, computed in the database."""
+    from django.db.models import F
+    from django.db.models.functions import Cast, Substr
+
+    def derived(prefix: str):
+        """The top-level org id the path at `prefix` names (the depth-1 segment, or the root's)."""
+        return Case(When(n__gte=2 * SEGMENT, then=Cast(Substr(f"{prefix}path", SEGMENT + 1, SEGMENT - 1), IntegerField())),
+                    default=Cast(Substr(f"{prefix}path", 1, SEGMENT - 1), IntegerField()))
+
+    def wrong(qs, prefix: str) -> int:
+        qs = qs.alias(n=Length(f"{prefix}path")).alias(top=derived(prefix))
+        return qs.filter(n__gte=SEGMENT).exclude(top_org_id=F("top")).count() + qs.filter(top_org__isnull=True).count()
+
+    found = {"orgs.Organization": wrong(Organization.objects.all(), "")}
+    for model in top_org_models():
+        prefix = f"{model.TOP_ORG_FROM}__"
+        related = model._meta.get_field(model.TOP_ORG_FROM).related_model
+        if related is not Organization:
+            prefix += f"{related.TOP_ORG_FROM}__"
+        found[model._meta.label] = wrong(model._base_manager.all(), prefix)
+    return {label: n for label, n in found.items() if n}

@@ -2,12 +2,13 @@
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from dangjian.core import audit, locks, versioning
 from dangjian.core.scoping import can
 
 from . import checks
-from .models import CommitteeSeat, Organization, Term, Unit, segment
+from .models import SEGMENT, CommitteeSeat, Organization, Term, Unit, segment, top_of_path, top_org_models
 from .signals import announce
 
 # Fields the set-up of an organization is judged by (apps above derive figures from them).
@@ -114,8 +115,29 @@ def _move_subtree(org: Organization, new_path: str) -> None:
     rows = list(Organization.objects.filter(path__startswith=old_path).only("pk", "path"))
     for row in rows:
         row.path = new_path + row.path[len(old_path):]
-    Organization.objects.bulk_update(rows, ["path"], batch_size=500)
+    Organization.objects.bulk_update(rows, ["path"], batch_size=500)  # writes their top_org too
+    # Below the same depth-1 ancestor before and after, no row of the subtree changes its top.
+    same_top = len(old_path) > SEGMENT and len(new_path) > SEGMENT and top_of_path(old_path) == top_of_path(new_path)
+    if not same_top:
+        rehome_top_org(Organization.objects.filter(path__startswith=new_path))
     org.path = new_path
+    org.top_org_id = top_of_path(new_path)
+
+
+def rehome_top_org(orgs) -> None:
+    """The rows of the orgs `orgs` (a queryset) take their org's top-level org again, after a
+    move gave the orgs a new one: one UPDATE per table carrying `top_org`, in the move's
+    transaction (a record's attendance after the record). A move within a department changes
+    no top-level org and does not come here."""
+    for model in top_org_models():
+        via = model.TOP_ORG_FROM
+        related = model._meta.get_field(via).related_model
+        if related is Organization:
+            rows = model._base_manager.filter(**{f"{via}__in": orgs.values("pk")})
+        else:
+            rows = model._base_manager.filter(**{f"{via}__in": related._base_manager.filter(
+                **{f"{related.TOP_ORG_FROM}__in": orgs.values("pk")}).values("pk")})
+        rows.update(top_org_id=Subquery(related._base_manager.filter(pk=OuterRef(f"{via}_id")).values("top_org_id")[:1]))
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dangjian.activities import formalism
-from dangjian.core.cli import table, to_json
+from dangjian.core.cli import stream_json, table
 from dangjian.orgs.queries import org_arg
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         signals = formalism.compute(dt.date(year, 1, 1), dt.date(year, 12, 31), org=org_arg(org),
                                     kinds=[kind] if kind else None)
         if format == "json":
-            self.stdout.write(to_json([s.as_json() for s in signals]))
+            stream_json(self.stdout, (s.as_json() for s in signals))
             return
         if not signals:
             self.stdout.write(f"{year} 年没有需要核实的提示")

@@ -11,17 +11,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dangjian.assessment import queries, services
 from dangjian.assessment.models import Grade, Scheme
-from dangjian.core.cli import table, to_json, today_arg
+from dangjian.core.cli import stream_json, table, today_arg
 
 
-def rows_of(run) -> list[dict]:
-    return [
-        {"target_code": s.org.code, "target_name": s.org.name, "score": float(s.total), "grade": s.grade,
-         "place": s.place,
-         "indicators": [{"indicator": b["name"], "weight": float(b["weight"]), "score": float(b["score"]),
-                         "detail": b["detail"]} for b in s.breakdown]}
-        for s in run.scores.select_related("org").order_by("place", "org__path")
-    ]
+def rows_of(run):
+    """Each target's score, read through a server-side cursor and printed as it comes."""
+    for code, name, total, grade, place, breakdown in (
+            run.scores.order_by("place", "org__path")
+            .values_list("org__code", "org__name", "total", "grade", "place", "breakdown").iterator(chunk_size=2000)):
+        yield {"target_code": code, "target_name": name, "score": float(total), "grade": grade, "place": place,
+               "indicators": [{"indicator": b["name"], "weight": float(b["weight"]), "score": float(b["score"]),
+                               "detail": b["detail"]} for b in breakdown]}
 
 
 class Command(BaseCommand):
@@ -54,10 +54,10 @@ class Command(BaseCommand):
         except services.AssessmentError as exc:
             raise CommandError(exc.message, returncode=2) from None
         replaced = existing is not None
-        rows = rows_of(run)
         if format == "json":
-            self.stdout.write(to_json(rows))
+            stream_json(self.stdout, rows_of(run))
             return
+        rows = list(rows_of(run))
         labels = dict(Grade.choices)
         head = ("名次", "代码", "考核对象", "得分", "等次")
         self.stdout.write(table([head] + [(r["place"], r["target_code"], r["target_name"], f"{r['score']:.2f}",

@@ -6,7 +6,7 @@ list for a year, item by item and period by period, with its status and evidence
 "note"}; `status` is done / marked / open / missed."""
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.core.cli import table, to_json, today_arg
+from dangjian.core.cli import stream_json, table, today_arg
 from dangjian.duties import catalog, completion
 from dangjian.orgs.queries import org_arg
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         holders = completion.holders(roots=[root.path] if root else None)
         lines = completion.compute(int(raw), holders, today=today, everyone=root is None)
         if format == "json":
-            self.stdout.write(to_json([line.as_json() for line in lines]))
+            stream_json(self.stdout, (line.as_json() for line in lines))
             return
         roles = catalog.roles()
         rows = [("姓名", "职务", "组织代码", "责任事项", "周期", "情况", "依据")]

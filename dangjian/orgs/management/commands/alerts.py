@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand
 
 from dangjian.core import replica
-from dangjian.core.cli import table, to_json, today_arg
+from dangjian.core.cli import stream_json, table, today_arg
 from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
 from dangjian.orgs.queries import org_arg
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, org, format, today, **options):
         alerts = structure_alerts(org=org_arg(org), today=today_arg(today))
         if format == "json":
-            self.stdout.write(to_json([a.as_json() for a in alerts]))
+            stream_json(self.stdout, (a.as_json() for a in alerts))
             return
         if not alerts:
             self.stdout.write("没有需要提醒的事项")

@@ -3,19 +3,20 @@ its scheme (星级评定办法), store the result and print each branch's level 
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.core.cli import table, to_json, today_arg
+from dangjian.core.cli import stream_json, table, today_arg
 from dangjian.ratings import services
 from dangjian.ratings.models import LEVEL_LABELS
 from dangjian.ratings.rules import RatingError
 
 
-def rows_of(run) -> list[dict]:
-    return [
-        {"org_code": r.org.code, "org_name": r.org.name, "level": r.level,
-         "score": float(r.score) if r.score is not None else None,
-         "reasons": [x["text"] for x in r.reasons]}
-        for r in run.ratings.select_related("org").order_by("org__path")
-    ]
+def rows_of(run):
+    """Each branch's rating, read through a server-side cursor: a province's branches are
+    printed as they come, never held together."""
+    for code, name, level, score, reasons in (run.ratings.order_by("org__path")
+                                              .values_list("org__code", "org__name", "level", "score", "reasons")
+                                              .iterator(chunk_size=2000)):
+        yield {"org_code": code, "org_name": name, "level": level,
+               "score": float(score) if score is not None else None, "reasons": [x["text"] for x in reasons]}
 
 
 class Command(BaseCommand):
@@ -35,10 +36,10 @@ class Command(BaseCommand):
             run = services.run_rating(None, int(raw), today=today_arg(today), refresh=not no_refresh)
         except RatingError as exc:
             raise CommandError(exc.message, returncode=2) from None
-        rows = rows_of(run)
         if format == "json":
-            self.stdout.write(to_json(rows))
+            stream_json(self.stdout, rows_of(run))
             return
+        rows = list(rows_of(run))
         self.stdout.write(table([("代码", "党支部", "得分", "星级", "原因")] + [
             (r["org_code"], r["org_name"], f"{r['score']:.2f}" if r["score"] is not None else "—",
              LEVEL_LABELS[r["level"]], "；".join(x for x in r["reasons"][1:]))
