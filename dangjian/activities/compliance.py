@@ -40,7 +40,15 @@ from django.utils import timezone
 from dangjian.core import defaults, jobs, locks, periods
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole, top_of_path
 
-from .models import QUORUM_BITS, ActivityKind, ActivityRule, ComplianceCoverage, ComplianceRow, ComplianceStale
+from .models import (
+    QUORUM_BITS,
+    Activity,
+    ActivityKind,
+    ActivityRule,
+    ComplianceCoverage,
+    ComplianceRow,
+    ComplianceStale,
+)
 
 MET, MISSING, DUE, NOT_APPLICABLE = "met", "missing", "due", "not_applicable"
 COMPLIANCE_LOCK = "compliance"  # held by every writer of the stored rows (core.locks)
@@ -186,9 +194,12 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
         )
         lectured = ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
                                                activity__lecturer__isnull=False)
-        if org_ids is not None:  # a chunk of orgs reads only its own secretaries' lectures
-            lectured = lectured.filter(activity__lecturer_id__in=sorted(
-                {secretary_of[o[0]] for o in orgs if o[0] in secretary_of}))
+        holders = {secretary_of[o[0]] for o in orgs if o[0] in secretary_of}
+        if org_ids is not None and len(holders) <= 1000:
+            # A few orgs read only their secretaries' lectures, found from the lecturer's index
+            # first: filtered on the joined kind rows, PostgreSQL scanned the year's lectures.
+            given = Activity.objects.filter(lecturer_id__in=sorted(holders), month__gte=m0, month__lte=m1)
+            lectured = lectured.filter(activity_id__in=list(given.values_list("pk", flat=True)))
         for lecturer_id, month, aid in lectured.order_by().values_list("activity__lecturer_id", "month", "activity_id"):
             lectures[(lecturer_id, month)].append(aid)
 
@@ -266,10 +277,13 @@ def _kind_groups(rows) -> Iterator[tuple[int, str, int, int, list[int]]]:
     Grouped by the database where it hands back a group's ids as one array: with ten records
     of a kind a month, a tenth of the rows cross over and Python touches each group, not each
     record. A group of one (most of them) comes back as a plain id. MySQL/MariaDB cut
-    GROUP_CONCAT and JSON_ARRAYAGG at group_concat_max_len, so there the rows are grouped here."""
+    GROUP_CONCAT and JSON_ARRAYAGG at group_concat_max_len, so there the rows are grouped here.
+    The groups also carry the top-level org (an org has one, so the groups are the same): a
+    database sharded by it runs the whole GROUP BY on each shard (docs/scale.md)."""
     rows = rows.order_by()
     if connection.vendor in ("sqlite", "postgresql"):
-        for org_id, kind, month, bits, one, many in rows.values_list("org_id", "kind", "month", "quorum").annotate(
+        for _, org_id, kind, month, bits, one, many in rows.values_list(
+                "top_org_id", "org_id", "kind", "month", "quorum").annotate(
                 one=Min("activity_id"), many=Case(When(GreaterThan(Count("pk"), 1), then=_Ids("activity_id")))):
             if many is None:
                 yield org_id, kind, month, bits, [one]
@@ -391,13 +405,21 @@ def _store_by_join(verdicts, start, end, org, org_ids, only) -> dict:
             copy.write("".join(lines))
         if rows > 1000:
             cursor.execute("ANALYZE compliance_fresh")  # temporary tables are never analysed by autovacuum
-        scope_sql, scope_params = _old_rows(start, end, org, org_ids).values("pk").query.sql_with_params()
+        # The rows replaced, as conditions on the table itself (a semi-join on its own ids cost more).
+        scope_sql, scope_params = "r.period_start <= %s AND r.period_end >= %s", [end, start]
+        if org is not None:
+            scope_sql += (f" AND r.org_id IN (SELECT id FROM {ops.quote_name(Organization._meta.db_table)} "
+                          "WHERE path LIKE %s)")
+            scope_params.append(org.path + "%")
+        if org_ids is not None:
+            scope_sql += " AND r.org_id = ANY(%s)"
+            scope_params.append(list(org_ids))
         same = " AND ".join(f"f.{c} = r.{c}" for c in _KEY)
         pairs, pair_params = "", []
         if only is not None:
             pairs = " AND (r.org_id, r.period) IN (SELECT * FROM unnest(%s::integer[], %s::varchar[]))"
             pair_params = [[o for o, _ in only], [p for _, p in only]]
-        cursor.execute(f"DELETE FROM {table} r WHERE r.id IN ({scope_sql}){pairs} "
+        cursor.execute(f"DELETE FROM {table} r WHERE {scope_sql}{pairs} "
                        f"AND NOT EXISTS (SELECT 1 FROM compliance_fresh f WHERE {same})",
                        [*scope_params, *pair_params])
         deleted = cursor.rowcount
@@ -519,8 +541,12 @@ def refresh(start: dt.date, end: dt.date, *, org: Organization | None = None, or
 
     with transaction.atomic(), _no_cyclic_gc():
         locks.hold(COMPLIANCE_LOCK)
-        for i in range(0, len(ids), chunk):
-            part = ids[i:i + chunk]
+        if org is None and org_ids is None and len(ids) <= chunk:
+            # The whole tree in one chunk: no list of ids to filter by.
+            parts = [None]
+        else:
+            parts = [ids[i:i + chunk] for i in range(0, len(ids), chunk)]
+        for part in parts:
             found = store(counted(_verdicts(start, end, org=None, org_ids=part, today=today)), start, end,
                           org_ids=part, only=only)
             for key in ("rows", "inserted", "updated", "deleted"):
