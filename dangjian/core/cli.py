@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import json.encoder
 import re
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def stream_json(out, rows, indent: int | None = 1, batch: int = 1000) -> int:
         if len(pending) >= batch:  # flushed before the next item: the last write is never empty
             out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)), ending="")
             pending = []
-        text = json.dumps(row, ensure_ascii=False, indent=indent)
+        text = _dump_flat(row, indent) if indent is not None else json.dumps(row, ensure_ascii=False)
         pending.append(text if inner is None else text.replace("\n", inner))
         count += 1
     if count == 0:
@@ -62,6 +63,52 @@ def stream_json(out, rows, indent: int | None = 1, batch: int = 1000) -> int:
         return 0
     out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)) + closing)
     return count
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+def _scalar(v) -> str:
+    if isinstance(v, str):
+        return _encode_string(v)
+    if v is None:
+        return "null"
+    if v is True or v is False:
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError  # json writes NaN and Infinity its own way: left to it
+    return float.__repr__(v)
+
+
+def _dump_flat(row, indent: int) -> str:
+    """`json.dumps(row, ensure_ascii=False, indent=indent)` for a dict of scalars and lists of
+    scalars (every command's row), written here: with an indent, json's encoder runs in pure
+    Python and was most of the time of printing a province's year. Anything else goes to json."""
+    if type(row) is dict and row:
+        try:
+            pad, pad2 = " " * indent, " " * (2 * indent)
+            parts = []
+            for k, v in row.items():
+                if type(k) is not str:
+                    raise ValueError
+                if type(v) is list:
+                    if not v:
+                        value = "[]"
+                    elif all(isinstance(x, _SCALARS) for x in v):
+                        value = "[\n" + pad2 + (",\n" + pad2).join(map(_scalar, v)) + "\n" + pad + "]"
+                    else:
+                        raise ValueError
+                elif isinstance(v, _SCALARS):
+                    value = _scalar(v)
+                else:
+                    raise ValueError
+                parts.append(f"{pad}{_encode_string(k)}: {value}")
+            return "{\n" + ",\n".join(parts) + "\n}"
+        except ValueError:
+            pass
+    return json.dumps(row, ensure_ascii=False, indent=indent)
 
 
 def stream_csv(out, header: list[str], rows, batch: int = 1000) -> int:
@@ -84,6 +131,8 @@ def stream_csv(out, header: list[str], rows, batch: int = 1000) -> int:
 def _escape(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
+
+_encode_string = json.encoder.encode_basestring  # json's own (C) string writer for ensure_ascii=False
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
