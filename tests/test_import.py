@@ -16,6 +16,7 @@ from dangjian.members import io as member_io
 from dangjian.members.models import Member
 from dangjian.orgs import io as org_io
 from dangjian.orgs.models import CommitteeSeat, Organization, Term
+from dangjian.orgs.queries import top_org_mismatches
 from tests import factories
 from tests.factories import cli, cli_json, counts, org_row, person, run_console, sheet
 
@@ -151,6 +152,7 @@ def test_moved_member_is_transferred_with_dated_memberships(tree, tmp_path):
     assert seat.holder_id is None and seat.vacant_since == today  # left the old committee
     entry = AuditEntry.objects.filter(table="members.member", object_id=m.pk).order_by("-id").first()
     assert "转接" in entry.note and entry.changes["org_id"] == [tree["a1"].pk, tree["b1"].pk]
+    assert m.top_org_id == tree["b"].pk and top_org_mismatches() == {}  # the import's bulk writes keep it
 
 
 def test_json_report_shape_and_exit_codes(tree, tmp_path):
@@ -227,6 +229,10 @@ def test_org_move_carries_its_subtree(tree, tmp_path):
     assert a1.parent == tree["b"] and a1.path == tree["b"].path + f"{a1.pk:08d}/"
     assert cell.path == a1.path + f"{cell.pk:08d}/"
     assert a1.unit is None and a1.established_on is None
+    # Moved to another department: its rows take the new top-level org, in the import's write.
+    assert (a1.top_org_id, cell.top_org_id) == (tree["b"].pk, tree["b"].pk)
+    assert Member.objects.get(pk=tree["ma"].pk).top_org_id == tree["b"].pk
+    assert top_org_mismatches() == {}
 
 
 def test_org_import_root_and_new_parent_chain_mixed_with_existing(tree, tmp_path):
