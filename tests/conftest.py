@@ -3,6 +3,17 @@ import pytest
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts from an empty cache: SQLite gives the ids of a rolled-back test again,
+    so a key naming the highest ids could otherwise meet another test's entry."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def tree(db):
     """A small city: 工委 → two departments' 机关党委 → branches, with members."""

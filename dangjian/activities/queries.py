@@ -15,7 +15,7 @@ from django.utils import timezone
 from dangjian.core import periods
 from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.members.models import Member
-from dangjian.orgs.alerts import ALERT_KINDS, structure_alerts
+from dangjian.orgs.alerts import ALERT_KINDS, scope_alerts
 from dangjian.orgs.models import SEGMENT, Organization
 
 from . import compliance
@@ -493,8 +493,8 @@ def overview_alerts(user, scope: OverviewScope, *, unit: OverviewUnit | None = N
                     today: dt.date | None = None) -> tuple[list, dict[str, int]]:
     """Structure alerts of the roots' subtrees as they stand today (they describe the tree,
     not a year), then of the unit; counts per kind before the kind filter."""
-    orgs = Organization.objects.visible_to(user).filter(scope.q("path"))
-    found = [a for a in structure_alerts(orgs_qs=orgs, today=today)
+    # Read per department from the cache (orgs.alerts.scope_alerts): the roots are in the view scope.
+    found = [a for a in scope_alerts([r.path for r in scope.roots], today)
              if unit is None or unit.matches(a.org_path)]
     counts = {k: 0 for k in ALERT_KINDS}
     for a in found:

@@ -12,7 +12,7 @@ from django.db.models.functions import Length
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
 
-from .alerts import ALERT_KINDS, Thresholds, kinds_of, structure_alerts
+from .alerts import ALERT_KINDS, Thresholds, kinds_of, scope_alerts
 from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_org_models
 
 # Members counted in the figures: those on the roster now.
@@ -197,7 +197,7 @@ def org_counts(user) -> dict:
 def alerts_page(user, kind: str, q: str, today: dt.date) -> tuple[list, dict[str, int]]:
     """The structure alerts of everything the user views, filtered by kind (a kind or a group)
     and by a part of the org's name or code; with counts per kind before the kind filter."""
-    found = structure_alerts(orgs_qs=Organization.objects.visible_to(user, "view"), today=today)
+    found = scope_alerts(scope_of(user).prefixes("view"), today)
     if q:
         found = [a for a in found if q in a.org_name or q.lower() in a.org_code.lower()]
     counts = {k: 0 for k in ALERT_KINDS}
