@@ -54,10 +54,6 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             "kinds", Prefetch("attendances", queryset=attendances),
             Prefetch("attachments", queryset=attachments, to_attr="active_attachments"))
 
-    def get_queryset(self):
-        # A member sees a record through each of their attendance rows: one row per record.
-        return super().get_queryset().distinct()
-
     def filter_queryset(self, qs):
         if self.action != "list":
             return qs

@@ -31,6 +31,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from dangjian.core.forms import UnsafeCharacters
 from dangjian.core.scoping import can, get_visible_or_404
 from dangjian.core.versioning import CONFLICT, StaleVersion, is_conflict, parse_version
+from dangjian.core.views import COUNT_LIMIT, BoundedPaginator
 
 NOT_FOUND = "未找到，或不在您的权限范围内"
 
@@ -166,12 +167,26 @@ class ScopedViewSetMixin:
 
 
 class Pagination(PageNumberPagination):
-    """50 a page; clients may ask for up to 500 with ?page_size=."""
+    """50 a page; clients may ask for up to 500 with ?page_size=. `count` is exact up to
+    core.views.COUNT_LIMIT rows; past it `count` is that limit, `count_capped` is true, and
+    the pages go that far (an exact count of a million rows costs more than the page)."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
     invalid_page_message = "页码无效"
+    django_paginator_class = BoundedPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count_capped"] = {
+            "type": "boolean", "description": f"为 true 时符合条件的记录超过 {COUNT_LIMIT} 条，count 只计到此数"}
+        return answer
 
 
 class CodeOrLabelChoiceField(serializers.ChoiceField):

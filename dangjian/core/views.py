@@ -1,11 +1,48 @@
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+
+# Lists count their rows up to this many; past it they say "10,000+" and page that far. An
+# exact count of a province's million members reads every row of the subtree on every page
+# (PostgreSQL keeps no row count), which alone costs more than the whole page should; nobody
+# pages through more than this, they narrow the list with its filters instead.
+COUNT_LIMIT = 10_000
+
+
+class BoundedPaginator(Paginator):
+    """A paginator that counts a queryset's rows only up to COUNT_LIMIT (one
+    `SELECT COUNT(*) FROM (… LIMIT COUNT_LIMIT + 1)` that stops there); lists in memory are
+    counted exactly. `capped` says whether there are more; `count_text` shows it."""
+
+    limit = COUNT_LIMIT
+
+    @cached_property
+    def _counted(self) -> tuple[int, bool]:
+        rows = self.object_list
+        if hasattr(rows, "query"):
+            # The order only costs here: the count of the first rows in any order is the same.
+            n = rows.order_by()[: self.limit + 1].count()
+            return min(n, self.limit), n > self.limit
+        return len(rows), False
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted[0]
+
+    @property
+    def capped(self) -> bool:
+        return self._counted[1]
+
+    @property
+    def count_text(self) -> str:
+        return f"{self.count:,}+" if self.capped else str(self.count)
 
 
 def paginate(request, qs, per_page: int | None = None):
     """A page of `qs` plus the query string without `page` (for the page links) and
-    without `part` (which only selects an HTMX fragment and must not end up in the address)."""
-    page = Paginator(qs, per_page or settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    without `part` (which only selects an HTMX fragment and must not end up in the address).
+    A queryset is counted up to COUNT_LIMIT rows (`BoundedPaginator`)."""
+    page = BoundedPaginator(qs, per_page or settings.PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("part", None)

@@ -59,7 +59,8 @@ class Member(TopOrgOwned, Versioned):
     ENCRYPTED_FIELDS = {"id_number_enc": "id_hash"}  # core.keycheck, rotate-key
     HISTORY_SHOWN = ("id_mask",)  # not editable (derived from the number), but what history shows of it
 
-    name = models.CharField("姓名", max_length=50)
+    # Indexed: a search by the start of a name (the surname) over a province's roster.
+    name = models.CharField("姓名", max_length=50, db_index=True)
     name_pinyin = models.CharField(max_length=120, db_index=True, editable=False)
     name_initials = models.CharField(max_length=20, db_index=True, editable=False)
     gender = models.CharField("性别", max_length=8, choices=Gender.choices)

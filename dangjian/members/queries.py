@@ -4,7 +4,8 @@ import re
 
 from django.db.models import Q
 
-from dangjian.orgs.models import Organization
+from dangjian.core.scoping import scope_of
+from dangjian.orgs.models import SEGMENT, Organization
 
 from .models import Member
 
@@ -17,9 +18,12 @@ def member_list(user):
     return Member.objects.visible_to(user).select_related("org")
 
 
-def search_q(text: str) -> Q:
+def search_q(text: str, anywhere: bool = True) -> Q:
     """One box: Chinese name, pinyin or its initials (zs → 张三), or the last digits of
-    the 身份证号 (the masked form keeps the last four)."""
+    the 身份证号 (the masked form keeps the last four). Pinyin and initials match from the
+    start of the name, on their indexes. A Chinese text matches the start of the name (the
+    surname: 王, 王芳) on the name's index, and, when `anywhere`, also inside it (芳): a
+    `LIKE '%芳%'` reads every row it is given, which is the caller's to bound."""
     text = text.strip()
     if not text:
         return Q()
@@ -28,19 +32,30 @@ def search_q(text: str) -> Q:
         return Q(name_initials__startswith=t) | Q(name_pinyin__startswith=t)
     if _DIGITS.match(text):
         return Q(id_mask__endswith=text.upper()) | Q(phone__endswith=text)
-    return Q(name__contains=text)
+    return Q(name__contains=text) if anywhere else Q(name__startswith=text)
+
+
+def narrow(user, org_path: str | None) -> bool:
+    """Whether a list is bounded by a department or less (the org filter, or a scope with no
+    root in it): there a part of a name is searched anywhere in it; over a whole tree of up
+    to a million members, from the start of the name only."""
+    if org_path:
+        return len(org_path) > SEGMENT
+    prefixes = scope_of(user).prefixes("view") if user is not None else []
+    return bool(prefixes) and all(len(p) > SEGMENT for p in prefixes)
 
 
 def filter_members(qs, params, user=None):
     """Apply the list filters from a query dict: q, org (code, whole subtree), category,
     status (default: active), is_leader."""
-    q = (params.get("q") or "").strip()
-    if q:
-        qs = qs.filter(search_q(q))
     org_code = (params.get("org") or "").strip()
+    org = None
     if org_code:
         org = Organization.objects.filter(code=org_code).values_list("path", flat=True).first()
         qs = qs.filter(org__path__startswith=org) if org else qs.none()
+    q = (params.get("q") or "").strip()
+    if q:
+        qs = qs.filter(search_q(q, anywhere=narrow(user, org)))
     category = params.get("category")
     if category in ("full", "probationary"):
         qs = qs.filter(category=category)

@@ -1,0 +1,90 @@
+"""Lists at a province's size: counts bounded (an exact count of a million rows is not paid
+on every page), member search by indexed prefixes over the whole tree, and query counts that
+do not grow with the data."""
+import datetime as dt
+import re
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from dangjian.core.views import BoundedPaginator
+from dangjian.members.models import Member
+from tests import factories
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def names_in(response) -> list[str]:
+    return re.findall(r'<a href="/members/\d+/">([^<]+)</a>', html(response))
+
+
+def count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200, url
+    return len(ctx)
+
+
+def test_counts_stop_at_the_limit(login_as, tree, settings, monkeypatch):
+    settings.PAGE_SIZE = 2
+    monkeypatch.setattr(BoundedPaginator, "limit", 5)
+    for i in range(8):
+        factories.member(tree["a1"], name=f"成员{i:02d}")
+    c = login_as("wcadmin")
+    page = html(c.get(reverse("members:list")))
+    assert "共 5+ 名党员" in page and "data-capped" in page and "第 1 / 3 页" in page
+    # Under the limit the count is exact and nothing is said.
+    page = html(c.get(reverse("members:list"), {"org": "JY01"}))
+    assert "共 1 名党员" in page and "data-capped" not in page
+    # The API says so too, and pages as far as it counted.
+    body = c.get("/api/members/?page_size=2").json()
+    assert body["count"] == 5 and body["count_capped"] is True and body["next"]
+    body = c.get("/api/members/?org=JY01").json()
+    assert body["count"] == 1 and body["count_capped"] is False
+    # The third page holds the fifth row counted, and no page lies beyond.
+    assert [m["name"] for m in c.get("/api/members/?page_size=2&page=3").json()["results"]] == ["成员04"]
+    assert c.get("/api/members/?page_size=2&page=4").status_code == 404
+
+
+def test_name_search_over_the_whole_tree_is_by_the_start(login_as, tree):
+    factories.member(tree["a1"], name="张芳")
+    factories.member(tree["b1"], name="芳华")
+    wc = login_as("wcadmin")
+    # The working committee's roster (the whole tree): from the start of the name, on its index.
+    assert sorted(names_in(wc.get(reverse("members:list"), {"q": "芳"}))) == ["芳华"]
+    assert sorted(names_in(wc.get(reverse("members:list"), {"q": "王"}))) == ["王芳"]
+    # Within a department (the org filter, or a unit admin's own scope) also inside the name.
+    assert sorted(names_in(wc.get(reverse("members:list"), {"q": "芳", "org": "JY"}))) == ["王芳", "芳华"]
+    # Pinyin, initials and the ID's last digits as before.
+    assert names_in(wc.get(reverse("members:list"), {"q": "wangf"})) == ["王芳"]
+    mb = Member.objects.get(name="王芳")
+    assert "王芳" in names_in(wc.get(reverse("members:list"), {"q": mb.id_mask[-4:]}))
+    # (the same client, now a unit admin's)
+    assert sorted(names_in(login_as("unita").get(reverse("members:list"), {"q": "芳"}))) == ["张芳"]
+
+
+def test_member_search_and_api_lists_do_not_grow_with_data(login_as, tree, settings):
+    settings.PAGE_SIZE = 50
+    c = login_as("wcadmin")
+    mb = tree["mb"]
+    urls = [reverse("members:list") + "?q=wang", reverse("members:list") + "?q=" + "王",
+            reverse("members:list") + "?q=" + mb.id_mask[-4:], reverse("members:list") + "?q=wf&org=JY",
+            reverse("members:list") + "?page=2", "/api/activities/", "/api/orgs/", "/api/members/?q=wang",
+            reverse("orgs:tree") + "?q=dyzb"]
+    factories.record(tree["b1"], ["theme_day"], dt.date(2025, 3, 3))
+
+    def measure():
+        return {u: count(c, u) for u in urls}
+
+    small = measure()
+    for i in range(30):
+        b = factories.org(tree["b"], kind="branch", code=f"JY9{i:02d}", name=f"教育局第{i}党支部")
+        factories.member(b, name=f"王成员{i}")
+        factories.record(b, ["theme_day"], dt.date(2025, 3, 3))
+    large = measure()
+    assert large == small
+    # And the answers are the right ones at the larger size.
+    assert len(names_in(c.get(reverse("members:list"), {"q": "wang"}))) == 31
+    assert c.get("/api/activities/").json()["count"] == 31
