@@ -88,3 +88,40 @@ def test_member_search_and_api_lists_do_not_grow_with_data(login_as, tree, setti
     # And the answers are the right ones at the larger size.
     assert len(names_in(c.get(reverse("members:list"), {"q": "wang"}))) == 31
     assert c.get("/api/activities/").json()["count"] == 31
+
+
+def test_member_counts_from_the_cache_are_the_counted_ones(tree, personas, django_capture_on_commit_callbacks):
+    from django.db.models import Count, Q
+
+    from dangjian.members import services as member_services
+    from dangjian.orgs import queries as org_queries
+    from dangjian.orgs.models import Organization
+
+    for i in range(3):
+        b = factories.branch_with(tree["a"], full=3, probationary=1, code=f"CZ5{i}")
+    factories.member(tree["b1"], name="领导甲", is_leader=True)
+    gone = factories.branch_with(tree["b"], full=2, code="JY50")
+    # A dissolved org still holding active members (as old data may): left out of the figures,
+    # counted on the tree.
+    Organization.objects.filter(pk=gone.pk).update(status="dissolved")
+
+    def counted(path):
+        return Organization.objects.filter(path__startswith=path, status="active").aggregate(
+            **org_queries.member_figures())
+
+    def shown():
+        return {k: org_queries.subtree_counts(tree[k])["members"] for k in ("wc", "a", "b", "a1")}
+
+    assert shown() == {k: counted(tree[k].path) for k in ("wc", "a", "b", "a1")}
+    home = org_queries.org_counts(personas["wc_admin"])["members"]
+    assert home == counted(tree["wc"].path) and home["leaders"] == 1 and home["probationary"] == 3
+    # The tree counts every org's members, a dissolved org's too.
+    listed = org_queries.attach_counts(Organization.objects.filter(pk__in=[tree["wc"].pk, tree["b"].pk, gone.pk]),
+                                       personas["wc_admin"])
+    assert {o.pk: o.member_count for o in listed} == {
+        o.pk: Organization.objects.filter(path__startswith=o.path).aggregate(
+            n=Count("members", filter=Q(members__status="active")))["n"] for o in listed}
+    # Read again warm, after a transfer between departments: the counts follow the write.
+    with django_capture_on_commit_callbacks(execute=True):
+        member_services.transfer_member(None, b.people[0], tree["b1"], dt.date(2025, 6, 1))
+    assert shown() == {k: counted(tree[k].path) for k in ("wc", "a", "b", "a1")}

@@ -31,7 +31,7 @@ from dangjian.core.scoping import can
 from dangjian.core.text import normalize_phone, pinyin_full, pinyin_initials
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 from dangjian.orgs import checks as org_checks
-from dangjian.orgs.alerts import touch_orgs
+from dangjian.orgs.departments import touch_orgs
 from dangjian.orgs.io import resolve_org_codes, sample_org
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
 from dangjian.orgs.services import keeps_seat
@@ -481,7 +481,7 @@ def _write(plan: _Plan, user, today: dt.date, step) -> None:
     step(len(plan.new) // 2 + len(plan.changed), "正在写入变更记录")
     AuditEntry.objects.bulk_create(entries, batch_size=1000)
     announce(s.seat.org_id for s in plan.slots)
-    # Member counts and ranks feed the structure alerts of the orgs they were and are in.
+    # Member counts and ranks feed the cached figures of the orgs they were and are in.
     touch_orgs({m.org_id for m in plan.new} | {m.org_id for m, _, _, _ in plan.changed}
                | {b.get("org") for _, b, _, _ in plan.changed if isinstance(b, dict) and isinstance(b.get("org"), int)})
 

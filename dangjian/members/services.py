@@ -5,8 +5,8 @@ from django.db import transaction
 
 from dangjian.core import audit, crypto, idcard, versioning
 from dangjian.core.text import pinyin_full, pinyin_initials
-from dangjian.orgs import alerts
 from dangjian.orgs import checks as org_checks
+from dangjian.orgs import departments
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat
 
@@ -50,7 +50,7 @@ def create_member(user, since: dt.date | None = None, reason: str = "新增", **
         raise MemberError(ID_NOT_USABLE)
     member.save()
     Membership.objects.create(member=member, org=member.org, started_on=since or member.joined_on, reason=reason)
-    alerts.touch([member.org.path])
+    departments.touch([member.org.path])
     audit.record(user, member, None)
     return member
 
@@ -73,7 +73,7 @@ def update_member(user, member: Member, on: dt.date | None = None, version: int 
         raise MemberError(ID_NOT_USABLE)
     versioning.save_changes(member, stored, always=["updated_at"])
     audit.record(user, member, before)
-    alerts.touch([member.org.path])  # counts, categories and ranks feed the structure alerts
+    departments.touch([member.org.path])  # counts, categories and ranks feed the cached figures
     if new_org is not None and new_org.pk != member.org_id:
         transfer_member(user, member, new_org, on or dt.date.today())
     return member
@@ -101,7 +101,7 @@ def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "�
         open_row.ended_on = on
         open_row.save(update_fields=["ended_on"])
     Membership.objects.create(member=member, org=to_org, started_on=on, reason=reason)
-    alerts.touch([member.org.path, to_org.path])
+    departments.touch([member.org.path, to_org.path])
     member.org = to_org
     member.save(update_fields=["org", "updated_at"])
     audit.record(user, member, before, note=reason)

@@ -29,7 +29,8 @@ from dangjian.core import defaults
 from dangjian.core.periods import months_before
 from dangjian.core.ranks import Rank
 
-from .models import SEGMENT, CommitteeSeat, Organization, SeatRole, Term
+from . import departments
+from .models import CommitteeSeat, Organization, SeatRole, Term
 
 # What the lists offer to filter by: each kind, and the two that a person thinks of as one.
 ALERT_GROUPS = {"term": ("term_expired", "term_expiring")}
@@ -215,114 +216,27 @@ def structure_alerts(*, org: Organization | None = None, orgs_qs=None, today: dt
 #
 # The whole-tree computation reads every member of every branch (counts, ranks): linear in the
 # members, about a second at a province's million. The pages that list a whole scope's alerts
-# (the alerts page, the overview) read them from the cache instead, kept per department (the
-# subtree of an org below a root; a root's own alerts on their own), so that a change in one
-# department recomputes that department only, never the tree. A department's entry is named by
-# the day (terms and vacancies are judged against it), the thresholds, a fingerprint of the
-# tables (the highest ids: a bulk writer that adds rows, or a rebuilt database, is never served
-# from before) and the department's generation, which every write that can change an alert
-# moves on after its commit (`touch`). A reader that computed from data older than a write
-# stores its result under the generation it read, which nobody reads again.
-
-CACHE_PREFIX = "orgs:alerts"
-# Above this many departments to compute, one pass over the asked subtrees is cheaper than a
-# filter naming each department.
-MANY_PARTS = 50
-
-
-def part_of(path: str) -> str:
-    """The department an org's alerts are kept with: its path down to the level below a root
-    (a root's own path for the root)."""
-    return path[:2 * SEGMENT]
-
-
-def _parts(prefixes: list[str]) -> list[str]:
-    """The departments that hold the alerts of the subtrees `prefixes`: one query for the
-    children of the roots among them."""
-    roots = [p for p in prefixes if len(p) <= SEGMENT]
-    parts = {part_of(p) for p in prefixes}
-    if roots:
-        parts.update(Organization.objects.filter(parent__path__in=roots).values_list("path", flat=True))
-    return sorted(parts)
-
-
-def _fingerprint() -> str:
-    """The highest ids of the tables alerts are computed from, in one query."""
-    from django.db.models import Subquery
-
-    row = Organization.objects.order_by().values("pk").annotate(
-        term=Subquery(Term.objects.order_by("-pk").values("pk")[:1]),
-        seat=Subquery(CommitteeSeat.objects.order_by("-pk").values("pk")[:1]),
-        # The members app's model, through the relation it declares (the tree imports no app).
-        member=Subquery(Organization._meta.get_field("members").related_model.objects
-                        .order_by("-pk").values("pk")[:1]),
-    ).order_by("-pk").values_list("pk", "term", "seat", "member").first()
-    return "-".join(str(v) for v in row or ())
-
-
-def _gen_key(part: str) -> str:
-    return f"{CACHE_PREFIX}:gen:{part}"
-
-
-def touch(paths) -> None:
-    """After the current transaction commits, move on the departments of `paths` (org paths):
-    their alerts are computed again when next asked for."""
-    from django.core.cache import cache
-    from django.db import transaction
-
-    keys = sorted({_gen_key(part_of(p)) for p in paths if p})
-
-    def bump():
-        for key in keys:
-            cache.add(key, 0, None)
-            try:
-                cache.incr(key)
-            except ValueError:  # evicted between the two calls
-                cache.set(key, 1, None)
-
-    if keys:
-        transaction.on_commit(bump)
-
-
-def touch_orgs(org_ids) -> None:
-    """`touch` by org ids (what `tree_changed` carries)."""
-    touch(Organization.objects.filter(pk__in=list(org_ids)).values_list("path", flat=True))
+# (the alerts page, the overview) read them per department from the cache instead
+# (orgs.departments): a change in one department recomputes that department only. Terms and
+# vacancies are judged against the day, so the day and the thresholds name the entries too.
 
 
 def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Alert]:
     """The alerts of the active orgs in the subtrees `prefixes`, as `structure_alerts` gives
     them (ordered by org path then kind), read per department from the cache and computed only
     for the departments missing there: a fixed number of queries whatever the tree."""
-    from django.core.cache import cache
-
-    if not prefixes:
-        return []
     today = today or timezone.localdate()
     t = Thresholds.from_defaults()
-    parts = _parts(prefixes)
-    gens = cache.get_many([_gen_key(p) for p in parts])
-    base = f"{CACHE_PREFIX}:{today.isoformat()}:{_fingerprint()}:{zlib.crc32(repr(t).encode()):x}"
-    keys = {p: f"{base}:{p}:{gens.get(_gen_key(p), 0)}" for p in parts}
-    found = cache.get_many(list(keys.values()))
-    missing = [p for p in parts if keys[p] not in found]
-    if missing:
-        if len(missing) > MANY_PARTS:
-            # Whole departments (a unit admin's prefix may lie inside one): a root covers its own.
-            where = Q(pk__in=[])
-            for cover in {p if len(p) <= SEGMENT else part_of(p) for p in prefixes}:
-                where |= Q(path__startswith=cover)
-        else:
-            where = Q(pk__in=[])
-            for p in missing:
-                where |= Q(path=p) if len(p) <= SEGMENT else Q(path__startswith=p)
+
+    def compute(where) -> dict[str, list[Alert]]:
         computed: dict[str, list[Alert]] = defaultdict(list)
         for a in structure_alerts(orgs_qs=Organization.objects.filter(where), today=today, thresholds=t):
-            computed[part_of(a.org_path)].append(a)
-        fresh = {keys[p]: computed.get(p, []) for p in parts if keys[p] not in found}
-        # A day at most: tomorrow's key is another one anyway.
-        cache.set_many(fresh, 24 * 3600)
-        found.update(fresh)
-    out = [a for p in parts for a in found[keys[p]] if any(a.org_path.startswith(x) for x in prefixes)]
+            computed[departments.part_of(a.org_path)].append(a)
+        return computed
+
+    stamp = f"{today.isoformat()}:{zlib.crc32(repr(t).encode()):x}"
+    found = departments.read("alerts", prefixes, compute, stamp, default=[])
+    out = [a for alerts in found.values() for a in alerts if any(a.org_path.startswith(x) for x in prefixes)]
     order = {k: i for i, k in enumerate(ALERT_KINDS)}
     out.sort(key=lambda a: (a.org_path, order[a.kind], a.message))
     return out

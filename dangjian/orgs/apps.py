@@ -7,9 +7,9 @@ class OrgsConfig(AppConfig):
     verbose_name = "组织"
 
     def ready(self):
-        from .alerts import touch_orgs
+        from .departments import touch_orgs
         from .signals import tree_changed
 
-        # An org's set-up changed: its department's cached structure alerts are recomputed.
+        # An org's set-up changed: its department's cached figures are recomputed.
         tree_changed.connect(lambda sender, org_ids, **kw: touch_orgs(org_ids), weak=False,
                              dispatch_uid="orgs_alerts_stale")

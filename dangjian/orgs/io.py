@@ -22,7 +22,7 @@ from dangjian.core import audit, locks, xlsx
 from dangjian.core.models import AuditEntry
 from dangjian.core.xlsx import CellError, Column, Fixed, chunks, fetch
 
-from . import alerts, checks
+from . import checks, departments
 from .models import Organization, OrgKind, Term, Unit, segment
 from .services import TREE_LOCK, rehome_top_org
 from .signals import announce
@@ -437,7 +437,7 @@ class _Tree:
         entries += self._write_terms(user, placed)
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
         announce([o.pk for o in created] + [o.pk for o in changed])
-        alerts.touch([o.path for o in placed.values()])  # their terms too
+        departments.touch([o.path for o in placed.values()])  # their terms too
 
     def _parent_id(self, r: Row, placed: dict[str, Organization]) -> int | None:
         if not r.parent_code:

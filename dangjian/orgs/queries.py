@@ -12,6 +12,7 @@ from django.db.models.functions import Length
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
 
+from . import departments
 from .alerts import ALERT_KINDS, Thresholds, kinds_of, scope_alerts
 from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_org_models
 
@@ -110,11 +111,74 @@ def roots_for(user):
 
 
 def subtree_counts(org) -> dict:
-    """Figures for one subtree, in two aggregate queries."""
+    """Figures for one subtree: the orgs in one aggregate query, the members from the
+    departments' cached counts (`member_counts`)."""
     subtree = Organization.objects.filter(path__startswith=org.path, status="active")
     orgs = subtree.aggregate(total=Count("pk"), branches=Count("pk", filter=Q(kind="branch")))
-    members = subtree.aggregate(**member_figures())
-    return {"orgs": orgs, "members": members}
+    return {"orgs": orgs, "members": MemberCounts.of([org.path]).figures(org.path)}
+
+
+FIGURES = ("total", "full", "probationary", "leaders")
+
+
+class MemberCounts:
+    """The active members of every organization of some subtrees, counted per department and
+    kept in the cache (orgs.departments): a page showing the members of a subtree of a
+    million reads a few cached entries instead of counting the million. Each department holds
+    {path: (org active, total, full, probationary, leaders)} for its orgs with members, and
+    the sums over them."""
+
+    def __init__(self, found: dict[str, dict]):
+        self.found = found
+
+    @classmethod
+    def of(cls, prefixes: list[str]) -> "MemberCounts":
+        return cls(departments.read("members", prefixes, _count_members, default=_EMPTY_PART))
+
+    def _parts_under(self, path: str):
+        return (v for p, v in self.found.items() if p.startswith(path))
+
+    def figures(self, path: str, exact: bool = False) -> dict[str, int]:
+        """Active members of the active orgs of the subtree `path` (of that org alone when
+        `exact`), as `member_figures` counts them."""
+        sums = [0, 0, 0, 0]
+        if exact or len(path) > 2 * SEGMENT:
+            own = self.found.get(departments.part_of(path), _EMPTY_PART)["own"]
+            rows = (v for p, v in own.items() if (p == path if exact else p.startswith(path)))
+            for active, *figs in rows:
+                if active:
+                    sums = [a + b for a, b in zip(sums, figs)]
+        else:
+            for part in self._parts_under(path):
+                sums = [a + b for a, b in zip(sums, part["active"])]
+        return dict(zip(FIGURES, sums))
+
+    def total(self, path: str) -> int:
+        """Active members of every org of the subtree `path`, dissolved orgs included (as the
+        tree lists them)."""
+        if len(path) > 2 * SEGMENT:
+            own = self.found.get(departments.part_of(path), _EMPTY_PART)["own"]
+            return sum(v[1] for p, v in own.items() if p.startswith(path))
+        return sum(part["all"] for part in self._parts_under(path))
+
+
+_EMPTY_PART = {"own": {}, "all": 0, "active": (0, 0, 0, 0)}
+
+
+def _count_members(where) -> dict[str, dict]:
+    """The per-department entries of `MemberCounts` for the orgs matching `where`: one
+    GROUP BY."""
+    out: dict[str, dict] = {}
+    rows = (Organization.objects.filter(where).order_by().values_list("path", "status")
+            .annotate(**member_figures()).filter(total__gt=0))
+    for path, status, *figs in rows:
+        part = out.setdefault(departments.part_of(path), {"own": {}, "all": 0, "active": (0, 0, 0, 0)})
+        active = status == Organization.Status.ACTIVE
+        part["own"][path] = (active, *figs)
+        part["all"] += figs[0]
+        if active:
+            part["active"] = tuple(a + b for a, b in zip(part["active"], figs))
+    return out
 
 
 def member_figures() -> dict:
@@ -140,9 +204,9 @@ def term_status(term, today: dt.date | None = None) -> str:
 
 
 def attach_counts(orgs, user) -> list:
-    """Each organization's active members over its whole subtree and its visible active
-    children: two GROUP BY queries in all, whatever the length of the list. (A correlated
-    subquery per row cannot use the path index, its LIKE pattern not being a constant.)"""
+    """Each organization's active members over its whole subtree (from the departments'
+    cached counts, `MemberCounts`) and its visible active children (one GROUP BY), whatever
+    the length of the list."""
     orgs = list(orgs)
     if not orgs:
         return orgs
@@ -150,22 +214,13 @@ def attach_counts(orgs, user) -> list:
     for path in sorted({o.path for o in orgs}, key=len):
         if not any(path.startswith(p) for p in prefixes):
             prefixes.append(path)
-    under = Q(pk__in=[])
-    for prefix in prefixes:
-        under |= Q(path__startswith=prefix)
-    totals: dict[str, int] = {}
-    per_org = (Organization.objects.filter(under).order_by().values_list("path")
-               .annotate(n=Count("members", filter=ACTIVE_MEMBER)))
-    for path, n in per_org:
-        # Each org's members count towards every org above it.
-        for end in range(SEGMENT, len(path) + 1, SEGMENT):
-            totals[path[:end]] = totals.get(path[:end], 0) + n
+    counts = MemberCounts.of(prefixes)
     children = dict(
         Organization.objects.visible_to(user).active().filter(parent__in=[o.pk for o in orgs])
         .order_by().values_list("parent").annotate(n=Count("pk"))
     )
     for o in orgs:
-        o.member_count = totals.get(o.path, 0)
+        o.member_count = counts.total(o.path)
         o.child_count = children.get(o.pk, 0)
     return orgs
 
@@ -186,11 +241,21 @@ def org_counts(user) -> dict:
     visible = Organization.objects.visible_to(user).active()
     by_kind = dict(visible.order_by().values_list("kind").annotate(n=Count("pk")))
     kinds = [(label, by_kind.get(value, 0)) for value, label in OrgKind.choices if by_kind.get(value)]
+    # The members of the visible active orgs: the view scope's subtrees, and a member's own
+    # org where it lies outside them (seen through `self`), from the cached counts.
+    scope = scope_of(user)
+    prefixes = scope.prefixes("view")
+    own = scope.member_org_path if scope.member_org_path and not scope.allows("view", scope.member_org_path) else None
+    counts = MemberCounts.of(prefixes + ([own] if own else []))
+    members = dict.fromkeys(FIGURES, 0)
+    for path, exact in [(p, False) for p in prefixes] + ([(own, True)] if own else []):
+        for key, n in counts.figures(path, exact).items():
+            members[key] += n
     return {
         "orgs_total": sum(by_kind.values()),
         "orgs_by_kind": kinds,
         "branches": by_kind.get(OrgKind.BRANCH, 0),
-        "members": visible.aggregate(**member_figures()),
+        "members": members,
     }
 
 

@@ -7,7 +7,7 @@ from django.db.models import OuterRef, Subquery
 from dangjian.core import audit, locks, versioning
 from dangjian.core.scoping import can
 
-from . import alerts, checks
+from . import checks, departments
 from .models import SEGMENT, CommitteeSeat, Organization, Term, Unit, segment, top_of_path, top_org_models
 from .signals import announce
 
@@ -170,7 +170,7 @@ def set_current_term(user, org: Organization, starts_on: dt.date, ends_on: dt.da
     current = org.terms.filter(is_current=True).first()
     if current:
         versioning.claim(current, version)
-    alerts.touch([org.path])  # 换届 alerts are read from the cache
+    departments.touch([org.path])  # 换届 alerts are read from the cache
     if current and current.starts_on == starts_on:
         before = audit.snapshot(current)
         current.ends_on, current.elected_on = ends_on, elected_on or current.elected_on
