@@ -125,3 +125,20 @@ def test_member_counts_from_the_cache_are_the_counted_ones(tree, personas, djang
     with django_capture_on_commit_callbacks(execute=True):
         member_services.transfer_member(None, b.people[0], tree["b1"], dt.date(2025, 6, 1))
     assert shown() == {k: counted(tree[k].path) for k in ("wc", "a", "b", "a1")}
+
+
+def test_a_level_of_the_tree_lists_its_first_children_and_links_to_all(login_as, tree, monkeypatch):
+    from dangjian.orgs import queries as org_queries
+
+    monkeypatch.setattr(org_queries.visible_children, "__defaults__", (3,))
+    for i in range(5):
+        factories.org(tree["a"], kind="branch", code=f"CZ7{i}", name=f"财政局第七{i}支部")
+    c = login_as("wcadmin")
+    kids = html(c.get(reverse("orgs:children", args=[tree["a"].pk]), HTTP_HX_REQUEST="true"))
+    assert kids.count('class="tree-node"') == 3 and "共 6 个下级组织" in kids and "?under=CZ" in kids
+    page = html(c.get(reverse("orgs:detail", args=[tree["a"].pk])))
+    assert ">6</span>" in page and "?under=CZ" in page
+    listed = html(c.get(reverse("orgs:tree"), {"under": "CZ"}))
+    assert "共找到 7 个组织" in listed and "财政局第七4支部" in listed  # the org itself and its six
+    narrowed = html(c.get(reverse("orgs:tree"), {"under": "CZ", "q": "第七4"}))
+    assert "共找到 1 个组织" in narrowed

@@ -225,9 +225,18 @@ def attach_counts(orgs, user) -> list:
     return orgs
 
 
-def visible_children(user, org) -> list:
-    qs = Organization.objects.visible_to(user).active().filter(parent=org).select_related("unit").order_by("code")
-    return attach_counts(qs, user)
+# A level of the tree shows at most this many organizations; the rest are listed, paginated,
+# on the tree page (`?under=`): a province's working committee has thousands of departments.
+CHILDREN_LIMIT = 100
+
+
+def visible_children(user, org, limit: int = CHILDREN_LIMIT) -> tuple[list, int]:
+    """The first `limit` visible active children of `org` with their counts, and how many
+    there are in all."""
+    qs = Organization.objects.visible_to(user).active().filter(parent=org)
+    nodes = list(qs.select_related("unit").order_by("code")[:limit + 1])
+    total = len(nodes) if len(nodes) <= limit else qs.count()
+    return attach_counts(nodes[:limit], user), total
 
 
 def ancestors(user, org):

@@ -28,8 +28,9 @@ def _visible(request, pk, capability="view"):
 
 def tree(request):
     q = (request.GET.get("q") or "").strip()
-    ctx = {"q": q}
-    if q:
+    under = (request.GET.get("under") or "").strip()
+    ctx = {"q": q, "under": under}
+    if q or under:
         found = queries.filter_orgs(queries.org_list(request.user), request.GET)
         ctx["page_obj"], ctx["qs_base"] = paginate(request, found.order_by("path"))
         ctx["page_obj"].object_list = queries.attach_counts(ctx["page_obj"].object_list, request.user)
@@ -68,7 +69,8 @@ def lookup(request):
 
 def children(request, pk):
     org = _visible(request, pk)
-    return render(request, "orgs/_children.html", {"nodes": queries.visible_children(request.user, org)})
+    nodes, total = queries.visible_children(request.user, org)
+    return render(request, "orgs/_children.html", {"nodes": nodes, "total": total, "parent": org})
 
 
 def detail(request, pk):
@@ -77,6 +79,7 @@ def detail(request, pk):
     today = timezone.localdate()
     term = org.terms.filter(is_current=True).first()
     seats = list(org.seats.filter(is_active=True).select_related("holder"))
+    children, children_total = queries.visible_children(user, org)
     members_page, qs_base = paginate(
         request, org.members.visible_to(user).active().order_by("name", "id")
     )
@@ -97,7 +100,8 @@ def detail(request, pk):
         "term_days": term.days_left(today) if term else None,
         "term_overdue_days": -term.days_left(today) if term else None,
         "seats": [(s, s.vacant_days(today)) for s in seats],
-        "children": queries.visible_children(user, org),
+        "children": children,
+        "children_total": children_total,
         "page_obj": members_page,
         "qs_base": qs_base,
         "figures": queries.subtree_counts(org),
