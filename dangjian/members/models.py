@@ -38,7 +38,11 @@ class MemberQuerySet(TopOrgQuerySetMixin, ScopedQuerySet):
     path_lookup = "org__path"
 
     def self_q(self, scope: Scope):
-        return Q(pk=scope.member_id) if scope.member_id else None
+        # Not when the view scope holds the member's org already: `path LIKE … OR id = …`
+        # keeps PostgreSQL from the path index, and reads every member to find a branch's.
+        if not scope.member_id or scope.allows("view", scope.member_org_path or ""):
+            return None
+        return Q(pk=scope.member_id)
 
     def active(self):
         return self.filter(status=Member.Status.ACTIVE)
