@@ -61,6 +61,10 @@ def test_name_search_over_the_whole_tree_is_by_the_start(login_as, tree):
     assert names_in(wc.get(reverse("members:list"), {"q": "wangf"})) == ["王芳"]
     mb = Member.objects.get(name="王芳")
     assert "王芳" in names_in(wc.get(reverse("members:list"), {"q": mb.id_mask[-4:]}))
+    # Fewer digits, or the phone's tail, only within a department (an unindexed `endswith`).
+    assert names_in(wc.get(reverse("members:list"), {"q": mb.id_mask[-3:]})) == []
+    assert "王芳" in names_in(wc.get(reverse("members:list"), {"q": mb.id_mask[-3:], "org": "JY"}))
+    assert names_in(wc.get(reverse("members:list"), {"q": mb.phone[-4:], "org": "JY"})) == ["王芳"]
     # (the same client, now a unit admin's)
     assert sorted(names_in(login_as("unita").get(reverse("members:list"), {"q": "芳"}))) == ["张芳"]
 

@@ -20,10 +20,12 @@ def member_list(user):
 
 def search_q(text: str, anywhere: bool = True) -> Q:
     """One box: Chinese name, pinyin or its initials (zs → 张三), or the last digits of
-    the 身份证号 (the masked form keeps the last four). Pinyin and initials match from the
-    start of the name, on their indexes. A Chinese text matches the start of the name (the
-    surname: 王, 王芳) on the name's index, and, when `anywhere`, also inside it (芳): a
-    `LIKE '%芳%'` reads every row it is given, which is the caller's to bound."""
+    the 身份证号 (the masked form keeps the last four) or of the phone. Pinyin and initials
+    match from the start of the name, on their indexes. A Chinese text matches the start of
+    the name (the surname: 王, 王芳) on the name's index, and, when `anywhere`, also inside it
+    (芳); digits match the ID's last four on its index, and, when `anywhere`, the end of the
+    ID or the phone (1 to 4 digits). A `LIKE '%芳%'` reads every row it is given: `anywhere`
+    is for lists bounded to a department (`narrow`)."""
     text = text.strip()
     if not text:
         return Q()
@@ -31,7 +33,13 @@ def search_q(text: str, anywhere: bool = True) -> Q:
         t = text.lower()
         return Q(name_initials__startswith=t) | Q(name_pinyin__startswith=t)
     if _DIGITS.match(text):
-        return Q(id_mask__endswith=text.upper()) | Q(phone__endswith=text)
+        if anywhere:
+            return Q(id_mask__endswith=text.upper()) | Q(phone__endswith=text)
+        # Over the whole tree the last four digits exactly, as the masked forms of an 18- and
+        # a 15-digit number store them: an equality on the mask's index, not an `endswith`
+        # that reads every row (nor the phone's tail, which has no index to use).
+        tail = text.upper()
+        return Q(id_mask__in=["*" * 14 + tail, "*" * 11 + tail]) if len(tail) == 4 else Q(pk__in=[])
     return Q(name__contains=text) if anywhere else Q(name__startswith=text)
 
 
