@@ -146,3 +146,27 @@ def test_a_level_of_the_tree_lists_its_first_children_and_links_to_all(login_as,
     assert "共找到 7 个组织" in listed and "财政局第七4支部" in listed  # the org itself and its six
     narrowed = html(c.get(reverse("orgs:tree"), {"under": "CZ", "q": "第七4"}))
     assert "共找到 1 个组织" in narrowed
+
+
+def test_the_heatmap_shows_its_units_a_page_at_a_time(city, personas, monkeypatch):
+    import json
+
+    from dangjian.activities.views import overview
+
+    def drawn(response):
+        data = re.search(r'<script id="overview-data" type="application/json">(.*?)</script>', html(response), re.S)
+        return json.loads(data.group(1))["units"]
+
+    c = factories.login(personas["wc_admin"])
+    url = f"/activities/overview/?year={factories.TODAY.year - 1}"
+    whole = c.get(url)
+    everyone = drawn(whole)
+    assert len(everyone) >= 2 and "data-units-pager" not in html(whole)
+    total = re.search(r'data-rate="([^"]+)"', html(whole)).group(1)
+    monkeypatch.setattr(overview, "UNITS_PER_PAGE", 1)
+    pages = [c.get(f"{url}&upage={n}") for n in range(1, len(everyone) + 1)]
+    assert [drawn(p) for p in pages] == [[u] for u in everyone]
+    first = html(pages[0])
+    assert "下一批单位" in first and f"共 {len(everyone)} 个单位" in first
+    # The year's totals are over every unit, whichever page is shown.
+    assert all(re.search(r'data-rate="([^"]+)"', html(p)).group(1) == total for p in pages)

@@ -444,18 +444,20 @@ def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, pycalendar.monthrange(year, month)[1])
 
 
-def overview_chart(scope: OverviewScope) -> dict:
+def overview_chart(scope: OverviewScope, units: list | None = None) -> dict:
     """What the heatmap script draws (passed through json_script): closed cells with their
-    share, running ones apart (no colour), months on x, units on y."""
+    share, running ones apart (no colour), months on x, units on y — the scope's units, or
+    the page of them shown."""
+    units = scope.units if units is None else units
     cells, running = [], []
-    for y, u in enumerate(scope.units):
+    for y, u in enumerate(units):
         for x, c in enumerate(u.cells):
             base = {"unit": u.pk, "month": c.month, "met": c.met, "required": c.required}
             if c.rate is not None:
                 cells.append({"value": [x, y, round(c.rate * 100, 1)], "missing": c.missing, **base})
             elif not c.closed and c.required:
                 running.append({"value": [x, y, 0], "due": c.due, **base})
-    return {"months": [f"{m}月" for m in MONTHS], "units": [u.label for u in scope.units],
+    return {"months": [f"{m}月" for m in MONTHS], "units": [u.label for u in units],
             "cells": cells, "running": running}
 
 

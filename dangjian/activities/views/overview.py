@@ -10,6 +10,7 @@ compare — their branch's page is its work calendar, so they are sent there; a 
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,6 +25,9 @@ from ..models import KIND_LABELS
 
 TABS = ("missing", "alerts")
 FIRST_YEAR = 1921
+# The heatmap shows this many units a page (the totals are over all of them): a province's
+# working committee compares thousands of departments, which no page can draw at once.
+UNITS_PER_PAGE = 60
 
 
 class _Choice(QueryParams):
@@ -122,9 +126,17 @@ def overview(request):
     if choice.org_pk is not None:
         base["org"] = choice.org_pk
     with_unit = {**base, "unit": choice.unit_pk} if choice.unit_pk is not None else base
+    units_page = Paginator(scope.units, UNITS_PER_PAGE).get_page(request.GET.get("upage"))
+    units = list(units_page.object_list)
+    # The unit filter offers the units shown, and the one chosen wherever it is.
+    choosable = units + ([unit] if unit is not None and unit not in units else [])
+    upage_params = request.GET.copy()
+    upage_params.pop("upage", None)
     ctx = {
-        "choice": choice, "units": scope.units, "crumbs": crumbs, "totals": totals,
-        "chart": queries.overview_chart(scope), "chart_height": 70 + 26 * max(1, len(scope.units)),
+        "choice": choice, "units": units, "choosable": choosable, "units_page": units_page,
+        "upage_base": upage_params.urlencode() + "&" if upage_params else "",
+        "units_total": len(scope.units), "crumbs": crumbs, "totals": totals,
+        "chart": queries.overview_chart(scope, units), "chart_height": 70 + 26 * max(1, len(units)),
         "years": range(today.year, today.year - 6, -1), "months": queries.MONTHS,
         "kinds": list(KIND_LABELS.items()),
         "alert_kinds": [(k, label, alert_counts[k]) for k, label in ALERT_KINDS.items()],
