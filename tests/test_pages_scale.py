@@ -170,3 +170,29 @@ def test_the_heatmap_shows_its_units_a_page_at_a_time(city, personas, monkeypatc
     assert "下一批单位" in first and f"共 {len(everyone)} 个单位" in first
     # The year's totals are over every unit, whichever page is shown.
     assert all(re.search(r'data-rate="([^"]+)"', html(p)).group(1) == total for p in pages)
+
+
+def test_the_cached_heatmap_follows_a_recomputation(city, personas):
+    from django.core.cache import cache
+
+    from dangjian.activities import compliance
+    from dangjian.activities.models import ComplianceRow
+
+    year = factories.TODAY.year  # the year the city recorded
+    row = ComplianceRow.objects.filter(status="missing", kind="theme_day", period_end__year=year).select_related(
+        "org").order_by("period_end").first()
+    assert row is not None
+    c = factories.login(personas["wc_admin"])
+    url = f"/activities/overview/?year={year}"
+
+    def missing(response):
+        return int(re.search(r"应开未开 <strong>(\d+)</strong>", html(response)).group(1))
+
+    before = missing(c.get(url))
+    assert missing(c.get(url)) == before  # read again: from the cache
+    factories.record(row.org, ["theme_day"], row.period_end - dt.timedelta(days=1),
+                     attendance={m.pk: "present" for m in row.org.members.all()})
+    compliance.recompute(dt.date(year, 1, 1), factories.TODAY, today=factories.TODAY)  # as the city was
+    after = missing(c.get(url))
+    cache.clear()
+    assert after == missing(c.get(url)) == before - 1
