@@ -27,7 +27,7 @@ TABS = ("missing", "alerts")
 FIRST_YEAR = 1921
 # The heatmap shows this many units a page (the totals are over all of them): a province's
 # working committee compares thousands of departments, which no page can draw at once.
-UNITS_PER_PAGE = 60
+UNITS_PER_PAGE = 30
 
 
 class _Choice(QueryParams):
