@@ -92,3 +92,22 @@ def test_alert_pages_do_not_grow_with_departments(tree, personas, client, settin
 
     page = client.get(reverse("orgs:alerts")).content.decode()
     assert f"共 {len(structure_alerts(today=timezone.localdate()))} 条" in page
+
+
+def test_a_move_and_a_rename_reach_both_departments(tree, django_capture_on_commit_callbacks):
+    from dangjian.orgs import queries as org_queries
+
+    b, _ = department(tree["wc"], 1)
+    wc = tree["wc"].path
+    before = scope_alerts([wc], TODAY)
+    counts = org_queries.MemberCounts.of([wc])
+    old = b.path[:18]  # the department it leaves
+    assert counts.total(tree["a"].path) == 1 and counts.total(old) == 2
+    assert kinds_of(before, b) == ["branch_too_small", "term_expired"]
+    with django_capture_on_commit_callbacks(execute=True):
+        org_services.update_org(None, b, parent=tree["a"], name="改名后的支部")
+    after = scope_alerts([wc], TODAY)
+    assert {a.org_name for a in after if a.org_id == b.pk} == {"改名后的支部"}
+    assert after == structure_alerts(today=TODAY)
+    assert org_queries.MemberCounts.of([wc]).total(tree["a"].path) == 3  # 李明 and the two moved in
+    assert org_queries.MemberCounts.of([wc]).total(old) == 0

@@ -87,6 +87,12 @@ def touch(paths) -> None:
         transaction.on_commit(bump)
 
 
+def touch_all() -> None:
+    """`touch` every department (a bulk writer that may have changed any): one query."""
+    roots = list(Organization.objects.filter(parent__isnull=True).values_list("path", flat=True))
+    touch(parts(roots))
+
+
 def touch_orgs(org_ids) -> None:
     """`touch` by org ids (what `tree_changed` carries)."""
     touch(Organization.objects.filter(pk__in=list(org_ids)).values_list("path", flat=True))

@@ -437,7 +437,7 @@ class _Tree:
         entries += self._write_terms(user, placed)
         AuditEntry.objects.bulk_create(entries, batch_size=1000)
         announce([o.pk for o in created] + [o.pk for o in changed])
-        departments.touch([o.path for o in placed.values()])  # their terms too
+        departments.touch_all()  # moves leave departments too, and terms are written
 
     def _parent_id(self, r: Row, placed: dict[str, Organization]) -> int | None:
         if not r.parent_code:

@@ -82,6 +82,8 @@ def update_org(user, org: Organization, version: int | None = None, **fields) ->
     locks.hold(TREE_LOCK)
     versioning.claim(org, version)
     before = audit.snapshot(org)
+    # Both departments, the one it leaves included; a new name shows in the cached alerts too.
+    departments.touch([org.path])
     if "parent" in fields:
         fields["parent"] = _current(fields["parent"])
     new_parent = fields["parent"] if "parent" in fields else _current(org.parent)
@@ -102,6 +104,7 @@ def update_org(user, org: Organization, version: int | None = None, **fields) ->
         org.save(update_fields=changed)
     if moved:
         _move_subtree(org, (new_parent.path if new_parent else "") + segment(org.pk))
+        departments.touch([org.path])
     audit.record(user, org, before)
     after = audit.snapshot(org)
     if any(before.get(f) != after.get(f) for f in SET_UP):
