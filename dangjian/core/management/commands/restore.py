@@ -1,5 +1,6 @@
 """`dangjian restore DIR [--force]`: check the backup's manifest, checksums and key check
 values, then load the database and the attachments (core.backup, docs/operations.md)."""
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
 from dangjian.core.backup import BackupError, restore
@@ -18,5 +19,8 @@ class Command(BaseCommand):
             result = restore(backup, force)
         except (BackupError, KeyMismatch) as exc:
             raise CommandError(str(exc), returncode=2) from None
+        # Figures kept in the (shared) cache describe the database just replaced, whose ids
+        # the backup's may repeat: none of them may be served again.
+        cache.clear()
         self.stdout.write(f"恢复完成：数据库来自 {result['created_at']} 的备份（版本 {result['version']}），"
                           f"恢复附件 {result['files']} 个。")
