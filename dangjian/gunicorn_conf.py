@@ -16,6 +16,10 @@ bind = env_str("DANGJIAN_BIND", "127.0.0.1:8000").split(",")
 workers = env_int("DANGJIAN_WEB_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8), 1)
 threads = env_int("DANGJIAN_WEB_THREADS", 1, 1)
 worker_class = "gthread" if threads > 1 else "sync"
+if workers > 1 and env_str("DANGJIAN_CACHE_URL", "locmem").strip() in ("", "locmem"):
+    # Cached figures are moved on by the process that writes: with a cache per process the
+    # other workers would go on showing what was there before.
+    raise SystemExit("多个网站进程必须共用缓存：请设置 DANGJIAN_CACHE_URL=db 或 redis://主机:端口/库号")
 # A page that takes longer than this is killed and answered 502 by nginx: no page should come close.
 timeout = env_int("DANGJIAN_WEB_TIMEOUT", 60, 5)
 graceful_timeout = env_int("DANGJIAN_WEB_GRACEFUL_TIMEOUT", 30, 1)

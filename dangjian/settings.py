@@ -248,6 +248,16 @@ else:
     raise ImproperlyConfigured(
         f"环境变量 DANGJIAN_CACHE_URL={CACHE_URL!r} 无效：应为 redis://主机:端口/库号、db（数据库缓存表）或 locmem（进程内存）")
 CACHES["default"]["KEY_PREFIX"] = env_str("DANGJIAN_CACHE_PREFIX", "dangjian")
+# Figures kept per department (orgs.departments) need a few entries per department: a province
+# has thousands, well past the 300 entries Django's local and database caches keep by default.
+if not CACHE_URL.startswith(("redis", "unix")):  # Redis evicts by its own memory limit
+    CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": env_int("DANGJIAN_CACHE_MAX_ENTRIES", 100_000, 1000)}
+if CACHE_URL in ("", "locmem") and JOBS_MODE == "worker":
+    # A write made by the worker (an import) moves the cached figures on only in its own
+    # memory: the web processes would show the old figures until the entries expire.
+    raise ImproperlyConfigured(
+        "DANGJIAN_JOBS_MODE=worker 时后台处理在独立进程中运行，缓存必须由各进程共用："
+        "请设置 DANGJIAN_CACHE_URL=db 或 redis://主机:端口/库号")
 
 PAGE_SIZE = env_int("DANGJIAN_PAGE_SIZE", 50, 5)
 

@@ -235,6 +235,23 @@ def test_a_wrong_setting_stops_the_start_with_a_chinese_message(tmp_path, name, 
     assert done.returncode != 0 and "ImproperlyConfigured" in done.stderr and message in done.stderr
 
 
+def test_a_worker_process_with_a_cache_of_its_own_is_refused(tmp_path):
+    """The worker's writes move cached figures on in its own memory only: refused at start."""
+    done = run(tmp_path, {"DANGJIAN_JOBS_MODE": "worker"}, SETUP)
+    assert done.returncode != 0 and "缓存必须由各进程共用" in done.stderr
+    shared = run(tmp_path, {"DANGJIAN_JOBS_MODE": "worker", "DANGJIAN_CACHE_URL": "db"},
+                 SETUP + "print(s.CACHES['default']['OPTIONS']['MAX_ENTRIES'])")
+    assert shared.returncode == 0 and shared.stdout.strip() == "100000", shared.stderr
+
+
+def test_several_web_processes_with_a_cache_each_are_refused(tmp_path):
+    code = "import dangjian.gunicorn_conf"
+    done = run(tmp_path, {"DANGJIAN_WEB_WORKERS": "4"}, code)
+    assert done.returncode != 0 and "多个网站进程必须共用缓存" in done.stderr
+    assert run(tmp_path, {"DANGJIAN_WEB_WORKERS": "1"}, code).returncode == 0
+    assert run(tmp_path, {"DANGJIAN_WEB_WORKERS": "4", "DANGJIAN_CACHE_URL": "db"}, code).returncode == 0
+
+
 def test_the_settings_choose_queue_cache_sessions_and_replica(tmp_path):
     show = SETUP + ("import json; print(json.dumps([s.JOBS_MODE, s.TASKS['default']['BACKEND'], "
                     "s.CACHES['default']['BACKEND'].rsplit('.', 1)[1], s.SESSION_ENGINE.rsplit('.', 1)[1], "
