@@ -658,6 +658,151 @@ def test_computation_runs_a_fixed_number_of_queries(both_units, tree):
     assert n() == small
 
 
+# ---- the copy index: incremental == full ----------------------------------------------------------
+
+def stored_full(year=YEAR) -> list[tuple]:
+    """Everything a stored signal says, evidence and passages included."""
+    return sorted((r.kind, r.org_id, json.dumps(r.records), json.dumps(r.figures, sort_keys=True), r.message)
+                  for r in FormalismSignal.objects.filter(year=year))
+
+
+def computed_full(year=YEAR) -> list[tuple]:
+    rows = [formalism._row(year, s) for s in formalism.compute(dt.date(year, 1, 1), dt.date(year, 12, 31))]
+    return sorted((r.kind, r.org_id, json.dumps(r.records), json.dumps(r.figures, sort_keys=True), r.message)
+                  for r in rows)
+
+
+@pytest.fixture
+def small_cap(monkeypatch):
+    """A cap of 6 minutes (below `common_docs`, 10): a passage circulated to seven branches becomes
+    standard in a test."""
+    real = formalism.Thresholds.from_defaults.__func__
+    monkeypatch.setattr(formalism.Thresholds, "from_defaults",
+                        classmethod(lambda cls, **kw: real(cls, **{"copy_max_docs": 6, **kw})))
+
+
+def test_incremental_copies_equal_the_full_computation_over_a_sequence_of_saves(
+        tree, small_cap, django_capture_on_commit_callbacks):
+    rng = random.Random(42)
+    branches = [branch_with(tree["a" if i % 2 else "b"], full=3, code=f"IX{i}") for i in range(6)]
+    circulated = original(rng, 160)  # pasted into more and more minutes: a copy, then a formulation
+    live: list = []
+
+    def save(**kw):
+        org = rng.choice(branches)
+        day = dt.date(YEAR, rng.randint(1, 12), rng.randint(1, 28))
+        with django_capture_on_commit_callbacks(execute=True):
+            a = _record(org, ["theme_day"], day, today=TODAY, topic=f"会议{len(live)}", **kw)
+        live.append(a)
+
+    def minutes():
+        text = BOILERPLATE + "\n" + original(rng, 250)
+        roll = rng.random()
+        if roll < 0.3 and live:  # a paragraph of an earlier record's minutes
+            src = Activity.objects.get(pk=rng.choice(live).pk).minutes.split("\n", 1)[-1][:250]  # its own text
+            cut = rng.randint(0, max(0, len(src) - 120))
+            text += src[cut:cut + 120]
+        elif roll < 0.7:
+            text += circulated
+        return text
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(branches[0], ["theme_day"], dt.date(YEAR, 1, 5), today=TODAY, minutes=BOILERPLATE)
+    formalism.refresh_year(YEAR)
+    assert FormalismYear.objects.get(year=YEAR).basis
+    modes, copies_of_circulated = [], []
+    for step in range(60):
+        roll = rng.random()
+        if roll < 0.6 or len(live) < 4:
+            save(minutes=minutes())
+        elif roll < 0.75:
+            a = rng.choice(live)
+            with django_capture_on_commit_callbacks(execute=True):
+                acts.update_activity(None, Activity.objects.get(pk=a.pk), minutes=minutes(), today=TODAY)
+        elif roll < 0.85:
+            a = live.pop(rng.randrange(len(live)))
+            with django_capture_on_commit_callbacks(execute=True):
+                acts.withdraw_activity(None, Activity.objects.get(pk=a.pk), "重复录入")
+        else:  # moved to the year before: it leaves this year's index
+            a = live.pop(rng.randrange(len(live)))
+            with django_capture_on_commit_callbacks(execute=True):
+                acts.update_activity(None, Activity.objects.get(pk=a.pk), held_on=dt.date(YEAR - 1, 11, 3),
+                                     today=TODAY)
+        job = Job.objects.filter(kind="formalism").latest("pk")
+        modes += [y["mode"] for y in job.result["years"] if y["year"] == YEAR and y["runs"]]
+        assert stored_full() == computed_full(), f"step {step}"
+        assert FormalismYear.objects.get(year=YEAR).stamp == formalism.stamp(YEAR)
+        holders = Activity.objects.filter(status="active", held_on__year=YEAR, minutes__contains=circulated[:40])
+        copies_of_circulated.append((holders.count(), sum(
+            1 for r in FormalismSignal.objects.filter(year=YEAR, kind="copied_minutes")
+            if {r.first_id, r.second_id} <= set(holders.values_list("pk", flat=True)))))
+    assert modes and set(modes) == {"incremental"}
+    # The sequence went through the cap: the circulated paragraph was a copy while a few minutes
+    # held it, and stopped being one once more than six did.
+    assert any(n <= 6 and c for n, c in copies_of_circulated) and any(n > 6 for n, _ in copies_of_circulated)
+    assert all(c == 0 for n, c in copies_of_circulated if n > 6)
+    # The index matches one built afresh.
+    def index():
+        from dangjian.activities.models import FormalismRecord, MinutesFingerprint, MinutesFingerprintCount
+        return (sorted(FormalismRecord.objects.filter(year=YEAR).values_list("activity_id", "document")),
+                sorted(MinutesFingerprint.objects.filter(year=YEAR).values_list("activity_id", "hash")),
+                sorted(MinutesFingerprintCount.objects.filter(year=YEAR).values_list("hash", "docs")),
+                FormalismYear.objects.filter(year=YEAR).values_list("records", "documents").get())
+    kept = index()
+    formalism.rebuild_year(YEAR, formalism.Thresholds.from_defaults(), formalism.stamp(YEAR))
+    assert index() == kept and stored_full() == computed_full()
+
+
+def test_a_record_deleted_outright_makes_the_year_rebuild(both_units, django_capture_on_commit_callbacks):
+    formalism.refresh_year(YEAR)
+    Activity.objects.filter(pk=both_units["copier"].pk).delete()  # around the services
+    result = formalism.refresh_year(YEAR)
+    assert result["mode"] == "full" and stored_full() == computed_full()
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(both_units["jy"][0], ["theme_day"], dt.date(YEAR, 9, 1), today=TODAY, topic="新增",
+                minutes=BOILERPLATE + Activity.objects.get(pk=both_units["source"].pk).minutes[200:420])
+    job = Job.objects.filter(kind="formalism").latest("pk")
+    assert job.result["years"][0]["mode"] == "incremental" and stored_full() == computed_full()
+
+
+def test_a_save_reads_a_bounded_part_of_the_year(tree, django_capture_on_commit_callbacks):
+    """The catch-up after one save runs the same queries and reads the same rows whatever the
+    number of the year's minutes: the index is looked up, the year is not read."""
+    rng = random.Random(3)
+    source = branch_with(tree["a"], full=3, code="BQ0")
+    text = BOILERPLATE + original(rng, 300)
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(source, ["theme_day"], dt.date(YEAR, 2, 2), today=TODAY, minutes=text)
+    formalism.refresh_year(YEAR)
+
+    def one_save(n):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            _record(source, ["theme_day"], dt.date(YEAR, 3, n), today=TODAY, topic=f"第{n}次",
+                    minutes=BOILERPLATE + original(rng, 100) + text[150:330])
+        for c in callbacks:  # the compliance job first: it is not what is measured here
+            if getattr(c, "func", None) is not formalism.schedule:
+                c()
+        with CaptureQueriesContext(connection) as q:
+            for c in callbacks:
+                if getattr(c, "func", None) is formalism.schedule:
+                    c()
+        assert stored_full() == computed_full()
+        job = Job.objects.filter(kind="formalism").latest("pk")
+        assert job.result["years"][0]["mode"] == "incremental"
+        return [x["sql"] for x in q.captured_queries]
+
+    small = one_save(1)
+    others = [branch_with(tree["b"], full=3, code=f"BQ{i}") for i in range(1, 4)]
+    for i in range(40):  # more of the year, none of it related to the record saved next
+        _record(others[i % 3], ["theme_day"], dt.date(YEAR, 1 + i % 12, 10), today=TODAY, topic=f"其他{i}",
+                minutes=BOILERPLATE + original(rng, 250))
+    formalism.refresh_year(YEAR)
+    large = one_save(2)
+    assert len(large) == len(small)
+    reads_minutes = [x for x in large if "minutes" in x and "activities_activity" in x and "SELECT" in x]
+    assert all("IN (" in x for x in reads_minutes)  # only records looked up by id, never the year
+
+
 # ---- the command ------------------------------------------------------------------------------
 
 def test_command_json_rows_and_filters(both_units):

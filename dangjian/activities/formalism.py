@@ -51,21 +51,28 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
 from django.utils import timezone
 
-from dangjian.core import defaults, jobs
+from dangjian.core import defaults, jobs, similarity
 from dangjian.core.scoping import scope_of
-from dangjian.core.similarity import find_copies
 from dangjian.orgs.models import SEGMENT, Organization
 
-from .models import Activity, Attendance, FormalismSignal, FormalismYear
+from .models import (
+    Activity,
+    Attendance,
+    FormalismRecord,
+    FormalismSignal,
+    FormalismYear,
+    MinutesFingerprint,
+    MinutesFingerprintCount,
+)
 
 KINDS = {
     "late": "录入滞后",
@@ -86,6 +93,7 @@ class Thresholds:
     same_attendance_min_members: int = 15
     same_attendance_min_meetings: int = 3
     same_attendance_min_away: int = 2
+    copy_max_docs: int = similarity.MAX_DOCS
 
     @classmethod
     def from_defaults(cls, **overrides) -> Thresholds:
@@ -179,6 +187,11 @@ def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, ki
     if "copied_minutes" in wanted:
         found += _copies(base, org, record, t)
 
+    return _signals(found, org, t)
+
+
+def _signals(found, org: Organization | None, t: Thresholds) -> list[Signal]:
+    """What the kinds found, as signals: one query for the orgs they name."""
     org_ids = {f[1] for f in found} | {f[3]["_other_org_id"] for f in found if "_other_org_id" in f[3]}
     orgs = {pk: (code, name, path) for pk, code, name, path in
             Organization.objects.filter(pk__in=org_ids).values_list("pk", "code", "name", "path")}
@@ -262,10 +275,12 @@ def _copies(base, org: Organization | None, record, t: Thresholds):
     # The whole range's minutes are the collection, whatever the subtree asked for: which
     # formulations are standard is learned from all of them, and the other side of a copy may
     # be anywhere in the tree. A subtree only narrows which records are compared (`only`).
+    # In the order of ids: of a pair, the earlier id plays the engine's first document, as the
+    # copy index (sync_year) has it.
     docs: dict[str, str] = {}
     by_id: dict[str, Record] = {}
     subtree = []
-    for pk, org_id, held_on, recorded_at, topic, minutes, path in base.exclude(minutes="").values_list(
+    for pk, org_id, held_on, recorded_at, topic, minutes, path in base.exclude(minutes="").order_by("pk").values_list(
             "pk", "org_id", "held_on", "recorded_at", "topic", "minutes", "org__path"):
         by_id[str(pk)] = record(pk, org_id, held_on, recorded_at, topic)
         docs[str(pk)] = minutes
@@ -273,15 +288,18 @@ def _copies(base, org: Organization | None, record, t: Thresholds):
             subtree.append(str(pk))
     if len(docs) < 2 or (org is not None and not subtree):
         return
-    for pair in find_copies(docs, only=subtree if org is not None else None):
-        a, b = by_id[pair.a], by_id[pair.b]
-        later, earlier = (a, b) if (a.recorded_on, a.id) >= (b.recorded_on, b.id) else (b, a)
-        swap = later is b
-        spans = sorted((p.b_start, p.b_end, p.a_start, p.a_end) if swap else tuple(p) for p in pair.passages)
-        yield "copied_minutes", later.org_id, (later, earlier), {
-            "_other_org_id": earlier.org_id, "score": pair.score, "copied_chars": pair.copied,
-            "passages": [{"a_start": s[0], "a_end": s[1], "b_start": s[2], "b_end": s[3]} for s in spans],
-        }
+    for pair in similarity.find_copies(docs, only=subtree if org is not None else None, max_docs=t.copy_max_docs):
+        yield _copy_found(pair, by_id[pair.a], by_id[pair.b])
+
+
+def _copy_found(pair: similarity.Pair, a: Record, b: Record):
+    later, earlier = (a, b) if (a.recorded_on, a.id) >= (b.recorded_on, b.id) else (b, a)
+    swap = later is b
+    spans = sorted((p.b_start, p.b_end, p.a_start, p.a_end) if swap else tuple(p) for p in pair.passages)
+    return "copied_minutes", later.org_id, (later, earlier), {
+        "_other_org_id": earlier.org_id, "score": pair.score, "copied_chars": pair.copied,
+        "passages": [{"a_start": s[0], "a_end": s[1], "b_start": s[2], "b_end": s[3]} for s in spans],
+    }
 
 
 def _message(kind: str, recs: tuple[Record, ...], f: dict, same_org: bool, t: Thresholds) -> str:
@@ -306,9 +324,14 @@ def _message(kind: str, recs: tuple[Record, ...], f: dict, same_org: bool, t: Th
 
 # ---- stored signals: the page's copy of each year ------------------------------------------------
 
-VERSION = 1  # of the computation: a change to it makes every stored year out of date
+VERSION = 2  # of the computation: a change to it makes every stored year out of date (and its index)
 # A refresh that has held its year this long is taken to have died with its process.
 CLAIM_TIMEOUT = dt.timedelta(minutes=15)
+# The copy index takes in the records changed since its last catch-up less this margin: a record
+# saved (updated_at set) before a catch-up began but committed after it read is still seen, as
+# long as its transaction lasted less than this. Records seen again unchanged cost a look-up.
+SYNC_MARGIN = dt.timedelta(minutes=10)
+CHUNK = 500  # ids or hashes per IN (…): far below SQLite's and MariaDB's limits on parameters
 
 
 def _year_range(year: int) -> tuple[dt.date, dt.date]:
@@ -333,6 +356,7 @@ def _row(year: int, s: Signal) -> FormalismSignal:
     first = s.records[0]
     return FormalismSignal(
         year=year, kind=s.kind, org_id=s.org_id, held_on=first.held_on, first_id=first.id,
+        second_id=s.records[1].id if s.kind == "copied_minutes" else None,
         records=[[r.id, r.org_id, r.held_on.isoformat(), r.recorded_on.isoformat(), r.topic] for r in s.records],
         figures=s.figures, message=s.message)
 
@@ -401,30 +425,255 @@ def refresh_orgs(year: int, org_ids) -> int | None:
 
 
 def refresh_year(year: int, *, claimed: bool = False) -> dict:
-    """Recompute and store the whole year (step 2), unless the stored signals are current or
-    another refresh holds the year (that one looks again before it lets go, so a change it
-    has not seen is never left behind). Returns what it did."""
-    start, end = _year_range(year)
-    runs, seconds, count = 0, None, None
+    """Bring the year's stored signals up to date, unless they are current or another refresh
+    holds the year (that one looks again before it lets go, so a change it has not seen is never
+    left behind). With the year's copy index built under the same thresholds, only the records
+    changed since its last catch-up are taken in (`sync_year`); otherwise the year is computed
+    and its index built (`rebuild_year`). Returns what it did."""
+    runs, seconds, count, mode = 0, None, None, None
     while claimed or _claim(year):
         claimed = False
         try:
+            idle = False
             while True:
                 t = Thresholds.from_defaults()
                 current = stamp(year, t)  # read before the records: a change made meanwhile shows next time
                 if _stored_stamp(year) == current:
                     break
                 began = time.perf_counter()
-                found = compute(start, end, thresholds=t)
+                synced = None if idle else sync_year(year, t, current)
+                if synced is None:
+                    rebuild_year(year, t, current)
+                    mode = "full"
+                else:
+                    mode = "incremental"
+                    # Nothing changed, yet the records do not add up: records deleted outright
+                    # or written around updated_at. The index cannot see those; the next round
+                    # rebuilds. (Changes made while it read show as a mismatch too: one more round.)
+                    idle = synced["changed"] == 0 and not synced["matches"]
                 seconds = time.perf_counter() - began
-                _store_year(year, found, current, seconds)
-                runs, count = runs + 1, len(found)
+                runs += 1
+                count = FormalismSignal.objects.filter(year=year).count()
         finally:
             _release(year)
         # A change committed while the year was held found it taken and left it to this refresh.
         if _stored_stamp(year) == stamp(year):
             break
-    return {"year": year, "runs": runs, "seconds": seconds, "signals": count}
+    return {"year": year, "runs": runs, "seconds": seconds, "signals": count, "mode": mode}
+
+
+def _basis(t: Thresholds) -> str:
+    return f"v{VERSION}:" + "-".join(str(getattr(t, f.name)) for f in fields(t))
+
+
+def _chunks(items, size: int = CHUNK):
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def rebuild_year(year: int, t: Thresholds, current: str) -> None:
+    """The whole year computed (`compute`, as `dangjian formalism` does) and stored, and its copy
+    index built from scratch. The index is read first: a record changed before `compute` reads it
+    is then newer than its index row, and the next catch-up takes it in again (never the other
+    way round, which would leave signals older than the index)."""
+    start, end = _year_range(year)
+    began_at = timezone.now()
+    began = time.perf_counter()
+    records, documents = _build_index(year, start, end)
+    found = compute(start, end, thresholds=t)
+    _store_year(year, found, current, time.perf_counter() - began)
+    FormalismYear.objects.filter(year=year).update(basis=_basis(t), records=records, documents=documents,
+                                                   synced_to=began_at)
+
+
+@transaction.atomic
+def _build_index(year: int, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """The year's records, fingerprints of their minutes and the fingerprints' counts, written
+    afresh in one transaction: records streamed in chunks, the counts by one INSERT … SELECT …
+    GROUP BY, so memory does not grow with the year."""
+    _lock(year, basis="", synced_to=None)
+    FormalismRecord.objects.filter(year=year).delete()
+    MinutesFingerprint.objects.filter(year=year).delete()
+    MinutesFingerprintCount.objects.filter(year=year).delete()
+    records = documents = 0
+    batch_r, batch_f = [], []
+    rows = Activity.objects.filter(held_on__gte=start, held_on__lte=end).order_by().values_list(
+        "pk", "updated_at", "status", "minutes")
+    for pk, updated_at, status, minutes in rows.iterator(chunk_size=2000):
+        document = status == Activity.Status.ACTIVE and minutes != ""
+        records += 1
+        batch_r.append(FormalismRecord(year=year, activity_id=pk, updated_at=updated_at, document=document))
+        if document:
+            documents += 1
+            batch_f.extend(MinutesFingerprint(year=year, hash=h, activity_id=pk)
+                           for h in similarity.fingerprints(minutes))
+        if len(batch_f) >= 5000 or len(batch_r) >= 5000:
+            FormalismRecord.objects.bulk_create(batch_r, batch_size=1000)
+            MinutesFingerprint.objects.bulk_create(batch_f, batch_size=1000)
+            batch_r, batch_f = [], []
+    FormalismRecord.objects.bulk_create(batch_r, batch_size=1000)
+    MinutesFingerprint.objects.bulk_create(batch_f, batch_size=1000)
+    counts, fps = MinutesFingerprintCount._meta.db_table, MinutesFingerprint._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"INSERT INTO {counts} (year, hash, docs) SELECT year, hash, COUNT(*) FROM {fps} "
+                    "WHERE year = %s GROUP BY year, hash", [year])
+    return records, documents
+
+
+def sync_year(year: int, t: Thresholds, current: str) -> dict | None:
+    """Take the records changed since the index's last catch-up into the year's copy index and
+    stored signals, without reading the year. None when the index cannot be caught up (never
+    built, built under other thresholds or another version of the computation): rebuild.
+
+    For the changed records: their old fingerprints leave the index, their new ones enter it,
+    the counts move. A fingerprint whose count crosses the limit (or the limit itself, which
+    grows with the number of minutes up to `copy_max_docs`) changes status: the records holding
+    it — at most the limit plus one, by definition of the limit — are revisited with the changed
+    ones. A revisited record's copies are dropped and looked for again through the index: the
+    records sharing at least `MIN_SHARED` of its rare fingerprints (an indexed look-up, at most
+    the limit per fingerprint), each pair verified as `find_copies` verifies it. The per-org
+    kinds of the changed records' orgs are recomputed for those orgs."""
+    state = FormalismYear.objects.filter(year=year).values(
+        "basis", "synced_to", "records", "documents").first()
+    if state is None or state["synced_to"] is None or state["basis"] != _basis(t):
+        return None
+    start, end = _year_range(year)
+    began_at = timezone.now()
+    recent = {pk: (held_on, status, updated_at, org_id) for pk, held_on, status, updated_at, org_id in
+              Activity.objects.filter(updated_at__gte=state["synced_to"] - SYNC_MARGIN).order_by().values_list(
+                  "pk", "held_on", "status", "updated_at", "org_id")}
+    old = {}
+    for ids in _chunks(recent):
+        old.update({a: (u, d) for a, u, d in FormalismRecord.objects.filter(year=year, activity_id__in=ids)
+                    .values_list("activity_id", "updated_at", "document")})
+    changed = {pk: v for pk, v in recent.items()
+               if (start <= v[0] <= end) != (pk in old) or (pk in old and old[pk][0] != v[2])}
+    out = {"changed": len(changed), "revisited": 0, "pairs": 0}
+    with transaction.atomic():
+        _lock(year)
+        texts = dict(Activity.objects.filter(pk__in=[pk for pk, v in changed.items() if start <= v[0] <= end
+                                                     and v[1] == Activity.Status.ACTIVE])
+                     .exclude(minutes="").values_list("pk", "minutes")) if changed else {}
+        before = _index_fingerprints(year, [pk for pk in changed if pk in old and old[pk][1]])
+        after = {pk: similarity.fingerprints(text) for pk, text in texts.items()}
+        delta: dict[int, int] = defaultdict(int)
+        for pk in changed:
+            for h in before.get(pk, set()) - after.get(pk, set()):
+                delta[h] -= 1
+            for h in after.get(pk, set()) - before.get(pk, set()):
+                delta[h] += 1
+        counts = _counts(year, [h for h, d in delta.items() if d])
+        n_old, n_new = state["documents"], state["documents"] - len(before) + len(after)
+        _write_index(year, changed, old, texts, after, delta, counts)
+        limit_old = similarity.common_limit(n_old, max_docs=t.copy_max_docs)
+        limit = similarity.common_limit(n_new, max_docs=t.copy_max_docs)
+        flipped = {h for h, d in delta.items() if d and (counts.get(h, 0) > limit_old) != (counts.get(h, 0) + d > limit)}
+        if limit != limit_old:
+            flipped.update(MinutesFingerprintCount.objects.filter(
+                year=year, docs__gt=min(limit, limit_old), docs__lte=max(limit, limit_old)).values_list("hash", flat=True))
+        revisit = {pk for pk in changed if pk in before or pk in after}
+        for hs in _chunks(flipped):
+            revisit.update(MinutesFingerprint.objects.filter(year=year, hash__in=hs).values_list("activity_id", flat=True))
+        records = state["records"] + sum(1 for pk, v in changed.items() if start <= v[0] <= end) - sum(
+            1 for pk in changed if pk in old)
+        for ids in _chunks(revisit):
+            FormalismSignal.objects.filter(Q(first_id__in=ids) | Q(second_id__in=ids), year=year,
+                                           kind="copied_minutes").delete()
+        pairs = _copies_of(year, revisit, limit, t)
+        FormalismSignal.objects.bulk_create([_row(year, s) for s in pairs], batch_size=500)
+        org_ids = sorted({v[3] for v in changed.values()})
+        if org_ids:
+            _store_orgs(year, org_ids, compute(start, end, kinds=LOCAL_KINDS, org_ids=org_ids, thresholds=t))
+        # A count that does not add up (a record deleted outright, one written around updated_at)
+        # leaves the stamp unmatched, and the next round rebuilds.
+        matches = current.split(":")[1] == str(records)
+        FormalismYear.objects.filter(year=year).update(
+            records=records, documents=n_new, synced_to=began_at, computed_at=timezone.now(),
+            **({"stamp": current} if matches else {"stamp": ""}))
+    out.update(revisited=len(revisit), pairs=len(pairs), records=records, documents=n_new, limit=limit,
+               matches=matches)
+    return out
+
+
+def _index_fingerprints(year: int, ids) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {pk: set() for pk in ids}
+    for chunk in _chunks(ids):
+        for pk, h in MinutesFingerprint.objects.filter(year=year, activity_id__in=chunk).values_list(
+                "activity_id", "hash"):
+            out[pk].add(h)
+    return out
+
+
+def _counts(year: int, hashes) -> dict[int, int]:
+    out = {}
+    for chunk in _chunks(hashes):
+        out.update(MinutesFingerprintCount.objects.filter(year=year, hash__in=chunk).values_list("hash", "docs"))
+    return out
+
+
+def _write_index(year, changed, old, texts, after, delta, counts) -> None:
+    """The changed records' rows, fingerprints and counts, as they are now."""
+    ids = list(changed)
+    for chunk in _chunks(ids):
+        FormalismRecord.objects.filter(year=year, activity_id__in=chunk).delete()
+        MinutesFingerprint.objects.filter(year=year, activity_id__in=chunk).delete()
+    start, end = _year_range(year)
+    FormalismRecord.objects.bulk_create([
+        FormalismRecord(year=year, activity_id=pk, updated_at=v[2], document=pk in texts)
+        for pk, v in changed.items() if start <= v[0] <= end], batch_size=500)
+    MinutesFingerprint.objects.bulk_create([MinutesFingerprint(year=year, hash=h, activity_id=pk)
+                                            for pk, hs in after.items() for h in hs], batch_size=1000)
+    gone = [h for h, d in delta.items() if d and counts.get(h, 0) + d <= 0]
+    for chunk in _chunks(gone):
+        MinutesFingerprintCount.objects.filter(year=year, hash__in=chunk).delete()
+    by_delta: dict[int, list[int]] = defaultdict(list)  # one UPDATE per step (+1, −1 for one record)
+    for h, d in delta.items():
+        if d and h in counts and counts[h] + d > 0:
+            by_delta[d].append(h)
+    for d, hs in by_delta.items():
+        for chunk in _chunks(hs):
+            MinutesFingerprintCount.objects.filter(year=year, hash__in=chunk).update(docs=F("docs") + d)
+    MinutesFingerprintCount.objects.bulk_create([MinutesFingerprintCount(year=year, hash=h, docs=d)
+                                                 for h, d in delta.items() if d > 0 and h not in counts],
+                                                batch_size=1000)
+
+
+def _copies_of(year: int, ids, limit: int, t: Thresholds) -> list[Signal]:
+    """Every copy a record of `ids` takes part in, found through the index: the same pairs,
+    passages and credit as `find_copies` over the year (tests/test_formalism.py checks it)."""
+    ids = set(ids)
+    bg = similarity.background_hashes()
+    fps = _index_fingerprints(year, ids)
+    df = _counts(year, {h for hs in fps.values() for h in hs})
+    rare_of = {pk: {h for h in hs if 2 <= df[h] <= limit and h not in bg} for pk, hs in fps.items()}
+    holders: dict[int, list[int]] = defaultdict(list)
+    for chunk in _chunks({h for hs in rare_of.values() for h in hs}):
+        for h, pk in MinutesFingerprint.objects.filter(year=year, hash__in=chunk).values_list("hash", "activity_id"):
+            holders[h].append(pk)
+    pairs = set()
+    for pk, rare in rare_of.items():
+        shared = Counter(other for h in rare for other in holders[h] if other != pk)
+        pairs.update((min(pk, o), max(pk, o)) for o, m in shared.items() if m >= similarity.MIN_SHARED)
+    if not pairs:
+        return []
+    others = {o for p in pairs for o in p} - set(fps)
+    fps.update(_index_fingerprints(year, others))
+    df.update(_counts(year, {h for pk in others for h in fps[pk]} - set(df)))
+    rare = {h for h, n in df.items() if 2 <= n <= limit and h not in bg}
+    common = {h for h, n in df.items() if n > limit}
+    rows: dict[int, tuple] = {}
+    for chunk in _chunks({o for p in pairs for o in p}):
+        rows.update((r[0], r) for r in Activity.objects.filter(pk__in=chunk).values_list(
+            "pk", "org_id", "held_on", "recorded_at", "topic", "minutes"))
+    recs = {pk: Record(pk, org_id, held_on, timezone.localtime(recorded_at).date(), topic)
+            for pk, org_id, held_on, recorded_at, topic, _ in rows.values()}
+    found = []
+    for a, b in sorted(pairs):
+        pair = similarity.compare_pair(str(a), rows[a][5], str(b), rows[b][5], rare=rare, common=common)
+        if pair is not None:
+            found.append(_copy_found(pair, recs[a], recs[b]))
+    return _signals(found, None, t)
 
 
 def _refresh_job(progress, org_ids: list[int], years: list[int]) -> dict:

@@ -139,6 +139,8 @@ class Activity(TopOrgOwned, Versioned):
             # The lists' order (newest first): a page of a province's records is read from the
             # index's end, not sorted out of every record of the tree.
             models.Index(fields=["held_on", "id"], name="activity_held_on_id"),
+            # What changed since a time, for the formalism index's catch-up (formalism.sync_year).
+            models.Index(fields=["updated_at"]),
         ]
 
     def __str__(self):
@@ -458,13 +460,16 @@ class FormalismSignal(TopOrgOwned):
     org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     held_on = models.DateField()  # the first record's date, for the order of the list
     first_id = models.BigIntegerField()  # the first record's id, the same
+    # A copy's earlier record: with first_id, finds the copies a changed record takes part in.
+    second_id = models.BigIntegerField(null=True, blank=True)
     records = models.JSONField(default=list)
     figures = models.JSONField(default=dict)
     message = models.TextField()
 
     class Meta:
         verbose_name = "形式主义提示"
-        indexes = [models.Index(fields=["year", "org", "kind"])]
+        indexes = [models.Index(fields=["year", "org", "kind"]), models.Index(fields=["year", "first_id"]),
+                   models.Index(fields=["year", "second_id"])]
 
 
 class FormalismYear(models.Model):
@@ -476,6 +481,58 @@ class FormalismYear(models.Model):
     computed_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(null=True, blank=True)  # the last whole-year computation's wall time
     refreshing_since = models.DateTimeField(null=True, blank=True)
+    # The copy index of the year (FormalismRecord, MinutesFingerprint, MinutesFingerprintCount):
+    # the computation's version and thresholds it was built under (another basis: rebuilt), the
+    # records and the minutes it holds, and the time up to which changes have been taken in.
+    basis = models.CharField(max_length=120, blank=True)
+    records = models.PositiveIntegerField(default=0)
+    documents = models.PositiveIntegerField(default=0)
+    synced_to = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "形式主义提示计算状态"
+
+
+class FormalismRecord(models.Model):
+    """A record of the year as the copy index last took it in: `updated_at` then, and whether its
+    minutes are one of the year's documents (active, minutes not empty). Not a foreign key: a
+    record deleted outright must still be found missing (the year is then rebuilt). One row per
+    year: a record moved to another year leaves the first year's index through its own row."""
+
+    year = models.PositiveSmallIntegerField()
+    activity_id = models.BigIntegerField()
+    updated_at = models.DateTimeField()
+    document = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "形式主义索引记录"
+        constraints = [models.UniqueConstraint(fields=["year", "activity_id"], name="formalism_record_unique")]
+        indexes = [models.Index(fields=["activity_id"])]
+
+
+class MinutesFingerprint(models.Model):
+    """One anchored fingerprint (core.similarity.fingerprints: CRC-32 of a 10-character shingle,
+    kept as BIGINT) of one record's minutes: the index through which a new record meets the
+    records it may have copied, without reading the year."""
+
+    year = models.PositiveSmallIntegerField()
+    hash = models.BigIntegerField()
+    activity_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "会议记录指纹"
+        indexes = [models.Index(fields=["year", "hash"]), models.Index(fields=["activity_id"])]
+
+
+class MinutesFingerprintCount(models.Model):
+    """In how many of the year's minutes a fingerprint is found: above the limit it is a standard
+    formulation (core.similarity.common_limit)."""
+
+    year = models.PositiveSmallIntegerField()
+    hash = models.BigIntegerField()
+    docs = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "会议记录指纹计数"
+        constraints = [models.UniqueConstraint(fields=["year", "hash"], name="minutes_fingerprint_count_unique")]
+        indexes = [models.Index(fields=["year", "docs"])]

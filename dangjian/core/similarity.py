@@ -10,8 +10,9 @@ docs/similarity.md):
    content-defined ~1/6 of all characters), so two texts sharing a passage share the same
    fingerprints without hashing every position.
 3. Discount standard formulations: a fingerprint found in more than
-   max(``common_docs``, ``common_share`` × collection size) documents, or in the background texts,
-   is ignored as a seed and its characters are not credited.
+   min(``max_docs``, max(``common_docs``, ``common_share`` × collection size)) documents, or in the
+   background texts, is ignored as a seed and its characters are not credited. ``max_docs`` bounds
+   the cut-off whatever the collection size, so candidate pairs grow linearly with documents.
 4. Candidates: pairs sharing at least ``min_shared`` of the remaining (rare) fingerprints, found
    through a bucketed inverted index, never by comparing all pairs.
 5. Verify: from each shared fingerprint extend to the maximal matching run, stepping over a few
@@ -28,7 +29,7 @@ import zipfile
 import zlib
 from array import array
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -45,6 +46,10 @@ RESUME = 8  # characters that must match again after a skipped edit
 MERGE_GAP = 12  # passages closer than this in both texts are one passage
 MAX_POSITIONS = 4  # occurrences of one fingerprint per document used as seeds
 CACHE_DOCS = 256
+# A fingerprint held by more documents than this is a standard formulation whatever the collection
+# size: without the cap the 1% cut-off grows with the collection and so do the pairs each rare
+# fingerprint proposes (up to cut-off² / 2), which makes the candidates quadratic in documents.
+MAX_DOCS = 200
 
 # An edit between two copies: characters skipped in (a, b); substitutions first.
 _SKIPS = ((1, 1), (1, 0), (0, 1), (2, 2), (2, 1), (1, 2), (2, 0), (0, 2),
@@ -188,6 +193,29 @@ def _background_hashes(texts: tuple[str, ...], k: int) -> frozenset[int]:
     return frozenset(out)
 
 
+def common_limit(n: int, *, common_docs: int = COMMON_DOCS, common_share: float = COMMON_SHARE,
+                 max_docs: int | None = MAX_DOCS) -> int:
+    """The most documents of a collection of ``n`` a fingerprint may be found in and still be
+    rare (a seed, credited); above it, it is a standard formulation."""
+    limit = max(common_docs, math.ceil(common_share * n))
+    return min(limit, max_docs) if max_docs is not None else limit
+
+
+def fingerprints(text: str, *, k: int = K, anchor_rate: int = ANCHOR_RATE) -> set[int]:
+    """The anchored fingerprints of a text: what an index of the collection stores per document."""
+    return _fingerprints(normalize(text), _anchor_re(k, anchor_rate))
+
+
+def background_hashes(background: Iterable[str] | None = None, k: int = K) -> frozenset[int]:
+    """Every shingle hash of the background texts (default ``STANDARD_FORMULATIONS``)."""
+    return _background_hashes(STANDARD_FORMULATIONS if background is None else tuple(background), k)
+
+
+@lru_cache(maxsize=8)
+def _anchor_chars(rate: int) -> frozenset[str]:
+    return frozenset(chr(c) for r in _ANCHOR_RANGES for c in r if crc32(chr(c).encode()) % rate == 0)
+
+
 # --- verification ----------------------------------------------------------------------------
 
 def _common_prefix(a: str, i: int, b: str, j: int) -> int:
@@ -259,13 +287,19 @@ def _passages(na, ra, nb, rb, seeds, k) -> list[list[tuple[int, int, int, int]]]
     return merged
 
 
-def _credit(na: str, runs, common: frozenset[int] | set[int], k: int) -> int:
-    """Matched characters of a passage that are not inside a standard formulation."""
+def _credit(na: str, runs, common, bg: frozenset[int], anchors: frozenset[str], k: int) -> int:
+    """Matched characters of a passage that are not inside a standard formulation: a shingle of
+    the background (any position), or an anchored shingle the collection holds too often. Only
+    anchored shingles are looked up in ``common``: those are the document's own fingerprints, so
+    a pair's credit depends on nothing but the two documents and their fingerprints' counts (a
+    non-anchored shingle whose CRC collides with some other document's fingerprint is not a
+    formulation) — which is what lets an index update a pair from the counts alone."""
     start, end = runs[0][0], runs[-1][1]
     lo = max(0, start - k + 1)
     covered = bytearray(end - lo)
     for p in range(lo, end - k + 1):
-        if _hash(na[p:p + k]) in common:
+        h = _hash(na[p:p + k])
+        if h in bg or (na[p] in anchors and h in common):
             covered[p - lo:p - lo + k] = b"\x01" * k
     return sum((r1 - r0) - covered[r0 - lo:r1 - lo].count(1) for r0, r1, _, _ in runs)
 
@@ -282,6 +316,7 @@ def find_copies(
     min_shared: int = MIN_SHARED,
     common_share: float = COMMON_SHARE,
     common_docs: int = COMMON_DOCS,
+    max_docs: int | None = MAX_DOCS,
     only: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Pair]:
@@ -295,8 +330,9 @@ def find_copies(
     ids = list(docs)
     n = len(ids)
     rx = _anchor_re(k, anchor_rate)
-    bg = _background_hashes(STANDARD_FORMULATIONS if background is None else tuple(background), k)
-    limit = max(common_docs, math.ceil(common_share * n))
+    bg = background_hashes(background, k)
+    anchors = _anchor_chars(anchor_rate)
+    limit = common_limit(n, common_docs=common_docs, common_share=common_share, max_docs=max_docs)
 
     # Inverted index in hash buckets, so the per-bucket counting stays small at any collection size.
     dbits = max(1, (n - 1).bit_length())
@@ -315,7 +351,7 @@ def find_copies(
         progress(n, n)
 
     shift = dbits.__rrshift__
-    common: set[int] = set(bg)
+    common: set[int] = set()  # the collection's formulations; the background is kept apart
     postings: dict[int, list[int]] = {}
     for bi in range(nbuckets):
         vals, buckets[bi] = buckets[bi], None
@@ -372,15 +408,7 @@ def find_copies(
     for a, b in candidates:
         na, pa = prepare(a)
         nb, pb = prepare(b)
-        seeds = [(i, j) for h, sh in pa.items() if pb.get(h) == sh
-                 for i in _positions(na, sh) for j in _positions(nb, sh)]
-        kept = []
-        total = 0
-        for runs in _passages(na, na[::-1], nb, nb[::-1], seeds, k):
-            credit = _credit(na, runs, common_frozen, k)
-            if credit >= min_passage:
-                kept.append(runs)
-                total += credit
+        kept, total = _verify(na, pa, nb, pb, common_frozen, bg, anchors, k, min_passage)
         if kept:
             found.append((a, b, kept, total, min(len(na), len(nb))))
     prepared.clear()
@@ -394,14 +422,56 @@ def find_copies(
                 maps.popitem(last=False)
         return maps[d]
 
-    pairs = []
-    for a, b, kept, total, shorter in found:
-        ma, mb = offsets(a), offsets(b)
-        passages = [Passage(ma[r[0][0]], ma[r[-1][1] - 1] + 1, mb[r[0][2]], mb[r[-1][3] - 1] + 1) for r in kept]
-        score = round(min(1.0, total / shorter), 4) if shorter else 0.0
-        pairs.append(Pair(ids[a], ids[b], score, passages, total))
+    pairs = [_pair(ids[a], offsets(a), ids[b], offsets(b), kept, total, shorter)
+             for a, b, kept, total, shorter in found]
     pairs.sort(key=lambda p: -p.score)
     return pairs
+
+
+def _verify(na: str, pa: dict[int, str], nb: str, pb: dict[int, str], common, bg: frozenset[int],
+            anchors: frozenset[str], k: int, min_passage: int) -> tuple[list, int]:
+    """The passages two normalized texts share through their shared rare shingles (``pa``, ``pb``:
+    rare fingerprint → shingle), those credited with at least ``min_passage``, and the credit."""
+    seeds = [(i, j) for h, sh in pa.items() if pb.get(h) == sh
+             for i in _positions(na, sh) for j in _positions(nb, sh)]
+    kept = []
+    total = 0
+    for runs in _passages(na, na[::-1], nb, nb[::-1], seeds, k):
+        credit = _credit(na, runs, common, bg, anchors, k)
+        if credit >= min_passage:
+            kept.append(runs)
+            total += credit
+    return kept, total
+
+
+def _pair(a: str, ma: array, b: str, mb: array, kept, total: int, shorter: int) -> Pair:
+    passages = [Passage(ma[r[0][0]], ma[r[-1][1] - 1] + 1, mb[r[0][2]], mb[r[-1][3] - 1] + 1) for r in kept]
+    score = round(min(1.0, total / shorter), 4) if shorter else 0.0
+    return Pair(a, b, score, passages, total)
+
+
+def compare_pair(a: str, a_text: str, b: str, b_text: str, *, rare: Container[int], common: Container[int],
+                 background: Iterable[str] | None = None, min_passage: int = MIN_PASSAGE, k: int = K,
+                 anchor_rate: int = ANCHOR_RATE) -> Pair | None:
+    """What ``find_copies`` reports for the pair (``a`` in the role of the earlier document of the
+    collection), given which fingerprints of the collection are ``rare`` (seeds: held by 2 … limit
+    documents, not in the background) and ``common`` (held by more than the limit) — as an index
+    of the collection (its fingerprints and their counts) knows them. None when nothing is copied.
+    Whether the pair is a candidate at all (``min_shared`` rare fingerprints in common) is the
+    caller's look-up."""
+    rx = _anchor_re(k, anchor_rate)
+    bg = background_hashes(background, k)
+    sides = []
+    for text in (a_text, b_text):
+        norm = normalize(text)
+        shingles = rx.findall(norm)
+        sides.append((norm, {h: sh for h, sh in zip(map(crc32, map(str.encode, shingles)), shingles) if h in rare}))
+    (na, pa), (nb, pb) = sides
+    kept, total = _verify(na, pa, nb, pb, common, bg, _anchor_chars(anchor_rate), k, min_passage)
+    if not kept:
+        return None
+    return _pair(a, normalize_with_map(a_text)[1], b, normalize_with_map(b_text)[1], kept, total,
+                 min(len(na), len(nb)))
 
 
 def copies_of(doc_id: str, text: str, corpus: dict[str, str], **options) -> list[Pair]:
