@@ -803,6 +803,23 @@ def test_a_save_reads_a_bounded_part_of_the_year(tree, django_capture_on_commit_
     assert all("IN (" in x for x in reads_minutes)  # only records looked up by id, never the year
 
 
+def test_the_pages_freshness_check_reads_no_aggregate_over_the_year(both_units, django_capture_on_commit_callbacks):
+    formalism.refresh_year(YEAR)
+    with CaptureQueriesContext(connection) as q:
+        state = formalism.year_state(YEAR)
+    assert state.current and len(q) == 2
+    assert not any("COUNT(" in x["sql"].upper() or "MAX(" in x["sql"].upper() for x in q.captured_queries)
+    # A record of another year changed: a refresh looks, finds this year's stamp unchanged and
+    # moves the index's time on, without a catch-up run.
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(both_units["cz"][0], ["theme_day"], dt.date(YEAR - 1, 6, 1), today=TODAY, topic="去年的会")
+    before = FormalismYear.objects.get(year=YEAR).synced_to
+    state = formalism.year_state(YEAR)  # jobs run inline in tests
+    assert state.current and FormalismYear.objects.get(year=YEAR).synced_to > before
+    job = Job.objects.filter(kind="formalism").latest("pk")
+    assert job.result["years"][0]["runs"] == 0
+
+
 # ---- the command ------------------------------------------------------------------------------
 
 def test_command_json_rows_and_filters(both_units):

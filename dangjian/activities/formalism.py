@@ -149,11 +149,13 @@ def _d(day: dt.date) -> str:
 
 
 def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, kinds=None,
-            thresholds: Thresholds | None = None, org_ids: Iterable[int] | None = None) -> list[Signal]:
+            thresholds: Thresholds | None = None, org_ids: Iterable[int] | None = None,
+            stats: dict | None = None) -> list[Signal]:
     """Signals about the records held in [start, end] by the subtree of `org` (or the whole
     tree), ordered by org path, kind and date. Copies are looked for across the whole tree:
     a branch copying another unit's minutes is the main case. `org_ids` limits the per-org
-    kinds (LOCAL_KINDS) to exactly these orgs, for a refresh after a change."""
+    kinds (LOCAL_KINDS) to exactly these orgs, for a refresh after a change. `stats`: what the
+    copy check looked at (core.similarity.find_copies), for the benchmark."""
     t = thresholds or Thresholds.from_defaults()
     wanted = [k for k in KINDS if kinds is None or k in kinds]
     base = Activity.objects.filter(status=Activity.Status.ACTIVE, held_on__gte=start, held_on__lte=end).order_by()
@@ -185,7 +187,7 @@ def compute(start: dt.date, end: dt.date, *, org: Organization | None = None, ki
     if "same_attendance" in wanted:
         found += _same_attendance(scoped, records, t)
     if "copied_minutes" in wanted:
-        found += _copies(base, org, record, t)
+        found += _copies(base, org, record, t, stats)
 
     return _signals(found, org, t)
 
@@ -271,7 +273,7 @@ def _same_attendance(scoped, records: dict[int, Record], t: Thresholds):
         }
 
 
-def _copies(base, org: Organization | None, record, t: Thresholds):
+def _copies(base, org: Organization | None, record, t: Thresholds, stats: dict | None = None):
     # The whole range's minutes are the collection, whatever the subtree asked for: which
     # formulations are standard is learned from all of them, and the other side of a copy may
     # be anywhere in the tree. A subtree only narrows which records are compared (`only`).
@@ -288,7 +290,8 @@ def _copies(base, org: Organization | None, record, t: Thresholds):
             subtree.append(str(pk))
     if len(docs) < 2 or (org is not None and not subtree):
         return
-    for pair in similarity.find_copies(docs, only=subtree if org is not None else None, max_docs=t.copy_max_docs):
+    for pair in similarity.find_copies(docs, only=subtree if org is not None else None, max_docs=t.copy_max_docs,
+                                       stats=stats):
         yield _copy_found(pair, by_id[pair.a], by_id[pair.b])
 
 
@@ -430,15 +433,20 @@ def refresh_year(year: int, *, claimed: bool = False) -> dict:
     left behind). With the year's copy index built under the same thresholds, only the records
     changed since its last catch-up are taken in (`sync_year`); otherwise the year is computed
     and its index built (`rebuild_year`). Returns what it did."""
-    runs, seconds, count, mode = 0, None, None, None
+    runs, seconds, count, mode, revisited = 0, None, None, None, 0
     while claimed or _claim(year):
         claimed = False
         try:
             idle = False
             while True:
                 t = Thresholds.from_defaults()
+                read_at = timezone.now()
                 current = stamp(year, t)  # read before the records: a change made meanwhile shows next time
                 if _stored_stamp(year) == current:
+                    # Nothing of this year changed since it was stored (the page found a change
+                    # elsewhere): the index holds every change made before the stamp was read.
+                    FormalismYear.objects.filter(year=year, basis=_basis(t), synced_to__lt=read_at).update(
+                        synced_to=read_at)
                     break
                 began = time.perf_counter()
                 synced = None if idle else sync_year(year, t, current)
@@ -446,7 +454,7 @@ def refresh_year(year: int, *, claimed: bool = False) -> dict:
                     rebuild_year(year, t, current)
                     mode = "full"
                 else:
-                    mode = "incremental"
+                    mode, revisited = "incremental", revisited + synced["revisited"]
                     # Nothing changed, yet the records do not add up: records deleted outright
                     # or written around updated_at. The index cannot see those; the next round
                     # rebuilds. (Changes made while it read show as a mismatch too: one more round.)
@@ -459,7 +467,7 @@ def refresh_year(year: int, *, claimed: bool = False) -> dict:
         # A change committed while the year was held found it taken and left it to this refresh.
         if _stored_stamp(year) == stamp(year):
             break
-    return {"year": year, "runs": runs, "seconds": seconds, "signals": count, "mode": mode}
+    return {"year": year, "runs": runs, "seconds": seconds, "signals": count, "mode": mode, "revisited": revisited}
 
 
 def _basis(t: Thresholds) -> str:
@@ -718,15 +726,33 @@ class YearState:
 
 
 def year_state(year: int, user=None) -> YearState:
-    """The stored state of a year, two queries; when it is out of date and no refresh holds
-    the year, a background refresh is started (inline in sync mode, then read again). The
-    request itself never computes the year."""
-    current = stamp(year)
-    row = FormalismYear.objects.filter(year=year).values_list("stamp", "computed_at").first()
-    if (row is None or row[0] != current) and _claim(year):
+    """The stored state of a year, two queries that read no more than they return; when it is
+    out of date and no refresh holds the year, a background refresh is started (inline in sync
+    mode, then read again). The request itself never computes the year.
+
+    With the year's copy index caught up (`synced_to`, under the current thresholds) the signals
+    are current unless a record changed since (an indexed look-up on `updated_at`: a record of
+    any year starts a refresh, which for another year's record finds the stamp unchanged and
+    moves `synced_to` on). Otherwise the stamp is compared (an aggregate over the year)."""
+    t = Thresholds.from_defaults()
+
+    def read():
+        return FormalismYear.objects.filter(year=year).values_list("stamp", "computed_at", "basis", "synced_to").first()
+
+    def is_current(row) -> bool:
+        if row is None or not row[0]:
+            return False
+        if row[2] == _basis(t) and row[3] is not None:
+            return not Activity.objects.filter(updated_at__gte=row[3]).exists()
+        return row[0] == stamp(year, t)
+
+    row = read()
+    current = is_current(row)
+    if not current and _claim(year):
         jobs.start("formalism", user, _year_job, year)
-        row = FormalismYear.objects.filter(year=year).values_list("stamp", "computed_at").first()
-    return YearState(year, row[1] if row else None, row is not None and row[0] == current)
+        row = read()
+        current = is_current(row)
+    return YearState(year, row[1] if row else None, current)
 
 
 # ---- the page's reads -------------------------------------------------------------------------

@@ -319,13 +319,16 @@ def find_copies(
     max_docs: int | None = MAX_DOCS,
     only: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stats: dict | None = None,
 ) -> list[Pair]:
     """Pairs of documents that share copied passages, most copied first.
 
     ``background``: texts whose formulations never count as copied (default
     ``STANDARD_FORMULATIONS``; pass ``()`` for none). ``only``: compare just these documents with
     all others (the frequency of formulations is still learned from the whole collection).
-    Offsets in the passages index the texts as given.
+    Offsets in the passages index the texts as given. ``stats``, if given, is filled with what
+    the run looked at: documents, the cut-off, the pairs the rare fingerprints propose
+    (Σ df·(df−1)/2), the candidates verified and the pairs found.
     """
     ids = list(docs)
     n = len(ids)
@@ -425,6 +428,9 @@ def find_copies(
     pairs = [_pair(ids[a], offsets(a), ids[b], offsets(b), kept, total, shorter)
              for a, b, kept, total, shorter in found]
     pairs.sort(key=lambda p: -p.score)
+    if stats is not None:
+        stats.update(documents=n, limit=limit, proposed=sum(len(ds) * (len(ds) - 1) // 2 for ds in postings.values()),
+                     candidates=len(candidates), pairs=len(pairs))
     return pairs
 
 
