@@ -57,7 +57,7 @@ from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from dangjian.core import defaults, jobs, similarity
@@ -506,27 +506,40 @@ def _build_index(year: int, start: dt.date, end: dt.date) -> tuple[int, int]:
     MinutesFingerprintCount.objects.filter(year=year).delete()
     records = documents = 0
     batch_r, batch_f = [], []
+    # Plain tuples through executemany: a year holds a few hundred thousand fingerprints per
+    # 10,000 members, and model instances would cost more than the writing.
+    fields = {f.attname: f for f in FormalismRecord._meta.concrete_fields}
+    insert_r = _insert_sql(FormalismRecord, ("year", "activity_id", "updated_at", "document"))
+    insert_f = _insert_sql(MinutesFingerprint, ("year", "hash", "activity_id"))
     rows = Activity.objects.filter(held_on__gte=start, held_on__lte=end).order_by().values_list(
         "pk", "updated_at", "status", "minutes")
-    for pk, updated_at, status, minutes in rows.iterator(chunk_size=2000):
-        document = status == Activity.Status.ACTIVE and minutes != ""
-        records += 1
-        batch_r.append(FormalismRecord(year=year, activity_id=pk, updated_at=updated_at, document=document))
-        if document:
-            documents += 1
-            batch_f.extend(MinutesFingerprint(year=year, hash=h, activity_id=pk)
-                           for h in similarity.fingerprints(minutes))
-        if len(batch_f) >= 5000 or len(batch_r) >= 5000:
-            FormalismRecord.objects.bulk_create(batch_r, batch_size=1000)
-            MinutesFingerprint.objects.bulk_create(batch_f, batch_size=1000)
-            batch_r, batch_f = [], []
-    FormalismRecord.objects.bulk_create(batch_r, batch_size=1000)
-    MinutesFingerprint.objects.bulk_create(batch_f, batch_size=1000)
+    with connection.cursor() as cur:
+        for pk, updated_at, status, minutes in rows.iterator(chunk_size=2000):
+            document = status == Activity.Status.ACTIVE and minutes != ""
+            records += 1
+            batch_r.append((year, pk, fields["updated_at"].get_db_prep_value(updated_at, connection), document))
+            if document:
+                documents += 1
+                batch_f.extend((year, h, pk) for h in similarity.fingerprints(minutes))
+            if len(batch_f) >= 5000 or len(batch_r) >= 2000:
+                cur.executemany(insert_r, batch_r)
+                cur.executemany(insert_f, batch_f)
+                batch_r, batch_f = [], []
+        if batch_r:
+            cur.executemany(insert_r, batch_r)
+        if batch_f:
+            cur.executemany(insert_f, batch_f)
     counts, fps = MinutesFingerprintCount._meta.db_table, MinutesFingerprint._meta.db_table
     with connection.cursor() as cur:
         cur.execute(f"INSERT INTO {counts} (year, hash, docs) SELECT year, hash, COUNT(*) FROM {fps} "
                     "WHERE year = %s GROUP BY year, hash", [year])
     return records, documents
+
+
+def _insert_sql(model, columns) -> str:
+    quote = connection.ops.quote_name
+    return (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))})")
 
 
 def sync_year(year: int, t: Thresholds, current: str) -> dict | None:
@@ -548,15 +561,19 @@ def sync_year(year: int, t: Thresholds, current: str) -> dict | None:
         return None
     start, end = _year_range(year)
     began_at = timezone.now()
-    recent = {pk: (held_on, status, updated_at, org_id) for pk, held_on, status, updated_at, org_id in
-              Activity.objects.filter(updated_at__gte=state["synced_to"] - SYNC_MARGIN).order_by().values_list(
-                  "pk", "held_on", "status", "updated_at", "org_id")}
+    # In the database, through the indexes: the records changed since whose index row is missing
+    # or older (held in the year), and the index rows of records that left the year.
+    recent = Activity.objects.filter(updated_at__gte=state["synced_to"] - SYNC_MARGIN).order_by()
+    in_year = Q(held_on__gte=start, held_on__lte=end)
+    indexed = FormalismRecord.objects.filter(year=year, activity_id=OuterRef("pk"))
+    columns = ("pk", "held_on", "status", "updated_at", "org_id")
+    changed = {pk: v for pk, *v in recent.filter(in_year).exclude(
+        Exists(indexed.filter(updated_at=OuterRef("updated_at")))).values_list(*columns)}
+    changed.update({pk: v for pk, *v in recent.exclude(in_year).filter(Exists(indexed)).values_list(*columns)})
     old = {}
-    for ids in _chunks(recent):
+    for ids in _chunks(changed):
         old.update({a: (u, d) for a, u, d in FormalismRecord.objects.filter(year=year, activity_id__in=ids)
                     .values_list("activity_id", "updated_at", "document")})
-    changed = {pk: v for pk, v in recent.items()
-               if (start <= v[0] <= end) != (pk in old) or (pk in old and old[pk][0] != v[2])}
     out = {"changed": len(changed), "revisited": 0, "pairs": 0}
     with transaction.atomic():
         _lock(year)
