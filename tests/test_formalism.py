@@ -643,6 +643,23 @@ def test_page_query_count_does_not_grow_with_data(both_units, personas, tree):
     assert count() == small
 
 
+def test_the_frame_reads_the_orgs_it_names_not_the_tree(both_units, personas, tree):
+    user = personas["wc_admin"]
+
+    def read(code=""):
+        frame = formalism.Frame(user, code)
+        return sorted(o.code for o in frame.orgs.values()), frame
+
+    top, frame = read()
+    assert top == ["CZ", "JY", "WC"] and [u.org.code for u in frame.units()][1:] == ["CZ", "JY"]
+    for n in range(15):  # a larger tree: the top of it reads the same orgs
+        branch_with(tree["a"], full=1, code=f"CZ6{n:02d}")
+    assert read()[0] == top
+    codes, frame = read("CZ")
+    assert "WC" in codes and len([c for c in codes if c.startswith("CZ6")]) == 15 and "JY30" not in codes
+    assert not frame.is_bottom and [c.code for c in frame.crumbs()] == ["WC", "CZ"]
+
+
 def test_computation_runs_a_fixed_number_of_queries(both_units, tree):
     def n():
         with CaptureQueriesContext(connection) as q:

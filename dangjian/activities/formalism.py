@@ -57,7 +57,8 @@ from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models import Case, CharField, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from dangjian.core import defaults, jobs, similarity
@@ -811,35 +812,69 @@ class Unit:
 
 
 class Frame:
-    """What one viewer looks at: the orgs under their supervising roots (one query; the page
-    belongs to those who oversee others, core.scoping.oversees), the org asked for or else the
-    roots, and the rows of the summary. Nothing outside these orgs is ever named."""
+    """What one viewer looks at: the orgs under their supervising roots (the page belongs to
+    those who oversee others, core.scoping.oversees), the org asked for or else the roots, and
+    the rows of the summary. Nothing outside these orgs is ever named.
+
+    Only what the page draws is read — the roots, the node asked for with its ancestors, its
+    children (and whether each has children of its own) — in a few queries whatever the size of
+    the tree; the orgs of the signals shown are read with them (`load`). A province has ~60,000
+    orgs; a page names a few dozen."""
 
     def __init__(self, user, code: str = "", own: bool = False):
         roots = scope_of(user).supervising_roots
-        q = Q(pk__in=[])
+        self._visible = Organization.objects.visible_to(user)
+        self._in_roots = Q(pk__in=[])
         for r in roots:
-            q |= Q(path__startswith=r)
-        rows = (Organization.objects.visible_to(user).filter(q).order_by("path")
-                .values_list("pk", "code", "name", "path", "kind", "status", "parent_id", "unit_id")) if roots else []
-        self.orgs: dict[int, Org] = {r[0]: Org(r[0], r[1], r[2], r[3], r[4], r[5] == Organization.Status.ACTIVE,
-                                               r[6], r[7]) for r in rows}
-        self.roots = [o for o in self.orgs.values() if o.path in roots]
+            self._in_roots |= Q(path__startswith=r)
+        self._root_paths = set(roots)
+        self.orgs: dict[int, Org] = {}
+        self.roots = self._read(self._visible.filter(path__in=roots)) if roots else []
         self.children: dict[int, list[Org]] = defaultdict(list)
-        for o in self.orgs.values():
-            if o.parent_id in self.orgs and o.path not in roots:
-                self.children[o.parent_id].append(o)
-        for kids in self.children.values():  # the 党组 and the 机关党委 of one department side by side
-            kids.sort(key=lambda o: (o.unit_id is None, o.unit_id or 0, o.path))
+        self._parents: set[int] = set()  # orgs read with children of their own
         self.unknown = ""
         self.node: Org | None = None
-        if code:
-            self.node = next((o for o in self.orgs.values() if o.code == code), None)
-            if self.node is None:
-                self.unknown = code
+        if code and roots:
+            found = self._read(self._visible.filter(self._in_roots, code=code))
+            self.node = found[0] if found else None
+        if code and self.node is None:
+            self.unknown = code
         if self.node is None and len(self.roots) == 1:
             self.node = self.roots[0]
         self.own = bool(own and self.node is not None)
+        if self.node is not None:
+            p = self.node.path
+            self._read(self._visible.filter(self._in_roots, path__in=[p[:i] for i in range(SEGMENT, len(p), SEGMENT)]))
+            kids = self._read(self._visible.filter(self._in_roots, parent_id=self.node.pk).exclude(path__in=roots),
+                              with_children=True)
+            kids.sort(key=lambda o: (o.unit_id is None, o.unit_id or 0, o.path))  # a department's 党组 beside its 机关党委
+            self.children[self.node.pk] = kids
+            if kids:
+                self._parents.add(self.node.pk)
+
+    def _read(self, qs, with_children: bool = False) -> list[Org]:
+        columns = ["pk", "code", "name", "path", "kind", "status", "parent_id", "unit_id"]
+        if with_children:
+            qs = qs.annotate(has_children=Exists(self._visible.filter(parent_id=OuterRef("pk"))))
+            columns.append("has_children")
+        out = []
+        for r in qs.order_by("path").values_list(*columns):
+            o = Org(r[0], r[1], r[2], r[3], r[4], r[5] == Organization.Status.ACTIVE, r[6], r[7])
+            self.orgs[o.pk] = o
+            if with_children and r[8]:
+                self._parents.add(o.pk)
+            out.append(o)
+        self.__dict__.pop("_paths", None)
+        return out
+
+    def load(self, ids) -> None:
+        """Read these orgs too, those of them the viewer may see (one query)."""
+        missing = sorted(set(ids) - set(self.orgs))
+        if missing and self._root_paths:
+            self._read(self._visible.filter(self._in_roots, pk__in=missing))
+
+    def has_children(self, o: Org) -> bool:
+        return o.pk in self._parents
 
     @property
     def allowed(self) -> bool:
@@ -850,7 +885,7 @@ class Frame:
         """The signals themselves are shown here: an org's own records, a branch, an org
         without sub-organizations."""
         n = self.node
-        return n is not None and (self.own or n.kind in BRANCH_KINDS or not self.children.get(n.pk))
+        return n is not None and (self.own or n.kind in BRANCH_KINDS or not self.has_children(n))
 
     def q(self, lookup: str = "org__path") -> Q:
         if self.own:
@@ -875,7 +910,7 @@ class Frame:
             return [Unit(r, own=False, drill=True) for r in self.roots]
         rows = [Unit(self.node, own=True, drill=False)]
         for o in self.children.get(self.node.pk, []):
-            rows.append(Unit(o, own=False, drill=o.kind not in BRANCH_KINDS and bool(self.children.get(o.pk))))
+            rows.append(Unit(o, own=False, drill=o.kind not in BRANCH_KINDS and self.has_children(o)))
         return rows
 
     def unit_of(self, org_id: int) -> Org | None:
@@ -906,11 +941,21 @@ def summary(frame: Frame, year: int) -> tuple[list[Unit], dict[str, int]]:
     if frame.own:
         units = units[:1]
     by_org = {(u.org.pk, u.own): u for u in units}
-    grouped = (FormalismSignal.objects.filter(frame.q(), year=year).values_list("org_id", "kind")
-               .annotate(n=Count("pk")).order_by())
+    # Grouped in SQL by the row's path (the path's prefix one level below the node, or the
+    # root it lies under): as many groups as rows × kinds, whatever the number of orgs.
+    if frame.node is not None:
+        unit_path = Substr("org__path", 1, len(frame.node.path) + SEGMENT)
+    elif frame.roots:
+        unit_path = Case(*[When(org__path__startswith=r.path, then=Value(r.path)) for r in frame.roots],
+                         default=Value(""), output_field=CharField())
+    else:
+        unit_path = Value("", output_field=CharField())
+    grouped = (FormalismSignal.objects.filter(frame.q(), year=year).annotate(unit_path=unit_path)
+               .values_list("unit_path", "kind").annotate(n=Count("pk")).order_by())
+    paths = frame._by_path()
     totals = dict.fromkeys(KINDS, 0)
-    for org_id, kind, n in grouped:
-        unit_org = frame.unit_of(org_id)
+    for path, kind, n in grouped:
+        unit_org = paths.get(path)
         if unit_org is None or kind not in totals:
             continue
         totals[kind] += n
@@ -953,6 +998,8 @@ def describe(rows, frame: Frame, user, *, page: bool = True) -> list[dict]:
     it is."""
     from .models import KIND_LABELS, ActivityKind
 
+    rows = list(rows)
+    frame.load({r.org_id for r in rows} | {rec[1] for r in rows for rec in r.records})
     orgs = frame.orgs
     signals = [as_signal(r, orgs) for r in rows if r.org_id in orgs]
     ids = {r.id for s in signals for r in s.records if r.org_id in orgs}
