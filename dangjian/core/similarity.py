@@ -49,7 +49,7 @@ CACHE_DOCS = 256
 # A fingerprint held by more documents than this is a standard formulation whatever the collection
 # size: without the cap the 1% cut-off grows with the collection and so do the pairs each rare
 # fingerprint proposes (up to cut-off² / 2), which makes the candidates quadratic in documents.
-MAX_DOCS = 200
+MAX_DOCS = 100
 
 # An edit between two copies: characters skipped in (a, b); substitutions first.
 _SKIPS = ((1, 1), (1, 0), (0, 1), (2, 2), (2, 1), (1, 2), (2, 0), (0, 2),
