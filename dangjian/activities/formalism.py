@@ -27,24 +27,31 @@ Set-based: whatever the size of the tree, a computation runs at most four querie
 records, the minutes, the attendance rows of large meetings, the orgs named — and groups them
 in Python. Nothing is queried per org or per record.
 
-Stored, not computed per view: a year of the demo city takes one to several seconds (nearly all
-of it the copy check over ~13,000 minutes), so the page reads the year's signals from
-`FormalismSignal` rows and never computes the year itself. `FormalismYear.stamp` names the data
-they were computed from (the number of the year's records, their latest `updated_at`, the
-thresholds); a page that finds the stamp out of date shows the stored signals with the time they
-were computed and starts a background refresh. After a record is saved (services, on commit) a
-background job refreshes the year at once, in two steps:
+Stored, not computed per view: the page reads the year's signals from `FormalismSignal` rows
+and never computes the year itself. `FormalismYear.stamp` names the data they were computed from
+(the number of the year's records, their latest `updated_at`, the thresholds). The first
+computation of a year computes it whole and builds its copy index: each record's state
+(`FormalismRecord`), its minutes' fingerprints (`MinutesFingerprint`) and how many minutes hold
+each fingerprint (`MinutesFingerprintCount`). After a record is saved (services, on commit) a
+background job:
 
-  1. the per-org kinds (late, burst, same_attendance) of the orgs the change touched, recomputed
-     for those orgs only and stored — exact, since each of these signals belongs to one org and is
-     judged on that org's records alone (milliseconds);
-  2. the whole year, copies included: which formulations are standard is learned from all the
-     year's minutes, so one more record can change any pair; this runs in the background while
-     the page shows the last stored result, marked 正在更新. One refresh holds a year at a time
-     (`refreshing_since`); changes made meanwhile are picked up by its next round, so a burst of
-     saves costs a few recomputations, not one each.
+  1. recomputes the per-org kinds (late, burst, same_attendance) of the orgs the change touched,
+     for those orgs only — exact, since each of these signals belongs to one org and is judged on
+     that org's records alone;
+  2. catches the copy index up (`sync_year`): the records changed since its last catch-up leave
+     it with their old fingerprints and enter it with their new ones; they, and the holders of any
+     fingerprint whose count crossed the cut-off (at most the cut-off plus one records each), have
+     their copies looked for again through the index — the records sharing rare fingerprints with
+     them — and verified as the whole-year check verifies them. What is stored is exactly what
+     `compute` finds (tests/test_formalism.py checks it over a random sequence of saves).
 
-`dangjian formalism` computes fresh, as before.
+The cut-off is capped (`copy_max_docs`): a fingerprint held by more minutes is a standard
+formulation at any size, so the pairs each one proposes are bounded and candidates grow linearly
+with records. One refresh holds a year at a time (`refreshing_since`); changes made meanwhile are
+picked up by its next round. A year whose index cannot catch up (built under other thresholds, a
+record deleted outright) is computed whole again.
+
+`dangjian formalism` computes fresh, as before: the reference the stored signals are checked against.
 """
 from __future__ import annotations
 
