@@ -1,52 +1,140 @@
-"""Demo city build (`dangjian demo`): wall time and peak memory at the default size and at
-twice the size, beside a baseline in the same run: drawing the same plan in memory only
-(no database), so the ratio shows what storing costs over generating."""
+"""Demo build (`dangjian demo`): wall time and peak memory of the whole build (the city drawn
+and written one department at a time, then compliance, assessment, ratings, reviews and duties
+on it) on a scratch PostgreSQL database at 10,000 and 100,000 members (and more on demand),
+and at the city size on SQLite. Beside each, two baselines taken in the same run:
+- drawing the same city without a database (the plan only);
+- on PostgreSQL, a bare COPY of exactly the rows the build wrote (its tables copied out to files,
+  then into empty copies of those tables): what writing the data costs at the least.
+
+Sizes: DANGJIAN_BENCH_DEMO_SIZES (default 10000,100000; the province: 10000,100000,1000000).
+Database: DANGJIAN_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/dj_demo_bench),
+dropped and created again for each size: use a scratch database only."""
 import json
-import resource
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from urllib.parse import urlparse
 
 from common import DANGJIAN, run, scratch_env, table
 
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dj_demo_bench"
+TODAY = "2026-06-30"
+CITY = 10_000  # the SQLite size: the default city
+# The tables that grow with members, in the order the baseline copies them.
+TABLES = ("orgs_organization", "members_member", "members_membership", "orgs_term", "orgs_committeeseat",
+          "core_auditentry", "activities_activity", "activities_activitykind", "activities_attendance",
+          "activities_compliancerow")
+
 PLAN_ONLY = r"""
-import json, sys, time, django
+import datetime as dt, json, resource, sys, time, django
 django.setup()
 from dangjian.demo import generator
 t = time.perf_counter()
-generator.plan_city(members=int(sys.argv[1]), seed=2026)
-print(json.dumps({"seconds": time.perf_counter() - t}))
+planner = generator.stream_city(members=int(sys.argv[1]), seed=2026, today=dt.date.fromisoformat(sys.argv[2]))
+orgs = members = 0
+for dept in planner.departments():
+    orgs += len(dept.orgs)
+    members += len(dept.members)
+print(json.dumps({"seconds": time.perf_counter() - t, "orgs": orgs,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+COPY_ONLY = r"""
+import json, sys, tempfile, time, psycopg
+url, tables = sys.argv[1], sys.argv[2].split(",")
+rows = 0
+seconds = 0.0
+with psycopg.connect(url, autocommit=True) as conn, tempfile.TemporaryDirectory() as tmp:
+    for t in tables:
+        path = f"{tmp}/{t}.copy"
+        with open(path, "wb") as f, conn.cursor().copy(f"COPY {t} TO STDOUT") as out:
+            for block in out:
+                f.write(block)
+        conn.execute(f"DROP TABLE IF EXISTS bench_{t}")
+        conn.execute(f"CREATE UNLOGGED TABLE bench_{t} (LIKE {t} INCLUDING DEFAULTS)")
+        start = time.perf_counter()
+        with open(path, "rb") as f, conn.cursor().copy(f"COPY bench_{t} FROM STDIN") as into:
+            while block := f.read(1 << 20):
+                into.write(block)
+        seconds += time.perf_counter() - start
+        rows += conn.execute(f"SELECT count(*) FROM bench_{t}").fetchone()[0]
+        conn.execute(f"DROP TABLE bench_{t}")
+print(json.dumps({"seconds": seconds, "rows": rows}))
 """
 
 
-def build(members: int) -> tuple[float, float]:
-    """Seconds and peak MB of one `dangjian demo` on a fresh, migrated SQLite database."""
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def timed(args: list[str], env: dict) -> tuple[float, float]:
+    """Seconds and peak MB (the child's own maximum resident set, from GNU time) of a command."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        t = time.perf_counter()
+        run(["/usr/bin/time", "-f", "%M", "-o", out.name, *args], env)
+        seconds = time.perf_counter() - t
+        peak_kb = int(out.read().strip().splitlines()[-1])
+    return seconds, peak_kb / 1024
+
+
+def plan_only(members: int, env: dict) -> dict:
+    env = dict(env, DJANGO_SETTINGS_MODULE="dangjian.settings")
+    res = subprocess.run([sys.executable, "-c", PLAN_ONLY, str(members), TODAY], env=env, capture_output=True,
+                         text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def fresh_postgres(url: str) -> None:
+    """Drop and create the scratch database named in `url`."""
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def build_postgres(members: int, url: str) -> dict:
+    fresh_postgres(url)
+    env = scratch_env(f"demo-pg{members}")
+    env["DANGJIAN_DATABASE_URL"] = url
+    run([DANGJIAN, "migrate", "-v0"], env)
+    before = load()
+    seconds, peak = timed([DANGJIAN, "demo", "--members", str(members), "--today", TODAY, "-v0"], env)
+    res = subprocess.run([sys.executable, "-c", COPY_ONLY, url, ",".join(TABLES)], capture_output=True, text=True,
+                         check=True)
+    copy = json.loads(res.stdout.strip().splitlines()[-1])
+    return {"seconds": seconds, "peak_mb": peak, "copy_seconds": copy["seconds"], "rows": copy["rows"],
+            "plan": plan_only(members, env), "load": f"{before} → {load()}"}
+
+
+def build_sqlite(members: int) -> dict:
     env = scratch_env(f"demo{members}")
     run([DANGJIAN, "migrate", "-v0"], env)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    run([DANGJIAN, "demo", "--members", str(members), "-v0"], env)
-    seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far; migrate is far smaller than demo.
-    return seconds, max(peak, before) / 1024
-
-
-def plan_only(members: int) -> float:
-    env = scratch_env("plan")
-    env["DJANGO_SETTINGS_MODULE"] = "dangjian.settings"
-    res = subprocess.run([sys.executable, "-c", PLAN_ONLY, str(members)], env=env, capture_output=True,
-                         text=True, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])["seconds"]
+    before = load()
+    seconds, peak = timed([DANGJIAN, "demo", "--members", str(members), "--today", TODAY, "-v0"], env)
+    return {"seconds": seconds, "peak_mb": peak, "copy_seconds": None, "rows": None,
+            "plan": plan_only(members, env), "load": f"{before} → {load()}"}
 
 
 def main() -> None:
-    rows = [("members", "build s", "peak MB", "plan-only baseline s", "ratio", "s per 1k members")]
-    for members in (10_000, 20_000):
-        seconds, peak = build(members)
-        base = plan_only(members)
-        rows.append((members, f"{seconds:.1f}", f"{peak:.0f}", f"{base:.2f}", f"{seconds / base:.1f}×",
-                     f"{seconds / members * 1000:.2f}"))
+    sizes = [int(s) for s in os.environ.get("DANGJIAN_BENCH_DEMO_SIZES", "10000,100000").split(",") if s.strip()]
+    url = os.environ.get("DANGJIAN_BENCH_DATABASE_URL", DEFAULT_URL)
+    results = [("SQLite", CITY, build_sqlite(CITY))]
+    results += [("PostgreSQL", n, build_postgres(n, url)) for n in sizes]
+    rows = [("database", "members", "orgs", "rows written", "build s", "peak MB", "plan-only s (peak MB)",
+             "build / plan", "bare COPY of its rows s", "build / COPY", "s per 1k members", "load 1/5/15 min")]
+    for db, n, r in results:
+        plan = r["plan"]
+        copy = r["copy_seconds"]
+        rows.append((db, f"{n:,}", f"{plan['orgs']:,}", f"{r['rows']:,}" if r["rows"] else "—",
+                     f"{r['seconds']:.1f}", f"{r['peak_mb']:.0f}", f"{plan['seconds']:.1f} ({plan['peak_mb']:.0f})",
+                     f"{r['seconds'] / plan['seconds']:.1f}×", f"{copy:.1f}" if copy is not None else "—",
+                     f"{r['seconds'] / copy:.0f}×" if copy else "—", f"{r['seconds'] / n * 1000:.2f}", r["load"]))
     table(rows)
 
 

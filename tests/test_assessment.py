@@ -301,3 +301,23 @@ def test_assess_command_json(city):
         call_command("assess", "--scheme", "UNIT2025", "--period", "2024-06", "--today", TODAY.isoformat())
     with pytest.raises(CommandError, match="不存在"):
         call_command("assess", "--scheme", "NOPE", "--period", "2025-06")
+
+
+def test_admonitions_recorded_in_one_batch_like_one_by_one(city):
+    from dangjian.core import audit as core_audit
+    from dangjian.core.models import AuditEntry
+
+    s = scheme(level=Level.BRANCH, admonish_below=95)
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    pending = list(Admonition.objects.filter(run=run).select_related("run").order_by("pk"))
+    assert len(pending) >= 2
+    talk = dict(talked_with="支部书记", talked_by="工委副书记", outcome="提出整改要求三条")
+    with pytest.raises(services.AssessmentError, match="不能早于"):
+        services.record_admonitions(None, [(pending[0], dt.date(2025, 5, 1))], **talk)
+    assert services.record_admonitions(None, [(a, dt.date(2025, 7, 10 + i)) for i, a in enumerate(pending)],
+                                       **talk) == len(pending)
+    for i, a in enumerate(Admonition.objects.filter(run=run).order_by("pk")):
+        assert (a.status, a.talked_on, a.outcome, a.version) == ("done", dt.date(2025, 7, 10 + i), "提出整改要求三条", 2)
+        entry = AuditEntry.objects.filter(table="assessment.admonition", object_id=a.pk, action="update").get()
+        assert entry.changes["status"] == ["pending", "done"]
+    assert core_audit.verify()["ok"]

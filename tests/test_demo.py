@@ -11,9 +11,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F
 
 from dangjian.accounts.models import RoleAssignment, User
-from dangjian.core import crypto, idcard
+from dangjian.core import audit, crypto, idcard
 from dangjian.core.models import AuditEntry
 from dangjian.core.people import display_name
+from dangjian.core.text import pinyin_full, pinyin_initials
 from dangjian.demo import generator
 from dangjian.members.checks import check_member
 from dangjian.members.models import Member, Membership
@@ -151,6 +152,46 @@ def test_committee_size_follows_full_members(big_plan):
         assert all(big_plan.members[h].org == b.index for h in holders)
 
 
+def test_the_city_is_drawn_one_department_at_a_time():
+    """The streamed departments are the plan, and the planner holds one department at a time."""
+    whole = generator.plan_city(members=3000, seed=11, today=TODAY)
+    planner = generator.stream_city(members=3000, seed=11, today=TODAY)
+    held, orgs, members = [], [], []
+    for dept in planner.departments():
+        held.append(len(planner.members) == len(dept.members))
+        orgs += [(o.index, o.code, o.parent) for o in dept.orgs]
+        members += [(m.index, m.id_number, m.org) for m in dept.members]
+    assert orgs == [(o.index, o.code, o.parent) for o in whole.orgs]
+    assert members == [(m.index, m.id_number, m.org) for m in whole.members]
+    assert all(held)  # the department being drawn, never the city
+    # every department's members belong to its own orgs
+    for dept in generator.stream_city(members=3000, seed=11, today=TODAY).departments():
+        own = {o.index for o in dept.orgs}
+        assert all(o in own for m in dept.members for o, *_ in m.memberships)
+
+
+def test_faults_keep_their_rates_at_scale():
+    """Drawn per department at the city's rates, not once for the city: a bigger city carries
+    proportionally as many faults."""
+    plan = generator.plan_city(members=30_000, seed=3, today=TODAY)
+    branches = plan.by_kind("branch")
+    over = sum(1 for b in branches if len(b.members) > generator.BRANCH_MAX)
+    assert over >= round(30_000 / 2500) * 0.8
+    seats = [s for o in plan.orgs for s in o.seats]
+    assert 0.025 < sum(1 for s in seats if s.holder is None) / len(seats) < 0.06
+    term_orgs = [o for o in plan.orgs if o.term]
+    expired = sum(1 for o in term_orgs if o.term[1] < TODAY)
+    assert expired / len(term_orgs) >= 0.02
+
+
+@pytest.mark.django_db
+def test_a_province_needs_postgresql(monkeypatch):
+    monkeypatch.setattr(generator.connection, "vendor", "sqlite")
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        build(members=generator.MAX_MEMBERS_WITHOUT_COPY + 1)
+    assert not Organization.objects.exists()
+
+
 def test_plan_refuses_sizes_out_of_range():
     with pytest.raises(ValueError, match="党员人数"):
         generator.plan_city(members=10, seed=1, today=TODAY)
@@ -174,6 +215,9 @@ def test_build_small_city_is_consistent():
         assert o.path == parent_path + segment(o.pk)
         # found by pinyin like any org: the bulk insert carries it
         assert (o.name_pinyin, o.name_initials) == search_names(o.name) and o.name_initials
+    # every row written by COPY carries the top-level org its path names (the sharding column)
+    from dangjian.orgs.queries import top_org_mismatches
+    assert top_org_mismatches() == {}
     # exactly one open membership per member, matching member.org
     open_rows = Membership.objects.filter(ended_on__isnull=True)
     assert open_rows.count() == 300
@@ -184,6 +228,7 @@ def test_build_small_city_is_consistent():
         number = idcard.validate(m.id_number)
         assert crypto.lookup_hash(number) == m.id_hash and idcard.mask(number) == m.id_mask
         assert idcard.gender(number) == m.gender and idcard.birth_date(number) == m.birth_date
+        assert (m.name_pinyin, m.name_initials) == (pinyin_full(m.name), pinyin_initials(m.name))
     # terms and seats
     with_members = Organization.objects.filter(kind="branch").annotate(n=Count("members")).filter(n__gt=0)
     assert Term.objects.filter(org__in=with_members, is_current=True).count() == with_members.count()
@@ -192,6 +237,15 @@ def test_build_small_city_is_consistent():
     assert {"expired", "ok"} <= statuses
     # one history entry per org and member, marked as demo data
     assert AuditEntry.objects.filter(note=generator.AUDIT_NOTE).count() == Organization.objects.count() + 300
+    # written without model instances, the entries are chained like any other
+    assert audit.verify()["ok"]
+    entry = AuditEntry.objects.filter(table="members.member").order_by("pk").first()
+    member = Member.objects.get(pk=entry.object_id)
+    assert entry.action == "create" and entry.changes["name"] == [None, member.name]
+    assert entry.changes["id_mask"] == [None, member.id_mask] and "id_hash" not in entry.changes
+    # history written later links to the demo's last entry
+    audit.record(None, member, audit.snapshot(member) | {"post": "旧职务"})
+    assert audit.verify()["ok"]
 
 
 @pytest.mark.django_db

@@ -23,13 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.utils import timezone
 
+from dangjian.core import bulk
+
 from . import compliance
-from .models import Activity, ActivityKind, Attendance, kind_rows
+from .models import Activity, ActivityKind, Attendance, quorum_bits
 
 REGULAR, SKIPS, BACKFILLS = "regular", "skips", "backfills"
 EXCUSES = ("出差", "公务外出", "病假", "参加培训", "事假")
@@ -72,7 +75,7 @@ FRAMES = (
 
 @dataclass
 class _Meeting:
-    org: object  # Organization row
+    org: int  # the Organization's id
     kinds: list[str]
     held_on: dt.date
     topic: str
@@ -140,177 +143,213 @@ def _renamed(text: str, names: dict[str, str]) -> str:
     return pattern.sub(lambda m: names[m.group()], text)
 
 
-def write_activities(plan, orgs: list, members: list, progress=None) -> dict:
-    """Write the year for a stored city (`orgs`/`members`: the saved rows, in plan order)
-    and compute compliance once. Returns counts for the report."""
-    rng = random.Random(plan.seed * 7919 + 1)
-    extra = random.Random(plan.seed * 7919 + 2)  # speakers, renamed copies, reused lists
-    today = plan.today
-    tz = timezone.get_current_timezone()
-    now = max(timezone.now(), _stamp(rng, today, tz))
-    months = _months(today)
-    secretary = {o.index: next((s.holder for s in o.seats if s.role == "secretary" and s.holder is not None), None)
-                 for o in plan.orgs}
-    committee = {o.index: [s.holder for s in o.seats if s.holder is not None] for o in plan.orgs}
-    own = defaultdict(list)  # branch index → its current members (plan indexes)
-    for m in plan.members:
-        own[m.org].append(m.index)
+TABLES = (Activity, ActivityKind, Attendance)  # the tables `Life` fills (see core.bulk.loading)
+MINUTES_KEPT = 200  # recent minutes per month a copying branch may take its text from
+FLUSH = 20_000  # meetings held before they are written
 
-    meetings: list[_Meeting] = []
-    profiles: dict[int, str] = {}
-    lapsing = {i for i in range(len(plan.members)) if rng.random() < 0.006}
-    # (y, m) → minutes of regular branches, with the names of the members who spoke in them
-    done_minutes: dict[tuple[int, int], list[tuple[str, list[str]]]] = defaultdict(list)
-    copiers = set()
-    large = [o.index for o in plan.orgs if o.kind == "branch" and len(own[o.index]) >= 18]
-    # Large branches that reuse one list, from a month drawn for each on.
-    reusers = {i: extra.randrange(max(1, len(months) - 7))
-               for i in extra.sample(large, min(len(large), max(1, len(large) // 40)))}
 
-    def attend(people: list[int], day: dt.date, leaders_skip: bool = False):
-        rows, present = {}, set()
-        for i in people:
-            p = plan.members[i]
-            if p.joined_on > day:
-                continue
-            r = rng.random()
-            if i in lapsing or (leaders_skip and p.is_leader):
-                status = ("absent", "")
-            elif p.is_exempt:
-                status = ("excused", "年老体弱") if r < 0.7 else ("present", "")
-            elif r < 0.88:
-                status = ("present", "")
-            elif r < 0.96:
-                status = ("excused", rng.choice(EXCUSES))
-            else:
-                status = ("absent", "")
-            rows[members[i].pk] = status
-            if status[0] == "present":
-                present.add(i)
-        full = [i for i in people if plan.members[i].category == "full" and plan.members[i].joined_on <= day]
-        voting = [i for i in full if not plan.members[i].is_exempt or i in present]
-        counts = dict(expected_count=len(rows), present_count=len(present), voting_expected=len(voting),
-                      voting_present=sum(1 for i in voting if i in present))
-        return rows, counts, present
+class Life:
+    """Writes the year department by department (`department`), then computes compliance once
+    (`finish`). Only the department being written and a bounded store of recent minutes (for
+    the copiers) are kept, so memory does not grow with the city."""
 
-    for o in plan.orgs:
-        row = orgs[o.index]
-        if o.kind == "branch" and own[o.index]:
-            people = own[o.index]
-            r = rng.random()
-            profile = profiles[o.index] = REGULAR if r < 0.72 else SKIPS if r < 0.86 else BACKFILLS
-            copier = profile != REGULAR and rng.random() < 0.3
-            if copier:
-                copiers.add(o.index)
-            held = [i for i in committee[o.index]]
-            has_committee = len(held) > 1
-            lecture_quarter = rng.randint(1, 4)
-            skip_leaders = rng.random() < 0.25
-            sec = secretary[o.index]
-            # A reusing branch's list (with its absentees), and how many later meetings copy it.
-            reused, reuse_left = None, 0
-            for n, (y, m) in enumerate(months):
-                if profile == SKIPS and rng.random() < 0.3:
+    def __init__(self, seed: int, today: dt.date, wc_index: int = 0, progress=None):
+        self.rng = random.Random(seed * 7919 + 1)
+        self.extra = random.Random(seed * 7919 + 2)  # speakers, renamed copies, reused lists
+        self.today = today
+        self.tz = timezone.get_current_timezone()
+        self.now = max(timezone.now(), _stamp(self.rng, today, self.tz))
+        self.months = _months(today)
+        self.wc_index = wc_index
+        self.progress = progress
+        # (y, m) → recent minutes of regular branches, with the names of the members who spoke in them
+        self.done_minutes: dict[tuple[int, int], deque] = defaultdict(lambda: deque(maxlen=MINUTES_KEPT))
+        self.meetings: list[_Meeting] = []
+        # org id → its top-level org's id (the `top_org` column), for every org written so far:
+        # a buffer of meetings may span departments. One entry per org, not per member.
+        self.top_org: dict[int, int] = {}
+        self.written = 0
+        self.profiles = {REGULAR: 0, SKIPS: 0, BACKFILLS: 0}
+        self.copiers = 0
+        self.reusing = False
+
+    def department(self, dept, org_pk: dict, member_pk: dict, top_of: dict) -> None:
+        """Draw and write a department's year (`dept`: a generator.DepartmentPlan; `org_pk`,
+        `member_pk`: plan index → stored id; `top_of`: org index → its top-level org's id)."""
+        rng, extra, today, tz, months = self.rng, self.extra, self.today, self.tz, self.months
+        self.top_org.update((org_pk[i], top_of[i]) for i in org_pk)
+        by_index = {m.index: m for m in dept.members}
+        secretary = {o.index: next((s.holder for s in o.seats if s.role == "secretary" and s.holder is not None),
+                                   None) for o in dept.orgs}
+        committee = {o.index: [s.holder for s in o.seats if s.holder is not None] for o in dept.orgs}
+        own = defaultdict(list)  # branch index → its current members (plan indexes)
+        for m in dept.members:
+            own[m.org].append(m.index)
+        lapsing = {m.index for m in dept.members if rng.random() < 0.006}
+        done_minutes = self.done_minutes
+        large = [o.index for o in dept.orgs if o.kind == "branch" and len(own[o.index]) >= 18]
+        # About one large branch in 40 reuses one list, from a month drawn for each on.
+        k = len(large) / 40
+        k = int(k) + (extra.random() < k - int(k))
+        if large and not self.reusing:
+            k = max(k, 1)
+        reusers = {i: extra.randrange(max(1, len(months) - 7)) for i in extra.sample(large, min(k, len(large)))}
+        self.reusing = self.reusing or bool(reusers)
+        meetings = self.meetings
+        members = member_pk
+
+        def attend(people: list[int], day: dt.date, leaders_skip: bool = False):
+            rows, present = {}, set()
+            for i in people:
+                p = by_index[i]
+                if p.joined_on > day:
                     continue
-                day = _day(rng, y, m, today)
-                if day is None:
-                    continue
-                topic = rng.choice(THEMES)
-                kinds = ["theme_day"]
-                lecturer = None
-                if m % 3 == 0 or (y, m) == months[-1] and rng.random() < 0.5:
-                    kinds += ["general_meeting", "party_lecture"]
-                    if (m - 1) // 3 + 1 == lecture_quarter and sec is not None:
-                        lecturer = members[sec].pk
-                rows, counts, present = attend(people, day)
-                if o.index in reusers:
-                    if reused is None and n >= reusers[o.index] and \
-                            sum(1 for s, _ in rows.values() if s != "present") >= 2:
-                        reused, reuse_left = (rows, counts, present), extra.randint(3, 5)
-                    elif reuse_left:
-                        rows, counts, present = reused
-                        reuse_left -= 1
-                text = _minutes(rng, topic, len(present))
-                speakers = [plan.members[i].name for i in sorted(present)]
-                said = _remarks(extra, speakers, m) if len(speakers) >= 2 else ""
-                if copier and done_minutes[(y, m)] and rng.random() < 0.6:
-                    text, theirs = rng.choice(done_minutes[(y, m)])
-                    if extra.random() < 0.4 and len(speakers) >= len(theirs):
-                        text = _renamed(text, dict(zip(theirs, extra.sample(speakers, len(theirs)))))
+                r = rng.random()
+                if i in lapsing or (leaders_skip and p.is_leader):
+                    status = ("absent", "")
+                elif p.is_exempt:
+                    status = ("excused", "年老体弱") if r < 0.7 else ("present", "")
+                elif r < 0.88:
+                    status = ("present", "")
+                elif r < 0.96:
+                    status = ("excused", rng.choice(EXCUSES))
                 else:
-                    text += said
-                    if profile == REGULAR:
-                        done_minutes[(y, m)].append((text, [p for p in speakers if p in said]))
-                meetings.append(_Meeting(row, kinds, day, topic, _recorded(rng, profile, day, today, tz), text,
-                                         members[sec].pk if sec is not None else None, lecturer,
-                                         attendance=rows, counts=counts))
-                if has_committee:
-                    cday = max(dt.date(y, m, 1), day - dt.timedelta(days=rng.randint(1, 5)))
-                    crow, ccounts, cpresent = attend(held, cday)
-                    ccounts.update(committee_expected=len(held), committee_present=len(cpresent))
-                    meetings.append(_Meeting(row, ["committee_meeting"], cday, "研究支部近期工作",
-                                             _recorded(rng, profile, cday, today, tz),
-                                             "支委会研究了本月支部工作安排和党员教育管理事项。"
-                                             + "".join(b.format(t=topic, n=len(cpresent))
-                                                       for b in rng.sample(BODIES[1:], 2)),
-                                             members[sec].pk if sec is not None else None,
-                                             attendance=crow, counts=ccounts))
-                if n == 0 or (m == 1 and n > 0):
-                    # 组织生活会 and 民主评议党员 once a year, at the start of the year.
-                    oday = _day(rng, y, m, today, 10, 28)
-                    if oday is not None:
-                        orow, ocounts, _ = attend(people, oday, leaders_skip=skip_leaders)
-                        meetings.append(_Meeting(row, ["org_life_meeting", "member_appraisal"], oday,
-                                                 "召开年度组织生活会，开展民主评议党员",
-                                                 _recorded(rng, profile, oday, today, tz),
-                                                 "党员逐一对照检查，开展批评和自我批评，进行民主评议。",
-                                                 members[sec].pk if sec is not None else None,
-                                                 attendance=orow, counts=ocounts))
-            if sec is not None and len(people) > 1 and profile != SKIPS:
+                    status = ("absent", "")
+                rows[members[i]] = status
+                if status[0] == "present":
+                    present.add(i)
+            full = [i for i in people if by_index[i].category == "full" and by_index[i].joined_on <= day]
+            voting = [i for i in full if not by_index[i].is_exempt or i in present]
+            counts = dict(expected_count=len(rows), present_count=len(present), voting_expected=len(voting),
+                          voting_present=sum(1 for i in voting if i in present))
+            return rows, counts, present
+
+        for o in dept.orgs:
+            row = org_pk[o.index]
+            if o.kind == "branch" and own[o.index]:
+                people = own[o.index]
+                r = rng.random()
+                profile = REGULAR if r < 0.72 else SKIPS if r < 0.86 else BACKFILLS
+                self.profiles[profile] += 1
+                copier = profile != REGULAR and rng.random() < 0.3
+                self.copiers += copier
+                held = [i for i in committee[o.index]]
+                has_committee = len(held) > 1
+                lecture_quarter = rng.randint(1, 4)
+                skip_leaders = rng.random() < 0.25
+                sec = secretary[o.index]
+                # A reusing branch's list (with its absentees), and how many later meetings copy it.
+                reused, reuse_left = None, 0
+                for n, (y, m) in enumerate(months):
+                    if profile == SKIPS and rng.random() < 0.3:
+                        continue
+                    day = _day(rng, y, m, today)
+                    if day is None:
+                        continue
+                    topic = rng.choice(THEMES)
+                    kinds = ["theme_day"]
+                    lecturer = None
+                    if m % 3 == 0 or (y, m) == months[-1] and rng.random() < 0.5:
+                        kinds += ["general_meeting", "party_lecture"]
+                        if (m - 1) // 3 + 1 == lecture_quarter and sec is not None:
+                            lecturer = members[sec]
+                    rows, counts, present = attend(people, day)
+                    if o.index in reusers:
+                        if reused is None and n >= reusers[o.index] and \
+                                sum(1 for s, _ in rows.values() if s != "present") >= 2:
+                            reused, reuse_left = (rows, counts, present), extra.randint(3, 5)
+                        elif reuse_left:
+                            rows, counts, present = reused
+                            reuse_left -= 1
+                    text = _minutes(rng, topic, len(present))
+                    speakers = [by_index[i].name for i in sorted(present)]
+                    said = _remarks(extra, speakers, m) if len(speakers) >= 2 else ""
+                    if copier and done_minutes[(y, m)] and rng.random() < 0.6:
+                        text, theirs = rng.choice(done_minutes[(y, m)])
+                        if extra.random() < 0.4 and len(speakers) >= len(theirs):
+                            text = _renamed(text, dict(zip(theirs, extra.sample(speakers, len(theirs)))))
+                    else:
+                        text += said
+                        if profile == REGULAR:
+                            done_minutes[(y, m)].append((text, [p for p in speakers if p in said]))
+                    meetings.append(_Meeting(row, kinds, day, topic, _recorded(rng, profile, day, today, tz), text,
+                                             members[sec] if sec is not None else None, lecturer,
+                                             attendance=rows, counts=counts))
+                    if has_committee:
+                        cday = max(dt.date(y, m, 1), day - dt.timedelta(days=rng.randint(1, 5)))
+                        crow, ccounts, cpresent = attend(held, cday)
+                        ccounts.update(committee_expected=len(held), committee_present=len(cpresent))
+                        meetings.append(_Meeting(row, ["committee_meeting"], cday, "研究支部近期工作",
+                                                 _recorded(rng, profile, cday, today, tz),
+                                                 "支委会研究了本月支部工作安排和党员教育管理事项。"
+                                                 + "".join(b.format(t=topic, n=len(cpresent))
+                                                           for b in rng.sample(BODIES[1:], 2)),
+                                                 members[sec] if sec is not None else None,
+                                                 attendance=crow, counts=ccounts))
+                    if n == 0 or (m == 1 and n > 0):
+                        # 组织生活会 and 民主评议党员 once a year, at the start of the year.
+                        oday = _day(rng, y, m, today, 10, 28)
+                        if oday is not None:
+                            orow, ocounts, _ = attend(people, oday, leaders_skip=skip_leaders)
+                            meetings.append(_Meeting(row, ["org_life_meeting", "member_appraisal"], oday,
+                                                     "召开年度组织生活会，开展民主评议党员",
+                                                     _recorded(rng, profile, oday, today, tz),
+                                                     "党员逐一对照检查，开展批评和自我批评，进行民主评议。",
+                                                     members[sec] if sec is not None else None,
+                                                     attendance=orow, counts=ocounts))
+                if sec is not None and len(people) > 1 and profile != SKIPS:
+                    y, m = months[rng.randrange(len(months))]
+                    tday = _day(rng, y, m, today)
+                    other = rng.choice([i for i in people if i != sec])
+                    if tday is not None:
+                        meetings.append(_Meeting(row, ["talk"], tday, "", _recorded(rng, profile, tday, today, tz),
+                                                 talk=(members[sec], members[other])))
+            elif o.kind == "leading_group":
+                for y, m in months:
+                    day = _day(rng, y, m, today)
+                    if day is not None and rng.random() < 0.9:
+                        meetings.append(_Meeting(row, ["central_study", "first_agenda_study"], day,
+                                                 rng.choice(THEMES), _recorded(rng, REGULAR, day, today, tz),
+                                                 _minutes(rng, "理论学习", 5)))
+                y, m = months[0] if months[0][1] == 1 else next(((y, m) for y, m in months if m == 1), months[0])
+                day = _day(rng, y, m, today, 10, 28)
+                if day is not None and rng.random() < 0.9:
+                    meetings.append(_Meeting(row, ["democratic_life_meeting"], day, "年度民主生活会",
+                                             _recorded(rng, REGULAR, day, today, tz),
+                                             counts={"expected_count": 7, "present_count": 7}))
+            elif o.kind == "cell":
+                for y, m in months:
+                    day = _day(rng, y, m, today)
+                    if day is not None and rng.random() < 0.8:
+                        meetings.append(_Meeting(row, ["cell_meeting"], day, "党小组学习",
+                                                 _recorded(rng, REGULAR, day, today, tz)))
+            elif o.kind in ("organ_committee", "committee") and o.parent == self.wc_index:
                 y, m = months[rng.randrange(len(months))]
-                tday = _day(rng, y, m, today)
-                other = rng.choice([i for i in people if i != sec])
-                if tday is not None:
-                    meetings.append(_Meeting(row, ["talk"], tday, "", _recorded(rng, profile, tday, today, tz),
-                                             talk=(members[sec].pk, members[other].pk)))
-        elif o.kind == "leading_group":
-            for y, m in months:
                 day = _day(rng, y, m, today)
                 if day is not None and rng.random() < 0.9:
-                    meetings.append(_Meeting(row, ["central_study", "first_agenda_study"], day, rng.choice(THEMES),
-                                             _recorded(rng, REGULAR, day, today, tz), _minutes(rng, "理论学习", 5)))
-            y, m = months[0] if months[0][1] == 1 else next(((y, m) for y, m in months if m == 1), months[0])
-            day = _day(rng, y, m, today, 10, 28)
-            if day is not None and rng.random() < 0.9:
-                meetings.append(_Meeting(row, ["democratic_life_meeting"], day, "年度民主生活会",
-                                         _recorded(rng, REGULAR, day, today, tz),
-                                         counts={"expected_count": 7, "present_count": 7}))
-        elif o.kind == "cell":
-            for y, m in months:
-                day = _day(rng, y, m, today)
-                if day is not None and rng.random() < 0.8:
-                    meetings.append(_Meeting(row, ["cell_meeting"], day, "党小组学习",
-                                             _recorded(rng, REGULAR, day, today, tz)))
-        elif o.kind in ("organ_committee", "committee") and o.parent is not None \
-                and plan.orgs[o.parent].kind == "working_committee":
-            y, m = months[rng.randrange(len(months))]
-            day = _day(rng, y, m, today)
-            if day is not None and rng.random() < 0.9:
-                sec = secretary[o.index]
-                kinds = ["organ_member_assembly"] + (["party_lecture"] if sec is not None else [])
-                meetings.append(_Meeting(row, kinds, day, "机关党员干部大会暨专题党课",
-                                         _recorded(rng, REGULAR, day, today, tz),
-                                         lecturer_id=members[sec].pk if sec is not None else None))
+                    sec = secretary[o.index]
+                    kinds = ["organ_member_assembly"] + (["party_lecture"] if sec is not None else [])
+                    meetings.append(_Meeting(row, kinds, day, "机关党员干部大会暨专题党课",
+                                             _recorded(rng, REGULAR, day, today, tz),
+                                             lecturer_id=members[sec] if sec is not None else None))
+            if len(meetings) >= FLUSH:
+                self.flush()
+        self.flush()
 
-    for mt in meetings:
-        mt.recorded_at = min(mt.recorded_at, now)
-    _write(meetings, progress)
-    start = dt.date(*months[0], 1)
-    verdicts = compliance.recompute(start, today, today=today)
-    return {"activities": len(meetings), "compliance_rows": len(verdicts),
-            "branches_skipping": sum(1 for p in profiles.values() if p == SKIPS),
-            "branches_backfilling": sum(1 for p in profiles.values() if p == BACKFILLS),
-            "branches_copying": len(copiers)}
+    def flush(self) -> None:
+        for mt in self.meetings:
+            mt.recorded_at = min(mt.recorded_at, self.now)
+        _write(self.meetings, self.top_org)
+        self.written += len(self.meetings)
+        self.meetings = []
+
+    def finish(self) -> dict:
+        """Compute compliance once, for the whole year; counts for the report."""
+        self.flush()
+        start = dt.date(*self.months[0], 1)
+        stored = compliance.refresh(start, self.today, today=self.today)["rows"]
+        return {"activities": self.written, "compliance_rows": stored, "branches_skipping": self.profiles[SKIPS],
+                "branches_backfilling": self.profiles[BACKFILLS], "branches_copying": self.copiers}
 
 
 def _recorded(rng, profile: str, day: dt.date, today: dt.date, tz) -> dt.datetime:
@@ -323,24 +362,32 @@ def _recorded(rng, profile: str, day: dt.date, today: dt.date, tz) -> dt.datetim
     return _stamp(rng, min(day + dt.timedelta(days=lag), today), tz)
 
 
-def _write(meetings: list[_Meeting], progress=None) -> None:
-    rows = []
-    for mt in meetings:
-        fields = dict(mt.counts)
+_ACTIVITY = ("id", "org_id", "held_on", "month", "topic", "minutes", "host_id", "lecturer_id", "talk_party_a_id",
+             "talk_party_b_id", "expected_count", "present_count", "voting_expected", "voting_present",
+             "committee_expected", "committee_present", "recorded_at", "top_org_id")
+_COUNTS = ("expected_count", "present_count", "voting_expected", "voting_present", "committee_expected",
+           "committee_present")
+
+
+def _write(meetings: list[_Meeting], top_org: dict[int, int]) -> None:
+    """COPY (or multi-row INSERTs) of the meetings, their kind rows and their attendance, with
+    ids drawn beforehand so the three tables are written in one pass over the meetings."""
+    if not meetings:
+        return
+    ids = bulk.reserve_ids(Activity, len(meetings))
+    activities, kinds, attendance = [], [], []
+    for pk, mt in zip(ids, meetings):
+        c = mt.counts
+        counts = tuple(c.get(k) for k in _COUNTS)
         talk = mt.talk or (None, None)
-        rows.append(Activity(org=mt.org, held_on=mt.held_on, month=mt.held_on.year * 100 + mt.held_on.month,
-                             topic=mt.topic, minutes=mt.minutes, host_id=mt.host_id, lecturer_id=mt.lecturer_id,
-                             talk_party_a_id=talk[0], talk_party_b_id=talk[1], **fields))
-    for i in range(0, len(rows), 1000):
-        Activity.objects.bulk_create(rows[i:i + 1000])
-        if progress:
-            progress(min(i + 1000, len(rows)), len(rows), "组织生活记录")
-    # recorded_at is set by the platform on insert; the demo's history sets it afterwards.
-    for a, mt in zip(rows, meetings):
-        a.recorded_at = mt.recorded_at
-    Activity.objects.bulk_update(rows, ["recorded_at"], batch_size=500)
-    ActivityKind.objects.bulk_create([k for a, mt in zip(rows, meetings) for k in kind_rows(a, mt.kinds)],
-                                     batch_size=2000)
-    Attendance.objects.bulk_create(
-        [Attendance(activity_id=a.pk, member_id=mid, status=s, reason=r)
-         for a, mt in zip(rows, meetings) for mid, (s, r) in mt.attendance.items()], batch_size=2000)
+        top = top_org[mt.org]
+        month = mt.held_on.year * 100 + mt.held_on.month
+        activities.append((pk, mt.org, mt.held_on, month, mt.topic, mt.minutes, mt.host_id, mt.lecturer_id,
+                           talk[0], talk[1], *counts, mt.recorded_at, top))
+        bits = quorum_bits(SimpleNamespace(**dict(zip(_COUNTS, counts))))
+        kinds += [(pk, k, mt.org, mt.held_on, month, True, bits, top) for k in mt.kinds]
+        attendance += [(pk, mid, s, r, top) for mid, (s, r) in mt.attendance.items()]
+    bulk.copy_rows(Activity, _ACTIVITY, activities)
+    bulk.copy_rows(ActivityKind, ("activity_id", "kind", "org_id", "held_on", "month", "is_active", "quorum",
+                                  "top_org_id"), kinds)
+    bulk.copy_rows(Attendance, ("activity_id", "member_id", "status", "reason", "top_org_id"), attendance)

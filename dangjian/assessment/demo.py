@@ -90,14 +90,14 @@ def build(today: dt.date, seed: int = 7) -> dict:
             services.run_evaluation(None, branch, p.label, today=today)
             branch_runs += 1
     # Most admonitions of earlier months were held; the latest month's are pending.
-    held = 0
+    # One batch: a province's year holds thousands of admonitions (its branches' quarterly ones).
     latest = months[-1].label
+    talks = []
     for adm in Admonition.objects.select_related("run").exclude(run__period=latest).order_by("pk"):
         if rng.random() < 0.8:
-            talked_on = min(today, timezone.localdate(), adm.run.period_end + dt.timedelta(days=rng.randint(5, 20)))
-            services.record_admonition(None, adm, talked_on=talked_on, talked_with="党组书记、机关党委书记",
-                                       talked_by="市直机关工委副书记",
+            talks.append((adm, min(today, timezone.localdate(),
+                                   adm.run.period_end + dt.timedelta(days=rng.randint(5, 20)))))
+    held = services.record_admonitions(None, talks, talked_with="党组书记、机关党委书记", talked_by="市直机关工委副书记",
                                        outcome="指出组织生活落实不到位等问题，要求一个月内整改并书面报告整改情况")
-            held += 1
     return {"schemes": len(unit_schemes) + 1, "runs": manual_runs + branch_runs,
             "admonitions": Admonition.objects.count(), "admonitions_held": held}

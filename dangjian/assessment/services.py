@@ -476,6 +476,39 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
     return run
 
 
+def record_admonitions(user, talks: list[tuple[Admonition, dt.date]], *, talked_with: str, talked_by: str,
+                       outcome: str) -> int:
+    """Many talks at once, each on its own day (`talks`: (admonition, talked_on)), with the
+    checks and history of `record_admonition`: a year of a province's admonitions is thousands,
+    written in one UPDATE per batch and one insert of their history instead of five queries
+    each. For a writer that holds the records (the demo): no editor's version is compared."""
+    today = timezone.localdate()
+    talked_with, talked_by, outcome = (talked_with or "").strip(), (talked_by or "").strip(), (outcome or "").strip()
+    for field, value, label in (("talked_with", talked_with, "约谈对象"), ("talked_by", talked_by, "约谈人"),
+                                ("outcome", outcome, "约谈情况及整改要求")):
+        if not value:
+            raise AssessmentError(field, f"{label}：必填")
+    for admonition, talked_on in talks:
+        if talked_on is None or talked_on > today:
+            raise AssessmentError("talked_on", "约谈日期：不能晚于今天")
+        if talked_on < admonition.run.period_start:
+            raise AssessmentError("talked_on", "约谈日期：不能早于考评周期的开始")
+    entries, changed = [], []
+    with transaction.atomic():
+        for admonition, talked_on in talks:
+            before = audit.snapshot(admonition)
+            admonition.talked_on, admonition.talked_with, admonition.talked_by = talked_on, talked_with[:100], \
+                talked_by[:100]
+            admonition.outcome, admonition.status = outcome, Admonition.Status.DONE
+            admonition.version += 1
+            changed.append(admonition)
+            entries.append(audit.entry(user, admonition, before))
+        Admonition.objects.bulk_update(changed, ["talked_on", "talked_with", "talked_by", "outcome", "status",
+                                                 "version"], batch_size=500)
+        AuditEntry.objects.bulk_create([e for e in entries if e is not None], batch_size=1000)
+    return len(changed)
+
+
 def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talked_with: str, talked_by: str,
                       outcome: str, version: int | None = None) -> Admonition:
     """The talk of an admonition. `version` is the one the editor read (core.versioning): a

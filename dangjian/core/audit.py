@@ -111,6 +111,25 @@ def chain(entries: list[AuditEntry], using: str = "default") -> None:
         e.hash = last = link_hash(last, _row(e))
 
 
+def link_rows(rows: list[dict], using: str = "default") -> None:
+    """Link plain entries (dicts with the fields `canonical` reads, `changes` already plain
+    JSON) to the end of the chain, setting their "prev_hash" and "hash": for writers that insert
+    entries without model instances (core.bulk). Like `chain`, it takes the "audit" lock and must
+    run inside the transaction that inserts them, before anything else is chained."""
+    if not rows:
+        return
+    locks.hold(AUDIT_LOCK)
+    last = _last_hash(using)
+    for row in rows:
+        row["prev_hash"] = last
+        row["hash"] = last = link_hash(last, row)
+
+
+def jsonable(value):
+    """A field's value as history stores it (dates as ISO text, decimals as text)."""
+    return _jsonable(value)
+
+
 def _jsonable(value):
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()

@@ -80,6 +80,9 @@ def _note(rng: random.Random, item, p, day: dt.date) -> str:
     return rng.choice(choices).format(m=day.month, d=day.day, half="上半年" if p.index == 1 else "下半年")
 
 
+FLUSH = 10_000
+
+
 @transaction.atomic
 def build(today: dt.date, seed: int = 7) -> dict:
     rng = random.Random(seed * 7919 + 3)
@@ -88,6 +91,17 @@ def build(today: dt.date, seed: int = 7) -> dict:
     holders = completion.holders()
     window = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)  # the demo's twelve months
     marks: list[DutyMark] = []
+    written = 0
+
+    def flush():
+        # A slice at a time: a province has hundreds of thousands of marks, each with its entry.
+        nonlocal marks, written
+        DutyMark.objects.bulk_create(marks, batch_size=1000)
+        AuditEntry.objects.bulk_create([audit.entry(None, m, None, "create", AUDIT_NOTE) for m in marks],
+                                       batch_size=1000)
+        written += len(marks)
+        marks = []
+
     planned: set[tuple[str, str, str]] = set()
     # Marks already there (build run twice, or people marked things): the demo adds none.
     years = range(window.year, today.year + 1) if not DutyMark.objects.exists() else range(0)
@@ -113,6 +127,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
                         fact=item.fact_code, subject=subject, member_id=h.member_id if subject[0] == "m" else None,
                         unit_id=h.unit_id if subject[0] == "u" else None, org_id=h.org_id, item_code=item.code,
                         year=p.year, period=p.label, done_on=day, note=_note(rng, item, p, day)))
-    DutyMark.objects.bulk_create(marks, batch_size=1000)
-    AuditEntry.objects.bulk_create([audit.entry(None, m, None, "create", AUDIT_NOTE) for m in marks], batch_size=1000)
-    return {"party_group_secretaries_named": secretaries, "role_holders": len(holders), "marks": len(marks)}
+                    if len(marks) >= FLUSH:
+                        flush()
+    flush()
+    return {"party_group_secretaries_named": secretaries, "role_holders": len(holders), "marks": written}

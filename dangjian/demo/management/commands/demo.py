@@ -32,8 +32,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, members, seed, today, reset, if_empty=False, **options):
         today = _date(today) if today else timezone.localdate()
-        if not generator.MIN_MEMBERS <= members <= generator.MAX_MEMBERS:
-            raise CommandError(f"--members 应在 {generator.MIN_MEMBERS} 到 {generator.MAX_MEMBERS} 之间，收到 {members}")
+        try:
+            generator.check_size(members)
+        except generator.DemoError as exc:
+            raise CommandError(str(exc).replace("党员人数", "--members ")) from None
         orgs, taken = generator.existing_data()
         if if_empty and orgs and not reset:
             self.stdout.write(
@@ -52,8 +54,8 @@ class Command(BaseCommand):
             )
 
         started = time.perf_counter()
-        plan = generator.plan_city(members=members, seed=seed, today=today)
-        bar = tqdm(total=1, file=sys.stderr, unit="条", desc="生成示例市", dynamic_ncols=True,
+        planner = generator.stream_city(members=members, seed=seed, today=today)
+        bar = tqdm(total=1, file=sys.stderr, unit="人", desc="生成示例市", dynamic_ncols=True,
                    disable=options.get("verbosity", 1) == 0)
 
         def progress(done: int, total: int, message: str) -> None:
@@ -67,7 +69,7 @@ class Command(BaseCommand):
                 if reset:
                     bar.set_description("清空原有数据")
                     generator.clear_demo_data()
-                result = generator.write_city(plan, progress)
+                result = generator.write_city(planner, progress)
         except generator.DemoError as exc:
             raise CommandError(str(exc)) from None
         finally:
