@@ -7,7 +7,7 @@ PYTHON := $(shell scripts/find-python)
 VENDOR := dangjian/static/vendor
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install assets demo test test-sqlite check bench chromium clean serve
+.PHONY: install assets demo test test-sqlite check bench bench-province chromium clean serve
 
 install: $(VENV)/.installed assets
 
@@ -58,6 +58,10 @@ check: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# On demand, not in CI: every benchmark at 10k, 100k and 1M members on PostgreSQL (hours).
+bench-province: install
+	bench/province
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var
