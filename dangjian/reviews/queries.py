@@ -115,8 +115,10 @@ def expected_rows(user, review: DutyReview, reports: list[DutyReport]) -> list[E
 
 def turnout(review: DutyReview) -> list:
     """Voter groups with ballots issued and used: counts only, never which ballot."""
+    # In their set order: a query that groups (the counts) does not take the model's ordering,
+    # and PostgreSQL then answered the groups in whatever order its hash aggregate left them.
     return list(review.groups.annotate(
-        issued=Count("ballots"), used=Count("ballots", filter=Q(ballots__used=True))))
+        issued=Count("ballots"), used=Count("ballots", filter=Q(ballots__used=True))).order_by("position", "id"))
 
 
 def open_items(reports: list[DutyReport]) -> dict[int, int]:
