@@ -178,6 +178,48 @@ def test_missing_list_filters_links_and_pages(city, personas, settings):
     assert f'/activities/org/{city["a1"].pk}/compliance/?year={LAST}' in listed
 
 
+def test_missing_pages_read_a_period_at_a_time_are_the_ordered_list(city, personas, settings):
+    """The page counts the list per period and reads only the periods a page spans (a
+    province's year is too many rows to sort whole for fifty): page after page, it is exactly
+    the rows of the subtree not met, newest period first, then by org path."""
+    from dangjian.activities import queries
+
+    c = login(personas["wc_admin"])
+    year_end = dt.date(LAST, 12, 31)
+    ordered = [(r.org.code, r.code, r.period) for r in ComplianceRow.objects.filter(
+        period_end__year=LAST).not_met_on(TODAY).select_related("org", "rule").order_by(
+        "-period_end", "org__path", "rule__position", "code", "pk")]
+    assert len(ordered) > 12 and len({p for _, _, p in ordered}) > 3 and year_end < TODAY
+    row = re.compile(r'<tr data-org="([^"]+)" data-code="([^"]+)" data-period="([^"]+)"')
+    for size in (1, 4, 7):
+        settings.PAGE_SIZE = size
+        pages, n = [], 1
+        while True:
+            page = text(c.get(f"{URL}?year={LAST}&list=missing&page={n}"))
+            assert f'应开未开 <span class="badge text-bg-danger">{len(ordered)}</span>' in page
+            pages += row.findall(page)
+            if "下一页" not in page:
+                break
+            n += 1
+        assert pages == ordered, size
+    # one unit's subtree (a department: by its rows' top_org) and a unit's own rows
+    b = city["b"]
+    settings.PAGE_SIZE = 1000
+    page = text(c.get(f"{URL}?year={LAST}&list=missing&unit={b.pk}"))
+    assert row.findall(page) == [r for r in ordered if r[0].startswith("JY")]
+    rows = queries.overview_missing_list(queries.overview_scope(
+        personas["wc_admin"], queries.overview_roots(personas["wc_admin"], b.pk), LAST), LAST, today=TODAY)
+    assert [(r.org.code, r.code, r.period) for r in rows[0:1000]] == [r for r in ordered if r[0].startswith("JY")]
+    # a department as the root: its units are deeper than the top org (by path within it)
+    a, a2 = city["a"], city["a2"]
+    page = text(c.get(f"{URL}?year={LAST}&list=missing&org={a.pk}&unit={a2.pk}"))
+    assert row.findall(page) == [r for r in ordered if r[0] == a2.code] != []
+    page = text(c.get(f"{URL}?year={LAST}&list=missing&org={a.pk}&unit={a.pk}"))
+    assert row.findall(page) == [r for r in ordered if r[0] == a.code]
+    with pytest.raises(TypeError):
+        rows[3]
+
+
 def test_alerts_list_scope_and_kind_filter(city, personas):
     c = login(personas["wc_admin"])
     page = text(c.get(f"{URL}?list=alerts"))

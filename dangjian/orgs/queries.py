@@ -14,7 +14,7 @@ from dangjian.core.scoping import scope_of
 
 from . import departments
 from .alerts import ALERT_KINDS, Thresholds, kinds_of, scope_alerts
-from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_org_models
+from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_of_path, top_org_models
 
 # Members counted in the figures: those on the roster now.
 ACTIVE_MEMBER = Q(members__status="active")
@@ -303,6 +303,23 @@ def vacancy_alerts(user, today: dt.date, limit: int = 20):
         vacant_since__lt=months_before(today, Thresholds.from_defaults().secretary_vacancy_alert_months),
     ).select_related("org").order_by("vacant_since", "org__code")
     return qs.count(), list(qs[:limit])
+
+
+def under_roots(roots, path_lookup: str = "org__path") -> Q:
+    """Rows of a `TopOrgOwned` model in the subtrees of `roots` (orgs with pk and path), read
+    through the row's own `top_org` column wherever the root's depth allows it, so the rows
+    are filtered without joining their orgs: a root at the top by its top-level children, a
+    department's top org by itself, a deeper root by its department and then its path."""
+    q = Q(pk__in=[])
+    for r in roots:
+        if len(r.path) <= SEGMENT:
+            tops = Organization.objects.filter(Q(pk=r.pk) | Q(parent_id=r.pk)).values("pk")
+            q |= Q(top_org_id__in=tops)
+        elif len(r.path) == 2 * SEGMENT:
+            q |= Q(top_org_id=r.pk)
+        else:
+            q |= Q(top_org_id=top_of_path(r.path), **{f"{path_lookup}__startswith": r.path})
+    return q
 
 
 def top_org_ids(org_ids) -> dict[int, int]:

@@ -111,15 +111,15 @@ def overview(request):
     scope, crumbs = framed
     totals = queries.overview_heatmap(scope, choice.year, today)
     unit = _unit(choice, scope)
-    missing_qs = queries.overview_missing(scope, choice.year, unit=unit, kind=choice.kind, month=choice.month,
-                                          today=today)
+    missing = queries.overview_missing_list(scope, choice.year, unit=unit, kind=choice.kind, month=choice.month,
+                                            today=today)
     alerts, alert_counts = queries.overview_alerts(user, scope, unit=unit, kind=choice.alert, today=today)
     if choice.tab == "alerts":
         page_obj, qs_base = paginate(request, alerts)
         page_obj.object_list = queries.describe_alerts(page_obj.object_list, scope)
-        missing_count = missing_qs.count()
+        missing_count = missing.count()
     else:
-        page_obj, qs_base = paginate(request, missing_qs)
+        page_obj, qs_base = paginate(request, missing)
         page_obj.object_list = queries.describe_missing(page_obj.object_list, scope)
         missing_count = page_obj.paginator.count
     base = {"year": choice.year}
