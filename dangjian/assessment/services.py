@@ -391,6 +391,32 @@ def replace_message(run: Run) -> str:
             "重新考评将按当前数据替换原有得分、等次和名次（已约谈的记录保留）")
 
 
+def _scored(t, indicators, values, manual, *, breakdown: list | None) -> tuple[Decimal, int]:
+    """A target's total and how many of its manual scores are pending; its rows per indicator
+    are appended to `breakdown` when one is given."""
+    total, pending = Decimal(0), 0
+    for i in indicators:
+        if i.method == Indicator.Method.METRIC:
+            v = values[i.pk][t.org_id]
+            ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
+            row = dict(numerator=v.numerator, denominator=v.denominator, detail=v.detail)
+        else:
+            s = manual.get((i.pk, t.org_id))
+            if s is None:
+                pending += 1
+                ratio = Decimal(0)
+                row = dict(detail="考核组尚未评分", pending=True)
+            else:
+                ratio = s.score / i.max_score
+                row = dict(detail=s.comment, manual_score=str(s.score), max_score=str(i.max_score))
+        score = (ratio * i.weight).quantize(CENT)
+        total += score
+        if breakdown is not None:
+            breakdown.append(dict(indicator_id=i.pk, name=i.name, category=i.category, weight=str(i.weight),
+                                  ratio=float(ratio), score=str(score), **row))
+    return total, pending
+
+
 def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None = None,
                    replace: bool = False) -> Run:
     """Score every target of the scheme's level for a period that has ended and store the
@@ -419,28 +445,12 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
               for i in indicators if i.method == Indicator.Method.METRIC}
     manual = {(s.indicator_id, s.org_id): s for s in ManualScore.objects.filter(
         indicator__scheme=scheme, period=p.label)}
-    totals, breakdowns, pending = {}, {}, 0
+    # The totals first, the breakdowns (a few dicts per indicator and target: most of a run's
+    # memory at a province's size) only while their slice of scores is written.
+    totals, pending = {}, 0
     for t in targets:
-        rows, total = [], Decimal(0)
-        for i in indicators:
-            if i.method == Indicator.Method.METRIC:
-                v = values[i.pk][t.org_id]
-                ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
-                row = dict(numerator=v.numerator, denominator=v.denominator, detail=v.detail)
-            else:
-                s = manual.get((i.pk, t.org_id))
-                if s is None:
-                    pending += 1
-                    ratio = Decimal(0)
-                    row = dict(detail="考核组尚未评分", pending=True)
-                else:
-                    ratio = s.score / i.max_score
-                    row = dict(detail=s.comment, manual_score=str(s.score), max_score=str(i.max_score))
-            score = (ratio * i.weight).quantize(CENT)
-            total += score
-            rows.append(dict(indicator_id=i.pk, name=i.name, category=i.category, weight=str(i.weight),
-                             ratio=float(ratio), score=str(score), **row))
-        totals[t.org_id], breakdowns[t.org_id] = total, rows
+        totals[t.org_id], waiting = _scored(t, indicators, values, manual, breakdown=None)
+        pending += waiting
     grades = grade_all(totals, scheme)
     order = sorted(targets, key=lambda t: (-totals[t.org_id], t.path))
     places, prev, place = {}, None, 0
@@ -456,10 +466,14 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
         run.computed_by, run.target_count, run.pending_manual = user, len(targets), pending
         run.save()
         TargetScore.objects.filter(run=run).delete()
-        TargetScore.objects.bulk_create([
-            TargetScore(run=run, org_id=t.org_id, total=totals[t.org_id], grade=grades[t.org_id],
-                        place=places[t.org_id], breakdown=breakdowns[t.org_id]) for t in targets
-        ], batch_size=500)
+        for i in range(0, len(targets), 500):
+            scores = []
+            for t in targets[i:i + 500]:
+                rows: list[dict] = []
+                _scored(t, indicators, values, manual, breakdown=rows)
+                scores.append(TargetScore(run=run, org_id=t.org_id, total=totals[t.org_id], grade=grades[t.org_id],
+                                          place=places[t.org_id], breakdown=rows))
+            TargetScore.objects.bulk_create(scores)
         below = {t.org_id for t in targets if totals[t.org_id] < scheme.admonish_below}
         dropped = list(Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below))
         # A pending admonition the new result no longer calls for goes, and its removal is recorded.
