@@ -32,6 +32,20 @@ def test_streamed_json_is_byte_for_byte_the_whole_list(rows, indent, batch):
     assert streamed == whole
 
 
+KEYS = ("org_code", "名称", "n", "ids", "x")
+RECORD = st.tuples(TEXT, TEXT, st.integers(-10**12, 10**12), st.lists(st.integers(-3, 10**9), max_size=3),
+                   st.one_of(SCALAR, st.lists(SCALAR, max_size=2), st.fixed_dictionaries({"y": TEXT})))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(RECORD, max_size=9), indent=st.sampled_from([None, 1, 2]), batch=st.integers(1, 4))
+def test_streamed_records_are_byte_for_byte_the_dicts(rows, indent, batch):
+    """Rows given as value tuples with their keys print exactly as the dicts would."""
+    whole = printed(lambda out: out.write(to_json([dict(zip(KEYS, r)) for r in rows], indent=indent)))
+    streamed = printed(lambda out: stream_json(out, iter(rows), indent=indent, batch=batch, keys=KEYS))
+    assert streamed == whole
+
+
 @settings(max_examples=150, deadline=None)
 @given(rows=st.lists(st.tuples(TEXT, st.integers(-5, 5), TEXT), max_size=9), batch=st.integers(1, 4))
 def test_streamed_csv_is_byte_for_byte_the_whole_list(rows, batch):

@@ -40,29 +40,75 @@ def to_json(rows, indent: int | None = 1) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", out)
 
 
-def stream_json(out, rows, indent: int | None = 1, batch: int = 1000) -> int:
+def stream_json(out, rows, indent: int | None = 1, batch: int = 1000, keys: tuple[str, ...] | None = None) -> int:
     """Write a JSON array of `rows` (any iterable, e.g. a server-side cursor) to `out` (a
     command's stdout) item by item, byte for byte what `to_json(list(rows))` prints, so a list of
-    a million rows is never held in memory. Returns the number of rows."""
+    a million rows is never held in memory. Returns the number of rows.
+
+    With `keys`, each row is a tuple of values in that order, printed as the dict
+    `dict(zip(keys, row))`: the keys are encoded once, not per row (a province's year of
+    compliance rows is millions of them)."""
     if indent is None:
         opening, separator, closing, inner = "[", ", ", "]", None
     else:
         # An item nested in the array is its own dump with every line indented one level more.
         pad = " " * indent
         opening, separator, closing, inner = "[\n" + pad, ",\n" + pad, "\n]", "\n" + pad
+    if keys is not None and indent is not None and keys:
+        dump = _record_writer(keys, indent)
+    elif keys is not None:
+        def dump(row):
+            return _dump(dict(zip(keys, row)), indent, inner)
+    else:
+        def dump(row):
+            return _dump(row, indent, inner)
     count, pending = 0, []
     for row in rows:
         if len(pending) >= batch:  # flushed before the next item: the last write is never empty
             out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)), ending="")
             pending = []
-        text = _dump_flat(row, indent) if indent is not None else json.dumps(row, ensure_ascii=False)
-        pending.append(text if inner is None else text.replace("\n", inner))
+        pending.append(dump(row))
         count += 1
     if count == 0:
         out.write("[]")
         return 0
     out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)) + closing)
     return count
+
+
+def _dump(row, indent: int | None, inner: str | None) -> str:
+    if indent is None:
+        return json.dumps(row, ensure_ascii=False)
+    return _dump_flat(row, indent).replace("\n", inner)
+
+
+def _record_writer(keys: tuple[str, ...], indent: int):
+    """A writer of rows given as value tuples, already indented as an item of the array: what
+    `_dump` makes of `dict(zip(keys, row))`, with each key's text made once."""
+    pad = " " * indent
+    heads = [f"\n{pad}{pad}{_encode_string(k)}: " for k in keys]
+    item_pad = "\n" + pad * 3
+    closing = "\n" + pad + "}"
+    width = len(keys)
+
+    def write(row) -> str:
+        if len(row) != width:
+            raise ValueError(f"{len(row)} values for {width} keys")
+        parts = []
+        for head, v in zip(heads, row):
+            t = type(v)
+            if t is str:
+                parts.append(head + _encode_string(v))
+            elif t is int:
+                parts.append(head + int.__repr__(v))
+            elif t is list and all(type(x) is int for x in v):
+                parts.append(head + ("[]" if not v else "[" + item_pad + ("," + item_pad).join(map(int.__repr__, v))
+                                     + "\n" + pad + pad + "]"))
+            else:  # anything else as the dict writer would write it
+                return _dump(dict(zip(keys, row)), indent, "\n" + pad)
+        return "{" + ",".join(parts) + closing
+
+    return write
 
 
 _SCALARS = (str, int, float, type(None))

@@ -11,6 +11,8 @@ from dangjian.core import periods
 from dangjian.core.cli import stream_csv, stream_json, table, to_json, today_arg
 from dangjian.orgs.queries import org_arg
 
+JSON_KEYS = ("org_code", "org_name", "period", "kind", "required", "held", "status", "evidence")
+
 
 def _labels():
     from dangjian.activities.models import KIND_LABELS as kinds
@@ -39,8 +41,7 @@ class Command(BaseCommand):
         stored = compliance.streamed_rows(p.start, p.end, org=root)
         labels = _labels()
         if format == "json":
-            stream_json(self.stdout, (dict(org_code=r[0], org_name=r[1], period=r[2], kind=r[3], required=r[4],
-                                           held=r[5], status=r[6], evidence=r[7]) for r in stored))
+            stream_json(self.stdout, (r[:8] for r in stored), keys=JSON_KEYS)
         elif format == "csv":
             stream_csv(self.stdout, ["org_code", "org_name", "period", "kind", "required", "held", "status",
                                      "evidence", "failed_quorum"],
