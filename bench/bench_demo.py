@@ -7,6 +7,9 @@ and at the city size on SQLite. Beside each, two baselines taken in the same run
   then into empty copies of those tables): what writing the data costs at the least.
 
 Sizes: DANGJIAN_BENCH_DEMO_SIZES (default 10000,100000; the province: 10000,100000,1000000).
+The day the city is built as of: DANGJIAN_BENCH_DEMO_TODAY (default 2026-06-30: half a year of records).
+Keys: the PostgreSQL cities are encrypted with DANGJIAN_KEY_DIR when it is set (the province profile
+sets one for all its benchmarks), so the last city built can be read by the next benchmark.
 Database: DANGJIAN_BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/dj_demo_bench),
 dropped and created again for each size: use a scratch database only."""
 import json
@@ -20,7 +23,7 @@ from urllib.parse import urlparse
 from common import DANGJIAN, run, scratch_env, table
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dj_demo_bench"
-TODAY = "2026-06-30"
+TODAY = os.environ.get("DANGJIAN_BENCH_DEMO_TODAY", "2026-06-30")
 CITY = 10_000  # the SQLite size: the default city
 # The tables that grow with members, in the order the baseline copies them.
 TABLES = ("orgs_organization", "members_member", "members_membership", "orgs_term", "orgs_committeeseat",
@@ -102,6 +105,7 @@ def build_postgres(members: int, url: str) -> dict:
     fresh_postgres(url)
     env = scratch_env(f"demo-pg{members}")
     env["DANGJIAN_DATABASE_URL"] = url
+    env["DANGJIAN_KEY_DIR"] = os.environ.get("DANGJIAN_KEY_DIR") or env["DANGJIAN_KEY_DIR"]
     run([DANGJIAN, "migrate", "-v0"], env)
     before = load()
     seconds, peak = timed([DANGJIAN, "demo", "--members", str(members), "--today", TODAY, "-v0"], env)
