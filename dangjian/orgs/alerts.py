@@ -30,7 +30,7 @@ from dangjian.core.periods import months_before
 from dangjian.core.ranks import Rank
 
 from . import departments
-from .models import CommitteeSeat, Organization, SeatRole, Term
+from .models import CommitteeSeat, Organization, SeatRole, Term, top_path
 
 # What the lists offer to filter by: each kind, and the two that a person thinks of as one.
 ALERT_GROUPS = {"term": ("term_expired", "term_expiring")}
@@ -231,7 +231,7 @@ def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Aler
     def compute(where) -> dict[str, list[Alert]]:
         computed: dict[str, list[Alert]] = defaultdict(list)
         for a in structure_alerts(orgs_qs=Organization.objects.filter(where), today=today, thresholds=t):
-            computed[departments.part_of(a.org_path)].append(a)
+            computed[top_path(a.org_path)].append(a)
         return computed
 
     stamp = f"{today.isoformat()}:{zlib.crc32(repr(t).encode()):x}"

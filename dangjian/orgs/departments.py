@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, Subquery
 
-from .models import SEGMENT, CommitteeSeat, Organization, Term
+from .models import SEGMENT, CommitteeSeat, Organization, Term, top_path
 
 PREFIX = "orgs:dept"
 LIFETIME = 24 * 3600
@@ -35,17 +35,11 @@ LIFETIME = 24 * 3600
 MANY = 50
 
 
-def part_of(path: str) -> str:
-    """The department an org belongs to: its path down to the level below a root (a root's
-    own path for the root)."""
-    return path[:2 * SEGMENT]
-
-
 def parts(prefixes: list[str]) -> list[str]:
     """The departments holding the subtrees `prefixes`: one query for the children of the
     roots among them."""
     roots = [p for p in prefixes if len(p) <= SEGMENT]
-    found = {part_of(p) for p in prefixes}
+    found = {top_path(p) for p in prefixes}
     if roots:
         found.update(Organization.objects.filter(parent__path__in=roots).values_list("path", flat=True))
     return sorted(found)
@@ -72,7 +66,7 @@ def touch(paths) -> None:
     transaction commits: their figures are computed again when next asked for. Now, so that
     the writer's own reads see its change; after the commit, because another reader may have
     computed from the data as it was before it and stored that under the generation of now."""
-    keys = sorted({_gen_key(part_of(p)) for p in paths if p})
+    keys = sorted({_gen_key(top_path(p)) for p in paths if p})
 
     def bump():
         for key in keys:
@@ -116,7 +110,7 @@ def read(name: str, prefixes: list[str], compute: Callable[[Q], dict], stamp: st
         where = Q(pk__in=[])
         if len(missing) > MANY:
             # Whole departments (a unit admin's prefix may lie inside one): a root covers its own.
-            for cover in {p if len(p) <= SEGMENT else part_of(p) for p in prefixes}:
+            for cover in {p if len(p) <= SEGMENT else top_path(p) for p in prefixes}:
                 where |= Q(path__startswith=cover)
         else:
             for p in missing:

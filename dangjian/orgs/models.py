@@ -21,14 +21,17 @@ def segment(pk: int) -> str:
     return f"{pk:08d}/"
 
 
+def top_path(path: str) -> str:
+    """The path of the top-level org of a path: its depth-1 ancestor (a department's top party
+    org under the working committee: the unit its figures are cached and sharded by), or the
+    root itself for the root."""
+    return path[:2 * SEGMENT]
+
+
 def top_of_path(path: str) -> int | None:
-    """The id of the top-level org of a path: its depth-1 ancestor (a department's top party
-    org under the working committee), or the root itself for the root. None for no path yet."""
-    if len(path) >= 2 * SEGMENT:
-        return int(path[SEGMENT:2 * SEGMENT - 1])
-    if len(path) >= SEGMENT:
-        return int(path[:SEGMENT - 1])
-    return None
+    """The id of `top_path(path)`'s org (the last segment of a path is its org's id). None for no path yet."""
+    top = top_path(path)
+    return int(top[-SEGMENT:-1]) if top else None
 
 
 _NOT_PINYIN = re.compile(r"[^a-z0-9]")

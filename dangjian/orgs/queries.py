@@ -14,7 +14,7 @@ from dangjian.core.scoping import scope_of
 
 from . import departments
 from .alerts import ALERT_KINDS, Thresholds, kinds_of, scope_alerts
-from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_of_path, top_org_models
+from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_of_path, top_org_models, top_path
 
 # Members counted in the figures: those on the roster now.
 ACTIVE_MEMBER = Q(members__status="active")
@@ -143,7 +143,7 @@ class MemberCounts:
         `exact`), as `member_figures` counts them."""
         sums = [0, 0, 0, 0]
         if exact or len(path) > 2 * SEGMENT:
-            own = self.found.get(departments.part_of(path), _EMPTY_PART)["own"]
+            own = self.found.get(top_path(path), _EMPTY_PART)["own"]
             rows = (v for p, v in own.items() if (p == path if exact else p.startswith(path)))
             for active, *figs in rows:
                 if active:
@@ -157,7 +157,7 @@ class MemberCounts:
         """Active members of every org of the subtree `path`, dissolved orgs included (as the
         tree lists them)."""
         if len(path) > 2 * SEGMENT:
-            own = self.found.get(departments.part_of(path), _EMPTY_PART)["own"]
+            own = self.found.get(top_path(path), _EMPTY_PART)["own"]
             return sum(v[1] for p, v in own.items() if p.startswith(path))
         return sum(part["all"] for part in self._parts_under(path))
 
@@ -172,7 +172,7 @@ def _count_members(where) -> dict[str, dict]:
     rows = (Organization.objects.filter(where).order_by().values_list("path", "status")
             .annotate(**member_figures()).filter(total__gt=0))
     for path, status, *figs in rows:
-        part = out.setdefault(departments.part_of(path), {"own": {}, "all": 0, "active": (0, 0, 0, 0)})
+        part = out.setdefault(top_path(path), {"own": {}, "all": 0, "active": (0, 0, 0, 0)})
         active = status == Organization.Status.ACTIVE
         part["own"][path] = (active, *figs)
         part["all"] += figs[0]
