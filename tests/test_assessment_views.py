@@ -182,3 +182,13 @@ def test_manual_grid_shows_every_problem_at_once_beside_its_cell(city, personas)
                  f"s-{keys[4]}": "1"})
     r = c.post(url, data)
     assert r.status_code == 302 and ManualScore.objects.count() == 6
+
+
+def test_schemes_are_listed_newest_year_first_whatever_the_database_groups_by(city, personas):
+    # The list counts indicators and runs (a grouped query, which drops the model's ordering).
+    for code, year, level in [("B-2025", 2025, "unit"), ("A-2026", 2026, "branch"), ("C-2026", 2026, "unit"),
+                              ("D-2024", 2024, "unit")]:
+        services.create_scheme(None, code=code, name=f"方案{code}", year=year, level=level)
+    page = login(personas["wc_admin"]).get("/assessment/").content.decode()
+    expected = [s.name for s in Scheme.objects.order_by("-year", "level", "code")]
+    assert sorted(expected, key=page.index) == expected and len(expected) >= 4

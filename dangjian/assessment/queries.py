@@ -32,8 +32,9 @@ def require_view(user) -> None:
 
 
 def schemes():
+    # A query with counts drops the model's ordering (it is grouped): the list's order is given here.
     return Scheme.objects.annotate(indicator_count=Count("indicators", distinct=True),
-                                   run_count=Count("runs", distinct=True))
+                                   run_count=Count("runs", distinct=True)).order_by("-year", "level", "code")
 
 
 def scheme_or_404(pk) -> Scheme:

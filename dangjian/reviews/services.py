@@ -193,7 +193,7 @@ def open_review(user, review: DutyReview, today: dt.date | None = None) -> DutyR
             _fail("status", f"评议当前为“{review.get_status_display()}”，不能开始投票")
         if not review.reports.exists():
             _fail("status", "还没有提交的述职报告，不能开始投票")
-        groups = list(review.groups.annotate(issued=Count("ballots")))
+        groups = list(review.groups.annotate(issued=Count("ballots")).order_by("position", "id"))  # the first short group named
         if not groups:
             _fail("status", "请先设置投票群体（如党员代表、两代表一委员、群众代表）并生成选票")
         total = sum(g.weight for g in groups)
