@@ -154,6 +154,25 @@ def test_a_job_whose_process_died_is_marked_failed_not_running_forever(tree, per
     assert jobs.fail_stale() == 1 and Job.objects.get(pk=waiting.pk).status == "failed"
 
 
+def test_the_queue_row_of_a_job_whose_worker_died_fails_with_it(tree, worker_mode):
+    """A worker killed mid-job leaves its queue row "RUNNING"; when the job is found stale the
+    row fails too (and so can be pruned), the other rows untouched."""
+    worker_mode.JOBS_STALE_SECONDS = 600
+    killed = jobs.start("count", None, count_orgs, "CZ")
+    other = jobs.start("count", None, count_orgs, "JY")
+    assert killed.task_id and killed.task_id != other.task_id
+    # What a worker that took both and died leaves: the rows RUNNING, the jobs running.
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now())
+    Job.objects.filter(pk=killed.pk).update(status="running", heartbeat_at=timezone.now() - timedelta(seconds=601))
+    Job.objects.filter(pk=other.pk).update(status="running", heartbeat_at=timezone.now())
+    assert jobs.fail_stale() == 1
+    row = DBTaskResult.objects.get(id=killed.task_id)
+    assert (row.status, row.exception_class_path, row.traceback) == ("FAILED", jobs.WORKER_LOST, jobs.STALE_MESSAGE)
+    assert row.finished_at is not None
+    assert DBTaskResult.objects.get(id=other.task_id).status == "RUNNING"
+    assert Job.objects.get(pk=other.pk).status == "running" and jobs.fail_stale() == 0
+
+
 def test_a_job_taken_as_stale_that_finishes_after_all_is_done(tree, worker_mode):
     job = jobs.start("count", None, count_orgs, "CZ")
     Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(days=1))

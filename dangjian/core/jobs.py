@@ -17,9 +17,10 @@ here, so a test in "sync" mode fails where the worker would.
 
 A job whose process dies (a worker killed, a web process restarted under a thread) would stay
 "running": while it runs its row gets a heartbeat, and `fail_stale` marks as failed the jobs whose
-heartbeat is older than `DANGJIAN_JOBS_STALE_SECONDS`. The queue itself does not retry a task
-whose worker died (django-tasks-db leaves it "RUNNING"); the work that must eventually be done
-(compliance marks, formalism years) is picked up again by its next reader.
+heartbeat is older than `DANGJIAN_JOBS_STALE_SECONDS`, and with it the task's queue row, which
+django-tasks-db would leave "RUNNING" for ever. The queue does not retry such a task; the work
+that must eventually be done (compliance marks, formalism years) is picked up again by its next
+reader.
 """
 import json
 import logging
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MODES = ("thread", "sync", "worker")
 STALE_MESSAGE = "后台处理进程已停止，任务未完成，请重新提交"
 FAILED_MESSAGE = "处理过程中发生错误，请联系管理员查看日志"
+WORKER_LOST = "dangjian.core.jobs.WorkerLost"  # the queue row's "exception" when its worker died
 
 
 def heartbeat_seconds() -> float:
@@ -153,7 +155,8 @@ def start(kind: str, user, fn, *args, known: dict | None = None, **kwargs) -> Jo
         job = Job.objects.create(kind=kind, user=user if user and user.is_authenticated else None,
                                  result=known or {}, heartbeat_at=timezone.now())
         if mode == "worker":
-            run_job.enqueue(job.pk, *call)
+            job.task_id = str(run_job.enqueue(job.pk, *call).id)
+            job.save(update_fields=["task_id"])
     if mode == "sync":
         run_job.call(job.pk, *call)
         job.refresh_from_db()
@@ -168,14 +171,29 @@ def start(kind: str, user, fn, *args, known: dict | None = None, **kwargs) -> Jo
 def fail_stale(now=None, pks=None) -> int:
     """Mark as failed the jobs whose process is gone: running with no heartbeat for
     JOBS_STALE_SECONDS, or (outside "worker" mode, where the queue keeps them until a worker
-    comes) never started. One UPDATE; returns how many."""
+    comes) never started; and, in "worker" mode, the queue's rows of the running ones, which a
+    dead worker leaves "RUNNING". Returns how many jobs."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.JOBS_STALE_SECONDS)
     statuses = ["running"] if settings.JOBS_MODE == "worker" else ["running", "queued"]
     jobs = Job.objects.filter(status__in=statuses, heartbeat_at__lt=cutoff)
     if pks is not None:
         jobs = jobs.filter(pk__in=pks)
-    return jobs.update(
-        status="failed", message=STALE_MESSAGE, finished_at=timezone.now())
+    with transaction.atomic():
+        stale = list(jobs.select_for_update().values_list("pk", "task_id"))
+        if not stale:
+            return 0
+        finished = timezone.now()
+        Job.objects.filter(pk__in=[pk for pk, _ in stale]).update(
+            status="failed", message=STALE_MESSAGE, finished_at=finished)
+        tasks = [t for _, t in stale if t]
+        if tasks:
+            from django.tasks import TaskResultStatus
+            from django_tasks_db.models import DBTaskResult
+
+            DBTaskResult.objects.filter(id__in=tasks, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED, finished_at=finished, exception_class_path=WORKER_LOST,
+                traceback=STALE_MESSAGE)
+    return len(stale)
 
 
 def alive(job: Job) -> Job:

@@ -94,6 +94,9 @@ class Job(models.Model):
     # Written while the job runs (core.jobs): a job whose process died stops beating and is
     # marked failed instead of staying "running" forever.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The queue's row for it in "worker" mode (django-tasks-db), failed with the job when its
+    # worker is gone: the queue itself would keep it "RUNNING" for ever.
+    task_id = models.CharField(max_length=64, blank=True)
 
     @property
     def percent(self) -> int:
