@@ -248,6 +248,9 @@ else:
     raise ImproperlyConfigured(
         f"环境变量 DANGJIAN_CACHE_URL={CACHE_URL!r} 无效：应为 redis://主机:端口/库号、db（数据库缓存表）或 locmem（进程内存）")
 CACHES["default"]["KEY_PREFIX"] = env_str("DANGJIAN_CACHE_PREFIX", "dangjian")
+# Whether every process reads the same cache: what one process writes (a command in a terminal
+# beside the server) can then move on what the others read (orgs.departments).
+CACHE_SHARED = CACHE_URL not in ("", "locmem")
 # Figures kept per department (orgs.departments) need a few entries per department: a province
 # has thousands, well past the 300 entries Django's local and database caches keep by default.
 if not CACHE_URL.startswith(("redis", "unix")):  # Redis evicts by its own memory limit

@@ -63,6 +63,35 @@ def test_writes_move_their_department_on(tree, django_capture_on_commit_callback
     assert found == structure_alerts(today=TODAY)
 
 
+def test_a_write_another_process_made_is_seen_within_a_minute_with_a_per_process_cache(tree, settings, monkeypatch):
+    """Another process's write (a command beside the server) moves only that process's own
+    copy of the generations: with a per-process cache the entries live a minute, so the server
+    sees it then; a shared cache is moved on by the writer itself and keeps them a day."""
+    import time
+
+    from dangjian.orgs.models import Term
+
+    b, _ = department(tree["wc"], 1)
+    wc = tree["wc"].path
+    settings.CACHE_SHARED = False
+    assert kinds_of(scope_alerts([wc], TODAY), b) == ["branch_too_small", "term_expired"]
+    # The write as this process sees another's: in the database, no `touch` here.
+    Term.objects.filter(org=b).update(ends_on=dt.date(2027, 1, 1))  # its term renewed
+    assert kinds_of(scope_alerts([wc], TODAY), b) == ["branch_too_small", "term_expired"]  # still the old entry
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    found = scope_alerts([wc], TODAY)
+    assert found == structure_alerts(today=TODAY) and kinds_of(found, b) == ["branch_too_small"]
+    # A shared cache keeps them a day (its writers move it on).
+    stored = {}
+    from django.core.cache import cache
+    real = cache.set_many
+    monkeypatch.setattr(cache, "set_many", lambda data, timeout: stored.update(t=timeout) or real(data, timeout))
+    settings.CACHE_SHARED = True
+    scope_alerts([tree["a"].path], dt.date(2025, 8, 16))
+    assert stored["t"] == 24 * 3600
+
+
 def test_alert_pages_do_not_grow_with_departments(tree, personas, client, settings):
     settings.PAGE_SIZE = 50
     client.force_login(personas["wc_admin"])

@@ -16,12 +16,16 @@ imported. A reader that computed from data older than a write stores its result 
 generation that the commit moves past, so nobody reads it again. Entries live a day at most.
 
 With Django's default cache each process keeps its own entries; the production settings' shared
-cache (Redis or the database) lets every worker read what one computed.
+cache (Redis or the database) lets every worker read what one computed. A per-process cache
+cannot hear of another process's writes (a command run in a terminal beside the server edits
+members: its `touch` moves its own copy on), so there entries live a minute, not a day: a small
+install recomputes a department's figures in milliseconds.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, Subquery
@@ -30,6 +34,7 @@ from .models import SEGMENT, CommitteeSeat, Organization, Term, top_path
 
 PREFIX = "orgs:dept"
 LIFETIME = 24 * 3600
+LIFETIME_PER_PROCESS = 60
 # Above this many departments to compute, one pass over the asked subtrees is cheaper than a
 # filter naming each department.
 MANY = 50
@@ -117,6 +122,6 @@ def read(name: str, prefixes: list[str], compute: Callable[[Q], dict], stamp: st
                 where |= Q(path=p) if len(p) <= SEGMENT else Q(path__startswith=p)
         computed = compute(where)
         fresh = {keys[p]: computed.get(p, default) for p in wanted if keys[p] not in found}
-        cache.set_many(fresh, LIFETIME)
+        cache.set_many(fresh, LIFETIME if settings.CACHE_SHARED else LIFETIME_PER_PROCESS)
         found.update(fresh)
     return {p: found[keys[p]] for p in wanted}
