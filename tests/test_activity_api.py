@@ -157,6 +157,46 @@ def test_list_query_count_does_not_grow(tree, personas):
     assert count() == small
 
 
+def test_list_answers_what_the_serializer_answers(tree, personas, settings, tmp_path):
+    """The list is built from plain rows (activity_list_data): every record of it, byte for byte
+    the record's answer through ActivitySerializer, with attendance, attachments (one removed),
+    a start time, a host, a lecturer from outside and empty figures."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.renderers import JSONRenderer
+
+    from dangjian.activities.api import ActivityViewSet
+    from dangjian.activities.serializers import ActivitySerializer
+
+    settings.MEDIA_ROOT = tmp_path
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
+    extra = factories.member(tree["a1"], name="赵强")
+    full = acts.record_activity(None, tree["a1"], ["party_lecture", "general_meeting"], DAY, starts_at=dt.time(14, 30),
+                                place="会议室", topic="学习党章", host=tree["ma"], lecturer_name="市委党校教授",
+                                minutes="记录\n第二行", attendance={tree["ma"].pk: "present",
+                                                                 extra.pk: ("excused", "出差")},
+                                attachments=[SimpleUploadedFile("签到表.pdf", pdf, "application/pdf"),
+                                             SimpleUploadedFile("b.pdf", pdf + b" ", "application/pdf")])
+    acts.remove_attachment(None, full.attachments.get(name="b.pdf"))
+    acts.record_activity(None, tree["a1"], ["party_lecture"], DAY - dt.timedelta(days=3))
+    acts.record_activity(None, tree["b1"], ["committee_meeting"], DAY - dt.timedelta(days=5),
+                         counts={"expected_count": 5, "present_count": 4})
+    withdrawn = acts.record_activity(None, tree["b1"], ["theme_day"], DAY - dt.timedelta(days=6))
+    acts.withdraw_activity(None, withdrawn, "重复录入")
+
+    body = client(personas["wc_admin"]).get("/api/activities/").json()
+    records = Activity.objects.filter(status=Activity.Status.ACTIVE).order_by("-held_on", "-id")
+    expected = ActivitySerializer(ActivityViewSet().base_queryset().filter(pk__in=records), many=True).data
+    expected = sorted(expected, key=lambda r: [r["id"] for r in body["results"]].index(r["id"]))
+    assert len(body["results"]) == 3
+    assert JSONRenderer().render(body["results"]) == JSONRenderer().render(expected)
+    first = body["results"][0]
+    assert first["starts_at"] == "14:30:00" and first["host"] == tree["ma"].pk and first["host_name"] == tree["ma"].name
+    assert [a["name"] for a in first["attachments"]] == ["签到表.pdf"] and first["recorded_at"]
+    assert [a["reason"] for a in first["attendance"]] == ["", "出差"]
+    assert body["results"][1]["host"] is None and body["results"][1]["host_name"] == ""
+    assert body["results"][2]["expected_count"] == 5
+
+
 def test_compliance_rows_match_the_command(tree, personas, records):
     period = f"{DAY.year}Q{(DAY.month - 1) // 3 + 1}"
     out = io.StringIO()

@@ -20,7 +20,7 @@ from dangjian.core.scoping import can_anywhere
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
-from . import compliance, services
+from . import compliance, queries, services
 from .models import Activity, Attachment, Attendance
 from .serializers import (
     ActivityFilterSerializer,
@@ -28,6 +28,7 @@ from .serializers import (
     ActivityWriteSerializer,
     ComplianceFilterSerializer,
     ComplianceRowSerializer,
+    activity_list_data,
 )
 
 PEOPLE = ("host", "recorder", "lecturer")
@@ -74,6 +75,13 @@ class ActivityViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         if p.get("end"):
             qs = qs.filter(held_on__lte=p["end"])
         return qs.order_by("-held_on", "-id")
+
+    def list(self, request, *args, **kwargs):
+        # Plain rows rather than model instances through the serializer: the same answer
+        # (activity_list_data) at a fraction of the cost.
+        page = self.paginate_queryset(queries.api_list_rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(
+            activity_list_data(page, *queries.api_list_details([row["id"] for row in page])))
 
     def _members(self, data) -> dict:
         """Member ids of the request, each among the members the user can see."""

@@ -26,7 +26,16 @@ from dangjian.orgs.services import TREE_LOCK
 
 from . import compliance
 from .checks import member_scope_path
-from .models import KIND_LABELS, KINDS_FOR_ORG, Activity, ActivityKind, ActivityRule, Attendance, ComplianceRow
+from .models import (
+    KIND_LABELS,
+    KINDS_FOR_ORG,
+    Activity,
+    ActivityKind,
+    ActivityRule,
+    Attachment,
+    Attendance,
+    ComplianceRow,
+)
 
 STATUS_BADGES = {
     compliance.MET: "text-bg-success",
@@ -598,3 +607,35 @@ def describe_alerts(alerts, scope: OverviewScope) -> list[dict]:
                     "kind_label": ALERT_KINDS[a.kind], "message": a.message, "since": a.since,
                     "unit_label": u.label if u else ""})
     return out
+
+
+# The columns of a record in the API's list, as values() names them (a foreign key by its id).
+API_LIST_COLUMNS = ("id", "org__code", "org__name", "held_on", "starts_at", "place", "topic", "host", "host__name",
+                    "recorder", "lecturer", "lecturer_name", "talk_party_a", "talk_party_b", "minutes", "decisions",
+                    "expected_count", "present_count", "voting_expected", "voting_present", "committee_expected",
+                    "committee_present", "status", "source", "recorded_at")
+
+
+def api_list_rows(qs):
+    """The records of the API's list as plain rows, in the queryset's order: a page of them is
+    sliced from this, and `api_list_details` completes that page."""
+    return qs.prefetch_related(None).select_related(None).values(*API_LIST_COLUMNS)
+
+
+def api_list_details(activity_ids) -> tuple[dict, dict, dict]:
+    """The kinds, attendance and active attachments of a page of records, by record id, in
+    three queries whatever the page holds. Attendance in member order, attachments in upload
+    order: the order of the record's own answer."""
+    kinds: dict[int, list[str]] = {}
+    for activity_id, kind in ActivityKind.objects.filter(activity_id__in=activity_ids).values_list(
+            "activity_id", "kind"):
+        kinds.setdefault(activity_id, []).append(kind)
+    attendance: dict[int, list[tuple]] = {}
+    for activity_id, *row in (Attendance.objects.filter(activity_id__in=activity_ids).order_by("member_id")
+                              .values_list("activity_id", "member_id", "member__name", "status", "reason")):
+        attendance.setdefault(activity_id, []).append(row)
+    attachments: dict[int, list[tuple]] = {}
+    for activity_id, *row in (Attachment.objects.filter(activity_id__in=activity_ids, is_active=True).order_by("id")
+                              .values_list("activity_id", "id", "name", "size", "content_type")):
+        attachments.setdefault(activity_id, []).append(row)
+    return kinds, attendance, attachments

@@ -58,6 +58,55 @@ class ActivitySerializer(serializers.ModelSerializer):
         return [KIND_LABELS[k] for k in self.get_kinds(obj)]
 
 
+def _list_converters() -> list[tuple[str, object]]:
+    """Each plain field of ActivitySerializer with the function that answers it, taken from the
+    serializer's own fields so that a date, a time or a moment is written exactly as it writes it."""
+    out = []
+    for name, field in ActivitySerializer().fields.items():
+        if name in _LIST_SPECIAL:
+            continue
+        if isinstance(field, serializers.RelatedField):
+            out.append((name, None))  # a member by its id, as values() gives it
+        else:
+            out.append((name, field.to_representation))
+    return out
+
+
+# Fields of the list answered from the page's other queries rather than from the record's row.
+_LIST_SPECIAL = {"org", "org_name", "kinds", "kind_labels", "host_name", "attendance", "attachments"}
+_converters: list | None = None
+
+
+def activity_list_data(rows, kinds: dict, attendance: dict, attachments: dict) -> list[dict]:
+    """The list's records as ActivitySerializer answers them, byte for byte, built from plain rows
+    (activities.queries.api_list_rows and api_list_details): a page holds a thousand attendance
+    entries, and building each through a serializer and a model instance was most of its time.
+    tests/test_activity_api.py compares the two on every field."""
+    global _converters
+    if _converters is None:
+        _converters = _list_converters()
+    converters = _converters
+    data = []
+    for row in rows:
+        pk = row["id"]
+        codes = sorted(kinds.get(pk, ()))
+        out = {}
+        for name, convert in converters:
+            value = row[name]
+            out[name] = value if convert is None or value is None else convert(value)
+        out["org"] = row["org__code"]
+        out["org_name"] = row["org__name"]
+        out["kinds"] = codes
+        out["kind_labels"] = [KIND_LABELS[k] for k in codes]
+        out["host_name"] = row["host__name"] if row["host__name"] is not None else ""
+        out["attendance"] = [{"member": member, "member_name": name, "status": status, "reason": reason}
+                             for member, name, status, reason in attendance.get(pk, ())]
+        out["attachments"] = [{"id": i, "name": name, "size": size, "content_type": content_type}
+                              for i, name, size, content_type in attachments.get(pk, ())]
+        data.append({name: out[name] for name in ActivitySerializer.Meta.fields})
+    return data
+
+
 class AttendanceWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     member = serializers.IntegerField(label="党员编号", min_value=1)
     status = CodeOrLabelChoiceField(label="出席情况", choices=Attendance.Status.choices)
