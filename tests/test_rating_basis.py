@@ -147,3 +147,19 @@ def test_the_pages_offer_only_the_years_that_can_be_rated(tree, personas):
     for url in ("/ratings/weak/?tab=candidates", "/ratings/commendation/"):
         page = text(c.get(url))
         assert f'<option value="{YEAR}"' in page and f'<option value="{YEAR - 1}"' not in page, url
+
+
+def test_rateable_years_reads_one_row_per_month_not_per_record(tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    b = branch_with(tree["a"], full=5, code="Y2")
+    for day in (3, 10, 17, 24):
+        record(b, ["theme_day"], dt.date(YEAR, 3, day))
+    with CaptureQueriesContext(connection) as ctx:
+        services.rateable_years(timezone.localdate())
+    distinct = [q["sql"] for q in ctx.captured_queries if "DISTINCT" in q["sql"] and "activities_activity" in q["sql"]]
+    assert distinct
+    with connection.cursor() as cursor:
+        cursor.execute(distinct[0])
+        assert len(cursor.fetchall()) == 1  # the one month, whatever the number of its records

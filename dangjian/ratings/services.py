@@ -239,9 +239,12 @@ def basis_problem(year: int, today: dt.date) -> str | None:
 def rateable_years(today: dt.date) -> list[int]:
     """The years that can be rated now (latest first): those with organizational-life records
     or branch-level assessment runs whose scheme's basis has results (`basis_problem`)."""
-    months = Activity.objects.filter(month__lte=today.year * 100 + 12).values_list("month", flat=True).distinct()
+    # No ordering: with the model's own, DISTINCT is over (month, ordering columns) and answers
+    # every record of every year, a row each, on every ratings page.
+    months = (Activity.objects.filter(month__lte=today.year * 100 + 12).order_by()
+              .values_list("month", flat=True).distinct())
     years = {m // 100 for m in months} | set(
-        Scheme.objects.filter(level=TargetLevel.BRANCH, year__lte=today.year, runs__isnull=False)
+        Scheme.objects.filter(level=TargetLevel.BRANCH, year__lte=today.year, runs__isnull=False).order_by()
         .values_list("year", flat=True).distinct())
     return sorted((y for y in years if FIRST_YEAR <= y and basis_problem(y, today) is None), reverse=True)
 
