@@ -351,3 +351,27 @@ def test_query_count_does_not_grow_with_units_and_branches(city, personas):
     large = {u: _count(c, u) for u in urls}
     assert len(chart(c.get(f"{URL}?year={LAST}"))["units"]) == 6
     assert large == small
+
+
+def test_table_cells_are_the_markup_the_template_loop_wrote():
+    """`{% overview_cells %}` writes in Python what the table's loop wrote: the same bytes for
+    a judged month, a running one and an empty one, with a base that needs escaping."""
+    from django.template import Context, Template
+
+    from dangjian.activities.queries import OverviewCell
+
+    cells = [OverviewCell(month=1, closed=True, unit=7, met=2, missing=1),
+             OverviewCell(month=2, closed=True, unit=7, met=3),
+             OverviewCell(month=3, closed=True, unit=7),
+             OverviewCell(month=4, closed=False, unit=7, met=1, due=2),
+             OverviewCell(month=5, closed=False, unit=7),
+             OverviewCell(month=6, closed=True, unit=7, met=0, missing=3)]
+    loop = Template(
+        """{% for c in u.cells %}<td title="{{ c.tip }}"{% if c.rate is not None %} data-rate="{{ c.rate|stringformat:'.4f' }}"{% endif %}>"""  # noqa: E501
+        """{% if c.rate is not None %}<a href="?{{ cell_base }}&amp;{{ c.query }}#overview-lists">{{ c.pct }}</a>"""
+        """{% else %}<span class="text-muted">{{ c.text }}</span>{% endif %}</td>{% endfor %}""")
+    tag = Template("{% load overview %}{% overview_cells u.cells cell_base %}")
+    context = {"u": {"cells": cells}, "cell_base": "year=2026&list=missing&kind=<x>"}
+    expected = loop.render(Context(context))
+    assert tag.render(Context(context)) == expected
+    assert expected.count("data-rate=") == 3 and "&amp;kind=&lt;x&gt;" in expected
