@@ -300,6 +300,37 @@ def test_member_list_scoped_and_filtered(api, tree):
     assert names(api("mema")) == ["李明"]  # a plain member: their own record only
 
 
+def test_labels_are_the_models_display_without_reading_signatures(api, tree, monkeypatch):
+    """The *_label fields are each record's get_<field>_display (null for no rank), and
+    answering them reads no method signature: inspect.signature per record was a fifth of the
+    member list's time."""
+    import inspect
+
+    factories.member(tree["a1"], name="张伟", rank=None, category="probationary", confirmed_on=None,
+                     joined_on=TODAY - dt.timedelta(days=100))
+
+    read = []
+    signature = inspect.signature
+
+    def recording(obj, *args, **kwargs):
+        read.append(getattr(getattr(obj, "func", obj), "__name__", ""))  # the label is a partial method
+        return signature(obj, *args, **kwargs)
+
+    monkeypatch.setattr(inspect, "signature", recording)
+    results = api("unita").get("/api/members/").json()["results"]
+    members = {m.pk: m for m in Member.objects.filter(pk__in=[r["id"] for r in results])}
+    assert len(results) == 2
+    for r in results:
+        m = members[r["id"]]
+        assert (r["gender_label"], r["education_label"], r["category_label"], r["status_label"], r["rank_label"]) == (
+            m.get_gender_display(), m.get_education_display(), m.get_category_display(), m.get_status_display(),
+            m.get_rank_display())
+    assert {r["rank_label"] for r in results if r["name"] == "张伟"} == {None}
+    orgs = api("unita").get("/api/orgs/").json()["results"]
+    assert orgs and all(o["status_label"] == "正常" for o in orgs)
+    assert "_get_FIELD_display" not in read
+
+
 def test_member_id_number_by_capability(api, tree):
     url = f"/api/members/{tree['ma'].pk}/"
     full = tree["ma"].id_number

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dangjian.core import idcard
-from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
+from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, LabelField, field_errors
 from dangjian.core.scoping import can
 from dangjian.core.text import normalize_phone
 from dangjian.core.versioning import VERSION_HELP
@@ -66,11 +66,11 @@ class RankField(serializers.Field):
 class MemberSerializer(serializers.ModelSerializer):
     """A member as the API answers it."""
 
-    gender_label = serializers.CharField(source="get_gender_display", read_only=True)
-    education_label = serializers.CharField(source="get_education_display", read_only=True)
-    category_label = serializers.CharField(source="get_category_display", read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
-    rank_label = serializers.CharField(source="get_rank_display", read_only=True, allow_null=True)
+    gender_label = LabelField(source="get_gender_display", read_only=True)
+    education_label = LabelField(source="get_education_display", read_only=True)
+    category_label = LabelField(source="get_category_display", read_only=True)
+    status_label = LabelField(source="get_status_display", read_only=True)
+    rank_label = LabelField(source="get_rank_display", read_only=True, allow_null=True)
     org = serializers.CharField(source="org.code", read_only=True, help_text="所在党组织代码")
     org_id = serializers.IntegerField(read_only=True, help_text="所在党组织 id")
     org_name = serializers.CharField(source="org.name", read_only=True)

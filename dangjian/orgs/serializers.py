@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, field_errors
+from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, LabelField, field_errors
 from dangjian.core.versioning import VERSION_HELP
 
 from . import checks
@@ -55,7 +55,7 @@ class OrgSerializer(serializers.ModelSerializer):
     """An organization as the API answers it."""
 
     kind_label = serializers.CharField(read_only=True, help_text="组织类别（中文，含联合党支部）")
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = LabelField(source="get_status_display", read_only=True)
     parent = serializers.CharField(
         source="parent.code", read_only=True, allow_null=True, default=None, help_text="上级组织代码；根组织为 null"
     )
@@ -182,7 +182,7 @@ class SeatHolderSerializer(serializers.Serializer):
 
 class SeatSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(choices=SeatRole.choices, read_only=True)
-    role_label = serializers.CharField(source="get_role_display", read_only=True)
+    role_label = LabelField(source="get_role_display", read_only=True)
     holder = SeatHolderSerializer(read_only=True, allow_null=True, help_text="任职人；空缺时为 null")
     vacant_days = serializers.SerializerMethodField(help_text="空缺天数；有任职人时为 null")
 
