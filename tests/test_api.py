@@ -153,6 +153,26 @@ def test_org_list_is_scoped_and_filters(api, tree):
     assert c.get("/api/orgs/?code=CZ01").json()["count"] == 0
 
 
+def test_org_list_builds_one_term_serializer(api, tree, monkeypatch):
+    """Each org's current term through one serializer for the whole page, not a new one (its
+    fields built again) per org; the terms are the same."""
+    from dangjian.orgs import serializers as org_serializers
+
+    for org in Organization.objects.all():
+        Term.objects.create(org=org, starts_on=dt.date(2024, 5, 1), ends_on=dt.date(2029, 5, 1), is_current=True)
+    built = []
+    original = org_serializers.CurrentTermSerializer.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(org_serializers.CurrentTermSerializer, "__init__", counting)
+    results = api("wcadmin").get("/api/orgs/").json()["results"]
+    assert len(results) == 5 and len(built) == 1
+    assert {o["current_term"]["ends_on"] for o in results} == {"2029-05-01"}
+
+
 def test_org_retrieve_fields(api, tree):
     start = TODAY - dt.timedelta(days=800)
     org_services.set_current_term(None, tree["a1"], start, TODAY + dt.timedelta(days=100))

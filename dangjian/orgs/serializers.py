@@ -81,7 +81,14 @@ class OrgSerializer(serializers.ModelSerializer):
         terms = getattr(org, "current_terms", None)
         if terms is None:
             terms = list(org.terms.filter(is_current=True)[:1])
-        return CurrentTermSerializer(terms[0]).data if terms else None
+        if not terms:
+            return None
+        # One term serializer for the whole list: a new one per org built its fields again.
+        if self._term_serializer is None:
+            self._term_serializer = CurrentTermSerializer()
+        return self._term_serializer.to_representation(terms[0])
+
+    _term_serializer = None
 
 
 def _today() -> dt.date:
