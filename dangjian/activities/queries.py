@@ -417,8 +417,9 @@ def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = No
     nothing to show (a root without requirements of its own, a unit dissolved before the
     year). Returns the totals per month and for the year."""
     today = today or timezone.localdate()
+    closed = [(m, _month_end(year, m) < today) for m in MONTHS]
     for u in scope.units:
-        u.cells = [OverviewCell(m, _month_end(year, m) < today, u.pk) for m in MONTHS]
+        u.cells = [OverviewCell(m, shut, u.pk) for m, shut in closed]
     for key, counts in _heatmap_counts(scope, year, today).items():
         unit = scope.unit_for(key)
         if unit is None:
@@ -429,7 +430,7 @@ def overview_heatmap(scope: OverviewScope, year: int, today: dt.date | None = No
             cell.due += due
     scope.units[:] = [u for u in scope.units
                       if u.has_rows or (not u.own and u.active) or (u.own and len(scope.units) == 1)]
-    months = [OverviewCell(m, _month_end(year, m) < today) for m in MONTHS]
+    months = [OverviewCell(m, shut) for m, shut in closed]
     for u in scope.units:
         for total, c in zip(months, u.cells):
             total.met += c.met
