@@ -706,3 +706,24 @@ def test_a_units_shared_mark_stays_off_other_role_holders_pages(dept):
     assert "支部书记" in page and title not in page
     client.force_login(head_user)
     assert title in client.get("/duties/?year=2025").content.decode()
+
+
+def test_overview_cells_are_the_markup_the_template_loop_wrote():
+    """`{% duty_cells %}` writes in Python what the overview row's loop wrote: the same bytes for
+    items with several periods, with none, and with values that need escaping."""
+    from django.template import Context, Template
+
+    loop = Template(
+        "{% for cells in row.cells %}\n    <td class=\"small text-nowrap\">{% for c in cells %}"
+        "<span class=\"badge {{ c.badge }} me-1\" title=\"{{ c.label }}：{{ c.status_label }}\" "
+        "data-period=\"{{ c.period }}\" data-status=\"{{ c.status }}\">{{ c.label }}</span>"
+        "{% empty %}<span class=\"text-muted\">—</span>{% endfor %}</td>\n    {% endfor %}")
+    tag = Template("{% load duty_cells %}{% duty_cells row.cells %}")
+    cell = {"period": "2026Q1", "label": "一季度", "status": "done", "status_label": "已完成",
+            "badge": "text-bg-success"}
+    odd = {"period": "2026", "label": "<全年> & \"年度\"", "status": "missed", "status_label": "未完成'",
+           "badge": "text-bg-danger"}
+    row = {"cells": [[cell, odd], [], [odd]]}
+    expected = loop.render(Context({"row": row}))
+    assert tag.render(Context({"row": row})) == expected
+    assert "&lt;全年&gt; &amp; &quot;年度&quot;" in expected and expected.count("<td") == 3
