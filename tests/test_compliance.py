@@ -144,6 +144,26 @@ def test_lecture_by_secretary(tree):
     assert (elsewhere.people[0].pk, "missing") in lecture and sec.pk not in {m for m, _ in lecture}
 
 
+def test_one_org_reads_only_its_own_seats(tree):
+    """Judging one org reads that org's committee seats, not a row per seat of the whole tree;
+    the verdicts are those of the whole tree's computation."""
+    branches = [branch_with(tree["a"], full=3, committee=True) for _ in range(4)]
+    b = branches[0]
+    record(b, ["party_lecture"], dt.date(2025, 3, 3), lecturer=b.people[0])
+    with CaptureQueriesContext(connection) as ctx:
+        one = compliance.compute(*YEAR, org_ids=[b.pk], today=dt.date(2026, 1, 5))
+    seat_queries = [q["sql"] for q in ctx.captured_queries if "orgs_committeeseat" in q["sql"]]
+    assert seat_queries
+    with connection.cursor() as cursor:
+        for sql in seat_queries:
+            cursor.execute(sql)
+            assert len(cursor.fetchall()) <= 1, sql  # the branch's own secretary (or committee) only
+    everyone_ = [v for v in compliance.compute(*YEAR, today=dt.date(2026, 1, 5)) if v.org_id == b.pk]
+    assert [(v.rule.code, v.period.label, v.status, v.evidence) for v in one] == \
+        [(v.rule.code, v.period.label, v.status, v.evidence) for v in everyone_]
+    assert any(v.rule.code == "party_lecture_by_secretary" and v.status == "met" for v in one)
+
+
 def test_member_findings_lapse_leaders_exempt(tree):
     b = branch_with(tree["a"], full=4, exempt=1)
     p = b.people

@@ -178,10 +178,17 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
                 found[slot] = [(bits, ids)]
 
     conditions = {r.condition for r, _ in plan}
+    # The seats of the orgs judged only: for one org (a home page, an org's page) the whole
+    # tree's secretaries were read, a row each, to look one up.
+    seats = CommitteeSeat.objects.filter(is_active=True)
+    if org is not None:
+        seats = seats.filter(org__path__startswith=org.path)
+    if org_ids is not None:
+        seats = seats.filter(org_id__in=[o[0] for o in orgs])
     with_committee: set[int] = set()
     if "has_committee" in conditions:
         with_committee = set(
-            CommitteeSeat.objects.filter(is_active=True)
+            seats
             .exclude(role__in=[SeatRole.SECRETARY, SeatRole.DEPUTY_SECRETARY])
             .order_by().values_list("org_id", flat=True).distinct()
         )
@@ -189,7 +196,7 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
     lectures: dict[tuple[int, int], list[int]] = defaultdict(list)
     if "lecture_by_secretary" in conditions:
         secretary_of = dict(
-            CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder__isnull=False)
+            seats.filter(role=SeatRole.SECRETARY, holder__isnull=False)
             .order_by("-id").values_list("org_id", "holder_id")
         )
         lectured = ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
