@@ -47,7 +47,7 @@ def home(request):
                 ctx["branch"] = activity_queries.requirements_now(me.org, today)
             roles = completion.holders(member_ids=[me.pk])
             if roles:
-                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today, roles)["todo"]
+                ctx["duties"] = duty_queries.person(user, me.pk, today.year, today, roles, member=me)["todo"]
     if can_anywhere(user, "view"):
         ctx["counts"] = org_queries.org_counts(user)
         ctx["term_count"], ctx["term_alerts"] = org_queries.term_alerts(user, today, LIST_LIMIT)

@@ -119,3 +119,45 @@ def test_the_menu_shows_a_plain_member_only_what_they_can_use(branch, personas):
     # Those who view a part of the tree keep the tree and the roster.
     staff_nav = page(login(personas["wc_admin"]).get("/"))
     assert 'href="/orgs/"' in staff_nav and 'href="/members/"' in staff_nav and "wcadmin" in staff_nav
+
+
+def test_home_queries_do_not_grow_with_data(branch, tree, personas):
+    """Every role's home page asks a fixed number of queries whatever the size of the tree, its
+    records, alerts and seats."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import record
+
+    users = {"secretary": branch["secretary"], "member": branch["member"], "wc_admin": personas["wc_admin"],
+             "unit_admin": personas["unit_admin_a"]}
+    clients = {name: login(u) for name, u in users.items()}
+
+    def counts():
+        found = {}
+        for name, c in clients.items():
+            with CaptureQueriesContext(connection) as ctx:
+                assert c.get("/").status_code == 200
+            found[name] = len(ctx)
+        return found
+
+    today = timezone.localdate()
+    b = branch["org"]
+
+    def grow(n, start):
+        # Each size has records, attendance, expired terms and committees: only their number differs.
+        for i in range(start, start + n):
+            other = branch_with(tree["a"], full=3, committee=i % 2 == 0, code=f"CZ7{i:02d}")
+            record(other, ["theme_day"], today.replace(day=1), today=today)
+            org_services.set_current_term(None, other, dt.date(2021, 1, 1), dt.date(2024, 1, 1))
+            record(b, ["theme_day", "general_meeting"], today.replace(day=1) - dt.timedelta(days=i), today=today,
+                   attendance={m.pk: "present" for m in b.people}, topic=f"第{i}次")
+
+    grow(1, 0)
+    counts()
+    small = counts()
+    grow(12, 1)
+    counts()  # the departments' figures are cached again after the writes
+    assert counts() == small
+    # A short alert list is its own count, and the duty list reuses the member read for the card.
+    assert small == {"secretary": 33, "member": 16, "wc_admin": 10, "unit_admin": 9}, small

@@ -301,6 +301,9 @@ def test_pages_do_not_query_per_row(login_as, tree, settings):
         target = factories.org(a, kind="branch", code=f"CZX{i}")
         member_services.transfer_member(None, Member.objects.get(pk=ma.pk), target, dt.date(2024, 1, 1 + i))
     large = {url: count_queries(c, url) for url in urls}
+    # The home page's alert lists hold up to 20 rows and are counted only once full: 30 expired
+    # terms add that one COUNT, never a query per row.
+    assert large.pop("/") == small.pop("/") + 1
     assert large == small
 
 

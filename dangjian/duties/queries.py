@@ -77,11 +77,14 @@ class RoleBlock:
     can_mark: bool
 
 
-def person(user, member_pk: int, year: int, today: dt.date, found: list | None = None) -> dict:
+def person(user, member_pk: int, year: int, today: dt.date, found: list | None = None,
+           member: Member | None = None) -> dict:
     """A person's duty lists for a year: the roles the viewer may see (their own always),
     each item with its periods. 404 when the viewer may see neither the person nor a role.
-    `found`: the person's roles (`completion.holders`) when the caller has read them already."""
-    member = Member.objects.filter(pk=member_pk).select_related("org").first()
+    `found`: the person's roles (`completion.holders`) and `member` their record (with its
+    org) when the caller has read them already."""
+    if member is None or member.pk != member_pk:
+        member = Member.objects.filter(pk=member_pk).select_related("org").first()
     if member is None:
         raise Http404
     own = user.member_id == member.pk

@@ -290,7 +290,7 @@ def term_alerts(user, today: dt.date, limit: int = 20):
         org__in=Organization.objects.visible_to(user).active(),
         ends_on__lte=horizon,
     ).select_related("org").order_by("ends_on", "org__code")
-    return qs.count(), list(qs[:limit])
+    return _counted_head(qs, limit)
 
 
 def vacancy_alerts(user, today: dt.date, limit: int = 20):
@@ -302,7 +302,14 @@ def vacancy_alerts(user, today: dt.date, limit: int = 20):
         org__in=Organization.objects.visible_to(user).active(),
         vacant_since__lt=months_before(today, Thresholds.from_defaults().secretary_vacancy_alert_months),
     ).select_related("org").order_by("vacant_since", "org__code")
-    return qs.count(), list(qs[:limit])
+    return _counted_head(qs, limit)
+
+
+def _counted_head(qs, limit: int) -> tuple[int, list]:
+    """(count, first `limit` rows): a short list is its own count, so the COUNT is asked for
+    only when the list is full (a branch's home page has a handful of alerts, or none)."""
+    rows = list(qs[:limit])
+    return (len(rows) if len(rows) < limit else qs.count()), rows
 
 
 def under_roots(roots, path_lookup: str = "org__path") -> Q:
