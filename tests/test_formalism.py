@@ -891,3 +891,24 @@ def test_demo_city_has_real_cases_of_every_signal():
     assert any(minutes[s.activity_ids[0]] != minutes[s.activity_ids[1]] for s in by_kind["copied_minutes"])
     # Reused lists keep their absentees.
     assert all(s.figures["away"] >= 2 and s.figures["listed"] >= 15 for s in by_kind["same_attendance"])
+
+
+def test_summary_cells_are_the_markup_the_template_loop_wrote():
+    """`{% formalism_cells %}` writes in Python what the summary row's loop wrote: the same bytes
+    for counted and empty kinds, an org's own row, and a code and base that need escaping."""
+    from types import SimpleNamespace
+
+    from django.template import Context, Template
+
+    loop = Template(
+        '{% for k, n in u.cells %}<td>{% if n %}<a href="?{{ unit_base }}&amp;org={{ u.org.code|urlencode }}'
+        '{% if u.own %}&amp;own=1{% endif %}&amp;kind={{ k }}" title="列出这些提示">{{ n }}</a>'
+        '{% else %}<span class="text-muted">0</span>{% endif %}</td>{% endfor %}')
+    tag = Template("{% load formalism_cells %}{% formalism_cells u unit_base %}")
+    for own in (False, True):
+        u = SimpleNamespace(org=SimpleNamespace(code="CZ 01/财政&<"), own=own,
+                            cells=[("late_entry", 3), ("copied_minutes", 0), ("bunched", 1250)])
+        context = {"u": u, "unit_base": "year=2026&q=<x>"}
+        expected = loop.render(Context(context))
+        assert tag.render(Context(context)) == expected
+        assert ("own=1" in expected) == own and expected.count("<td>") == 3
