@@ -614,3 +614,17 @@ def test_demo_without_data_says_so(db):
     out = demo.build(dt.date(2025, 11, 20))
     assert out["years"] == {} and "未进行星级评定" in out["message"]
 
+
+
+def test_reasons_are_the_markup_the_template_loop_wrote():
+    """ratings/_reasons.html writes the reasons through `{% rating_reasons %}`: the same bytes
+    the loop it replaces wrote, binding reasons in bold, values escaped."""
+    from django.template import Context, Template
+    from django.template.loader import get_template
+
+    loop = Template('<ol class="small mb-0 ps-3 reasons">{% for x in r.reasons %}<li data-kind="{{ x.kind }}"'
+                    '{% if x.binding %} class="fw-semibold"{% endif %}>{{ x.text }}</li>{% endfor %}</ol>\n')
+    for reasons in ([], [{"kind": "score", "text": "得分 86.5 <分> & “优秀”"},
+                         {"kind": "cap's", "text": "封顶", "binding": True}, {"kind": "x", "text": "", "binding": False}]):
+        r = {"reasons": reasons}
+        assert get_template("ratings/_reasons.html").render({"r": r}) == loop.render(Context({"r": r}))
