@@ -163,3 +163,19 @@ def test_rateable_years_reads_one_row_per_month_not_per_record(tree):
     with connection.cursor() as cursor:
         cursor.execute(distinct[0])
         assert len(cursor.fetchall()) == 1  # the one month, whatever the number of its records
+
+
+def test_the_overview_judges_each_years_basis_once(tree, personas, monkeypatch):
+    b = branch_with(tree["a"], full=5, code="Y3")
+    for month in (3, 4):
+        record(b, ["theme_day"], dt.date(YEAR, month, 10))
+    asked = []
+    original = services.basis_problem
+
+    def counting(year, today):
+        asked.append(year)
+        return original(year, today)
+
+    monkeypatch.setattr(services, "basis_problem", counting)
+    page = text(login(personas["wc_admin"]).get(f"/ratings/?year={YEAR}"))
+    assert str(YEAR) in page and asked and len(asked) == len(set(asked)), asked

@@ -236,9 +236,11 @@ def basis_problem(year: int, today: dt.date) -> str | None:
     return _compliance_problem(year, records_start(year, day), day, today)
 
 
-def rateable_years(today: dt.date) -> list[int]:
+def rateable_years(today: dt.date, problems: dict | None = None) -> list[int]:
     """The years that can be rated now (latest first): those with organizational-life records
-    or branch-level assessment runs whose scheme's basis has results (`basis_problem`)."""
+    or branch-level assessment runs whose scheme's basis has results (`basis_problem`).
+    `problems`, when given, receives each year's `basis_problem` as found here, so a page that
+    shows one of them does not ask again."""
     # No ordering: with the model's own, DISTINCT is over (month, ordering columns) and answers
     # every record of every year, a row each, on every ratings page.
     months = (Activity.objects.filter(month__lte=today.year * 100 + 12).order_by()
@@ -246,7 +248,10 @@ def rateable_years(today: dt.date) -> list[int]:
     years = {m // 100 for m in months} | set(
         Scheme.objects.filter(level=TargetLevel.BRANCH, year__lte=today.year, runs__isnull=False).order_by()
         .values_list("year", flat=True).distinct())
-    return sorted((y for y in years if FIRST_YEAR <= y and basis_problem(y, today) is None), reverse=True)
+    found = {y: basis_problem(y, today) for y in years if FIRST_YEAR <= y}
+    if problems is not None:
+        problems.update(found)
+    return sorted((y for y, problem in found.items() if problem is None), reverse=True)
 
 
 def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) -> tuple[dict, str, list[int]]:

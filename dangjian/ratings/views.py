@@ -60,10 +60,11 @@ class _Params(QueryParams):
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def _years(today: dt.date) -> list[int]:
+def _years(today: dt.date, problems: dict | None = None) -> list[int]:
     """The years a ratings page offers: those rated, and those that can be rated now (whose
-    scheme's basis has results, see services.basis_problem), latest first."""
-    return sorted(set(queries.years()) | set(services.rateable_years(today)), reverse=True)
+    scheme's basis has results, see services.basis_problem), latest first. `problems` receives
+    the basis problem of each year looked at."""
+    return sorted(set(queries.years()) | set(services.rateable_years(today, problems)), reverse=True)
 
 
 def _default_year(today: dt.date, years: list[int]) -> int:
@@ -94,13 +95,17 @@ def overview(request):
     user = request.user
     roots = queries.roots_or_404(user)
     today = timezone.localdate()
-    years = _years(today)
+    problems: dict[int, str | None] = {}
+    years = _years(today, problems)
     p = _Params(request, today, default=_default_year(today, years))
     run = queries.run(p.year)
     staff = is_committee_staff(user)
+    cannot_rate = None
+    if staff:
+        cannot_rate = problems[p.year] if p.year in problems else services.basis_problem(p.year, today)
     ctx = {"p": p, "run": run, "years": _year_options(years, p.year), "staff": staff,
            # Why the year cannot be rated now (staff only: they are the ones who rate).
-           "cannot_rate": services.basis_problem(p.year, today) if staff else None,
+           "cannot_rate": cannot_rate,
            "roots": roots, "levels": [(lv.value, lv.label) for lv in [*LEVEL_ORDER, Level.UNRATED]],
            "flags": queries.FLAGS.items(), "today": today, "tab": "overview"}
     if run is not None:
