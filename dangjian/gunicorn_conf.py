@@ -49,3 +49,17 @@ access_log_format = env_str(
     "DANGJIAN_ACCESS_LOG_FORMAT",
     '%({x-forwarded-for}i)s %(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(f)s" "%(a)s"',
 )
+
+# The cyclic garbage collector, once the worker has loaded the application: what was loaded
+# (Django, the apps, their modules) lives as long as the process and is moved out of the
+# collector's sight, and the youngest generation is collected every 10,000 new objects instead
+# of every 700. A page makes tens of thousands of short-lived objects that reference counting
+# frees anyway; in-process, over the benchmark's walk, the collector's time fell by half.
+GC_THRESHOLD = (10_000, 20, 50)
+
+
+def post_worker_init(worker):
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)

@@ -271,6 +271,14 @@ def test_several_web_processes_with_a_cache_each_are_refused(tmp_path):
     assert run(tmp_path, {"DANGJIAN_WEB_WORKERS": "4", "DANGJIAN_CACHE_URL": "db"}, code).returncode == 0
 
 
+def test_a_web_worker_tunes_the_garbage_collector_once_loaded(tmp_path):
+    code = ("import gc, dangjian.gunicorn_conf as g; before = gc.get_threshold(); g.post_worker_init(None); "
+            "print(before, gc.get_threshold(), gc.get_freeze_count() > 0)")
+    done = run(tmp_path, {"DANGJIAN_WEB_WORKERS": "1"}, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(700, 10, 10) (10000, 20, 50) True", done.stdout
+
+
 def test_the_settings_choose_queue_cache_sessions_and_replica(tmp_path):
     show = SETUP + ("import json; print(json.dumps([s.JOBS_MODE, s.TASKS['default']['BACKEND'], "
                     "s.CACHES['default']['BACKEND'].rsplit('.', 1)[1], s.SESSION_ENGINE.rsplit('.', 1)[1], "
