@@ -1,12 +1,13 @@
-"""Commands print long lists as they read them (`core.cli.stream_json`, `stream_csv`): the bytes
-are exactly those of the whole-list writers (`to_json`, `to_csv`), for any length and batch."""
+"""Commands print long lists as they read them (`core.cli.stream_json`, `stream_csv`,
+`stream_table`): the bytes are exactly those of the whole-list writers (`to_json`, `to_csv`,
+`table`), for any length and batch."""
 import io
 
 from django.core.management.base import OutputWrapper
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dangjian.core.cli import stream_csv, stream_json, to_csv, to_json
+from dangjian.core.cli import stream_csv, stream_json, stream_table, table, to_csv, to_json
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab名=+-\u202e\x01\n\"")), max_size=6)
 SCALAR = st.one_of(TEXT, st.integers(-5, 5), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False))
@@ -53,3 +54,19 @@ def test_streamed_csv_is_byte_for_byte_the_whole_list(rows, batch):
     whole = printed(lambda out: out.write(to_csv(header, [list(r) for r in rows])))
     streamed = printed(lambda out: stream_csv(out, header, (list(r) for r in rows), batch=batch))
     assert streamed == whole
+
+
+CELL = st.one_of(st.text(alphabet=st.sampled_from(list("ab名 =\u202e\x01\x1b\n\t\ud800")), max_size=6),
+                 st.integers(-5, 500))
+
+
+@settings(max_examples=200, deadline=None)
+@given(width=st.integers(1, 4), data=st.data(), batch=st.integers(1, 4))
+def test_streamed_table_is_byte_for_byte_the_whole_table(width, data, batch):
+    """Chinese (two columns wide), control characters, a lone surrogate, empty rows whose line
+    is stripped to nothing: the same text and the same final line ending."""
+    rows = data.draw(st.lists(st.tuples(*[CELL] * width), min_size=1, max_size=9))
+    whole = printed(lambda out: out.write(table(rows)))
+    streamed = printed(lambda out: stream_table(out, iter(rows), batch=batch))
+    assert streamed == whole
+    assert stream_table(OutputWrapper(io.StringIO()), iter(rows)) == len(rows) - 1

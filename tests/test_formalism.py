@@ -21,6 +21,7 @@ from dangjian.activities import formalism
 from dangjian.activities import services as acts
 from dangjian.activities.models import Activity, FormalismSignal, FormalismYear
 from dangjian.core.audit import EXPORT_TABLE
+from dangjian.core.cli import table, to_json
 from dangjian.core.models import AuditEntry, Job
 from dangjian.core.similarity import STANDARD_FORMULATIONS, normalize
 from dangjian.orgs.models import Organization
@@ -870,6 +871,151 @@ def test_command_json_rows_and_filters(both_units):
         with pytest.raises(CommandError) as exc:
             call_command("formalism", *bad, stdout=io.StringIO())
         assert "年份" in str(exc.value) or "不存在" in str(exc.value)
+
+
+# ---- the command prints the stored signals --------------------------------------------------------
+
+@pytest.fixture
+def every_kind(both_units, tree):
+    """`both_units` (late, burst, copies) with identical attendance lists in a large branch, and
+    a record copying a paragraph that two earlier records share: two copies with one later record
+    and the same score, which only the earlier record orders."""
+    rng = random.Random(5)
+    big = branch_with(tree["a"], full=16, code="CZ40")
+    same = {m.pk: "present" for m in big.people}
+    same.update({big.people[3].pk: "absent", big.people[5].pk: ("excused", "出差")})
+    lists = [record(big, dt.date(YEAR, m, 12), attendance=same) for m in (3, 5, 9)]
+    shared = original(rng, 200)
+    cz, jy = both_units["cz"], both_units["jy"]
+    twins = [record(org, dt.date(YEAR, 10, 3 + i), topic=f"双{i}",
+                    minutes=BOILERPLATE + "\n" + original(rng, 300) + shared) for i, org in enumerate((cz[0], jy[0]))]
+    later = record(jy[1], dt.date(YEAR, 11, 5), topic="照抄两份", minutes=BOILERPLATE + "\n" + original(rng, 60) + shared)
+    return {**both_units, "big": big, "lists": lists, "twins": twins, "later": later}
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("formalism", "--year", str(YEAR), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def printed(org=None, kind=None, fmt="table") -> str:
+    """What the command printed when it computed the year itself: the reference."""
+    found = formalism.compute(START, END, org=org, kinds=[kind] if kind else None)
+    if fmt == "json":
+        return to_json([s.as_json() for s in found]) + "\n"
+    if not found:
+        return f"{YEAR} 年没有需要核实的提示\n"
+    counts = {}
+    for s in found:
+        counts[s.kind_label] = counts.get(s.kind_label, 0) + 1
+    return (table([("提示", "组织代码", "组织名称", "依据记录", "说明")] + [
+        (s.kind_label, s.org_code, s.org_name, ",".join(map(str, s.activity_ids)), s.message) for s in found])
+        + f"\n共 {len(found)} 条提示：" + "，".join(f"{k} {n}" for k, n in counts.items()) + "\n")
+
+
+def test_command_prints_what_the_computation_gives_for_the_tree_a_subtree_and_each_kind(every_kind, tree):
+    d = every_kind
+    out, err = run("--format", "json")
+    assert "正在计算全年记录" in err and "已更新" in err  # never computed: the year is, in this process
+    assert out == printed(fmt="json")
+    rows = json.loads(out)
+    assert {r["kind"] for r in rows} == set(formalism.KINDS)
+    # The tie: one later record, two earlier ones with the same score, in the order of their ids.
+    tied = [r for r in rows if r["kind"] == "copied_minutes" and r["activity_ids"][0] == d["later"].pk]
+    assert [r["activity_ids"][1] for r in tied] == sorted(a.pk for a in d["twins"])
+    assert tied[0]["score"] == tied[1]["score"]
+    assert FormalismSignal.objects.filter(first_id=d["later"].pk, score=tied[0]["score"]).count() == 2
+    for org in (None, tree["a"], tree["b"], d["big"], d["jy"][1]):
+        code = ("--org", org.code) if org else ()
+        for kind in (None, *formalism.KINDS):
+            which = ("--kind", kind) if kind else ()
+            for fmt in ("json", "table"):
+                out, err = run(*code, *which, "--format", fmt)
+                assert out == printed(org, kind, fmt), (org and org.code, kind, fmt)
+                assert err == ""  # current: nothing computed
+    assert "没有需要核实的提示" in run("--org", d["big"].code, "--kind", "late")[0]
+
+
+def test_stored_figures_print_in_the_computations_key_order_whatever_the_database_kept(every_kind):
+    """PostgreSQL's jsonb reorders an object's keys; the JSON printed keeps the computation's."""
+    for s in formalism.compute(START, END):
+        shuffled = dict(reversed(list(s.figures.items())))
+        if "passages" in shuffled:
+            shuffled["passages"] = [dict(reversed(list(p.items()))) for p in shuffled["passages"]]
+        assert json.dumps(formalism._figures(s.kind, shuffled)) == json.dumps(s.figures)
+
+
+def test_the_command_takes_in_records_changed_since_without_reading_the_years_minutes(
+        every_kind, tree, monkeypatch, django_capture_on_commit_callbacks):
+    d = every_kind
+    formalism.refresh_year(YEAR)
+    assert run("--format", "json")[0] == printed(fmt="json")
+    # Changed after the signals were stored, their refresh not run: an edit through the services
+    # (its job left out) that copies another unit's minutes, and a withdrawal made around them
+    # that breaks the burst.
+    late = Activity.objects.get(pk=d["late"].pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        acts.update_activity(None, late, today=TODAY,
+                             minutes=BOILERPLATE + "\n" + Activity.objects.get(pk=d["source"].pk).minutes[200:420])
+    Activity.objects.filter(pk=d["burst"][0].pk).update(status=Activity.Status.WITHDRAWN, updated_at=timezone.now())
+
+    real = formalism.compute
+
+    def per_org_only(*args, **kw):
+        assert kw.get("org_ids") is not None, "the whole year computed"
+        return real(*args, **kw)
+
+    def no_copies(*args, **kw):
+        raise AssertionError("the year's minutes read")
+
+    monkeypatch.setattr(formalism, "compute", per_org_only)
+    monkeypatch.setattr(formalism, "_copies", no_copies)
+    with CaptureQueriesContext(connection) as q:
+        out, err = run("--format", "json")
+        table_out, table_err = run()
+    monkeypatch.undo()
+    assert "正在更新" in err and "增量更新" in err and table_err == ""
+    reads = [x["sql"] for x in q.captured_queries if '"activities_activity"."minutes"' in x["sql"].split(" FROM ")[0]]
+    assert reads and all('"activities_activity"."id" IN (' in x for x in reads)  # looked up by id only
+    assert out == printed(fmt="json") and table_out == printed()
+    rows = json.loads(out)
+    assert any(r["kind"] == "copied_minutes" and r["activity_ids"] == [late.pk, d["source"].pk] for r in rows)
+    assert not any(r["kind"] == "burst" for r in rows)
+    assert run("--org", "JY", "--format", "json")[0] == printed(tree["b"], fmt="json")
+
+
+def test_the_command_waits_for_a_refresh_another_process_holds(every_kind, monkeypatch):
+    formalism.refresh_year(YEAR)
+    Activity.objects.filter(pk=every_kind["late"].pk).update(topic="改过的题目", updated_at=timezone.now())
+    FormalismYear.objects.filter(year=YEAR).update(refreshing_since=timezone.now())
+    waited = []
+
+    def other_done(seconds):  # the other process lets go of the year without having seen the change
+        waited.append(seconds)
+        formalism._release(YEAR)
+
+    monkeypatch.setattr(formalism.time, "sleep", other_done)
+    out, err = run("--format", "json")
+    assert len(waited) == 1 and "等待" in err and "已更新" in err
+    assert out == printed(fmt="json") and "改过的题目" in out
+
+
+def test_stored_copies_take_their_score_on_upgrade(transactional_db, tree):
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = ("activities", "0011_compliance_end_status_index")
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("activities")
+    executor.migrate([before])
+    Old = MigrationExecutor(connection).loader.project_state([before]).apps.get_model("activities", "FormalismSignal")
+    common = {"year": YEAR, "org_id": tree["a1"].pk, "top_org_id": tree["a"].pk, "held_on": dt.date(YEAR, 3, 2),
+              "records": [], "message": "提示"}
+    copy = Old.objects.create(kind="copied_minutes", first_id=9, second_id=8, figures={"score": 0.8123}, **common)
+    late = Old.objects.create(kind="late", first_id=7, figures={"days_late": 40}, **common)
+    MigrationExecutor(connection).migrate(latest)
+    assert FormalismSignal.objects.get(pk=copy.pk).score == 0.8123
+    assert FormalismSignal.objects.get(pk=late.pk).score is None
 
 
 # ---- the demo city ----------------------------------------------------------------------------

@@ -51,7 +51,10 @@ with records. One refresh holds a year at a time (`refreshing_since`); changes m
 picked up by its next round. A year whose index cannot catch up (built under other thresholds, a
 record deleted outright) is computed whole again.
 
-`dangjian formalism` computes fresh, as before: the reference the stored signals are checked against.
+`dangjian formalism` prints the stored signals: it brings the year up to date in its own process
+(`bring_current`, as the job does) and streams them in the computation's order (`stored_rows`),
+byte for byte what it printed when it computed the year, without holding the year's minutes.
+`compute` stays the reference the stored signals are checked against.
 """
 from __future__ import annotations
 
@@ -216,9 +219,22 @@ def _signals(found, org: Organization | None, t: Thresholds) -> list[Signal]:
             figures["other_org_code"], figures["other_org_name"] = orgs[other][0], orgs[other][1]
         out.append(Signal(kind, org_id, code, name, path, recs, _message(kind, recs, figures, org_id == other, t),
                           figures))
-    order = {k: i for i, k in enumerate(KINDS)}
-    out.sort(key=lambda s: (s.org_path, order[s.kind], s.records[0].held_on, s.records[0].id))
+    out.sort(key=_order)
     return out
+
+
+_KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+
+
+def _order(s: Signal) -> tuple:
+    """The order of the list: org, kind, the first record's date and id. Only copies can tie on
+    these (one later record copying several earlier ones): they follow by score, highest first,
+    then by the earlier record, so the order is total and the stored signals can be read in it
+    (`stored_rows`)."""
+    first = s.records[0]
+    if s.kind == "copied_minutes":
+        return s.org_path, _KIND_INDEX[s.kind], first.held_on, first.id, -s.figures["score"], s.records[1].id
+    return s.org_path, _KIND_INDEX[s.kind], first.held_on, first.id, 0.0, 0
 
 
 def _late(records: dict[int, Record], entered: set[int], t: Thresholds):
@@ -368,6 +384,7 @@ def _row(year: int, s: Signal) -> FormalismSignal:
     return FormalismSignal(
         year=year, kind=s.kind, org_id=s.org_id, held_on=first.held_on, first_id=first.id,
         second_id=s.records[1].id if s.kind == "copied_minutes" else None,
+        score=s.figures["score"] if s.kind == "copied_minutes" else None,
         records=[[r.id, r.org_id, r.held_on.isoformat(), r.recorded_on.isoformat(), r.topic] for r in s.records],
         figures=s.figures, message=s.message)
 
@@ -476,6 +493,39 @@ def refresh_year(year: int, *, claimed: bool = False) -> dict:
         if _stored_stamp(year) == stamp(year):
             break
     return {"year": year, "runs": runs, "seconds": seconds, "signals": count, "mode": mode, "revisited": revisited}
+
+
+def bring_current(year: int, *, say=None, poll: float = 2.0) -> dict | None:
+    """Make the year's stored signals current in this process, as the page's job does
+    (`refresh_year`): the records changed since the last catch-up taken in through the copy
+    index, or the whole year computed when it never was (or its thresholds or the computation's
+    version changed). While another process's refresh holds the year, wait for it and look
+    again (one that died is taken over after CLAIM_TIMEOUT). `say` is told in Chinese what is
+    done. Returns the report of the refresh that ran, or None when the signals were current."""
+    say = say or (lambda text: None)
+    waiting = False
+    while True:
+        t = Thresholds.from_defaults()
+        if _stored_stamp(year) == stamp(year, t):
+            return None
+        state = FormalismYear.objects.filter(year=year).values("basis", "synced_to").first()
+        whole = state is None or state["synced_to"] is None or state["basis"] != _basis(t)
+        if whole:
+            say(f"{year} 年的形式主义问题提示尚未按现行规则计算，正在计算全年记录，请稍候……")
+        else:
+            say(f"{year} 年有记录在上次计算后变更，正在更新形式主义问题提示……")
+        result = refresh_year(year)
+        if result["runs"]:
+            how = "全年重新计算" if result["mode"] == "full" else f"增量更新，复核 {result['revisited']} 条记录"
+            say(f"已更新 {year} 年形式主义问题提示（{how}，用时 {result['seconds']:.1f} 秒，"
+                f"共 {result['signals']} 条提示）")
+            return result
+        # Another process holds the year: it looks once more before letting go, so once it has
+        # the stored signals are current, or the year is free for this one.
+        if not waiting:
+            say(f"另一更新正在计算 {year} 年的形式主义问题提示，等待其完成……")
+            waiting = True
+        time.sleep(poll)
 
 
 def _basis(t: Thresholds) -> str:
@@ -985,12 +1035,57 @@ def chart(units: list[Unit], limit: int = 20) -> dict:
 _KIND_ORDER = Case(*[When(kind=k, then=Value(i)) for i, k in enumerate(KINDS)], output_field=IntegerField())
 
 
+# The computation's order (`_order`) in SQL. Only copies tie on the first four (one later record
+# copying several earlier ones), and they have a score and an earlier record; other signals have
+# neither, so where NULLs sort does not matter.
+SIGNAL_ORDER = ("org__path", _KIND_ORDER, "held_on", "first_id", F("score").desc(nulls_last=True), "second_id", "pk")
+
+
 def stored_signals(frame: Frame, year: int, kind: str = ""):
     """The stored signals of the frame's orgs, in the computation's order (org, kind, date)."""
     qs = FormalismSignal.objects.filter(frame.q(), year=year)
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.order_by("org__path", _KIND_ORDER, "held_on", "first_id", "pk")
+    return qs.order_by(*SIGNAL_ORDER)
+
+
+# The computation's keys of each kind's figures, in its order: PostgreSQL's jsonb keeps an object's
+# keys in an order of its own, and the command's JSON is a contract down to the key order.
+_FIGURE_KEYS = {
+    "late": ("held_on", "recorded_on", "days_late"),
+    "burst": ("period", "quarter_end", "window_start", "window_end", "records_count", "months"),
+    "copied_minutes": ("score", "copied_chars", "passages", "other_org_code", "other_org_name"),
+    "same_attendance": ("meetings", "listed", "away", "present", "dates"),
+}
+_PASSAGE_KEYS = ("a_start", "a_end", "b_start", "b_end")
+
+
+def _figures(kind: str, stored: dict) -> dict:
+    """Stored figures with their keys in the computation's order, whatever the database kept."""
+    out = {k: stored[k] for k in _FIGURE_KEYS.get(kind, ()) if k in stored}
+    out.update((k, v) for k, v in stored.items() if k not in out)
+    if isinstance(out.get("passages"), list):
+        out["passages"] = [{**{k: p[k] for k in _PASSAGE_KEYS if k in p}, **p} for p in out["passages"]]
+    return out
+
+
+def stored_rows(year: int, *, org: Organization | None = None, kind: str | None = None,
+                chunk_size: int = 2000):
+    """The year's stored signals of the subtree of `org` (or the whole tree), of one kind or all,
+    as Signals in the computation's order: what `compute` gives for the same arguments once the
+    year is current (`bring_current`). Streamed through a server-side cursor, so memory does not
+    grow with the year; a copy belongs to its later record's org, as `compute(org=…)` keeps it."""
+    qs = FormalismSignal.objects.filter(year=year)
+    if org is not None:
+        qs = qs.filter(org__path__startswith=org.path)
+    if kind:
+        qs = qs.filter(kind=kind)
+    rows = qs.order_by(*SIGNAL_ORDER).values_list(
+        "kind", "org_id", "org__code", "org__name", "org__path", "records", "figures", "message")
+    for k, org_id, code, name, path, records, figures, message in rows.iterator(chunk_size=chunk_size):
+        recs = tuple(Record(pk, o, dt.date.fromisoformat(held), dt.date.fromisoformat(recorded), topic)
+                     for pk, o, held, recorded, topic in records)
+        yield Signal(k, org_id, code, name, path, recs, message, _figures(k, figures))
 
 
 def as_signal(row: FormalismSignal, orgs: dict[int, Org]) -> Signal:

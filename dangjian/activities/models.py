@@ -465,6 +465,10 @@ class FormalismSignal(TopOrgOwned):
     first_id = models.BigIntegerField()  # the first record's id, the same
     # A copy's earlier record: with first_id, finds the copies a changed record takes part in.
     second_id = models.BigIntegerField(null=True, blank=True)
+    # A copy's score (figures["score"]) as a column: copies that share their later record are in
+    # the computation's order by score, highest first, then by the earlier record, and the
+    # command streams the stored signals in that order through SQL.
+    score = models.FloatField(null=True, blank=True)
     records = models.JSONField(default=list)
     figures = models.JSONField(default=dict)
     message = models.TextField()

@@ -13,6 +13,7 @@ import json
 import json.encoder
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,11 +21,11 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from dangjian.core import xlsx
-from dangjian.core.text import export_text
+from dangjian.core.text import display_width, export_text, terminal_text
 from dangjian.core.text import terminal_table as table
 
 __all__ = ["EXIT_FILE", "EXIT_ROWS", "ImportCommand", "export_done", "fail", "row_label", "stream_csv",
-           "stream_json", "summary", "table", "to_csv", "to_json", "today_arg"]
+           "stream_json", "stream_table", "summary", "table", "to_csv", "to_json", "today_arg"]
 
 EXIT_ROWS = 1
 EXIT_FILE = 2
@@ -74,6 +75,43 @@ def stream_json(out, rows, indent: int | None = 1, batch: int = 1000, keys: tupl
         return 0
     out.write(_escape((opening if count == len(pending) else separator) + separator.join(pending)) + closing)
     return count
+
+
+def stream_table(out, rows, batch: int = 1000) -> int:
+    """Write `table(rows)` (first row = the header) to `out` (a command's stdout), byte for byte
+    what `out.write(table(list(rows)))` writes, without holding the rows: a column's width is
+    only known after the last row, so the rows are spooled to a temporary file while the widths
+    are measured, then read back line by line (one pass over `rows`, e.g. a server-side cursor,
+    which a second query could not repeat exactly). Returns the number of rows under the header."""
+    widths: list[int] | None = None
+    count = 0
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for row in rows:
+            cells = [terminal_text(str(c)) for c in row]
+            sizes = [display_width(c) for c in cells]
+            widths = sizes if widths is None else [max(w, n) for w, n in zip(widths, sizes)]
+            spool.write(json.dumps(cells) + "\n")  # ASCII escapes: any text reads back as written
+            count += 1
+        if widths is None:
+            return 0
+        spool.seek(0)
+        lines: list[str] = []
+        started = False
+        last = ""
+        for j, line in enumerate(spool):
+            cells = json.loads(line)
+            lines.append("  ".join(c + " " * (w - display_width(c)) for c, w in zip(cells, widths)).rstrip())
+            if j == 0:
+                lines.append("  ".join("-" * w for w in widths))
+            if len(lines) >= batch:
+                out.write(("\n" if started else "") + "\n".join(lines), ending="")
+                started, last, lines = True, lines[-1], []
+        if lines:
+            out.write(("\n" if started else "") + "\n".join(lines), ending="")
+            last = lines[-1]
+    # The line ending the single write would have had: none when the text ended with one.
+    out.write("", ending="" if last == "" else "\n")
+    return count - 1
 
 
 def _dump(row, indent: int | None, inner: str | None) -> str:
