@@ -13,8 +13,8 @@ city is the records of ~100,000 members; the lead's province run passes MEMBERS=
 SIZES=1).
 
 Measured per size, in one process per size, after ANALYZE:
-- full: `formalism.compute` for the year (all four kinds; what `dangjian formalism` prints and
-  the reference the stored signals are checked against), and the year rebuilt (the copy index
+- full: `formalism.compute` for the year (all four kinds; the reference the stored signals, and
+  so `dangjian formalism`'s output, are checked against), and the year rebuilt (the copy index
   written from scratch, then compute and store), each once;
 - the copy check's work: the documents, the cut-off (`common_limit`), the pairs the rare
   fingerprints propose (Σ df·(df−1)/2) and the candidates verified — per document, which must

@@ -976,8 +976,9 @@ def test_the_command_takes_in_records_changed_since_without_reading_the_years_mi
         table_out, table_err = run()
     monkeypatch.undo()
     assert "正在更新" in err and "增量更新" in err and table_err == ""
-    reads = [x["sql"] for x in q.captured_queries if '"activities_activity"."minutes"' in x["sql"].split(" FROM ")[0]]
-    assert reads and all('"activities_activity"."id" IN (' in x for x in reads)  # looked up by id only
+    qn, table_ = connection.ops.quote_name, Activity._meta.db_table
+    reads = [x["sql"] for x in q.captured_queries if f"{qn(table_)}.{qn('minutes')}" in x["sql"].split(" FROM ")[0]]
+    assert reads and all(f"{qn(table_)}.{qn('id')} IN (" in x for x in reads)  # looked up by id only
     assert out == printed(fmt="json") and table_out == printed()
     rows = json.loads(out)
     assert any(r["kind"] == "copied_minutes" and r["activity_ids"] == [late.pk, d["source"].pk] for r in rows)
