@@ -935,6 +935,15 @@ def test_command_prints_what_the_computation_gives_for_the_tree_a_subtree_and_ea
                 assert out == printed(org, kind, fmt), (org and org.code, kind, fmt)
                 assert err == ""  # current: nothing computed
     assert "没有需要核实的提示" in run("--org", d["big"].code, "--kind", "late")[0]
+    # The org a copy was made from is renamed (no record moves, nothing is recomputed): the copy
+    # names it as it is now, as the computation does.
+    Organization.objects.filter(pk=d["source"].org_id).update(name="财政局改名后的党支部", code="CZ99")
+    for fmt in ("json", "table"):
+        out, err = run("--org", "JY", "--format", fmt)
+        assert out == printed(tree["b"], fmt=fmt) and "财政局改名后的党支部" in out and err == ""
+    # Read a row at a time, the orgs named a row at a time: the same.
+    assert [s.as_json() for s in formalism.stored_rows(YEAR, chunk_size=1)] == [
+        s.as_json() for s in formalism.compute(START, END)]
 
 
 def test_stored_figures_print_in_the_computations_key_order_whatever_the_database_kept(every_kind):

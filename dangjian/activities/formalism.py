@@ -1082,10 +1082,38 @@ def stored_rows(year: int, *, org: Organization | None = None, kind: str | None 
         qs = qs.filter(kind=kind)
     rows = qs.order_by(*SIGNAL_ORDER).values_list(
         "kind", "org_id", "org__code", "org__name", "org__path", "records", "figures", "message")
+    t = Thresholds.from_defaults()
+    chunk: list[Signal] = []
     for k, org_id, code, name, path, records, figures, message in rows.iterator(chunk_size=chunk_size):
         recs = tuple(Record(pk, o, dt.date.fromisoformat(held), dt.date.fromisoformat(recorded), topic)
                      for pk, o, held, recorded, topic in records)
-        yield Signal(k, org_id, code, name, path, recs, message, _figures(k, figures))
+        chunk.append(Signal(k, org_id, code, name, path, recs, message, _figures(k, figures)))
+        if len(chunk) >= chunk_size:
+            yield from _named_now(chunk, t)
+            chunk = []
+    yield from _named_now(chunk, t)
+
+
+def _named_now(chunk: list[Signal], t: Thresholds) -> list[Signal]:
+    """A copy names the other record's org in its figures and message, as it was named when the
+    copy was stored; renaming an org moves no record, so no refresh follows. Named again from the
+    orgs as they are now (one query per chunk), as `compute` would name them."""
+    other_ids = {s.records[1].org_id for s in chunk if s.kind == "copied_minutes"}
+    if not other_ids:
+        return chunk
+    orgs: dict[int, tuple[str, str]] = {}
+    for ids in _chunks(other_ids):
+        orgs.update((pk, (code, name)) for pk, code, name in
+                    Organization.objects.filter(pk__in=ids).values_list("pk", "code", "name"))
+    out = []
+    for s in chunk:
+        other = s.records[1].org_id if s.kind == "copied_minutes" else None
+        if other in orgs and (s.figures.get("other_org_code"), s.figures.get("other_org_name")) != orgs[other]:
+            figures = {**s.figures, "other_org_code": orgs[other][0], "other_org_name": orgs[other][1]}
+            s = Signal(s.kind, s.org_id, s.org_code, s.org_name, s.org_path, s.records,
+                       _message(s.kind, s.records, figures, s.org_id == other, t), figures)
+        out.append(s)
+    return out
 
 
 def as_signal(row: FormalismSignal, orgs: dict[int, Org]) -> Signal:
