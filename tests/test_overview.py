@@ -220,6 +220,25 @@ def test_missing_pages_read_a_period_at_a_time_are_the_ordered_list(city, person
         rows[3]
 
 
+def test_the_missing_count_stops_at_the_limit_and_pages_as_far(city, personas, settings, monkeypatch):
+    from dangjian.core.views import BoundedPaginator
+
+    ordered = [(r.org.code, r.code, r.period) for r in ComplianceRow.objects.filter(
+        period_end__year=LAST).not_met_on(TODAY).select_related("org", "rule").order_by(
+        "-period_end", "org__path", "rule__position", "code", "pk")]
+    assert len(ordered) > 7
+    row = re.compile(r'<tr data-org="([^"]+)" data-code="([^"]+)" data-period="([^"]+)"')
+    settings.PAGE_SIZE = 5
+    monkeypatch.setattr(BoundedPaginator, "limit", 6)
+    c = login(personas["wc_admin"])
+    page = text(c.get(f"{URL}?year={LAST}&list=missing&page=2"))
+    assert '应开未开 <span class="badge text-bg-danger">6+</span>' in page
+    assert row.findall(page) == ordered[5:6]  # the sixth row counted is the last page's
+    assert "下一页" not in page
+    page = text(c.get(f"{URL}?year={LAST}&list=alerts"))
+    assert '应开未开 <span class="badge text-bg-danger">6+</span>' in page
+
+
 def test_alerts_list_scope_and_kind_filter(city, personas):
     c = login(personas["wc_admin"])
     page = text(c.get(f"{URL}?list=alerts"))

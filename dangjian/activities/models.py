@@ -366,8 +366,11 @@ class ActivityRule(models.Model):
 class ComplianceRowQuerySet(TopOrgQuerySetMixin, models.QuerySet):
     def not_met_on(self, today):
         """应开未开 as of `today`: missing, or still `due` although its period is over."""
-        return self.filter(Q(status=ComplianceRow.Status.MISSING)
-                           | Q(status=ComplianceRow.Status.DUE, period_end__lt=today))
+        # Written per side of `today` so that each half is a range of the (period_end, status)
+        # index: a running period's many `due` rows are never read to be thrown away.
+        return self.filter(Q(status=ComplianceRow.Status.MISSING, period_end__gte=today)
+                           | Q(status__in=[ComplianceRow.Status.MISSING, ComplianceRow.Status.DUE],
+                               period_end__lt=today))
 
     def with_status_on(self, today):
         """Each row with `status_now`, the status `ComplianceRow.status_on` gives it today."""

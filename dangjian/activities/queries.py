@@ -18,6 +18,7 @@ from django.utils import timezone
 from dangjian.core import periods
 from dangjian.core.models import Lock
 from dangjian.core.scoping import get_visible_or_404, scope_of
+from dangjian.core.views import COUNT_LIMIT
 from dangjian.members.models import Member
 from dangjian.orgs.alerts import ALERT_KINDS, scope_alerts
 from dangjian.orgs.models import SEGMENT, Organization
@@ -503,16 +504,14 @@ def overview_chart(scope: OverviewScope, units: list | None = None) -> dict:
 MISSING_ORDER = ("-period_end", "org__path", "rule__position", "code", "pk")
 
 
-def _missing_rows(scope: OverviewScope, year: int, unit: OverviewUnit | None, kind: str, month: int | None,
-                  today: dt.date | None):
-    """The filter of 应开未开, unordered. The subtrees are read through the rows' `top_org`,
-    not their orgs' paths (no join until the page's rows are ordered)."""
-    today = today or timezone.localdate()
+def _missing_rows(scope: OverviewScope, year: int, unit: OverviewUnit | None, kind: str, month: int | None):
+    """The rows of the year (or month) and subtree that 应开未开 is taken from, unordered. The
+    subtrees are read through the rows' `top_org`, not their orgs' paths (no join until the
+    page's rows are ordered)."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     if month:
         start, end = dt.date(year, month, 1), _month_end(year, month)
-    qs = ComplianceRow.objects.filter(under_roots(scope.roots), period_end__gte=start,
-                                      period_end__lte=end).not_met_on(today)
+    qs = ComplianceRow.objects.filter(under_roots(scope.roots), period_end__gte=start, period_end__lte=end)
     if unit is not None:
         qs = qs.filter(under_roots([unit])) if not unit.own else qs.filter(org_id=unit.pk)
     if kind:
@@ -525,49 +524,89 @@ def overview_missing(scope: OverviewScope, year: int, *, unit: OverviewUnit | No
     """应开未开: the stored rows of the year not met in a period that has ended, newest period
     first, as one queryset (the export reads it through). The month is the one the period
     ends in, as in the heatmap."""
-    return _missing_rows(scope, year, unit, kind, month, today).select_related("org", "rule").order_by(*MISSING_ORDER)
+    return (_missing_rows(scope, year, unit, kind, month).not_met_on(today or timezone.localdate())
+            .select_related("org", "rule").order_by(*MISSING_ORDER))
 
 
 def overview_missing_list(scope: OverviewScope, year: int, *, unit: OverviewUnit | None = None, kind: str = "",
                           month: int | None = None, today: dt.date | None = None) -> NewestPeriodFirst:
     """The same rows in the same order, for the page: counted per period, read a page at a time."""
-    return NewestPeriodFirst(_missing_rows(scope, year, unit, kind, month, today))
+    return NewestPeriodFirst(_missing_rows(scope, year, unit, kind, month), today or timezone.localdate())
 
 
 class NewestPeriodFirst:
-    """Rows newest period first, for the paginator: the rows are counted per period end in one
-    GROUP BY (no join, from the (period_end, status, top_org) index), and a page is read from
-    the periods it spans only. At a province's size the year holds hundreds of thousands of
-    rows not met: ordering all of them by period and org to show fifty took over a second;
-    one or two periods' rows are few enough to sort. Two queries a page, whatever the size."""
+    """Rows newest period first, then by org path, for the paginator, read without sorting the
+    year: at a province's size a year holds hundreds of thousands of rows not met, and both
+    counting them and ordering them all by org to show fifty took most of a second each.
 
-    def __init__(self, qs):
-        self._qs = qs
+    Within a period the path order is the departments' order (a department's top org path
+    prefixes every path in it), so the rows are counted per period and department, and a page
+    joins and sorts only the one or two departments' rows it spans. Counted up to `limit`
+    (`core.views.BoundedPaginator` asks with `bounded_count`): the periods that ended last month
+    or still run are counted per department first, and the whole range only when they hold
+    fewer rows than that. Four or six queries a page whatever the size: the counts (two, or
+    four), the departments' paths, the page."""
 
-    @cached_property
-    def _per_period(self) -> list[tuple[dt.date, int]]:
-        return list(self._qs.order_by("-period_end").values("period_end").annotate(n=Count("pk"))
-                    .values_list("period_end", "n"))
+    def __init__(self, rows, today: dt.date, limit: int = COUNT_LIMIT + 1):
+        self._rows = rows  # the range's rows, met or not
+        self._today = today
+        self._limit = limit
+        # The periods that ended last month or are still running: at a province's size they
+        # alone hold more rows than a list counts, and they come first.
+        self._recent = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+    def bounded_count(self, limit: int) -> int:
+        self._limit = limit
+        return min(self._total, limit)
 
     def count(self) -> int:
-        return sum(n for _, n in self._per_period)
+        return min(self._total, self._limit)
 
     def __len__(self) -> int:
         return self.count()
+
+    def _counted(self, rows) -> list:
+        """Rows not met per period and department, in two GROUP BYs, one per side of today
+        (`ComplianceRowQuerySet.not_met_on`'s two halves): each reads a range of the
+        (period_end, status, top_org) index and nothing else, where one OR of the two read
+        every row of the periods from the table."""
+        found: dict[tuple[dt.date, int], int] = defaultdict(int)
+        running = rows.filter(status=ComplianceRow.Status.MISSING, period_end__gte=self._today)
+        ended = rows.filter(status__in=[ComplianceRow.Status.MISSING, ComplianceRow.Status.DUE],
+                            period_end__lt=self._today)
+        for half in (running, ended):
+            for end, top, n in half.values_list("period_end", "top_org_id").annotate(n=Count("*")).order_by():
+                found[end, top] += n
+        return [(end, top, n) for (end, top), n in found.items()]
+
+    @cached_property
+    def _groups(self) -> list[tuple[dt.date, int, int]]:
+        """(period end, top org id, rows) in the list's order: of the newest periods if they
+        hold `limit` rows (each period whole), else of all."""
+        counts = self._counted(self._rows.filter(period_end__gte=self._recent))
+        if sum(n for _, _, n in counts) < self._limit:
+            counts = self._counted(self._rows)
+        paths = dict(Organization.objects.filter(pk__in={t for _, t, _ in counts}).values_list("pk", "path"))
+        counts.sort(key=lambda g: (-g[0].toordinal(), paths.get(g[1], "")))
+        return counts
+
+    @cached_property
+    def _total(self) -> int:
+        return sum(n for _, _, n in self._groups)
 
     def __getitem__(self, part):
         if not isinstance(part, slice) or part.step is not None or (part.start or 0) < 0 or part.stop is None:
             raise TypeError("rows are read a page at a time: [start:stop]")
         start, stop = part.start or 0, part.stop
-        spanned, before, seen = [], None, 0
-        for end, n in self._per_period:
+        spanned, before, seen = Q(pk__in=[]), None, 0
+        for end, top, n in self._groups:
             if seen + n > start and seen < stop:
-                spanned.append(end)
+                spanned |= Q(period_end=end, top_org_id=top)
                 before = seen if before is None else before
             seen += n
-        if not spanned:
+        if before is None:
             return []
-        rows = self._qs.filter(period_end__in=spanned).select_related("org", "rule").order_by(*MISSING_ORDER)
+        rows = self._rows.filter(spanned).not_met_on(self._today).select_related("org", "rule").order_by(*MISSING_ORDER)
         return list(rows[start - before: stop - before])
 
 

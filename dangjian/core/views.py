@@ -19,6 +19,9 @@ class BoundedPaginator(Paginator):
     @cached_property
     def _counted(self) -> tuple[int, bool]:
         rows = self.object_list
+        if hasattr(rows, "bounded_count"):  # a list that counts itself up to a limit
+            n = rows.bounded_count(self.limit + 1)
+            return min(n, self.limit), n > self.limit
         if hasattr(rows, "query"):
             # The order only costs here: the count of the first rows in any order is the same.
             n = rows.order_by()[: self.limit + 1].count()

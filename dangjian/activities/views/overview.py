@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dangjian.core import audit, periods, xlsx
-from dangjian.core.views import QueryParams, paginate
+from dangjian.core.views import BoundedPaginator, QueryParams, paginate
 from dangjian.orgs.alerts import ALERT_KINDS
 
 from .. import queries
@@ -117,11 +117,11 @@ def overview(request):
     if choice.tab == "alerts":
         page_obj, qs_base = paginate(request, alerts)
         page_obj.object_list = queries.describe_alerts(page_obj.object_list, scope)
-        missing_count = missing.count()
+        missing_count = BoundedPaginator(missing, 1).count_text
     else:
         page_obj, qs_base = paginate(request, missing)
         page_obj.object_list = queries.describe_missing(page_obj.object_list, scope)
-        missing_count = page_obj.paginator.count
+        missing_count = page_obj.paginator.count_text
     base = {"year": choice.year}
     if choice.org_pk is not None:
         base["org"] = choice.org_pk
