@@ -394,3 +394,26 @@ def test_table_cells_are_the_markup_the_template_loop_wrote():
     expected = loop.render(Context(context))
     assert tag.render(Context(context)) == expected
     assert expected.count("data-rate=") == 3 and "&amp;kind=&lt;x&gt;" in expected
+
+
+def test_alert_counts_per_department_are_the_counted_list(city, personas):
+    """The overview counts alerts from per-department counts and reads the list on its tab
+    only: for the whole scope, a unit, a root's own row and a department as the root, the
+    counts are those of the list."""
+    from collections import Counter
+
+    from dangjian.activities import queries
+    from dangjian.orgs.alerts import ALERT_KINDS
+
+    user = personas["wc_admin"]
+    for org_pk in (None, city["a"].pk):
+        scope = queries.overview_scope(user, queries.overview_roots(user, org_pk), LAST)
+        for unit in [None, *scope.units]:
+            listed = queries.overview_alerts(user, scope, unit=unit, today=TODAY)
+            expected = {k: 0 for k in ALERT_KINDS} | Counter(a.kind for a in listed)
+            assert queries.overview_alert_counts(scope, unit=unit, today=TODAY) == expected, (org_pk, unit)
+    whole = queries.overview_scope(user, queries.overview_roots(user), LAST)
+    assert sum(queries.overview_alert_counts(whole, today=TODAY).values()) > 0
+    page = text(login(user).get(f"{URL}?year={LAST}"))
+    counts = queries.overview_alert_counts(whole, today=TODAY)
+    assert f'结构预警 <span class="badge text-bg-warning">{sum(counts.values())}</span>' in page

@@ -20,7 +20,7 @@ from dangjian.core.models import Lock
 from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.core.views import COUNT_LIMIT
 from dangjian.members.models import Member
-from dangjian.orgs.alerts import ALERT_KINDS, scope_alerts
+from dangjian.orgs.alerts import ALERT_KINDS, scope_alert_counts, scope_alerts
 from dangjian.orgs.models import SEGMENT, Organization
 from dangjian.orgs.queries import under_roots
 from dangjian.orgs.services import TREE_LOCK
@@ -624,19 +624,25 @@ def describe_missing(rows, scope: OverviewScope) -> list[dict]:
     return out
 
 
+def overview_alert_counts(scope: OverviewScope, *, unit: OverviewUnit | None = None,
+                          today: dt.date | None = None) -> dict[str, int]:
+    """{kind: structure alerts} of the roots' subtrees, or of the unit, as they stand today,
+    from the per-department counts (orgs.alerts.scope_alert_counts): the list is read only on
+    its own tab."""
+    if unit is None:
+        return scope_alert_counts([r.path for r in scope.roots], today)
+    return scope_alert_counts([unit.path], today, only=unit.path if unit.own else None)
+
+
 def overview_alerts(user, scope: OverviewScope, *, unit: OverviewUnit | None = None, kind: str = "",
-                    today: dt.date | None = None) -> tuple[list, dict[str, int]]:
+                    today: dt.date | None = None) -> list:
     """Structure alerts of the roots' subtrees as they stand today (they describe the tree,
-    not a year), then of the unit; counts per kind before the kind filter."""
-    # Read per department from the cache (orgs.alerts.scope_alerts): the roots are in the view scope.
-    found = [a for a in scope_alerts([r.path for r in scope.roots], today)
-             if unit is None or unit.matches(a.org_path)]
-    counts = {k: 0 for k in ALERT_KINDS}
-    for a in found:
-        counts[a.kind] += 1
-    if kind:
-        found = [a for a in found if a.kind == kind]
-    return found, counts
+    not a year), then of the unit and of the kind."""
+    # Read per department from the cache (orgs.alerts.scope_alerts): the roots are in the view
+    # scope; a unit is read alone.
+    prefixes = [r.path for r in scope.roots] if unit is None else [unit.path]
+    return [a for a in scope_alerts(prefixes, today)
+            if (unit is None or unit.matches(a.org_path)) and (not kind or a.kind == kind)]
 
 
 def describe_alerts(alerts, scope: OverviewScope) -> list[dict]:

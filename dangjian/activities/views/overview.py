@@ -113,8 +113,9 @@ def overview(request):
     unit = _unit(choice, scope)
     missing = queries.overview_missing_list(scope, choice.year, unit=unit, kind=choice.kind, month=choice.month,
                                             today=today)
-    alerts, alert_counts = queries.overview_alerts(user, scope, unit=unit, kind=choice.alert, today=today)
+    alert_counts = queries.overview_alert_counts(scope, unit=unit, today=today)
     if choice.tab == "alerts":
+        alerts = queries.overview_alerts(user, scope, unit=unit, kind=choice.alert, today=today)
         page_obj, qs_base = paginate(request, alerts)
         page_obj.object_list = queries.describe_alerts(page_obj.object_list, scope)
         missing_count = BoundedPaginator(missing, 1).count_text
@@ -220,7 +221,7 @@ def export(request):
     missing = queries.describe_missing(
         queries.overview_missing(scope, choice.year, unit=unit, kind=choice.kind, month=choice.month, today=today)
         .iterator(chunk_size=2000), scope)
-    alerts, _ = queries.overview_alerts(user, scope, unit=unit, kind=choice.alert, today=today)
+    alerts = queries.overview_alerts(user, scope, unit=unit, kind=choice.alert, today=today)
     name = crumbs[-1].name if crumbs else (scope.roots[0].name if len(scope.roots) == 1 else "")
     filters = {k: str(v) for k, v in _export_params(choice).items()}
 
