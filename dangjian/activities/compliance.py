@@ -431,15 +431,20 @@ def _store_by_join(verdicts, start, end, org, org_ids, only) -> dict:
                        [*scope_params, *pair_params])
         deleted = cursor.rowcount
         cols = ", ".join(_VALUES)
+        # The verdicts a stored row already says leave the temporary table (the stored rows named
+        # by the scope as well as by the key: a chunk of a province's orgs is read from the orgs'
+        # index, not by scanning the whole table per chunk); what remains is changed or new.
+        cursor.execute(f"DELETE FROM compliance_fresh f USING {table} r WHERE {same} AND {scope_sql}{pairs} "
+                       f"AND ({', '.join('r.' + c for c in _VALUES)}) IS NOT DISTINCT FROM "
+                       f"({', '.join('f.' + c for c in _VALUES)})", [*scope_params, *pair_params])
         cursor.execute(f"UPDATE {table} r SET ({cols}, computed_at) = "
-                       f"({', '.join('f.' + c for c in _VALUES)}, %s) FROM compliance_fresh f "
-                       f"WHERE {same} AND ({', '.join('r.' + c for c in _VALUES)}) IS DISTINCT FROM "
-                       f"({', '.join('f.' + c for c in _VALUES)})", [timezone.now()])
+                       f"({', '.join('f.' + c for c in _VALUES)}, %s) FROM compliance_fresh f WHERE {same}",
+                       [timezone.now()])
         updated = cursor.rowcount
-        # The verdicts no row has, skipped by the unique key itself rather than by an anti-join
-        # with the table: planned while the table was empty (a year's first computation), that
-        # join re-read the rows the statement was inserting for every verdict, and a province's
-        # first chunk ran for tens of minutes.
+        # Inserted without an anti-join with the table itself: planned while the table was
+        # empty (a year's first computation), that join re-read the rows the statement was
+        # inserting for every verdict, and a province's first chunk ran for tens of minutes. The
+        # unique key still guards the insert.
         cursor.execute(f"INSERT INTO {table} ({', '.join(_KEY)}, {cols}, computed_at) "
                        f"SELECT {', '.join('f.' + c for c in _KEY)}, {', '.join('f.' + c for c in _VALUES)}, %s "
                        f"FROM compliance_fresh f ON CONFLICT ({', '.join(_KEY)}) DO NOTHING",
