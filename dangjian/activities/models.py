@@ -366,11 +366,20 @@ class ActivityRule(models.Model):
 class ComplianceRowQuerySet(TopOrgQuerySetMixin, models.QuerySet):
     def not_met_on(self, today):
         """应开未开 as of `today`: missing, or still `due` although its period is over."""
+        running, ended = self._not_met_halves(today)
+        return self.filter(running | ended)
+
+    def not_met_parts(self, today):
+        """`not_met_on` as two querysets, the running periods' and the ended ones', for a count
+        per side that reads each half from the index alone."""
+        return tuple(self.filter(q) for q in self._not_met_halves(today))
+
+    @staticmethod
+    def _not_met_halves(today) -> tuple[Q, Q]:
         # Written per side of `today` so that each half is a range of the (period_end, status)
         # index: a running period's many `due` rows are never read to be thrown away.
-        return self.filter(Q(status=ComplianceRow.Status.MISSING, period_end__gte=today)
-                           | Q(status__in=[ComplianceRow.Status.MISSING, ComplianceRow.Status.DUE],
-                               period_end__lt=today))
+        return (Q(status=ComplianceRow.Status.MISSING, period_end__gte=today),
+                Q(status__in=[ComplianceRow.Status.MISSING, ComplianceRow.Status.DUE], period_end__lt=today))
 
     def with_status_on(self, today):
         """Each row with `status_now`, the status `ComplianceRow.status_on` gives it today."""

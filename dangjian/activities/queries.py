@@ -567,14 +567,11 @@ class NewestPeriodFirst:
 
     def _counted(self, rows) -> list:
         """Rows not met per period and department, in two GROUP BYs, one per side of today
-        (`ComplianceRowQuerySet.not_met_on`'s two halves): each reads a range of the
+        (`ComplianceRowQuerySet.not_met_parts`): each reads a range of the
         (period_end, status, top_org) index and nothing else, where one OR of the two read
         every row of the periods from the table."""
         found: dict[tuple[dt.date, int], int] = defaultdict(int)
-        running = rows.filter(status=ComplianceRow.Status.MISSING, period_end__gte=self._today)
-        ended = rows.filter(status__in=[ComplianceRow.Status.MISSING, ComplianceRow.Status.DUE],
-                            period_end__lt=self._today)
-        for half in (running, ended):
+        for half in rows.not_met_parts(self._today):
             for end, top, n in half.values_list("period_end", "top_org_id").annotate(n=Count("*")).order_by():
                 found[end, top] += n
         return [(end, top, n) for (end, top), n in found.items()]

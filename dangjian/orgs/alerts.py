@@ -221,11 +221,9 @@ def structure_alerts(*, org: Organization | None = None, orgs_qs=None, today: dt
 # vacancies are judged against the day, so the day and the thresholds name the entries too.
 
 
-def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Alert]:
-    """The alerts of the active orgs in the subtrees `prefixes`, as `structure_alerts` gives
-    them (ordered by org path then kind), read per department from the cache and computed only
-    for the departments missing there: a fixed number of queries whatever the tree."""
-    today = today or timezone.localdate()
+def _per_department(today: dt.date):
+    """The computation `departments.read` calls for the missing departments' alerts, and the
+    stamp that names its entries."""
     t = Thresholds.from_defaults()
 
     def compute(where) -> dict[str, list[Alert]]:
@@ -234,7 +232,15 @@ def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Aler
             computed[top_path(a.org_path)].append(a)
         return computed
 
-    stamp = f"{today.isoformat()}:{zlib.crc32(repr(t).encode()):x}"
+    return compute, f"{today.isoformat()}:{zlib.crc32(repr(t).encode()):x}"
+
+
+def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Alert]:
+    """The alerts of the active orgs in the subtrees `prefixes`, as `structure_alerts` gives
+    them (ordered by org path then kind), read per department from the cache and computed only
+    for the departments missing there: a fixed number of queries whatever the tree."""
+    today = today or timezone.localdate()
+    compute, stamp = _per_department(today)
     found = departments.read("alerts", prefixes, compute, stamp, default=[])
     out = [a for alerts in found.values() for a in alerts if any(a.org_path.startswith(x) for x in prefixes)]
     order = {k: i for i, k in enumerate(ALERT_KINDS)}
@@ -258,15 +264,16 @@ def scope_alert_counts(prefixes: list[str], today: dt.date | None = None, *, onl
             if only is None or a.org_path == only:
                 counts[a.kind] += 1
         return counts
-    t = Thresholds.from_defaults()
+    alerts_of, stamp = _per_department(today)
 
     def compute(where) -> dict[str, dict[str, int]]:
-        computed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for a in structure_alerts(orgs_qs=Organization.objects.filter(where), today=today, thresholds=t):
-            computed[top_path(a.org_path)][a.kind] += 1
-        return {part: dict(kinds) for part, kinds in computed.items()}
+        out: dict[str, dict[str, int]] = {}
+        for part, alerts in alerts_of(where).items():
+            kinds = out.setdefault(part, {})
+            for a in alerts:
+                kinds[a.kind] = kinds.get(a.kind, 0) + 1
+        return out
 
-    stamp = f"{today.isoformat()}:{zlib.crc32(repr(t).encode()):x}"
     for part, kinds in departments.read("alert-counts", prefixes, compute, stamp, default={}).items():
         if only is not None and part != only:
             continue
