@@ -396,24 +396,46 @@ def test_table_cells_are_the_markup_the_template_loop_wrote():
     assert expected.count("data-rate=") == 3 and "&amp;kind=&lt;x&gt;" in expected
 
 
-def test_alert_counts_per_department_are_the_counted_list(city, personas):
-    """The overview counts alerts from per-department counts and reads the list on its tab
-    only: for the whole scope, a unit, a root's own row and a department as the root, the
-    counts are those of the list."""
+def test_alert_counts_and_pages_per_department_are_the_whole_list(city, personas, monkeypatch):
+    """The overview counts alerts from per-department counts and reads the list a page at a
+    time from the departments the page spans: for the whole scope, a unit, a root's own row and
+    a department as the root, and for each kind, the counts and every page are those of the
+    whole list filtered here, and a page reads only the departments it spans."""
     from collections import Counter
 
     from dangjian.activities import queries
-    from dangjian.orgs.alerts import ALERT_KINDS
+    from dangjian.orgs import departments
+    from dangjian.orgs.alerts import ALERT_KINDS, scope_alerts
+    from dangjian.orgs.models import top_path
 
     user = personas["wc_admin"]
+    every = scope_alerts([r.path for r in queries.overview_roots(user)], TODAY)
+    assert len({a.kind for a in every}) >= 2 and len({top_path(a.org_path) for a in every}) >= 2
+    asked = []
+    read_parts = departments.read_parts
+    monkeypatch.setattr(departments, "read_parts", lambda name, parts, *a, **kw: (
+        asked.append((name, list(parts))), read_parts(name, parts, *a, **kw))[1])
     for org_pk in (None, city["a"].pk):
         scope = queries.overview_scope(user, queries.overview_roots(user, org_pk), LAST)
         for unit in [None, *scope.units]:
-            listed = queries.overview_alerts(user, scope, unit=unit, today=TODAY)
-            expected = {k: 0 for k in ALERT_KINDS} | Counter(a.kind for a in listed)
+            prefixes = [unit.path] if unit else [r.path for r in scope.roots]
+            whole = [a for a in scope_alerts(prefixes, TODAY) if unit is None or unit.matches(a.org_path)]
+            expected = {k: 0 for k in ALERT_KINDS} | Counter(a.kind for a in whole)
             assert queries.overview_alert_counts(scope, unit=unit, today=TODAY) == expected, (org_pk, unit)
-    whole = queries.overview_scope(user, queries.overview_roots(user), LAST)
-    assert sum(queries.overview_alert_counts(whole, today=TODAY).values()) > 0
+            for kind in ["", *sorted({a.kind for a in whole})]:
+                reference = [a for a in whole if not kind or a.kind == kind]
+                listed = queries.overview_alerts(user, scope, unit=unit, kind=kind, today=TODAY)
+                assert len(listed) == len(reference) and list(listed) == reference, (org_pk, unit, kind)
+                for size in (1, 3, 7):
+                    for start in range(0, len(reference) + 1, size):
+                        asked.clear()
+                        assert listed[start:start + size] == reference[start:start + size], (unit, kind, size)
+                        spanned = {top_path(a.org_path) for a in reference[start:start + size]}
+                        assert all(set(parts) == spanned for name, parts in asked if name == "alerts"), asked
+                if reference:
+                    assert listed[-1] == reference[-1] and listed[0] == reference[0]
+    whole_scope = queries.overview_scope(user, queries.overview_roots(user), LAST)
     page = text(login(user).get(f"{URL}?year={LAST}"))
-    counts = queries.overview_alert_counts(whole, today=TODAY)
+    counts = queries.overview_alert_counts(whole_scope, today=TODAY)
+    assert sum(counts.values()) > 0
     assert f'结构预警 <span class="badge text-bg-warning">{sum(counts.values())}</span>' in page

@@ -20,7 +20,7 @@ from dangjian.core.models import Lock
 from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.core.views import COUNT_LIMIT
 from dangjian.members.models import Member
-from dangjian.orgs.alerts import ALERT_KINDS, scope_alert_counts, scope_alerts
+from dangjian.orgs.alerts import ALERT_KINDS, scope_alert_counts, scope_alert_list
 from dangjian.orgs.models import SEGMENT, Organization
 from dangjian.orgs.queries import under_roots
 from dangjian.orgs.services import TREE_LOCK
@@ -632,14 +632,14 @@ def overview_alert_counts(scope: OverviewScope, *, unit: OverviewUnit | None = N
 
 
 def overview_alerts(user, scope: OverviewScope, *, unit: OverviewUnit | None = None, kind: str = "",
-                    today: dt.date | None = None) -> list:
+                    today: dt.date | None = None):
     """Structure alerts of the roots' subtrees as they stand today (they describe the tree,
-    not a year), then of the unit and of the kind."""
-    # Read per department from the cache (orgs.alerts.scope_alerts): the roots are in the view
-    # scope; a unit is read alone.
-    prefixes = [r.path for r in scope.roots] if unit is None else [unit.path]
-    return [a for a in scope_alerts(prefixes, today)
-            if (unit is None or unit.matches(a.org_path)) and (not kind or a.kind == kind)]
+    not a year), then of the unit and of the kind: a sequence read a page at a time
+    (orgs.alerts.scope_alert_list)."""
+    kinds = (kind,) if kind else tuple(ALERT_KINDS)
+    if unit is None:
+        return scope_alert_list([r.path for r in scope.roots], today, kinds=kinds)
+    return scope_alert_list([unit.path], today, kinds=kinds, only=unit.path if unit.own else None)
 
 
 def describe_alerts(alerts, scope: OverviewScope) -> list[dict]:

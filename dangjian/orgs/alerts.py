@@ -17,9 +17,11 @@ Kinds of alert:
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
@@ -248,22 +250,16 @@ def scope_alerts(prefixes: list[str], today: dt.date | None = None) -> list[Aler
     return out
 
 
-def scope_alert_counts(prefixes: list[str], today: dt.date | None = None, *, only: str | None = None) -> dict[str, int]:
-    """{kind: alerts} of the subtrees `prefixes` (of the org at path `only` alone, when given),
-    what `scope_alerts` would count, read from a count per department and kind kept in the
-    cache beside the alerts: the overview shows the counts on every view, and at a province's
-    size reading back every department's alerts to count them took a third of a second. A
-    subtree deeper than a department, or one org below a root, is counted from its
-    department's alerts."""
-    today = today or timezone.localdate()
-    counts = {k: 0 for k in ALERT_KINDS}
-    # A department's entry holds its whole subtree: one org's own alerts are counted from a
-    # department's count only for a root (whose entry is its own row).
-    if any(len(p) > 2 * SEGMENT for p in prefixes) or (only is not None and len(only) > SEGMENT):
-        for a in scope_alerts(prefixes, today):
-            if only is None or a.org_path == only:
-                counts[a.kind] += 1
-        return counts
+def _deep(prefixes: list[str], only: str | None) -> bool:
+    """Whether the subtrees ask for less than whole departments: a department's entry holds its
+    whole subtree, so one org's own alerts are kept apart only for a root (its entry is its own
+    row)."""
+    return any(len(p) > 2 * SEGMENT for p in prefixes) or (only is not None and len(only) > SEGMENT)
+
+
+def _department_counts(prefixes: list[str], today: dt.date, only: str | None) -> dict[str, dict[str, int]]:
+    """{department: {kind: alerts}} of the subtrees `prefixes` (of the root `only` alone, when
+    given), kept in the cache beside the alerts."""
     alerts_of, stamp = _per_department(today)
 
     def compute(where) -> dict[str, dict[str, int]]:
@@ -274,9 +270,95 @@ def scope_alert_counts(prefixes: list[str], today: dt.date | None = None, *, onl
                 kinds[a.kind] = kinds.get(a.kind, 0) + 1
         return out
 
-    for part, kinds in departments.read("alert-counts", prefixes, compute, stamp, default={}).items():
-        if only is not None and part != only:
-            continue
+    found = departments.read("alert-counts", prefixes, compute, stamp, default={})
+    return {part: kinds for part, kinds in found.items() if only is None or part == only}
+
+
+def scope_alert_counts(prefixes: list[str], today: dt.date | None = None, *, only: str | None = None) -> dict[str, int]:
+    """{kind: alerts} of the subtrees `prefixes` (of the org at path `only` alone, when given),
+    what `scope_alerts` would count, read from a count per department and kind kept in the
+    cache beside the alerts: the overview shows the counts on every view, and at a province's
+    size reading back every department's alerts to count them took a third of a second. A
+    subtree deeper than a department, or one org below a root, is counted from its
+    department's alerts."""
+    today = today or timezone.localdate()
+    counts = {k: 0 for k in ALERT_KINDS}
+    if _deep(prefixes, only):
+        for a in scope_alerts(prefixes, today):
+            if only is None or a.org_path == only:
+                counts[a.kind] += 1
+        return counts
+    for kinds in _department_counts(prefixes, today, only).values():
         for kind, n in kinds.items():
             counts[kind] += n
     return counts
+
+
+class ScopeAlertList(Sequence):
+    """The alerts `scope_alerts` lists for whole departments, of the kinds `kinds`, read a page
+    at a time: its length is summed from the per-department counts, and a slice reads the
+    alerts of the departments it spans only. At a province's size the overview's alert tab
+    read back and sorted every department's alerts to show twenty.
+
+    The order is `scope_alerts`': org path, then kind, then message. Paths are made of
+    fixed-width segments, so every path in a department sorts between the department's own and
+    the next department's: the departments in path order, each in its own order, are that
+    order."""
+
+    # Departments read at once when the whole list is walked (an export).
+    BATCH = 200
+
+    def __init__(self, prefixes: list[str], today: dt.date, kinds, only: str | None = None):
+        self.today = today
+        self.kinds = frozenset(kinds)
+        counted = _department_counts(prefixes, today, only)
+        self.parts: list[str] = []
+        self.ends: list[int] = []  # the running total at the end of each department
+        total = 0
+        for part in sorted(counted):
+            n = sum(counted[part].get(k, 0) for k in self.kinds)
+            if n:
+                total += n
+                self.parts.append(part)
+                self.ends.append(total)
+
+    def __len__(self) -> int:
+        return self.ends[-1] if self.ends else 0
+
+    def _alerts_of(self, parts: list[str]) -> list[Alert]:
+        compute, stamp = _per_department(self.today)
+        found = departments.read_parts("alerts", parts, compute, stamp, default=[])
+        return [a for part in parts for a in found[part] if a.kind in self.kinds]
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            n = len(self)
+            i = index + n if index < 0 else index
+            if not 0 <= i < n:
+                raise IndexError(index)
+            return self[i:i + 1][0]
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            return list(self)[index]
+        if start >= stop:
+            return []
+        first = bisect.bisect_right(self.ends, start)
+        last = bisect.bisect_left(self.ends, stop)
+        before = self.ends[first - 1] if first else 0
+        return self._alerts_of(self.parts[first:last + 1])[start - before:stop - before]
+
+    def __iter__(self):
+        for i in range(0, len(self.parts), self.BATCH):
+            yield from self._alerts_of(self.parts[i:i + self.BATCH])
+
+
+def scope_alert_list(prefixes: list[str], today: dt.date | None = None, *, kinds=tuple(ALERT_KINDS),
+                     only: str | None = None) -> Sequence[Alert]:
+    """The alerts of the subtrees `prefixes` (of the org at path `only` alone, when given), of the
+    kinds `kinds`, in `scope_alerts`' order: read a page at a time (ScopeAlertList) for whole
+    departments, as a list for a subtree deeper than one."""
+    today = today or timezone.localdate()
+    if _deep(prefixes, only):
+        wanted = set(kinds)
+        return [a for a in scope_alerts(prefixes, today) if a.kind in wanted and (only is None or a.org_path == only)]
+    return ScopeAlertList(prefixes, today, kinds, only)

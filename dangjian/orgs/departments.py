@@ -105,7 +105,17 @@ def read(name: str, prefixes: list[str], compute: Callable[[Q], dict], stamp: st
     fingerprint, and `compute`'s own when something is missing."""
     if not prefixes:
         return {}
-    wanted = parts(prefixes)
+    return read_parts(name, parts(prefixes), compute, stamp, default, cover=prefixes)
+
+
+def read_parts(name: str, wanted: list[str], compute: Callable[[Q], dict], stamp: str = "", default=None, *,
+               cover: list[str] | None = None) -> dict:
+    """`read` for the departments `wanted` themselves (as `parts` names them: a root stands for
+    its own organization only): a page that shows a few departments of many reads only those.
+    With more than MANY to compute, one pass over the subtrees `cover` replaces the filter
+    naming each."""
+    if not wanted:
+        return {}
     gens = cache.get_many([_gen_key(p) for p in wanted])
     base = f"{PREFIX}:{name}:{stamp}:{fingerprint()}"
     keys = {p: f"{base}:{p}:{gens.get(_gen_key(p), 0)}" for p in wanted}
@@ -113,15 +123,15 @@ def read(name: str, prefixes: list[str], compute: Callable[[Q], dict], stamp: st
     missing = [p for p in wanted if keys[p] not in found]
     if missing:
         where = Q(pk__in=[])
-        if len(missing) > MANY:
+        if cover and len(missing) > MANY:
             # Whole departments (a unit admin's prefix may lie inside one): a root covers its own.
-            for cover in {p if len(p) <= SEGMENT else top_path(p) for p in prefixes}:
-                where |= Q(path__startswith=cover)
+            for p in {p if len(p) <= SEGMENT else top_path(p) for p in cover}:
+                where |= Q(path__startswith=p)
         else:
             for p in missing:
                 where |= Q(path=p) if len(p) <= SEGMENT else Q(path__startswith=p)
         computed = compute(where)
-        fresh = {keys[p]: computed.get(p, default) for p in wanted if keys[p] not in found}
+        fresh = {keys[p]: computed.get(p, default) for p in missing}
         cache.set_many(fresh, LIFETIME if settings.CACHE_SHARED else LIFETIME_PER_PROCESS)
         found.update(fresh)
     return {p: found[keys[p]] for p in wanted}
