@@ -114,6 +114,15 @@ def test_secretary_outranked(tree):
     factories.member(d, name="主任科员", rank=31)
     alerts = structure_alerts(org=tree["a"], today=TODAY)
     assert kinds_for(alerts, c) == [] and kinds_for(alerts, d) == []
+    # the member quoted is the branch's highest-ranked ordinary member, the first by name among
+    # equals; one no longer on the roll is not compared
+    e = sound_branch(tree["a"], "TIE", rank=30)
+    factories.member(e, name="B科长", rank=50)
+    factories.member(e, name="A科长", rank=50)
+    factories.member(e, name="C处长", rank=70, status="transferred_out")
+    alert = next(a for a in structure_alerts(org=tree["a"], today=TODAY)
+                 if a.org_id == e.pk and a.kind == "secretary_outranked")
+    assert "支部党员 A科长（正科级）" in alert.message
 
 
 def test_organ_committee_without_discipline_officer(tree):
