@@ -33,6 +33,9 @@ class Target:
     code: str
     name: str
     path: str
+    # Further subtrees the target answers for: at unit level, the unit's 党组 (or 党委) beside its
+    # organ party organization — the 党组书记 is the 第一责任人 of the unit's party building.
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +66,12 @@ def register(code: str, label: str, measures: str, params: tuple[str, ...] = ())
 
 
 class Rollup:
-    """Adds figures of any org to the target whose subtree holds it (targets may nest: a
-    figure then counts for every enclosing target)."""
+    """Adds figures of any org to the target whose subtree holds it, or one of the subtrees it
+    also answers for (`Target.also`); targets may nest: a figure then counts for every
+    enclosing target."""
 
     def __init__(self, targets: Iterable[Target]):
-        self.by_path = {t.path: t.org_id for t in targets}
+        self.by_path = {path: t.org_id for t in targets for path in (t.path, *t.also)}
 
     def owners(self, path: str) -> list[int]:
         return [self.by_path[path[:end]] for end in range(SEGMENT, len(path) + 1, SEGMENT)

@@ -1,6 +1,8 @@
 """Reads of assessment: who a level assesses, runs and their scores."""
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -12,18 +14,40 @@ from dangjian.orgs.models import Organization
 from .metrics import Target
 from .models import GRADE_ORDER, Admonition, Grade, Indicator, Level, ManualScore, Run, Scheme, TargetScore
 
+# The kinds of a unit's organization under the working committee, highest first.
+UNIT_TARGET_KINDS = ("committee", "organ_committee", "general_branch", "branch")
+
+
+def _unit_rank(kind: str) -> int:
+    return UNIT_TARGET_KINDS.index(kind) if kind in UNIT_TARGET_KINDS else len(UNIT_TARGET_KINDS)
+
 
 def targets(level: str) -> list[Target]:
-    """The organizations a level assesses, in tree order: for `unit`, each department's top
-    grassroots party organization (the working committee's direct children, its 机关党委, 党总支
-    or 党支部 — a 党组 is a leading group holding none of the organizational life assessed, and
-    its work is assessed through the unit's organization); for `branch`, every active 党支部."""
+    """The organizations a level assesses, in tree order.
+
+    `unit`: each department's top grassroots party organization (the working committee's direct
+    children: its 机关党委, 党总支 or 党支部), answering also for the unit's 党组 (or 党委) beside
+    it — the same 单位 — whose secretary is the first responsible person for the unit's party
+    building (seed 000: 党组（党委）书记是第一责任人): the 党组's duty items, records and set-up count
+    for the unit. A 党组 is never a target of its own. `branch`: every active 党支部."""
     qs = Organization.objects.filter(status=Organization.Status.ACTIVE)
-    if level == Level.UNIT:
-        qs = qs.filter(parent__kind="working_committee").exclude(kind="leading_group")
-    else:
-        qs = qs.filter(kind="branch")
-    return [Target(*row) for row in qs.order_by("path").values_list("pk", "code", "name", "path")]
+    if level != Level.UNIT:
+        return [Target(*row) for row in qs.filter(kind="branch").order_by("path")
+                .values_list("pk", "code", "name", "path")]
+    rows = list(qs.filter(parent__kind="working_committee").order_by("path")
+                .values_list("pk", "code", "name", "path", "kind", "unit_id"))
+    groups: dict[int, list[str]] = defaultdict(list)
+    for *_, path, kind, unit in rows:
+        if kind == "leading_group" and unit is not None:
+            groups[unit].append(path)
+    # A unit with more than one organization under the working committee (rare: a 机关党委 and a
+    # separate 支部) has its 党组 counted once, with the highest of them.
+    answering: dict[int, int] = {}
+    for pk, _, _, _, kind, unit in sorted(rows, key=lambda r: (_unit_rank(r[4]), r[3])):
+        if unit is not None and kind != "leading_group":
+            answering.setdefault(unit, pk)
+    return [Target(pk, code, name, path, tuple(groups[unit]) if answering.get(unit) == pk else ())
+            for pk, code, name, path, kind, unit in rows if kind != "leading_group"]
 
 
 def require_view(user) -> None:

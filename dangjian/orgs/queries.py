@@ -14,7 +14,7 @@ from dangjian.core.scoping import scope_of
 
 from . import departments
 from .alerts import ALERT_KINDS, Thresholds, kinds_of, scope_alerts
-from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, Term, top_of_path, top_org_models, top_path
+from .models import SEGMENT, CommitteeSeat, Organization, OrgKind, SeatRole, Term, top_of_path, top_org_models, top_path
 
 # Members counted in the figures: those on the roster now.
 ACTIVE_MEMBER = Q(members__status="active")
@@ -362,3 +362,42 @@ def top_org_mismatches() -> dict[str, int]:
             prefix += f"{related.TOP_ORG_FROM}__"
         found[model._meta.label] = wrong(model._base_manager.all(), prefix)
     return {label: n for label, n in found.items() if n}
+
+
+# How each seat of a unit's party organizations answers for its party building (seed 001: “党组
+# （党委）书记负总责、班子成员分工负责、机关党委推进落实、行政负责人‘一岗双责’”; seed 000: 第一责任人).
+# The unit's administrative heads hold no seat: their 一岗双责 is on their duty list.
+UNIT_DUTIES = {
+    ("leading_group", SeatRole.SECRETARY): "第一责任人，对本单位党建工作负总责",
+    ("leading_group", None): "班子成员，对分管部门、单位的党建工作负领导责任（一岗双责）",
+    (None, SeatRole.SECRETARY): "负责谋划和统筹推进本单位机关党建工作，推进落实",
+    (None, SeatRole.DISCIPLINE_OFFICER): "协助党组织加强党风廉政建设，履行监督责任",
+}
+
+
+def unit_duties(user, org: Organization) -> list[dict]:
+    """Who answers for what in the unit of a department's top organization (a working
+    committee's direct child): the unit's 党组 (or 党委) and its organ party organization are
+    assessed together as one target (assessment.queries.targets). Each organization of the unit
+    under the working committee, 党组 first, with its seats that carry a duty in the unit's
+    responsibility system. Empty for any other organization. Two queries; organizations the
+    user may not view are named without their seats."""
+    if org.unit_id is None or org.parent_id is None or org.parent.kind != OrgKind.WORKING_COMMITTEE:
+        return []
+    orgs = list(Organization.objects.filter(parent_id=org.parent_id, unit_id=org.unit_id, status="active")
+                .order_by("path"))
+    if len(orgs) < 2:
+        return []
+    orgs.sort(key=lambda o: (o.kind != OrgKind.LEADING_GROUP, o.path))
+    visible = set(Organization.objects.visible_to(user).filter(pk__in=[o.pk for o in orgs]).values_list("pk", flat=True))
+    seats: dict[int, list] = {o.pk: [] for o in orgs}
+    for seat in (CommitteeSeat.objects.filter(org__in=visible, is_active=True).select_related("holder")
+                 .order_by("org_id", "id")):
+        kind = next(o.kind for o in orgs if o.pk == seat.org_id)
+        duty = (UNIT_DUTIES.get((kind, seat.role)) or UNIT_DUTIES.get((kind, None))
+                if kind == OrgKind.LEADING_GROUP else UNIT_DUTIES.get((None, seat.role)))
+        if duty:
+            seats[seat.org_id].append({"seat": seat, "duty": duty})
+    order = list(SeatRole.values)
+    return [{"org": o, "visible": o.pk in visible, "is_party_group": o.kind == OrgKind.LEADING_GROUP,
+             "seats": sorted(seats[o.pk], key=lambda s: order.index(s["seat"].role))} for o in orgs]

@@ -105,6 +105,7 @@ def detail(request, pk):
         "page_obj": members_page,
         "qs_base": qs_base,
         "figures": queries.subtree_counts(org),
+        "unit_duties": queries.unit_duties(user, org),
         "history": history_rows.describe(entries, labels),
         "can_edit": can(user, "edit", org.path),
         "can_export": can(user, "import", org.path),

@@ -1,5 +1,5 @@
 """Two years of 述职评议 for the demo city: the working committee's review of every unit's party
-organization, with duty reports, voter groups, ballots, votes and comments to rectify.
+organization and 党组 (both secretaries report, seed 000), with duty reports, voter groups, ballots, votes and comments to rectify.
 
 The reports are written from phrase pools: a report's own text is made of short slots (the unit's
 work, figures, places, months), so two units' reports share only short runs and the standard
@@ -24,7 +24,7 @@ from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
 from . import services
-from .models import GRADES, DutyReport, DutyReview, ReviewItem
+from .models import GRADES, NOT_REPORTING_KINDS, DutyReport, DutyReview, ReviewItem
 
 GROUPS = (("党员代表", 40, 24), ("两代表一委员", 30, 8), ("群众代表", 30, 8))  # name, weight %, ballots
 TURNOUT = 0.9
@@ -90,7 +90,7 @@ def report_text(rng: random.Random, org_name: str, year: int) -> tuple[str, list
 
 def _units(wc: Organization) -> list[Organization]:
     return list(Organization.objects.filter(parent=wc, status=Organization.Status.ACTIVE)
-                .exclude(kind__in=("leading_group", "cell")).order_by("path"))
+                .exclude(kind__in=NOT_REPORTING_KINDS).order_by("path"))
 
 
 def _reporters(orgs: list[Organization]) -> dict[int, Member]:

@@ -61,10 +61,10 @@ def min_group() -> int:
 
 # Kinds of organization that hold a review of the organizations below them.
 ORGANIZER_KINDS = ("working_committee", "committee", "organ_committee", "general_branch")
-# Direct subordinates expected to report, unless one of these kinds: a 党组 sits beside the
-# grassroots chain (its secretary reports through its department's party organization) and a
-# 党小组 is part of its branch.
-NOT_REPORTING_KINDS = ("leading_group", "cell")
+# Direct subordinates expected to report, unless one of these kinds: a 党小组 is part of its
+# branch. A 党组 reports beside its unit's organ party organization: seed 000 asks both the
+# 党组（党委）书记, the first responsible person, and the organ party secretary to 述职.
+NOT_REPORTING_KINDS = ("cell",)
 
 
 def default_grade_points() -> dict:

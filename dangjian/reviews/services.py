@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
-from dangjian.core import audit, jobs, versioning
+from dangjian.core import audit, defaults, jobs, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_copies, read_document
 from dangjian.members.models import Member
@@ -179,8 +179,8 @@ def update_review(user, review: DutyReview, *, title: str, meeting_on=None, vote
 
 
 def expected_orgs(review: DutyReview):
-    """The organizations expected to report: the organizer's direct subordinates, except 党组 and
-    党小组 (see models.NOT_REPORTING_KINDS)."""
+    """The organizations expected to report: the organizer's direct subordinates, 党组 included,
+    except 党小组 (see models.NOT_REPORTING_KINDS)."""
     return (Organization.objects.filter(parent_id=review.org_id, status=Organization.Status.ACTIVE)
             .exclude(kind__in=NOT_REPORTING_KINDS).order_by("path"))
 
@@ -533,26 +533,43 @@ def _check_reporter(org: Organization, reporter) -> Member:
             _fail("reporter", "所选党员不存在")
     if reporter.status != Member.Status.ACTIVE:
         _fail("reporter", f"{reporter.name} 不是在册党员")
-    holds_seat = CommitteeSeat.objects.filter(org=org, holder=reporter, is_active=True).exists()
-    if not reporter.org.path.startswith(org.path) and not holds_seat:
-        _fail("reporter", f"{reporter.name} 不是{org.name}的党员或委员")
+    if not reporter_candidates(org).filter(pk=reporter.pk).exists():
+        _fail("reporter", f"{reporter.name} 不是{org.name}的党员或委员" if org.kind != "leading_group"
+              else f"{reporter.name} 不是{org.name}的成员（委员或本单位党员领导干部）")
     return reporter
 
 
+def _unit_leaders(org: Organization):
+    """A 党组's people where it has no seats entered: its unit's leading cadres (党组成员 sit in the
+    organ's branches for their organizational life, not on the 党组's roll)."""
+    if org.kind != "leading_group" or org.unit_id is None:
+        return Member.objects.none()
+    return Member.objects.filter(status=Member.Status.ACTIVE, is_leader=True, org__unit_id=org.unit_id)
+
+
 def reporter_candidates(org: Organization):
-    """Who may report for an org: its members (whole subtree) and its committee's seat holders."""
+    """Who may report for an org: its members (whole subtree) and its committee's seat holders;
+    for a 党组, also its unit's leading cadres."""
     seats = CommitteeSeat.objects.filter(org=org, is_active=True, holder__isnull=False).values("holder_id")
     return (Member.objects.filter(status=Member.Status.ACTIVE)
-            .filter(Q(org__path__startswith=org.path) | Q(pk__in=seats)).order_by("name", "pk"))
+            .filter(Q(org__path__startswith=org.path) | Q(pk__in=seats) | Q(pk__in=_unit_leaders(org).values("pk")))
+            .order_by("name", "pk"))
 
 
 def default_reporter(org: Organization) -> Member | None:
-    """The org's secretary (else its deputy secretary), as the one who normally reports."""
+    """The org's secretary (else its deputy secretary), as the one who normally reports; for a
+    党组 without a secretary seat entered, its unit's leading cadre whose 职务 names the office
+    (党组书记、局长), as the duty lists find the 党组书记 (rules/duties.yaml `post_keyword`)."""
     seat = (CommitteeSeat.objects.filter(org=org, is_active=True, holder__isnull=False,
                                          holder__status=Member.Status.ACTIVE,
                                          role__in=("secretary", "deputy_secretary"))
             .select_related("holder").order_by("-role").first())  # "secretary" sorts after "deputy…"
-    return seat.holder if seat else None
+    if seat is not None:
+        return seat.holder
+    keyword = ((defaults.load("duties").get("roles") or {}).get("party_group_secretary") or {}).get("post_keyword")
+    if not keyword:
+        return None
+    return _unit_leaders(org).filter(post__contains=keyword).order_by("org__path", "name", "pk").first()
 
 
 def _atomic_with_file(fn):
