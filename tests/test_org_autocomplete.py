@@ -276,7 +276,7 @@ def test_weak_identify_form_org_is_an_autocomplete(login_as, tree):
     org_services.dissolve_org(None, gone, dt.date(2024, 1, 1))
     c = login_as("wcadmin")
     form = html(c.get("/ratings/weak/new/"))
-    assert "/orgs/lookup/?capability=manage&amp;kind=organ_committee" in form
+    assert "/orgs/lookup/?capability=inspect&amp;kind=organ_committee" in form
     data = {"identified_on": "2025-03-01", "reasons": "书记长期空缺"}
     r = c.post("/ratings/weak/new/", {**data, "org_code": "NOPE"})
     assert "未找到组织代码“NOPE”，或不在您的管理范围内" in html(r)

@@ -22,6 +22,7 @@ from dangjian.orgs import services as org_services
 from dangjian.ratings import demo, levels, rules, services
 from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
 from dangjian.ratings.rules import RatingError
+from tests import factories
 from tests.factories import branch_with, everyone, login, record
 from tests.factories import page_text as text
 
@@ -529,6 +530,39 @@ def test_weak_pages_identify_plan_note_close(rated, personas):
     assert 'data-status="closed"' in page and "查看记录，访谈党员，整顿完成" in page and "验收销号" in page
     listing = text(staff.get("/ratings/weak/?status=closed"))
     assert f'data-org="{r9.code}" data-status="closed"' in listing
+
+
+def test_an_inspector_names_weak_organizations_of_its_assigned_units_only(rated):
+    """督查考核员: an inspection team names a weak organization in the units it is assigned to;
+    another unit's organization is outside its scope, and closing a case stays the committee's."""
+    tree = rated
+    r9 = rated["branches"][9]
+    unit = rated["b"] if r9.parent_id == rated["b"].pk else rated["a"]
+    other = next(b for b in rated["branches"] if b.parent_id != unit.pk)
+    inspector = login(factories.user("inspector", unit, username="inspector_unit"))
+    page = text(inspector.get("/ratings/weak/"))
+    assert 'href="/ratings/weak/new/"' in page
+    assert inspector.get("/ratings/weak/new/").status_code == 200
+    # The form's autocomplete offers the inspector's units' organizations only.
+    found = text(inspector.get(f"/orgs/lookup/?capability=inspect&kind=branch&q={r9.code}"))
+    assert r9.name in found
+    assert other.name not in text(inspector.get(f"/orgs/lookup/?capability=inspect&kind=branch&q={other.code}"))
+    refused = inspector.post("/ratings/weak/new/", {"org_code": other.code, "identified_on": AFTER.isoformat(),
+                                                   "reasons": "组织生活不正常"})
+    assert refused.status_code == 200 and "不在您的管理范围内" in text(refused)
+    assert not WeakOrg.objects.filter(org=other).exists()
+    done = inspector.post("/ratings/weak/new/", {"org_code": r9.code, "identified_on": AFTER.isoformat(),
+                                                "reasons": "督查发现：组织生活不正常，书记长期空缺"})
+    assert done.status_code == 302
+    w = WeakOrg.objects.get(org=r9)
+    assert w.identified_by.username == "inspector_unit" and w.source == "manual"
+    closing = {"closed_on": "2026-03-01", "verification": "整顿完成"}
+    assert inspector.post(f"/ratings/weak/{w.pk}/close/", closing).status_code == 404
+    assert inspector.post(f"/ratings/weak/{w.pk}/withdraw/", {"reason": "x"}).status_code == 404
+    assert WeakOrg.objects.get(pk=w.pk).is_open
+    # A leader (read-only) still names nothing.
+    leader = login(factories.user("leader", tree["wc"], username="leader_ro"))
+    assert leader.get("/ratings/weak/new/").status_code == 404
 
 
 # ---- set-based: query counts do not grow -------------------------------------------------------

@@ -26,12 +26,14 @@ from django.http import Http404
 
 # Capabilities by role. "view" = read the subtree; "edit" = change org/member records;
 # "import" = bulk import and export; "see_id" = the full 身份证号; "manage" = the working
-# committee's own work (with a working committee in scope); "self" = own record only.
+# committee's own work (with a working committee in scope); "inspect" = what an inspection team
+# does over the organizations it is assigned to (督查考核: scoring the 考核组评分 indicators,
+# naming a weak organization), never closing what it opened; "self" = own record only.
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
-    "wc_admin": frozenset({"view", "edit", "import", "see_id", "manage"}),
+    "wc_admin": frozenset({"view", "edit", "import", "see_id", "manage", "inspect"}),
     "unit_admin": frozenset({"view", "edit", "import", "see_id"}),
     "branch_secretary": frozenset({"view", "edit"}),
-    "inspector": frozenset({"view"}),
+    "inspector": frozenset({"view", "inspect"}),
     "leader": frozenset({"view"}),
     "member": frozenset({"self"}),
 }

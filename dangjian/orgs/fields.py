@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from .models import Organization
 
-SCOPE_WORDS = {"view": "查看", "edit": "管理", "import": "管理", "manage": "管理"}
+SCOPE_WORDS = {"view": "查看", "edit": "管理", "import": "管理", "manage": "管理", "inspect": "管理"}
 
 
 class OrgAutocomplete(forms.Widget):

@@ -50,7 +50,7 @@ def search_orgs(qs, text: str):
 
 # The autocomplete lists this many of the best matches, never every organization.
 LOOKUP_LIMIT = 20
-LOOKUP_CAPABILITIES = ("view", "edit", "import", "manage")
+LOOKUP_CAPABILITIES = ("view", "edit", "import", "manage", "inspect")
 
 
 def lookup(user, text: str, capability: str = "view", kinds=(), dissolved: bool = False,

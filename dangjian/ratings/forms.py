@@ -163,7 +163,7 @@ class SchemeForm(ChineseFormMixin, forms.Form):
 class IdentifyForm(ChineseFormMixin, forms.Form):
     # Offered: the active grassroots orgs the user may identify. Any org of the user's rating
     # scope validates, so the service can say why a dissolved org or a 党组 is refused.
-    org_code = OrgField(label="党组织", to_field_name="code", capability="manage", kinds=WEAK_KINDS,
+    org_code = OrgField(label="党组织", to_field_name="code", capability="inspect", kinds=WEAK_KINDS,
                         help_text="输入名称、代码或拼音首字母后从列表中选择")
     identified_on = forms.DateField(label="认定日期", widget=DateInput)
     reasons = forms.CharField(label="认定原因", max_length=2000, widget=forms.Textarea(attrs={"rows": 6}),

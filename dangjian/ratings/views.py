@@ -232,7 +232,7 @@ def weak_list(request):
     ctx = {"p": p, "tab": "weak", "list": tab, "status": status, "counts": counts,
            "filters": [(code, label, counts[code]) for code, label in queries.WEAK_FILTERS.items()],
            "page_obj": page_obj, "qs_base": qs_base, "run": run, "years": _year_options(years, p.year), "today": today,
-           "can_identify": can_anywhere(user, "manage"),
+           "can_identify": can_anywhere(user, "inspect"),
            "export_query": urlencode({"status": status, **({"q": p.q} if p.q else {})})}
     return render(request, "ratings/weak_list.html", ctx)
 
@@ -283,7 +283,7 @@ def _identify_initial(user, roots, request, today) -> dict:
     raw_org, raw_year = (request.GET.get("org") or "").strip(), (request.GET.get("year") or "").strip()
     if not (raw_org.isdigit() and len(raw_org) <= 12):
         return initial
-    org = Organization.objects.visible_to(user, "manage").filter(queries.under(roots, "path"), pk=int(raw_org)).first()
+    org = Organization.objects.visible_to(user, "inspect").filter(queries.under(roots, "path"), pk=int(raw_org)).first()
     if org is None:
         return initial
     initial["org_code"] = org.code
@@ -299,10 +299,12 @@ def _identify_initial(user, roots, request, today) -> dict:
 def weak_new(request):
     user = request.user
     roots = queries.roots_or_404(user)
-    if not can_anywhere(user, "manage"):
+    # 认定 is an inspection's finding: the working committee's staff or its inspection team
+    # (督查考核员, over the organizations assigned to it); only the committee closes a case.
+    if not can_anywhere(user, "inspect"):
         raise Http404
     today = timezone.localdate()
-    orgs = Organization.objects.visible_to(user, "manage").filter(queries.under(roots, "path"))
+    orgs = Organization.objects.visible_to(user, "inspect").filter(queries.under(roots, "path"))
     form = IdentifyForm(request.POST or None, orgs=orgs, initial=_identify_initial(user, roots, request, today))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
