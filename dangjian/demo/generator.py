@@ -981,10 +981,12 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras = {"assessment": assessment_demo.build(planner.today, planner.seed)}
         step(planner.n // 8, "星级评定")
         extras["ratings"] = ratings_demo.build(planner.today, planner.seed)
-        step(planner.n // 8, "述职评议")
-        extras["reviews"] = reviews_demo.build(planner.today, planner.seed)
+        # The duty lists name each unit's 党组书记 (from the leading cadres' 职务), who then
+        # reports at the review beside the organ party secretary.
         step(planner.n // 8, "责任清单")
         extras["duties"] = duties_demo.build(planner.today, planner.seed)
+        step(planner.n // 8, "述职评议")
+        extras["reviews"] = reviews_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}
