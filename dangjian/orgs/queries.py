@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 
+from dangjian.core import defaults
 from dangjian.core.periods import months_before
 from dangjian.core.scoping import scope_of
 
@@ -379,9 +380,11 @@ def unit_duties(user, org: Organization) -> list[dict]:
     """Who answers for what in the unit of a department's top organization (a working
     committee's direct child): the unit's 党组 (or 党委) and its organ party organization are
     assessed together as one target (assessment.queries.targets). Each organization of the unit
-    under the working committee, 党组 first, with its seats that carry a duty in the unit's
-    responsibility system. Empty for any other organization. Two queries; organizations the
-    user may not view are named without their seats."""
+    under the working committee, 党组 first, with the people whose seat carries a duty in the
+    unit's responsibility system. A 党组 without seats entered is read as the duty lists read it
+    (rules/duties.yaml): the unit's leading cadre whose 职务 names the 党组书记 (post_keyword),
+    and its other leading cadres as 班子成员. Empty for any other organization. Three queries at
+    most; organizations the user may not view are named without their people."""
     if org.unit_id is None or org.parent_id is None or org.parent.kind != OrgKind.WORKING_COMMITTEE:
         return []
     orgs = list(Organization.objects.filter(parent_id=org.parent_id, unit_id=org.unit_id, status="active")
@@ -389,15 +392,32 @@ def unit_duties(user, org: Organization) -> list[dict]:
     if len(orgs) < 2:
         return []
     orgs.sort(key=lambda o: (o.kind != OrgKind.LEADING_GROUP, o.path))
-    visible = set(Organization.objects.visible_to(user).filter(pk__in=[o.pk for o in orgs]).values_list("pk", flat=True))
-    seats: dict[int, list] = {o.pk: [] for o in orgs}
+    kinds = {o.pk: o.kind for o in orgs}
+    visible = set(Organization.objects.visible_to(user).filter(pk__in=list(kinds)).values_list("pk", flat=True))
+    # Per organization, (order, role, duty) → the people holding it (None for a vacant seat).
+    lines: dict[int, dict[tuple, list]] = {o.pk: {} for o in orgs}
+    order = list(SeatRole.values)
     for seat in (CommitteeSeat.objects.filter(org__in=visible, is_active=True).select_related("holder")
                  .order_by("org_id", "id")):
-        kind = next(o.kind for o in orgs if o.pk == seat.org_id)
-        duty = (UNIT_DUTIES.get((kind, seat.role)) or UNIT_DUTIES.get((kind, None))
-                if kind == OrgKind.LEADING_GROUP else UNIT_DUTIES.get((None, seat.role)))
+        kind = kinds[seat.org_id]
+        duty = ((UNIT_DUTIES.get((kind, seat.role)) or UNIT_DUTIES.get((kind, None))) if kind == OrgKind.LEADING_GROUP
+                else UNIT_DUTIES.get((None, seat.role)))
         if duty:
-            seats[seat.org_id].append({"seat": seat, "duty": duty})
-    order = list(SeatRole.values)
-    return [{"org": o, "visible": o.pk in visible, "is_party_group": o.kind == OrgKind.LEADING_GROUP,
-             "seats": sorted(seats[o.pk], key=lambda s: order.index(s["seat"].role))} for o in orgs]
+            key = (order.index(seat.role), seat.get_role_display(), duty)
+            lines[seat.org_id].setdefault(key, []).append((seat.holder, ""))
+    unseated = [o for o in orgs if o.kind == OrgKind.LEADING_GROUP and o.pk in visible
+                and not any(k[0] == 0 and any(h for h, _ in held) for k, held in lines[o.pk].items())]
+    if unseated:
+        keyword = ((defaults.load("duties").get("roles") or {}).get("party_group_secretary") or {}).get("post_keyword")
+        member = Organization._meta.get_field("members").related_model
+        leaders = list(member.objects.filter(status="active", is_leader=True, org__unit_id=org.unit_id)
+                       .order_by("org__path", "name", "pk"))
+        head = next((m for m in leaders if keyword and keyword in (m.post or "")), None)
+        for o in unseated:
+            for m in leaders:
+                key = ((0, "党组书记", UNIT_DUTIES[("leading_group", SeatRole.SECRETARY)]) if m is head
+                       else (1, "班子成员", UNIT_DUTIES[("leading_group", None)]))
+                lines[o.pk].setdefault(key, []).append((m, m.post))
+    return [{"org": o, "visible": o.pk in visible,
+             "lines": [{"role": role, "duty": duty, "people": held} for (_, role, duty), held in sorted(lines[o.pk].items())]}
+            for o in orgs]
