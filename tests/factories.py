@@ -142,6 +142,15 @@ def scheme(level="unit", code="S2025", year=2025, **kw):
     return s
 
 
+def score_manual(s, period: str, score=4, comment="材料齐全") -> int:
+    """Every target's manual score of the scheme for the period (a run is final only with them)."""
+    from dangjian.assessment import queries, services
+
+    entries = [(i.pk, t.org_id, score, comment) for i in s.indicators.filter(method="manual")
+               for t in queries.targets(s.level)]
+    return services.enter_manual_scores(None, s, period, entries)
+
+
 # ---- Excel files and commands -------------------------------------------------------------------
 
 NAMES = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十"]

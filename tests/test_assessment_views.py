@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dangjian.assessment import services
 from dangjian.assessment.models import Admonition, Indicator, ManualScore, Run, Scheme
-from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, login, scheme
+from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, login, scheme, score_manual
 
 
 @pytest.fixture
@@ -127,6 +127,9 @@ def test_export_breakdown_and_admonition(run, personas, city):
         assert ind["name"] in page
     assert "考核组尚未评分" in page
     assert login(personas["unit_admin_b"]).get(f"/assessment/runs/{run.pk}/targets/{city['a'].pk}/").status_code == 404
+    assert not Admonition.objects.filter(run=run).exists()  # a draft (scores pending) admonishes nobody
+    score_manual(run.scheme, "2025-06")
+    run = services.run_evaluation(None, run.scheme, "2025-06", today=TODAY, replace=True)
     adm = Admonition.objects.filter(run=run).first()
     url = f"/assessment/admonitions/{adm.pk}/"
     r = c.post(url, {"talked_on": "2099-01-01", "talked_with": "书记", "talked_by": "工委", "outcome": "x"})

@@ -20,7 +20,7 @@ from dangjian.assessment import bulletin, services
 from dangjian.assessment.models import Admonition, Level, Run, TargetScore
 from dangjian.core.models import AuditEntry
 from tests import factories
-from tests.factories import TODAY, branch_with, login, record, scheme
+from tests.factories import TODAY, branch_with, login, record, scheme, score_manual
 
 GRADING = dict(thresholds={"excellent": 75, "good": 65, "fair": 55}, admonish_below=62)
 
@@ -41,13 +41,22 @@ def docx_text(d) -> str:
 @pytest.fixture
 def branch_run(city):
     """A quarterly grading of the city's branches: four scored 5/5 on the manual indicator
-    (so some reach 好), the rest unscored (so some fall below the admonition line)."""
+    (so some reach 好), the rest 0/5 (so some fall below the admonition line)."""
     s = scheme(level=Level.BRANCH, **GRADING)
+    score_manual(s, "2025Q2", score=0, comment="党建与业务工作结合不紧密")
     manual = s.indicators.get(method="manual")
     for b in city["branches"][2:6]:
         services.enter_manual_score(None, manual, "2025Q2", b, 5, "党建与业务工作结合紧密")
     run = services.run_evaluation(None, s, "2025Q2", today=TODAY)
     return Run.objects.select_related("scheme").get(pk=run.pk)
+
+
+def final_run(s, period):
+    """A run with every manual score entered: final, so a bulletin may be issued from it."""
+    score_manual(s, period)
+    run = services.run_evaluation(None, s, period, today=TODAY)
+    assert run.is_final
+    return run
 
 
 def expected_lists(run):
@@ -118,8 +127,9 @@ def test_docx_opens_and_contains_the_figures_lists_and_date(branch_run):
     # Lagging units are shown with the indicators that cost them most (evidence, not a verdict).
     assert "主要失分指标：“" in text
     assert "已有的工作记录和考核组评分" in text  # the scheme has a manual indicator
-    pending = sum(1 for s in scores for row in s.breakdown if row.get("pending"))
-    assert f"另有{pending}项考核组评分尚未录入" in text
+    # Issued from a final run only: every manual score is in, and nothing says otherwise.
+    assert not any(row.get("pending") for s in scores for row in s.breakdown)
+    assert "尚未录入" not in text and "暂定" not in text
     talks = paragraphs[paragraphs.index("三、约谈安排") + 2:paragraphs.index("四、有关要求")]
     for a in Admonition.objects.filter(run=run).select_related("org"):
         assert any(p.endswith(("；", "。")) and f"．{a.org.name}" in p for p in talks), a.org.name
@@ -242,8 +252,8 @@ def test_unit_officer_reads_an_excerpt_naming_only_their_own_organizations(branc
 
 
 def test_who_may_read_a_bulletin(city, personas):
-    units = services.run_evaluation(None, scheme(level=Level.UNIT, code="U"), "2025-06", today=TODAY)
-    branches = services.run_evaluation(None, scheme(level=Level.BRANCH, code="B"), "2025-06", today=TODAY)
+    units = final_run(scheme(level=Level.UNIT, code="U"), "2025-06")
+    branches = final_run(scheme(level=Level.BRANCH, code="B"), "2025-06")
     expected = {
         # (unit-level run, branch-level run)
         "wc_admin": (200, 200), "leader": (200, 200), "unit_admin_a": (200, 200), "unit_admin_b": (200, 200),
@@ -316,9 +326,8 @@ def test_command_refuses_bad_input_in_chinese(branch_run, tmp_path, run_arg, out
 def many_runs(city, settings):
     settings.PAGE_SIZE = 5
     units, branches = scheme(level=Level.UNIT, code="U"), scheme(level=Level.BRANCH, code="B")
-    runs = [services.run_evaluation(None, s, f"2025-{m:02d}", today=TODAY)
-            for m in range(1, 5) for s in (units, branches)]
-    runs.append(services.run_evaluation(None, branches, "2025Q1", today=TODAY))
+    runs = [final_run(s, f"2025-{m:02d}") for m in range(1, 5) for s in (units, branches)]
+    runs.append(final_run(branches, "2025Q1"))
     return runs
 
 

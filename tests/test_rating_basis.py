@@ -107,8 +107,9 @@ def quarterly(year, totals: dict, cycles=("quarterly",)):
 def test_assessment_basis_names_the_cycles_without_results_and_skips_interim_runs(tree):
     b = branch_with(tree["a"], full=5, code="A1")
     _scheme, runs = quarterly(YEAR, {b: [90, 90, 90, 10]}, cycles=("monthly", "quarterly"))
-    # the fourth quarter was computed in the middle of November, before it ended: not counted
-    Run.objects.filter(pk=runs[3].pk).update(computed_at=timezone.make_aware(dt.datetime(YEAR, 11, 15, 9, 0)))
+    # the fourth quarter was computed in the middle of November, before it ended (a draft): not counted
+    Run.objects.filter(pk=runs[3].pk).update(computed_at=timezone.make_aware(dt.datetime(YEAR, 11, 15, 9, 0)),
+                                             status=Run.Status.DRAFT, period_open=True)
     run = services.run_rating(None, YEAR, today=AFTER, refresh=False)
     r = Rating.objects.get(year=YEAR, org=b)
     assert r.score == Decimal("90.00") and r.runs_counted == 3

@@ -172,6 +172,7 @@ def world(tree, personas, settings, tmp_path):
     scheme = assessment_services.create_scheme(None, code="B2023", name="2023 年考核方案", year=2023, level="branch")
     assessment_services.save_indicators(None, scheme, [dict(category="作风建设", name="党建与业务融合", weight=100,
                                                              method="manual", max_score=10)])
+    factories.score_manual(scheme, "2023-05", score=0, comment="未见成效")  # a final run: it admonishes
     own_run = assessment_services.run_evaluation(None, scheme, "2023-05", today=dt.date(2023, 6, 15))
     other_run = Run.objects.create(scheme=scheme, period="2023-04", cycle="monthly", period_start=dt.date(2023, 4, 1),
                                    period_end=dt.date(2023, 4, 30), target_count=1)
@@ -194,7 +195,7 @@ def world(tree, personas, settings, tmp_path):
             "report": (reports[0].pk, reports[1].pk),
             "run": (other_run.pk, own_run.pk),
             "scheme": (scheme.pk, scheme.pk),
-            # the run's manual indicator is not scored yet: both branches fall below the line
+            # the run's manual indicator is scored 0: both branches fall below the line
             "admonition": tuple(Admonition.objects.get(run=own_run, org=tree[o]).pk for o in ("a1", "b1")),
             "weak": tuple(ratings_services.identify_weak(None, tree[o], identified_on=day, reasons="组织生活不正常").pk
                           for o in ("a1", "b1")),

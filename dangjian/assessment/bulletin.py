@@ -76,12 +76,13 @@ def score_text(value: Decimal) -> str:
     return f"{Decimal(value).quantize(CENT)}分"
 
 
-INTERIM_MARK = "（期中，周期尚未结束）"
+INTERIM_MARK = "（暂定结果，不能作为正式通报）"
 
 
 def title_of(run: Run) -> str:
-    """The bulletin's title; a run computed before its period ended (`Run.is_interim`) says so
-    in the title itself, so no printed page of it can pass for the period's bulletin."""
+    """The bulletin's title; a draft run (`Run.is_final` false: no bulletin is issued from it,
+    see services.bulletin_problem) says so in the title itself, so no page of it can pass for
+    the period's bulletin."""
     subject = CYCLE_SUBJECT.get(run.cycle, CYCLE_SUBJECT[Run.Cycle.MONTHLY])[0]
     return f"关于{period_text(run.period)}{subject}的通报" + (INTERIM_MARK if run.is_interim else "")
 
@@ -193,9 +194,9 @@ def _shortfalls(breakdown: list[dict]) -> tuple[str, ...]:
     shortfall of the target: the assessors have not scored it yet)."""
     lost = []
     for row in breakdown or []:
-        if row.get("pending"):
-            continue
-        gap = Decimal(str(row.get("weight", 0))) - Decimal(str(row.get("score", 0)))
+        if row.get("pending") or row.get("score") is None:
+            continue  # not scored yet, or 不适用 for the target
+        gap = Decimal(str(row.get("applied_weight", row.get("weight", 0)))) - Decimal(str(row.get("score", 0)))
         if gap > 0:
             lost.append((-gap, len(lost), row.get("name", "")))
     return tuple(name for _, _, name in sorted(lost)[:SHORTFALLS_SHOWN])
@@ -210,7 +211,7 @@ def _indicator_rates(rows: list[list[dict]]) -> list[tuple[str, float | None, in
             values, pending = names.setdefault(row.get("name", ""), ([], [0]))
             if row.get("pending"):
                 pending[0] += 1
-            else:
+            elif row.get("ratio") is not None:  # 不适用 for the target: not part of the mean
                 values.append(float(row.get("ratio", 0)))
     return [(name, sum(v) / len(v) if v else None, p[0]) for name, (v, p) in names.items()]
 
@@ -224,6 +225,8 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
     noun, short, addressee = LEVEL_WORDS.get(scheme.level, LEVEL_WORDS[Level.UNIT])
     subject, act = CYCLE_SUBJECT.get(run.cycle, CYCLE_SUBJECT[Run.Cycle.MONTHLY])
     when = period_text(run.period)
+    # A target with every indicator 不适用 has no score: not counted, not named.
+    scores = [s for s in scores if s.total is not None]
     totals = [s.total for s in scores]
     counts = Counter(s.grade for s in scores)
     figures = Figures(
@@ -253,7 +256,7 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
                                 talked_on=a.talked_on if a.status == Admonition.Status.DONE else None))
 
     scored_by_hand = any("manual_score" in row or row.get("pending") for s in scores for row in s.breakdown or [])
-    blocks = [Block("note", f"（{run.interim_text}。）")] if run.is_interim else []
+    blocks = [Block("note", f"（{run.draft_text}。）")] if run.is_interim else []
     blocks.append(Block("para", (
         f"根据《{scheme.name}》，{issuer}依据机关党建工作平台已有的工作记录"
         f"{'和考核组评分' if scored_by_hand else ''}，"
@@ -274,8 +277,8 @@ def compose(*, run: Run, scores: list[TargetScore], admonitions: list[Admonition
         if rates:
             blocks.append(Block("para", "各项指标平均得分率：" + "，".join(rates) + "。"))
         if figures.pending_manual:
-            blocks.append(Block("para", f"另有{figures.pending_manual}项考核组评分尚未录入，暂按0分计入，"
-                                        "评分录入后重新计算。"))
+            blocks.append(Block("para", f"另有{figures.pending_manual}项考核组评分尚未录入，暂不计入，"
+                                        "结果为暂定，评分录入后重新计算。"))
     else:
         blocks.append(Block("para", f"本次没有需要{act}的{noun}。"))
 

@@ -42,18 +42,18 @@ class CopyForm(ChineseFormMixin, forms.Form):
 
 class RunForm(ChineseFormMixin, forms.Form):
     """The period to assess, picked from the scheme's year by its Chinese name (月度、季度、年度);
-    only periods that have ended are offered (services.not_ended_message says why)."""
+    periods that have begun are offered: one not yet ended gives a draft (暂定, 阶段性)."""
 
     period = forms.ChoiceField(label="考评周期")
 
     def __init__(self, *args, scheme, today, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["period"]
-        field.choices = period_choices(scheme.year, today, ended=True)
+        field.choices = period_choices(scheme.year, today)
         field.error_messages["required"] = "请选择考评周期"
-        field.error_messages["invalid_choice"] = "请从列表中选择已经结束的考评周期"
-        if not field.choices:
-            field.help_text = f"{scheme.year} 年还没有已经结束的周期"
+        field.error_messages["invalid_choice"] = "请从列表中选择已经开始的考评周期"
+        field.help_text = ("周期尚未结束或考核组评分未录入齐全时，结果为暂定：不评等次、不列入约谈、不能印发通报"
+                           if field.choices else f"{scheme.year} 年还没有已经开始的周期")
 
 
 # What each cycle of assessment is called in the picker (core.periods units).

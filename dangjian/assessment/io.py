@@ -15,9 +15,10 @@ def export_scores(run, scores, out) -> int:
 
     def rows():
         for s in scores.iterator(chunk_size=500):
-            by_indicator = {b["indicator_id"]: float(b["score"]) for b in s.breakdown}
-            yield [s.place, s.org.code, s.org.name, float(s.total), labels[s.grade],
+            by_indicator = {b["indicator_id"]: float(b["score"]) for b in s.breakdown if b.get("score") is not None}
+            yield [s.place, s.org.code, s.org.name, None if s.total is None else float(s.total),
+                   labels.get(s.grade, "暂定" if not run.is_final else "无得分"),
                    *[by_indicator.get(i.pk) for i in indicators]]
 
-    title = f"{periods.name_of(run.period)}考评结果" + ("（期中，周期尚未结束）" if run.is_interim else "")
+    title = f"{periods.name_of(run.period)}考评结果" + ("（暂定）" if not run.is_final else "")
     return xlsx.write(out, columns, rows(), title=title[:31])

@@ -8,12 +8,16 @@ the ratio is the metric's value (0–1) or the manual score over the indicator's
 
 A run stores its scores (one `TargetScore` per target, the per-indicator breakdown in JSON) so
 the pages, the bulletin and the trend charts read stored rows; re-running replaces them.
+
+A run is a draft (暂定) while its result is not complete: its period has not ended or some
+manual scores are not entered. A draft keeps its scores (阶段性, for 每月一考评 mid-month) but has
+no grade, lists nobody for 约谈 and no bulletin is issued from it; it becomes final (定稿) when it
+is computed complete after its period (see services.run_evaluation and services.finalize).
 """
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from dangjian.core import periods
 from dangjian.core.versioning import Versioned
@@ -155,6 +159,10 @@ class Run(models.Model):
         QUARTERLY = "quarterly", "季度分级考核"
         YEARLY = "yearly", "年度考核"
 
+    class Status(models.TextChoices):
+        DRAFT = "draft", "暂定"
+        FINAL = "final", "定稿"
+
     scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="runs", verbose_name="考核方案")
     period = models.CharField("周期", max_length=8)
     cycle = models.CharField("类别", max_length=10, choices=Cycle.choices)
@@ -165,6 +173,14 @@ class Run(models.Model):
                                     related_name="+")
     target_count = models.PositiveIntegerField("考核对象数", default=0)
     pending_manual = models.PositiveIntegerField("待评分项", default=0)
+    # What kept the run a draft when computed: per manual indicator, how many targets it lacks.
+    pending_detail = models.JSONField("待评分指标", default=list, blank=True)
+    period_open = models.BooleanField("计算时周期未结束", default=False)
+    # Set by every evaluation (services.run_evaluation); a row written directly is taken as final.
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.FINAL)
+    finalized_at = models.DateTimeField("定稿时间", null=True, blank=True)
+    finalized_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name="定稿人")
 
     class Meta:
         ordering = ["-period_start", "scheme"]
@@ -175,16 +191,31 @@ class Run(models.Model):
         return f"{self.scheme.name} {periods.name_of(self.period)}"
 
     @property
-    def is_interim(self) -> bool:
-        """Computed on or before the period's last day (期中): only a run stored before runs
-        were limited to ended periods can be one. Its results are marked wherever shown."""
-        return self.computed_at is not None and timezone.localtime(self.computed_at).date() <= self.period_end
+    def is_final(self) -> bool:
+        return self.status == self.Status.FINAL
 
     @property
-    def interim_text(self) -> str:
-        when = timezone.localtime(self.computed_at).date()
-        return (f"期中（周期尚未结束）：本次考评计算于 {when:%Y-%m-%d}，当时考评周期（至 {self.period_end:%Y-%m-%d}）"
-                "尚未结束，结果不完整，不能作为正式考评结果和通报，请在周期结束后重新考评")
+    def draft_reasons(self) -> list[str]:
+        """What keeps a draft from being final, in words (empty for a final run)."""
+        if self.is_final:
+            return []
+        out = []
+        if self.period_open:
+            out.append(f"计算时考评周期尚未结束（至 {self.period_end:%Y-%m-%d}）")
+        if self.pending_manual:
+            names = "、".join(f"“{d['name']}”{d['targets']} 个考核对象" for d in self.pending_detail or [])
+            out.append(f"考核组评分尚有 {self.pending_manual} 项未录入" + (f"（{names}）" if names else ""))
+        return out or ["尚未定稿"]
+
+    @property
+    def draft_text(self) -> str:
+        return ("暂定（阶段性结果）：" + "；".join(self.draft_reasons)
+                + "。暂定结果不评定等次、不列入约谈，不能据此印发通报；数据齐全且周期结束后重新考评即定稿")
+
+    @property
+    def is_interim(self) -> bool:
+        """Not final (a draft): what the ratings and any other reader of results leave out."""
+        return not self.is_final
 
 
 class TargetScore(models.Model):
@@ -194,9 +225,10 @@ class TargetScore(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="scores")
     org = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+", verbose_name="考核对象")
-    total = models.DecimalField("总分", max_digits=7, decimal_places=2)
-    grade = models.CharField("等次", max_length=10, choices=Grade.choices)
-    place = models.PositiveIntegerField("名次")  # of organizations, never of people
+    # No total: every indicator was 不适用 for the target. No grade: a draft run, or no total.
+    total = models.DecimalField("总分", max_digits=7, decimal_places=2, null=True, blank=True)
+    grade = models.CharField("等次", max_length=10, choices=Grade.choices, blank=True)
+    place = models.PositiveIntegerField("名次", null=True, blank=True)  # of organizations, never of people
     breakdown = models.JSONField(default=list)
 
     class Meta:

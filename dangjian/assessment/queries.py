@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Avg, Count, Exists, Max, Min, OuterRef, Q
+from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -84,7 +84,8 @@ def run_or_404(user, pk) -> Run:
     return get_object_or_404(visible_runs(user).select_related("scheme", "computed_by__member"), pk=pk)
 
 
-SORTS = {"place": ("place", "org__path"), "-place": ("-place", "org__path"), "code": ("org__code",),
+# A target without a score (every indicator 不适用) has no place: listed last either way.
+SORTS = {"place": (F("place").asc(nulls_last=True), "org__path"), "-place": (F("place").desc(nulls_last=True), "org__path"), "code": ("org__code",),
          "name": ("org__name",), "grade": ("place",)}
 
 
@@ -110,12 +111,16 @@ def trend(run: Run, user) -> list[dict]:
     (for the trend chart), one grouped query."""
     visible = Organization.objects.visible_to(user).values("pk")
     rows = (TargetScore.objects.filter(run__scheme=run.scheme, run__cycle=run.cycle, org__in=visible)
-            .values("run_id", "run__period", "run__period_start")
+            .values("run_id", "run__period", "run__period_start", "run__status")
             .annotate(avg=Avg("total"), high=Max("total"), low=Min("total"),
                       **{g.value: Count("id", filter=Q(grade=g.value)) for g in GRADE_ORDER})
             .order_by("run__period_start"))
-    return [{"run": r["run_id"], "period": periods.name_of(r["run__period"]), "avg": round(float(r["avg"]), 2),
-             "high": float(r["high"]), "low": float(r["low"]), **{g.value: r[g.value] for g in GRADE_ORDER}}
+    # A draft's point is named so (暂定); a run whose targets all have no score has no average.
+    return [{"run": r["run_id"], "final": r["run__status"] == Run.Status.FINAL,
+             "period": periods.name_of(r["run__period"]) + ("" if r["run__status"] == Run.Status.FINAL else "（暂定）"),
+             "avg": None if r["avg"] is None else round(float(r["avg"]), 2),
+             "high": None if r["high"] is None else float(r["high"]),
+             "low": None if r["low"] is None else float(r["low"]), **{g.value: r[g.value] for g in GRADE_ORDER}}
             for r in rows]
 
 

@@ -2,14 +2,22 @@
 admonitions. Each is one transaction, audited; bad input raises `AssessmentError` with a Chinese
 message naming the field, and nothing is written.
 
-An evaluation is run only for a period that has ended (the day after its last day at the
-earliest). A run is what the working committee's bulletin (通报, a formal document), the
-admonition list (约谈) and the star ratings are made from; while a month is still running its
-meetings may yet be held, a requirement still due counts as nothing to measure (full marks),
-and a run would praise or admonish organizations on a month that is not over. Issuing a
-通报 on an unfinished month is an error, so it is refused rather than marked: how a month is
-going is what the compliance pages show at any time. A run stored before this rule (computed
-on or before its period's last day) is shown as 期中 wherever it appears (`Run.is_interim`).
+A run is a draft (暂定, 阶段性) or final (定稿). It is a draft while its period has not ended
+(每月一考评 may look at a month half way through) or some manual scores are not entered: a
+draft keeps its scores, with what is missing said wherever it is shown, but has no grade, lists
+nobody for 约谈 and no bulletin (通报, a formal document) is issued from it — a month still
+running has meetings yet to hold, and a missing score is not a zero. A run computed complete
+after its period is final at once; a draft is made final by computing it again once the data
+is complete (`run_evaluation` with `replace`, or the committee staff's 定稿, `finalize`, which
+refuses while scores are missing or the period is open). Entering the last missing score
+changes no stored result by itself: the run is computed again and is final then.
+
+Scoring (`_scored`): an indicator's contribution is `ratio × weight`. An automatic indicator
+with nothing to measure for a target (its ratio is None: nothing fell due) is 不适用 for that
+target, never full marks: its weight is shared among the target's other indicators in
+proportion to their weights (the sum of the target's weights stays the scheme's total). A manual
+indicator not yet scored is left out the same way in a draft (never counted as 0). A target for
+which every indicator is 不适用 has no total, no grade and no place.
 
 Running a period again replaces its scores (admonitions already held are kept), and a
 bulletin may already have been issued from them: a second run of a period is refused unless
@@ -391,42 +399,106 @@ def replace_message(run: Run) -> str:
             "重新考评将按当前数据替换原有得分、等次和名次（已约谈的记录保留）")
 
 
-def _scored(t, indicators, values, manual, *, breakdown: list | None) -> tuple[Decimal, int]:
-    """A target's total and how many of its manual scores are pending; its rows per indicator
-    are appended to `breakdown` when one is given."""
-    total, pending = Decimal(0), 0
+NOT_APPLICABLE = "本项不适用，分值按比例分配至其他指标"
+NOT_SCORED = "考核组尚未评分，暂不计入，分值按比例分配至其他指标（暂定）"
+
+
+def _scored(t, indicators, values, manual, *, breakdown: list | None) -> tuple[Decimal | None, int]:
+    """A target's total (None when every indicator is 不适用) and how many of its manual scores
+    are pending; its rows per indicator are appended to `breakdown` when one is given. An
+    indicator without a ratio (不适用, or a manual score pending) gives its weight to the others
+    in proportion to theirs (see the module docstring)."""
+    pending, parts = 0, []
     for i in indicators:
         if i.method == Indicator.Method.METRIC:
             v = values[i.pk][t.org_id]
-            ratio = Decimal(1) if v.ratio is None else Decimal(str(v.ratio))
+            ratio = None if v.ratio is None else Decimal(str(v.ratio))
             row = dict(numerator=v.numerator, denominator=v.denominator, detail=v.detail)
+            if ratio is None:
+                row.update(not_applicable=True, note=NOT_APPLICABLE)
         else:
             s = manual.get((i.pk, t.org_id))
             if s is None:
                 pending += 1
-                ratio = Decimal(0)
-                row = dict(detail="考核组尚未评分", pending=True)
+                ratio = None
+                row = dict(detail="考核组尚未评分", pending=True, note=NOT_SCORED)
             else:
                 ratio = s.score / i.max_score
                 row = dict(detail=s.comment, manual_score=str(s.score), max_score=str(i.max_score))
-        score = (ratio * i.weight).quantize(CENT)
-        total += score
+        parts.append((i, ratio, row))
+    full = sum((i.weight for i in indicators), Decimal(0))
+    counted = sum((i.weight for i, ratio, _ in parts if ratio is not None), Decimal(0))
+    total = None if not counted else Decimal(0)
+    for i, ratio, row in parts:
+        if ratio is None:
+            weight, score = Decimal(0), None
+        else:
+            weight = (i.weight * full / counted) if counted != full else i.weight
+            score = (ratio * weight).quantize(CENT)
+            total += score
         if breakdown is not None:
             breakdown.append(dict(indicator_id=i.pk, name=i.name, category=i.category, weight=str(i.weight),
-                                  ratio=float(ratio), score=str(score), **row))
+                                  applied_weight=str(weight.quantize(CENT)),
+                                  ratio=None if ratio is None else float(ratio),
+                                  score=None if score is None else str(score), **row))
     return total, pending
 
 
+def finalize_problem(run: Run, today: dt.date) -> str | None:
+    """Why a run cannot be made final now, or None."""
+    if run.is_final:
+        return f"{run}已于 {timezone.localtime(run.finalized_at):%Y-%m-%d %H:%M} 定稿，不能重复定稿" \
+            if run.finalized_at else f"{run}已经定稿，不能重复定稿"
+    if run.period_end >= today:
+        return (f"{periods.name_of(run.period)}尚未结束（至 {run.period_end:%Y-%m-%d}），不能定稿："
+                f"请在 {run.period_end + dt.timedelta(days=1):%Y-%m-%d} 及以后定稿")
+    missing = _missing_manual(run.scheme, run.period, queries.targets(run.scheme.level))
+    if missing:
+        names = "、".join(f"“{d['name']}”{d['targets']} 个考核对象" for d in missing)
+        return f"考核组评分尚未录入齐全，不能定稿：{names}未评分。请录入后再定稿"
+    return None
+
+
+def _missing_manual(scheme: Scheme, period: str, targets) -> list[dict]:
+    """Per manual indicator of the scheme, how many targets have no score for the period."""
+    ids = {t.org_id for t in targets}
+    out = []
+    for i in scheme.indicators.filter(method=Indicator.Method.MANUAL):
+        have = set(ManualScore.objects.filter(indicator=i, period=period).values_list("org_id", flat=True)) & ids
+        if len(ids - have):
+            out.append(dict(indicator_id=i.pk, name=i.name, targets=len(ids - have)))
+    return out
+
+
+def finalize(user, run: Run, *, today: dt.date | None = None) -> Run:
+    """定稿: compute the run again with the data as it now is and make it final. Refused (nothing
+    written) while manual scores are missing, the period is open, or the run is final already."""
+    today = today or timezone.localdate()
+    problem = finalize_problem(run, today)
+    if problem:
+        raise AssessmentError("run", problem)
+    return run_evaluation(user, run.scheme, run.period, today=today, replace=True, finalizing=True)
+
+
+def bulletin_problem(run: Run) -> str | None:
+    """Why no bulletin can be issued from a run (a draft), or None."""
+    if run.is_final:
+        return None
+    return (f"{run}是暂定结果（{'；'.join(run.draft_reasons)}），不能据此印发通报。"
+            "请在数据齐全、周期结束后重新考评或定稿")
+
+
 def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None = None,
-                   replace: bool = False) -> Run:
-    """Score every target of the scheme's level for a period that has ended and store the
-    result. A period already evaluated is evaluated again only with `replace` (its scores are
-    replaced; admonitions already held are kept). See the module docstring for why."""
+                   replace: bool = False, finalizing: bool = False) -> Run:
+    """Score every target of the scheme's level for a period that has begun and store the
+    result: final when the period has ended and every manual score is in, a draft otherwise
+    (no grades, no admonitions). A period already evaluated is evaluated again only with
+    `replace` (its scores are replaced; admonitions already held are kept). See the module
+    docstring for why."""
     today = today or timezone.localdate()
     p = check_period(scheme, period)
-    problem = not_ended_message(p, today)
-    if problem:
-        raise AssessmentError("period", problem)
+    if p.start > today:
+        raise AssessmentError("period", f"{p.chinese}尚未开始，不能考评")
     existing = Run.objects.filter(scheme=scheme, period=p.label).first()
     if existing is not None and not replace:
         raise AssessmentError("replace", replace_message(existing) + "。确需重新考评的，请确认后再操作")
@@ -451,8 +523,13 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
     for t in targets:
         totals[t.org_id], waiting = _scored(t, indicators, values, manual, breakdown=None)
         pending += waiting
-    grades = grade_all(totals, scheme)
-    order = sorted(targets, key=lambda t: (-totals[t.org_id], t.path))
+    period_open = p.end >= today
+    final = not period_open and not pending
+    if finalizing and not final:
+        raise AssessmentError("run", "考评数据不完整，不能定稿")
+    scored = {o: v for o, v in totals.items() if v is not None}
+    grades = grade_all(scored, scheme) if final else {}
+    order = sorted((t for t in targets if t.org_id in scored), key=lambda t: (-totals[t.org_id], t.path))
     places, prev, place = {}, None, 0
     for n, t in enumerate(order, 1):
         if totals[t.org_id] != prev:
@@ -464,6 +541,14 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
             defaults=dict(cycle=CYCLES[p.unit], period_start=p.start, period_end=p.end, computed_by=user))
         before = None if created else audit.snapshot(run)
         run.computed_by, run.target_count, run.pending_manual = user, len(targets), pending
+        run.pending_detail = _missing_manual(scheme, p.label, targets) if pending else []
+        run.period_open = period_open
+        was_final = run.is_final
+        run.status = Run.Status.FINAL if final else Run.Status.DRAFT
+        if final and not was_final:
+            run.finalized_at, run.finalized_by = timezone.now(), user
+        elif not final:
+            run.finalized_at, run.finalized_by = None, None
         run.save()
         TargetScore.objects.filter(run=run).delete()
         for i in range(0, len(targets), 500):
@@ -471,10 +556,11 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
             for t in targets[i:i + 500]:
                 rows: list[dict] = []
                 _scored(t, indicators, values, manual, breakdown=rows)
-                scores.append(TargetScore(run=run, org_id=t.org_id, total=totals[t.org_id], grade=grades[t.org_id],
-                                          place=places[t.org_id], breakdown=rows))
+                scores.append(TargetScore(run=run, org_id=t.org_id, total=totals[t.org_id], grade=grades.get(t.org_id, ""),
+                                          place=places.get(t.org_id), breakdown=rows))
             TargetScore.objects.bulk_create(scores)
-        below = {t.org_id for t in targets if totals[t.org_id] < scheme.admonish_below}
+        # Only a final result lists anyone for 约谈; a draft's pending ones go (held ones stay).
+        below = {o for o, v in scored.items() if v < scheme.admonish_below} if final else set()
         dropped = list(Admonition.objects.filter(run=run, status=Admonition.Status.PENDING).exclude(org_id__in=below))
         # A pending admonition the new result no longer calls for goes, and its removal is recorded.
         AuditEntry.objects.bulk_create([audit.entry(user, a, audit.snapshot(a), "delete", "重新考评后不再列入约谈")
@@ -485,8 +571,10 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
             Admonition(run=run, org_id=o, reason=f"考评得分 {totals[o]} 分，低于约谈分数线 {scheme.admonish_below} 分")
             for o in sorted(below - have)
         ])
+        state = "定稿" if final else "暂定"
         audit.record(user, run, before, action="create" if created else "update",
-                     note=f"考评{p.chinese}：{len(targets)} 个考核对象")
+                     note=(f"定稿{p.chinese}考评" if finalizing else f"考评{p.chinese}")
+                     + f"：{len(targets)} 个考核对象（{state}）")
     return run
 
 

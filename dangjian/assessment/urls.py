@@ -12,6 +12,7 @@ urlpatterns = [
     path("schemes/<int:pk>/run/", schemes.run, name="run-create"),
     path("schemes/<int:pk>/manual/", schemes.manual_scores, name="manual"),
     path("runs/<int:pk>/", runs.run_detail, name="run"),
+    path("runs/<int:pk>/finalize/", runs.run_finalize, name="run-finalize"),
     path("runs/<int:pk>/export.xlsx", runs.run_export, name="run-export"),
     path("runs/<int:pk>/targets/<int:org_pk>/", runs.target_detail, name="target"),
     path("runs/<int:pk>/bulletin/", bulletins.bulletin, name="bulletin"),

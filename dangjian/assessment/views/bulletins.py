@@ -9,9 +9,10 @@ anyone else, including plain members, gets 404 like any page outside their scope
 import datetime as dt
 import io
 
+from django.contrib import messages
 from django.db.models import Count
 from django.http import FileResponse, Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -20,7 +21,7 @@ from dangjian.core.scoping import can_anywhere
 from dangjian.core.views import paginate
 
 from .. import bulletin as bulletins_
-from .. import queries
+from .. import queries, services
 from ..models import GRADE_ORDER, Admonition, Run, TargetScore
 
 FIRST_YEAR = 2000
@@ -36,6 +37,10 @@ def _run_or_404(user, pk) -> Run:
 @require_GET
 def bulletin(request, pk):
     run = _run_or_404(request.user, pk)
+    refused = services.bulletin_problem(run)
+    if refused:
+        # No bulletin is issued from a draft: the page says why, and holds no document.
+        return render(request, "assessment/bulletin_refused.html", {"run": run, "message": refused})
     doc = bulletins_.for_run(run, request.user)
     _record(request.user, run, doc, "page")
     name_indent, date_indent = doc.signature_indents()
@@ -47,6 +52,10 @@ def bulletin(request, pk):
 @require_GET
 def bulletin_docx(request, pk):
     run = _run_or_404(request.user, pk)
+    refused = services.bulletin_problem(run)
+    if refused:
+        messages.error(request, refused)
+        return redirect("assessment:bulletin", run.pk)
     doc = bulletins_.for_run(run, request.user)
     data = bulletins_.to_docx(doc)
     _record(request.user, run, doc, "docx")
@@ -86,7 +95,8 @@ def bulletins(request):
         raise Http404
     year, cycle, problems = _filters(request, timezone.localdate())
     visible = queries.visible_runs(user)
-    qs = visible.select_related("scheme").order_by("-period_start", "scheme__code", "pk")
+    # A draft has no bulletin (services.bulletin_problem): the archive lists final runs.
+    qs = visible.filter(status=Run.Status.FINAL).select_related("scheme").order_by("-period_start", "scheme__code", "pk")
     if year:
         qs = qs.filter(period_start__year=year)
     if cycle:

@@ -3,7 +3,7 @@ breakdown, and the admonitions (约谈) with their talks. Rankings are of organi
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from dangjian.core import audit, periods, xlsx
 from dangjian.core.scoping import get_visible_or_404, is_committee_staff
@@ -34,6 +34,27 @@ def run_detail(request, pk):
     return render(request, "assessment/run.html", ctx)
 
 
+@require_POST
+def run_finalize(request, pk):
+    """定稿 (committee staff, POST with the page's confirmation): the run is computed again and
+    made final, or refused with the reason and nothing written."""
+    user = request.user
+    queries.require_view(user)
+    run = queries.run_or_404(user, pk)
+    if not is_committee_staff(user):
+        raise Http404
+    if request.POST.get("confirm") != "1":
+        messages.error(request, "请在考评结果页面确认后再定稿")
+        return redirect("assessment:run", run.pk)
+    try:
+        run = services.finalize(user, run)
+    except services.AssessmentError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{run}已定稿：等次已评定，{run.admonitions.count()} 个列入约谈。")
+    return redirect("assessment:run", run.pk)
+
+
 @require_GET
 def run_export(request, pk):
     user = request.user
@@ -54,7 +75,7 @@ def target_detail(request, pk, org_pk):
     score = get_object_or_404(run.scores.select_related("org"), org=org)
     history = queries.target_history(run.scheme, org)
     ctx = {"run": run, "org": org, "score": score, "history": history,
-           "chart": {"periods": [periods.name_of(h.run.period) for h in history], "totals": [float(h.total) for h in history]},
+           "chart": {"periods": [periods.name_of(h.run.period) for h in history], "totals": [None if h.total is None else float(h.total) for h in history]},
            "admonition": Admonition.objects.filter(run=run, org=org).first()}
     return render(request, "assessment/target.html", ctx)
 

@@ -119,7 +119,7 @@ def copy(request, pk):
 
 @committee_staff_only
 def run(request, pk):
-    """Start a run. A period not yet ended is refused (see services); a period already run
+    """Start a run. A period not yet ended gives a draft (see services); a period already run
     is run again only after a page saying when it was computed and asking to confirm."""
     scheme = queries.scheme_or_404(pk)
     if request.method != "POST":
@@ -131,9 +131,6 @@ def run(request, pk):
     replace = request.POST.get("replace") == "1"
     try:
         p = services.check_period(scheme, form.cleaned_data["period"])
-        problem = services.not_ended_message(p, timezone.localdate())
-        if problem:
-            raise services.AssessmentError("period", problem)
         existing = queries.run_of_period(scheme, p.label)
         if existing is not None and not replace:
             return render(request, "assessment/run_confirm.html", {
@@ -143,7 +140,8 @@ def run(request, pk):
     except services.AssessmentError as exc:
         messages.error(request, exc.message)
         return redirect("assessment:scheme", scheme.pk)
-    messages.success(request, f"{periods.name_of(result.period)}{'重新' if replace else ''}考评完成：{result.target_count} 个考核对象。")
+    state = "已定稿" if result.is_final else "暂定（" + "；".join(result.draft_reasons) + "），不评等次、不列入约谈"
+    messages.success(request, f"{periods.name_of(result.period)}{'重新' if replace else ''}考评完成：{result.target_count} 个考核对象，{state}。")
     return redirect("assessment:run", result.pk)
 
 

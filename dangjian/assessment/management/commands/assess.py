@@ -2,7 +2,9 @@
 evaluation of a scheme for a month, quarter or year that has ended, store it, and print each
 target's score, grade and per-indicator scores.
 
-A period not yet ended is refused (exit 2), as on the page. A period already evaluated is
+A period not yet ended, or one whose manual scores are not all entered, gives a draft (暂定):
+its rows say `"final": false` and `"grade": null` (the score and indicators stay), the table
+says 暂定, and nobody is listed for 约谈. A period not yet begun is refused (exit 2). A period already evaluated is
 evaluated again only with `--replace` (its scores, grades and places are replaced; a bulletin
 may already have been issued from them); without it the command says when the period was
 computed and exits 2 without changing anything."""
@@ -16,11 +18,14 @@ from dangjian.core.cli import stream_json, table, today_arg
 
 def rows_of(run):
     """Each target's score, read through a server-side cursor and printed as it comes."""
+    final = run.is_final
     for code, name, total, grade, place, breakdown in (
             run.scores.order_by("place", "org__path")
             .values_list("org__code", "org__name", "total", "grade", "place", "breakdown").iterator(chunk_size=2000)):
-        yield {"target_code": code, "target_name": name, "score": float(total), "grade": grade, "place": place,
-               "indicators": [{"indicator": b["name"], "weight": float(b["weight"]), "score": float(b["score"]),
+        yield {"target_code": code, "target_name": name, "score": None if total is None else float(total),
+               "grade": (grade or None) if final else None, "place": place, "final": final,
+               "indicators": [{"indicator": b["name"], "weight": float(b["weight"]),
+                               "score": None if b.get("score") is None else float(b["score"]),
                                "detail": b["detail"]} for b in breakdown]}
 
 
@@ -42,9 +47,6 @@ class Command(BaseCommand):
         day = today_arg(today)
         try:
             p = services.check_period(found, period)
-            problem = services.not_ended_message(p, day)
-            if problem:
-                raise services.AssessmentError("period", problem)
             label = p.label
             existing = queries.run_of_period(found, label)
             if existing is not None and not replace:
@@ -60,10 +62,14 @@ class Command(BaseCommand):
         rows = list(rows_of(run))
         labels = dict(Grade.choices)
         head = ("名次", "代码", "考核对象", "得分", "等次")
-        self.stdout.write(table([head] + [(r["place"], r["target_code"], r["target_name"], f"{r['score']:.2f}",
-                                           labels[r["grade"]]) for r in rows]))
+        self.stdout.write(table([head] + [(r["place"] or "—", r["target_code"], r["target_name"],
+                                           "无得分" if r["score"] is None else f"{r['score']:.2f}",
+                                           labels[r["grade"]] if r["grade"] else ("暂定" if not run.is_final else "—"))
+                                          for r in rows]))
         counts = {labels[g]: sum(1 for r in rows if r["grade"] == g) for g in labels}
         done = f"{run}（已重新考评，替换原结果）" if replaced else f"{run}"
-        self.stdout.write(f"{done}：{len(rows)} 个考核对象，" + "，".join(f"{k} {v}" for k, v in counts.items())
-                          + (f"；{run.pending_manual} 项待考核组评分（按 0 分计）" if run.pending_manual else "")
+        graded = ("，".join(f"{k} {v}" for k, v in counts.items()) if run.is_final
+                  else "暂定（" + "；".join(run.draft_reasons) + "），不评等次")
+        self.stdout.write(f"{done}：{len(rows)} 个考核对象，" + graded
+                          + (f"；{run.pending_manual} 项待考核组评分（暂不计入）" if run.pending_manual else "")
                           + f"；{run.admonitions.count()} 个列入约谈")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dangjian.assessment import bulletin
+from dangjian.assessment import bulletin, services
 from dangjian.assessment.models import Run
 from dangjian.core import audit
 
@@ -26,6 +26,9 @@ class Command(BaseCommand):
         found = Run.objects.select_related("scheme").filter(pk=int(raw)).first()
         if found is None:
             raise CommandError(f"--run：编号为 {raw} 的考评不存在", returncode=2)
+        refused = services.bulletin_problem(found)
+        if refused:
+            raise CommandError(refused, returncode=2)
         target = Path(out)
         if target.suffix.lower() != ".docx":
             raise CommandError(f"--out：应为 .docx 文件，收到“{out}”", returncode=2)
