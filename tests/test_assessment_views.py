@@ -195,3 +195,26 @@ def test_schemes_are_listed_newest_year_first_whatever_the_database_groups_by(ci
     page = login(personas["wc_admin"]).get("/assessment/").content.decode()
     expected = [s.name for s in Scheme.objects.order_by("-year", "level", "code")]
     assert sorted(expected, key=page.index) == expected and len(expected) >= 4
+
+
+def test_a_new_schemes_editor_starts_from_the_duty_based_default_indicators(tree, personas):
+    from dangjian.assessment import defaults
+
+    s = services.create_scheme(None, code="Q2026", name="2026 年分级量化考核方案", year=2026, level="unit", total=120)
+    c = login(personas["wc_admin"])
+    page = c.get(f"/assessment/schemes/{s.pk}/indicators/").content.decode()
+    assert "已按默认指标预填" in page and not s.indicators.exists()  # shown, not saved
+    assert '<option value="duty_completion" selected' in page and '<option value="compliance_rate" selected' in page
+    # saved as shown: weights scaled to the scheme's total (120), duty completion the heaviest
+    post = {"rows": str(len(defaults.UNIT)), "version": str(s.version)}
+    for n, spec in enumerate(defaults.UNIT):
+        weight = spec["weight"] * 120 / 100
+        assert f'name="ind-{n}-weight" value="{weight:.2f}"' in page
+        post.update({f"ind-{n}-{k}": str(spec.get(k) or "") for k in ("category", "name", "method", "metric", "note",
+                                                                      "max_score")})
+        post[f"ind-{n}-weight"] = f"{weight:.2f}"
+    assert c.post(f"/assessment/schemes/{s.pk}/indicators/", post).status_code == 302
+    weights = {i.metric or i.method: i.weight for i in s.indicators.all()}
+    assert sum(weights.values()) == 120 and max(weights, key=weights.get) == "duty_completion"
+    # a scheme that has indicators shows its own
+    assert "已按默认指标预填" not in c.get(f"/assessment/schemes/{s.pk}/indicators/").content.decode()

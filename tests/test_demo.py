@@ -415,3 +415,28 @@ def test_demo_life_has_its_imperfections_and_compliance():
                                      status="absent").exists()
     checks = collections.Counter(f["check"] for f in compliance.member_findings(2026, today=TODAY))
     assert checks["leader_org_life"] > 0
+
+
+@pytest.mark.django_db
+def test_demo_assessment_grades_duties_and_admonishes_only_from_final_runs():
+    from dangjian.assessment.models import Admonition, Run
+
+    build()
+    runs = list(Run.objects.select_related("scheme"))
+    drafts, finals = [r for r in runs if not r.is_final], [r for r in runs if r.is_final]
+    assert drafts and finals
+    # the month still running is a draft (阶段性); a final run is complete and after its period
+    assert any(r.period == f"{TODAY:%Y-%m}" and r.period_open for r in drafts)
+    assert all(r.pending_manual == 0 and not r.period_open and r.period_end < TODAY for r in finals)
+    assert not Admonition.objects.filter(run__status=Run.Status.DRAFT).exists()
+    assert Admonition.objects.exists()
+    for a in Admonition.objects.select_related("run__scheme"):
+        score = a.run.scores.get(org=a.org)
+        assert score.total is not None and score.total < a.run.scheme.admonish_below
+    # the quarterly grading of this year weighs duty completion most, organizational life one part
+    quarterly = next(r for r in finals if r.cycle == "quarterly" and r.period.startswith(str(TODAY.year))
+                     and r.scheme.level == "unit")
+    weights = {i.metric or i.method: i.weight for i in quarterly.scheme.indicators.all()}
+    assert max(weights, key=weights.get) == "duty_completion" and "compliance_rate" in weights
+    rows = [row for s in quarterly.scores.all() for row in s.breakdown if row["name"].startswith("党建工作责任清单")]
+    assert rows and any(not row.get("not_applicable") for row in rows)  # measured from the demo's duty lists

@@ -970,21 +970,22 @@ def write_city(planner: _Planner, progress=None) -> dict:
         _analyze()
         step(0, "合规计算")
         life_counts = life.finish()
-        step(planner.n // 8, "考核评价")
-        # Built from the records above, in dependency order: assessment reads compliance,
-        # ratings read assessment results.
+        step(planner.n // 8, "责任清单")
+        # Built from the records above, in dependency order: assessment reads compliance and
+        # the duty lists, ratings read assessment results.
         from dangjian.assessment import demo as assessment_demo
         from dangjian.duties import demo as duties_demo
         from dangjian.ratings import demo as ratings_demo
         from dangjian.reviews import demo as reviews_demo
 
-        extras = {"assessment": assessment_demo.build(planner.today, planner.seed)}
+        # The duty lists come first: the assessment grades their completion (duty_completion),
+        # and they name each unit's 党组书记 (from the leading cadres' 职务), who reports at the
+        # review beside the organ party secretary.
+        extras = {"duties": duties_demo.build(planner.today, planner.seed)}
+        step(planner.n // 8, "考核评价")
+        extras["assessment"] = assessment_demo.build(planner.today, planner.seed)
         step(planner.n // 8, "星级评定")
         extras["ratings"] = ratings_demo.build(planner.today, planner.seed)
-        # The duty lists name each unit's 党组书记 (from the leading cadres' 职务), who then
-        # reports at the review beside the organ party secretary.
-        step(planner.n // 8, "责任清单")
-        extras["duties"] = duties_demo.build(planner.today, planner.seed)
         step(planner.n // 8, "述职评议")
         extras["reviews"] = reviews_demo.build(planner.today, planner.seed)
         step(total, "完成")

@@ -1,4 +1,6 @@
 """Schemes (考核方案): list, create, copy, the indicator editor, manual scores and starting a run."""
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -10,7 +12,7 @@ from dangjian.core import periods
 from dangjian.core.scoping import committee_staff_only, is_committee_staff
 from dangjian.core.versioning import StaleVersion, parse_version
 
-from .. import metrics, queries, services
+from .. import defaults, metrics, queries, services
 from ..forms import CopyForm, RunForm, SchemeForm, indicator_rows, period_choices
 from ..models import Indicator, Run
 
@@ -67,7 +69,7 @@ def scheme_detail(request, pk):
 @committee_staff_only
 def indicators(request, pk):
     scheme = queries.scheme_or_404(pk)
-    error = ""
+    error, suggested = "", False
     version = scheme.version
     if request.method == "POST":
         count = min(int(request.POST.get("rows") or 0) if (request.POST.get("rows") or "").isdigit() else 0, 200)
@@ -91,11 +93,29 @@ def indicators(request, pk):
     else:
         rows = [dict(id=i.pk, category=i.category, name=i.name, weight=i.weight, method=i.method, metric=i.metric,
                      params=i.params, max_score=i.max_score, note=i.note) for i in scheme.indicators.all()]
+        if not rows:
+            # A new scheme starts from the default indicators (党建责任落实 first), saved only when
+            # the staff member saves them.
+            rows, suggested = _default_rows(scheme), True
     rows = rows + [dict(method=Indicator.Method.METRIC)] * EXTRA_ROWS
-    ctx = {"scheme": scheme, "rows": rows, "error": error, "version": version or "", "metrics": metrics.REGISTRY.values(),
+    ctx = {"scheme": scheme, "rows": rows, "error": error, "version": version or "", "suggested": suggested, "metrics": metrics.REGISTRY.values(),
            "rules": ActivityRule.objects.filter(effective_to__isnull=True).order_by("position"),
            "methods": Indicator.Method.choices}
     return render(request, "assessment/indicators.html", ctx, status=400 if error else 200)
+
+
+def _default_rows(scheme) -> list[dict]:
+    """The default indicators of the scheme's level, their weights scaled to the scheme's total
+    (the last one takes what rounding leaves, so they add up exactly)."""
+    specs = defaults.indicators_for(scheme.level)
+    base = sum(Decimal(s["weight"]) for s in specs)
+    left = scheme.total
+    for n, spec in enumerate(specs):
+        weight = left if n == len(specs) - 1 else (Decimal(spec["weight"]) * scheme.total / base).quantize(Decimal("0.01"))
+        left -= weight
+        spec["weight"] = weight
+        spec.setdefault("params", {})
+    return specs
 
 
 @committee_staff_only
