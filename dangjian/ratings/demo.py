@@ -155,7 +155,8 @@ def build(today: dt.date, seed: int = 7) -> dict:
 def _known_then(org: Organization, on: dt.date) -> str:
     """What the committee had before it on the day: the quarterly results of the branch
     assessed by then and the requirements missed so far."""
-    scores = (TargetScore.objects.filter(org=org, run__scheme__level=TargetLevel.BRANCH,
+    scores = (TargetScore.objects.filter(org=org, run__scheme__level=TargetLevel.BRANCH, run__status=Run.Status.FINAL,
+                                         total__isnull=False,
                                          run__cycle=Run.Cycle.QUARTERLY, run__period_end__lt=on,
                                          run__period_start__year=on.year)
               .order_by("run__period_start").values_list("run__period", "total", "grade"))

@@ -262,7 +262,8 @@ def _assessment_scores(scheme: RatingScheme, rules_: rules.Rules, day: dt.date) 
         raise RatingError("assessment_scheme", problem)
     period = {r.pk: r.period for r in runs}
     per_org: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for org_id, run_id, total in TargetScore.objects.filter(run__in=runs).order_by().values_list(
+    # A target with every indicator 不适用 has no total in that run: that run is not counted for it.
+    for org_id, run_id, total in TargetScore.objects.filter(run__in=runs, total__isnull=False).order_by().values_list(
             "org_id", "run_id", "total"):
         per_org[org_id].append((period[run_id], _pct(total, source.total)))
     full = "" if source.total == 100 else f"（满分 {source.total.normalize():f} 分，已折合百分制）"
