@@ -162,8 +162,9 @@ def test_finalizing_is_refused_until_the_data_is_complete_then_accepted_once(dra
     assert "考核组评分尚未录入齐全，不能定稿：“党建与业务融合”1 个考核对象未评分" in text(r)
     assert (AuditEntry.objects.count(), Run.objects.get(pk=draft.pk).computed_at) == before
     assert not Run.objects.get(pk=draft.pk).is_final and not Admonition.objects.exists()
-    # without the page's confirmation, or a GET: nothing happens
-    c.post(url, {})
+    # the button asks first, saying why it cannot be done; a GET does nothing
+    page = text(c.post(url, {}))
+    assert "考核组评分尚未录入齐全" in page and "确认定稿" not in page
     assert c.get(url).status_code == 405 and (AuditEntry.objects.count(),) == before[:1]
     # an open period: refused
     score_manual(draft.scheme, "2025-08")
@@ -171,9 +172,12 @@ def test_finalizing_is_refused_until_the_data_is_complete_then_accepted_once(dra
     with pytest.raises(services.AssessmentError, match="2025年8月尚未结束（至 2025-08-31），不能定稿"):
         services.finalize(None, open_run, today=TODAY)
     assert not Run.objects.get(pk=open_run.pk).is_final
-    # the scores in: accepted, audited, graded, admonished
+    # the scores in: accepted after confirming, audited, graded, admonished
     score_manual(draft.scheme, "2025-06")
     assert not Run.objects.get(pk=draft.pk).is_final  # entering scores changes no stored result
+    page = text(c.post(url, {}))
+    assert "确认定稿" in page and 'name="confirm" value="1"' in page
+    assert not Run.objects.get(pk=draft.pk).is_final and Run.objects.get(pk=draft.pk).computed_at == before[1]
     r = c.post(url, {"confirm": "1"}, follow=True)
     run = Run.objects.get(pk=draft.pk)
     assert "已定稿" in text(r) and run.is_final and run.finalized_by == personas["wc_admin"]

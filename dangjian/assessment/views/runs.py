@@ -3,6 +3,7 @@ breakdown, and the admonitions (约谈) with their talks. Rankings are of organi
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dangjian.core import audit, periods, xlsx
@@ -44,8 +45,9 @@ def run_finalize(request, pk):
     if not is_committee_staff(user):
         raise Http404
     if request.POST.get("confirm") != "1":
-        messages.error(request, "请在考评结果页面确认后再定稿")
-        return redirect("assessment:run", run.pk)
+        # The page's button asks first: what 定稿 does, or why it cannot be done now.
+        return render(request, "assessment/run_finalize.html",
+                      {"run": run, "scheme": run.scheme, "problem": services.finalize_problem(run, timezone.localdate())})
     try:
         run = services.finalize(user, run)
     except services.AssessmentError as exc:
