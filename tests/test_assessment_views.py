@@ -218,3 +218,17 @@ def test_a_new_schemes_editor_starts_from_the_duty_based_default_indicators(tree
     assert sum(weights.values()) == 120 and max(weights, key=weights.get) == "duty_completion"
     # a scheme that has indicators shows its own
     assert "已按默认指标预填" not in c.get(f"/assessment/schemes/{s.pk}/indicators/").content.decode()
+
+
+def test_saving_the_last_scores_of_a_draft_points_to_finalizing(city, personas):
+    s = scheme()
+    manual = s.indicators.get(method="manual")
+    run = services.run_evaluation(None, s, "2025-06", today=TODAY)
+    assert not run.is_final
+    c = login(personas["wc_admin"])
+    post = {"period": "2025-06"}
+    for org in (city["a"], city["b"]):
+        post[f"s-{manual.pk}-{org.pk}"], post[f"c-{manual.pk}-{org.pk}"] = "4", "材料齐全"
+    page = c.post(f"/assessment/schemes/{s.pk}/manual/", post, follow=True).content.decode()
+    assert "已保存 2 项评分" in page and "仍为暂定" in page
+    assert not Run.objects.get(pk=run.pk).is_final  # nothing stored changes until it is computed again

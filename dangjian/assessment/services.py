@@ -381,17 +381,6 @@ def grade_all(totals: dict[int, Decimal], scheme: Scheme) -> dict[int, str]:
     return grades
 
 
-def not_ended_message(p: periods.Period, today: dt.date) -> str | None:
-    """Why a period cannot be evaluated yet, or None once it has ended."""
-    if p.start > today:
-        return f"{p.chinese}尚未开始，不能考评"
-    if p.end >= today:
-        return (f"{p.chinese}尚未结束（至 {p.end:%Y-%m-%d}），不能考评：考评结果用于通报和约谈，"
-                f"周期未结束时组织生活仍在进行，尚未到期的要求会被算作已完成。"
-                f"请在 {p.end + dt.timedelta(days=1):%Y-%m-%d} 及以后考评；进行中的情况可在组织生活落实情况页面查看")
-    return None
-
-
 def replace_message(run: Run) -> str:
     """What a second run of a period would replace, said before it is done."""
     when = timezone.localtime(run.computed_at)

@@ -203,7 +203,13 @@ def manual_scores(request, pk):
         except services.AssessmentError as exc:
             error = exc.message
         else:
-            messages.success(request, f"已保存 {n} 项评分。重新考评后计入得分。")
+            run = queries.run_of_period(scheme, services.check_period(scheme, period).label)
+            after = ""
+            if run is not None and not run.is_final:
+                after = "本周期的考评结果仍为暂定：评分录入齐全且周期结束后，请在考评结果页面定稿（或重新考评）。"
+            elif run is not None:
+                after = "本周期已定稿的结果不因此改变；如需计入，请重新考评。"
+            messages.success(request, f"已保存 {n} 项评分。重新考评后计入得分。" + after)
             return redirect(f"{request.path}?period={period}")
     # What the grid shows: what was just posted (after an error), else what is stored; each
     # problem beside its own cell.
