@@ -15,7 +15,7 @@ from dangjian.orgs import services as org_services
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
 from dangjian.reviews import services as review_services
-from dangjian.reviews.models import DutyReview
+from dangjian.reviews.models import DutyReport, DutyReview
 from tests import factories
 
 YEAR = 2025
@@ -141,3 +141,56 @@ def test_the_party_group_secretary_is_an_expected_reporter(units):
     assert not review.reports.exists()
     report = review_services.submit_report(None, review, units["sj_dz"], head, text=text)
     assert (report.org, report.reporter) == (units["sj_dz"], head)
+
+
+def test_a_party_group_report_takes_its_units_score_at_the_review(units):
+    """The review's combined result: a 党组's report takes the score of the unit target that
+    answers for it; a target everything was 不适用 for (no total) gives no assessment part."""
+    from dangjian.assessment.models import Run, Scheme, TargetScore
+    from dangjian.reviews import queries as review_queries
+
+    scheme = Scheme.objects.create(code="U2025", name="2025 年度单位考核", year=YEAR, level="unit")
+    run = Run.objects.create(scheme=scheme, period=str(YEAR), cycle="yearly", period_start=dt.date(YEAR, 1, 1),
+                             period_end=dt.date(YEAR, 12, 31), target_count=2)
+    TargetScore.objects.create(run=run, org=units["cz"], total=80, grade="good", place=1, breakdown=[])
+    TargetScore.objects.create(run=run, org=units["jy"], total=None, grade="", place=None, breakdown=[])
+    review = DutyReview.objects.create(org=units["wc"], year=YEAR, title=f"{YEAR}年度述职评议", run=run, vote_share=60)
+    text = "一、履行职责情况\n" + "本年度认真履行党建工作第一责任人职责，带头讲党课，研究部署党建工作。" * 8
+    jy_secretary = factories.member(units["jy"], name="孙书记")
+    org_services.fill_seat(None, units["jy"], "secretary", jy_secretary, dt.date(2023, 1, 1))
+    for org, who in ((units["cz_dz"], units["secretary"]), (units["jy"], jy_secretary)):
+        review_services.submit_report(None, review, org, who, text=text)
+    reports = list(DutyReport.objects.filter(review=review).select_related("org", "reporter"))
+    rows = {row.report.org_id: row for row in review_queries.results(review, reports).rows}
+    assert rows[units["cz_dz"].pk].assessment == 80.0
+    assert rows[units["jy"].pk].assessment is None
+
+
+def test_the_units_page_shows_who_answers_for_what(units):
+    from tests.factories import login
+    from tests.factories import page_text as text
+
+    def panel_of(page: str, unit: str) -> str:
+        """The panel's organizations and people, after its explaining paragraph."""
+        panel = page[page.index(f"{unit}党建工作责任"):page.index('class="row g-3 mb-3 figures"')]
+        return panel[panel.index("</p>"):]
+
+    staff = factories.user("wc_admin", units["wc"], username="wcstaff")
+    panel = panel_of(text(login(staff).get(f"/orgs/{units['cz'].pk}/")), "市财政局")
+    assert panel.index("市财政局党组") < panel.index("市财政局机关党委")  # the 党组 first
+    assert panel.index("赵书记") < panel.index("第一责任人，对本单位党建工作负总责")  # its secretary seat
+    assert "钱书记" in panel and "负责谋划和统筹推进本单位机关党建工作" in panel  # the organ committee's
+    # A unit officer of the organ committee does not see the 党组's people.
+    officer = factories.user("unit_admin", units["cz"], username="czofficer")
+    panel = panel_of(text(login(officer).get(f"/orgs/{units['cz'].pk}/")), "市财政局")
+    assert "不在您的查看范围内" in panel and "赵书记" not in panel and "钱书记" in panel
+    # A 党组 without seats entered: read from the unit's leading cadres, as the duty lists read it.
+    factories.member(units["sj_b"], name="孙局长", is_leader=True, post="党组书记、局长")
+    factories.member(units["sj_b"], name="周副局长", is_leader=True, post="副局长")
+    panel = panel_of(text(login(staff).get(f"/orgs/{units['sj'].pk}/")), "市审计局")
+    head, deputy = panel.index("孙局长"), panel.index("周副局长")
+    assert panel.index("党组书记") < head < panel.index("第一责任人") < panel.index("班子成员") < deputy
+    assert "（党组书记、局长）" in panel and "（副局长）" in panel
+    # A unit with one organization under the working committee, and a branch, have no such panel.
+    assert "党建工作责任" not in text(login(staff).get(f"/orgs/{units['jy'].pk}/"))
+    assert "党建工作责任" not in text(login(staff).get(f"/orgs/{units['cz1'].pk}/"))

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from django.db.models import Count, Q
 
-from dangjian.assessment.models import TargetScore
+from dangjian.assessment.models import Level, TargetScore
+from dangjian.assessment.queries import targets
 from dangjian.core.scoping import can, get_visible_or_404, scope_of
 from dangjian.orgs.models import Organization
 
@@ -263,10 +264,17 @@ def results(review: DutyReview, reports: list[DutyReport]) -> Results:
     run_label = ""
     if review.run_id:
         total = review.run.scheme.total or Decimal(100)
-        for org_id, score in TargetScore.objects.filter(run_id=review.run_id,
-                                                        org_id__in=[r.org_id for r in reports]).values_list(
-                "org_id", "total"):
-            assessed[org_id] = float(score / total * 100)
+        # A 党组 is assessed with its unit (assessment.queries.targets): its report takes the
+        # unit's score.
+        answering = {}
+        if review.run.scheme.level == Level.UNIT and any(r.org.kind == "leading_group" for r in reports):
+            answering = {path: t.org_id for t in targets(Level.UNIT) for path in t.also}
+        target_of = {r.org_id: answering.get(r.org.path, r.org_id) for r in reports}
+        scores = dict(TargetScore.objects.filter(run_id=review.run_id, org_id__in=set(target_of.values()),
+                                                 total__isnull=False).values_list("org_id", "total"))
+        for org_id, target in target_of.items():
+            if target in scores:  # a target everything was 不适用 for has no total
+                assessed[org_id] = float(scores[target] / total * 100)
         run_label = str(review.run)
     share = float(review.vote_share) / 100
     small = [g for g in groups if 0 < g.used < least]
