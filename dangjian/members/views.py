@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from dangjian.core import audit, idcard
+from dangjian.core import audit, idcard, panels
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404
 from dangjian.core.versioning import StaleVersion
@@ -96,6 +96,7 @@ def detail(request, pk):
         "can_edit": can(user, "edit", member.org.path),
         "can_see_id": can(user, "see_id", member.org.path),
         "can_view_org": member.org_id in visible_orgs or can(user, "view", member.org.path),
+        "panels": panels.render("members.detail", request, member),
     }
     return render(request, "members/detail.html", ctx)
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, panels, xlsx
 from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404, require
 from dangjian.core.versioning import StaleVersion
@@ -114,6 +114,7 @@ def detail(request, pk):
     if is_htmx(request) and request.GET.get("part") == "members":
         response = render(request, "orgs/_members.html", ctx)
     else:
+        ctx["panels"] = panels.render("orgs.detail", request, org)
         response = render(request, "orgs/detail.html", ctx)
     patch_vary_headers(response, ["HX-Request"])
     return response
