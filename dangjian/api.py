@@ -2,6 +2,7 @@
 from rest_framework.routers import DefaultRouter
 
 from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
+from dangjian.commendations.api import DecisionViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 
@@ -10,3 +11,4 @@ router.register("orgs", OrgViewSet, basename="org")
 router.register("members", MemberViewSet, basename="member")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("compliance", ComplianceViewSet, basename="compliance")
+router.register("commendations", DecisionViewSet, basename="commendation")

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "dangjian.reviews",
     "dangjian.ratings",
     "dangjian.duties",
+    "dangjian.commendations",
     "dangjian.demo",
 ]
 

@@ -41,6 +41,7 @@ urlpatterns = [
     path("reviews/", include("dangjian.reviews.urls")),
     path("ratings/", include("dangjian.ratings.urls")),
     path("duties/", include("dangjian.duties.urls")),
+    path("commendations/", include("dangjian.commendations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("api/", include(router.urls)),

@@ -151,6 +151,26 @@ def score_manual(s, period: str, score=4, comment="材料齐全") -> int:
     return services.enter_manual_scores(None, s, period, entries)
 
 
+def decision(issuer, number=None, year=2025, decided_on=dt.date(2026, 2, 1), entries=(), publish=False, **kw):
+    """A 表彰决定 of `issuer` with `entries` ((honour code, org or member) pairs), drafted as the
+    command line would (no user), published when asked."""
+    from dangjian.commendations import services
+    from dangjian.commendations.models import Honour
+    from dangjian.members.models import Member
+
+    d = services.create_decision(None, issuer=issuer, number=number or f"测试委〔2026〕{next(_seq)}号",
+                                 decided_on=decided_on, title=kw.pop("title", f"关于表彰{year}年度先进集体和个人的决定"),
+                                 year=year, today=kw.pop("today", dt.date(2026, 12, 1)))
+    honours = {h.code: h for h in Honour.objects.all()}
+    if entries:
+        services.add_commendations(None, d, [
+            (honours[code], None, who) if isinstance(who, Member) else (honours[code], who, None)
+            for code, who in entries])
+    if publish:
+        services.publish(None, d)
+    return d
+
+
 # ---- Excel files and commands -------------------------------------------------------------------
 
 NAMES = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十"]

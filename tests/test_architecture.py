@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"activities"},
     {"assessment"},
     {"reviews", "ratings", "duties"},
+    {"commendations"},
     {"exchange"},
     {"demo"},
     {"api", "views", "wsgi", "manage"},

@@ -74,6 +74,8 @@ PK_BY_PREFIX = {
     "api/activities/": "activity",
     "reviews/": "review",
     "reviews/reports/": "report",
+    "commendations/decisions/": "decision",
+    "api/commendations/": "decision",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -199,6 +201,10 @@ def world(tree, personas, settings, tmp_path):
             "admonition": tuple(Admonition.objects.get(run=own_run, org=tree[o]).pk for o in ("a1", "b1")),
             "weak": tuple(ratings_services.identify_weak(None, tree[o], identified_on=day, reasons="组织生活不正常").pk
                           for o in ("a1", "b1")),
+            # each unit's own 表彰决定 honouring its branch and its member, published
+            "decision": tuple(factories.decision(tree[o], entries=[("advanced_org", tree[f"{o}1"]),
+                                                                   ("excellent_member", tree[m])], publish=True).pk
+                              for o, m in (("a", "ma"), ("b", "mb"))),
         },
     }
 

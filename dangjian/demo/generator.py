@@ -974,6 +974,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         # Built from the records above, in dependency order: assessment reads compliance and
         # the duty lists, ratings read assessment results.
         from dangjian.assessment import demo as assessment_demo
+        from dangjian.commendations import demo as commendations_demo
         from dangjian.duties import demo as duties_demo
         from dangjian.ratings import demo as ratings_demo
         from dangjian.reviews import demo as reviews_demo
@@ -988,6 +989,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["ratings"] = ratings_demo.build(planner.today, planner.seed)
         step(planner.n // 8, "述职评议")
         extras["reviews"] = reviews_demo.build(planner.today, planner.seed)
+        extras["commendations"] = commendations_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}

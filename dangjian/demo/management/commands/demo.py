@@ -101,6 +101,9 @@ class Command(BaseCommand):
                                                    f"{r['reviews']['votes']}）")] if "reviews" in r else []),
                 *([("责任清单（责任人、已标记完成）", f"{r['duties']['role_holders']}（{r['duties']['marks']}）")]
                   if "duties" in r else []),
+                *([("表彰决定", f"{r['commendations']['number']}（{r['commendations']['honours']} 个先进集体和个人）"
+                   if r["commendations"].get("number") else r["commendations"]["message"])]
+                  if "commendations" in r else []),
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",
