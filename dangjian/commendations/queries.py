@@ -44,10 +44,6 @@ def decision_or_404(user, pk, capability: str = "view") -> Decision:
                               user, pk, capability)
 
 
-def commendation_or_404(user, pk) -> Commendation:
-    return get_visible_or_404(Commendation.objects.select_related("decision__issuer"), user, pk, "edit")
-
-
 def entries_of(decision: Decision) -> list[Commendation]:
     return list(decision.commendations.select_related("honour", "org", "member")
                 .order_by("honour__position", "honour_id", "position", "id"))
