@@ -192,6 +192,10 @@ def test_org_and_member_pages_show_published_honours(tree, personas):
     assert "优秀共产党员" in member_page and "市直机关工委〔2026〕7号" in member_page
     assert "受到表彰" not in client.get(reverse("orgs:detail", args=[tree["a"].pk])).content.decode()
     assert "受到表彰" not in client.get(reverse("members:detail", args=[tree["mb"].pk])).content.decode()
+    # a plain member finds their own honour on their own page, and no list of others
+    own = factories.login(personas["member_a"])
+    assert "市直机关工委〔2026〕7号" in own.get(reverse("members:detail", args=[tree["ma"].pk])).content.decode()
+    assert own.get(reverse("commendations:index")).status_code == 404
 
 
 def _grow(tree, n: int, start: int):
@@ -375,3 +379,19 @@ def test_the_demo_city_has_its_2025_decision_from_the_candidates():
     assert all(h["org_name"] in text for h in decision["honours"])
     assert all(h["member_name"] in text for h in people)
     assert "表彰决定" in out.getvalue()
+
+
+def test_pages_fit_a_phone(transactional_db, live_server, personas, tree, browser_page):
+    """At 390 px the list, the decision (draft, with its forms) and the org page scroll no wider."""
+    d = factories.decision(tree["wc"], entries=[("advanced_org", tree["a1"]), ("excellent_member", tree["mb"])])
+    factories.decision(tree["wc"], number="市直机关工委〔2026〕77号", publish=True,
+                       entries=[("advanced_org", tree["b1"]), ("excellent_party_worker", tree["ma"])])
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "wcadmin")
+    for url in (reverse("commendations:index"), reverse("commendations:decisions"),
+                reverse("commendations:decision", args=[d.pk]), reverse("orgs:detail", args=[tree["b1"].pk])):
+        page.goto(live_server.url + url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
+    assert "先进基层党组织" in page.content()

@@ -13,7 +13,7 @@ a new decision. Only published decisions count and are shown on the org and memb
 from django.conf import settings
 from django.db import models
 
-from dangjian.core.scoping import ScopedQuerySet
+from dangjian.core.scoping import Scope, ScopedQuerySet
 from dangjian.core.versioning import Versioned
 
 
@@ -95,6 +95,10 @@ class Decision(Versioned):
 
 class CommendationQuerySet(ScopedQuerySet):
     path_lookup = "org__path"
+
+    def self_q(self, scope: Scope):
+        # A plain member sees their own honours (on their own page).
+        return models.Q(member_id=scope.member_id) if scope.member_id else None
 
     def published(self):
         return self.filter(decision__status=Decision.Status.PUBLISHED)
