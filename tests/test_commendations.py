@@ -291,6 +291,9 @@ def test_web_flow_from_suggestions_to_published(tree, personas):
     # published: read-only on the page too
     page = client.get(reverse("commendations:decision", args=[d.pk])).content.decode()
     assert "自行添加" not in page and "已印发的决定不能修改" in page
+    # its history reads in Chinese: drafted, the entries, published
+    assert "起草表彰决定" in page and "印发表彰决定" in page and "草稿 → 已印发" in page
+    assert "表彰对象（优秀共产党员：王芳）" in page
 
 
 def test_another_units_admin_decides_nothing_of_yours(tree, personas):

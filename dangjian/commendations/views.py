@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dangjian.core import audit, xlsx
+from dangjian.core import history as history_rows
 from dangjian.core.scoping import can, can_anywhere, committee_staff_only, is_committee_staff, require
 from dangjian.core.versioning import StaleVersion, parse_version
 from dangjian.core.views import QueryParams, paginate
@@ -173,7 +174,13 @@ def decision_edit(request, pk):
 def _detail(request, decision: Decision, form=None, status=200):
     user = request.user
     editable = not decision.is_published and can(user, "edit", decision.issuer.path)
-    ctx = {"decision": decision, "entries": queries.entries_of(decision), "editable": editable}
+    entries = queries.entries_of(decision)
+    labels = {("commendations.commendation", c.pk): f"表彰对象（{c.honour.name}：{c.member.name if c.member_id else c.org.name}）"
+              for c in entries}
+    history = history_rows.entries_for({"commendations.decision": [decision.pk],
+                                        "commendations.commendation": [c.pk for c in entries]})
+    ctx = {"decision": decision, "entries": entries, "editable": editable,
+           "history": history_rows.describe(history, labels)}
     if editable:
         ctx["suggestions"] = queries.suggestions(user, decision)
         ctx["form"] = form or CommendationForm(user=user, decision=decision)
