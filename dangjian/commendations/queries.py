@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Max, Q
 
-from dangjian.assessment.models import Grade, TargetScore
+from dangjian.assessment.models import Grade, Run, TargetScore
 from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
@@ -83,7 +83,7 @@ def of_member(user, member: Member) -> list[Commendation]:
 def suggestions(user, decision: Decision) -> list[dict]:
     """Candidates of the decision's year in its issuer's subtree and the user's edit scope:
     the star rating's commendation candidates (先进基层党组织) and the targets graded 好 in the
-    year's assessment runs (党建工作优秀单位 for units, 先进基层党组织 for branches). Those the
+    year's final assessment runs (党建工作优秀单位 for units, 先进基层党组织 for branches). Those the
     decision already honours with that title are left out (`decision` may be unsaved: the demo
     asks before drafting). Five queries."""
     by_code = {h.code: h for h in honours() if h.code}
@@ -97,7 +97,9 @@ def suggestions(user, decision: Decision) -> list[dict]:
                   .select_related("org").order_by("org__path")):
             out[(r.org_id, org_honour.pk)] = {"org": r.org, "honour": org_honour,
                                               "reasons": [f"{decision.year} 年星级评定：{LEVEL_LABELS[r.level]}，推荐评先"]}
-    rows = (TargetScore.objects.filter(_edit_q(user)).filter(base, grade=Grade.EXCELLENT, run__period_start__year=decision.year)
+    # Final runs only: a draft (暂定) has no grade yet.
+    rows = (TargetScore.objects.filter(_edit_q(user))
+            .filter(base, grade=Grade.EXCELLENT, run__status=Run.Status.FINAL, run__period_start__year=decision.year)
             .values("org_id", "run__scheme__level").annotate(times=Count("id"), best=Max("total"))
             .order_by("org_id"))
     rows = list(rows)
