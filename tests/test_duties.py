@@ -19,7 +19,7 @@ from dangjian.activities.models import Activity
 from dangjian.assessment import metrics as assessment_metrics
 from dangjian.core.models import AuditEntry
 from dangjian.duties import catalog, completion, seed, services
-from dangjian.duties.models import DutyItem, DutyMark
+from dangjian.duties.models import AdministrativeHead, DutyItem, DutyMark
 from dangjian.members.models import Member
 from dangjian.orgs import services as org_services
 from dangjian.orgs.models import CommitteeSeat, Organization
@@ -105,12 +105,35 @@ def _ref_periods(unit, year):
     return out
 
 
+def _ref_lecture(org_id):
+    """(applies, holder, reason) of the secretary's 党课 at an org, read seat by seat."""
+    seats = list(CommitteeSeat.objects.filter(org_id=org_id, is_active=True, role="secretary").order_by("id"))
+    filled = [s for s in seats if s.holder_id is not None]
+    if filled:
+        return True, filled[0].holder_id, ""
+    if seats:
+        since = seats[0].vacant_since
+        return False, None, f"书记职位{f'自 {since:%Y-%m-%d} 起' if since else ''}空缺，“书记讲党课”暂不适用"
+    return False, None, "未设书记职位，“书记讲党课”不适用"
+
+
 def _ref_holders():
+    """(member or None, role, org, since, branch path, is leader) per holder, read row by row."""
     out = set()
     seats = [s for s in CommitteeSeat.objects.filter(is_active=True, role="secretary", holder__isnull=False)
              if s.holder.status == "active" and s.org.status == "active" and s.org.kind in SEAT_ROLES]
+
+    def branch_of(m):
+        return (m.org.parent if m.org.kind == "cell" else m.org).path
+
     for s in seats:
-        out.add((s.holder_id, SEAT_ROLES[s.org.kind], s.org_id, s.held_since))
+        out.add((s.holder_id, SEAT_ROLES[s.org.kind], s.org_id, s.held_since, branch_of(s.holder), s.holder.is_leader))
+    for s in CommitteeSeat.objects.filter(is_active=True, role="discipline_officer", holder__isnull=False):
+        if s.holder.status == "active" and s.org.status == "active" and s.org.kind != "leading_group":
+            out.add((s.holder_id, "discipline_secretary", s.org_id, s.held_since, branch_of(s.holder),
+                     s.holder.is_leader))
+    for o in Organization.objects.filter(kind__in=["organ_committee", "committee"], status="active"):
+        out.add((None, "organ_committee", o.pk, None, o.path, False))
     for m in Member.objects.filter(is_leader=True, status="active"):
         lgs = Organization.objects.filter(kind="leading_group", status="active", unit_id=m.org.unit_id,
                                           unit__isnull=False).order_by("path")
@@ -120,11 +143,22 @@ def _ref_holders():
         seated = {s.holder_id for s in seats if s.org_id == lg.pk}
         if seated:
             if m.pk not in seated:
-                out.add((m.pk, "leadership_member", lg.pk, None))
+                out.add((m.pk, "leadership_member", lg.pk, None, branch_of(m), True))
         elif "党组书记" in m.post:
-            out.add((m.pk, "party_group_secretary", lg.pk, None))
+            out.add((m.pk, "party_group_secretary", lg.pk, None, branch_of(m), True))
         else:
-            out.add((m.pk, "leadership_member", lg.pk, None))
+            out.add((m.pk, "leadership_member", lg.pk, None, branch_of(m), True))
+    for head in AdministrativeHead.objects.filter(member__status="active"):
+        org = (Organization.objects.filter(kind="leading_group", status="active", unit_id=head.unit_id)
+               .order_by("path").first()
+               or Organization.objects.filter(kind__in=["organ_committee", "committee"], status="active",
+                                              unit_id=head.unit_id).order_by("path").first())
+        if org is not None:
+            out.add((head.member_id, "administrative_head", org.pk, head.since, branch_of(head.member),
+                     head.member.is_leader))
+    for m in Member.objects.filter(status="active"):
+        branch = m.org.parent if m.org.kind == "cell" else m.org
+        out.add((m.pk, "party_member", branch.pk, None, branch.path, m.is_leader))
     return out
 
 
@@ -135,27 +169,32 @@ def reference(year, today):
         if item.from_year <= year and (item.to_year is None or item.to_year >= year):
             latest[item.code] = item
     out = set()
-    for mid, role, org_id, since in _ref_holders():
-        member, org = Member.objects.get(pk=mid), Organization.objects.get(pk=org_id)
-        branch = member.org.parent if member.org.kind == "cell" else member.org
+    for mid, role, org_id, since, branch_path, leader in _ref_holders():
+        org = Organization.objects.get(pk=org_id)
         for item in latest.values():
-            if item.role != role:
+            if item.role != role or (item.leaders_only and not leader):
                 continue
             for label, start, end in _ref_periods(item.period, year):
                 if since is not None and end < since:
                     continue
                 if item.evidence == "manual":
-                    subject = f"u{org.unit_id}" if item.per == "unit" and org.unit_id else f"m{mid}"
+                    if item.per == "unit" and org.unit_id:
+                        subject = f"u{org.unit_id}"
+                    else:
+                        subject = f"m{mid}" if mid is not None else f"o{org_id}"
                     marked = DutyMark.objects.filter(fact=item.fact or item.code, subject=subject, period=label,
                                                      is_active=True).exists()
                     status, evidence = ("marked" if marked else "missed" if end < today else "open"), ()
+                elif role in SEAT_ROLES.values() and item.relation == "lecturer" and not (
+                        _ref_lecture(org_id)[0] and _ref_lecture(org_id)[1] == mid):
+                    status, evidence = "not_applicable", ()
                 else:
                     qs = Activity.objects.filter(status="active", held_on__gte=start, held_on__lte=end,
                                                  kinds__kind__in=item.kinds)
                     if item.where == "role_org":
                         qs = qs.filter(org=org)
                     elif item.where == "own_branch":
-                        qs = qs.filter(org__path__startswith=branch.path)
+                        qs = qs.filter(org__path__startswith=branch_path)
                     if item.relation == "lecturer":
                         qs = qs.filter(lecturer_id=mid)
                     elif item.relation == "host":
@@ -167,15 +206,16 @@ def reference(year, today):
                         qs = qs.filter(attendances__member_id=mid, attendances__status__in=ok)
                     evidence = tuple(sorted(set(qs.values_list("pk", flat=True))))
                     status = "done" if len(evidence) >= item.min_count else "missed" if end < today else "open"
-                out.add((mid, role, item.code, label, status, evidence))
+                out.add((mid if mid is not None else -org_id, role, item.code, label, status, evidence))
     return out
 
 
 def engine(year, today):
     out = set()
-    for ln in completion.compute(year, completion.holders(), today=today):
+    for ln in completion.compute(year, completion.holders(members=True), today=today):
         evidence = tuple(sorted(r.activity_id for r in ln.evidence))
-        out.add((ln.holder.member_id, ln.holder.role, ln.item.code, ln.period.label, ln.status, evidence))
+        who = ln.holder.member_id if ln.holder.member_id is not None else -ln.holder.org_id
+        out.add((who, ln.holder.role, ln.item.code, ln.period.label, ln.status, evidence))
     return out
 
 
@@ -197,6 +237,10 @@ def generate(seed):
         leaders = [head, *deputies, in_cell]
         if d == 1:  # the 党组's secretary from a seat: the head becomes a 班子成员
             CommitteeSeat.objects.create(org=lg, role="secretary", holder=deputies[0], held_since=dt.date(2024, 1, 1))
+        # the unit's administrative head (a deputy in one, the head in the other); a 纪检委员 on a branch
+        services.name_administrative_head(None, lg.unit, deputies[1] if d == 0 else head, dt.date(2025, 3, 1),
+                                          today=TODAY)
+        org_services.fill_seat(None, branches[2], "discipline_officer", branches[2].people[2], dt.date(2024, 5, 1))
         # a branch secretary replaced mid-year answers from the day they took the seat
         moved = branches[1]
         org_services.fill_seat(None, moved, "secretary", moved.people[1], dt.date(2025, 6, 1))
@@ -235,6 +279,8 @@ def generate(seed):
         record(top, ["org_life_meeting", "theme_day"], dt.date(2025, rng.randint(1, 7), 4),
                attendance={m.pk: "present" for m in leaders if m.org.path.startswith(top.path)})
         record(top, ["organ_member_assembly"], dt.date(2025, rng.randint(1, 8), 2))
+        record(top, ["committee_meeting"], dt.date(2025, 4, 5))
+        record(branches[2], ["warning_education"], dt.date(2025, 4, 8))
         everyone.append((lg, top, ocs, gbs, branches, leaders))
     # items of every relation (host, attended, a count of 2, monthly) beside the defaults
     services.add_item(None, "branch_secretary", 2000, title="每月主持召开支部委员会", period="month", min_count=1,
@@ -255,6 +301,12 @@ def generate(seed):
         if rng.random() < 0.7:
             services.mark_done(None, branches[2].people[0], "bs_training", "2025", dt.date(2025, 4, 2), "参加轮训",
                                today=TODAY)
+        if rng.random() < 0.7:  # the 机关党委's own item, marked by its secretary
+            services.mark_done(None, ocs, "oc_hear_branches", "2025", dt.date(2025, 3, 2), "述职评议会",
+                               today=TODAY)
+        if rng.random() < 0.7:
+            services.mark_done(None, branches[2].people[2], "ds_report", "2025", dt.date(2025, 5, 2), "报告监督情况",
+                               today=TODAY)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -266,7 +318,7 @@ def test_completion_matches_reference_implementation(db, seed):
         assert ours == expected, (sorted(ours - expected)[:5], sorted(expected - ours)[:5])
         seen |= ours
     # the generated data exercises every status, every role and every relation
-    assert {row[4] for row in seen} == {"done", "marked", "open", "missed"}
+    assert {row[4] for row in seen} == {"done", "marked", "open", "missed", "not_applicable"}
     assert {row[1] for row in seen} == set(catalog.roles())
     used = {row[2] for row in seen if row[5]}
     assert {i.relation for i in DutyItem.objects.filter(code__in=used)} >= {"org", "lecturer", "host", "present",
@@ -476,6 +528,8 @@ def _grow(parent, n, start):
         record(b, ["org_life_meeting"], dt.date(2025, 3, 3), attendance={m.pk: "present" for m in b.people})
         record(b, ["talk"], dt.date(2025, 4, 3), talk_parties=b.people[:2])
         services.mark_done(None, b.people[0], "bs_training", "2025", dt.date(2025, 4, 5), "参加轮训", today=TODAY)
+        org_services.fill_seat(None, b, "discipline_officer", b.people[2], dt.date(2025, 1, 2))
+        record(b, ["committee_meeting"], dt.date(2025, 5, 3), attendance={m.pk: "present" for m in b.people})
 
 
 def test_query_counts_do_not_grow_with_people(dept, personas):
@@ -483,7 +537,14 @@ def test_query_counts_do_not_grow_with_people(dept, personas):
     admin = login(personas["wc_admin"])
     urls = [f"/duties/org/{top.pk}/?year={YEAR}&role=branch_secretary",
             f"/duties/org/{dept['lg'].pk}/?year={YEAR}&role=leadership_member",
-            f"/duties/member/{dept['head'].pk}/?year={YEAR}"]
+            f"/duties/member/{dept['head'].pk}/?year={YEAR}",
+            # the new lists: the 党员 list counted per branch, the 机关党委's own, the 纪检委员's,
+            # a member's own page (their 党员 list)
+            f"/duties/org/{top.pk}/?year={YEAR}&role=party_member",
+            f"/duties/org/{top.pk}/?year={YEAR}&role=organ_committee",
+            f"/duties/org/{top.pk}/?year={YEAR}&role=discipline_secretary",
+            f"/duties/member/{dept['branch'].people[1].pk}/?year={YEAR}",
+            f"/duties/member/{dept['ocs'].pk}/?year={YEAR}"]
 
     def counts():
         out = []
@@ -492,7 +553,7 @@ def test_query_counts_do_not_grow_with_people(dept, personas):
                 assert admin.get(url).status_code == 200
             out.append(len(ctx))
         with CaptureQueriesContext(connection) as ctx:
-            lines = completion.compute(YEAR, completion.holders(), today=TODAY)
+            lines = completion.compute(YEAR, completion.holders(members=True), today=TODAY)
         return out, len(ctx), lines
 
     _grow(top, 3, 0)
@@ -500,7 +561,10 @@ def test_query_counts_do_not_grow_with_people(dept, personas):
     _grow(top, 25, 3)
     large, engine_large, many = counts()
     assert len(many) > 4 * len(few)
-    assert large == small and engine_large == engine_small <= 9
+    # items, 党组s, 机关党委s, seats, leading cadres, 行政负责人, members, the secretaries' seats for
+    # their 党课, one query per kind of evidence in use (lectures, talks, attendance, records of the
+    # role's org) and the marks
+    assert large == small and engine_large == engine_small <= 14
     assert sum(1 for ln in many if ln.status == "done") >= 28 * 4
 
 
@@ -575,7 +639,9 @@ def test_duty_completion_metric_against_the_lines(dept, tree):
     values = got
     assert values[dept["top"].pk].numerator >= 2  # the branch's Q1 meeting and the shared H1 report
     assert values[dept["lg"].pk].numerator == 1  # the same report, on the 党组's list
-    assert values[tree["b"].pk].ratio is None  # nobody holds a role there
+    # Nobody holds a role there, but the 机关党委 holds its own list: two quarterly committee
+    # meetings fell due in the half year, and none was held.
+    assert (values[tree["b"].pk].numerator, values[tree["b"].pk].denominator) == (0, 2)
 
 
 # ---- the item editor --------------------------------------------------------------------------------

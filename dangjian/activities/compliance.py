@@ -68,6 +68,7 @@ class Verdict:
     status: str
     evidence: list[int] = field(default_factory=list)
     failed_quorum: list[int] = field(default_factory=list)
+    reason: str = ""  # why a rule does not apply, where the rule's condition says (书记讲党课)
 
     @property
     def shortfall(self) -> int:
@@ -193,12 +194,11 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
             .order_by().values_list("org_id", flat=True).distinct()
         )
     secretary_of: dict[int, int] = {}
+    seat_of: dict[int, SecretarySeat] = {}
     lectures: dict[tuple[int, int], list[int]] = defaultdict(list)
     if "lecture_by_secretary" in conditions:
-        secretary_of = dict(
-            seats.filter(role=SeatRole.SECRETARY, holder__isnull=False)
-            .order_by("-id").values_list("org_id", "holder_id")
-        )
+        seat_of = secretary_seats(seats)
+        secretary_of = {pk: s.holder_id for pk, s in seat_of.items() if s.holder_id is not None}
         lectured = ActivityKind.objects.filter(kind="party_lecture", is_active=True, month__gte=m0, month__lte=m1,
                                                activity__lecturer__isnull=False)
         holders = {secretary_of[o[0]] for o in orgs if o[0] in secretary_of}
@@ -216,9 +216,10 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
         whole = (dissolved is None or dissolved >= last) and (established is None or established <= first)
         partial = False
         holder = secretary_of.get(pk)
+        lecture = secretary_lecture(seat_of.get(pk)) if "lecture_by_secretary" in conditions else None
         applies_if = {"always": True, "has_committee": pk in with_committee,
                       "top_of_unit": parent_kind in (None, "working_committee"),
-                      "lecture_by_secretary": holder is not None}
+                      "lecture_by_secretary": lecture is not None and lecture.applies}
         found_for = buckets.get(pk, no_groups)
         for rule, p, p_start, p_end, slot, mask, still_open, condition, required in steps_for[kind]:
             if not whole:
@@ -255,6 +256,7 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
                     if len(failed) > 1:
                         failed.sort()
             held = len(evidence)
+            reason = lecture.reason if condition == "lecture_by_secretary" and lecture is not None else ""
             if not applies:
                 verdict, need = NOT_APPLICABLE, 0
             elif held >= required:
@@ -265,7 +267,8 @@ def _verdicts(start, end, *, org, org_ids, today) -> Iterator[Verdict]:
                 verdict, need = DUE, required
             else:
                 verdict, need = MISSING, required
-            yield Verdict(pk, code, name, path, rule, p, need, held, verdict, evidence, failed)
+            yield Verdict(pk, code, name, path, rule, p, need, held, verdict, evidence, failed,
+                          reason if verdict == NOT_APPLICABLE else "")
 
 
 class _Ids(Aggregate):
@@ -690,6 +693,64 @@ def _first_stored_day() -> dt.date | None:
     if labels:
         return min(periods.parse(label).start for label in labels)
     return ComplianceRow.objects.order_by("period_start").values_list("period_start", flat=True).first()
+
+
+# ---- the secretary's 党课: who gives it, and whether it is asked for at all ------------------------
+#
+# One judgement for the compliance rule `party_lecture_by_secretary` and for the duty lists' lecture
+# items of a secretary (duties.completion): an org whose secretary seat is filled asks its holder for
+# the 党课; an org with no secretary seat, or whose seat is vacant, asks nobody, and says why the same
+# way wherever it is shown.
+
+SEATED, VACANT, NO_SEAT = "seated", "vacant", "no_seat"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretarySeat:
+    org_id: int
+    holder_id: int | None
+    vacant_since: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretaryLecture:
+    state: str  # SEATED, VACANT or NO_SEAT
+    holder_id: int | None
+    reason: str  # empty when the lecture is asked for
+
+    @property
+    def applies(self) -> bool:
+        return self.state == SEATED
+
+
+_NO_SEAT_LECTURE = SecretaryLecture(NO_SEAT, None, "未设书记职位，“书记讲党课”不适用")
+
+
+def secretary_seats(seats=None, *, org_ids=None) -> dict[int, SecretarySeat]:
+    """Per org, its secretary seat (filled if it has a filled one, else the vacant one): one
+    query over `seats` (a CommitteeSeat queryset, default all) or over the seats of `org_ids`."""
+    qs = CommitteeSeat.objects.filter(is_active=True) if seats is None else seats
+    if org_ids is not None:
+        qs = qs.filter(org_id__in=sorted(set(org_ids)))
+    out: dict[int, SecretarySeat] = {}
+    # Lowest id first among the filled seats, as the org's secretary.
+    for org_id, holder_id, vacant_since in (qs.filter(role=SeatRole.SECRETARY).order_by("id")
+                                            .values_list("org_id", "holder_id", "vacant_since")):
+        known = out.get(org_id)
+        if known is None or (known.holder_id is None and holder_id is not None):
+            out[org_id] = SecretarySeat(org_id, holder_id, vacant_since)
+    return out
+
+
+def secretary_lecture(seat: SecretarySeat | None) -> SecretaryLecture:
+    """Whether an org's secretary owes the yearly 党课 (支部工作条例第十六条), and who: the
+    holder of its secretary seat; no seat or a vacant one: not applicable, with the reason."""
+    if seat is None:
+        return _NO_SEAT_LECTURE
+    if seat.holder_id is None:
+        since = f"自 {seat.vacant_since:%Y-%m-%d} 起" if seat.vacant_since else ""
+        return SecretaryLecture(VACANT, None, f"书记职位{since}空缺，“书记讲党课”暂不适用")
+    return SecretaryLecture(SEATED, seat.holder_id, "")
 
 
 def secretaries_orgs(member_ids) -> list[int]:

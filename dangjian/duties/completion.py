@@ -28,18 +28,30 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
+from dangjian.activities import compliance
 from dangjian.activities.models import ActivityKind, Attendance
 from dangjian.core import people, periods
 from dangjian.members.models import Member
 from dangjian.orgs.models import SEGMENT, CommitteeSeat, Organization, SeatRole
 
 from . import catalog
-from .models import DutyItem, DutyMark, DutyRole, Per, Relation, Where, person_subject, unit_subject
+from .models import (
+    AdministrativeHead,
+    DutyItem,
+    DutyMark,
+    DutyRole,
+    Per,
+    Relation,
+    Where,
+    org_subject,
+    person_subject,
+    unit_subject,
+)
 
-DONE, MARKED, OPEN, MISSED = "done", "marked", "open", "missed"
-STATUS_LABELS = {DONE: "已完成", MARKED: "已标记完成", OPEN: "待完成", MISSED: "未完成"}
+DONE, MARKED, OPEN, MISSED, NOT_APPLICABLE = "done", "marked", "open", "missed", "not_applicable"
+STATUS_LABELS = {DONE: "已完成", MARKED: "已标记完成", OPEN: "待完成", MISSED: "未完成", NOT_APPLICABLE: "不适用"}
 STATUS_BADGES = {DONE: "text-bg-success", MARKED: "text-bg-info", OPEN: "text-bg-light border",
-                 MISSED: "text-bg-danger"}
+                 MISSED: "text-bg-danger", NOT_APPLICABLE: "text-bg-secondary"}
 COMPLETE = (DONE, MARKED)
 
 SEAT_ROLES = {
@@ -49,6 +61,12 @@ SEAT_ROLES = {
     "general_branch": DutyRole.GENERAL_BRANCH_SECRETARY,
     "branch": DutyRole.BRANCH_SECRETARY,
 }
+# 纪检委员 seats: the 机关纪委书记/纪检委员 list (a 党组 has none).
+DISCIPLINE_ORG_KINDS = ("organ_committee", "committee", "general_branch", "branch")
+# The secretaries whose 党课 the compliance rule `party_lecture_by_secretary` asks for: their lecture
+# items are judged by the same function (compliance.secretary_lecture).
+SECRETARY_ROLES = (DutyRole.PARTY_GROUP_SECRETARY, DutyRole.ORGAN_COMMITTEE_SECRETARY,
+                   DutyRole.GENERAL_BRANCH_SECRETARY, DutyRole.BRANCH_SECRETARY)
 ROLE_ORDER = {code: i for i, code in enumerate(DutyRole.values)}
 # Above this many ids an IN list is dropped and the rows are filtered in Python: the answer is
 # the same, and no database meets its limit on bound parameters.
@@ -57,7 +75,7 @@ MAX_IDS = 2000
 
 @dataclass(slots=True)
 class Holder:
-    member_id: int
+    member_id: int | None  # None: the organization holds the list itself (the 机关党委)
     name: str
     role: str
     org_id: int  # the role's org: the 党组, the 机关党委, the branch …
@@ -67,7 +85,8 @@ class Holder:
     unit_id: int | None
     branch_path: str  # the person's own branch (their cell's branch), for dual organizational life
     since: dt.date | None  # held the seat since; None = as long as the tree shows it
-    via: str  # "seat", "post" or "leader": how the tree shows the role
+    via: str  # "seat", "post", "leader", "head", "org" or "member": how the tree shows the role
+    is_leader: bool = False
 
     @property
     def role_label(self) -> str:
@@ -101,6 +120,7 @@ class Line:
     status: str
     evidence: list[Record] = field(default_factory=list)
     mark: Mark | None = None
+    reason: str = ""  # why the line does not apply (the same words as the compliance rule's)
 
     @property
     def required(self) -> int:
@@ -132,12 +152,14 @@ def _branch_path(path: str, kind: str) -> str:
     return path[:-SEGMENT] if kind == "cell" else path
 
 
-def holders(*, roots: list[str] | None = None, member_ids=None) -> list[Holder]:
+def holders(*, roots: list[str] | None = None, member_ids=None, members: bool = False) -> list[Holder]:
     """Every role holder whose role org lies under one of `roots` (path prefixes; None = the
-    whole tree), or only the people `member_ids`. Four queries."""
+    whole tree), or only the people `member_ids` (with the 机关党委 whose secretary they are).
+    `members`: every active member too, on the 党员 list (a province has a million: asked for
+    only by the pages that count them or show one person). Seven queries at most."""
     member_ids = set(member_ids) if member_ids is not None else None
 
-    def wanted(path: str, member_id: int) -> bool:
+    def wanted(path: str, member_id: int | None) -> bool:
         if member_ids is not None and member_id not in member_ids:
             return False
         return roots is None or any(path.startswith(p) for p in roots)
@@ -147,10 +169,19 @@ def holders(*, roots: list[str] | None = None, member_ids=None) -> list[Holder]:
                                             unit__isnull=False)
                 .order_by("path").values_list("pk", "code", "name", "path", "unit_id")):
         leading.setdefault(row[4], row)
+    bodies = list(Organization.objects.filter(kind__in=["organ_committee", "committee"],
+                                              status=Organization.Status.ACTIVE)
+                  .order_by("path").values_list("pk", "code", "name", "path", "unit_id"))
+    top_of_unit = {}  # unit id → its 机关党委 (the role org of a 行政负责人 where the unit has no 党组)
+    for row in bodies:
+        if row[4] is not None:
+            top_of_unit.setdefault(row[4], row)
 
-    seats = CommitteeSeat.objects.filter(is_active=True, role=SeatRole.SECRETARY, holder__isnull=False,
-                                         holder__status=Member.Status.ACTIVE, org__status=Organization.Status.ACTIVE,
-                                         org__kind__in=list(SEAT_ROLES))
+    seats = CommitteeSeat.objects.filter(
+        Q(role=SeatRole.SECRETARY, org__kind__in=list(SEAT_ROLES))
+        | Q(role=SeatRole.DISCIPLINE_OFFICER, org__kind__in=DISCIPLINE_ORG_KINDS),
+        is_active=True, holder__isnull=False, holder__status=Member.Status.ACTIVE,
+        org__status=Organization.Status.ACTIVE)
     # The 党组's seats always come, whatever the filter: they decide who of the unit's leading
     # cadres is the 党组书记 and who the 班子成员.
     if member_ids is not None:
@@ -162,16 +193,28 @@ def holders(*, roots: list[str] | None = None, member_ids=None) -> list[Holder]:
         seats = seats.filter(q)
     out: list[Holder] = []
     seated_at: dict[int, set[int]] = defaultdict(set)  # 党组 id → its secretaries
-    for (mid, name, own_path, own_kind, org_id, code, org_name, path, kind, unit_id, since) in (
+    chaired: set[int] = set()  # the 机关党委 whose secretary is one of `member_ids`
+    for (mid, name, own_path, own_kind, org_id, code, org_name, path, kind, unit_id, since, seat_role) in (
         seats.order_by("org__path", "id").values_list(
             "holder_id", "holder__name", "holder__org__path", "holder__org__kind", "org_id", "org__code",
-            "org__name", "org__path", "org__kind", "org__unit_id", "held_since")
+            "org__name", "org__path", "org__kind", "org__unit_id", "held_since", "role")
     ):
-        if kind == "leading_group":
-            seated_at[org_id].add(mid)
+        if seat_role == SeatRole.DISCIPLINE_OFFICER:
+            role = DutyRole.DISCIPLINE_SECRETARY
+        else:
+            role = SEAT_ROLES[kind]
+            if kind == "leading_group":
+                seated_at[org_id].add(mid)
         if wanted(path, mid):
-            out.append(Holder(mid, name, SEAT_ROLES[kind], org_id, code, org_name, path, unit_id,
+            out.append(Holder(mid, name, role, org_id, code, org_name, path, unit_id,
                               _branch_path(own_path, own_kind), since, "seat"))
+            if role == DutyRole.ORGAN_COMMITTEE_SECRETARY:
+                chaired.add(org_id)
+
+    # The 机关党委 as a body: every one under the roots, or those a person asked about chairs.
+    for pk, code, name, path, unit_id in bodies:
+        if (pk in chaired) if member_ids is not None else wanted(path, None):
+            out.append(Holder(None, name, DutyRole.ORGAN_COMMITTEE, pk, code, name, path, unit_id, path, None, "org"))
 
     units = [u for u, lg in leading.items() if roots is None or any(lg[3].startswith(p) for p in roots)]
     leaders = Member.objects.filter(status=Member.Status.ACTIVE, is_leader=True)
@@ -197,8 +240,48 @@ def holders(*, roots: list[str] | None = None, member_ids=None) -> list[Holder]:
         else:
             role, via = DutyRole.LEADERSHIP_MEMBER, "leader"
         out.append(Holder(mid, name, role, lg[0], lg[1], lg[2], lg[3], unit_id, _branch_path(own_path, own_kind),
-                          None, via))
-    out.sort(key=lambda h: (ROLE_ORDER[h.role], h.org_path, h.name, h.member_id))
+                          None, via, True))
+
+    # 行政负责人: named per unit (AdministrativeHead); the role org is the unit's 党组, or its 机关党委.
+    heads = AdministrativeHead.objects.filter(member__status=Member.Status.ACTIVE)
+    if member_ids is not None:
+        heads = heads.filter(member_id__in=list(member_ids))
+    for mid, name, own_path, own_kind, unit_id, since, leader in heads.order_by("unit_id").values_list(
+            "member_id", "member__name", "member__org__path", "member__org__kind", "unit_id", "since",
+            "member__is_leader"):
+        org = leading.get(unit_id) or top_of_unit.get(unit_id)
+        if org is None or not wanted(org[3], mid):
+            continue
+        out.append(Holder(mid, name, DutyRole.ADMINISTRATIVE_HEAD, org[0], org[1], org[2], org[3], unit_id,
+                          _branch_path(own_path, own_kind), since, "head", leader))
+
+    if members:
+        out += member_holders(roots=roots, member_ids=member_ids)
+    out.sort(key=lambda h: (ROLE_ORDER[h.role], h.org_path, h.name, h.member_id or 0))
+    return out
+
+
+def member_holders(*, roots: list[str] | None = None, member_ids=None) -> list[Holder]:
+    """The 党员 list's holders: every active member under `roots` (or the members `member_ids`),
+    their role org their branch (a cell's member: the cell's branch). One query."""
+    qs = Member.objects.filter(status=Member.Status.ACTIVE)
+    if member_ids is not None:
+        qs = qs.filter(pk__in=sorted(member_ids))
+    if roots is not None:
+        q = Q()
+        for p in roots:
+            q |= Q(org__path__startswith=p)
+        qs = qs.filter(q)
+    out = []
+    for (mid, name, leader, org_id, code, org_name, path, kind, unit_id, parent_id, parent_code, parent_name) in (
+        qs.order_by().values_list("pk", "name", "is_leader", "org_id", "org__code", "org__name", "org__path",
+                                  "org__kind", "org__unit_id", "org__parent_id", "org__parent__code",
+                                  "org__parent__name").iterator(chunk_size=5000)
+    ):
+        if kind == "cell" and parent_id is not None:
+            org_id, code, org_name, path = parent_id, parent_code, parent_name, path[:-SEGMENT]
+        out.append(Holder(mid, name, DutyRole.PARTY_MEMBER, org_id, code, org_name, path, unit_id, path, None,
+                          "member", leader))
     return out
 
 
@@ -214,10 +297,13 @@ def items_for_year(year: int) -> list[DutyItem]:
 def subject_of(item: DutyItem, holder: Holder) -> str:
     if item.per == Per.UNIT and holder.unit_id is not None:
         return unit_subject(holder.unit_id)
+    if holder.member_id is None:
+        return org_subject(holder.org_id)
     return person_subject(holder.member_id)
 
 
-def _evidence_rows(pairs, everyone: bool, m0: int, m1: int) -> dict[tuple[str, int], list[tuple]]:
+def _evidence_rows(pairs, everyone: bool, m0: int, m1: int,
+                   paths: list[str] | None = None) -> dict[tuple[str, int], list[tuple]]:
     """(relation, member or org id) → [(kind, activity id, held on, topic, org path, status)] of
     the months m0–m1 (YYYYMM), one query per relation in use. For `everyone` (the whole tree)
     the records of the kinds are all wanted anyway and no id lists are sent — except for
@@ -262,6 +348,11 @@ def _evidence_rows(pairs, everyone: bool, m0: int, m1: int) -> dict[tuple[str, i
             activity__month__gte=m0, activity__month__lte=m1,
             activity__kinds__kind__in=sorted(kinds[Relation.PRESENT]))
         qs = _id_filter(qs, "member_id", ids[Relation.PRESENT], always=True)
+        if paths is not None:
+            under = Q()
+            for p in paths:
+                under |= Q(activity__org__path__startswith=p)
+            qs = qs.filter(under)
         for who, status, kind, aid, held_on, topic, path in qs.order_by().values_list(
                 "member_id", "status", "activity__kinds__kind", "activity_id", "activity__held_on",
                 "activity__topic", "activity__org__path"):
@@ -294,13 +385,31 @@ def _marks(year: int, pairs, everyone: bool) -> dict[tuple[str, str, str], Mark]
     return out
 
 
+def is_secretary_lecture(item: DutyItem, holder: Holder) -> bool:
+    """A secretary's own 党课 (讲党课 as lecturer): the duty the compliance rule
+    `party_lecture_by_secretary` asks of the same person."""
+    return holder.role in SECRETARY_ROLES and item.relation == Relation.LECTURER and not item.is_manual
+
+
+def _lecture_judgements(pairs, everyone: bool) -> dict[int, compliance.SecretaryLecture]:
+    """Per role org of a secretary's lecture line, the compliance engine's judgement of who
+    owes the 党课 there (compliance.secretary_lecture): one query, none when no line needs it."""
+    orgs = {h.org_id for h, item in pairs if is_secretary_lecture(item, h)}
+    if not orgs:
+        return {}
+    seats = compliance.secretary_seats(org_ids=None if everyone or len(orgs) > MAX_IDS else orgs)
+    return {org: compliance.secretary_lecture(seats.get(org)) for org in orgs}
+
+
 def compute(year: int, holders_: list[Holder], *, items: list[DutyItem] | None = None,
             today: dt.date | None = None, everyone: bool = False,
-            ending: tuple[dt.date, dt.date] | None = None) -> list[Line]:
+            ending: tuple[dt.date, dt.date] | None = None, paths: list[str] | None = None) -> list[Line]:
     """Lines for every holder × item in force × period of `year`. `everyone`: the holders are
     the whole tree's, so the evidence queries need no id lists. `ending` (first, last day):
     only the periods that end within it (an assessment month needs that month, and the quarter,
-    half or year that ends with it), and only the records of those periods are read."""
+    half or year that ends with it), and only the records of those periods are read. `paths`:
+    the holders' records all lie under these (the 党员 list of a subtree: attendance in their own
+    branches), so only those are read."""
     today = today or timezone.localdate()
     items = items_for_year(year) if items is None else items
     year_start, year_end = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -310,11 +419,13 @@ def compute(year: int, holders_: list[Holder], *, items: list[DutyItem] | None =
     for item in items:
         if plan[item.period]:
             by_role[item.role].append(item)
-    pairs = [(h, item) for h in holders_ for item in by_role.get(h.role, ())]
+    pairs = [(h, item) for h in holders_ for item in by_role.get(h.role, ())
+             if not item.leaders_only or h.is_leader]
     if not pairs:
         return []
+    lecture = _lecture_judgements(pairs, everyone)
     months = [p.months for unit in {i.period for _, i in pairs} for p, _ in plan[unit]]
-    found = _evidence_rows(pairs, everyone, min(m[0] for m in months), max(m[-1] for m in months))
+    found = _evidence_rows(pairs, everyone, min(m[0] for m in months), max(m[-1] for m in months), paths)
     marks = _marks(year, pairs, everyone)
 
     out: list[Line] = []
@@ -326,6 +437,11 @@ def compute(year: int, holders_: list[Holder], *, items: list[DutyItem] | None =
                 mark = marks.get((item.fact_code, subject, p.label))
                 status = MARKED if mark else (MISSED if end < today else OPEN)
                 out.append(Line(h, item, p, status, [], mark))
+            continue
+        judged = lecture.get(h.org_id) if is_secretary_lecture(item, h) else None
+        if judged is not None and not (judged.applies and judged.holder_id == h.member_id):
+            reason = judged.reason or "本组织书记职位由他人担任，这一项不适用"
+            out.extend(Line(h, item, p, NOT_APPLICABLE, reason=reason) for p, _ in ps)
             continue
         rel = Relation.PRESENT if item.relation == Relation.ATTENDED else item.relation
         who = h.org_id if rel == Relation.ORG else h.member_id

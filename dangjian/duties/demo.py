@@ -6,6 +6,8 @@ city built by `dangjian demo` (call `build` after it):
 - the 党组书记: the demo puts no one on the 党组's seats (leading cadres are members of
   branches, so the seat service cannot seat them there); as in real rosters, the head of
   each unit gets "党组书记、" in front of their 职务, which is how the engine finds them;
+- the 行政负责人 of each unit (the one holder the tree does not show), named from its
+  leading cadres;
 - manual marks: most manual items of the twelve months up to `today` are marked done with a
   short note, some are not (so the lists show both), a shared fact once per unit.
 Running it again adds nothing.
@@ -43,6 +45,12 @@ NOTES = {
     "ocs_training": ("{m}月{d}日举办党务工作者培训班，培训支部书记和委员", "{m}月{d}日组织党务工作者全员轮训"),
     "gbs_duty_report": ("{m}月{d}日向机关党委述职，接受评议",),
     "bs_duty_report": ("{m}月{d}日向上级党组织述职，接受评议",),
+    "ah_plan_together": ("{m}月{d}日与党组一起研究年度重点工作，把党建要求写入分管业务工作安排",
+                         "{m}月{d}日主持召开办公会议，党建和业务工作一起部署"),
+    "ah_support": ("{m}月{d}日落实机关党建活动经费，列入部门预算", "{m}月{d}日协调解决党员活动室和专职党务干部配备"),
+    "ds_report": ("{m}月{d}日向机关党委报告监督执纪工作情况", "{m}月{d}日在委员会会议上报告廉政谈话和监督检查情况"),
+    "oc_annual_plan": ("{m}月{d}日制定年度机关党建工作计划，经党组会议审定后印发",),
+    "oc_hear_branches": ("{m}月{d}日召开支部书记抓党建述职评议会", "{m}月{d}日听取所属党组织书记述职并开展评议"),
     "bs_training": ("{m}月{d}日参加全市支部书记示范培训班", "{m}月{d}日参加机关党委组织的支部书记轮训"),
 }
 
@@ -75,6 +83,30 @@ def _name_party_group_secretaries() -> int:
     return changed
 
 
+def _name_administrative_heads(today: dt.date) -> int:
+    """Name each unit's 行政负责人 where none is named: its highest-ranked leading cadre whose
+    职务 does not name the 党组书记 (the 局长 of a unit whose 党组书记 is someone else), or the
+    党组书记 where every leading cadre's 职务 does. Through the service, so each is audited."""
+    from dangjian.orgs.models import Unit
+
+    from . import services
+    from .models import AdministrativeHead
+
+    keyword = catalog.post_keyword()
+    named = set(AdministrativeHead.objects.values_list("unit_id", flat=True))
+    best: dict[int, tuple] = {}
+    for m in (Member.objects.filter(status=Member.Status.ACTIVE, is_leader=True, org__unit__isnull=False)
+              .exclude(org__unit_id__in=list(named)).select_related("org").order_by("pk")):
+        key = (keyword not in (m.post or ""), m.rank or 0, -m.pk)
+        if m.org.unit_id not in best or key > best[m.org.unit_id][0]:
+            best[m.org.unit_id] = (key, m)
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=list(best))}
+    since = dt.date(today.year - 2, 1, 1)
+    for unit_id, (_, m) in best.items():
+        services.name_administrative_head(None, units[unit_id], m, since, today=today)
+    return len(best)
+
+
 def _note(rng: random.Random, item, p, day: dt.date) -> str:
     choices = NOTES.get(item.fact_code) or NOTES.get(item.code) or ("{m}月{d}日完成",)
     return rng.choice(choices).format(m=day.month, d=day.day, half="上半年" if p.index == 1 else "下半年")
@@ -88,6 +120,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
     rng = random.Random(seed * 7919 + 3)
     seed_items()
     secretaries = _name_party_group_secretaries()
+    heads = _name_administrative_heads(today)
     holders = completion.holders()
     window = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)  # the demo's twelve months
     marks: list[DutyMark] = []
@@ -130,4 +163,5 @@ def build(today: dt.date, seed: int = 7) -> dict:
                     if len(marks) >= FLUSH:
                         flush()
     flush()
-    return {"party_group_secretaries_named": secretaries, "role_holders": len(holders), "marks": written}
+    return {"party_group_secretaries_named": secretaries, "administrative_heads_named": heads,
+            "role_holders": len(holders), "marks": written}

@@ -23,19 +23,40 @@ from dangjian.core.versioning import Versioned
 class DutyRole(models.TextChoices):
     PARTY_GROUP_SECRETARY = "party_group_secretary", "党组书记"
     LEADERSHIP_MEMBER = "leadership_member", "班子成员"
+    ADMINISTRATIVE_HEAD = "administrative_head", "行政负责人"
     ORGAN_COMMITTEE_SECRETARY = "organ_committee_secretary", "机关党委书记"
+    DISCIPLINE_SECRETARY = "discipline_secretary", "机关纪委书记/纪检委员"
     GENERAL_BRANCH_SECRETARY = "general_branch_secretary", "党总支书记"
     BRANCH_SECRETARY = "branch_secretary", "支部书记"
+    ORGAN_COMMITTEE = "organ_committee", "机关党委"
+    PARTY_MEMBER = "party_member", "党员"
 
 
 ROLE_LABELS = dict(DutyRole.choices)
+# The eight lists: the secretaries of 党总支 and 党支部 keep one list between them (总支/支部书记).
+DUTY_LISTS: list[tuple[str, tuple[str, ...]]] = [
+    ("党组书记", (DutyRole.PARTY_GROUP_SECRETARY,)),
+    ("班子成员", (DutyRole.LEADERSHIP_MEMBER,)),
+    ("行政负责人", (DutyRole.ADMINISTRATIVE_HEAD,)),
+    ("机关党委书记", (DutyRole.ORGAN_COMMITTEE_SECRETARY,)),
+    ("机关纪委书记/纪检委员", (DutyRole.DISCIPLINE_SECRETARY,)),
+    ("总支/支部书记", (DutyRole.GENERAL_BRANCH_SECRETARY, DutyRole.BRANCH_SECRETARY)),
+    ("机关党委", (DutyRole.ORGAN_COMMITTEE,)),
+    ("党员", (DutyRole.PARTY_MEMBER,)),
+]
+# Roles held by an organization itself rather than by a person.
+BODY_ROLES = (DutyRole.ORGAN_COMMITTEE,)
 # The kinds of organization a role is held at (its "role org").
 ROLE_ORG_KINDS: dict[str, tuple[str, ...]] = {
     DutyRole.PARTY_GROUP_SECRETARY: ("leading_group",),
     DutyRole.LEADERSHIP_MEMBER: ("leading_group",),
+    DutyRole.ADMINISTRATIVE_HEAD: ("leading_group", "organ_committee", "committee"),
     DutyRole.ORGAN_COMMITTEE_SECRETARY: ("organ_committee", "committee"),
+    DutyRole.DISCIPLINE_SECRETARY: ("organ_committee", "committee", "general_branch", "branch"),
     DutyRole.GENERAL_BRANCH_SECRETARY: ("general_branch",),
     DutyRole.BRANCH_SECRETARY: ("branch",),
+    DutyRole.ORGAN_COMMITTEE: ("organ_committee", "committee"),
+    DutyRole.PARTY_MEMBER: ("branch", "cell"),
 }
 
 
@@ -80,6 +101,8 @@ class DutyItem(Versioned):
     # the item's own code. Chosen in the editor among the other manual items, never typed.
     fact = models.CharField("共用标记", max_length=48, blank=True)
     per = models.CharField("标记范围", max_length=8, choices=Per.choices, default=Per.PERSON)
+    # Party member items only: asked of leading cadres alone (双重组织生活).
+    leaders_only = models.BooleanField("仅限党员领导干部", default=False)
     source = models.CharField("依据", max_length=300, blank=True)
     confirmed = models.BooleanField("已核对原文", default=False)
     note = models.TextField("说明", blank=True)
@@ -138,11 +161,27 @@ class DutyItem(Versioned):
         return self.from_year <= year and (self.to_year is None or year <= self.to_year)
 
 
+class AdministrativeHead(models.Model):
+    """A unit's 行政负责人 (一岗双责): the tree holds the party side of a unit — its 党组, seats,
+    leading cadres — but not who heads the administration, so that one fact is named here."""
+
+    unit = models.OneToOneField("orgs.Unit", on_delete=models.PROTECT, related_name="+", verbose_name="单位")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+",
+                               verbose_name="行政负责人")
+    since = models.DateField("任职日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "单位行政负责人"
+
+    def __str__(self):
+        return f"{self.unit} 行政负责人"
+
+
 class DutyMark(models.Model):
     """A manual item marked done for one period, with a short note of what was done.
 
     `subject` is "m<member id>" for a person's own item, "u<unit id>" for a fact the roles of
-    a unit share. One row per (fact, subject, period): withdrawing a mark keeps the row
+    a unit share, "o<org id>" for an item of an organization's own list (the 机关党委). One row per (fact, subject, period): withdrawing a mark keeps the row
     (is_active false) and marking again reuses it, so history lives in the audit log."""
 
     AUDIT_EXCLUDE = ("marked_at",)
@@ -210,6 +249,11 @@ def shared_fact_label(items: list[DutyItem]) -> str:
     if not items:
         return ""
     return "与" + "、".join(f"{ROLE_LABELS.get(i.role, '')}“{i.title}”" for i in items) + "共用一次标记"
+
+
+def org_subject(org_id: int) -> str:
+    """The subject of an item an organization holds itself (the 机关党委's own list)."""
+    return f"o{org_id}"
 
 
 def person_subject(member_id: int) -> str:

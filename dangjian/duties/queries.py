@@ -9,6 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 
@@ -18,7 +19,17 @@ from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
 from . import catalog, completion
-from .models import ROLE_LABELS, DutyItem, DutyMark, DutyRole, Evidence, in_list_order, shared_fact_label, sharing_fact
+from .models import (
+    DUTY_LISTS,
+    ROLE_LABELS,
+    DutyItem,
+    DutyMark,
+    DutyRole,
+    Evidence,
+    in_list_order,
+    shared_fact_label,
+    sharing_fact,
+)
 
 FIRST_YEAR = 2000
 
@@ -35,9 +46,11 @@ def year_of(raw: str | None, today: dt.date) -> tuple[int, str]:
     return int(raw), ""
 
 
-def can_mark(user, holder: completion.Holder) -> bool:
-    """The person themselves, or whoever may edit the records of the role's org."""
-    return (user.member_id is not None and user.member_id == holder.member_id) or can(user, "edit", holder.org_path)
+def can_mark(user, holder: completion.Holder, member: Member | None = None) -> bool:
+    """The person themselves, or whoever may edit the records of the role's org. An org's own
+    list (the 机关党委's) is marked by its secretary, on their page, or the same officers."""
+    own = holder.member_id if holder.member_id is not None else (member.pk if member is not None else None)
+    return (user.member_id is not None and user.member_id == own) or can(user, "edit", holder.org_path)
 
 
 # ---- evidence as shown ---------------------------------------------------------------------------
@@ -88,7 +101,7 @@ def person(user, member_pk: int, year: int, today: dt.date, found: list | None =
     if member is None:
         raise Http404
     own = user.member_id == member.pk
-    found = completion.holders(member_ids=[member.pk]) if found is None else found
+    found = completion.holders(member_ids=[member.pk], members=True) if found is None else found
     visible = [h for h in found if own or can(user, "view", h.org_path)]
     if not visible and not own and not Member.objects.visible_to(user).filter(pk=member.pk).exists():
         raise Http404
@@ -99,7 +112,7 @@ def person(user, member_pk: int, year: int, today: dt.date, found: list | None =
         row = by_holder[(h.role, h.org_id)].setdefault(line.item.code, ItemRow(line.item))
         row.cells.append(_cell(user, line, own, today))
     specs = catalog.roles()
-    blocks = [RoleBlock(h, specs[h.role], list(by_holder[(h.role, h.org_id)].values()), can_mark(user, h))
+    blocks = [RoleBlock(h, specs[h.role], list(by_holder[(h.role, h.org_id)].values()), can_mark(user, h, member))
               for h in visible]
     todo = [(b.holder, r.item, c) for b in blocks for r in b.rows for c in r.cells
             if c["status"] == completion.OPEN and c["current"]]
@@ -111,7 +124,7 @@ def _cell(user, line: completion.Line, own: bool, today: dt.date) -> dict:
     p = line.period
     return {
         "key": f"{line.item.code}|{p.label}", "period": p.label, "label": p.short_name, "status": line.status,
-        "status_label": line.status_label,
+        "status_label": line.status_label, "reason": line.reason,
         "badge": line.badge, "evidence": shown(user, line.evidence, own), "mark": line.mark,
         "done": line.done, "required": line.required, "current": p.start <= today <= p.end,
         "started": p.start <= today, "start": p.start, "end": min(p.end, today), "period_end": p.end,
@@ -121,7 +134,8 @@ def _cell(user, line: completion.Line, own: bool, today: dt.date) -> dict:
 def mark_history(member: Member, blocks: list[RoleBlock], year: int) -> list[dict]:
     """The change history of the marks on this person's lists (their own and their unit's
     shared ones): two queries."""
-    subjects = {f"m{member.pk}"} | {f"u{b.holder.unit_id}" for b in blocks if b.holder.unit_id}
+    subjects = ({f"m{member.pk}"} | {f"u{b.holder.unit_id}" for b in blocks if b.holder.unit_id}
+                | {f"o{b.holder.org_id}" for b in blocks if b.holder.member_id is None})
     titles = {r.item.code: r.item.title for b in blocks for r in b.rows}
     # Only items on this person's lists: a unit's shared marks belong to the roles that share
     # them (党组 and 机关党委), not to every role holder of the unit.
@@ -154,17 +168,44 @@ class ItemSummary:
     done: int = 0
     missed: int = 0
     open: int = 0
+    not_applicable: int = 0
+
+
+def _count(s: ItemSummary, status: str) -> None:
+    if status in completion.COMPLETE:
+        s.done += 1
+    elif status == completion.MISSED:
+        s.missed += 1
+    elif status == completion.NOT_APPLICABLE:
+        s.not_applicable += 1
+    else:
+        s.open += 1
+
+
+def _members_under(paths: list[str]) -> int:
+    q = Q()
+    for p in paths:
+        q |= Q(org__path__startswith=p)
+    return Member.objects.filter(q, status=Member.Status.ACTIVE).count()
 
 
 def overview(roots: list[Organization], year: int, role: str, q: str, today: dt.date) -> dict:
     """Role holders under `roots` with their completion per item: one computation for all of
-    them. Rows are in tree order — never ordered by how much a person has done."""
-    found = completion.holders(roots=[r.path for r in roots])
+    them. Rows are in tree order — never ordered by how much a person has done. The 党员 list
+    is counted per branch (a row per branch, not per member)."""
+    paths = [r.path for r in roots]
+    found = completion.holders(roots=paths)
     counts = {code: 0 for code in ROLE_LABELS}
     for h in found:
         counts[h.role] += 1
+    counts[DutyRole.PARTY_MEMBER] = _members_under(paths)
     if role not in ROLE_LABELS or (not counts[role] and any(counts.values())):
         role = next((code for code, n in counts.items() if n), DutyRole.BRANCH_SECRETARY)
+    specs = catalog.roles()
+    tabs = [(code, specs[code]["label"], n) for code, n in counts.items()]
+    if role == DutyRole.PARTY_MEMBER:
+        return {**_member_overview(paths, year, q, today), "role": role, "spec": specs[role], "tabs": tabs,
+                "total": len(found) + counts[role], "per_org": True}
     chosen = [h for h in found if h.role == role]
     if q:
         chosen = [h for h in chosen if q in h.name or q in h.org_name or q in h.org_code]
@@ -174,28 +215,72 @@ def overview(roots: list[Organization], year: int, role: str, q: str, today: dt.
     cells: dict[tuple[int, int], dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for line in lines:
         s = summaries[line.item.code]
-        if line.status in completion.COMPLETE:
-            s.done += 1
-        elif line.status == completion.MISSED:
-            s.missed += 1
-        else:
-            s.open += 1
+        _count(s, line.status)
         cells[(line.holder.member_id, line.holder.org_id)][line.item.code].append(
             {"period": line.period.label, "label": line.period.short_name, "status": line.status,
              "status_label": line.status_label, "badge": line.badge})
     rows = [{"holder": h, "cells": [cells[(h.member_id, h.org_id)].get(i.code, []) for i in items]} for h in chosen]
-    specs = catalog.roles()
-    tabs = [(code, specs[code]["label"], n) for code, n in counts.items()]
     return {"role": role, "spec": specs[role], "tabs": tabs, "items": items, "rows": rows,
             "summaries": [summaries[i.code] for i in items], "total": len(found)}
+
+
+@dataclass
+class OrgCount:
+    """One branch's members on one item of the 党员 list, over the year's periods."""
+    code: str = ""
+    title: str = ""
+    done: int = 0
+    missed: int = 0
+    open: int = 0
+    not_applicable: int = 0
+
+    @property
+    def due(self) -> int:
+        return self.done + self.missed
+
+
+def _member_overview(paths: list[str], year: int, q: str, today: dt.date) -> dict:
+    """The 党员 list under `paths`, counted per branch: how many member × period lines of each
+    item are done, missed or open. One computation for all the members (fixed queries, the
+    attendance read for the subtree only); no row per member and no ranking of branches."""
+    chosen = completion.member_holders(roots=paths)
+    if q:
+        chosen = [h for h in chosen if q in h.org_name or q in h.org_code]
+    items = [i for i in completion.items_for_year(year) if i.role == DutyRole.PARTY_MEMBER]
+    summaries = {i.code: ItemSummary(i) for i in items}
+    per_org: dict[int, dict] = {}
+    for h in chosen:
+        row = per_org.get(h.org_id)
+        if row is None:
+            row = per_org[h.org_id] = {"org_id": h.org_id, "org_code": h.org_code, "org_name": h.org_name,
+                                       "org_path": h.org_path, "members": set(),
+                                       "counts": {i.code: OrgCount(i.code, i.title) for i in items}}
+        row["members"].add(h.member_id)
+    for line in completion.compute(year, chosen, items=items, today=today, paths=paths):
+        _count(summaries[line.item.code], line.status)
+        c = per_org[line.holder.org_id]["counts"][line.item.code]
+        if line.status in completion.COMPLETE:
+            c.done += 1
+        elif line.status == completion.MISSED:
+            c.missed += 1
+        elif line.status == completion.NOT_APPLICABLE:
+            c.not_applicable += 1
+        else:
+            c.open += 1
+    rows = [{**r, "members": len(r["members"]), "cells": [r["counts"][i.code] for i in items]}
+            for r in sorted(per_org.values(), key=lambda r: r["org_path"])]
+    return {"items": items, "rows": rows, "summaries": [summaries[i.code] for i in items]}
 
 
 # ---- the items per role ----------------------------------------------------------------------------
 
 def catalog_blocks(year: int) -> list[dict]:
+    """The items per role, in the order of the eight lists (总支 and 支部书记 share one list)."""
     items = completion.items_for_year(year)
     specs = catalog.roles()
-    return [{"role": code, "spec": specs[code], "items": [i for i in items if i.role == code]} for code in ROLE_LABELS]
+    return [{"role": code, "spec": specs[code], "list": label, "list_no": n,
+             "items": [i for i in items if i.role == code]}
+            for n, (label, codes) in enumerate(DUTY_LISTS, 1) for code in codes]
 
 
 def fact_choices(item: DutyItem | None) -> tuple[list[tuple[str, str]], str]:

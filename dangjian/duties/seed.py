@@ -27,7 +27,7 @@ def item_specs() -> list[dict]:
             spec = dict(code=item["code"], role=role, title=item["title"], period=item["period"],
                         min_count=item.get("count", 1), source=item.get("source", ""),
                         confirmed=bool(item.get("confirmed")), note=item.get("note", ""), position=position,
-                        from_year=SEED_FROM_YEAR)
+                        leaders_only=bool(item.get("leaders_only")), from_year=SEED_FROM_YEAR)
             if evidence == "manual":
                 spec.update(evidence=Evidence.MANUAL, kinds=[], where="", relation="",
                             fact=item.get("fact", ""), per=item.get("per", Per.PERSON))

@@ -18,13 +18,26 @@ from dangjian.core.text import citation_problem
 from dangjian.orgs.models import OrgKind
 
 from . import completion
-from .models import ROLE_LABELS, ROLE_ORG_KINDS, DutyItem, DutyMark, Evidence, Per, Relation, Where
+from .models import (
+    BODY_ROLES,
+    ROLE_LABELS,
+    ROLE_ORG_KINDS,
+    AdministrativeHead,
+    DutyItem,
+    DutyMark,
+    DutyRole,
+    Evidence,
+    Per,
+    Relation,
+    Where,
+)
 
 FIELD_LABELS = {
     "item": "责任事项", "period": "周期", "done_on": "完成日期", "note": "完成情况", "reason": "撤销原因",
     "title": "责任内容", "min_count": "每周期至少次数", "evidence": "完成依据", "kinds": "计入的组织生活类型",
     "where": "记录所在组织", "relation": "本人身份", "fact": "共用标记", "per": "标记范围", "source": "依据",
     "confirmed": "已核对原文", "item_note": "说明", "year": "生效年度", "role": "职务",
+    "unit": "单位", "member": "行政负责人", "since": "任职日期",
 }
 NOTE_MAX = 200
 ITEM_FIELDS = ("title", "period", "min_count", "evidence", "kinds", "where", "relation", "fact", "per", "source",
@@ -32,6 +45,7 @@ ITEM_FIELDS = ("title", "period", "min_count", "evidence", "kinds", "where", "re
 # How far ahead a change may take effect: next year's list can be prepared, a slip (2062) is caught.
 MAX_YEARS_AHEAD = 1
 CODE_PREFIX = {"party_group_secretary": "pgs", "leadership_member": "lm", "organ_committee_secretary": "ocs",
+               "administrative_head": "ah", "discipline_secretary": "ds", "organ_committee": "oc", "party_member": "pm",
                "general_branch_secretary": "gbs", "branch_secretary": "bs"}
 # What a duty may never ask for (减负): words of the forbidden features and indicator bases.
 FORBIDDEN_WORDS = {
@@ -59,8 +73,13 @@ def _holder_item(member, item_code: str, year: int) -> tuple[completion.Holder, 
     item = items.get((item_code or "").strip())
     if item is None:
         _fail("item", f"{year} 年的责任清单中没有这一项")
-    holder = next((h for h in completion.holders(member_ids=[member.pk]) if h.role == item.role), None)
+    holder = next((h for h in completion.holders(member_ids=[member.pk], members=True) if h.role == item.role),
+                  None)
     if holder is None:
+        if item.role in BODY_ROLES:
+            _fail("item", f"{member.name} 目前不是机关党委书记，不能标记机关党委清单中的事项")
+        if item.role == DutyRole.PARTY_MEMBER:
+            _fail("item", f"{member.name} 目前不是在册党员，这一项不在其责任清单中")
         _fail("item", f"{member.name} 目前不担任{ROLE_LABELS[item.role]}，这一项不在其责任清单中")
     return holder, item
 
@@ -154,6 +173,41 @@ def withdraw_mark(user, member, item_code: str, period: str, reason: str, *,
     row.is_active, row.withdrawn_reason = False, reason
     row.save(update_fields=["is_active", "withdrawn_reason", "marked_at"])
     audit.record(user, row, before, note=f"撤销标记：{item.title}")
+    return row
+
+
+# ---- a unit's administrative head ---------------------------------------------------------------
+
+@transaction.atomic
+def name_administrative_head(user, unit, member, since: dt.date | None = None, *,
+                             today: dt.date | None = None) -> AdministrativeHead:
+    """Name (or change) the 行政负责人 of `unit`: an active member of one of the unit's
+    organizations. The one fact of a unit the tree does not hold; audited."""
+    from dangjian.members.models import Member
+
+    today = today or timezone.localdate()
+    if unit is None:
+        _fail("unit", "请选择单位")
+    if member is None:
+        _fail("member", "请选择行政负责人")
+    member = Member.objects.select_related("org").filter(pk=member.pk).first()
+    if member is None or member.status != Member.Status.ACTIVE:
+        _fail("member", "只能是在册党员")
+    if member.org.unit_id != unit.pk:
+        _fail("member", f"{member.name} 所在党组织不属于{unit.name}")
+    if since is not None and (not isinstance(since, dt.date) or since > today):
+        _fail("since", "不能是将来的日期")
+    row = AdministrativeHead.objects.select_for_update().filter(unit=unit).first()
+    if row is None:
+        row = AdministrativeHead.objects.create(unit=unit, member=member, since=since)
+        audit.record(user, row, None, note=f"确定行政负责人：{member.name}")
+        return row
+    if row.member_id == member.pk and row.since == since:
+        raise DutyError(None, "没有修改任何内容")
+    before = audit.snapshot(row)
+    row.member, row.since = member, since
+    row.save()
+    audit.record(user, row, before, note=f"更换行政负责人：{member.name}")
     return row
 
 
@@ -280,7 +334,7 @@ def change_item(user, item: DutyItem, year: int, *, today: dt.date | None = None
         audit.record(user, current, before, note=f"修改条目（自 {year} 年起）")
         return current
     new = DutyItem(code=current.code, role=current.role, position=current.position, from_year=year,
-                   to_year=current.to_year, **values)
+                   to_year=current.to_year, leaders_only=current.leaders_only, **values)
     current.to_year = year - 1
     current.save(update_fields=["to_year"])
     audit.record(user, current, before, note=f"条目调整：旧版本截至 {year - 1} 年")
