@@ -331,3 +331,48 @@ def test_demo_builds_every_list(db):
     assert any(ln.status == "done" for ln in lines)
     again = demo.build(TODAY, seed=3)
     assert again["administrative_heads_named"] == 0 and again["marks"] == 0
+
+
+def test_staff_name_the_administrative_head_on_a_page(dept, personas, tree):
+    d = dept
+    admin = login(personas["wc_admin"])
+    page = admin.get("/duties/heads/?q=统计")
+    text = visible(page.content.decode())
+    assert "市统计局" in text and "副局长乙" in text
+    unit = d["lg"].unit
+    r = admin.post("/duties/heads/?q=统计", {"unit": unit.pk, "member": d["head"].pk, "since": "2025-02-01"})
+    assert r.status_code == 302
+    head = AdministrativeHead.objects.get(unit=unit)
+    assert (head.member_id, head.since) == (d["head"].pk, dt.date(2025, 2, 1))
+    # bad input: Chinese, beside the unit, nothing written
+    for data, text in [({"unit": unit.pk, "member": tree["ma"].pk}, "所在党组织不属于市统计局"),
+                       ({"unit": unit.pk, "member": d["deputy"].pk, "since": "2025-13-01"}, "不是有效的日期"),
+                       ({"unit": unit.pk, "member": ""}, "请选择行政负责人")]:
+        r = admin.post("/duties/heads/?q=统计", data)
+        assert r.status_code == 200 and text in r.content.decode()
+    assert AdministrativeHead.objects.get(unit=unit).member_id == d["head"].pk
+    # staff only
+    assert login(personas["unit_admin_b"]).get("/duties/heads/").status_code == 404
+
+
+def test_heads_page_queries_do_not_grow_with_units(tree, personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = login(personas["wc_admin"])
+
+    def grow(start, n):
+        for i in range(start, start + n):
+            lg, top, ocs = department(tree["wc"], f"测试单位{i:02d}", f"U{i:02d}")
+            b = branch_with(top, full=3, code=f"U{i:02d}01")
+            factories.member(b, name=f"领导{i}", is_leader=True, post="局长", rank=120)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin.get("/duties/heads/").status_code == 200
+        return len(ctx)
+
+    grow(0, 2)
+    small = count()
+    grow(2, 8)
+    assert count() == small

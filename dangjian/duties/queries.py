@@ -316,3 +316,37 @@ def item_versions(item: DutyItem) -> tuple[list[DutyItem], list[dict]]:
     entries = history.entries_for({"duties.dutyitem": [v.pk for v in versions]})
     labels = {("duties.dutyitem", v.pk): f"{v.from_year} 年起的版本" for v in versions}
     return versions, history.describe(entries, labels)
+
+
+# ---- the units' administrative heads ---------------------------------------------------------------
+
+def units_for_heads(q: str = ""):
+    """The active units that have a 党组 or a 机关党委 (where a 行政负责人 has a list), by name."""
+    from dangjian.orgs.models import Unit
+
+    units = Unit.objects.filter(is_active=True, organization__status=Organization.Status.ACTIVE,
+                                organization__kind__in=["leading_group", "organ_committee", "committee"])
+    if q:
+        units = units.filter(name__contains=q)
+    return units.distinct().order_by("name")
+
+
+def head_rows(units) -> list[dict]:
+    """Per unit of a page: its 行政负责人 and the unit's leading cadres to choose from. Two queries."""
+    from .models import AdministrativeHead
+
+    units = list(units)
+    ids = [u.pk for u in units]
+    heads = {h.unit_id: h for h in AdministrativeHead.objects.filter(unit_id__in=ids).select_related("member")}
+    leaders: dict[int, list[Member]] = defaultdict(list)
+    for m in (Member.objects.filter(org__unit_id__in=ids, status=Member.Status.ACTIVE, is_leader=True)
+              .select_related("org").order_by("-rank", "name", "pk")):
+        leaders[m.org.unit_id].append(m)
+    out = []
+    for u in units:
+        head = heads.get(u.pk)
+        choices = leaders.get(u.pk, [])
+        if head is not None and all(m.pk != head.member_id for m in choices):
+            choices = [head.member, *choices]
+        out.append({"unit": u, "head": head, "choices": choices})
+    return out

@@ -10,4 +10,5 @@ urlpatterns = [
     path("org/<int:org_pk>/", views.overview, name="org"),
     path("items/", views.items, name="items"),
     path("items/edit/", views.item_edit, name="item-edit"),
+    path("heads/", views.heads, name="heads"),
 ]

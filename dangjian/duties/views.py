@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET
 
 from dangjian.core import periods
@@ -199,3 +200,34 @@ def item_edit(request):
 def _add_error(form, exc: services.DutyError) -> None:
     field = {"note": "note", "item_note": "note"}.get(exc.field, exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
+
+
+@committee_staff_only
+def heads(request):
+    """工委 staff: name each unit's 行政负责人 (the one holder the tree does not show)."""
+    from dangjian.members.models import Member
+    from dangjian.orgs.models import Unit
+
+    today = timezone.localdate()
+    q = (request.GET.get("q") or "").strip()[:40]
+    error, error_unit = "", None
+    if request.method == "POST":
+        unit = Unit.objects.filter(pk=_int(request.POST.get("unit")) or 0).first()
+        member = Member.objects.filter(pk=_int(request.POST.get("member")) or 0).first()
+        raw_since = (request.POST.get("since") or "").strip()
+        try:
+            since = parse_date(raw_since) if raw_since else None
+        except ValueError:  # well-formed but no such day (2025-13-01)
+            since = None
+        try:
+            if raw_since and since is None:
+                raise services.DutyError("since", f"任职日期：“{raw_since[:20]}”不是有效的日期（如 {today:%Y-%m-%d}）")
+            services.name_administrative_head(request.user, unit, member, since, today=today)
+            messages.success(request, f"已确定{unit.name}的行政负责人：{member.name}")
+            return redirect(request.get_full_path())
+        except services.DutyError as exc:
+            error, error_unit = exc.message, unit.pk if unit else None
+    page_obj, qs_base = paginate(request, queries.units_for_heads(q))
+    ctx = {"rows": queries.head_rows(page_obj.object_list), "page_obj": page_obj, "qs_base": qs_base, "q": q,
+           "error": error, "error_unit": error_unit, "today": today, "can_overview": True, "is_staff": True}
+    return render(request, "duties/heads.html", ctx)
