@@ -157,10 +157,9 @@ def _walked(member, item, year, today):
     return result
 
 
-@pytest.mark.parametrize("seed", [3, 4])
-def test_member_items_match_the_records_walked_one_by_one(dept, seed):
-    rng = random.Random(seed)
-    d = dept
+def _random_life(d, rng):
+    """A year of organizational life in the branch, its cell and a neighbouring branch, with
+    presence, absence, sitting in and withdrawn records; the branch's people."""
     b, cell = d["branch"], d["cell"]
     people = list(Member.objects.filter(org__path__startswith=b.path, status="active").select_related("org"))
     other = branch_with(d["top"], full=3, code="TJ02")
@@ -181,6 +180,13 @@ def test_member_items_match_the_records_walked_one_by_one(dept, seed):
         if rng.random() < 0.1:
             from dangjian.activities import services as acts
             acts.withdraw_activity(None, a, "录入有误")
+    return people
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_member_items_match_the_records_walked_one_by_one(dept, seed):
+    rng = random.Random(seed)
+    people = _random_life(dept, rng)
     today = rng.choice([LATE, TODAY])
     items = [i for i in completion.items_for_year(YEAR) if i.role == "party_member"]
     lines = completion.compute(YEAR, completion.member_holders(member_ids=[m.pk for m in people]), items=items,
@@ -198,6 +204,28 @@ def test_member_items_match_the_records_walked_one_by_one(dept, seed):
     assert got == expected
     assert {v[0] for v in got.values()} >= {"done"}
     assert Activity.objects.filter(status="active").count() > 5
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_member_counts_per_branch_are_the_lines_counted(dept, seed):
+    """The overview's counts come from the database grouped per branch; counting the lines of
+    every member gives the same figures."""
+    rng = random.Random(seed)
+    _random_life(dept, rng)
+    roots = [dept["top"].path]
+    for today in (TODAY, LATE):
+        fast = queries._member_overview(roots, YEAR, "", today)
+        slow = queries._member_overview_by_lines(roots, YEAR, "", today)
+
+        def shape(data):
+            rows = [(r["org_id"], r["members"], [(c.code, c.done, c.missed, c.open) for c in r["cells"]])
+                    for r in data["rows"]]
+            return rows, [(s.item.code, s.done, s.missed, s.open) for s in data["summaries"]]
+
+        assert shape(fast) == shape(slow)
+        assert sum(s.done for s in fast["summaries"]) > 0
+    # a filter on the branch's name or code
+    assert [r["org_code"] for r in queries._member_overview(roots, YEAR, "TJ02", TODAY)["rows"]] == ["TJ02"]
 
 
 # ---- one answer per duty: the secretary's 党课 -------------------------------------------------------

@@ -25,7 +25,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from dangjian.activities import compliance
@@ -467,4 +467,60 @@ def compute(year: int, holders_: list[Holder], *, items: list[DutyItem] | None =
             else:
                 status = MISSED if end < today else OPEN
             out.append(Line(h, item, p, status, records))
+    return out
+
+
+# ---- the 党员 list counted per branch -----------------------------------------------------------------
+
+def counted_in_database(items: list[DutyItem]) -> bool:
+    """Whether the 党员 items can be counted per branch by the database alone: each shown by the
+    member's presence at a record of their own branch, once a period (as the seeded ones are)."""
+    return all(not i.is_manual and i.where == Where.OWN_BRANCH and i.min_count == 1
+               and i.relation in (Relation.PRESENT, Relation.ATTENDED) for i in items)
+
+
+def _branch_of(prefix: str, field: str):
+    """The member's branch: their org, or the branch of their cell."""
+    return Case(When(**{f"{prefix}org__kind": "cell", f"{prefix}org__parent__isnull": False},
+                     then=F(f"{prefix}org__parent__{field}")), default=F(f"{prefix}org__{field}"))
+
+
+def _under(paths: list[str], lookup: str) -> Q:
+    q = Q()
+    for p in paths:
+        q |= Q(**{f"{lookup}__startswith": p})
+    return q
+
+
+def member_counts(year: int, paths: list[str], items: list[DutyItem], today: dt.date) -> dict[int, dict]:
+    """Per branch under `paths`: its active members and leading cadres, and per item × period of
+    `year` how many of them did it, done or not yet. Grouped by the database — one query for the
+    members, one per item — so a province's million members are a few thousand rows here, never a
+    row per member. Only for items `counted_in_database`; the answer is the lines' (`compute` on
+    `member_holders`) counted per branch."""
+    out: dict[int, dict] = {}
+    for branch, n, leaders in (Member.objects.filter(_under(paths, "org__path"), status=Member.Status.ACTIVE)
+                               .annotate(branch=_branch_of("", "id")).values("branch")
+                               .annotate(n=Count("pk"), leaders=Count("pk", filter=Q(is_leader=True)))
+                               .values_list("branch", "n", "leaders").order_by()):
+        out[branch] = {"members": n, "leaders": leaders, "done": defaultdict(int)}
+    for item in items:
+        plan = periods.overlapping(item.period, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        statuses = [Attendance.Status.PRESENT, Attendance.Status.OBSERVER] if item.relation == Relation.ATTENDED \
+            else [Attendance.Status.PRESENT]
+        qs = Attendance.objects.filter(
+            _under(paths, "member__org__path"), status__in=statuses, activity__status="active",
+            activity__month__gte=plan[0].months[0], activity__month__lte=plan[-1].months[-1],
+            activity__kinds__kind__in=sorted(item.kinds), member__status=Member.Status.ACTIVE)
+        if item.leaders_only:
+            qs = qs.filter(member__is_leader=True)
+        bucket = Case(*[When(activity__month__gte=p.months[0], activity__month__lte=p.months[-1], then=Value(p.index))
+                        for p in plan], output_field=IntegerField())
+        qs = (qs.annotate(branch_path=_branch_of("member__", "path"), branch=_branch_of("member__", "id"),
+                          bucket=bucket)
+              .filter(activity__org__path__startswith=F("branch_path")))
+        for branch, index, n in (qs.values("branch", "bucket").annotate(n=Count("member_id", distinct=True))
+                                 .values_list("branch", "bucket", "n").order_by()):
+            if branch in out:
+                out[branch]["done"][(item.code, index)] = n
     return out

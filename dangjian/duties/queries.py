@@ -241,8 +241,53 @@ class OrgCount:
 
 def _member_overview(paths: list[str], year: int, q: str, today: dt.date) -> dict:
     """The 党员 list under `paths`, counted per branch: how many member × period lines of each
-    item are done, missed or open. One computation for all the members (fixed queries, the
-    attendance read for the subtree only); no row per member and no ranking of branches."""
+    item are done, missed or open — counted by the database (completion.member_counts), or from
+    the lines where an item needs more than presence (an item staff added). No row per member and
+    no ranking of branches."""
+    items = [i for i in completion.items_for_year(year) if i.role == DutyRole.PARTY_MEMBER]
+    if not completion.counted_in_database(items):
+        return _member_overview_by_lines(paths, year, q, today)
+    counts = completion.member_counts(year, paths, items, today)
+    orgs = Organization.objects.filter(pk__in=list(counts)) if len(counts) <= completion.MAX_IDS \
+        else Organization.objects.filter(_path_q(paths))
+    info = {pk: (code, name, path) for pk, code, name, path in orgs.values_list("pk", "code", "name", "path")}
+    summaries = {i.code: ItemSummary(i) for i in items}
+    plans = {i.code: periods.overlapping(i.period, dt.date(year, 1, 1), dt.date(year, 12, 31)) for i in items}
+    rows = []
+    for branch, c in counts.items():
+        code, name, path = info[branch]
+        if q and q not in name and q not in code:
+            continue
+        cells = []
+        for i in items:
+            cell = OrgCount(i.code, i.title)
+            eligible = c["leaders"] if i.leaders_only else c["members"]
+            for p in plans[i.code]:
+                done = c["done"].get((i.code, p.index), 0)
+                cell.done += done
+                if p.end < today:
+                    cell.missed += eligible - done
+                else:
+                    cell.open += eligible - done
+            s = summaries[i.code]
+            s.done, s.missed, s.open = s.done + cell.done, s.missed + cell.missed, s.open + cell.open
+            cells.append(cell)
+        rows.append({"org_id": branch, "org_code": code, "org_name": name, "org_path": path,
+                     "members": c["members"], "cells": cells})
+    rows.sort(key=lambda r: r["org_path"])
+    return {"items": items, "rows": rows, "summaries": [summaries[i.code] for i in items]}
+
+
+def _path_q(paths: list[str]) -> Q:
+    q = Q()
+    for p in paths:
+        q |= Q(path__startswith=p)
+    return q
+
+
+def _member_overview_by_lines(paths: list[str], year: int, q: str, today: dt.date) -> dict:
+    """The same counts from the lines of every member (`compute`): for items the database cannot
+    count alone."""
     chosen = completion.member_holders(roots=paths)
     if q:
         chosen = [h for h in chosen if q in h.org_name or q in h.org_code]
