@@ -404,3 +404,30 @@ def test_heads_page_queries_do_not_grow_with_units(tree, personas):
     small = count()
     grow(2, 8)
     assert count() == small
+
+
+def test_cli_lists_members_and_says_why_a_line_does_not_apply(dept):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    d = dept
+    out = io.StringIO()
+    call_command("duties", "--year", str(YEAR), "--org", d["top"].code, "--format", "json", "--today",
+                 LATE.isoformat(), stdout=out)
+    rows = json.loads(out.getvalue())
+    assert {r["role"] for r in rows} >= {"organ_committee", "discipline_secretary", "organ_committee_secretary"}
+    assert not any(r["role"] == "party_member" for r in rows)
+    out = io.StringIO()
+    call_command("duties", "--year", str(YEAR), "--org", d["branch"].code, "--members", "--format", "json",
+                 "--today", LATE.isoformat(), stdout=out)
+    rows = json.loads(out.getvalue())
+    members = {r["member_id"] for r in rows if r["role"] == "party_member"}
+    assert members == set(Member.objects.filter(org__path__startswith=d["branch"].path, status="active")
+                          .values_list("pk", flat=True))
+    out = io.StringIO()
+    call_command("duties", "--year", str(YEAR), "--org", d["lg"].code, "--format", "json", "--today",
+                 LATE.isoformat(), stdout=out)
+    lecture = next(r for r in json.loads(out.getvalue()) if r["item"] == "pgs_lecture")
+    assert (lecture["status"], lecture["note"]) == ("not_applicable", "未设书记职位，“书记讲党课”不适用")

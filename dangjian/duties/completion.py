@@ -144,7 +144,7 @@ class Line:
             "org_code": self.holder.org_code, "org_name": self.holder.org_name, "item": self.item.code,
             "title": self.item.title, "period": self.period.label, "required": self.required, "done": self.done,
             "status": self.status, "evidence": [r.activity_id for r in self.evidence],
-            "note": self.mark.note if self.mark else "",
+            "note": self.mark.note if self.mark else self.reason,
         }
 
 
