@@ -150,7 +150,8 @@ class DutyItem(Versioned):
         """How completion is shown, in one phrase (the templates page, the person's list)."""
         if self.is_manual:
             shared = "，同一单位共用一次标记" if self.per == Per.UNIT else ""
-            return f"无记录可以反映，由本人或党务干部标记完成并写明情况{shared}"
+            who = "机关党委书记" if self.role in BODY_ROLES else "本人"
+            return f"无记录可以反映，由{who}或党务干部标记完成并写明情况{shared}"
         where = {Where.ROLE_ORG: "本职务所在组织的", Where.OWN_BRANCH: "本人所在党支部的", Where.ANY: ""}[self.where]
         who = {Relation.ORG: "", Relation.LECTURER: "（本人授课）", Relation.HOST: "（本人主持）",
                Relation.PRESENT: "（本人出席）", Relation.ATTENDED: "（本人出席或列席）",
