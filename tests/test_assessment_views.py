@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dangjian.assessment import services
 from dangjian.assessment.models import Admonition, Indicator, ManualScore, Run, Scheme
+from tests import factories
 from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, login, scheme, score_manual
 
 
@@ -153,6 +154,42 @@ def test_manual_grid_all_or_nothing(city, personas):
     assert r.status_code == 400 and "应为 0 到 5.00" in r.content.decode() and not ManualScore.objects.exists()
     r = c.post(url, {"period": "2025-06", f"s-{key_a}": "4", f"c-{key_a}": "资料齐全", f"s-{key_b}": ""})
     assert r.status_code == 302 and ManualScore.objects.get().score == 4
+
+
+def test_an_inspector_scores_the_targets_assigned_to_it_only(city, personas):
+    """督查考核员 enter the 考核组评分 of the units they are assigned to: the grid shows those
+    targets only, a cell of another unit is refused (nothing written), and the editing of
+    indicators stays the committee's."""
+    s = scheme(level="branch")
+    manual = s.indicators.get(method="manual")
+    inspector = login(factories.user("inspector", city["a"], username="inspector_a"))
+    url = f"/assessment/schemes/{s.pk}/manual/"
+    assert f'href="{url}"' in inspector.get(f"/assessment/schemes/{s.pk}/").content.decode()
+    page = inspector.get(url + "?period=2025-06").content.decode()
+    mine = [b for b in city["branches"] if b.path.startswith(city["a"].path)]
+    others = [b for b in city["branches"] if not b.path.startswith(city["a"].path)]
+    assert mine and others
+    assert all(f'name="s-{manual.pk}-{b.pk}"' in page for b in mine)
+    assert not any(f'name="s-{manual.pk}-{b.pk}"' in page for b in others)
+    own, other = f"{manual.pk}-{mine[0].pk}", f"{manual.pk}-{others[0].pk}"
+    # The service refuses a cell of another unit, and writes nothing of the batch.
+    from dangjian.accounts.models import User
+
+    user = User.objects.get(username="inspector_a")
+    with pytest.raises(services.ManualScoreErrors) as err:
+        services.enter_manual_scores(user, s, "2025-06", [(manual.pk, mine[0].pk, 4, "现场查看记录齐全"),
+                                                           (manual.pk, others[0].pk, 3, "越权评分")])
+    assert [x["message"] for x in err.value.problems] == [f"“{others[0].name}”不在您负责督查考核的范围内"]
+    assert not ManualScore.objects.exists()
+    # Through the grid, a cell posted for another unit's target is not read at all.
+    r = inspector.post(url, {"period": "2025-06", f"s-{own}": "4", f"c-{own}": "现场查看记录齐全",
+                             f"s-{other}": "3", f"c-{other}": "越权评分"})
+    assert r.status_code == 302
+    saved = ManualScore.objects.get()
+    assert (saved.org_id, saved.score, saved.assessor.username) == (mine[0].pk, 4, "inspector_a")
+    assert inspector.get(f"/assessment/schemes/{s.pk}/indicators/").status_code == 404
+    # A leader (read-only) scores nothing.
+    assert login(personas["leader"]).get(url).status_code == 404
 
 
 def test_manual_grid_shows_every_problem_at_once_beside_its_cell(city, personas):

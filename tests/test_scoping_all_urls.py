@@ -85,6 +85,9 @@ PLAIN_ARGS = {"kind": "members"}
 # the owner named in the world fixture.
 SHARED = {"rule", "scheme"}
 READ_BY_ALL = {"activities:rule", "assessment:scheme"}
+# Shared objects an inspection team works on, inside its own scope: the 考核组评分 of a scheme
+# shows and takes the inspector's own targets only.
+INSPECTED = {"assessment:manual"}
 
 
 def iter_patterns(resolver=None, prefix="") -> Iterator[tuple[str, URLPattern]]:
@@ -313,13 +316,15 @@ def test_objects_of_another_subtree_answer_404(world, who):
 
 
 def check_shared(world, urls: dict, kinds: set, user) -> list[str]:
-    """A URL naming a shared object: read by everyone through READ_BY_ALL views (without a
-    leak), otherwise 404 to unitb (GET and POST) and reachable by the object's owner."""
+    """A URL naming a shared object: read by everyone through READ_BY_ALL views, and by an
+    inspector through INSPECTED ones (without a leak), otherwise 404 to unitb (GET and POST)
+    and reachable by the object's owner."""
     failures = []
     url = urls["other"]
     web = Client()
     web.force_login(user)
-    if resolve(url.split("?")[0]).view_name in READ_BY_ALL:
+    view = resolve(url.split("?")[0]).view_name
+    if view in READ_BY_ALL or (view in INSPECTED and user.roles.filter(role="inspector").exists()):
         r = web.get(url)
         if r.status_code != 200:
             failures.append(f"GET {url} (shared, read by all): {r.status_code}, expected 200")

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from dangjian.core import periods
-from dangjian.core.scoping import can_anywhere
+from dangjian.core.scoping import can_anywhere, is_committee_staff, scope_of
 from dangjian.orgs.models import Organization
 
 from .metrics import Target
@@ -137,9 +137,28 @@ def admonitions(user, *, status: str = ""):
     return qs.order_by("-run__period_start", "org__path")
 
 
-def manual_grid(scheme: Scheme, period: str) -> tuple[list[Indicator], list[Target], dict]:
-    """Manual indicators × targets with the scores already entered for the period."""
+def can_score(user) -> bool:
+    """Who enters the 考核组评分: the working committee's staff, and inspection teams
+    (督查考核员, capability `inspect`) for the targets assigned to them."""
+    return is_committee_staff(user) or can_anywhere(user, "inspect")
+
+
+def scorable_targets(user, level: str) -> list[Target]:
+    """The targets of a level whose manual scores `user` may enter (`can_score`): all of them for
+    the committee's staff (and for the system, `user` None), those inside the user's `inspect`
+    scope for an inspector."""
+    found = targets(level)
+    if user is None or is_committee_staff(user):
+        return found
+    prefixes = scope_of(user).prefixes("inspect")
+    return [t for t in found if any(t.path.startswith(p) for p in prefixes)]
+
+
+def manual_grid(scheme: Scheme, period: str, user=None) -> tuple[list[Indicator], list[Target], dict]:
+    """Manual indicators × the targets `user` may score, with the scores already entered for
+    the period."""
     indicators = list(scheme.indicators.filter(method=Indicator.Method.MANUAL))
+    shown = scorable_targets(user, scheme.level)
     entered = {(s.indicator_id, s.org_id): s for s in
-               ManualScore.objects.filter(indicator__in=indicators, period=period)}
-    return indicators, targets(scheme.level), entered
+               ManualScore.objects.filter(indicator__in=indicators, period=period, org_id__in=[t.org_id for t in shown])}
+    return indicators, shown, entered

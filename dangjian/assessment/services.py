@@ -307,6 +307,8 @@ def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple])
     indicators = {i.pk: i for i in scheme.indicators.all()}
     orgs = Organization.objects.in_bulk({e[1] for e in entries})
     target_ids = {t.org_id for t in queries.targets(scheme.level)}
+    # An inspection team scores the targets assigned to it only (queries.scorable_targets).
+    allowed = target_ids if user is None else {t.org_id for t in queries.scorable_targets(user, scheme.level)}
     checked, problems = [], []
     for ind_id, org_id, score, comment, *rest in entries:
         version = rest[0] if rest else None
@@ -315,6 +317,8 @@ def enter_manual_scores(user, scheme: Scheme, period: str, entries: list[tuple])
         if ind_id not in indicators or org_id not in orgs:
             raise AssessmentError("score", "评分表已过期，请刷新后再填写")
         value, found = _manual_problems(indicators[ind_id], orgs[org_id], target_ids, score, comment)
+        if not found and org_id not in allowed:
+            found = [("org", f"“{orgs[org_id].name}”不在您负责督查考核的范围内")]
         problems += [dict(indicator=ind_id, org=org_id, field=field, message=message,
                           where=f"{orgs[org_id].name}·{indicators[ind_id].name}") for field, message in found]
         if not found:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from dangjian.activities.models import ActivityRule
 from dangjian.core import history as history_rows
 from dangjian.core import periods
-from dangjian.core.scoping import committee_staff_only, is_committee_staff
+from dangjian.core.scoping import committee_staff_only, is_committee_staff, require
 from dangjian.core.versioning import StaleVersion, parse_version
 
 from .. import defaults, metrics, queries, services
@@ -57,6 +57,7 @@ def scheme_detail(request, pk):
                                         "assessment.indicator": [i.pk for i in indicators]})
     labels = {("assessment.indicator", i.pk): f"指标（{i.name}）" for i in indicators}
     ctx = {"scheme": scheme, "indicators": indicators, "can_manage": is_committee_staff(request.user),
+           "can_score": queries.can_score(request.user),
            "runs": scheme.runs.order_by("-period_start"), "run_form": RunForm(scheme=scheme, today=timezone.localdate()),
            "copy_form": CopyForm(initial={"year": scheme.year + 1, "code": f"{scheme.code}-{scheme.year + 1}"}),
            "metrics": metrics.REGISTRY, "weight_sum": sum(i.weight for i in indicators),
@@ -165,8 +166,9 @@ def run(request, pk):
     return redirect("assessment:run", result.pk)
 
 
-@committee_staff_only
 def manual_scores(request, pk):
+    # The committee's staff, or an inspection team for the targets assigned to it.
+    require(queries.can_score(request.user), "未找到，或只有机关工委工作人员和督查考核员可以评分")
     scheme = queries.scheme_or_404(pk)
     period = (request.GET.get("period") or request.POST.get("period") or "").strip()
     error = ""
@@ -175,7 +177,7 @@ def manual_scores(request, pk):
             services.check_period(scheme, period)
         except services.AssessmentError as exc:
             error, period = exc.message, ""
-    inds, targets, entered = queries.manual_grid(scheme, period) if period else ([], [], {})
+    inds, targets, entered = queries.manual_grid(scheme, period, request.user) if period else ([], [], {})
     posted, problems = {}, []
     if request.method == "POST" and period and not error:
         entries = []
@@ -195,7 +197,7 @@ def manual_scores(request, pk):
             if any(x.get("stale") for x in problems):
                 # Cells another assessor saved since show what they saved, with its version;
                 # every other cell keeps what this assessor typed.
-                inds, targets, entered = queries.manual_grid(scheme, period)
+                inds, targets, entered = queries.manual_grid(scheme, period, request.user)
                 for x in problems:
                     s = entered.get((x["indicator"], x["org"]))
                     if x.get("stale") and s is not None:
