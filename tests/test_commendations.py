@@ -172,7 +172,8 @@ def test_docx_names_every_honoured_org_and_member(tree, personas):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "关于表彰2025年度先进集体和个人的决定" in text
     assert "财政局第一党支部" in text and "王芳（教育局第一党支部）" in text
-    assert "一、先进基层党组织（1个）" in text and "二、优秀共产党员（1个）" in text
+    assert "一、先进基层党组织（1个）" in text and "二、优秀共产党员（1名）" in text
+    assert "决定对以下 1 个先进集体、1 名先进个人予以通报表彰" in text
     assert doc.paragraphs[-2].text == "示例市直机关工委" and doc.paragraphs[-1].text == "二〇二六年二月一日"
     assert AuditEntry.objects.filter(action="export", changes__kind="honours-docx").count() == 1
     # another unit's admin: 404, for the page and the file

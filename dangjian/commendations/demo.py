@@ -28,6 +28,12 @@ def _staff():
     return row.user if row else None
 
 
+def _named(items) -> str:
+    """The honours a decision gives, in their order, as its title names them: “A、B和C”."""
+    names = [h.name for h in sorted({h.pk: h for h, _, _ in items}.values(), key=lambda h: h.position)]
+    return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
+
+
 def build(today: dt.date, seed: int = 7) -> dict:
     year = today.year - 1
     rng = random.Random(seed)
@@ -75,7 +81,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
     number = f"市直机关工委〔{decided_on.year}〕3号"
     decision = services.create_decision(
         staff, issuer=wc, number=number, decided_on=decided_on, year=year, today=today,
-        title=f"关于表彰{year}年度先进基层党组织、优秀共产党员、优秀党务工作者和党建工作优秀单位的决定")
+        title=f"关于表彰{year}年度{_named(items)}的决定")
     services.add_commendations(staff, decision, items)
     services.publish(staff, decision)
     return {"year": year, "number": number, "honours": len(items), "message": ""}
