@@ -125,6 +125,7 @@ def test_web_exports_never_fail_on_stored_text(hostile, personas):
 
 def test_an_evaluations_export_and_bulletin_never_fail_on_stored_text(hostile, personas):
     s = factories.scheme(level="branch", thresholds={"excellent": 75, "good": 65, "fair": 55}, admonish_below=62)
+    factories.score_manual(s, "2025Q2")  # a final run: a bulletin is issued from final results only
     run = services.run_evaluation(None, s, "2025Q2", today=TODAY)
     c = login(personas["wc_admin"])
     r = c.get(f"/assessment/runs/{run.pk}/export.xlsx")

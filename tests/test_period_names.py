@@ -11,7 +11,7 @@ from django.apps import apps
 from dangjian.assessment import services
 from dangjian.assessment.models import Admonition
 from dangjian.core import periods
-from tests.factories import TODAY, login, page_text, scheme, visible_text
+from tests.factories import TODAY, login, page_text, scheme, score_manual, visible_text
 
 # A period code as stored: 2025Q2, 2025H1, 2025-06 (not a date 2025-06-30).
 CODE = re.compile(r"(?<![\d-])20\d\d(?:Q[1-4]|H[12]|-(?:0[1-9]|1[0-2])(?![\d-]))")
@@ -32,7 +32,9 @@ def test_name_of_reads_a_code_or_a_period(code, name):
 
 @pytest.fixture
 def run(city):
-    return services.run_evaluation(None, scheme(admonish_below=99), "2025-06", today=TODAY)
+    s = scheme(admonish_below=99)
+    score_manual(s, "2025-06")  # final: only a final run lists anyone for 约谈
+    return services.run_evaluation(None, s, "2025-06", today=TODAY)
 
 
 def test_organizational_life_pages_name_periods_in_chinese(city, personas):

@@ -266,6 +266,7 @@ def test_stale_overhaul_and_admonition_saves_are_refused(city):
     assert WeakOrg.objects.get(pk=weak.pk).status == WeakOrg.Status.OVERHAULING
 
     scheme = factories.scheme(level="branch", admonish_below=95)
+    factories.score_manual(scheme, "2025-06")  # final: only a final run lists anyone for 约谈
     run = assessment_services.run_evaluation(None, scheme, "2025-06", today=factories.TODAY)
     adm = Admonition.objects.filter(run=run).first()
     stale = Admonition.objects.get(pk=adm.pk)

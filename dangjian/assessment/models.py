@@ -190,6 +190,13 @@ class Run(models.Model):
     def __str__(self):
         return f"{self.scheme.name} {periods.name_of(self.period)}"
 
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "pending_detail" and isinstance(value, list):
+            return "、".join(f"“{d.get('name', '')}”{d.get('targets', 0)} 个考核对象未评分"
+                            for d in value if isinstance(d, dict)) or "无"
+        return None
+
     @property
     def is_final(self) -> bool:
         return self.status == self.Status.FINAL
