@@ -365,6 +365,12 @@ def test_bad_review_settings(tree):
                              period_start=dt.date(YEAR - 1, 1, 1), period_end=dt.date(YEAR - 1, 12, 31))
     with pytest.raises(services.ReviewError, match=f"所选考核是 {YEAR - 1} 年度的"):
         services.create_review(None, wc, YEAR, "另一次评议", run=run)
+    # A draft run (暂定) has no final scores to combine with the votes.
+    draft = Run.objects.create(scheme=Scheme.objects.create(code="D", name="方案", year=YEAR, level="unit"),
+                               period=str(YEAR), cycle="yearly", period_start=dt.date(YEAR, 1, 1),
+                               period_end=dt.date(YEAR, 12, 31), status=Run.Status.DRAFT, period_open=True)
+    with pytest.raises(services.ReviewError, match="是暂定结果.*请选择已定稿的考核"):
+        services.create_review(None, wc, YEAR, "另一次评议", run=draft)
     assert DutyReview.objects.count() == 1
 
 

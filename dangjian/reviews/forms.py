@@ -36,7 +36,7 @@ class ReviewForm(ChineseFormMixin, forms.Form):
                                     help_text="综合得分 = 评议得分 × 占比 + 考核得分（折算为百分制）× (100% − 占比)；"
                                               "不关联考核时综合得分即评议得分")
     run = RunChoiceField(label="关联考核", queryset=None, required=False, empty_label="不关联",
-                         help_text="该年度的年度或季度考核结果，计入综合得分")
+                         help_text="该年度已定稿的年度或季度考核结果，计入综合得分")
 
     def __init__(self, *args, orgs=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +46,8 @@ class ReviewForm(ChineseFormMixin, forms.Form):
         else:
             self.fields["org"].queryset = orgs
             _integer_messages(self.fields["year"], "年度", 2000, 9999)
-        self.fields["run"].queryset = Run.objects.select_related("scheme").order_by("-period_start", "scheme__code")
+        self.fields["run"].queryset = (Run.objects.filter(status=Run.Status.FINAL).select_related("scheme")
+                                       .order_by("-period_start", "scheme__code"))
         self.fields["vote_share"].error_messages.update(
             invalid="评议票占比应为数字", min_value="评议票占比不能小于 0", max_value="评议票占比不能大于 100",
             max_decimal_places="评议票占比最多保留两位小数", max_digits="评议票占比最多保留两位小数")

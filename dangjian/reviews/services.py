@@ -126,6 +126,9 @@ def _check_review_fields(org, year, title, meeting_on, vote_share, run, grade_po
     share = _decimal("vote_share", 50 if vote_share is None else vote_share, 0, 100)
     if run is not None and run.scheme.year != year:
         _fail("run", f"所选考核是 {run.scheme.year} 年度的，与评议年度 {year} 不一致")
+    if run is not None and not run.is_final:
+        # A draft has no final scores yet (assessment.services): the combined result would move.
+        _fail("run", f"所选考核“{run}”是暂定结果（{'；'.join(run.draft_reasons)}），请选择已定稿的考核")
     points = check_grade_points(grade_points) if grade_points is not None else None
     return title, share, points
 
