@@ -2,6 +2,14 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
+def _seed_calendar(using="default", **kwargs):
+    # After migrate: the years of public holidays the bundled data knows (core.workdays).
+    from .workdays import seed_from_library
+
+    if using == "default":
+        seed_from_library()
+
+
 def _check_keys(using="default", **kwargs):
     # After migrate: a first install gets its field key and every install its key check value.
     from .keycheck import verify
@@ -35,4 +43,5 @@ class CoreConfig(AppConfig):
 
         post_migrate.connect(_check_keys, sender=self, dispatch_uid="core_check_keys")
         post_migrate.connect(_cache_table, sender=self, dispatch_uid="core_cache_table")
+        post_migrate.connect(_seed_calendar, sender=self, dispatch_uid="core_seed_calendar")
         user_logged_in.connect(privacy.session_started, dispatch_uid="dangjian.core.privacy.session_started")

@@ -125,3 +125,39 @@ class KeyCheck(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class CalendarYear(models.Model):
+    """A year whose public holidays and make-up working days (调休) are known, so that deadlines
+    in working days can be computed in it (core.workdays). Years the bundled holiday data knows
+    are seeded from it; a later year is entered by the working committee from the State
+    Council's notice (国务院办公厅关于部分节假日安排的通知, each November). A year missing here is
+    never computed as if every weekday were a working day."""
+
+    class Source(models.TextChoices):
+        LIBRARY = "library", "平台随附的节假日数据"
+        ENTERED = "entered", "机关工委按国务院办公厅通知录入"
+
+    year = models.PositiveSmallIntegerField("年度", unique=True)
+    source = models.CharField("来源", max_length=8, choices=Source.choices)
+    notice = models.CharField("依据", max_length=200, blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name="录入人")
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = "工作日历年度"
+
+
+class CalendarDay(models.Model):
+    """A day that differs from the week: a holiday on a weekday (is_workday False) or a weekend
+    made a working day (调休上班, is_workday True). Every other day is what its weekday says."""
+
+    day = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("是否上班")
+    name = models.CharField("节日", max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = "节假日调整"
