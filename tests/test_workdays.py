@@ -112,3 +112,28 @@ def test_a_year_the_data_does_not_know_is_entered_from_the_notice():
     workdays.seed_from_library()
     assert CalendarYear.objects.get(year=LAST_KNOWN).source == entered.source == "entered"
     assert not workdays.is_workday(weekday)
+
+
+@pytest.mark.django_db
+def test_the_committee_enters_a_year_on_its_page(tree, personas):
+    from tests.factories import login
+    from tests.factories import page_text as text
+
+    year = LAST_KNOWN + 1
+    staff = login(personas["wc_admin"])
+    page = text(staff.get("/calendar/holidays/"))
+    assert f'<a href="?year={LAST_KNOWN}">{LAST_KNOWN}</a>' in page and "平台随附的节假日数据" in page
+    assert 'data-day="2026-10-01"' in text(staff.get("/calendar/holidays/?year=2026"))
+    assert "该年度的安排尚未录入" in text(staff.get(f"/calendar/holidays/?year={year}"))
+    bad = staff.post("/calendar/holidays/", {"year": str(year), "notice": "通知", "holidays": f"{year}-13-01 国庆节"})
+    assert bad.status_code == 400 and "放假安排第 1 行" in text(bad) and not CalendarYear.objects.filter(year=year).exists()
+    r = staff.post("/calendar/holidays/", {"year": str(year), "notice": f"国务院办公厅关于{year}年部分节假日安排的通知",
+                                           "holidays": f"{year}-10-01 至 {year}-10-07 国庆节", "workdays": ""})
+    assert r.status_code == 302
+    assert CalendarYear.objects.get(year=year).entered_by == personas["wc_admin"]
+    assert workdays.between(dt.date(year, 9, 30), dt.date(year, 10, 7)) == 0
+    from dangjian.core.models import AuditEntry
+    assert AuditEntry.objects.filter(table="core.calendaryear", user=personas["wc_admin"]).exists()
+    # Everyone else: 404 (the page is the working committee's).
+    for who in ("unit_admin_a", "leader", "member_a"):
+        assert login(personas[who]).get("/calendar/holidays/").status_code == 404

@@ -147,7 +147,7 @@ class CalendarYear(models.Model):
 
     class Meta:
         ordering = ["year"]
-        verbose_name = "工作日历年度"
+        verbose_name = "节假日安排年度"
 
 
 class CalendarDay(models.Model):

@@ -1,6 +1,11 @@
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
+
+from .scoping import committee_staff_only
 
 # Lists count their rows up to this many; past it they say "10,000+" and page that far. An
 # exact count of a province's million members reads every row of the subtree on every page
@@ -85,3 +90,47 @@ class QueryParams:
             self.problems.append(f"{label}“{raw[:20]}”不存在，已显示{shown}")
             return ""
         return raw
+
+
+# ---- the holiday arrangements (core.workdays) ------------------------------------------------------
+
+class HolidayYearForm(forms.Form):
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100,
+                              error_messages={"required": "请填写年度", "invalid": "年度应为四位数字",
+                                              "min_value": "年度应在 2000 到 2100 之间",
+                                              "max_value": "年度应在 2000 到 2100 之间"})
+    notice = forms.CharField(label="依据", max_length=200, help_text="国务院办公厅通知的名称或文号",
+                             error_messages={"required": "请写明依据的通知"})
+    holidays = forms.CharField(label="放假安排", widget=forms.Textarea(attrs={"rows": 7}),
+                               help_text="每段一行：2027-10-01 至 2027-10-07 国庆节（照通知写，含周末）",
+                               error_messages={"required": "请填写放假安排"})
+    workdays = forms.CharField(label="调休上班", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                               help_text="每天一行：2027-09-26 国庆节；没有则不填")
+
+
+@committee_staff_only
+def holidays(request):
+    """The years whose public holidays and make-up working days are known, the days of one, and
+    the form the working committee enters a year with from the State Council's notice."""
+    from .models import CalendarDay, CalendarYear
+    from .workdays import WorkdayError, enter_year
+
+    form = HolidayYearForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            row = enter_year(request.user, d["year"], holidays=d["holidays"], workdays=d["workdays"] or "",
+                             notice=d["notice"])
+        except WorkdayError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"已录入 {row.year} 年节假日安排。")
+            return redirect(f"{request.path}?year={row.year}")
+    years = list(CalendarYear.objects.select_related("entered_by").order_by("-year"))
+    raw = (request.GET.get("year") or "").strip()
+    shown = int(raw) if raw.isdigit() and len(raw) == 4 else (years[0].year if years else None)
+    days = list(CalendarDay.objects.filter(day__year=shown).order_by("day")) if shown else []
+    known = any(y.year == shown for y in years)
+    return render(request, "core/holidays.html", {"form": form, "years": years, "shown": shown, "days": days,
+                                                  "known": known},
+                  status=400 if request.method == "POST" else 200)

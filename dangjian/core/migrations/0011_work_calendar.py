@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('entered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='录入人')),
             ],
             options={
-                'verbose_name': '工作日历年度',
+                'verbose_name': '节假日安排年度',
                 'ordering': ['year'],
             },
         ),
