@@ -4,6 +4,7 @@ Seeding the items from the same file is seed.py's."""
 from __future__ import annotations
 
 from dangjian.core import defaults
+from dangjian.orgs.queries import party_group_secretary_post
 
 from .models import ROLE_LABELS
 
@@ -26,4 +27,4 @@ def roles() -> dict[str, dict]:
 
 
 def post_keyword() -> str:
-    return roles()["party_group_secretary"].get("post_keyword") or ""
+    return party_group_secretary_post()

@@ -376,6 +376,13 @@ UNIT_DUTIES = {
 }
 
 
+def party_group_secretary_post() -> str:
+    """The word of a 职务 that names a 党组's secretary where its 党组 has no seat entered
+    ("党组书记、局长"): rules/duties.yaml `post_keyword`, the one reading of it for the duty lists,
+    the reviews and the unit page. Empty when the rules name none."""
+    return ((defaults.load("duties").get("roles") or {}).get("party_group_secretary") or {}).get("post_keyword") or ""
+
+
 def unit_duties(user, org: Organization) -> list[dict]:
     """Who answers for what in the unit of a department's top organization (a working
     committee's direct child): the unit's 党组 (or 党委) and its organ party organization are
@@ -408,7 +415,7 @@ def unit_duties(user, org: Organization) -> list[dict]:
     unseated = [o for o in orgs if o.kind == OrgKind.LEADING_GROUP and o.pk in visible
                 and not any(k[0] == 0 and any(h for h, _ in held) for k, held in lines[o.pk].items())]
     if unseated:
-        keyword = ((defaults.load("duties").get("roles") or {}).get("party_group_secretary") or {}).get("post_keyword")
+        keyword = party_group_secretary_post()
         member = Organization._meta.get_field("members").related_model
         leaders = list(member.objects.filter(status="active", is_leader=True, org__unit_id=org.unit_id)
                        .order_by("org__path", "name", "pk"))

@@ -17,11 +17,12 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
-from dangjian.core import audit, defaults, jobs, versioning
+from dangjian.core import audit, jobs, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_copies, read_document
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeSeat, Organization
+from dangjian.orgs.queries import party_group_secretary_post
 
 from .models import (
     GRADE_LABELS,
@@ -569,7 +570,7 @@ def default_reporter(org: Organization) -> Member | None:
             .select_related("holder").order_by("-role").first())  # "secretary" sorts after "deputy…"
     if seat is not None:
         return seat.holder
-    keyword = ((defaults.load("duties").get("roles") or {}).get("party_group_secretary") or {}).get("post_keyword")
+    keyword = party_group_secretary_post()
     if not keyword:
         return None
     return _unit_leaders(org).filter(post__contains=keyword).order_by("org__path", "name", "pk").first()
