@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "dangjian.accounts",
     "dangjian.exchange",
     "dangjian.activities",
+    "dangjian.rectification",
     "dangjian.assessment",
     "dangjian.reviews",
     "dangjian.ratings",

@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
     {"members"},
     {"accounts"},
     {"activities"},
+    {"rectification"},
     {"assessment"},
     {"reviews", "ratings", "duties"},
     {"commendations"},

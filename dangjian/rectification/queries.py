@@ -1,0 +1,121 @@
+"""Reads of rectification items: every list through `Item.objects.visible_to`, filtered in the
+database, in a fixed number of queries whatever the number of items."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, F, Q
+
+from dangjian.core.scoping import get_visible_or_404
+
+from .models import Item, ItemEvent
+
+# The `status` filter of the lists, the API and `dangjian items`: three words a user asks with,
+# then each stored status by its own value.
+STATUS_FILTERS = {
+    "open": "未销号",
+    "overdue": "已超期",
+    "closed": "已销号",
+}
+
+
+def status_q(status: str, today: dt.date) -> Q | None:
+    """The condition of a status filter; None for an unknown word (the caller refuses it)."""
+    if status == "open":
+        return Q(status__in=Item.OPEN)
+    if status == "overdue":
+        return Q(status__in=Item.OPEN, deadline__lt=today)
+    if status == "closed":
+        return Q(status=Item.Status.CLOSED)
+    if status in Item.Status.values:
+        return Q(status=status)
+    return None
+
+
+def visible(user, capability: str = "view"):
+    return Item.objects.visible_to(user, capability)
+
+
+def filtered(items, *, today: dt.date, list_=None, status=None, org=None, source=None, source_id=None, q=None):
+    """`items` narrowed by the list filters; `org` is a subtree (its path)."""
+    if list_:
+        items = items.filter(list=list_)
+    if status:
+        cond = status_q(status, today)
+        if cond is not None:
+            items = items.filter(cond)
+    if org is not None:
+        items = items.filter(org__path__startswith=org.path)
+    if source:
+        items = items.filter(source=source)
+    if source_id:
+        items = items.filter(source_id=source_id)
+    if q:
+        items = items.filter(Q(title__icontains=q) | Q(description__icontains=q) | Q(org__name__icontains=q))
+    return items
+
+
+def get(user, pk) -> Item:
+    return get_visible_or_404(Item.objects.select_related("org", "issuer", "responsible"), user, pk)
+
+
+def timeline(item: Item) -> list[ItemEvent]:
+    return list(item.events.select_related("user__member").order_by("at", "id"))
+
+
+def chain(item: Item) -> tuple[list[Item], list[Item]]:
+    """The items this one was referred from (oldest first) and those it was referred to, each
+    followed one query per step; a referral chain is a handful of steps, not a list."""
+    before, after = [], []
+    current = item
+    while current.referred_from_id and len(before) < 20:
+        current = Item.objects.select_related("org").get(pk=current.referred_from_id)
+        before.insert(0, current)
+    current = item
+    while current.status == Item.Status.REFERRED and len(after) < 20:
+        nxt = Item.objects.select_related("org").filter(referred_from=current).first()
+        if nxt is None:
+            break
+        after.append(nxt)
+        current = nxt
+    return before, after
+
+
+def items_for_source(source: str, ids) -> dict[int, list[Item]]:
+    """The items opened from each source record, in one query (referred items included, each
+    under the record it came from)."""
+    out: dict[int, list[Item]] = defaultdict(list)
+    for item in (Item.objects.filter(source=source, source_id__in=list(ids)).select_related("org")
+                 .order_by("opened_on", "id")):
+        out[item.source_id].append(item)
+    return dict(out)
+
+
+def counts(items, today: dt.date) -> dict:
+    """Items, open, overdue, closed, closed on time and returned over `items`, in one query. A
+    referred item is counted once, by the item it was referred to."""
+    live = items.exclude(status=Item.Status.REFERRED)
+    return live.aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status__in=Item.OPEN)),
+        overdue=Count("id", filter=Q(status__in=Item.OPEN, deadline__lt=today)),
+        closed=Count("id", filter=Q(status=Item.Status.CLOSED)),
+        on_time=Count("id", filter=Q(status=Item.Status.CLOSED, closed_on__lte=F("deadline"))),
+        returned=Count("id", filter=Q(returned_count__gt=0)),
+    )
+
+
+def by_unit(items, today: dt.date) -> list[dict]:
+    """`counts` per unit (the responsible organization's top-level organization), in one query."""
+    live = items.exclude(status=Item.Status.REFERRED)
+    rows = (live.values("org__top_org", "org__top_org__name", "org__top_org__path")
+            .annotate(total=Count("id"),
+                      open=Count("id", filter=Q(status__in=Item.OPEN)),
+                      overdue=Count("id", filter=Q(status__in=Item.OPEN, deadline__lt=today)),
+                      closed=Count("id", filter=Q(status=Item.Status.CLOSED)),
+                      on_time=Count("id", filter=Q(status=Item.Status.CLOSED, closed_on__lte=F("deadline"))),
+                      returned=Count("id", filter=Q(returned_count__gt=0)))
+            .order_by("org__top_org__path"))
+    return [{"org_id": r["org__top_org"], "name": r["org__top_org__name"], **{
+        k: r[k] for k in ("total", "open", "overdue", "closed", "on_time", "returned")}} for r in rows]
