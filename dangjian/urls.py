@@ -42,6 +42,7 @@ urlpatterns = [
     path("ratings/", include("dangjian.ratings.urls")),
     path("duties/", include("dangjian.duties.urls")),
     path("commendations/", include("dangjian.commendations.urls")),
+    path("items/", include("dangjian.rectification.urls")),
     path("calendar/", include("dangjian.core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

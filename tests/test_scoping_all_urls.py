@@ -38,6 +38,7 @@ from dangjian.assessment.models import Admonition, Run, TargetScore
 from dangjian.core.models import Job
 from dangjian.orgs import services as org_services
 from dangjian.ratings import services as ratings_services
+from dangjian.rectification import services as item_services
 from dangjian.reviews import services as review_services
 from tests import factories
 
@@ -76,6 +77,7 @@ PK_BY_PREFIX = {
     "reviews/reports/": "report",
     "commendations/decisions/": "decision",
     "api/commendations/": "decision",
+    "items/": "item",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -208,6 +210,11 @@ def world(tree, personas, settings, tmp_path):
             "decision": tuple(factories.decision(tree[o], entries=[("advanced_org", tree[f"{o}1"]),
                                                                    ("excellent_member", tree[m])], publish=True).pk
                               for o, m in (("a", "ma"), ("b", "mb"))),
+            # each unit's own rectification item for its branch
+            "item": tuple(item_services.open_item(None, org=tree[f"{o}1"], issuer=tree[o], title="党课记录不全",
+                                                  source="manual", deadline=dt.date(2023, 6, 30), opened_on=day,
+                                                  today=day).pk
+                          for o in ("a", "b")),
         },
     }
 
