@@ -440,3 +440,25 @@ def test_demo_assessment_grades_duties_and_admonishes_only_from_final_runs():
     assert max(weights, key=weights.get) == "duty_completion" and "compliance_rate" in weights
     rows = [row for s in quarterly.scores.all() for row in s.breakdown if row["name"].startswith("党建工作责任清单")]
     assert rows and any(not row.get("not_applicable") for row in rows)  # measured from the demo's duty lists
+
+
+@pytest.mark.django_db
+def test_demo_rectification_items_stand_in_every_state_and_add_up():
+    from dangjian.rectification import queries as item_queries
+    from dangjian.rectification.models import Item, ItemEvent
+
+    out = build()
+    items = list(Item.objects.all())
+    statuses = {i.status for i in items}
+    assert {"pending", "rectifying", "closing", "closed", "referred"} <= statuses
+    assert any(i.returned_count for i in items)
+    assert any(i.status == "closed" and i.closed_on > i.deadline for i in items)  # closed late
+    assert any(i.is_open and i.deadline < TODAY for i in items)  # overdue
+    # every item was opened on its timeline, and moved only forward from there
+    assert ItemEvent.objects.filter(kind="open").count() + ItemEvent.objects.filter(kind="receive").count() == len(items)
+    counts = item_queries.counts(Item.objects.all(), TODAY)
+    assert f"督查整改事项（未销号、其中超期，已销号）  {counts['total']}（{counts['open']}、{counts['overdue']}，" \
+           f"{counts['closed']}）" in out
+    # the compliance failures followed up name the requirement and period they come from
+    failure = next(i for i in items if i.source == "compliance")
+    assert failure.source_id and "应开未开" in failure.title

@@ -104,6 +104,9 @@ class Command(BaseCommand):
                 *([("表彰决定", f"{r['commendations']['number']}（{r['commendations']['honours']} 个先进集体和个人）"
                    if r["commendations"].get("number") else r["commendations"]["message"])]
                   if "commendations" in r else []),
+                *([("督查整改事项（未销号、其中超期，已销号）", f"{r['rectification']['total']}（{r['rectification']['open']}、"
+                   f"{r['rectification']['overdue']}，{r['rectification']['closed']}）")]
+                  if "total" in r.get("rectification", {}) else []),
             ]),
             "",
             "演示账号（仅供演示，请勿在正式环境使用）：",
