@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "dangjian.assessment",
     "dangjian.reviews",
     "dangjian.ratings",
+    "dangjian.feedback",
     "dangjian.duties",
     "dangjian.commendations",
     "dangjian.demo",

@@ -43,6 +43,7 @@ urlpatterns = [
     path("duties/", include("dangjian.duties.urls")),
     path("commendations/", include("dangjian.commendations.urls")),
     path("items/", include("dangjian.rectification.urls")),
+    path("feedback/", include("dangjian.feedback.urls")),
     path("calendar/", include("dangjian.core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"activities"},
     {"rectification"},
     {"assessment"},
-    {"reviews", "ratings", "duties"},
+    {"reviews", "ratings", "duties", "feedback"},
     {"commendations"},
     {"exchange"},
     {"demo"},
