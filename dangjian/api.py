@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.commendations.api import DecisionViewSet
+from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 
@@ -12,3 +13,5 @@ router.register("members", MemberViewSet, basename="member")
 router.register("activities", ActivityViewSet, basename="activity")
 router.register("compliance", ComplianceViewSet, basename="compliance")
 router.register("commendations", DecisionViewSet, basename="commendation")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("feedback", FeedbackViewSet, basename="feedback")

@@ -176,6 +176,29 @@ def decision(issuer, number=None, year=2025, decided_on=dt.date(2026, 2, 1), ent
 NAMES = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七", "王八", "冯九", "陈十"]
 
 
+def feedback(org, text="食堂饭菜价格偏高，建议公开成本。", user=None, channel="complaint", anonymous=False,
+             received_on=None, today=None):
+    """A feedback sent through the service (a complaint unless told); the follow-up code of an
+    anonymous one is on `.code`."""
+    from dangjian.feedback import services as feedback_services
+
+    today = today or dt.date.today()
+    fb, code = feedback_services.submit(user, channel=channel, org=org, text=text, anonymous=anonymous,
+                                        received_on=received_on or today, today=today)
+    fb.code = code
+    return fb
+
+
+def visit(org, participants, day=dt.date(2026, 3, 10), issues=(), households=3, people=5, user=None,
+          kind="masses", today=None):
+    """A visit recorded through the service; each issue becomes a feedback of the channel 走访收集."""
+    from dangjian.feedback import services as feedback_services
+
+    return feedback_services.record_visit(user, org=org, visited_on=day, kind=kind, place="幸福社区",
+                                          households=households, people=people, participants=list(participants),
+                                          issues=list(issues), today=today or max(day, dt.date.today()))
+
+
 def person(n: int = 1, org: str = "CZ01", **over) -> dict:
     """A valid roster row (male: an odd 17th digit) unless `over` says otherwise."""
     born = dt.date(1985, 6, 1) + dt.timedelta(days=n)

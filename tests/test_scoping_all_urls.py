@@ -78,6 +78,11 @@ PK_BY_PREFIX = {
     "commendations/decisions/": "decision",
     "api/commendations/": "decision",
     "items/": "item",
+    "feedback/": "feedback",
+    "feedback/mine/": "feedback",
+    "feedback/visits/": "visit",
+    "api/feedback/": "feedback",
+    "api/visits/": "visit",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -215,6 +220,10 @@ def world(tree, personas, settings, tmp_path):
                                                   source="manual", deadline=dt.date(2023, 6, 30), opened_on=day,
                                                   today=day).pk
                           for o in ("a", "b")),
+            # a complaint about each branch, sent by that unit's officer (so unitb finds its own
+            # in 我的意见建议), and a visit of each branch
+            "feedback": tuple(factories.feedback(tree[f"{o}1"], user=personas[f"unit_admin_{o}"]).pk for o in "ab"),
+            "visit": tuple(factories.visit(tree[f"{o}1"], [tree[m]]).pk for o, m in (("a", "ma"), ("b", "mb"))),
         },
     }
 

@@ -7,3 +7,6 @@ class FeedbackConfig(AppConfig):
     name = "dangjian.feedback"
     label = "feedback"
     verbose_name = "走访与意见建议"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 (follows the rectification items feedback was turned into)

@@ -8,6 +8,7 @@ from dangjian.core.scoping import scope_of
 from dangjian.members.models import Member, Membership
 from dangjian.orgs.fields import OrgField
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item
 
 from .checks import TEXT_MAX
 from .models import Channel, VisitKind
@@ -105,6 +106,23 @@ class FeedbackForm(ChineseFormMixin, forms.Form):
 class AnswerForm(ChineseFormMixin, forms.Form):
     answer = forms.CharField(label="答复内容", max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 5}))
     version = VersionField()
+
+
+class ItemForm(ChineseFormMixin, forms.Form):
+    """转为整改事项: the list, the responsible organization and the time allowed."""
+
+    list = forms.ChoiceField(label="清单", choices=Item.List.choices, initial=Item.List.PROBLEM)
+    title = forms.CharField(label="事项", max_length=200, required=False, help_text="不填则取意见建议的第一句")
+    org = OrgField(label="责任单位", capability="edit", to_field_name="code", help_text="不填则为涉及的党组织",
+                   required=False)
+    workdays = forms.IntegerField(label="整改时限（工作日）", min_value=1, max_value=250, initial=20)
+    description = forms.CharField(label="具体内容及整改要求", required=False, max_length=10_000,
+                                  widget=forms.Textarea(attrs={"rows": 3}), help_text="不填则为意见建议的内容")
+    version = VersionField()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = Organization.objects.visible_to(user, "edit").active()
 
 
 class CodeForm(ChineseFormMixin, forms.Form):

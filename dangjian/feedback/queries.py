@@ -14,6 +14,8 @@ from django.db.models import Count, Prefetch, Q
 from dangjian.core.scoping import get_visible_or_404
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item
+from dangjian.rectification.queries import items_for_source
 
 from .models import Feedback, Visit
 
@@ -93,3 +95,16 @@ def mine_or_404(user, pk) -> Feedback:
 
 def overdue_count(user, today: dt.date) -> int:
     return Feedback.objects.visible_to(user, "edit").overdue(today).count()
+
+
+def items_of(rows) -> dict[int, Item]:
+    """For each feedback of `rows` turned into an item: the item answering now (after any
+    referral). One query, plus one per referral followed."""
+    ids = [fb.pk for fb in rows if fb.status == Feedback.Status.ITEM]
+    if not ids:
+        return {}
+    out = {}
+    for fb_id, found in items_for_source(Item.Source.FEEDBACK, ids).items():
+        first = next((i for i in found if i.referred_from_id is None), found[0])
+        out[fb_id] = first.final()
+    return out

@@ -27,6 +27,8 @@ from dangjian.core.models import AuditEntry
 from dangjian.core.scoping import WORKING_COMMITTEE, can, scope_of
 from dangjian.core.text import unsafe_characters_problem
 from dangjian.orgs.models import Organization
+from dangjian.rectification import services as items
+from dangjian.rectification.models import Item
 
 from .checks import FeedbackError, feedback_problems, first, issue_lines, text_problem, visit_problems
 from .models import Channel, Feedback, Visit
@@ -153,23 +155,54 @@ def answer(user, fb: Feedback, *, text: str, version: int | None = None,
     return fb
 
 
-def mark_item(user, fb: Feedback, *, version: int | None = None, today: dt.date | None = None) -> Feedback:
-    """已转为整改事项: called inside the transaction that opens the item."""
+def issuing_side(user, fb: Feedback) -> Organization:
+    """The organization an item opened from `fb` by `user` is issued by (and closed by): the
+    widest organization the user manages above the one the feedback concerns; for the command
+    line and the demo, the top of the tree."""
+    prefixes = [p for p in scope_of(user).prefixes("edit") if fb.org.path.startswith(p)] if user is not None else []
+    path = min(prefixes, key=len) if prefixes else fb.org.path[:9]
+    return Organization.objects.get(path=path)
+
+
+def turn_into_item(user, fb: Feedback, *, org: Organization | None = None, list: str = Item.List.PROBLEM,
+                   title: str = "", description: str = "", workdays: int | None = None, deadline=None,
+                   responsible=None, version: int | None = None, today: dt.date | None = None) -> Item:
+    """已转为整改事项: a rectification item for `org` (the organization concerned unless told),
+    issued by the handler's side; the feedback is answered when the item is closed (销号). Both
+    writes or neither."""
     today = today or timezone.localdate()
-    versioning.claim(fb, version)
-    if fb.status != Feedback.Status.PENDING:
-        raise FeedbackError(None, f"该意见建议已{fb.get_status_display()}，不能再转为整改事项")
-    before, stored = audit.snapshot(fb), versioning.stored_values(fb)
-    fb.status, fb.answered_on, fb.answered_by = Feedback.Status.ITEM, today, _actor(user)
-    versioning.save_changes(fb, stored)
-    audit.record(user, fb, before, note="转为整改事项")
-    return fb
+    org = org or fb.org
+    _may_edit(user, fb.org, "org", "涉及的党组织")
+    _may_edit(user, org, "item_org", "责任单位")
+    title = (title or "").strip() or fb.text.strip().splitlines()[0][:60]
+    with transaction.atomic():
+        versioning.claim(fb, version)
+        if fb.status != Feedback.Status.PENDING:
+            raise FeedbackError(None, f"该意见建议已{fb.get_status_display()}，不能再转为整改事项")
+        try:
+            item = items.open_item(
+                user, org=org, list=list, title=title, description=description or fb.text,
+                source=Item.Source.FEEDBACK, source_id=fb.pk,
+                source_label=f"{fb.get_channel_display()}（{fb.received_on:%Y-%m-%d}）",
+                issuer=issuing_side(user, fb), responsible=responsible, deadline=deadline, workdays=workdays,
+                opened_on=today, today=today)
+        except items.ItemError as exc:
+            raise FeedbackError(f"item_{exc.field}" if exc.field else None, exc.message) from None
+        before, stored = audit.snapshot(fb), versioning.stored_values(fb)
+        fb.status, fb.answered_on, fb.answered_by = Feedback.Status.ITEM, today, _actor(user)
+        versioning.save_changes(fb, stored)
+        audit.record(user, fb, before, note=f"转为整改事项“{item.title}”")
+    return item
 
 
-def item_closed(fb_ids: list[int], closed_on: dt.date | None) -> int:
-    """The item a feedback was turned into was closed (closed_on) or reopened (None): the
-    feedback counts as solved from that day, or no longer."""
-    return Feedback.objects.filter(pk__in=fb_ids, status=Feedback.Status.ITEM).update(resolved_on=closed_on)
+def follow_item(item: Item) -> int:
+    """An item opened from a feedback changed: the feedback counts as solved from the day the
+    item answering now (after any referral) was closed, and as not solved while it is open."""
+    if item.source != Item.Source.FEEDBACK or item.source_id is None:
+        return 0
+    current = item.final()
+    closed_on = current.closed_on if current.status == Item.Status.CLOSED else None
+    return Feedback.objects.filter(pk=item.source_id, status=Feedback.Status.ITEM).update(resolved_on=closed_on)
 
 
 # ---- visits ---------------------------------------------------------------------------------------

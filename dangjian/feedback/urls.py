@@ -17,4 +17,5 @@ urlpatterns = [
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit-edit"),
     path("<int:pk>/", views.feedback_detail, name="feedback"),
     path("<int:pk>/answer/", views.feedback_answer, name="answer"),
+    path("<int:pk>/item/", views.feedback_item, name="item"),
 ]

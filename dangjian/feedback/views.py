@@ -22,7 +22,7 @@ from dangjian.orgs.models import Organization
 
 from . import figures, queries, services
 from .checks import FeedbackError
-from .forms import AnswerForm, CodeForm, FeedbackForm, VisitForm
+from .forms import AnswerForm, CodeForm, FeedbackForm, ItemForm, VisitForm
 from .models import Channel, Feedback, VisitKind
 
 
@@ -164,13 +164,15 @@ def handling(request):
         "filter_form": OrgFilterForm(request.GET, Organization.objects.visible_to(user), auto_id="fb-%s")})
 
 
-def _detail(request, fb: Feedback, form=None, status=200):
+def _detail(request, fb: Feedback, form=None, item_form=None, status=200):
     user = request.user
     editable = fb.status == Feedback.Status.PENDING and can(user, "edit", fb.org.path)
     entries = history_rows.entries_for({"feedback.feedback": [fb.pk]})
     return render(request, "feedback/feedback.html", {
         "fb": fb, "today": timezone.localdate(), "editable": editable, "tab": "handling",
+        "item": queries.items_of([fb]).get(fb.pk),
         "form": form or (AnswerForm(initial={"version": fb.version}) if editable else None),
+        "item_form": item_form or (ItemForm(user=user, initial={"version": fb.version}) if editable else None),
         "history": history_rows.describe(entries, {})}, status=status)
 
 
@@ -193,6 +195,27 @@ def feedback_answer(request, pk):
         fb = queries.feedback_or_404(user, pk, "edit")
         return _detail(request, fb, form, status=400)
     messages.success(request, "已答复，提出人可以看到答复内容。")
+    return redirect("feedback:feedback", fb.pk)
+
+
+@require_POST
+def feedback_item(request, pk):
+    user = request.user
+    fb = queries.feedback_or_404(user, pk, "edit")
+    form = ItemForm(request.POST, user=user)
+    if not form.is_valid():
+        return _detail(request, fb, item_form=form, status=400)
+    d = form.cleaned_data
+    try:
+        item = services.turn_into_item(user, fb, org=d["org"], list=d["list"], title=d["title"],
+                                       description=d["description"], workdays=d["workdays"], version=d["version"])
+    except (FeedbackError, StaleVersion) as exc:
+        field = getattr(exc, "field", None) or ""
+        form.add_error({"item_org": "org", "item_title": "title", "item_workdays": "workdays",
+                        "item_description": "description", "item_list": "list"}.get(field), exc.message)
+        fb = queries.feedback_or_404(user, pk, "edit")
+        return _detail(request, fb, item_form=form, status=400)
+    messages.success(request, f"已转为整改事项“{item.title}”，整改时限 {item.deadline:%Y-%m-%d}；销号后提出人可以看到办理结果。")
     return redirect("feedback:feedback", fb.pk)
 
 
@@ -223,6 +246,10 @@ def submit(request):
 def mine(request):
     user = request.user
     page_obj, qs_base = paginate(request, queries.mine(user))
+    page_obj.object_list = list(page_obj.object_list)
+    found = queries.items_of(page_obj.object_list)
+    for fb in page_obj.object_list:
+        fb.current_item = found.get(fb.pk)
     return render(request, "feedback/mine.html", {"page_obj": page_obj, "qs_base": qs_base,
                                                   "today": timezone.localdate(), "tab": "mine"})
 
@@ -230,7 +257,8 @@ def mine(request):
 @require_GET
 def mine_detail(request, pk):
     fb = queries.mine_or_404(request.user, pk)
-    return render(request, "feedback/mine_detail.html", {"fb": fb, "today": timezone.localdate(), "tab": "mine"})
+    return render(request, "feedback/mine_detail.html", {"fb": fb, "today": timezone.localdate(), "tab": "mine",
+                                                         "item": queries.items_of([fb]).get(fb.pk)})
 
 
 def followup(request):
@@ -241,7 +269,9 @@ def followup(request):
         fb = services.by_code(form.cleaned_data["code"])
         if fb is None:
             form.add_error("code", "查询码不正确，请核对后重新输入（查询码为 12 位字母和数字）")
-    return render(request, "feedback/followup.html", {"form": form, "fb": fb, "today": timezone.localdate(),
+    item = queries.items_of([fb]).get(fb.pk) if fb is not None else None
+    return render(request, "feedback/followup.html", {"form": form, "fb": fb, "item": item,
+                                                      "today": timezone.localdate(),
                                                       "tab": "mine"}, status=400 if form.errors else 200)
 
 

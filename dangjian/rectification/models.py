@@ -28,6 +28,7 @@ SOURCE_URLS = {
     "review": "reviews:report",
     "admonition": "assessment:admonition",
     "overhaul": "ratings:weak",
+    "feedback": "feedback:feedback",
 }
 
 
