@@ -340,3 +340,15 @@ def test_list_query_counts_do_not_grow_with_the_data(tree, personas):
     add(12)
     second = {u: _count(rest if u.startswith("/api/") else web, u) for u in LISTS}
     assert first == second
+
+
+def test_the_demo_part_builds_a_year_of_visits_and_feedback(city, personas):
+    from dangjian.feedback import demo
+
+    out = demo.build(dt.date(2026, 6, 30), seed=3)
+    assert out["message"] == "" and out["visits"] > 10
+    assert Feedback.objects.filter(channel="visit").exists()
+    assert Feedback.objects.filter(channel="complaint", anonymous=True, submitter__isnull=True).exists()
+    assert Feedback.objects.filter(status="answered").exists() and Feedback.objects.filter(status="item").exists()
+    got = figures.totals(city["wc"].path, dt.date(2025, 7, 1), dt.date(2026, 6, 30), dt.date(2026, 6, 30))
+    assert got.visits == out["visits"] and got.raised == Feedback.objects.count()

@@ -976,6 +976,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         from dangjian.assessment import demo as assessment_demo
         from dangjian.commendations import demo as commendations_demo
         from dangjian.duties import demo as duties_demo
+        from dangjian.feedback import demo as feedback_demo
         from dangjian.ratings import demo as ratings_demo
         from dangjian.rectification import demo as rectification_demo
         from dangjian.reviews import demo as reviews_demo
@@ -991,6 +992,8 @@ def write_city(planner: _Planner, progress=None) -> dict:
         step(planner.n // 8, "述职评议")
         extras["reviews"] = reviews_demo.build(planner.today, planner.seed)
         extras["commendations"] = commendations_demo.build(planner.today, planner.seed)
+        step(0, "走访与意见建议")
+        extras["feedback"] = feedback_demo.build(planner.today, planner.seed)
         step(0, "督查整改")
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
         step(total, "完成")
