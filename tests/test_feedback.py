@@ -352,3 +352,19 @@ def test_the_demo_part_builds_a_year_of_visits_and_feedback(city, personas):
     assert Feedback.objects.filter(status="answered").exists() and Feedback.objects.filter(status="item").exists()
     got = figures.totals(city["wc"].path, dt.date(2025, 7, 1), dt.date(2026, 6, 30), dt.date(2026, 6, 30))
     assert got.visits == out["visits"] and got.raised == Feedback.objects.count()
+
+
+def test_the_command_prints_the_figures(tree):
+    factories.visit(tree["a1"], [tree["ma"]], day=dt.date(2026, 5, 6), households=7, people=11,
+                    issues=["希望增设便民服务点。"], today=TODAY)
+    code, data = factories.cli_json("visits", "--org", "CZ", "--period", "2026Q2", "--today", "2026-12-04")
+    assert code == 0 and data["visits"] == 1 and data["participations"] == 1 and data["households"] == 7
+    assert data["raised"] == 1 and data["overdue"] == 1 and [m["month"] for m in data["months"]] == [
+        "2026-04", "2026-05", "2026-06"]
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="NOPE") as e:
+        factories.cli("visits", "--org", "NOPE")
+    assert e.value.returncode == 2
+    with pytest.raises(CommandError, match="周期"):
+        factories.cli("visits", "--org", "CZ", "--period", "2026-13")
