@@ -12,6 +12,7 @@ from django.core.management import call_command
 from dangjian.accounts.models import User
 from dangjian.assessment.models import Run
 from dangjian.demo.generator import DEMO_PASSWORD
+from dangjian.feedback.models import Feedback, Visit
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 from dangjian.reviews.models import DutyReport
@@ -134,7 +135,8 @@ def city(transactional_db):
     return {"org": committee, "run": Run.objects.order_by("-pk").first(),
             "member": Member.objects.filter(org__parent=committee).order_by("pk").first(),
             "report": DutyReport.objects.order_by("pk").first(),
-            "branch": User.objects.get(username="zhibu").member.org_id}
+            "branch": User.objects.get(username="zhibu").member.org_id,
+            "visit": Visit.objects.order_by("pk").first(), "feedback": Feedback.objects.order_by("pk").first()}
 
 
 def login(page, base, username):
@@ -173,6 +175,11 @@ def test_main_pages_fit_a_phone(city, live_server, browser_page):
     check(page, base, f"/assessment/runs/{run.pk}/", problems, on_screen=["考核对象", "得分", "等次"])
     for url in ["/activities/formalism/?kind=late", "/activities/formalism/?kind=burst", "/activities/formalism/?list=1"]:
         check(page, base, url, problems, on_screen=["活动日期", "类型", "主题", "录入时距活动"])
+    # 三访三评: the visits, the handlers' list, a visit, a feedback, the figures with their chart.
+    visit, feedback = city["visit"], city["feedback"]
+    for url in ["/feedback/", "/feedback/?overdue=1", "/feedback/visits/", "/feedback/visits/new/",
+                f"/feedback/visits/{visit.pk}/", f"/feedback/{feedback.pk}/", "/feedback/figures/?org=SZJGGW"]:
+        check(page, base, url, problems)
 
     # On a phone the overview's heatmap gives way to its table, open and scrolling sideways.
     page.goto(base + "/activities/overview/")
@@ -193,7 +200,7 @@ def test_main_pages_fit_a_phone(city, live_server, browser_page):
         check(page, base, url, problems)
     check(page, base, "/activities/mine/", problems, on_screen=["日期", "主题", "我的出席情况"])
     login(page, base, "dangyuan")
-    for url in ["/", "/duties/"]:
+    for url in ["/", "/duties/", "/feedback/submit/", "/feedback/mine/", "/feedback/followup/"]:
         check(page, base, url, problems)
     check(page, base, "/activities/mine/", problems, on_screen=["日期", "主题", "我的出席情况"])
 
