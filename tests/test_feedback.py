@@ -219,6 +219,9 @@ def test_a_feedback_turned_into_an_item_is_solved_when_the_item_is_closed(tree, 
 
     item = Item.objects.get(source="feedback", source_id=fb.pk)
     assert item.org == tree["a1"] and item.issuer == tree["wc"] and item.title.startswith("支部活动室")
+    assert f'href="/items/{item.pk}/"' in login(staff).get(f"/feedback/{fb.pk}/").content.decode()
+    item_page = login(staff).get(f"/items/{item.pk}/")
+    assert item_page.status_code == 200 and f'href="/feedback/{fb.pk}/"' in item_page.content.decode()
     mine = login(personas["member_a"]).get("/feedback/mine/").content.decode()
     assert "待签收" in mine
     sec = personas["secretary_a1"]
