@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.commendations.api import DecisionViewSet
 from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
+from dangjian.inspections.api import InspectionViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 
@@ -15,3 +16,4 @@ router.register("compliance", ComplianceViewSet, basename="compliance")
 router.register("commendations", DecisionViewSet, basename="commendation")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("feedback", FeedbackViewSet, basename="feedback")
+router.register("inspections", InspectionViewSet, basename="inspection")

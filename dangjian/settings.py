@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "dangjian.ratings",
     "dangjian.feedback",
     "dangjian.duties",
+    "dangjian.inspections",
     "dangjian.commendations",
     "dangjian.demo",
 ]

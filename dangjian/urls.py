@@ -41,6 +41,7 @@ urlpatterns = [
     path("reviews/", include("dangjian.reviews.urls")),
     path("ratings/", include("dangjian.ratings.urls")),
     path("duties/", include("dangjian.duties.urls")),
+    path("inspections/", include("dangjian.inspections.urls")),
     path("commendations/", include("dangjian.commendations.urls")),
     path("items/", include("dangjian.rectification.urls")),
     path("feedback/", include("dangjian.feedback.urls")),

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"activities"},
     {"rectification"},
     {"assessment"},
-    {"reviews", "ratings", "duties", "feedback"},
+    {"reviews", "ratings", "duties", "feedback", "inspections"},
     {"commendations"},
     {"exchange"},
     {"demo"},

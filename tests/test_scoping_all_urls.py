@@ -36,6 +36,7 @@ from dangjian.activities.models import ActivityRule
 from dangjian.assessment import services as assessment_services
 from dangjian.assessment.models import Admonition, Run, TargetScore
 from dangjian.core.models import Job
+from dangjian.inspections import services as inspection_services
 from dangjian.orgs import services as org_services
 from dangjian.ratings import services as ratings_services
 from dangjian.rectification import services as item_services
@@ -83,6 +84,9 @@ PK_BY_PREFIX = {
     "feedback/visits/": "visit",
     "api/feedback/": "feedback",
     "api/visits/": "visit",
+    "inspections/": "inspection",
+    "inspections/targets/": "target",
+    "api/inspections/": "inspection",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -189,6 +193,14 @@ def world(tree, personas, settings, tmp_path):
     other_run = Run.objects.create(scheme=scheme, period="2023-04", cycle="monthly", period_start=dt.date(2023, 4, 1),
                                    period_end=dt.date(2023, 4, 30), target_count=1)
     TargetScore.objects.create(run=other_run, org=tree["a1"], total=0, grade="poor", place=1, breakdown=[])
+    # Each unit's own inspection of its branch, visited, with a finding.
+    inspections = [inspection_services.create_inspection(
+        None, title="支部督查", kind="daily", unannounced=False, issuer=tree[o], starts_on=day, ends_on=day,
+        targets=[tree[f"{o}1"]]) for o in ("a", "b")]
+    targets = [i.targets.get() for i in inspections]
+    for t in targets:
+        inspection_services.record_visit(None, t, visited_on=day, today=day)
+        inspection_services.record_findings(None, t, [{"item": None, "text": "记录不全", "list": "problem"}])
     return {
         "user": personas["unit_admin_b"],
         # 教育局's inspection team: views and inspects unitb's subtree, edits nothing.
@@ -224,6 +236,8 @@ def world(tree, personas, settings, tmp_path):
             # in 我的意见建议), and a visit of each branch
             "feedback": tuple(factories.feedback(tree[f"{o}1"], user=personas[f"unit_admin_{o}"]).pk for o in "ab"),
             "visit": tuple(factories.visit(tree[f"{o}1"], [tree[m]]).pk for o, m in (("a", "ma"), ("b", "mb"))),
+            "inspection": (inspections[0].pk, inspections[1].pk),
+            "target": (targets[0].pk, targets[1].pk),
         },
     }
 
