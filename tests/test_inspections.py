@@ -308,3 +308,48 @@ def test_the_api_filters_by_kind_and_answers_bad_values_in_chinese(tree, persona
     assert api.get("/api/inspections/?kind=daily").json()["results"] == []
     r = api.get("/api/inspections/?kind=bogus")
     assert r.status_code == 400 and "督查方式" in r.content.decode()
+
+
+# ---- findings become rectification items ----------------------------------------------------------
+
+def test_findings_become_rectification_items_once_and_the_report_follows_them(tree, personas, login_as):
+    from dangjian.rectification import services as item_services
+    from dangjian.rectification.models import Item
+
+    inspector = factories.user("inspector", tree["wc"], username="insp")
+    inspection = plan(tree["wc"], [tree["a1"], tree["b1"]], team=[inspector])
+    a1 = inspection.targets.get(org=tree["a1"])
+    visit(a1)
+    found = services.record_findings(None, a1, [{"item": None, "text": "三会一课记录不全", "list": "problem"},
+                                                {"item": None, "text": "建议建立党员积分台账以外的学习档案", "list": "suggestion"}])
+    c = factories.login(inspector)
+    # A bad deadline is refused in Chinese and nothing is opened.
+    r = c.post(f"/inspections/{inspection.pk}/items/", {"finding": [found[0].pk], "deadline": "2020-01-01"})
+    assert r.status_code == 400 and "整改时限：不能早于交办日期" in factories.page_text(r)
+    r = c.post(f"/inspections/{inspection.pk}/items/", {"finding": [found[0].pk]})
+    assert r.status_code == 400 and "请填写日期或工作日天数" in factories.page_text(r)
+    assert not Item.objects.exists()
+    r = c.post(f"/inspections/{inspection.pk}/items/", {"finding": [f.pk for f in found], "workdays": "10"})
+    assert r.status_code == 302
+    items = list(Item.objects.order_by("id"))
+    assert [(i.source, i.source_id, i.list, i.org_id, i.issuer_id) for i in items] == [
+        ("inspection", inspection.pk, "problem", tree["a1"].pk, tree["wc"].pk),
+        ("inspection", inspection.pk, "suggestion", tree["a1"].pk, tree["wc"].pk)]
+    assert items[0].title == "三会一课记录不全" and items[0].workdays == 10
+    assert [f.rectification_item_id for f in Finding.objects.order_by("id")] == [i.pk for i in items]
+    # Twice is refused.
+    r = c.post(f"/inspections/{inspection.pk}/items/", {"finding": [found[0].pk], "workdays": "5"})
+    assert r.status_code == 400 and "不能重复交办" in factories.page_text(r)
+    assert Item.objects.count() == 2
+    # The target's secretary signs for the item; the plan page and the report show where it is.
+    item_services.sign(personas["secretary_a1"], items[0])
+    w = login_as("wcadmin")
+    text = factories.page_text(w.get(f"/inspections/{inspection.pk}/"))
+    state = Item.objects.get(pk=items[0].pk).get_status_display()
+    assert state == "整改中" and state in text
+    r = w.get(f"/inspections/{inspection.pk}/report.docx")
+    doc = "\n".join(p.text for p in docx.Document(io.BytesIO(b"".join(r.streaming_content))).paragraphs)
+    assert f"三会一课记录不全。整改情况：{state}。" in doc
+    # The item's source leads back to the plan.
+    from dangjian.rectification.models import SOURCE_URLS
+    assert SOURCE_URLS["inspection"] == "inspections:detail"

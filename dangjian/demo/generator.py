@@ -977,6 +977,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         from dangjian.commendations import demo as commendations_demo
         from dangjian.duties import demo as duties_demo
         from dangjian.feedback import demo as feedback_demo
+        from dangjian.inspections import demo as inspections_demo
         from dangjian.ratings import demo as ratings_demo
         from dangjian.rectification import demo as rectification_demo
         from dangjian.reviews import demo as reviews_demo
@@ -996,6 +997,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["feedback"] = feedback_demo.build(planner.today, planner.seed)
         step(0, "督查整改")
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
+        extras["inspections"] = inspections_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}

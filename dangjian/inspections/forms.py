@@ -125,6 +125,18 @@ class VisitForm(ChineseFormMixin, forms.Form):
                                  widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ItemsForm(ChineseFormMixin, forms.Form):
+    deadline = forms.DateField(label="整改时限（日期）", required=False, widget=DateInput())
+    workdays = forms.IntegerField(label="或：整改时限（工作日）", min_value=1, max_value=250, required=False,
+                                  help_text="从今天起算，节假日和调休按国务院通知计算")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("deadline") is None and data.get("workdays") is None:
+            self.add_error("deadline", "整改时限：请填写日期或工作日天数")
+        return data
+
+
 class CodesForm(ChineseFormMixin, forms.Form):
     group = forms.ChoiceField(label="评价群体", choices=EvaluatorGroup.choices)
     count = forms.IntegerField(label="张数", min_value=1, max_value=MAX_CODES_PER_ISSUE)

@@ -7,6 +7,8 @@ organization inside its own subtree) over target organizations of its subtree.
 - The checklist is copied from an assessment scheme's indicators, or typed as free items.
 - A finding is recorded on site per target (and checklist item when it answers one): a text
   and the list it goes to (问题、任务、建议清单), an optional attachment — never a required photo.
+  Each finding, or those chosen, becomes a rectification item (`rectification.Item`, source
+  "inspection", source_id the inspection's id), followed there until it is closed (销号).
 - Outside evaluators (两代表一委员, 群众代表) grade each target on a one-time code: only the
   code's hash is kept, whether it was used, and the grades without any link to the code.
 
@@ -228,6 +230,9 @@ class Finding(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name="记录人")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The rectification item the finding became (交办), once it did.
+    rectification_item = models.ForeignKey("rectification.Item", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name="整改事项")
 
     class Meta:
         ordering = ["target__position", "target_id", "item__position", "id"]

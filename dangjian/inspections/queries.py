@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from dangjian.core.scoping import can, get_visible_or_404, scope_of
+from dangjian.rectification.models import Item
+from dangjian.rectification.queries import items_for_source
 
 from .models import EvaluatorGroup, Finding, Inspection, Satisfaction, Target, min_group
 
@@ -138,3 +140,21 @@ def results(inspection: Inspection, targets: list[Target]) -> dict:
         })
     used = inspection.codes.filter(used=True).count()
     return {"rows": out, "least": least, "issued": inspection.codes.count(), "used": used}
+
+
+def item_states(inspection: Inspection, findings: list[Finding]) -> dict[int, Item]:
+    """Each finding's rectification item as it answers now (a referred item followed to the item
+    it was referred to): one query for all the plan's items."""
+    items = items_for_source("inspection", [inspection.pk]).get(inspection.pk, [])
+    by_pk = {i.pk: i for i in items}
+    successor = {i.referred_from_id: i for i in items if i.referred_from_id}
+    out = {}
+    for f in findings:
+        item = by_pk.get(f.rectification_item_id)
+        seen = set()
+        while item is not None and item.status == Item.Status.REFERRED and item.pk in successor and item.pk not in seen:
+            seen.add(item.pk)
+            item = successor[item.pk]
+        if item is not None:
+            out[f.pk] = item
+    return out

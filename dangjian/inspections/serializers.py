@@ -10,9 +10,12 @@ class FindingSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.text", read_only=True, allow_null=True, default=None,
                                  help_text="检查清单项；不针对某一项时为 null")
 
+    rectification_item = serializers.IntegerField(source="rectification_item_id", read_only=True, allow_null=True,
+                                                  help_text="交办的整改事项 id（/items/ 页面及其接口）；未交办为 null")
+
     class Meta:
         model = Finding
-        fields = ["id", "list", "list_label", "item", "text", "recorded_at"]
+        fields = ["id", "list", "list_label", "item", "text", "recorded_at", "rectification_item"]
         read_only_fields = fields
 
 

@@ -26,6 +26,7 @@ from dangjian.core import audit, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.core.scoping import can
 from dangjian.orgs.models import Organization, OrgKind
+from dangjian.rectification import services as rectification
 
 from . import draw
 from .checks import (
@@ -384,7 +385,9 @@ def display_code(code: str) -> str:
 
 
 def issue_codes(user, inspection: Inspection, group: str, count) -> list[str]:
-    """New one-time codes for a group of evaluators, returned once: only their hashes are kept."""
+    """New one-time codes for a group of evaluators, returned once: only their hashes are kept.
+    Evaluators judge how the targets carry out what the inspection found, so codes may be issued
+    and used during the inspection and after its report alike."""
     _require_issuer(user, inspection)
     if group not in EvaluatorGroup.values:
         raise InspectionError("group", "评价群体：请选择两代表一委员或群众代表")
@@ -395,9 +398,6 @@ def issue_codes(user, inspection: Inspection, group: str, count) -> list[str]:
     if not 1 <= count <= MAX_CODES_PER_ISSUE:
         raise InspectionError("count", f"张数：每次可生成 1 到 {MAX_CODES_PER_ISSUE} 张")
     with transaction.atomic():
-        Inspection.objects.select_for_update().filter(pk=inspection.pk).first()
-        inspection.refresh_from_db(fields=["status"])
-        _not_reported(inspection)
         codes = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)) for _ in range(count)]
         EvaluationCode.objects.bulk_create([EvaluationCode(inspection=inspection, group=group, code_hash=code_hash(c))
                                             for c in codes])
@@ -419,8 +419,6 @@ def code_for(raw: str) -> EvaluationCode:
         raise InspectionError("code", "评价码不正确，请核对后重新输入")
     if code.used:
         raise InspectionError("code", "这个评价码已经使用过，每个评价码只能评价一次")
-    if code.inspection.status == Inspection.Status.REPORTED:
-        raise InspectionError("code", f"“{code.inspection.title}”已通报，评价已结束")
     return code
 
 
@@ -464,3 +462,48 @@ def evaluate(raw_code: str, grades: dict, comments: dict | None = None) -> int:
     return len(rows)
 
 
+
+
+# ---- findings become rectification items -------------------------------------------------------
+
+ITEM_TITLE_MAX = 60
+
+
+def _item_title(finding: Finding) -> str:
+    line = finding.text.strip().splitlines()[0] if finding.text.strip() else "督查发现"
+    return line if len(line) <= ITEM_TITLE_MAX else line[:ITEM_TITLE_MAX - 1] + "…"
+
+
+def open_items(user, inspection: Inspection, findings: list[Finding], *, deadline=None, workdays=None,
+               opened_on: dt.date | None = None, today: dt.date | None = None) -> list:
+    """交办: each finding chosen becomes a rectification item for its target, issued by the plan's
+    issuer, with one deadline (a date or working days); all of them, or none when one is refused."""
+    _require_recorder(user, inspection)
+    if not findings:
+        raise InspectionError("findings", "请至少选择一条督查发现")
+    if any(f.inspection_id != inspection.pk for f in findings):
+        raise InspectionError("findings", "所选督查发现不属于本次督查")
+    made = []
+    with transaction.atomic():
+        Inspection.objects.select_for_update().filter(pk=inspection.pk).first()
+        rows = list(Finding.objects.select_for_update().filter(pk__in=[f.pk for f in findings])
+                    .select_related("target__org", "item").order_by("target__position", "id"))
+        done = next((f for f in rows if f.rectification_item_id is not None), None)
+        if done is not None:
+            raise InspectionError("findings", f"“{_item_title(done)}”已交办整改，不能重复交办")
+        for f in rows:
+            on = f"（{f.item.text}）" if f.item_id else ""
+            try:
+                item = rectification.open_item(
+                    user, org=f.target.org, list=f.list, title=_item_title(f), description=f"{f.text}{on}",
+                    source="inspection", source_id=inspection.pk,
+                    source_label=f"{inspection.title}：{f.target.org.name}"[:200], issuer=inspection.issuer,
+                    deadline=deadline, workdays=workdays, opened_on=opened_on, today=today)
+            except rectification.ItemError as exc:
+                raise InspectionError(exc.field, exc.message) from None
+            before = audit.snapshot(f)
+            f.rectification_item = item
+            f.save(update_fields=["rectification_item"])
+            audit.record(user, f, before, note="交办整改")
+            made.append(item)
+    return made

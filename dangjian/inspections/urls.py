@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/targets/", views.add_targets, name="add-targets"),
     path("<int:pk>/checklist/", views.add_checklist, name="add-checklist"),
     path("<int:pk>/advance/", views.advance, name="advance"),
+    path("<int:pk>/items/", views.open_items, name="open-items"),
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("<int:pk>/codes/", views.codes, name="codes"),
     path("<int:pk>/results/", views.results, name="results"),

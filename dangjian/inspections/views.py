@@ -27,7 +27,7 @@ from dangjian.core.views import QueryParams, paginate
 
 from . import queries, report, services
 from .checks import InspectionError
-from .forms import ChecklistForm, CodeForm, CodesForm, PlanForm, TargetsForm, VisitForm
+from .forms import ChecklistForm, CodeForm, CodesForm, ItemsForm, PlanForm, TargetsForm, VisitForm
 from .models import FindingList, Inspection, Kind, Satisfaction
 
 
@@ -118,12 +118,15 @@ def edit(request, pk):
                                                      "inspection": inspection})
 
 
-def _detail(request, inspection: Inspection, *, targets_form=None, checklist_form=None, status=200):
+def _detail(request, inspection: Inspection, *, targets_form=None, checklist_form=None, items_form=None, status=200):
     user = request.user
     issuing = services.is_issuing_side(user, inspection)
     whole = queries.sees_whole(user, inspection)
     targets = queries.targets_of(user, inspection)
     findings = list(queries.findings_of(user, inspection, targets))
+    states = queries.item_states(inspection, findings)
+    for f in findings:
+        f.answering = states.get(f.pk)
     ctx = {
         "inspection": inspection, "targets": targets, "findings": findings, "issuing": issuing, "whole": whole,
         "recorder": services.may_record(user, inspection),
@@ -134,6 +137,10 @@ def _detail(request, inspection: Inspection, *, targets_form=None, checklist_for
     }
     if whole:
         ctx["history"] = history_rows.describe(history_rows.entries_for({"inspections.inspection": [inspection.pk]}))
+    ctx["can_assign"] = ctx["recorder"] and (items_form is not None
+                                             or any(f.rectification_item_id is None for f in findings))
+    if ctx["can_assign"]:
+        ctx["items_form"] = items_form or ItemsForm()
     if ctx["editable"]:
         ctx["targets_form"] = targets_form or TargetsForm(user=user)
         ctx["checklist_form"] = checklist_form or ChecklistForm()
@@ -179,6 +186,29 @@ def add_checklist(request, pk):
             messages.success(request, f"已增加检查清单 {len(made)} 项。")
             return redirect("inspections:detail", inspection.pk)
     return _detail(request, inspection, checklist_form=form, status=400)
+
+
+@require_POST
+def open_items(request, pk):
+    """交办整改: the findings ticked become rectification items, with one deadline."""
+    user = request.user
+    inspection = queries.inspection_or_404(user, pk)
+    require(services.may_record(user, inspection))
+    form = ItemsForm(request.POST)
+    picks = [int(x) for x in request.POST.getlist("finding") if x.isdigit()]
+    findings = list(inspection.findings.filter(pk__in=picks))
+    if len(findings) != len(set(picks)):
+        raise Http404
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            made = services.open_items(user, inspection, findings, deadline=d["deadline"], workdays=d["workdays"])
+        except InspectionError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"已交办整改事项 {len(made)} 项。")
+            return redirect("inspections:detail", inspection.pk)
+    return _detail(request, inspection, items_form=form, status=400)
 
 
 @require_POST
@@ -423,7 +453,12 @@ def report_docx(request, pk):
     require(queries.sees_whole(user, inspection))
     targets = queries.targets_of(user, inspection)
     findings = list(queries.findings_of(user, inspection, targets))
-    doc = report.compose(inspection, targets, findings)
+    answering = queries.item_states(inspection, findings)
+    # The item's state, and the organization answering when it was referred elsewhere.
+    states = {f.pk: answering[f.pk].get_status_display()
+              + (f"（已转办{answering[f.pk].org.name}）" if answering[f.pk].org_id != f.target.org_id else "")
+              for f in findings if f.pk in answering}
+    doc = report.compose(inspection, targets, findings, states)
     audit.record_export(user, "inspection-report", "整改情况报告", len(findings), {"inspection": inspection.pk})
     return FileResponse(io.BytesIO(report.to_docx(doc)), as_attachment=True, filename=doc.filename,
                         content_type=report.DOCX_TYPE)

@@ -29,6 +29,7 @@ SOURCE_URLS = {
     "admonition": "assessment:admonition",
     "overhaul": "ratings:weak",
     "feedback": "feedback:feedback",
+    "inspection": "inspections:detail",
 }
 
 
