@@ -353,3 +353,31 @@ def test_findings_become_rectification_items_once_and_the_report_follows_them(tr
     # The item's source leads back to the plan.
     from dangjian.rectification.models import SOURCE_URLS
     assert SOURCE_URLS["inspection"] == "inspections:detail"
+
+
+# ---- on a phone -----------------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_an_inspector_records_a_visit_and_a_finding_on_a_phone(transactional_db, live_server, tree, browser_page):
+    inspector = factories.user("inspector", tree["wc"], username="insp")
+    inspection = plan(tree["wc"], [tree["a1"]], unannounced=True, team=[inspector],
+                      starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 1, 31))
+    services.add_checklist(None, inspection, texts=["组织生活：“三会一课”按期召开、记录完整，支委会研究事项有记录可查"])
+    item = inspection.checklist.get()
+    target = inspection.targets.get()
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "insp")
+    page.goto(f"{live_server.url}/inspections/targets/{target.pk}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.fill("input[name=visited_on]", "2026-01-15")
+    page.click("text=记录走访")
+    page.wait_for_selector("text=已记录对财政局第一党支部的督查走访")
+    page.fill(f"textarea[name=text_{item.pk}]", "支委会会议记录缺少表决情况")
+    page.select_option(f"select[name=list_{item.pk}]", "task")
+    page.click("text=保存督查发现")
+    page.wait_for_selector("text=已记录督查发现 1 条")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    f = Finding.objects.get()
+    assert (f.item_id, f.list, f.text, f.recorded_by_id) == (item.pk, "task", "支委会会议记录缺少表决情况", inspector.pk)
+    assert Target.objects.get().visited_on == dt.date(2026, 1, 15)

@@ -486,7 +486,9 @@ def open_items(user, inspection: Inspection, findings: list[Finding], *, deadlin
     made = []
     with transaction.atomic():
         Inspection.objects.select_for_update().filter(pk=inspection.pk).first()
-        rows = list(Finding.objects.select_for_update().filter(pk__in=[f.pk for f in findings])
+        # Lock the findings' own rows (no outer join may be locked), then read them with their parts.
+        list(Finding.objects.select_for_update().filter(pk__in=[f.pk for f in findings]).order_by().values_list("pk"))
+        rows = list(Finding.objects.filter(pk__in=[f.pk for f in findings])
                     .select_related("target__org", "item").order_by("target__position", "id"))
         done = next((f for f in rows if f.rectification_item_id is not None), None)
         if done is not None:
