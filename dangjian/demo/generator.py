@@ -995,9 +995,11 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["commendations"] = commendations_demo.build(planner.today, planner.seed)
         step(0, "走访与意见建议")
         extras["feedback"] = feedback_demo.build(planner.today, planner.seed)
+        step(0, "督查")
+        extras["inspections"] = inspections_demo.build(planner.today, planner.seed)
+        # Last of the sources, so its summary counts every item whatever opened it.
         step(0, "督查整改")
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
-        extras["inspections"] = inspections_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}
