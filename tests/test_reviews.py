@@ -26,7 +26,9 @@ from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
 from dangjian.reviews import demo, queries, services
-from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, ReviewItem, VoteCount, VoterGroup
+from dangjian.rectification import services as rectify
+from dangjian.rectification.models import Item
+from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, VoteCount, VoterGroup
 from tests import factories
 from tests.factories import login
 from tests.factories import page_text as page
@@ -617,23 +619,41 @@ def test_comments_become_items_tracked_to_closure(tree, personas):
     wc, ua, ub = login(personas["wc_admin"]), login(personas["unit_admin_a"]), login(personas["unit_admin_b"])
     url = f"/reviews/reports/{ra.pk}/items/"
     wc.post(url, {"action": "add", "text": "支部书记培训覆盖不全，请制定培训计划"})
-    assert not ReviewItem.objects.exists()  # before the meeting there is nothing to comment on
+    assert not Item.objects.exists()  # before the meeting there is nothing to comment on
     ready(review)
     due = timezone.localdate() + dt.timedelta(days=30)
     wc.post(url, {"action": "add", "text": "支部书记培训覆盖不全，请制定培训计划", "due_on": due.isoformat()})
-    item = ReviewItem.objects.get()
-    assert item.status == "open" and item.due_on == due
+    item = Item.objects.get()
+    assert (item.source, item.source_id, item.list, item.status, item.deadline) == ("review", ra.pk, "problem",
+                                                                                     "pending", due)
+    assert (item.org, item.issuer, item.description) == (ra.org, review.org, "支部书记培训覆盖不全，请制定培训计划")
     assert ua.post(url, {"action": "add", "text": "自己给自己提意见"}).status_code == 404
-    assert ub.post(url, {"action": "done", "item": item.pk, "done_note": "已整改"}).status_code == 404
-    r = ua.post(url, {"action": "done", "item": item.pk, "done_note": ""}, follow=True)
-    assert "请填写整改情况" in page(r) and ReviewItem.objects.get().status == "open"
-    ua.post(url, {"action": "done", "item": item.pk, "done_note": "已制定年度培训计划，完成两期培训"})
-    item.refresh_from_db()
-    assert item.status == "done" and item.done_at is not None
-    r = wc.post(url, {"action": "reopen", "item": item.pk, "reason": "培训未覆盖新任支部书记"}, follow=True)
-    item.refresh_from_db()
-    assert item.status == "open" and "退回重新整改" in page(r)
+    assert ub.post(url, {"action": "add", "text": "给别人提意见"}).status_code == 404
+    r = wc.post(url, {"action": "add", "text": "", "due_on": due.isoformat()}, follow=True)
+    assert "请填写点评意见及整改要求" in page(r) and Item.objects.count() == 1
+    # The report lists its items, linked to each item's page; the one list filters by the report.
+    shown = page(ua.get(f"/reviews/reports/{ra.pk}/"))
+    assert f"/items/{item.pk}/" in shown and "待签收" in shown and f"source_id={ra.pk}" in shown
+    assert ua.get(url).url == f"/items/?source=review&source_id={ra.pk}"
     assert "1 项整改中" in page(ua.get(f"/reviews/{review.pk}/"))
+    unit = personas["unit_admin_a"]
+    rectify.sign(unit, item)
+    rectify.request_close(unit, item, evidence="已制定年度培训计划，完成两期培训")
+    rectify.close(personas["wc_admin"], item, verification="培训记录齐全")
+    assert "已销号" in page(ua.get(f"/reviews/reports/{ra.pk}/"))
+    assert "项整改中" not in page(ua.get(f"/reviews/{review.pk}/"))
+
+
+def test_a_comment_without_a_deadline_is_due_in_three_months_and_names_the_reporter(tree):
+    review, (ra, _) = make_review(tree)
+    ready(review)
+    today = timezone.localdate()
+    item = services.add_item(None, ra, "三会一课记录不规范", today=today)
+    assert item.deadline == today + dt.timedelta(days=services.DEFAULT_DEADLINE_DAYS)
+    assert item.responsible_id == (ra.reporter_id if ra.reporter.org.path.startswith(ra.org.path) else None)
+    with pytest.raises(services.ReviewError, match="整改期限"):
+        services.add_item(None, ra, "x", due_on=today - dt.timedelta(days=1), today=today)
+    assert Item.objects.count() == 1
 
 
 # ---- scoping ------------------------------------------------------------------------------------
@@ -712,7 +732,7 @@ def test_demo_build_on_a_small_tree(tree):
     made = demo.build(today, seed=3)
     assert made["closed"] == 2 and made["reports"] == 2 * 5
     assert made["votes"] == votes_cast() > 0
-    assert made["ballots"] == Ballot.objects.count() and made["items"] == ReviewItem.objects.count() > 0
+    assert made["ballots"] == Ballot.objects.count() and made["items"] == Item.objects.filter(source="review").count() > 0
     assert set(DutyReview.objects.values_list("year", flat=True)) == {YEAR - 2, YEAR - 1}
     # Exactly the planted copies are found: one from another unit, one from the same org's last year.
     found = {(f.report.org.code, f.report.review.year, f.other.org.code, f.other.review.year)

@@ -42,7 +42,7 @@ FIELDS = [
     ("assessment.Scheme", "name"), ("assessment.Indicator", "name"), ("assessment.Indicator", "category"),
     ("assessment.Indicator", "note"), ("assessment.Admonition", "reason"),
     ("reviews.DutyReview", "title"), ("reviews.DutyReport", "title"), ("reviews.DutyReport", "text"),
-    ("reviews.VoterGroup", "name"), ("reviews.ReviewItem", "text"),
+    ("reviews.VoterGroup", "name"),
     ("ratings.RatingScheme", "source"), ("ratings.WeakOrg", "reasons"), ("ratings.WeakOrg", "measures"),
     ("duties.DutyItem", "title"), ("duties.DutyItem", "source"), ("duties.DutyMark", "note"),
 ]

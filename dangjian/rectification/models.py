@@ -79,8 +79,13 @@ class Item(Versioned):
         CLOSING = "closing", "申请销号"
         CLOSED = "closed", "已销号"
         REFERRED = "referred", "已转办"
+        WITHDRAWN = "withdrawn", "已撤销"
 
     OPEN = (Status.PENDING, Status.RECTIFYING, Status.CLOSING)
+    # Not counted in a unit's figures: a referred item answers through its successor, a
+    # withdrawn one (its source record was withdrawn, e.g. a mistaken 软弱涣散 identification)
+    # was never owed.
+    UNCOUNTED = (Status.REFERRED, Status.WITHDRAWN)
     AUDIT_EXCLUDE = ("created_at",)
     HISTORY_HIDDEN = ("returned_count",)
 
@@ -127,8 +132,9 @@ class Item(Versioned):
 
     def overdue_days(self, today) -> int:
         """Calendar days past the deadline: until today while open, until 销号 once closed
-        (closed late); 0 when on time, and for a referred item (its successor answers)."""
-        if self.status == self.Status.REFERRED:
+        (closed late); 0 when on time, for a referred item (its successor answers) and for a
+        withdrawn one."""
+        if self.status in self.UNCOUNTED:
             return 0
         end = self.closed_on if self.status == self.Status.CLOSED else today
         return max(0, (end - self.deadline).days)
@@ -160,6 +166,7 @@ class ItemEvent(models.Model):
         EDIT = "edit", "调整"
         REMIND = "remind", "催办"
         ESCALATE = "escalate", "督办"
+        WITHDRAW = "withdraw", "撤销"
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField("环节", max_length=10, choices=Kind.choices)

@@ -94,8 +94,8 @@ def items_for_source(source: str, ids) -> dict[int, list[Item]]:
 
 def counts(items, today: dt.date) -> dict:
     """Items, open, overdue, closed, closed on time and returned over `items`, in one query. A
-    referred item is counted once, by the item it was referred to."""
-    live = items.exclude(status=Item.Status.REFERRED)
+    referred item is counted once, by the item it was referred to; a withdrawn one not at all."""
+    live = items.exclude(status__in=Item.UNCOUNTED)
     return live.aggregate(
         total=Count("id"),
         open=Count("id", filter=Q(status__in=Item.OPEN)),
@@ -108,7 +108,7 @@ def counts(items, today: dt.date) -> dict:
 
 def by_unit(items, today: dt.date) -> list[dict]:
     """`counts` per unit (the responsible organization's top-level organization), in one query."""
-    live = items.exclude(status=Item.Status.REFERRED)
+    live = items.exclude(status__in=Item.UNCOUNTED)
     rows = (live.values("org__top_org", "org__top_org__name", "org__top_org__path")
             .annotate(total=Count("id"),
                       open=Count("id", filter=Q(status__in=Item.OPEN)),
@@ -119,3 +119,12 @@ def by_unit(items, today: dt.date) -> list[dict]:
             .order_by("org__top_org__path"))
     return [{"org_id": r["org__top_org"], "name": r["org__top_org__name"], **{
         k: r[k] for k in ("total", "open", "overdue", "closed", "on_time", "returned")}} for r in rows]
+
+
+def with_overdue(items, today: dt.date) -> list[Item]:
+    """`items` as a list, each with `late`: its calendar days past the deadline (for the pages of
+    the records the items came from)."""
+    items = list(items)
+    for item in items:
+        item.late = item.overdue_days(today)
+    return items

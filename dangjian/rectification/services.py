@@ -303,3 +303,50 @@ def refer(user, item: Item, *, to_org, reason: str, deadline=None, workdays=None
         audit.record(user, new, None, note=f"由“{item.org.name}”转办")
         _changed(new, _event(user, new, ItemEvent.Kind.RECEIVE, today, f"由“{item.org.name}”转来：{reason}"))
     return new
+
+
+# ---- following the source record ------------------------------------------------------------
+# An app whose own record carries the item (an overhaul plan revised, a case withdrawn) changes
+# the item through these, inside its own transaction, after checking its own permissions: the
+# item's timeline says what changed and why.
+
+def revise(user, item: Item, *, description=None, deadline=None, reason: str, today=None) -> Item:
+    """调整: the source record changed the item's requirements or its deadline (a date)."""
+    today = today or timezone.localdate()
+    reason = _text(reason, "text", "调整原因", TEXT_MAX)
+    fields = {}
+    if description is not None:
+        fields["description"] = _text(description, "description", "具体内容及整改要求", DESCRIPTION_MAX,
+                                      required=False)
+    if deadline is not None:
+        fields["deadline"], fields["workdays"] = deadline_of(item.opened_on, deadline)
+    with transaction.atomic():
+        versioning.claim(item)
+        _state(item, Item.OPEN, "调整")
+        changed = {k: v for k, v in fields.items() if getattr(item, k) != v}
+        before = audit.snapshot(item)
+        for name, value in changed.items():
+            setattr(item, name, value)
+        item.save()
+        if not changed:
+            return item
+        text = reason + (f"；整改时限调整为 {item.deadline:%Y年%m月%d日}" if "deadline" in changed else "")
+        audit.record(user, item, before, note="调整")
+        _changed(item, _event(user, item, ItemEvent.Kind.EDIT, today, text))
+    return item
+
+
+def withdraw(user, item: Item, *, reason: str, today=None) -> Item:
+    """撤销: the source record itself was withdrawn, so nothing is owed; the item leaves the open
+    list and the figures, its timeline kept with the reason."""
+    today = today or timezone.localdate()
+    reason = _text(reason, "text", "撤销原因", TEXT_MAX)
+    with transaction.atomic():
+        versioning.claim(item)
+        _state(item, Item.OPEN, "撤销")
+        before = audit.snapshot(item)
+        item.status = Item.Status.WITHDRAWN
+        item.save()
+        audit.record(user, item, before, note="撤销")
+        _changed(item, _event(user, item, ItemEvent.Kind.WITHDRAW, today, reason))
+    return item

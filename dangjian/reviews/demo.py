@@ -22,9 +22,11 @@ from django.db import transaction
 from dangjian.core.similarity import STANDARD_FORMULATIONS
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
+from dangjian.rectification import samples
+from dangjian.rectification.models import Item
 
 from . import services
-from .models import GRADES, NOT_REPORTING_KINDS, DutyReport, DutyReview, ReviewItem
+from .models import GRADES, NOT_REPORTING_KINDS, DutyReport, DutyReview
 
 GROUPS = (("党员代表", 40, 24), ("两代表一委员", 30, 8), ("群众代表", 30, 8))  # name, weight %, ballots
 TURNOUT = 0.9
@@ -132,6 +134,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
     reports: dict[int, list[DutyReport]] = {}
     own_paragraphs: dict[tuple[int, int], list[str]] = {}
     made = {"reviews": [], "reports": 0, "ballots": 0, "votes": 0, "items": 0}
+    comments = []
     with transaction.atomic():
         for year in years:
             meeting = min(dt.date(year + 1, 1, 20), today)
@@ -172,15 +175,15 @@ def build(today: dt.date, seed: int = 7) -> dict:
                 made["votes"] += services.cast_ballot(code, grades)
             services.close_review(None, review)
             for r in rng.sample(rows, min(len(rows), max(1, len(rows) // 6))):
-                item = services.add_item(None, r, f"{rng.choice(PROBLEMS)}，请{rng.choice(ACTIONS)}{rng.choice(OBJECTS)}，"
-                                                  "形成整改台账。", today=today)
+                due = meeting + dt.timedelta(days=rng.choice((30, 60, 90))) if rng.random() < 0.7 else None
+                comments.append(services.add_item(
+                    None, r, f"{rng.choice(PROBLEMS)}，请{rng.choice(ACTIONS)}{rng.choice(OBJECTS)}，形成整改台账。",
+                    due_on=due, today=today, opened_on=meeting))
                 made["items"] += 1
-                if year == years[0] or rng.random() < 0.4:
-                    services.complete_item(None, item, f"已{rng.choice(ACTIONS)}{rng.choice(OBJECTS)}，"
-                                                       f"{_fill(rng, rng.choice(SENTENCES))}")
         made["findings"] = services.check_copies([r.pk for rows in reports.values() for r in rows])
+        # The comments' rectification: most closed, some returned or closed late, some overdue.
+        made["item_states"] = samples.follow(comments, rng, today)
     made["planted"] = planted
-    made["open_items"] = ReviewItem.objects.filter(report__review_id__in=made["reviews"],
-                                                   status=ReviewItem.Status.OPEN).count()
+    made["open_items"] = sum(n for s, n in made["item_states"].items() if s in Item.OPEN)
     made["closed"] = DutyReview.objects.filter(pk__in=made["reviews"], status=DutyReview.Status.CLOSED).count()
     return made

@@ -122,13 +122,3 @@ class CodeForm(forms.Form):
 class ItemForm(ChineseFormMixin, forms.Form):
     text = forms.CharField(label="点评意见及整改要求", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     due_on = forms.DateField(label="整改期限", required=False, widget=DateInput)
-
-
-class CompleteForm(ChineseFormMixin, forms.Form):
-    version = VersionField()
-    done_note = forms.CharField(label="整改情况", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class ReopenForm(ChineseFormMixin, forms.Form):
-    version = VersionField()
-    reason = forms.CharField(label="退回原因", max_length=500)

@@ -271,27 +271,3 @@ class CopyFinding(models.Model):
         if report_id == self.report_id:
             return self.other_id, [tuple(p) for p in self.passages]
         return self.report_id, [(p[2], p[3], p[0], p[1]) for p in self.passages]
-
-
-class ReviewItem(Versioned):
-    """A comment (点评) on a report that the reporting org must rectify, tracked until done."""
-
-    class Status(models.TextChoices):
-        OPEN = "open", "整改中"
-        DONE = "done", "已整改"
-
-    AUDIT_EXCLUDE = ("created_at", "done_at")
-
-    report = models.ForeignKey(DutyReport, on_delete=models.PROTECT, related_name="items", verbose_name="述职报告")
-    text = models.TextField("点评意见及整改要求")
-    due_on = models.DateField("整改期限", null=True, blank=True)
-    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)
-    done_note = models.TextField("整改情况", blank=True)
-    done_at = models.DateTimeField("整改完成时间", null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["report", "id"]
-        verbose_name = "点评整改事项"

@@ -14,6 +14,8 @@ from dangjian.assessment.models import Level, TargetScore
 from dangjian.assessment.queries import targets
 from dangjian.core.scoping import can, get_visible_or_404, scope_of
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item
+from dangjian.rectification.queries import items_for_source
 
 from .models import (
     GRADE_LABELS,
@@ -21,7 +23,6 @@ from .models import (
     CopyFinding,
     DutyReport,
     DutyReview,
-    ReviewItem,
     VoteCount,
     min_group,
 )
@@ -43,10 +44,6 @@ def organizes(user, review: DutyReview) -> bool:
 
 def may_submit(user, review: DutyReview, org: Organization) -> bool:
     return review.status == DutyReview.Status.DRAFT and can(user, "edit", org.path)
-
-
-def may_rectify(user, report: DutyReport) -> bool:
-    return can(user, "edit", report.org.path) or can(user, "edit", report.review.org.path)
 
 
 # ---- lookups -----------------------------------------------------------------------------------
@@ -123,8 +120,9 @@ def turnout(review: DutyReview) -> list:
 
 
 def open_items(reports: list[DutyReport]) -> dict[int, int]:
-    rows = (ReviewItem.objects.filter(report__in=[r.pk for r in reports], status=ReviewItem.Status.OPEN)
-            .values_list("report_id").annotate(n=Count("id")).order_by())
+    """Per report, its 点评 items not yet closed (one query)."""
+    rows = (Item.objects.open().filter(source=Item.Source.REVIEW, source_id__in=[r.pk for r in reports])
+            .values_list("source_id").annotate(n=Count("id")).order_by())
     return dict(rows)
 
 
@@ -353,14 +351,9 @@ def highlighted(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, int 
     return out
 
 
-def items_of(report: DutyReport):
-    return report.items.select_related("created_by").order_by("id")
-
-
-def reports_with_open_items(user):
-    """For the list page: a count of open rectification items in the user's scope."""
-    return (ReviewItem.objects.filter(status=ReviewItem.Status.OPEN,
-                                      report__in=DutyReport.objects.visible_to(user).values("pk")).count())
+def items_of(report: DutyReport) -> list[Item]:
+    """The report's 点评 items (each with its responsible organization), in one query."""
+    return items_for_source(Item.Source.REVIEW, [report.pk]).get(report.pk, [])
 
 
 def has_votes(review: DutyReview) -> bool:

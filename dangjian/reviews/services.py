@@ -23,6 +23,8 @@ from dangjian.core.similarity import MAX_DOCUMENT_BYTES, DocumentError, find_cop
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeSeat, Organization
 from dangjian.orgs.queries import party_group_secretary_post
+from dangjian.rectification.models import Item
+from dangjian.rectification.services import ItemError, open_item
 
 from .models import (
     GRADE_LABELS,
@@ -33,7 +35,6 @@ from .models import (
     CopyFinding,
     DutyReport,
     DutyReview,
-    ReviewItem,
     VoteCount,
     VoterGroup,
     min_group,
@@ -43,8 +44,7 @@ FIELD_LABELS = {
     "org": "组织单位", "year": "年度", "title": "名称", "meeting_on": "评议会日期", "vote_share": "评议票占比",
     "run": "关联考核", "grade_points": "等次分值", "status": "状态", "name": "投票群体", "weight": "权重",
     "count": "张数", "group": "投票群体", "report_org": "述职组织", "reporter": "述职人", "text": "报告正文",
-    "file": "上传文件", "code": "票码", "grades": "评议等次", "item": "点评事项", "due_on": "整改期限",
-    "done_note": "整改情况", "reason": "退回原因",
+    "file": "上传文件", "code": "票码", "grades": "评议等次", "item": "点评意见", "due_on": "整改期限",
 }
 MAX_BALLOTS_PER_ISSUE = 500
 REPORT_MAX_BYTES = 10 * 1024 * 1024
@@ -712,58 +712,49 @@ def schedule_check(user, report_ids):
 
 
 # ---- comments to rectify ---------------------------------------------------------------------
+# A 点评 is a rectification item (rectification.Item, source "review", its record the report):
+# the organizer opens it on the report's problem list; the reporting organization signs for it,
+# reports progress and asks for it to be closed on the item's page, and the organizer closes
+# or returns it there.
 
-def add_item(user, report: DutyReport, text: str, due_on=None, today: dt.date | None = None) -> ReviewItem:
+# Without a 整改期限 in the comment, the item is due three months after the comment is entered
+# (the time the speeches give for rectifying what a review found).
+DEFAULT_DEADLINE_DAYS = 90
+
+
+def comment_title(text: str) -> str:
+    """The item's title: the comment's first line, cut to fit a list."""
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+def add_item(user, report: DutyReport, text: str, due_on=None, today: dt.date | None = None,
+             opened_on: dt.date | None = None) -> Item:
+    """点评: opens a rectification item for the reporting organization, issued by the review's
+    organizing side, the reporter named responsible when they belong to the organization.
+    `opened_on` (default today) is the day the comment was made."""
     today = today or timezone.localdate()
+    opened_on = opened_on or today
     text = (text or "").strip()
     if not text:
         _fail("item", "请填写点评意见及整改要求")
     if len(text) > 2000:
         _fail("item", "不能超过 2000 个字")
-    if due_on is not None and due_on < today:
-        _fail("due_on", "整改期限不能早于今天")
+    if due_on is not None and (not isinstance(due_on, dt.date) or due_on < opened_on):
+        _fail("due_on", "整改期限不能早于今天" if opened_on == today else "整改期限不能早于点评日期")
     with transaction.atomic():
-        review = DutyReview.objects.select_for_update().get(pk=report.review_id)
+        review = DutyReview.objects.select_for_update().select_related("org").get(pk=report.review_id)
         if review.status == DutyReview.Status.DRAFT:
             _fail("item", "评议会召开（开始投票）后才能录入点评意见")
-        item = ReviewItem.objects.create(report=report, text=text, due_on=due_on, created_by=_actor(user))
-        audit.record(user, item, None, note="点评意见")
-        return item
-
-
-def complete_item(user, item: ReviewItem, note: str, version: int | None = None) -> ReviewItem:
-    """`version` is the one the page showed (core.versioning): an item returned or completed
-    since raises StaleVersion instead of being marked done over the newer state."""
-    note = (note or "").strip()
-    if not note:
-        _fail("done_note", "请填写整改情况")
-    if len(note) > 2000:
-        _fail("done_note", "不能超过 2000 个字")
-    with transaction.atomic():
-        versioning.claim(item, version)
-        if item.status == ReviewItem.Status.DONE:
-            _fail("item", "该事项已整改完成")
-        before = audit.snapshot(item)
-        item.status, item.done_note, item.done_at = ReviewItem.Status.DONE, note, timezone.now()
-        item.save()
-        audit.record(user, item, before, note="整改完成")
-        return item
-
-
-def reopen_item(user, item: ReviewItem, reason: str, version: int | None = None) -> ReviewItem:
-    """The organizer returns an item whose rectification is not good enough; `version` as in
-    complete_item (an organizer never returns a rectification they have not seen)."""
-    reason = (reason or "").strip()
-    if not reason:
-        _fail("reason", "请填写退回原因")
-    if len(reason) > 500:
-        _fail("reason", "不能超过 500 个字")
-    with transaction.atomic():
-        versioning.claim(item, version)
-        if item.status != ReviewItem.Status.DONE:
-            _fail("item", "只有已整改的事项可以退回")
-        before = audit.snapshot(item)
-        item.status, item.done_at = ReviewItem.Status.OPEN, None
-        item.save()
-        audit.record(user, item, before, note=f"退回重新整改：{reason}")
-        return item
+        reporter = Member.objects.select_related("org").get(pk=report.reporter_id)
+        org = Organization.objects.get(pk=report.org_id)
+        in_org = reporter.org_id is not None and reporter.org.path.startswith(org.path)
+        try:
+            return open_item(user, org=org, list=Item.List.PROBLEM, title=comment_title(text), description=text,
+                             source=Item.Source.REVIEW, source_id=report.pk,
+                             source_label=f"{review.title}·{org.name}"[:200], issuer=review.org,
+                             responsible=reporter if in_org else None,
+                             deadline=due_on or opened_on + dt.timedelta(days=DEFAULT_DEADLINE_DAYS),
+                             opened_on=opened_on, today=today)
+        except ItemError as exc:
+            raise ReviewError("due_on" if exc.field == "deadline" else "item", exc.message) from None

@@ -1,6 +1,7 @@
 """Screens of 述职评议: the reviews of a year, a review, a duty report with its copy findings and
 comments, the voting page reached by a ballot code, ballot printing and the results."""
 import io
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -17,10 +18,11 @@ from dangjian.core.scoping import can
 from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
+from dangjian.rectification.queries import with_overdue
 
 from . import queries, services
-from .forms import BallotForm, CodeForm, CompleteForm, GroupForm, ItemForm, ReopenForm, ReportForm, ReviewForm
-from .models import GRADE_LABELS, GRADES, DutyReport, DutyReview, ReviewItem, VoterGroup
+from .forms import BallotForm, CodeForm, GroupForm, ItemForm, ReportForm, ReviewForm
+from .models import GRADE_LABELS, GRADES, DutyReport, DutyReview, VoterGroup
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -359,16 +361,14 @@ def report_detail(request, pk):
     findings = queries.findings_for(user, report)
     organizer = queries.organizes(user, review)
     spans = [(p[0], p[1]) for f in findings for p in f.passages]
-    item_ids = list(report.items.values_list("pk", flat=True))
     ctx = {
         "report": report, "review": review, "findings": findings, "organizer": organizer,
         "segments": queries.highlighted(report.text, spans) if spans else None,
-        "items": queries.items_of(report), "item_form": ItemForm() if organizer and review.status != "draft" else None,
-        "can_rectify": queries.may_rectify(user, report), "complete_form": CompleteForm(), "reopen_form": ReopenForm(),
+        "items": with_overdue(queries.items_of(report), timezone.localdate()), "item_form": ItemForm() if organizer and review.status != "draft" else None,
+        "items_query": urlencode({"source": "review", "source_id": report.pk}),
         "can_edit": queries.may_submit(user, review, report.org),
         "can_check": can(user, "edit", report.org.path) or organizer,
-        "history": history_rows.describe(history_rows.entries_for({"reviews.dutyreport": [report.pk],
-                                                                   "reviews.reviewitem": item_ids})),
+        "history": history_rows.describe(history_rows.entries_for({"reviews.dutyreport": [report.pk]})),
     }
     return render(request, "reviews/report.html", ctx)
 
@@ -417,25 +417,16 @@ def compare(request, pk):
     return render(request, "reviews/compare.html", ctx)
 
 
-@require_POST
 def report_items(request, pk):
-    """Comments to rectify: added by the organizer, marked done by the reporting org (or the
-    organizer), returned by the organizer."""
+    """The report's 点评: listed on the one item list (GET), entered by the organizer (POST), each
+    becoming a rectification item that is signed for, worked on and closed on its own page."""
     user = request.user
     report = queries.report_or_404(user, pk)
-    organizer = queries.organizes(user, report.review)
-    action = request.POST.get("action")
-    item = None
-    if action in ("done", "reopen"):
-        raw = request.POST.get("item") or ""
-        item = ReviewItem.objects.filter(report=report, pk=int(raw)).first() if raw.isdigit() and len(raw) < 12 else None
-        if item is None:
-            raise Http404
-    allowed = {"add": organizer, "reopen": organizer, "done": queries.may_rectify(user, report)}
-    if not allowed.get(action):
+    if request.method != "POST":
+        return redirect(f"{reverse('rectification:list')}?{urlencode({'source': 'review', 'source_id': report.pk})}")
+    if request.POST.get("action", "add") != "add" or not queries.organizes(user, report.review):
         raise Http404
-    forms_ = {"add": ItemForm, "done": CompleteForm, "reopen": ReopenForm}
-    form = forms_[action](request.POST)
+    form = ItemForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             for e in errors:
@@ -443,18 +434,12 @@ def report_items(request, pk):
         return redirect("reviews:report", report.pk)
     d = form.cleaned_data
     try:
-        if action == "add":
-            services.add_item(user, report, d["text"], d["due_on"])
-            messages.success(request, "点评意见已录入，列为整改事项。")
-        elif action == "done":
-            services.complete_item(user, item, d["done_note"], d.get("version"))
-            messages.success(request, "已标记为整改完成。")
-        else:
-            services.reopen_item(user, item, d["reason"], d.get("version"))
-            messages.success(request, "已退回重新整改。")
-    except (services.ReviewError, StaleVersion) as exc:
+        services.add_item(user, report, d["text"], d["due_on"])
+    except services.ReviewError as exc:
         messages.error(request, exc.message)
-    return redirect("reviews:report", report.pk)
+    else:
+        messages.success(request, "点评意见已录入，列为整改事项，由述职单位签收整改。")
+    return redirect(f"{reverse('reviews:report', args=[report.pk])}#items")
 
 
 # ---- voting ------------------------------------------------------------------------------------
