@@ -257,7 +257,7 @@ def test_rerun_replaces_scores_and_keeps_held_admonitions(city):
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     adm = Admonition.objects.filter(run=run).first()
     services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记",
-                               outcome="提出整改要求三条")
+                               outcome="提出整改要求三条", deadline=dt.date(2025, 8, 10))
     with pytest.raises(services.AssessmentError, match="已于 .* 考评过") as refused:
         services.run_evaluation(None, s, "2025-06", today=TODAY)  # not without asking for it
     assert refused.value.field == "replace" and Run.objects.get(pk=run.pk).computed_at == run.computed_at

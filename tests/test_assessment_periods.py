@@ -197,7 +197,7 @@ def test_held_admonitions_stay_when_a_final_run_is_computed_again_as_a_draft(cit
     run = services.run_evaluation(None, s, "2025-06", today=TODAY)
     held, pending = list(Admonition.objects.filter(run=run).order_by("pk"))[:2]
     services.record_admonition(None, held, talked_on=dt.date(2025, 7, 10), talked_with="书记", talked_by="副书记",
-                               outcome="提出整改要求")
+                               outcome="提出整改要求", deadline=dt.date(2025, 8, 10))
     # a score withdrawn makes the run a draft again: the pending admonition goes, the held one stays
     ManualScore.objects.filter(org=city["a"]).delete()
     again = services.run_evaluation(None, s, "2025-06", today=TODAY, replace=True)

@@ -1,5 +1,6 @@
 """Assessment pages: who may see and change what, the indicator editor's refusals, a run from
 the page, the score table's scoping, export, breakdown, manual scores and admonitions."""
+import datetime as dt
 import io
 import re
 
@@ -10,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dangjian.assessment import services
 from dangjian.assessment.models import Admonition, Indicator, ManualScore, Run, Scheme
+from dangjian.rectification.models import Item
 from tests import factories
 from tests.factories import MANUAL, METRIC_INDICATORS, TODAY, branch_with, login, scheme, score_manual
 
@@ -135,9 +137,20 @@ def test_export_breakdown_and_admonition(run, personas, city):
     url = f"/assessment/admonitions/{adm.pk}/"
     r = c.post(url, {"talked_on": "2099-01-01", "talked_with": "书记", "talked_by": "工委", "outcome": "x"})
     assert r.status_code == 200 and "不能晚于今天" in r.content.decode()
-    r = c.post(url, {"talked_on": "2025-07-02", "talked_with": "党组书记", "talked_by": "工委副书记",
-                     "outcome": "要求一个月内整改"})
+    talk = {"talked_on": "2025-07-02", "talked_with": "党组书记", "talked_by": "工委副书记", "outcome": "要求一个月内整改"}
+    r = c.post(url, talk)  # the measures' deadline is asked: nothing is written without it
+    assert r.status_code == 200 and "整改时限" in r.content.decode() and "必填" in r.content.decode()
+    assert Admonition.objects.get(pk=adm.pk).status == "pending" and not Item.objects.exists()
+    r = c.post(url, {**talk, "deadline": "2025-06-01"})
+    assert r.status_code == 200 and "不能早于交办日期" in r.content.decode()
+    assert Admonition.objects.get(pk=adm.pk).status == "pending" and not Item.objects.exists()
+    r = c.post(url, {**talk, "deadline": "2025-08-02"})
     assert r.status_code == 302 and Admonition.objects.get(pk=adm.pk).status == "done"
+    item = Item.objects.get()
+    assert (item.source, item.source_id, item.list, item.org_id, item.deadline, item.description) == (
+        "admonition", adm.pk, "task", adm.org_id, dt.date(2025, 8, 2), "要求一个月内整改")
+    assert item.issuer.kind == "working_committee" and item.opened_on == dt.date(2025, 7, 2)
+    assert f"/items/{item.pk}/" in c.get(url).content.decode()
 
 
 def test_manual_grid_all_or_nothing(city, personas):

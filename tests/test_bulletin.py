@@ -193,7 +193,7 @@ def test_a_scheme_without_manual_indicators_cites_no_assessors(city):
 def test_held_admonitions_are_reported_with_their_date(branch_run):
     adm = Admonition.objects.filter(run=branch_run).select_related("org").first()
     services.record_admonition(None, adm, talked_on=dt.date(2025, 7, 10), talked_with="支部书记",
-                               talked_by="工委副书记", outcome="提出整改要求三条")
+                               talked_by="工委副书记", outcome="提出整改要求三条", deadline=dt.date(2025, 8, 10))
     text = bulletin.for_run(branch_run).text
     assert f"{adm.org.name}（已于2025年7月10日约谈）" in text
     assert "支部书记" not in text and "工委副书记" not in text  # people are not named

@@ -270,7 +270,8 @@ def test_stale_overhaul_and_admonition_saves_are_refused(city):
     run = assessment_services.run_evaluation(None, scheme, "2025-06", today=factories.TODAY)
     adm = Admonition.objects.filter(run=run).first()
     stale = Admonition.objects.get(pk=adm.pk)
-    talk = dict(talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记")
+    talk = dict(talked_on=dt.date(2025, 7, 10), talked_with="支部书记", talked_by="工委副书记",
+                deadline=dt.date(2025, 8, 10))
     assessment_services.record_admonition(None, adm, outcome="提出整改要求三条", version=stale.version, **talk)
     with pytest.raises(StaleVersion):
         assessment_services.record_admonition(None, stale, outcome="口头提醒", version=stale.version, **talk)

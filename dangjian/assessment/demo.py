@@ -16,6 +16,8 @@ import random
 from django.utils import timezone
 
 from dangjian.core import periods
+from dangjian.rectification import samples
+from dangjian.rectification.models import Item
 
 from . import defaults, queries, services
 from .models import Admonition, Level, Run, Scheme
@@ -104,11 +106,15 @@ def build(today: dt.date, seed: int = 7) -> dict:
     finals = [p.label for p in months if Run.objects.filter(period=p.label, status=Run.Status.FINAL).exists()]
     latest = finals[-1] if finals else ""
     talks = []
-    for adm in Admonition.objects.select_related("run").exclude(run__period=latest).order_by("pk"):
+    for adm in Admonition.objects.select_related("run__scheme", "org").exclude(run__period=latest).order_by("pk"):
         if rng.random() < 0.8:
             talks.append((adm, min(today, timezone.localdate(),
                                    adm.run.period_end + dt.timedelta(days=rng.randint(5, 20)))))
     held = services.record_admonitions(None, talks, talked_with="党组书记、机关党委书记", talked_by="市直机关工委副书记",
-                                       outcome="指出组织生活落实不到位等问题，要求一个月内整改并书面报告整改情况")
+                                       outcome="指出组织生活落实不到位等问题，要求一个月内整改并书面报告整改情况",
+                                       deadline_days=30)
+    # The measures' items: most closed, some returned or closed late, some still overdue.
+    items = list(Item.objects.filter(source=Item.Source.ADMONITION, status=Item.Status.PENDING).order_by("pk"))
+    states = samples.follow(items, rng, min(today, timezone.localdate()))
     return {"schemes": len(unit_schemes) + 1, "runs": manual_runs + branch_runs,
-            "admonitions": Admonition.objects.count(), "admonitions_held": held}
+            "admonitions": Admonition.objects.count(), "admonitions_held": held, "admonition_items": states}

@@ -79,6 +79,10 @@ class AdmonitionForm(ChineseFormMixin, forms.Form):
     talked_with = forms.CharField(label="约谈对象（人员）", max_length=100, help_text="如 党组书记、机关党委书记")
     talked_by = forms.CharField(label="约谈人", max_length=100)
     outcome = forms.CharField(label="约谈情况及整改要求", widget=forms.Textarea(attrs={"rows": 5}))
+    deadline = forms.DateField(label="整改时限", required=False, widget=DateInput(),
+                               help_text="整改要求列入任务清单，由被约谈单位签收整改；填写日期或下面的工作日天数其中一项")
+    workdays = forms.IntegerField(label="时限（工作日）", required=False, min_value=1, max_value=250,
+                                  help_text="自约谈之日起的工作日天数，节假日和调休按工作日历计算")
 
 
 def indicator_rows(post, count: int) -> list[dict]:

@@ -37,11 +37,17 @@ from dangjian.activities import compliance
 from dangjian.core import audit, periods, versioning
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
+from dangjian.rectification import queries as rectification_queries
+from dangjian.rectification import services as rectify
+from dangjian.rectification.models import Item, ItemEvent
 
 from . import checks, metrics, queries
 from .models import GRADE_ORDER, Admonition, Indicator, Level, ManualScore, Run, Scheme, TargetScore
 
 CENT = Decimal("0.01")
+# The demo's talks, recorded in bulk, give their measures three months (the form asks the date or
+# the working days of each).
+DEFAULT_DEADLINE_DAYS = 90
 CYCLES = {"month": Run.Cycle.MONTHLY, "quarter": Run.Cycle.QUARTERLY, "year": Run.Cycle.YEARLY}
 
 
@@ -572,11 +578,13 @@ def run_evaluation(user, scheme: Scheme, period: str, *, today: dt.date | None =
 
 
 def record_admonitions(user, talks: list[tuple[Admonition, dt.date]], *, talked_with: str, talked_by: str,
-                       outcome: str) -> int:
+                       outcome: str, deadline_days: int = DEFAULT_DEADLINE_DAYS) -> int:
     """Many talks at once, each on its own day (`talks`: (admonition, talked_on)), with the
     checks and history of `record_admonition`: a year of a province's admonitions is thousands,
     written in one UPDATE per batch and one insert of their history instead of five queries
-    each. For a writer that holds the records (the demo): no editor's version is compared."""
+    each. For a writer that holds the records (the demo): no editor's version is compared. Each
+    talk opens its rectification item (as `record_admonition`), due `deadline_days` calendar
+    days after the talk, in one insert of the items and one of their timelines."""
     today = timezone.localdate()
     talked_with, talked_by, outcome = (talked_with or "").strip(), (talked_by or "").strip(), (outcome or "").strip()
     for field, value, label in (("talked_with", talked_with, "约谈对象"), ("talked_by", talked_by, "约谈人"),
@@ -600,15 +608,45 @@ def record_admonitions(user, talks: list[tuple[Admonition, dt.date]], *, talked_
             entries.append(audit.entry(user, admonition, before))
         Admonition.objects.bulk_update(changed, ["talked_on", "talked_with", "talked_by", "outcome", "status",
                                                  "version"], batch_size=500)
+        have = set(Item.objects.filter(source=Item.Source.ADMONITION, source_id__in=[a.pk for a in changed])
+                   .values_list("source_id", flat=True))
+        committees: dict[str, Organization] = {}
+        new = []
+        for a in changed:
+            if a.pk in have:
+                continue
+            top = a.org.path[:9]
+            if top not in committees:
+                committees[top] = rectification_queries.committee_of(a.org)
+            new.append(Item(list=Item.List.TASK, source=Item.Source.ADMONITION, source_id=a.pk,
+                            source_label=admonition_label(a), title=f"{a.org.name}约谈整改"[:200], description=outcome,
+                            org=a.org, issuer=committees[top], opened_on=a.talked_on,
+                            deadline=a.talked_on + dt.timedelta(days=deadline_days),
+                            created_by=user if user is not None and user.is_authenticated else None))
+        Item.objects.bulk_create(new, batch_size=500)
+        items = list(Item.objects.filter(source=Item.Source.ADMONITION, source_id__in=[i.source_id for i in new]))
+        ItemEvent.objects.bulk_create([ItemEvent(item=i, kind=ItemEvent.Kind.OPEN, on=i.opened_on, text=i.description)
+                                       for i in items], batch_size=1000)
+        entries += [audit.entry(user, i, None, note="交办整改事项") for i in items]
         AuditEntry.objects.bulk_create([e for e in entries if e is not None], batch_size=1000)
     return len(changed)
 
 
+def admonition_label(admonition: Admonition) -> str:
+    """The source of an admonition's item as a list shows it: the run and its period."""
+    run = admonition.run
+    return f"{run.scheme.name} {periods.name_of(run.period)}约谈"[:200]
+
+
 def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talked_with: str, talked_by: str,
-                      outcome: str, version: int | None = None) -> Admonition:
-    """The talk of an admonition. `version` is the one the editor read (core.versioning): a
-    record saved since raises StaleVersion."""
-    today = timezone.localdate()
+                      outcome: str, deadline: dt.date | None = None, workdays: int | None = None,
+                      version: int | None = None, today: dt.date | None = None) -> Admonition:
+    """The talk of an admonition. Its 整改要求 become a rectification item on the task list,
+    issued by the working committee to the admonished organization, opened on the day of the
+    talk and due on `deadline` or `workdays` working days after it (one of them required);
+    recording the talk again revises the item while it is open. `version` is the one the editor
+    read (core.versioning): a record saved since raises StaleVersion."""
+    today = today or timezone.localdate()
     if talked_on is None or talked_on > today:
         raise AssessmentError("talked_on", "约谈日期：不能晚于今天")
     if talked_on < admonition.run.period_start:
@@ -618,11 +656,29 @@ def record_admonition(user, admonition: Admonition, *, talked_on: dt.date, talke
                                 ("outcome", outcome, "约谈情况及整改要求")):
         if not value:
             raise AssessmentError(field, f"{label}：必填")
-    with transaction.atomic():
-        versioning.claim(admonition, version)
-        before = audit.snapshot(admonition)
-        admonition.talked_on, admonition.talked_with, admonition.talked_by = talked_on, talked_with[:100], talked_by[:100]
-        admonition.outcome, admonition.status = outcome, Admonition.Status.DONE
-        admonition.save()
-        audit.record(user, admonition, before)
+    item = Item.objects.filter(source=Item.Source.ADMONITION, source_id=admonition.pk).order_by("id").first()
+    if item is None and deadline is None and workdays in (None, ""):
+        raise AssessmentError("deadline", "整改时限：必填，填写日期或工作日天数其中一项")
+    try:
+        with transaction.atomic():
+            versioning.claim(admonition, version)
+            before = audit.snapshot(admonition)
+            admonition.talked_on, admonition.talked_with, admonition.talked_by = talked_on, talked_with[:100], \
+                talked_by[:100]
+            admonition.outcome, admonition.status = outcome, Admonition.Status.DONE
+            admonition.save()
+            audit.record(user, admonition, before)
+            if item is None:
+                rectify.open_item(user, org=admonition.org, list=Item.List.TASK,
+                                  title=f"{admonition.org.name}约谈整改", description=outcome,
+                                  source=Item.Source.ADMONITION, source_id=admonition.pk,
+                                  source_label=admonition_label(admonition),
+                                  issuer=rectification_queries.committee_of(admonition.org),
+                                  deadline=deadline, workdays=workdays, opened_on=talked_on, today=today)
+            elif item.is_open:
+                if workdays not in (None, ""):
+                    deadline, _ = rectify.deadline_of(item.opened_on, None, workdays)
+                rectify.revise(user, item, description=outcome, deadline=deadline, reason="约谈记录修改", today=today)
+    except rectify.ItemError as exc:
+        raise AssessmentError(exc.field if exc.field in ("deadline", "workdays") else "outcome", exc.message) from None
     return admonition

@@ -8,6 +8,7 @@ from collections import defaultdict
 from django.db.models import Count, F, Q
 
 from dangjian.core.scoping import get_visible_or_404
+from dangjian.orgs.models import Organization, OrgKind
 
 from .models import Item, ItemEvent
 
@@ -128,3 +129,13 @@ def with_overdue(items, today: dt.date) -> list[Item]:
     for item in items:
         item.late = item.overdue_days(today)
     return items
+
+
+def committee_of(org: Organization) -> Organization:
+    """The working committee over `org` (the nearest one above it, else the root of its tree):
+    the issuing side of the items the committee's own work opens — an admonition's measures, a
+    weak organization's overhaul."""
+    prefixes = [org.path[:i] for i in range(9, len(org.path) + 1, 9)]
+    found = (Organization.objects.filter(path__in=prefixes, kind=OrgKind.WORKING_COMMITTEE)
+             .order_by("-path").first())
+    return found or Organization.objects.get(path=org.path[:9])

@@ -1,5 +1,7 @@
 """Evaluation runs: the score table (sortable, filterable, exportable), the charts, one target's
 breakdown, and the admonitions (约谈) with their talks. Rankings are of organizations."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +13,8 @@ from dangjian.core.scoping import get_visible_or_404, is_committee_staff
 from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import paginate
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item
+from dangjian.rectification.queries import items_for_source, with_overdue
 
 from .. import io, queries, services
 from ..forms import AdmonitionForm
@@ -101,11 +105,15 @@ def admonition_record(request, pk):
     can_manage = is_committee_staff(user)
     if request.method == "POST" and not can_manage:
         raise Http404
+    today = timezone.localdate()
+    items = with_overdue(items_for_source(Item.Source.ADMONITION, [adm.pk]).get(adm.pk, []), today)
     initial = {f: getattr(adm, f) for f in ("talked_on", "talked_with", "talked_by", "outcome", "version")}
+    if items:
+        initial["deadline"] = items[0].deadline
     form = AdmonitionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.record_admonition(user, adm, **form.cleaned_data)
+            services.record_admonition(user, adm, **form.cleaned_data, today=today)
         except StaleVersion as exc:
             # Nothing was saved: the form is drawn again from the record as it now is.
             messages.error(request, exc.message)
@@ -116,7 +124,8 @@ def admonition_record(request, pk):
             message = exc.message.split("：", 1)[1] if field and "：" in exc.message else exc.message
             form.add_error(field, message)
         else:
-            messages.success(request, "约谈情况已记录。")
+            messages.success(request, "约谈情况已记录，整改要求已列入任务清单，由被约谈单位签收整改。")
             return redirect("assessment:admonitions")
     return render(request, "assessment/admonition_form.html",
-                  {"form": form, "admonition": adm, "can_manage": can_manage})
+                  {"form": form, "admonition": adm, "can_manage": can_manage, "items": items,
+                   "items_query": urlencode({"source": Item.Source.ADMONITION, "source_id": adm.pk})})
