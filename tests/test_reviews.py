@@ -25,9 +25,9 @@ from dangjian.assessment import metrics
 from dangjian.assessment.models import Run, Scheme, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs.models import Organization
-from dangjian.reviews import demo, queries, services
 from dangjian.rectification import services as rectify
 from dangjian.rectification.models import Item
+from dangjian.reviews import demo, queries, services
 from dangjian.reviews.models import Ballot, CopyFinding, DutyReport, DutyReview, VoteCount, VoterGroup
 from tests import factories
 from tests.factories import login
