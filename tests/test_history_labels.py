@@ -83,7 +83,7 @@ def test_fields_without_a_chinese_name_and_internal_columns_are_never_shown():
     for label, name in [("reviews.VoterGroup", "position"), ("activities.ActivityRule", "position"),
                         ("activities.ActivityRule", "code"), ("assessment.Indicator", "position"),
                         ("assessment.Indicator", "scheme"), ("duties.DutyItem", "code"),
-                        ("duties.DutyItem", "position"), ("ratings.WeakNote", "weak"), ("orgs.Organization", "path"),
+                        ("duties.DutyItem", "position"), ("orgs.Organization", "path"),
                         ("members.Member", "id_hash"), ("activities.Activity", "month"),
                         ("assessment.Run", "period_start"), ("ratings.RatingRun", "applied")]:
         assert (label, name) not in shown, (label, name)
@@ -216,9 +216,11 @@ def test_duty_item_history_reads_kinds_and_the_shared_mark(personas):
 
 def test_weak_org_history_names_no_attribute(tree, personas):
     weak = rating_services.identify_weak(None, tree["a1"], identified_on=TODAY, reasons="书记空缺超过三个月")
-    rating_services.add_note(None, weak, noted_on=TODAY, text="召开支委会研究整顿方案")
-    text = history_of(login(personas["wc_admin"]).get(f"/ratings/weak/{weak.pk}/").content.decode())
-    assert "整顿进展：召开支委会研究整顿方案" in text
+    rating_services.set_plan(None, weak, measures="配齐支部班子", responsible="机关党委副书记", deadline=TODAY)
+    rating_services.add_note(personas["wc_admin"], weak, noted_on=TODAY, text="召开支委会研究整顿方案")
+    page = login(personas["wc_admin"]).get(f"/ratings/weak/{weak.pk}/").content.decode()
+    text = history_of(page)
+    assert "整顿措施：（空） → 配齐支部班子" in text and "召开支委会研究整顿方案" in page
     assert "weak" not in text
     assert_readable(text)
 

@@ -67,8 +67,9 @@ def test_ratings_pages_name_who_identified_closed_and_noted(people, tree):
     staff = people["staff"]
     weak = rating_services.identify_weak(staff, tree["a1"], identified_on=TODAY, reasons="书记空缺超过三个月",
                                          today=TODAY)
-    rating_services.add_note(staff, weak, noted_on=TODAY, text="召开支委会研究整顿方案", today=TODAY)
     rating_services.set_plan(staff, weak, measures="配齐班子", responsible="支部书记", deadline=TODAY, today=TODAY)
+    rating_services.add_note(staff, weak, noted_on=TODAY, text="召开支委会研究整顿方案", today=TODAY)
+    rating_services.request_close(staff, weak, evidence="班子已配齐", today=TODAY)
     rating_services.close_weak(staff, weak, closed_on=TODAY, verification="已配齐", today=TODAY)
     text = visible_text(page_text(login(staff).get(f"/ratings/weak/{weak.pk}/")))
     assert "认定人 周建国" in text and "zhoujg" not in text

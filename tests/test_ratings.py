@@ -20,8 +20,9 @@ from dangjian.assessment.models import Run, TargetScore
 from dangjian.core.models import AuditEntry
 from dangjian.orgs import services as org_services
 from dangjian.ratings import demo, levels, rules, services
-from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
+from dangjian.ratings.models import Rating, RatingRun, RatingScheme, WeakOrg
 from dangjian.ratings.rules import RatingError
+from dangjian.rectification.models import Item, ItemEvent
 from tests import factories
 from tests.factories import branch_with, everyone, login, record
 from tests.factories import page_text as text
@@ -342,6 +343,17 @@ def test_weak_case_is_tracked_to_closure_and_cannot_close_without_verification(t
                       deadline=dt.date(2026, 6, 30), today=AFTER)
     assert w.status == "overhauling"
     services.add_note(personas["unit_admin_a"], w, noted_on=dt.date(2026, 2, 1), text="已召开党员大会补选委员", today=AFTER)
+    item = Item.objects.get(source="overhaul", source_id=w.pk)
+    assert (item.org_id, item.list, item.deadline, item.opened_on) == (w.org_id, "task", dt.date(2026, 6, 30),
+                                                                       dt.date(2026, 1, 10))
+    assert "机关党委副书记 张某" in item.description and item.issuer == tree["wc"]
+    with pytest.raises(RatingError, match="须由整顿单位申请销号后方可验收销号"):
+        services.close_weak(staff, w, closed_on=AFTER, verification="已验收", today=AFTER)
+    with pytest.raises(RatingError, match="整改情况及佐证：必填"):
+        services.request_close(personas["unit_admin_a"], w, evidence=" ", today=AFTER)
+    assert Item.objects.get(pk=item.pk).status == "pending"  # nothing partial: not even signed
+    services.request_close(personas["unit_admin_a"], w, evidence="委员已补齐，会议记录附后", today=AFTER)
+    assert Item.objects.get(pk=item.pk).status == "closing"
     before = (AuditEntry.objects.count(), WeakOrg.objects.get(pk=w.pk).status)
     for verification in ("", "   "):
         with pytest.raises(RatingError) as exc:
@@ -354,6 +366,9 @@ def test_weak_case_is_tracked_to_closure_and_cannot_close_without_verification(t
     services.close_weak(staff, w, closed_on=AFTER, verification="实地查看会议记录，访谈党员 5 名，整顿措施全部完成", today=AFTER)
     w.refresh_from_db()
     assert (w.status, w.closed_on, w.closed_by) == ("closed", AFTER, staff)
+    item.refresh_from_db()
+    assert (item.status, item.closed_on) == ("closed", AFTER)
+    assert [e.kind for e in item.events.order_by("id")] == ["open", "note", "sign", "request", "close"]
     for write in (lambda: services.add_note(staff, w, noted_on=AFTER, text="x", today=AFTER),
                   lambda: services.withdraw_weak(staff, w, reason="x")):
         with pytest.raises(RatingError, match="已销号，不能"):
@@ -520,7 +535,15 @@ def test_weak_pages_identify_plan_note_close(rated, personas):
     assert unit.post(f"/ratings/weak/{w.pk}/close/", closing).status_code == 404
     leader = login(personas["leader"])
     assert leader.post(f"/ratings/weak/{w.pk}/note/", {"noted_on": "2026-03-01", "text": "x"}).status_code == 404
-    assert WeakNote.objects.filter(weak=w).count() == 1
+    assert leader.post(f"/ratings/weak/{w.pk}/request/", {"evidence": "x"}).status_code == 404
+    assert ItemEvent.objects.filter(item__source="overhaul", item__source_id=w.pk, kind="note").count() == 1
+    early = staff.post(f"/ratings/weak/{w.pk}/close/", {"closed_on": "2026-03-01", "verification": "查看记录"})
+    assert early.status_code == 200 and "须由整顿单位申请销号" in text(early)
+    bad = unit.post(f"/ratings/weak/{w.pk}/request/", {"evidence": ""})
+    assert bad.status_code == 200 and "请填写整顿情况及佐证" in text(bad)
+    assert unit.post(f"/ratings/weak/{w.pk}/request/", {"evidence": "班子配齐，记录附后"}).status_code == 302
+    page = text(unit.get(f"/ratings/weak/{w.pk}/"))
+    assert "申请销号" in page and "班子配齐，记录附后" in page and "/items/" in page
     refused = staff.post(f"/ratings/weak/{w.pk}/close/", {"closed_on": "2026-03-01", "verification": ""})
     assert refused.status_code == 200 and "请填写验收意见" in text(refused)
     assert WeakOrg.objects.get(pk=w.pk).status == "overhauling"
@@ -577,7 +600,7 @@ def test_query_counts_do_not_grow_with_the_tree(rated, personas):
     c = login(personas["wc_admin"])
     w = services.identify_weak(None, rated["a1"], identified_on=AFTER, reasons="x", today=AFTER)
     services.set_plan(None, w, measures="m", responsible="r", deadline=AFTER, today=AFTER)
-    services.add_note(None, w, noted_on=AFTER, text="n", today=AFTER)
+    services.add_note(personas["wc_admin"], w, noted_on=AFTER, text="n", today=AFTER)
     urls = [u for u in ratings_urls(rated, w.pk)]
 
     def measure():

@@ -42,7 +42,7 @@ FIELDS = [
     ("assessment.Scheme", "name"), ("assessment.Indicator", "name"), ("assessment.Indicator", "category"),
     ("assessment.Indicator", "note"), ("assessment.Admonition", "reason"),
     ("reviews.DutyReview", "title"), ("reviews.DutyReport", "title"), ("reviews.DutyReport", "text"),
-    ("reviews.VoterGroup", "name"),
+    ("reviews.VoterGroup", "name"), ("rectification.Item", "title"),
     ("ratings.RatingScheme", "source"), ("ratings.WeakOrg", "reasons"), ("ratings.WeakOrg", "measures"),
     ("duties.DutyItem", "title"), ("duties.DutyItem", "source"), ("duties.DutyMark", "note"),
 ]
@@ -175,10 +175,11 @@ def test_hostile_text_is_shown_escaped_on_every_page_with_a_strict_policy(hostil
     problems += [f"/accounts/login/: {p}" for p in csp_problems(anonymous)]
     # Comments to rectify are on a sample of the reports: a page that has some is walked first,
     # whichever three reports the links lead to.
+    from dangjian.rectification.models import Item
     from dangjian.reviews.models import DutyReport
 
-    commented = tuple(f"/reviews/reports/{pk}/" for pk in DutyReport.objects.filter(items__isnull=False)
-                      .order_by("pk").values_list("pk", flat=True)[:1])
+    commented = tuple(f"/reviews/reports/{pk}/" for pk in DutyReport.objects.filter(
+        pk__in=Item.objects.filter(source="review").values("source_id")).order_by("pk").values_list("pk", flat=True)[:1])
     for username in ("admin", "zhibu", "dangyuan"):
         client = Client()
         client.force_login(User.objects.get(username=username))
@@ -263,6 +264,7 @@ def main_walk() -> list[str]:
     from dangjian.members.models import Member
     from dangjian.orgs.models import Organization
     from dangjian.ratings.models import Rating, WeakOrg
+    from dangjian.rectification.models import Item
     from dangjian.reviews.models import DutyReport, DutyReview
 
     branch = Organization.objects.filter(kind="branch", members__isnull=False).order_by("pk").first()
@@ -271,7 +273,8 @@ def main_walk() -> list[str]:
     score = TargetScore.objects.order_by("-run__period_end", "pk").select_related("run").first()
     review = DutyReview.objects.filter(status=DutyReview.Status.CLOSED).order_by("pk").first()
     # A report with comments to rectify, so that their text is on the walked page too.
-    report = DutyReport.objects.filter(review=review, items__isnull=False).order_by("pk").first()
+    report = DutyReport.objects.filter(review=review, pk__in=Item.objects.filter(source="review").values("source_id")
+                                       ).order_by("pk").first()
     rated = Rating.objects.order_by("pk").first()
     weak = WeakOrg.objects.order_by("pk").first()
     assert all((branch, member, activity, score, review, report, rated, weak)), "the demo city lacks a kind of record"

@@ -10,7 +10,9 @@ the compliance rate, and the summary says so: the ratings never invent figures.
 The weak cases are drawn with their own `random.Random(seed)` from the branches the first rated
 year puts forward (后进), plus one branch whose committee seat has long been vacant: one closed
 with its verification, one in overhaul, one past its deadline (each identified earlier in the
-year on what was known then), one identified today from the rating, without a plan yet. The
+year on what was known then), one identified today from the rating, without a plan yet, and the
+vacant seat's, whose request for 销号 the committee returned. Each overhaul is a rectification
+item (see services.py), so the cases are on the one list of items too. The
 latest year is then rated again so the weak cap shows in its reasons.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dangjian.activities.models import Activity, ComplianceRow
 from dangjian.assessment.models import Grade, Run, TargetScore
 from dangjian.assessment.models import Level as TargetLevel
 from dangjian.orgs.models import CommitteeSeat, Organization, SeatRole
+from dangjian.rectification import services as rectify
 
 from . import services
 from .models import LEVEL_LABELS, Basis, Level, Rating, WeakOrg
@@ -38,6 +41,9 @@ NOTES = (
     "召开党员大会补选支部委员，支委会已按月召开，本月主题党日按期开展。",
     "对照整顿方案逐项检查，三会一课按计划落实，党员到会率明显提高。",
 )
+EVIDENCE = ("整顿方案所列措施已全部落实：支部班子配齐，三会一课按计划开展，附支委会和党员大会记录、"
+            "主题党日记录和党员谈心谈话记录。")
+RETURNED = "佐证材料只有会议通知，缺少会议记录和党员谈心谈话记录，请补充后重新申请销号。"
 VERIFICATION = ("机关工委会同机关党委实地查看了支部会议记录和平台记录，听取支部书记汇报，随机访谈党员 5 名："
                 "支部班子配齐，近三个月组织生活按规定落实、记录当次录入，整顿措施全部完成，同意销号。")
 
@@ -135,7 +141,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
                        "支部委员长期空缺")
         weak = services.identify_weak(staff, org, identified_on=on, today=today,
                                       reasons=f"支部班子不健全：{vacancy}。经机关工委研究，认定为软弱涣散党组织。")
-        _follow(weak, "overhauling", on, responsible[org.pk], staff, rng, today)
+        _follow(weak, "returned", on, responsible[org.pk], staff, rng, today)
 
     if orgs:
         latest = years[-1][0]
@@ -176,10 +182,16 @@ def _follow(weak: WeakOrg, stage: str, on: dt.date, responsible: str, staff, rng
     months = 1 if stage == "overdue" else 3
     deadline = on + dt.timedelta(days=30 * months + 15)
     services.set_plan(staff, weak, measures=MEASURES, responsible=responsible, deadline=deadline, today=today)
-    steps = {"closed": 3, "overhauling": 2, "overdue": 1}[stage]
+    steps = {"closed": 3, "overhauling": 2, "overdue": 1, "returned": 1}[stage]
     for i in range(steps):
         day = min(planned + dt.timedelta(days=25 * (i + 1) + rng.randint(0, 5)), today)
         services.add_note(staff, weak, noted_on=day, text=NOTES[i], today=today)
-    if stage == "closed":
-        services.close_weak(staff, weak, closed_on=min(planned + dt.timedelta(days=85), today),
+    if stage in ("closed", "returned"):
+        asked = min(day + dt.timedelta(days=3), today)
+        item = services.request_close(staff, weak, evidence=EVIDENCE, on=asked, today=today)
+        if stage == "returned":  # the committee found the evidence short: the overhaul goes on
+            rectify.return_item(staff, item, reason=RETURNED, on=min(asked + dt.timedelta(days=4), today),
+                                today=today)
+            return
+        services.close_weak(staff, weak, closed_on=min(max(asked, planned + dt.timedelta(days=85)), today),
                             verification=VERIFICATION, today=today)

@@ -193,6 +193,11 @@ class NoteForm(ChineseFormMixin, forms.Form):
     text = forms.CharField(label="整顿进展", max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class RequestForm(ChineseFormMixin, forms.Form):
+    evidence = forms.CharField(label="整顿情况及佐证", max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+                               help_text="写明整顿措施的落实情况、成效和佐证材料，由机关工委核查验收")
+
+
 class CloseForm(ChineseFormMixin, forms.Form):
     version = VersionField()
     closed_on = forms.DateField(label="销号日期", widget=DateInput)

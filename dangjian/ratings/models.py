@@ -200,18 +200,3 @@ class WeakOrg(Versioned):
 
     def overdue(self, today) -> bool:
         return self.is_open and self.deadline is not None and self.deadline < today
-
-
-class WeakNote(models.Model):
-    """A progress note of an overhaul (整顿进展)."""
-
-    weak = models.ForeignKey(WeakOrg, on_delete=models.CASCADE, related_name="notes")
-    noted_on = models.DateField("日期")
-    text = models.TextField("整顿进展")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+", verbose_name="填写人")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["noted_on", "id"]
-        verbose_name = "整顿进展"

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
 
 from dangjian.core.scoping import get_visible_or_404, scope_of
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item, ItemEvent
+from dangjian.rectification.queries import items_for_source, with_overdue
 
-from .models import LEVEL_LABELS, LEVEL_ORDER, RANK, Level, Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
+from .models import LEVEL_LABELS, LEVEL_ORDER, RANK, Level, Rating, RatingRun, RatingScheme, WeakOrg
 
 BRANCH_KINDS = ("branch", "cell")
 FLAGS = {
@@ -168,7 +170,8 @@ def subtree_history(org: Organization) -> list[dict]:
 
 def weak_cases(user, roots, *, status: str = "open", q: str = "", today: dt.date):
     qs = (WeakOrg.objects.visible_to(user).filter(under(roots)).select_related("org", "org__unit", "identified_by__member")
-          .annotate(last_note=Max("notes__noted_on"), note_count=Count("notes")))
+          .annotate(last_note=Subquery(_notes().order_by("-on", "-id").values("on")[:1]),
+                    note_count=Subquery(_notes().order_by().values("kind").annotate(n=Count("id")).values("n")[:1])))
     if status == "open":
         qs = qs.open()
     elif status == "overdue":
@@ -197,8 +200,22 @@ def weak_or_404(user, roots, pk) -> WeakOrg:
                               .select_related("org", "org__unit", "identified_by__member", "closed_by__member"), user, pk)
 
 
-def weak_notes(weak: WeakOrg) -> list[WeakNote]:
-    return list(weak.notes.select_related("author__member").order_by("noted_on", "id"))
+def _notes():
+    """The progress notes (整顿进展) of the case in the outer query, on its overhaul items."""
+    return ItemEvent.objects.filter(item__source=Item.Source.OVERHAUL, item__source_id=OuterRef("pk"),
+                                    kind=ItemEvent.Kind.NOTE)
+
+
+def weak_items(weak: WeakOrg, today: dt.date) -> list[Item]:
+    """The case's overhaul items (one, and those it was referred to), each with `late`."""
+    return with_overdue(items_for_source(Item.Source.OVERHAUL, [weak.pk]).get(weak.pk, []), today)
+
+
+def weak_timeline(items: list[Item]) -> list[ItemEvent]:
+    """Every step of the overhaul — the plan, progress notes, the request for 销号, returns, the
+    close — from its items' timelines, in one query."""
+    return list(ItemEvent.objects.filter(item__in=[i.pk for i in items]).select_related("user__member")
+                .order_by("on", "at", "id"))
 
 
 def weak_of_org(org: Organization) -> list[WeakOrg]:

@@ -37,9 +37,13 @@ from dangjian.core import audit, periods, versioning
 from dangjian.core.text import citation_problem
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
+from dangjian.rectification import queries as rectification_queries
+from dangjian.rectification import services as rectify
+from dangjian.rectification.models import Item, ItemEvent
+from dangjian.rectification.services import ItemError
 
 from . import levels, rules
-from .models import LEVEL_LABELS, Basis, Level, Rating, RatingRun, RatingScheme, WeakNote, WeakOrg
+from .models import LEVEL_LABELS, Basis, Level, Rating, RatingRun, RatingScheme, WeakOrg
 from .rules import CYCLE_LABELS, RatingError
 
 CENT = Decimal("0.01")
@@ -453,11 +457,36 @@ def _open(weak: WeakOrg, doing: str) -> None:
         raise RatingError("status", f"该整顿{weak.get_status_display()}，不能{doing}")
 
 
+# The overhaul is a rectification item (rectification.Item, source "overhaul", its record the
+# case) on the task list, issued by the working committee to the weak organization: the plan
+# opens it (and revises it when changed), the progress notes are its timeline, the organization
+# asks for 销号 with its evidence and the committee closes it with the verification. The case
+# follows its item (`item_closed`, connected in apps.py): closed when the item is closed,
+# wherever that was done.
+
+def overhaul_item(weak: WeakOrg) -> Item | None:
+    """The item now answering for the case's overhaul (after any referral), or None before a plan."""
+    item = (Item.objects.filter(source=Item.Source.OVERHAUL, source_id=weak.pk, referred_from__isnull=True)
+            .select_related("org", "issuer").order_by("-id").first())
+    return item.final() if item is not None else None
+
+
+def plan_text(measures: str, responsible: str) -> str:
+    """The item's requirements: the measures, and the person responsible (a name in free text,
+    where the item's own responsible person is a member's record)."""
+    return f"{measures}\n整顿责任人：{responsible}"
+
+
+def _item_error(exc: ItemError, fields: dict[str, str]) -> RatingError:
+    return RatingError(fields.get(exc.field, exc.field), exc.message)
+
+
 def set_plan(user, weak: WeakOrg, *, measures: str, responsible: str, deadline: dt.date,
              today: dt.date | None = None, version: int | None = None) -> WeakOrg:
-    """整顿方案: measures, the person responsible, the deadline. Saving one starts the overhaul.
-    `version` (here and in close_weak, withdraw_weak) is the one the editor read: a change
-    saved since raises StaleVersion (core.versioning)."""
+    """整顿方案: measures, the person responsible, the deadline. Saving one starts the overhaul
+    and opens its item (opened on the day of identification, due on the deadline); a change
+    revises the item while it is open. `version` (here and in close_weak, withdraw_weak) is the
+    one the editor read: a change saved since raises StaleVersion (core.versioning)."""
     today = today or timezone.localdate()
     _open(weak, "修改整顿方案")
     measures = _text(measures, "measures", "整顿措施", 4000)
@@ -466,33 +495,72 @@ def set_plan(user, weak: WeakOrg, *, measures: str, responsible: str, deadline: 
         raise RatingError("deadline", "整顿时限：必填（格式：2026-01-31）")
     if deadline < weak.identified_on:
         raise RatingError("deadline", f"整顿时限：不能早于认定日期（{weak.identified_on:%Y-%m-%d}）")
-    with transaction.atomic():
-        versioning.claim(weak, version)
-        _open(weak, "修改整顿方案")
-        before = audit.snapshot(weak)
-        weak.measures, weak.responsible, weak.deadline = measures, responsible, deadline
-        weak.status = WeakOrg.Status.OVERHAULING
-        weak.save()
-        audit.record(user, weak, before, note="制定整顿方案" if before["status"] == WeakOrg.Status.IDENTIFIED
-                     else "调整整顿方案")
+    try:
+        with transaction.atomic():
+            versioning.claim(weak, version)
+            _open(weak, "修改整顿方案")
+            before = audit.snapshot(weak)
+            weak.measures, weak.responsible, weak.deadline = measures, responsible, deadline
+            weak.status = WeakOrg.Status.OVERHAULING
+            weak.save()
+            audit.record(user, weak, before, note="制定整顿方案" if before["status"] == WeakOrg.Status.IDENTIFIED
+                         else "调整整顿方案")
+            item = overhaul_item(weak)
+            if item is None:
+                org = Organization.objects.get(pk=weak.org_id)
+                rectify.open_item(user, org=org, list=Item.List.TASK, title=f"{org.name}软弱涣散整顿",
+                                  description=plan_text(measures, responsible), source=Item.Source.OVERHAUL,
+                                  source_id=weak.pk, source_label=f"{weak.identified_on:%Y年%m月%d日}认定软弱涣散党组织",
+                                  issuer=rectification_queries.committee_of(org), deadline=deadline,
+                                  opened_on=weak.identified_on, today=today)
+            elif item.is_open:
+                rectify.revise(user, item, description=plan_text(measures, responsible), deadline=deadline,
+                               reason="调整整顿方案", today=today)
+    except ItemError as exc:
+        raise _item_error(exc, {"description": "measures", "opened_on": "deadline"}) from None
     return weak
 
 
-def add_note(user, weak: WeakOrg, *, noted_on: dt.date, text: str, today: dt.date | None = None) -> WeakNote:
+def _item_of(weak: WeakOrg, doing: str) -> Item:
+    item = overhaul_item(weak)
+    if item is None:
+        raise RatingError("status", f"尚未制定整顿方案，不能{doing}")
+    return item
+
+
+def add_note(user, weak: WeakOrg, *, noted_on: dt.date, text: str, today: dt.date | None = None) -> ItemEvent:
+    """整顿进展: a progress note on the overhaul item's timeline."""
     today = today or timezone.localdate()
     _open(weak, "填写整顿进展")
     _day(noted_on, "noted_on", "日期", low=weak.identified_on, today=today, low_label="认定日期")
     text = _text(text, "text", "整顿进展", 4000)
-    with transaction.atomic():
-        note = WeakNote.objects.create(weak=weak, noted_on=noted_on, text=text,
-                                       author=user if user and user.is_authenticated else None)
-        audit.record(user, note, None)
-    return note
+    item = _item_of(weak, "填写整顿进展")
+    try:
+        return rectify.add_note(user, item, text=text, on=noted_on, today=today)
+    except ItemError as exc:
+        raise _item_error(exc, {"on": "noted_on"}) from None
+
+
+def request_close(user, weak: WeakOrg, *, evidence: str, on: dt.date | None = None,
+                  today: dt.date | None = None) -> Item:
+    """申请销号: the organization reports the overhaul done, with its evidence (signing for the
+    item first if it has not yet)."""
+    today = today or timezone.localdate()
+    _open(weak, "申请销号")
+    item = _item_of(weak, "申请销号")
+    try:
+        with transaction.atomic():
+            if item.status == Item.Status.PENDING:
+                item = rectify.sign(user, item, on=on or today, today=today)
+            return rectify.request_close(user, item, evidence=evidence, on=on, today=today)
+    except ItemError as exc:
+        raise _item_error(exc, {"text": "evidence", "on": "evidence"}) from None
 
 
 def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
                today: dt.date | None = None, version: int | None = None) -> WeakOrg:
-    """销号: only after an overhaul plan, and only with the verification of its results."""
+    """销号: the committee closes the overhaul item the organization put up for closing, with the
+    verification of its results; the case is closed with it."""
     today = today or timezone.localdate()
     _open(weak, "销号")
     if weak.status != WeakOrg.Status.OVERHAULING:
@@ -503,17 +571,39 @@ def close_weak(user, weak: WeakOrg, *, closed_on: dt.date, verification: str,
     if len(verification) > 4000:
         raise RatingError("verification", f"验收意见：过长（最多 4000 个字，现有 {len(verification)} 个字）")
     _day(closed_on, "closed_on", "销号日期", low=weak.identified_on, today=today, low_label="认定日期")
-    with transaction.atomic():
-        versioning.claim(weak, version)
-        _open(weak, "销号")
-        if weak.status != WeakOrg.Status.OVERHAULING:
-            raise RatingError("status", "尚未制定整顿方案，不能销号")
-        before = audit.snapshot(weak)
-        weak.status, weak.closed_on, weak.verification = WeakOrg.Status.CLOSED, closed_on, verification
-        weak.closed_by = user if user and user.is_authenticated else None
-        weak.save()
-        audit.record(user, weak, before, note="验收销号")
+    item = _item_of(weak, "销号")
+    if item.status != Item.Status.CLOSING:
+        raise RatingError("status", f"整顿事项{item.get_status_display()}，须由整顿单位申请销号后方可验收销号")
+    try:
+        with transaction.atomic():
+            versioning.claim(weak, version)
+            _open(weak, "销号")
+            rectify.close(user, item, verification=verification, on=closed_on, today=today)
+            _close_case(user, weak, closed_on, verification)
+    except ItemError as exc:
+        raise _item_error(exc, {"text": "verification", "on": "closed_on"}) from None
     return weak
+
+
+def _close_case(user, weak: WeakOrg, closed_on: dt.date, verification: str) -> None:
+    before = audit.snapshot(weak)
+    weak.status, weak.closed_on, weak.verification = WeakOrg.Status.CLOSED, closed_on, verification
+    weak.closed_by = user if user and user.is_authenticated else None
+    weak.save()
+    audit.record(user, weak, before, note="验收销号")
+
+
+def item_closed(sender, item: Item, event: ItemEvent, **kwargs) -> None:
+    """A closed overhaul item closes its case (on the item's day, with its verification) when the
+    case is still open: an item closed on its own page leaves no case open behind it."""
+    if item.source != Item.Source.OVERHAUL or event.kind != ItemEvent.Kind.CLOSE or item.source_id is None:
+        return
+    with transaction.atomic():
+        weak = WeakOrg.objects.select_for_update().filter(pk=item.source_id).first()
+        if weak is None or not weak.is_open:
+            return
+        versioning.claim(weak)
+        _close_case(event.user, weak, item.closed_on or event.on, event.text)
 
 
 def withdraw_weak(user, weak: WeakOrg, *, reason: str, version: int | None = None) -> WeakOrg:
@@ -527,5 +617,8 @@ def withdraw_weak(user, weak: WeakOrg, *, reason: str, version: int | None = Non
         weak.status, weak.withdrawn_reason = WeakOrg.Status.WITHDRAWN, reason
         weak.save()
         audit.record(user, weak, before, note="撤销认定")
+        item = overhaul_item(weak)
+        if item is not None and item.is_open:  # nothing is owed: the item leaves the open list
+            rectify.withdraw(user, item, reason=f"撤销软弱涣散认定：{reason}")
     return weak
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("weak/<int:pk>/", views.weak_detail, name="weak"),
     path("weak/<int:pk>/plan/", views.weak_plan, name="weak-plan"),
     path("weak/<int:pk>/note/", views.weak_note, name="weak-note"),
+    path("weak/<int:pk>/request/", views.weak_request, name="weak-request"),
     path("weak/<int:pk>/close/", views.weak_close, name="weak-close"),
     path("weak/<int:pk>/withdraw/", views.weak_withdraw, name="weak-withdraw"),
 ]

@@ -27,7 +27,7 @@ from dangjian.core.views import QueryParams, paginate
 from dangjian.orgs.models import Organization
 
 from . import queries, rules, services
-from .forms import CloseForm, IdentifyForm, NoteForm, PlanForm, SchemeForm, WithdrawForm
+from .forms import CloseForm, IdentifyForm, NoteForm, PlanForm, RequestForm, SchemeForm, WithdrawForm
 from .models import LEVEL_LABELS, LEVEL_ORDER, RANK, Level, Rating, WeakOrg
 from .rules import RatingError
 
@@ -325,24 +325,32 @@ def _weak_page(request, weak: WeakOrg, status: int = 200, **forms):
     user = request.user
     today = timezone.localdate()
     path = weak.org.path
+    items = queries.weak_items(weak, today)
+    item = next((i for i in reversed(items) if i.status != "referred"), items[-1] if items else None)
     can_plan = weak.is_open and can(user, "edit", path)
-    can_close = weak.status == WeakOrg.Status.OVERHAULING and can(user, "manage", path)
+    # A form sent back with its error is shown again even when the item's state no longer offers it.
+    can_request = weak.is_open and item is not None and can(user, "edit", item.org.path) and (
+        item.status in ("pending", "rectifying") or "request_form" in forms)
+    can_close = weak.status == WeakOrg.Status.OVERHAULING and item is not None and can(user, "manage", path) and (
+        item.status == "closing" or "close_form" in forms)
     can_withdraw = weak.is_open and can(user, "manage", path)
-    notes = queries.weak_notes(weak)
     plan_initial = {"measures": weak.measures, "responsible": weak.responsible, "deadline": weak.deadline,
                     "version": weak.version}
-    entries = history_rows.entries_for({"ratings.weakorg": [weak.pk], "ratings.weaknote": [n.pk for n in notes]})
+    entries = history_rows.entries_for({"ratings.weakorg": [weak.pk]})
     rating = (Rating.objects.filter(org=weak.org, year=weak.rating_year).first()
               if weak.rating_year else None)
     ctx = {
-        "weak": weak, "org": weak.org, "notes": notes, "today": today, "tab": "weak",
+        "weak": weak, "org": weak.org, "notes": queries.weak_timeline(items), "today": today, "tab": "weak",
+        "items": items, "item": item,
+        "items_query": urlencode({"source": "overhaul", "source_id": weak.pk}),
         "badge": queries.STATUS_BADGES[weak.status], "overdue": weak.overdue(today), "rating": rating,
-        "can_plan": can_plan, "can_close": can_close, "can_withdraw": can_withdraw,
+        "can_plan": can_plan, "can_request": can_request, "can_close": can_close, "can_withdraw": can_withdraw,
         "plan_form": forms.get("plan_form") or PlanForm(initial=plan_initial),
         "note_form": forms.get("note_form") or NoteForm(initial={"noted_on": today}),
+        "request_form": forms.get("request_form") or RequestForm(),
         "close_form": forms.get("close_form") or CloseForm(initial={"closed_on": today, "version": weak.version}),
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(initial={"version": weak.version}),
-        "history": history_rows.describe(entries, {("ratings.weaknote", n.pk): "整顿进展" for n in notes}),
+        "history": history_rows.describe(entries),
     }
     if rating is not None:
         rating.level_label = LEVEL_LABELS[rating.level]
@@ -392,7 +400,14 @@ def weak_plan(request, pk):
 def weak_note(request, pk):
     return _weak_action(request, pk, "edit", NoteForm, "note_form",
                         lambda u, w, d: services.add_note(u, w, noted_on=d["noted_on"], text=d["text"]),
-                        "整顿进展已记录。")
+                        "整顿进展已记录在整顿事项中。")
+
+
+@require_POST
+def weak_request(request, pk):
+    return _weak_action(request, pk, "edit", RequestForm, "request_form",
+                        lambda u, w, d: services.request_close(u, w, evidence=d["evidence"]),
+                        "已申请销号，待机关工委核查验收。")
 
 
 @require_POST
