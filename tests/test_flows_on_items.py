@@ -170,6 +170,8 @@ def test_an_admonition_lists_its_item_and_recording_again_revises_it(tree, perso
     assert [e.kind for e in item.events.order_by("id")] == ["open", "edit"]
     page = page_text(login(personas["unit_admin_a"]).get(f"/assessment/admonitions/{adm.pk}/"))
     assert f'href="/items/{item.pk}/"' in page and "整改要求二" in page and "2025-09-30" in page
+    listing = page_text(login(personas["wc_admin"]).get("/assessment/admonitions/"))
+    assert f'href="/items/{item.pk}/"' in listing and "整改事项：待签收" in listing
 
 
 def test_a_weak_case_closes_when_its_item_is_closed_on_the_item_page(tree, personas, django_capture_on_commit_callbacks):
@@ -189,7 +191,7 @@ def test_a_weak_case_closes_when_its_item_is_closed_on_the_item_page(tree, perso
     page = page_text(login(staff).get(f"/ratings/weak/{weak.pk}/"))
     assert 'data-status="closed"' in page and f'href="/items/{item.pk}/"' in page and "已推荐书记人选" in page
     listing = page_text(login(staff).get("/ratings/weak/?status=closed"))
-    assert f'data-org="{tree["a1"].code}" data-status="closed"' in listing
+    assert f'data-org="{tree["a1"].code}" data-status="closed"' in listing and f'href="/items/{item.pk}/"' in listing
     # The rating's view of the year follows: the case counts as closed on the item's day.
     assert "销号" in rating_services._weak_cases(TODAY.year)[tree["a1"].pk]
 

@@ -25,6 +25,8 @@ from dangjian.core.scoping import can, can_anywhere, committee_staff_only, is_co
 from dangjian.core.versioning import StaleVersion
 from dangjian.core.views import QueryParams, paginate
 from dangjian.orgs.models import Organization
+from dangjian.rectification.models import Item
+from dangjian.rectification.queries import items_for_source
 
 from . import queries, rules, services
 from .forms import CloseForm, IdentifyForm, NoteForm, PlanForm, RequestForm, SchemeForm, WithdrawForm
@@ -226,8 +228,10 @@ def weak_list(request):
     if tab == "candidates":
         _describe(page_obj.object_list)
     else:
+        found = items_for_source(Item.Source.OVERHAUL, [w.pk for w in page_obj.object_list])  # one query
         for w in page_obj.object_list:
             w.badge, w.is_overdue = queries.STATUS_BADGES[w.status], w.overdue(today)
+            w.item = (found.get(w.pk) or [None])[-1]
     counts = queries.weak_counts(user, roots, today)
     ctx = {"p": p, "tab": "weak", "list": tab, "status": status, "counts": counts,
            "filters": [(code, label, counts[code]) for code, label in queries.WEAK_FILTERS.items()],

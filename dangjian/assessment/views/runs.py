@@ -91,6 +91,9 @@ def admonition_list(request):
     queries.require_view(user)
     status = request.GET.get("status", "")
     page_obj, qs_base = paginate(request, queries.admonitions(user, status=status))
+    found = items_for_source(Item.Source.ADMONITION, [a.pk for a in page_obj.object_list])  # one query
+    for a in page_obj.object_list:
+        a.item = (found.get(a.pk) or [None])[-1]
     return render(request, "assessment/admonitions.html",
                   {"page_obj": page_obj, "qs_base": qs_base, "status": status,
                    "statuses": Admonition.Status.choices, "can_manage": is_committee_staff(user)})
