@@ -5,6 +5,8 @@ owns it, and the page only puts together what the person who logs in needs first
 - whoever keeps a branch's records (edit over a branch or a 党总支): that branch's to-do —
   requirements due, structure alerts — first on the page, and the member's own branch's
   requirements only there (a secretary is also a member of the branch they keep);
+- the rectification items waiting for the user's side (待签收, 退回, 申请销号), those in their
+  reminder window (催办), and for a superior the overdue items below (督办);
 - whoever views a part of the tree: its figures and the alerts on terms and vacant seats, each
   list linking to the full one.
 """
@@ -19,6 +21,7 @@ from dangjian.members.models import Member
 from dangjian.orgs import queries as org_queries
 from dangjian.orgs.alerts import Thresholds, structure_alerts
 from dangjian.orgs.models import Organization
+from dangjian.rectification import queries as item_queries
 
 LIST_LIMIT = 20  # a home list longer than this links to the full list
 KEPT_ORGS = 3  # the branches whose to-do list the home page shows (a secretary keeps one or two)
@@ -36,6 +39,10 @@ def home(request):
                     .order_by("path")[:KEPT_ORGS])
         ctx["todo"] = [{"org": org, "branch": activity_queries.requirements_now(org, today),
                         "alerts": structure_alerts(org=org, today=today)} for org in kept]
+    if edited or user.member_id:
+        items = item_queries.todo(user, today)
+        if any(items.values()):
+            ctx["items"] = items
     if user.member_id:
         me = Member.objects.visible_to(user).filter(pk=user.member_id).select_related("org", "org__unit").first()
         if me is not None:

@@ -23,6 +23,7 @@ import docx
 import openpyxl
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
@@ -40,6 +41,7 @@ from dangjian.inspections import services as inspection_services
 from dangjian.orgs import services as org_services
 from dangjian.ratings import services as ratings_services
 from dangjian.rectification import services as item_services
+from dangjian.rectification.models import ItemFile
 from dangjian.reviews import services as review_services
 from tests import factories
 
@@ -87,6 +89,7 @@ PK_BY_PREFIX = {
     "inspections/": "inspection",
     "inspections/targets/": "target",
     "api/inspections/": "inspection",
+    "items/files/": "item_file",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -180,6 +183,12 @@ def world(tree, personas, settings, tmp_path):
                                                                                 "application/pdf"))
                    for a in activities]
     rule = ActivityRule.objects.get(code="theme_day")
+    # each unit's own rectification item for its branch
+    items = [item_services.open_item(None, org=tree[f"{o}1"], issuer=tree[o], title="党课记录不全", source="manual",
+                                     deadline=dt.date(2023, 6, 30), opened_on=day, today=day) for o in ("a", "b")]
+    item_files = [ItemFile(item=i, name="整改报告.pdf", size=8, content_type="application/pdf") for i in items]
+    for f in item_files:
+        f.file.save("report.pdf", ContentFile(b"%PDF-1.4"), save=True)
     reviews = [review_services.create_review(None, tree[o], 2023, "述职评议") for o in ("a", "b")]
     reports = [review_services.submit_report(None, r, tree[o], tree[m], text="本年度抓基层党建工作的情况。" * 10)
                for r, o, m in zip(reviews, ("a1", "b1"), ("ma", "mb"))]
@@ -227,11 +236,9 @@ def world(tree, personas, settings, tmp_path):
             "decision": tuple(factories.decision(tree[o], entries=[("advanced_org", tree[f"{o}1"]),
                                                                    ("excellent_member", tree[m])], publish=True).pk
                               for o, m in (("a", "ma"), ("b", "mb"))),
-            # each unit's own rectification item for its branch
-            "item": tuple(item_services.open_item(None, org=tree[f"{o}1"], issuer=tree[o], title="党课记录不全",
-                                                  source="manual", deadline=dt.date(2023, 6, 30), opened_on=day,
-                                                  today=day).pk
-                          for o in ("a", "b")),
+            "item": tuple(i.pk for i in items),
+            # each item's evidence file, served through the item's scoping
+            "item_file": tuple(f.pk for f in item_files),
             # a complaint about each branch, sent by that unit's officer (so unitb finds its own
             # in 我的意见建议), and a visit of each branch
             "feedback": tuple(factories.feedback(tree[f"{o}1"], user=personas[f"unit_admin_{o}"]).pk for o in "ab"),

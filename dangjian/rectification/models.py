@@ -182,3 +182,39 @@ class ItemEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = "整改环节"
         indexes = [models.Index(fields=["kind", "item"])]
+
+
+def item_file_path(instance, filename):
+    return f"rectification/{instance.item_id}/{filename}"
+
+
+class ItemFile(models.Model):
+    """An optional file of evidence with a step (申请销号, progress): a scan, a photo, a document.
+    Never required — the step's text is the evidence. Stored under a folder no URL maps and
+    served only through the item's scoping."""
+
+    AUDIT_EXCLUDE = ("file",)
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="files")
+    event = models.ForeignKey(ItemEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="files")
+    file = models.FileField("文件", upload_to=item_file_path, max_length=255)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    content_type = models.CharField("文件类型", max_length=100)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = "佐证材料"
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "content_type":
+            return {"application/pdf": "PDF 文档", "image/jpeg": "JPG 图片", "image/png": "PNG 图片"}.get(
+                value, "其他类型文件")
+        return None
+
+    def __str__(self):
+        return self.name

@@ -139,3 +139,68 @@ def committee_of(org: Organization) -> Organization:
     found = (Organization.objects.filter(path__in=prefixes, kind=OrgKind.WORKING_COMMITTEE)
              .order_by("-path").first())
     return found or Organization.objects.get(path=org.path[:9])
+
+
+def _under(field: str, prefixes) -> Q:
+    q = Q(pk__in=[])
+    for prefix in prefixes:
+        q |= Q(**{f"{field}__startswith": prefix})
+    return q
+
+
+def todo(user, today: dt.date, limit: int = 10) -> dict:
+    """The home page's items, in one query (at most `limit` per list, oldest deadline first):
+    - `act`: waiting for the user's side — 待签收 or 退回 on the responsible side (those who edit
+      the responsible organization, or the person named), 申请销号 on the issuing side;
+    - `remind`: open items of the responsible side in their reminder window (a 催办 written by
+      the daily sweep) and not escalated yet;
+    - `escalate`: for a superior, the overdue items (督办) of the organizations below the ones the
+      user keeps — not the user's own organization's, which are on the first two lists."""
+    from django.db.models import Exists, OuterRef
+
+    from dangjian.core.scoping import scope_of
+
+    scope = scope_of(user)
+    edit = scope.prefixes("edit")
+    forward = _under("org__path", edit)
+    if scope.member_id:
+        forward |= Q(responsible_id=scope.member_id)
+    issue = _under("issuer__path", edit)
+    below = Q(pk__in=[])
+    for prefix in edit:
+        below |= Q(org__path__startswith=prefix) & ~Q(org__path=prefix)
+    waiting = Q(status=Item.Status.PENDING) | Q(status=Item.Status.RECTIFYING, returned_count__gt=0)
+    events = ItemEvent.objects.filter(item=OuterRef("pk"))
+    rows = (Item.objects.select_related("org", "issuer")
+            .annotate(reminded=Exists(events.filter(kind=ItemEvent.Kind.REMIND)),
+                      escalated=Exists(events.filter(kind=ItemEvent.Kind.ESCALATE)))
+            .filter((forward & waiting) | (issue & Q(status=Item.Status.CLOSING))
+                    | (forward & Q(status__in=Item.OPEN, reminded=True, escalated=False))
+                    | (below & Q(status__in=Item.OPEN, deadline__lt=today, escalated=True)))
+            .order_by("deadline", "id")[:3 * limit])
+    out = {"act": [], "remind": [], "escalate": []}
+
+    def kept(item, field):
+        path = getattr(item, field).path
+        return [p for p in edit if path.startswith(p)]
+
+    for item in rows:
+        fwd = bool(kept(item, "org")) or (scope.member_id is not None and item.responsible_id == scope.member_id)
+        if (fwd and (item.status == Item.Status.PENDING or (item.status == Item.Status.RECTIFYING
+                                                            and item.returned_count))) \
+                or (item.status == Item.Status.CLOSING and kept(item, "issuer")):
+            out["act"].append(item)
+        if fwd and item.is_open and item.reminded and not item.escalated:
+            out["remind"].append(item)
+        if (item.is_open and item.deadline < today and item.escalated
+                and any(p != item.org.path for p in kept(item, "org"))):
+            out["escalate"].append(item)
+    return {k: v[:limit] for k, v in out.items()}
+
+
+def files_by_event(item: Item) -> dict[int, list]:
+    """The evidence files of an item by the step they came with, in one query."""
+    out: dict[int, list] = defaultdict(list)
+    for f in item.files.order_by("uploaded_at", "id"):
+        out[f.event_id].append(f)
+    return dict(out)

@@ -18,6 +18,7 @@ counted as if every weekday worked.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ from django.utils import timezone
 from dangjian.core import audit, scoping, versioning, workdays
 from dangjian.orgs.models import Organization
 
-from .models import Item, ItemEvent
+from .models import Item, ItemEvent, ItemFile
 from .signals import item_changed
 
 TITLE_MAX = 200
@@ -194,7 +195,8 @@ def _move(user, item: Item, version, *, states, doing: str, side, kind: str, tex
             setattr(item, name, value(item) if callable(value) else value)
         item.save()
         audit.record(user, item, before, note=ItemEvent.Kind(kind).label)
-        _changed(item, _event(user, item, kind, on, text))
+        item.last_event = _event(user, item, kind, on, text)
+        _changed(item, item.last_event)
     return item
 
 
@@ -230,15 +232,56 @@ def add_note(user, item: Item, *, text: str, on=None, today=None) -> ItemEvent:
     return event
 
 
-def request_close(user, item: Item, *, evidence: str, on=None, today=None, version=None) -> Item:
-    """申请销号: the responsible side says it is done and shows how (the evidence is required)."""
+def request_close(user, item: Item, *, evidence: str, files=(), on=None, today=None, version=None) -> Item:
+    """申请销号: the responsible side says it is done and shows how (the evidence text is
+    required; files of evidence are optional, checked like a record's attachments, and a photo
+    is never required)."""
     today = today or timezone.localdate()
     evidence = (evidence or "").strip()
     if not evidence:
         raise ItemError("text", "整改情况及佐证：必填，申请销号须写明整改措施、成效和佐证材料")
     evidence = _text(evidence, "text", "整改情况及佐证", TEXT_MAX)
-    return _move(user, item, version, states=(Item.Status.RECTIFYING,), doing="申请销号", side=can_forward,
-                 kind=ItemEvent.Kind.REQUEST, text=evidence, on=_day(on, item, today), status=Item.Status.CLOSING)
+    checked = _checked_files(files)
+    on = _day(on, item, today)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            item = _move(user, item, version, states=(Item.Status.RECTIFYING,), doing="申请销号", side=can_forward,
+                         kind=ItemEvent.Kind.REQUEST, text=evidence, on=on, status=Item.Status.CLOSING)
+            _store_files(user, item, item.last_event, checked, stored)
+    except BaseException:
+        for name in stored:
+            ItemFile.file.field.storage.delete(name)
+        raise
+    return item
+
+
+def _checked_files(files) -> list:
+    """The files of one step checked (size, type, content) before anything is written, by the
+    same rules as a record's attachments."""
+    from dangjian.activities.checks import ActivityError
+    from dangjian.activities.services import check_uploads
+
+    try:
+        return check_uploads(list(files or ()))
+    except ActivityError as e:
+        raise ItemError("files", str(e).replace("附件：", "佐证材料：", 1)) from None
+
+
+def _store_files(user, item: Item, event: ItemEvent, checked: list, stored: list[str]) -> list[ItemFile]:
+    from dangjian.activities.services import ATTACHMENT_TYPES
+
+    actor = user if user is not None and user.is_authenticated else None
+    out = []
+    for c in checked:
+        f = ItemFile(item=item, event=event, name=c.name, size=c.size, content_type=ATTACHMENT_TYPES[c.ext][0],
+                     uploaded_by=actor)
+        f.file.save(f"{secrets.token_hex(12)}{c.ext}", c.upload, save=False)
+        stored.append(f.file.name)
+        f.save()
+        audit.record(user, f, None, note=f"上传佐证材料：{f.name}"[:200])
+        out.append(f)
+    return out
 
 
 # ---- the issuing side -----------------------------------------------------------------------
@@ -350,3 +393,54 @@ def withdraw(user, item: Item, *, reason: str, today=None) -> Item:
         audit.record(user, item, before, note="撤销")
         _changed(item, _event(user, item, ItemEvent.Kind.WITHDRAW, today, reason))
     return item
+
+
+# ---- reminders and escalation ---------------------------------------------------------------
+
+def remind_workdays() -> int:
+    """How many working days before the deadline the reminder (催办) comes: the rule
+    `rectification.remind_workdays` of the regulation defaults (3 unless changed there)."""
+    from dangjian.core import defaults
+
+    try:
+        n = int(defaults.section("rectification").get("remind_workdays", 3))
+    except (TypeError, ValueError):
+        n = 3
+    return max(0, min(n, 30))
+
+
+def sweep(today: dt.date, *, days: int | None = None) -> dict:
+    """The daily pass, run on working days: one 催办 for each open item whose deadline comes
+    within `days` working days (the rule above), and one 督办 for each open item past its
+    deadline — on the first working day after it, or the first sweep after that. Each item gets
+    each at most once, however often the sweep runs; the events are written in bulk with their
+    audit entries, and nothing is written on a day that is not a working day.
+
+    Returns the counts written: {"remind": n, "escalate": m, "workday": bool}."""
+    from dangjian.core.models import AuditEntry
+
+    if not workdays.is_workday(today):
+        return {"remind": 0, "escalate": 0, "workday": False}
+    n = remind_workdays() if days is None else days
+    window_end = workdays.add(today, n)
+    live = Item.objects.filter(status__in=Item.OPEN)
+    remind = list(live.filter(deadline__gte=today, deadline__lte=window_end)
+                  .exclude(events__kind=ItemEvent.Kind.REMIND)
+                  .values_list("pk", "deadline"))
+    escalate = list(live.filter(deadline__lt=today).exclude(events__kind=ItemEvent.Kind.ESCALATE)
+                    .values_list("pk", "deadline"))
+    rows = [ItemEvent(item_id=pk, kind=ItemEvent.Kind.REMIND, on=today,
+                      text=f"整改时限为 {due:%Y年%m月%d日}，请按时完成整改并申请销号")
+            for pk, due in remind]
+    rows += [ItemEvent(item_id=pk, kind=ItemEvent.Kind.ESCALATE, on=today,
+                       text=f"已超过整改时限（{due:%Y年%m月%d日}），由上级党组织督促办理")
+             for pk, due in escalate]
+    with transaction.atomic():
+        made = ItemEvent.objects.bulk_create(rows, batch_size=1000)
+        # bulk_create answers the ids on PostgreSQL and SQLite, not on MariaDB: the audit names the
+        # item, which every database knows, and the event by its kind and day.
+        AuditEntry.objects.bulk_create([
+            AuditEntry(table="rectification.item", object_id=e.item_id, action="update", user=None,
+                       changes={}, note=f"{ItemEvent.Kind(e.kind).label}（{today:%Y-%m-%d}）")
+            for e in made], batch_size=1000)
+    return {"remind": len(remind), "escalate": len(escalate), "workday": True}

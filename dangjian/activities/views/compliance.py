@@ -5,7 +5,7 @@ import re
 from django.shortcuts import render
 from django.utils import timezone
 
-from dangjian.core.scoping import can, require
+from dangjian.core.scoping import can, require, scope_of
 from dangjian.orgs.models import Organization
 
 from .. import queries
@@ -24,6 +24,8 @@ def compliance(request, org_pk):
     ctx = {
         "org": org, "year": year, "rows": rows, "rules": queries.rule_sources(rows),
         "summary": queries.summary(rows), "years": range(today.year, today.year - 6, -1),
+        # The side above the organization may put a failed requirement on the rectification list.
+        "can_follow_up": any(org.path.startswith(p) and org.path != p for p in scope_of(user).prefixes("edit")),
     }
     return render(request, "activities/compliance.html", ctx)
 
