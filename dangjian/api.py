@@ -7,6 +7,7 @@ from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
 from dangjian.inspections.api import InspectionViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
+from dangjian.rectification.api import ItemViewSet
 
 router = DefaultRouter()
 router.register("orgs", OrgViewSet, basename="org")
@@ -17,3 +18,4 @@ router.register("commendations", DecisionViewSet, basename="commendation")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("feedback", FeedbackViewSet, basename="feedback")
 router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("items", ItemViewSet, basename="item")

@@ -90,6 +90,7 @@ PK_BY_PREFIX = {
     "inspections/targets/": "target",
     "api/inspections/": "inspection",
     "items/files/": "item_file",
+    "api/items/": "item",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
