@@ -297,3 +297,55 @@ def test_the_sweep_command_runs_for_a_day(tree, personas):
     with pytest.raises(CommandError) as e:
         factories.cli("items-sweep", "--today", "2026-13-01")
     assert e.value.returncode == 2 and "日期" in str(e.value)
+
+
+# ---- the figures as assessment metrics --------------------------------------------------------
+
+def test_item_metrics_match_a_naive_count_and_their_queries_do_not_grow(tree, personas):
+    import random
+
+    from dangjian.assessment import metrics
+    from dangjian.assessment import queries as assessment_queries
+    from dangjian.assessment.models import Level
+
+    rng = random.Random(12)
+    branches = [tree["a1"], tree["b1"], *(factories.org(tree[u], code=f"X{u}{i}") for i in range(3) for u in "ab")]
+    start, end, day = dt.date(2026, 1, 1), dt.date(2026, 6, 30), dt.date(2026, 7, 15)
+
+    def grow(n):
+        for _ in range(n):
+            opened_on = dt.date(2025, 12, 1) + dt.timedelta(days=rng.randint(0, 180))
+            deadline = opened_on + dt.timedelta(days=rng.randint(0, 90))
+            it = opened(tree, personas, org="a1", opened_on=opened_on, deadline=deadline, today=day)
+            status = rng.choice(["pending", "rectifying", "closing", "closed", "closed", "referred"])
+            closed_on = deadline + dt.timedelta(days=rng.randint(-20, 40)) if status == "closed" else None
+            if closed_on is not None:
+                closed_on = max(closed_on, opened_on)
+            Item.objects.filter(pk=it.pk).update(org=rng.choice(branches), status=status, closed_on=closed_on)
+
+    def count():
+        targets = assessment_queries.targets(Level.UNIT)
+        with CaptureQueriesContext(connection) as ctx:
+            got = {code: metrics.compute(code, targets, start, end, {}, day)
+                   for code in ("items_on_time", "items_overdue_clear")}
+        return targets, got, len(ctx)
+
+    grow(15)
+    few = count()[2]
+    grow(45)
+    targets, got, many = count()
+    assert many == few == 2
+    items = list(Item.objects.select_related("org"))
+    checked = 0
+    for t in targets:
+        mine = [i for i in items if i.org.path.startswith(t.path) and i.status != "referred"
+                and start <= i.deadline <= end]
+        on_time = sum(i.status == "closed" and i.closed_on <= i.deadline for i in mine)
+        at = min(end, day)  # overdue as the period ends
+        overdue = sum(i.deadline < at and not (i.status == "closed" and i.closed_on <= at) for i in mine)
+        assert (got["items_on_time"][t.org_id].numerator, got["items_on_time"][t.org_id].denominator) == (
+            on_time, len(mine))
+        assert (got["items_overdue_clear"][t.org_id].numerator,
+                got["items_overdue_clear"][t.org_id].denominator) == (len(mine) - overdue, len(mine))
+        checked += len(mine)
+    assert checked > 20

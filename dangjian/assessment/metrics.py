@@ -7,8 +7,9 @@ there was nothing to measure in the period (no requirement fell due), which cost
 
 No metric rewards volume: the compliance ratio counts requirements met, capped by what the
 rule requires, so a branch holding more meetings than required scores no higher (减负:
-"more_meetings_or_documents_scored_higher"). Capabilities built later (rectification closed
-on time, development steps on time, dues collection) register their metric here.
+"more_meetings_or_documents_scored_higher"). Rectification items count by their
+deadline (closed on time, none left overdue); capabilities built later (development steps on
+time, dues collection) register their metric here.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from dangjian.activities import compliance
 from dangjian.activities.models import ActivityRule, Attendance, ComplianceRow
 from dangjian.orgs.alerts import structure_alerts
 from dangjian.orgs.models import Organization
+from dangjian.rectification import queries as item_queries
 
 SEGMENT = 9  # one path segment: 8 digits and a slash (see docs/architecture.md)
 
@@ -146,6 +148,42 @@ def alerts_clear(targets, start, end, params, today):
         clear, total = s.get("clear", 0), s.get("clear", 0) + s.get("alerted", 0)
         out[t.org_id] = Value(clear / total if total else None, clear, total,
                               f"{total} 个党组织中 {total - clear} 个有结构预警" if total else "没有下属党组织")
+    return out
+
+
+def _items_due(start: dt.date, end: dt.date):
+    """The rectification items whose deadline falls in the period; a referred item is counted
+    once, by the item it was referred to."""
+    return item_queries.due_between(start, end)
+
+
+@register("items_on_time", "整改按期销号率",
+          "考核期内到期的整改事项中按期（不晚于整改时限）销号的比例；转办的事项按接办单位计")
+def items_on_time(targets, start, end, params, today):
+    day = min(end, today)
+    rows = item_queries.on_time_rows(_items_due(start, end), day)
+    sums = Rollup(targets).sums(rows)
+    out = {}
+    for t in targets:
+        s = sums.get(t.org_id, {})
+        on_time, due = s.get("on_time", 0), s.get("on_time", 0) + s.get("other", 0)
+        out[t.org_id] = Value(on_time / due if due else None, on_time, due,
+                              f"到期 {due} 项，按期销号 {on_time} 项" if due else "考核期内没有到期的整改事项")
+    return out
+
+
+@register("items_overdue_clear", "整改无超期率",
+          "考核期内到期的整改事项中，到考核期末没有超期未销号的比例（逾期后已销号的不算超期未销号）")
+def items_overdue_clear(targets, start, end, params, today):
+    day = min(end, today)
+    rows = item_queries.overdue_rows(_items_due(start, end), day)
+    sums = Rollup(targets).sums(rows)
+    out = {}
+    for t in targets:
+        s = sums.get(t.org_id, {})
+        overdue, due = s.get("overdue", 0), s.get("overdue", 0) + s.get("clear", 0)
+        out[t.org_id] = Value((due - overdue) / due if due else None, due - overdue, due,
+                              f"到期 {due} 项，超期未销号 {overdue} 项" if due else "考核期内没有到期的整改事项")
     return out
 
 

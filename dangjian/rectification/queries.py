@@ -204,3 +204,32 @@ def files_by_event(item: Item) -> dict[int, list]:
     for f in item.files.order_by("uploaded_at", "id"):
         out[f.event_id].append(f)
     return dict(out)
+
+
+# ---- per-unit figures (the assessment metrics) ----------------------------------------------
+
+def due_between(start: dt.date, end: dt.date):
+    """Items whose deadline falls in [start, end]; a referred item is left out (the item it was
+    referred to counts, at its own organization)."""
+    return Item.objects.exclude(status=Item.Status.REFERRED).filter(deadline__gte=start, deadline__lte=end)
+
+
+def on_time_rows(items, day: dt.date):
+    """(responsible org's path, "on_time" | "other", count) over `items`, in one query: closed on
+    or before the deadline (and by `day`) is on time."""
+    from django.db.models import Case, CharField, Value, When
+
+    key = Case(When(Q(status=Item.Status.CLOSED, closed_on__lte=F("deadline")) & Q(closed_on__lte=day),
+                    then=Value("on_time")), default=Value("other"), output_field=CharField())
+    return items.annotate(key=key).values_list("org__path", "key").annotate(n=Count("id")).order_by()
+
+
+def overdue_rows(items, day: dt.date):
+    """(responsible org's path, "overdue" | "clear", count) over `items`, in one query: overdue on
+    `day` is past the deadline and not closed by then."""
+    from django.db.models import Case, CharField, Value, When
+
+    closed_by = Q(status=Item.Status.CLOSED, closed_on__lte=day)
+    key = Case(When(Q(deadline__lt=day) & ~closed_by, then=Value("overdue")), default=Value("clear"),
+               output_field=CharField())
+    return items.annotate(key=key).values_list("org__path", "key").annotate(n=Count("id")).order_by()
