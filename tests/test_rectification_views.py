@@ -173,7 +173,7 @@ def test_two_people_on_one_item_the_second_is_told_and_shown_the_newer_version(t
     r = unit.post(reverse("rectification:move", args=[item.pk, "sign"]), {"text": "收到", "version": shown})
     assert r.status_code == 409
     body = text(r)
-    assert "已修改" in body or "已被" in body or "保存" in body
+    assert "此整改事项已被他人修改" in body and "页面已显示最新内容" in body
     assert (today() + dt.timedelta(days=60)).isoformat() in body
     item.refresh_from_db()
     assert item.status == Item.Status.PENDING
@@ -349,3 +349,46 @@ def test_item_metrics_match_a_naive_count_and_their_queries_do_not_grow(tree, pe
                 got["items_overdue_clear"][t.org_id].denominator) == (len(mine) - overdue, len(mine))
         checked += len(mine)
     assert checked > 20
+
+
+@pytest.mark.parametrize("over,message", [
+    ({"workdays": "abc"}, "时限（工作日）：应为整数"),
+    ({"workdays": "0"}, "时限（工作日）：应为 1 到 250 之间的整数"),
+    ({"workdays": "", "deadline": "2020-01-01"}, "整改时限：不能早于交办日期"),
+    ({"workdays": "", "deadline": "2026-02-30"}, "整改时限不是有效的日期"),
+    ({"title": ""}, "请填写事项"),
+    ({"title": "长" * 201}, "事项过长"),
+    ({"list": "later"}, "清单不在可选范围内"),
+    ({"issuer": "JY"}, "不在交办单位"),
+])
+def test_bad_input_on_the_new_item_form_is_named_and_writes_nothing(tree, personas, over, message):
+    c = factories.login(personas["wc_admin"])
+    form = {"issuer": "CZ", "org": "CZ01", "list": "task", "title": "完善台账", "workdays": "10",
+            "source": "manual"}
+    r = c.post(reverse("rectification:new"), {**form, **over})
+    assert r.status_code == 200 and message in text(r)
+    assert not Item.objects.exists()
+
+
+def test_a_move_the_side_may_not_make_is_refused_with_a_message(tree, personas, item):
+    c = factories.login(personas["secretary_a1"])
+    r = c.post(reverse("rectification:move", args=[item.pk, "close"]), {"text": "自行销号"}, follow=True)
+    assert "该事项待签收，您所在的一方现在不能销号" in text(r)
+    assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
+    assert c.post(reverse("rectification:move", args=[item.pk, "nonsense"]), {}).status_code == 404
+
+
+def test_the_board_takes_the_same_number_of_queries_however_many_items(tree, personas):
+    c = factories.login(personas["wc_admin"])
+
+    def count():
+        c.get(reverse("rectification:board"))
+        with CaptureQueriesContext(connection) as ctx:
+            c.get(reverse("rectification:board"))
+        return len(ctx)
+
+    opened(tree, personas)
+    few = count()
+    for i in range(12):
+        opened(tree, personas, org=("a1", "b1")[i % 2], title=f"事项{i}")
+    assert count() == few

@@ -35,11 +35,9 @@ class ItemForm(ChineseFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["issuer"].queryset = issuers
         self.fields["org"].queryset = orgs
-        for name in ("deadline", "workdays"):
-            self.fields[name].error_messages["min_value"] = "时限（工作日）：应为 1 到 250 之间的整数"
-            self.fields[name].error_messages["max_value"] = "时限（工作日）：应为 1 到 250 之间的整数"
-            self.fields[name].error_messages["invalid"] = (
-                "时限（工作日）：应为整数" if name == "workdays" else "整改时限不是有效的日期（格式：2026-01-31）")
+        days = self.fields["workdays"].error_messages
+        days["min_value"] = days["max_value"] = "时限（工作日）：应为 1 到 250 之间的整数"
+        days["invalid"] = "时限（工作日）：应为整数"
 
     def clean(self):
         data = super().clean()

@@ -159,12 +159,10 @@ def move(request, pk, kind):
     item = queries.get(user, pk)
     if kind not in MOVE_TITLES:
         raise Http404
-    form = _move_form(kind, item, user, request.POST, request.FILES)
     if kind not in services.moves(user, item):
-        form.is_valid()
-        form.add_error(None, f"该事项{item.get_status_display()}，您所在的一方现在不能{MOVE_TITLES[kind]}")
         messages.error(request, f"该事项{item.get_status_display()}，您所在的一方现在不能{MOVE_TITLES[kind]}。")
         return redirect("rectification:detail", item.pk)
+    form = _move_form(kind, item, user, request.POST, request.FILES)
     if form.is_valid():
         d = form.cleaned_data
         version = d.get("version")
