@@ -210,8 +210,8 @@ def files_by_event(item: Item) -> dict[int, list]:
 
 def due_between(start: dt.date, end: dt.date):
     """Items whose deadline falls in [start, end]; a referred item is left out (the item it was
-    referred to counts, at its own organization)."""
-    return Item.objects.exclude(status=Item.Status.REFERRED).filter(deadline__gte=start, deadline__lte=end)
+    referred to counts, at its own organization), and so is a withdrawn one (nothing is owed)."""
+    return Item.objects.exclude(status__in=Item.UNCOUNTED).filter(deadline__gte=start, deadline__lte=end)
 
 
 def on_time_rows(items, day: dt.date):
