@@ -5,6 +5,7 @@ from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.commendations.api import DecisionViewSet
 from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
 from dangjian.inspections.api import InspectionViewSet
+from dangjian.dues.api import BaseViewSet, MemberDuesViewSet, PaymentViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 from dangjian.rectification.api import ItemViewSet
@@ -19,3 +20,6 @@ router.register("visits", VisitViewSet, basename="visit")
 router.register("feedback", FeedbackViewSet, basename="feedback")
 router.register("inspections", InspectionViewSet, basename="inspection")
 router.register("items", ItemViewSet, basename="item")
+router.register("dues/bases", BaseViewSet, basename="dues-base")
+router.register("dues/payments", PaymentViewSet, basename="dues-payment")
+router.register("dues/members", MemberDuesViewSet, basename="dues-member")

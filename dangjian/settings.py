@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "dangjian.duties",
     "dangjian.inspections",
     "dangjian.commendations",
+    "dangjian.dues",
     "dangjian.demo",
 ]
 

@@ -43,6 +43,7 @@ urlpatterns = [
     path("duties/", include("dangjian.duties.urls")),
     path("inspections/", include("dangjian.inspections.urls")),
     path("commendations/", include("dangjian.commendations.urls")),
+    path("dues/", include("dangjian.dues.urls")),
     path("items/", include("dangjian.rectification.urls")),
     path("feedback/", include("dangjian.feedback.urls")),
     path("calendar/", include("dangjian.core.urls")),

@@ -337,3 +337,31 @@ def duty_item_form(item, **over) -> dict:
         data["confirmed"] = "on"
     data.update(over)
     return data
+
+
+# ---- dues ---------------------------------------------------------------------------------------
+
+def dues_base(member, base="5000.00", category="employed", since=dt.date(2025, 1, 1), today=TODAY):
+    from dangjian.dues import services as dues_services
+
+    return dues_services.set_base(None, member, base=base, category=category, effective_from=since, today=today)
+
+
+def dues_paid(member, months: list[int], amount=None, paid_on=None, today=TODAY):
+    """Pay `months` (YYYYMM) of `member`: by default exactly what is due, on the last month's 10th."""
+    from decimal import Decimal
+
+    from dangjian.dues import rates
+    from dangjian.dues.models import DuesBase, month_number
+
+    if amount is None:
+        amount = Decimal("0")
+        for m in months:
+            n = month_number(m)
+            b = [x for x in DuesBase.objects.filter(member=member) if x.start <= n and (x.end is None or x.end >= n)][0]
+            amount += rates.compute(rates.in_force(dt.date(m // 100, m % 100, 1)), b.base, b.category)[1]
+    last = max(months)
+    paid_on = paid_on or min(dt.date(last // 100, last % 100, 10), today)
+    from dangjian.dues import services as dues_services
+
+    return dues_services.record_payment(None, member, months=months, amount=amount, paid_on=paid_on, today=today)

@@ -91,6 +91,7 @@ PK_BY_PREFIX = {
     "api/inspections/": "inspection",
     "items/files/": "item_file",
     "api/items/": "item",
+    "dues/payments/": "payment",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -246,6 +247,14 @@ def world(tree, personas, settings, tmp_path):
             "visit": tuple(factories.visit(tree[f"{o}1"], [tree[m]]).pk for o, m in (("a", "ma"), ("b", "mb"))),
             "inspection": (inspections[0].pk, inspections[1].pk),
             "target": (targets[0].pk, targets[1].pk),
+            # each branch member's payment of a month's dues
+            "payment": tuple(factories.dues_paid(tree[m], [202302], today=day)[0].pk
+                             for m in ("ma", "mb") if factories.dues_base(tree[m], since=dt.date(2023, 1, 1), today=day)),
+            # each unit's own rectification item for its branch
+            "item": tuple(item_services.open_item(None, org=tree[f"{o}1"], issuer=tree[o], title="党课记录不全",
+                                                  source="manual", deadline=dt.date(2023, 6, 30), opened_on=day,
+                                                  today=day).pk
+                          for o in ("a", "b")),
         },
     }
 

@@ -12,12 +12,14 @@ from dangjian.accounts.models import User
 from dangjian.activities.io import ActivityImporter
 from dangjian.core import audit
 from dangjian.core.cli import summary
+from dangjian.dues.io import PaymentImporter
 from dangjian.members.io import MemberImporter
 from dangjian.orgs.io import OrgImporter
 
 MAX_ERRORS_KEPT = 2000
 # Every import the pages offer, by the kind in their addresses. A new importer is added here.
-IMPORTERS = {"members": MemberImporter, "orgs": OrgImporter, "activities": ActivityImporter}
+IMPORTERS = {"members": MemberImporter, "orgs": OrgImporter, "activities": ActivityImporter,
+             "dues": PaymentImporter}
 # A finished export stays on the server this long, for its owner to download.
 EXPORT_KEEP_SECONDS = 3600
 

@@ -1,0 +1,277 @@
+"""What is due, paid and owed, for one member month by month, or per member and per organization
+over any subtree and period — set-based: the dues of every base row are computed by the database
+(`due_cents`, one CASE over the bands of the rule in force) times the months it is in force
+within the period, summed in one grouped query per rule version in the period (almost always
+one), and the payments in one more. No query per organization or per member.
+
+Figures count the members on the roll now (在册), by their present organization. A month is
+owed when it is due and has no payment; a payment is at least the month's due (services), so
+the collection rate is the share of the amount due that is settled:
+    rate = (due − owed) / due.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Floor, Greatest, Least, Round
+
+from dangjian.members.models import Member
+
+from . import rates
+from .models import DuesBase, Payment, month_key, month_number
+
+FAR = 10**7  # a month number past any real one: the end of a base still in force
+CENTS = Decimal("0.01")
+
+
+def cents_of(value) -> Decimal:
+    """A sum of cents from the database (an int, a float on SQLite, a Decimal) as yuan."""
+    if value is None:
+        return Decimal("0.00")
+    return (Decimal(int(round(value))) * CENTS).quantize(CENTS)
+
+
+def _bp(rate: Decimal) -> int:
+    return int(rate * 10000)
+
+
+def due_cents(rules: rates.Rules):
+    """The monthly due in cents of a DuesBase row under `rules`, as a database expression:
+    floor((round(base × 100) × rate in 1/10000 + 5000) / 10000) is the base times the rate
+    rounded to the cent half up, exact on every database (the integers stay below 2^53)."""
+    cents = Round(F("base") * 100)
+
+    def banded(bands, category_q):
+        whens = []
+        for band in bands:
+            amount = Floor((cents * Value(_bp(band.rate)) + Value(5000)) / Value(10000.0))
+            cond = category_q if band.up_to is None else category_q & Q(base__lte=band.up_to)
+            whens.append(When(cond, then=amount))
+        return whens
+
+    whens = banded(rules.employed, Q(category="employed")) + banded(rules.retired, Q(category="retired"))
+    whens += [When(Q(category=k), then=Value(int(v * 100))) for k, v in rules.fixed.items()]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def segments(first: int, last: int, versions: list[rates.Rules]) -> list[tuple[rates.Rules, int, int]]:
+    """(rules, first month number, last month number) for each rule version in force within
+    the months [first, last] (month numbers)."""
+    out = []
+    for i, r in enumerate(versions):
+        start = month_number(r.effective_from.year * 100 + r.effective_from.month) if i else -FAR
+        end = (month_number(versions[i + 1].effective_from.year * 100 + versions[i + 1].effective_from.month) - 1
+               if i + 1 < len(versions) else FAR)
+        lo, hi = max(first, start), min(last, end)
+        if lo <= hi:
+            out.append((r, lo, hi))
+    return out
+
+
+def _overlap(lo: int, hi: int):
+    """Months of a base row within [lo, hi], as an expression (rows are filtered to overlap)."""
+    return Least(Coalesce(F("end"), Value(FAR)), Value(hi)) - Greatest(F("start"), Value(lo)) + Value(1)
+
+
+def _bases_in(qs, lo: int, hi: int):
+    return qs.filter(start__lte=hi).filter(Q(end__isnull=True) | Q(end__gte=lo))
+
+
+@dataclass
+class Figures:
+    due: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")
+    settled: Decimal = Decimal("0.00")  # the dues of the months paid
+    members: int = 0
+
+    @property
+    def owed(self) -> Decimal:
+        return max(self.due - self.settled, Decimal("0.00"))
+
+    @property
+    def rate(self) -> Decimal | None:
+        """Collection rate (0–1), None when nothing is due."""
+        if not self.due:
+            return None
+        return ((self.due - self.owed) / self.due).quantize(Decimal("0.0001"))
+
+    def add(self, other: Figures) -> None:
+        self.due += other.due
+        self.paid += other.paid
+        self.settled += other.settled
+        self.members += other.members
+
+
+def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | None = None) -> dict[int, Figures]:
+    """{org id: Figures} for every organization with members in the subtree of `root_path`,
+    over the months YYYYMM [first, last]: one grouped query per rule version in the period
+    and one for the payments."""
+    versions = versions or rates.versions()
+    lo, hi = month_number(first), month_number(last)
+    out: dict[int, Figures] = {}
+    bases = DuesBase.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE)
+    for rules, a, b in segments(lo, hi, versions):
+        rows = (_bases_in(bases, a, b).order_by().values("member__org_id")
+                .annotate(cents=Sum(_overlap(a, b) * due_cents(rules))))
+        for row in rows:
+            out.setdefault(row["member__org_id"], Figures()).due += cents_of(row["cents"])
+    payments = (Payment.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE,
+                                       month_no__gte=lo, month_no__lte=hi)
+                .order_by().values("member__org_id").annotate(paid=Sum("amount"), settled=Sum("due")))
+    for row in payments:
+        f = out.setdefault(row["member__org_id"], Figures())
+        f.paid += Decimal(row["paid"] or 0).quantize(CENTS)
+        f.settled += Decimal(row["settled"] or 0).quantize(CENTS)
+    return out
+
+
+def rollup(orgs, figures: dict[int, Figures]) -> dict[int, Figures]:
+    """{org id: Figures of its whole subtree} for `orgs` (each with `path`), from `by_org`'s
+    per-organization figures: a pass over the rows in memory, no query."""
+    paths = {o.pk: o.path for o in orgs}
+    org_paths = _paths_of(figures)
+    out = {pk: Figures() for pk in paths}
+    for org_id, f in figures.items():
+        path = org_paths.get(org_id, "")
+        for pk, prefix in paths.items():
+            if path.startswith(prefix):
+                out[pk].add(f)
+    return out
+
+
+def _paths_of(figures: dict[int, Figures]) -> dict[int, str]:
+    from dangjian.orgs.models import Organization
+
+    return dict(Organization.objects.filter(pk__in=list(figures)).values_list("pk", "path")) if figures else {}
+
+
+def total(root_path: str, first: int, last: int) -> Figures:
+    out = Figures()
+    for f in by_org(root_path, first, last).values():
+        out.add(f)
+    return out
+
+
+# ---- per member ------------------------------------------------------------------------------
+
+@dataclass
+class MemberDues:
+    member_id: int
+    name: str = ""
+    org_code: str = ""
+    base: Decimal | None = None
+    category: str = ""
+    rate: Decimal | None = None
+    due: Decimal = Decimal("0.00")
+    paid: Decimal = Decimal("0.00")
+    settled: Decimal = Decimal("0.00")
+    unpaid_months: int = 0
+    months: list = field(default_factory=list)
+
+    @property
+    def owed(self) -> Decimal:
+        return max(self.due - self.settled, Decimal("0.00"))
+
+
+@dataclass
+class Month:
+    month: int
+    base: Decimal | None
+    category: str
+    rate: Decimal | None
+    due: Decimal | None  # None: no base registered for the month
+    paid: Decimal | None
+    paid_on: dt.date | None = None
+    months_late: int = 0
+    calculation: str = ""
+
+    @property
+    def owed(self) -> bool:
+        return bool(self.due) and self.paid is None
+
+
+def months_of(bases: list, payments: list, first: int, last: int, versions: list[rates.Rules]) -> list[Month]:
+    """One member's months YYYYMM [first, last] from their base rows and payments (in memory)."""
+    paid = {p.month: p for p in payments}
+    out = []
+    n, end = month_number(first), month_number(last)
+    while n <= end:
+        key = month_key(n)
+        base = next((b for b in reversed(bases) if b.start <= n and (b.end is None or b.end >= n)), None)
+        if base is None:
+            out.append(Month(key, None, "", None, None, paid[key].amount if key in paid else None))
+        else:
+            rules = rates.in_force(dt.date(key // 100, key % 100, 1), versions)
+            rate, amount = rates.compute(rules, base.base, base.category)
+            p = paid.get(key)
+            out.append(Month(key, base.base, base.category, rate, amount, p.amount if p else None,
+                             p.paid_on if p else None, p.months_late if p else 0,
+                             rates.calculation(base.base, base.category, rate, amount)))
+        n += 1
+    return out
+
+
+def member_rows(members_qs, first: int, last: int, versions: list[rates.Rules] | None = None):
+    """MemberDues of each member of `members_qs` over the months [first, last], in member id
+    order, streamed: two ordered reads (the base rows, the payment sums) merged as they come,
+    so memory does not grow with the number of members. `base`, `category` and `rate` are those
+    of the period's last month with a base."""
+    versions = versions or rates.versions()
+    lo, hi = month_number(first), month_number(last)
+    segs = segments(lo, hi, versions)
+    members = members_qs.order_by("pk").values_list("pk", "name", "org__code")
+    bases = (_bases_in(DuesBase.objects.filter(member__in=members_qs.values("pk")), lo, hi)
+             .order_by("member_id", "start").values_list("member_id", "base", "category", "start", "end")
+             .iterator(chunk_size=5000))
+    pays = (Payment.objects.filter(member__in=members_qs.values("pk"), month_no__gte=lo, month_no__lte=hi)
+            .order_by().values("member_id").annotate(paid=Sum("amount"), settled=Sum("due"),
+                                                     n=Sum(Value(1))).order_by("member_id")
+            .values_list("member_id", "paid", "settled", "n").iterator(chunk_size=5000))
+    next_base = next(bases, None)
+    next_pay = next(pays, None)
+    for pk, name, code in members.iterator(chunk_size=5000):
+        row = MemberDues(pk, name, code)
+        due_months = 0
+        while next_base is not None and next_base[0] < pk:
+            next_base = next(bases, None)
+        while next_base is not None and next_base[0] == pk:
+            _, base, category, start, end = next_base
+            for rules, a, b in segs:
+                months = min(end if end is not None else FAR, b) - max(start, a) + 1
+                if months > 0:
+                    rate, amount = rates.compute(rules, base, category)
+                    row.due += amount * months
+                    due_months += months if amount else 0
+                    row.base, row.category, row.rate = Decimal(base).quantize(CENTS), category, rate
+            next_base = next(bases, None)
+        while next_pay is not None and next_pay[0] < pk:
+            next_pay = next(pays, None)
+        paid_months = 0
+        if next_pay is not None and next_pay[0] == pk:
+            row.paid = Decimal(next_pay[1] or 0).quantize(CENTS)
+            row.settled = Decimal(next_pay[2] or 0).quantize(CENTS)
+            paid_months = int(next_pay[3] or 0)
+            next_pay = next(pays, None)
+        row.unpaid_months = max(due_months - paid_months, 0)
+        yield row
+
+
+def lapsing(members_qs, today: dt.date, months: int):
+    """The members of `members_qs` with dues due but nothing paid in each of the last `months`
+    complete months (this month not counted): the list for the 党章第九条 procedure, which
+    people decide — nothing here changes anyone's status. One query."""
+    this = month_number(today.year * 100 + today.month)
+    lo, hi = this - months, this - 1
+    started = DuesBase.objects.filter(member=OuterRef("pk"), start__lte=lo)
+    any_paid = Payment.objects.filter(member=OuterRef("pk"), month_no__gte=lo, month_no__lte=hi)
+    return (members_qs.filter(status=Member.Status.ACTIVE).filter(Exists(started)).exclude(Exists(any_paid))
+            .select_related("org"))
+
+
+def window(today: dt.date, months: int) -> tuple[int, int]:
+    """The YYYYMM keys of the first and last month of the lapse window ending last month."""
+    this = month_number(today.year * 100 + today.month)
+    return month_key(this - months), month_key(this - 1)

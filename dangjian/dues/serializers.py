@@ -1,0 +1,50 @@
+from rest_framework import serializers
+
+from dangjian.core.api import LabelField
+
+from .models import DuesBase, Payment
+
+
+class BaseSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name", read_only=True, help_text="党员姓名")
+    org_code = serializers.CharField(source="member.org.code", read_only=True, help_text="党员所在党组织代码")
+    base = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True,
+                                    help_text="缴费基数（元/月），精确小数的字符串，如 \"5000.01\"")
+    category_label = LabelField(source="get_category_display", read_only=True)
+    effective_from = serializers.DateField(read_only=True, help_text="自该月 1 日起适用")
+
+    class Meta:
+        model = DuesBase
+        fields = ["id", "member", "member_name", "org_code", "base", "category", "category_label", "effective_from"]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    member_name = serializers.CharField(source="member.name", read_only=True, help_text="党员姓名")
+    org_code = serializers.CharField(source="member.org.code", read_only=True, help_text="党员所在党组织代码")
+    month = serializers.SerializerMethodField(help_text="所属月份，如 \"2026-10\"")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True,
+                                      help_text="交纳金额（元），字符串，如 \"75.00\"")
+    due = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True,
+                                   help_text="该月应交金额（元），字符串")
+    backpay = serializers.BooleanField(source="is_backpay", read_only=True, help_text="是否补交（晚于所属月份交纳）")
+
+    class Meta:
+        model = Payment
+        fields = ["id", "member", "member_name", "org_code", "month", "amount", "due", "paid_on", "backpay",
+                  "months_late", "source"]
+        read_only_fields = fields
+
+    def get_month(self, obj) -> str:
+        return f"{obj.month // 100}-{obj.month % 100:02d}"
+
+
+class MemberDuesSerializer(serializers.Serializer):
+    member = serializers.CharField(help_text="党员姓名")
+    member_id = serializers.IntegerField()
+    org_code = serializers.CharField()
+    base = serializers.CharField(allow_null=True, help_text="缴费基数（元），精确小数的字符串；未登记为 null")
+    rate = serializers.CharField(allow_null=True, help_text="费率，如 \"0.015\"；按固定金额交纳或未登记为 null")
+    due = serializers.CharField(help_text="期间应交（元），字符串")
+    paid = serializers.CharField(help_text="期间已交（元），字符串")
+    owed = serializers.CharField(help_text="期间欠交（元），字符串")

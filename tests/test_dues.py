@@ -1,0 +1,547 @@
+"""党费: the bands at every boundary and the rounding, bases dated and changed mid-year,
+payments and back-pay, arrears and the six-month list, the import of a clerk's sheet, the
+collection rate against a count made month by month, the pages (scope, query counts, a phone),
+the API and the two commands."""
+import datetime as dt
+import json
+import random
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dangjian.core.models import AuditEntry
+from dangjian.dues import collection, rates, services
+from dangjian.dues.checks import DuesError, parse_months
+from dangjian.dues.io import PaymentImporter
+from dangjian.dues.models import DuesBase, DuesRule, Payment, Statement
+from dangjian.members.models import Member
+from tests import factories
+
+D = Decimal
+TODAY = factories.TODAY  # 2025-08-15
+
+
+# ---- the bands ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("base, rate, amount", [
+    ("0.00", "0.005", "0.00"),
+    ("3000", "0.005", "15.00"),
+    ("3000.00", "0.005", "15.00"),
+    ("3000.01", "0.01", "30.00"),
+    ("5000", "0.01", "50.00"),
+    ("5000.01", "0.015", "75.00"),
+    ("10000", "0.015", "150.00"),
+    ("10000.01", "0.02", "200.00"),
+    ("1000000", "0.02", "20000.00"),
+])
+def test_employed_bands_at_every_boundary(db, base, rate, amount):
+    assert rates.rate_for(base) == (D(rate), D(amount))
+
+
+@pytest.mark.parametrize("base, rate, amount", [
+    ("5000", "0.005", "25.00"), ("5000.00", "0.005", "25.00"), ("5000.01", "0.01", "50.00"), ("12000", "0.01", "120.00"),
+])
+def test_retired_bands(db, base, rate, amount):
+    assert rates.rate_for(base, retired=True) == (D(rate), D(amount))
+
+
+@pytest.mark.parametrize("base, amount", [
+    ("1001.00", "5.01"),    # 5.005 rounds half up
+    ("1000.99", "5.00"),    # 5.00495
+    ("3100.50", "31.01"),   # 31.005
+    ("3100.49", "31.00"),
+    ("7100.10", "106.50"),  # 106.5015
+    ("4999.99", "50.00"),   # 49.9999
+    ("10000.25", "200.01"),  # 200.005
+])
+def test_rounding_is_half_up_to_the_cent(db, base, amount):
+    assert rates.rate_for(base)[1] == D(amount)
+
+
+def test_fixed_amounts(db):
+    for kind in ("student", "unemployed", "on_relief"):
+        assert rates.rate_for("0", fixed_kind=kind) == (None, D("0.20"))
+    with pytest.raises(rates.RateError, match="交纳类别"):
+        rates.rate_for("0", fixed_kind="farmer_x")
+
+
+@pytest.mark.parametrize("base, message", [
+    ("-1", "负数"), ("1000000.01", "超过"), ("abc", "不是有效的金额"), ("5000.001", "两位小数"), ("NaN", "不是有效的金额"),
+])
+def test_bad_bases_are_refused_in_chinese(db, base, message):
+    with pytest.raises(rates.RateError, match=message) as exc:
+        rates.rate_for(base)
+    assert exc.value.message.startswith("缴费基数")
+
+
+def test_rules_are_seeded_from_the_file_with_their_source(db):
+    rule = DuesRule.objects.get()
+    assert rule.employed_bands[0] == ["3000", "0.005"] and rule.employed_bands[-1] == [None, "0.02"]
+    assert "2008" in rule.source and "党章第九条" in rule.source
+    assert rule.backpay_max_months == 6 and rule.arrears_months == 6
+
+
+def test_the_database_computes_the_same_dues_as_python(tree):
+    """The SQL expression of the bands agrees with rates.compute on every boundary."""
+    bases = ["0.00", "3000.00", "3000.01", "5000.00", "5000.01", "10000.00", "10000.01", "1001.00", "3100.50",
+             "10000.25", "7100.10", "999999.99"]
+    people = []
+    for i, b in enumerate(bases):
+        m = factories.member(tree["a1"], name=f"甲{i}")
+        factories.dues_base(m, b, "retired" if i % 3 == 0 else "employed", since=dt.date(2025, 3, 1))
+        people.append(m)
+    versions = rates.versions()
+    rows = DuesBase.objects.filter(member__in=people).annotate(c=collection.due_cents(versions[0]))
+    for row in rows:
+        assert collection.cents_of(row.c) == rates.compute(versions[0], row.base, row.category)[1], row.base
+
+
+# ---- bases and payments -----------------------------------------------------------------------
+
+def test_a_base_change_mid_year_keeps_the_history(tree):
+    m = tree["ma"]
+    factories.dues_base(m, "4000", since=dt.date(2025, 1, 1))
+    factories.dues_base(m, "6000", since=dt.date(2025, 7, 1))
+    rows = list(DuesBase.objects.filter(member=m).order_by("start"))
+    assert [r.base for r in rows] == [D("4000.00"), D("6000.00")]
+    assert rows[0].end == rows[1].start - 1 and rows[1].end is None
+    months = collection.months_of(rows, [], 202501, 202512, rates.versions())
+    assert [x.due for x in months] == [D("40.00")] * 6 + [D("90.00")] * 6
+    assert months[6].calculation == "基数 6,000.00 元 × 1.5% = 90.00 元"
+    row = next(collection.member_rows(Member.objects.filter(pk=m.pk), 202501, 202512))
+    assert row.due == D("780.00") and row.base == D("6000.00") and row.rate == D("0.015")
+    # A base from a month already paid is refused.
+    factories.dues_paid(m, [202508])
+    with pytest.raises(DuesError, match="已交纳2025年8月"):
+        factories.dues_base(m, "7000", since=dt.date(2025, 8, 1))
+
+
+def test_a_payment_covers_months_with_surplus_on_the_last_and_refuses_less(tree):
+    m = tree["ma"]
+    factories.dues_base(m, "5000.01", since=dt.date(2025, 1, 1))
+    saved = factories.dues_paid(m, [202505, 202506, 202507], amount="230.00", paid_on=dt.date(2025, 7, 20))
+    assert [p.amount for p in saved] == [D("75.00"), D("75.00"), D("80.00")]
+    assert [p.months_late for p in saved] == [2, 1, 0] and saved[0].is_backpay and not saved[-1].is_backpay
+    before = Payment.objects.count(), AuditEntry.objects.count()
+    with pytest.raises(DuesError, match="少于.*应交的 150.00 元"):
+        factories.dues_paid(m, [202501, 202502], amount="149.99", paid_on=dt.date(2025, 8, 1))
+    with pytest.raises(DuesError, match="已交纳，不能重复登记"):
+        factories.dues_paid(m, [202504, 202505], amount="500", paid_on=dt.date(2025, 8, 1))
+    with pytest.raises(DuesError, match="没有登记缴费基数"):
+        factories.dues_paid(m, [202412], amount="75", paid_on=dt.date(2025, 8, 1))
+    with pytest.raises(DuesError, match="晚于今天"):
+        factories.dues_paid(m, [202508], amount="75", paid_on=dt.date(2025, 8, 16))
+    assert (Payment.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_backpay_beyond_the_limit_is_flagged_and_arrears_listed(tree):
+    m = tree["ma"]
+    factories.dues_base(m, "3000", since=dt.date(2024, 1, 1))
+    late = factories.dues_paid(m, [202401], amount="15", paid_on=dt.date(2025, 8, 1))[0]
+    limit = rates.in_force(TODAY).backpay_max_months
+    assert late.months_late == 19 > limit
+    from dangjian.dues import queries
+
+    ledger = queries.ledger(list(DuesBase.objects.filter(member=m)), list(Payment.objects.filter(member=m)), TODAY,
+                            rates.versions())
+    owed = [x.month for x in ledger if x.owed]
+    assert owed[0] == 202402 and owed[-1] == 202508 and len(owed) == 19
+    assert queries.unpaid_run(ledger[:-1]) == 18
+
+
+def test_six_consecutive_unpaid_months_make_a_list_and_change_nobody(tree):
+    a, b, c = tree["ma"], factories.member(tree["a1"], name="乙"), factories.member(tree["a1"], name="丙")
+    for m in (a, b, c):
+        factories.dues_base(m, "5000", since=dt.date(2024, 12, 1))
+    factories.dues_paid(a, [202501])          # nothing in Feb–Jul: six months
+    factories.dues_paid(b, [202503])          # paid within the window
+    factories.dues_base(c, "5000", since=dt.date(2025, 3, 1))  # c: due only since March... still started earlier
+    listed = list(collection.lapsing(Member.objects.all(), TODAY, 6))
+    assert {m.name for m in listed} == {"李明", "丙"}
+    assert all(m.status == Member.Status.ACTIVE for m in Member.objects.all())
+    late = factories.member(tree["a1"], name="丁")
+    factories.dues_base(late, "5000", since=dt.date(2025, 3, 1))  # dues for five months only: not yet
+    assert "丁" not in {m.name for m in collection.lapsing(Member.objects.all(), TODAY, 6)}
+
+
+@pytest.mark.parametrize("text, months", [
+    ("2025年10月", [202410 + 100]), ("2025-10", [202510]), ("202510", [202510]), ("10月", [202410]),
+    ("7月", [202507]), ("2025年1-3月", [202501, 202502, 202503]), ("1-3月", [202501, 202502, 202503]),
+    ("2024-11至2025-01", [202411, 202412, 202501]), (dt.datetime(2025, 6, 1), [202506]),
+])
+def test_months_as_clerks_write_them(text, months):
+    assert parse_months(text, TODAY)[0] == months
+
+
+@pytest.mark.parametrize("text", ["13月", "2025-13", "三月", "2025年3-1月", "1999-01", "2025年1月-2027年1月"])
+def test_bad_months_are_refused(text):
+    with pytest.raises(DuesError) as exc:
+        parse_months(text, TODAY)
+    assert exc.value.message.startswith("月份")
+
+
+# ---- import -----------------------------------------------------------------------------------
+
+def _messy_sheet(path, rows, id_column=False):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["财政局第一党支部2025年党费收缴登记表"])
+    ws.merge_cells("A1:E1")
+    ws.append([])
+    header = ["序号", "姓 名"] + (["身份证号码"] if id_column else []) + ["交纳月份", "金额（元）", "交纳日期"]
+    ws.append(header)
+    for i, r in enumerate(rows, 1):
+        ws.append([i, *r])
+    return wb, ws
+
+
+def test_a_messy_clerks_sheet_is_imported(tree, tmp_path, personas):
+    a, b = tree["ma"], factories.member(tree["a1"], name="赵六")
+    factories.dues_base(a, "5000.01", since=dt.date(2025, 1, 1))
+    factories.dues_base(b, "2800", since=dt.date(2025, 1, 1))
+    wb, ws = _messy_sheet(tmp_path, [
+        ["李明", "1月", "75", dt.date(2025, 2, 1)],
+        [None, "2025年2-3月", "150.00元", dt.date(2025, 3, 5)],   # the name merged down from the row above
+        ["赵六", "2025-01", 14, dt.date(2025, 1, 20)],
+        ["赵六", "2月", "14.00", dt.date(2025, 8, 1)],
+    ])
+    ws.merge_cells("B4:B5")
+    ws.append(["填表人：王会计"])
+    path = tmp_path / "dues.xlsx"
+    wb.save(path)
+    report = PaymentImporter(personas["unit_admin_a"], today=TODAY).run(path)
+    assert report["ok"], report["errors"]
+    assert report["created"] == 5
+    got = {(p.member.name, p.month): (p.amount, p.months_late) for p in Payment.objects.select_related("member")}
+    assert got == {("李明", 202501): (D("75.00"), 1), ("李明", 202502): (D("75.00"), 1), ("李明", 202503): (D("75.00"), 0),
+                   ("赵六", 202501): (D("14.00"), 0), ("赵六", 202502): (D("14.00"), 6)}
+    assert all(p.source == "imported" for p in Payment.objects.all())
+    assert any("1月" in n["message"] for n in report["normalized"])
+
+
+def test_a_bad_sheet_writes_nothing_and_says_why_in_chinese(tree, tmp_path, personas):
+    a = tree["ma"]
+    factories.dues_base(a, "5000", since=dt.date(2025, 1, 1))
+    factories.dues_paid(a, [202503])
+    twin = factories.member(tree["a1"], name="周七")
+    factories.member(tree["a1"], name="周七")
+    factories.dues_base(twin, "5000", since=dt.date(2025, 1, 1))
+    wb, ws = _messy_sheet(tmp_path, [
+        ["李明", "2025-01", "50", dt.date(2025, 2, 1)],   # good
+        ["李明", "3月", "50", dt.date(2025, 4, 1)],       # already paid
+        ["李明", "4月", "40", dt.date(2025, 4, 1)],       # less than due
+        ["王芳", "4月", "50", dt.date(2025, 4, 1)],       # another unit's member
+        ["周七", "4月", "50", dt.date(2025, 4, 1)],       # two of that name
+        ["李明", "13月", "50", dt.date(2025, 4, 1)],      # no such month
+        ["李明", "5月", "-5", dt.date(2025, 4, 1)],       # negative amount
+        ["李明", "2025-01", "50", dt.date(2025, 2, 1)],   # the first row again
+    ])
+    path = tmp_path / "bad.xlsx"
+    wb.save(path)
+    before = Payment.objects.count(), AuditEntry.objects.count()
+    report = PaymentImporter(personas["unit_admin_a"], today=TODAY).run(path)
+    assert not report["ok"]
+    by_row = {}
+    for e in report["errors"]:
+        by_row.setdefault(e["row"], []).append(e["message"])
+    text = json.dumps(by_row, ensure_ascii=False)
+    assert "已交纳，不能重复登记" in by_row[5][0]
+    assert "少于" in by_row[6][0]
+    assert "不是您的范围内的在册党员" in by_row[7][0]
+    assert "2 名党员叫“周七”" in by_row[8][0]
+    assert "1—12" in by_row[9][0]
+    assert "应大于 0" in by_row[10][0]
+    assert "与第 4 行重复" in by_row[11][0]
+    assert 4 not in by_row and "Traceback" not in text
+    assert (Payment.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_the_importer_is_offered_on_the_exchange_page_with_a_template_that_passes(tree, personas, login_as,
+                                                                                  tmp_path):
+    from dangjian.exchange.tasks import IMPORTERS
+
+    assert IMPORTERS["dues"] is PaymentImporter
+    today = timezone.localdate()
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(today.year, 1, 1), today=today)
+    client = login_as("unita")
+    assert "党费交纳" in client.get("/exchange/import/").content.decode()
+    r = client.get("/exchange/template/dues.xlsx")
+    assert r.status_code == 200
+    path = tmp_path / "template.xlsx"
+    path.write_bytes(b"".join(r.streaming_content))
+    report = PaymentImporter(personas["unit_admin_a"]).run(path, dry_run=True)
+    assert report["ok"] and report["created"] == 1, report
+
+
+# ---- figures ---------------------------------------------------------------------------------
+
+def _generated(tree, rng, n_branches=4, per=6):
+    """Branches with members of every category, bases changed on random months and random
+    payments (some back-pay) in 2025."""
+    members = []
+    for i in range(n_branches):
+        branch = factories.branch_with(tree["a" if i % 2 else "b"], full=per)
+        for m in branch.people:
+            cat = rng.choice(["employed"] * 5 + ["retired", "student", "unemployed", "on_relief"])
+            factories.dues_base(m, f"{rng.randint(0, 1500000) / 100:.2f}", cat,
+                                since=dt.date(2024, rng.randint(1, 12), 1))
+            if rng.random() < 0.4:
+                factories.dues_base(m, f"{rng.randint(200000, 1200000) / 100:.2f}", "employed",
+                                    since=dt.date(2025, rng.randint(2, 6), 1))
+            members.append(m)
+    for m in members:
+        months = [202500 + k for k in range(1, 9) if rng.random() < 0.6]
+        for k in months:
+            if rng.random() < 0.5 and k >= 202507:
+                continue
+            try:
+                factories.dues_paid(m, [k], paid_on=dt.date(2025, 8, rng.randint(1, 15)) if rng.random() < 0.3 else None)
+            except DuesError:
+                pass
+    return members
+
+
+def _naive(members, first, last):
+    """Month by month, member by member, with rates.rate_for and the stored payments."""
+    due = paid = settled = D("0")
+    for m in members:
+        bases = list(DuesBase.objects.filter(member=m).order_by("start"))
+        for key in range(first, last + 1):
+            if not 1 <= key % 100 <= 12:
+                continue
+            n = key // 100 * 12 + key % 100 - 1
+            b = next((x for x in reversed(bases) if x.start <= n), None)
+            if b is None:
+                continue
+            fixed = b.category if b.category in rates.FIXED_KINDS else None
+            amount = rates.rate_for(b.base, retired=b.category == "retired", fixed_kind=fixed,
+                                    on=dt.date(key // 100, key % 100, 1))[1]
+            due += amount
+            p = Payment.objects.filter(member=m, month=key).first()
+            if p is not None:
+                paid += p.amount
+                settled += amount
+    return due, paid, due - settled
+
+
+def test_collection_rate_matches_a_naive_count(tree):
+    members = _generated(tree, random.Random(5))
+    for root in ("wc", "a", "b"):
+        f = collection.total(tree[root].path, 202501, 202508)
+        under = [m for m in members if m.org.path.startswith(tree[root].path)]
+        due, paid, owed = _naive(under, 202501, 202508)
+        assert (f.due, f.paid, f.owed) == (due, paid, owed), root
+        assert f.rate == ((due - owed) / due).quantize(D("0.0001"))
+    # Per member, the stream agrees too.
+    for row in collection.member_rows(Member.objects.filter(pk__in=[m.pk for m in members]), 202501, 202508):
+        m = next(x for x in members if x.pk == row.member_id)
+        assert (row.due, row.paid, row.owed) == _naive([m], 202501, 202508)
+
+
+def test_a_rule_change_applies_from_its_month_only(tree, personas):
+    m = tree["ma"]
+    factories.dues_base(m, "5000.01", since=dt.date(2025, 1, 1))
+    services.add_rule(personas["wc_admin"], effective_from=dt.date(2025, 9, 1),
+                      employed=[(D("5000"), D("0.01")), (None, D("0.012"))], retired=[(None, D("0.005"))],
+                      fixed={"student": D("0.50")}, backpay_max_months=6, source="测试文件", today=TODAY)
+    f = collection.total(tree["wc"].path, 202508, 202509)
+    assert f.due == D("75.00") + D("60.00")
+    assert rates.rate_for("5000.01", on=dt.date(2025, 9, 1)) == (D("0.012"), D("60.00"))
+    with pytest.raises(DuesError, match="不能早于本月"):
+        services.add_rule(personas["wc_admin"], effective_from=dt.date(2025, 7, 1), employed=[(None, D("0.01"))],
+                          retired=[(None, D("0.01"))], fixed={}, backpay_max_months=6, source="x", today=TODAY)
+    with pytest.raises(DuesError, match="工委"):
+        services.add_rule(personas["unit_admin_a"], effective_from=dt.date(2025, 10, 1), employed=[(None, D("0.01"))],
+                          retired=[(None, D("0.01"))], fixed={}, backpay_max_months=6, source="x", today=TODAY)
+
+
+# ---- pages --------------------------------------------------------------------------------------
+
+def _this_year(tree, n, start=0):
+    today = timezone.localdate()
+    people = [factories.member(tree["a1"], name=f"党员{start + i}") for i in range(n)]
+    for i, m in enumerate(people):
+        factories.dues_base(m, f"{3000 + i * 700}.00", since=dt.date(today.year, 1, 1), today=today)
+        factories.dues_paid(m, [today.year * 100 + 1], today=today)
+    return people
+
+
+def test_the_dues_page_reads_a_fixed_number_of_queries(tree, personas, login_as):
+    client = login_as("unita")
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(timezone.localdate().year, 1, 1),
+                        today=timezone.localdate())
+    _this_year(tree, 3)
+    client.get("/dues/?org=CZ")
+    with CaptureQueriesContext(connection) as small:
+        r = client.get("/dues/?org=CZ")
+    assert r.status_code == 200
+    _this_year(tree, 25, start=3)
+    for _ in range(3):
+        factories.branch_with(tree["a"], full=4)
+    with CaptureQueriesContext(connection) as large:
+        r = client.get("/dues/?org=CZ")
+    assert r.status_code == 200
+    assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
+    page = r.content.decode()
+    assert "收缴率" in page and "李明" in page and "王芳" not in page
+
+
+def test_pages_are_scoped_and_a_member_sees_only_their_own(tree, personas, login_as):
+    today = timezone.localdate()
+    for m in (tree["ma"], tree["mb"]):
+        factories.dues_base(m, "5000.01", since=dt.date(today.year, 1, 1), today=today)
+    client = login_as("unitb")
+    assert client.get(f"/dues/members/{tree['ma'].pk}/").status_code == 404
+    assert client.get("/dues/?org=CZ").status_code == 404
+    assert client.post(f"/dues/members/{tree['ma'].pk}/pay/", {"months": f"{today:%Y-%m}", "amount": "75",
+                                                               "paid_on": today}).status_code == 404
+    client = login_as("mema")
+    r = client.get("/dues/mine/")
+    page = r.content.decode()
+    assert "基数 5,000.01 元 × 1.5% = 75.00 元" in page
+    assert client.get(f"/dues/members/{tree['mb'].pk}/").status_code == 404
+    assert client.get("/dues/", follow=False).status_code == 302
+    assert AuditEntry.objects.filter(table="members.member", object_id=tree["ma"].pk, action="reveal").exists()
+
+
+def test_a_secretary_records_a_payment_and_bad_input_answers_in_chinese(tree, personas, login_as):
+    today = timezone.localdate()
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(today.year, 1, 1), today=today)
+    client = login_as("seca1")
+    url = f"/dues/members/{tree['ma'].pk}/pay/"
+    r = client.post(url, {"months": f"{today:%Y-%m}", "amount": "-3", "paid_on": today.isoformat()})
+    assert r.status_code == 400 and "应大于 0" in r.content.decode()
+    r = client.post(url, {"months": "十三月", "amount": "75", "paid_on": today.isoformat()})
+    assert r.status_code == 400 and "不是月份" in r.content.decode()
+    r = client.post(url, {"months": f"{today:%Y-%m}", "amount": "1", "paid_on": today.isoformat()})
+    assert r.status_code == 400 and "少于" in r.content.decode()
+    assert not Payment.objects.exists()
+    r = client.post(url, {"months": f"{today:%Y-%m}", "amount": "75", "paid_on": today.isoformat()})
+    assert r.status_code == 302
+    p = Payment.objects.get()
+    assert p.amount == D("75.00") and p.received_by == personas["secretary_a1"]
+    r = client.post(f"/dues/members/{tree['ma'].pk}/base/", {"category": "employed", "base": "-5",
+                                                            "effective_from": f"{today:%Y-%m}"})
+    assert r.status_code == 400 and "负数" in r.content.decode()
+
+
+def test_the_yearly_statement_is_for_the_branch_and_those_over_it(tree, personas, login_as):
+    today = timezone.localdate()
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(today.year, 1, 1), today=today)
+    factories.dues_paid(tree["ma"], [today.year * 100 + 1], today=today)
+    url = f"/dues/orgs/{tree['a1'].pk}/statement/"
+    member = login_as("mema")
+    assert member.get(url).status_code == 404  # not published yet
+    sec = login_as("seca1")
+    assert "75.00" in sec.get(url).content.decode()
+    assert sec.post(url + "publish/").status_code == 302
+    assert Statement.objects.filter(org=tree["a1"], year=today.year).exists()
+    member = login_as("mema")
+    assert member.get(url).status_code == 200
+    for suffix in ("statement.xlsx", "statement.docx"):
+        r = member.get(f"/dues/orgs/{tree['a1'].pk}/{suffix}")
+        assert r.status_code == 200
+    assert login_as("unitb").get(url).status_code == 404
+    assert AuditEntry.objects.filter(table="core.export").count() == 2
+
+
+def test_the_rules_page_shows_sources_and_only_staff_edit(tree, personas, login_as):
+    page = login_as("mema").get("/dues/rules/").content.decode()
+    assert "党章第九条" in page and "3000" in page
+    assert login_as("unita").get("/dues/rules/new/").status_code == 404
+    client = login_as("wcadmin")
+    today = timezone.localdate()
+    nxt = dt.date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    r = client.post("/dues/rules/new/", {"effective_from": f"{nxt:%Y-%m}", "employed": "3000 0.005\n0.01",
+                                        "retired": "0.005", "student": "0.2", "unemployed": "0.2", "on_relief": "0.2",
+                                        "backpay_max_months": "6", "source": "测试"})
+    assert r.status_code == 302
+    r = client.post("/dues/rules/new/", {"effective_from": f"{nxt:%Y-%m}", "employed": "3000 0.005\n2000 0.01\n0.02",
+                                        "retired": "0.005", "student": "0.2", "unemployed": "0.2", "on_relief": "0.2",
+                                        "backpay_max_months": "6", "source": "测试"})
+    assert r.status_code == 200 and "已有一版标准" in r.content.decode()
+
+
+# ---- API and commands -------------------------------------------------------------------------
+
+def test_api_lists_dues_in_scope_with_exact_decimals(tree, personas):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(2025, 1, 1))
+    factories.dues_base(tree["mb"], "3000", since=dt.date(2025, 1, 1))
+    factories.dues_paid(tree["ma"], [202510 - 100 + 100 - 2])  # 2025-08
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=personas['unit_admin_a'])[0].key}")
+    rows = api.get("/api/dues/members/?period=2025-08").json()["results"]
+    assert rows == [{"member": "李明", "member_id": tree["ma"].pk, "org_code": "CZ01", "base": "5000.01",
+                     "rate": "0.015", "due": "75.00", "paid": "75.00", "owed": "0.00"}]
+    assert [p["month"] for p in api.get("/api/dues/payments/").json()["results"]] == ["2025-08"]
+    assert len(api.get("/api/dues/bases/").json()["results"]) == 1
+    r = api.get("/api/dues/members/?period=2025-13")
+    assert r.status_code == 400 and "期间" in json.dumps(r.json(), ensure_ascii=False)
+    r = api.get("/api/dues/members/?period=2025-08&org=JY")
+    assert r.status_code == 400 and "组织代码" in json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_dues_rate_command_contract(db):
+    code, out = factories.cli_json("dues-rate", "--base", "5000.01")
+    assert code == 0 and out == {"base": "5000.01", "rate": "0.015", "amount": "75.00"}
+    code, out = factories.cli_json("dues-rate", "--base", "5000", "--retired")
+    assert out == {"base": "5000.00", "rate": "0.005", "amount": "25.00"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--base", "-1"], "负数"), (["--base", "1000000.01"], "超过"), (["--base", "abc"], "不是有效的金额"),
+])
+def test_dues_rate_refuses_bad_bases_with_exit_2(db, args, message):
+    proc = factories.run_console("dues-rate", *args, "--format", "json")
+    assert proc.returncode == 2 and message in proc.stderr and proc.stdout == ""
+
+
+def test_dues_command_contract(tree):
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(2025, 1, 1))
+    factories.dues_base(tree["mb"], "0", "student", since=dt.date(2025, 1, 1))
+    factories.dues_paid(tree["ma"], [202507])
+    code, out = factories.cli_json("dues", "--period", "2025-07")
+    assert code == 0
+    assert out == {"members": [
+        {"member": "李明", "org_code": "CZ01", "base": "5000.01", "rate": "0.015", "due": "75.00", "paid": "75.00",
+         "owed": "0.00"},
+        {"member": "王芳", "org_code": "JY01", "base": "0.00", "rate": None, "due": "0.20", "paid": "0.00",
+         "owed": "0.20"}]}
+    code, out = factories.cli_json("dues", "--period", "2025", "--org", "CZ")
+    assert [m["member"] for m in out["members"]] == ["李明"] and out["members"][0]["due"] == "900.00"
+    with pytest.raises(CommandError, match="没有组织代码为“NOPE”") as exc:
+        factories.cli("dues", "--period", "2025-07", "--org", "NOPE", "--format", "json")
+    assert exc.value.returncode == 2
+
+
+@pytest.mark.parametrize("args", [["--period", "2025-13"], ["--period", "202x"], ["--period", "十月"]])
+def test_dues_command_refuses_bad_periods_with_exit_2(db, args):
+    proc = factories.run_console("dues", *args, "--format", "json")
+    assert proc.returncode == 2 and "周期" in proc.stderr and proc.stdout == ""
+
+
+# ---- on a phone -------------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_a_member_views_their_dues_on_a_phone(tree, personas, live_server, browser_page):
+    today = timezone.localdate()
+    factories.dues_base(tree["ma"], "5000.01", since=dt.date(today.year - 1, 1, 1), today=today)
+    factories.dues_paid(tree["ma"], [today.year * 100 + 1], today=today)
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "mema")
+    page.goto(live_server.url + "/dues/mine/")
+    assert page.locator("[data-calculation]").inner_text() == "基数 5,000.01 元 × 1.5% = 75.00 元"
+    assert page.locator("[data-amount]").inner_text() == "75.00"
+    assert page.locator("[data-owed]").is_visible()
+    assert page.locator(f"[data-month='{today.year}01'] [data-paid]").is_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
