@@ -545,3 +545,31 @@ def test_a_member_views_their_dues_on_a_phone(tree, personas, live_server, brows
     assert page.locator(f"[data-month='{today.year}01'] [data-paid]").is_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
+
+
+# ---- the demo ---------------------------------------------------------------------------------
+
+def test_the_demo_city_has_a_year_of_dues_with_arrears_backpay_and_one_to_follow_up(db):
+    import io
+
+    from django.core.management import call_command
+
+    today = dt.date(2026, 3, 20)
+    out = io.StringIO()
+    call_command("demo", members=300, seed=5, today=today.isoformat(), stdout=out, stderr=io.StringIO())
+    assert "党费" in out.getvalue()
+    active = Member.objects.filter(status=Member.Status.ACTIVE)
+    assert not active.exclude(dues_bases__isnull=False).exists()
+    cats = set(DuesBase.objects.values_list("category", flat=True))
+    assert {"employed", "retired"} <= cats
+    assert DuesBase.objects.filter(end__isnull=False).exists()  # raises, dated
+    assert Payment.objects.filter(months_late__gt=0).exists()
+    assert Payment.objects.filter(months_late__gt=rates.in_force(today).backpay_max_months).exists()
+    assert collection.lapsing(active, today, 6).exists()
+    f = collection.total("", 202503, 202602)
+    assert f.due > 0 and 0 < f.rate < 1
+    # The demo's rows are the services' own: what they store equals what the rules compute.
+    for p in Payment.objects.select_related("member").order_by("?")[:50]:
+        n = p.month_no
+        b = DuesBase.objects.filter(member=p.member, start__lte=n).order_by("-start").first()
+        assert p.due == rates.compute(rates.in_force(dt.date(p.month // 100, p.month % 100, 1)), b.base, b.category)[1]

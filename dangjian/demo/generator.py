@@ -1000,6 +1000,10 @@ def write_city(planner: _Planner, progress=None) -> dict:
         # Last of the sources, so its summary counts every item whatever opened it.
         step(0, "督查整改")
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
+        from dangjian.dues import demo as dues_demo
+
+        step(0, "党费")
+        extras["dues"] = dues_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}
