@@ -76,7 +76,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
                 bases.append((pk, b, c, dt.date(y, m + 1, 1), start, end))
             counts["bases"] += len(rows)
 
-            def due_of(n):
+            def due_of(n, rows=rows):
                 b, c, _ = next(x for x in reversed(rows) if x[2] <= n)
                 return rates.compute(rules_of[n], b, c)[1]
 
