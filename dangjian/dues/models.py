@@ -67,6 +67,19 @@ class DuesRule(models.Model):
     def __str__(self):
         return f"党费标准（{self.effective_from:%Y-%m-%d} 起）"
 
+    FIXED_LABELS = {"student": "学生", "unemployed": "下岗失业", "on_relief": "享受最低生活保障", "farmer": "农民"}
+
+    @classmethod
+    def history_display(cls, name, value):
+        """Bands read “不超过3000元 0.005；以上 0.02”; fixed amounts “学生 0.2元”."""
+        if name in ("employed_bands", "retired_bands") and isinstance(value, list):
+            return "；".join(f"不超过{b[0]}元 {b[1]}" if b[0] is not None else f"以上 {b[1]}"
+                            for b in value if isinstance(b, list) and len(b) == 2)
+        if name == "fixed_monthly" and isinstance(value, dict):
+            return "；".join(f"{cls.FIXED_LABELS.get(k, k)} {'—'.join(map(str, v)) if isinstance(v, list) else v}元"
+                            for k, v in value.items())
+        return None
+
 
 class DuesBaseQuerySet(ScopedQuerySet):
     path_lookup = "member__org__path"

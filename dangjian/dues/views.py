@@ -12,6 +12,7 @@ import io
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -55,6 +56,16 @@ def _months(p: periods.Period, today: dt.date) -> tuple[int, int]:
     return first, last
 
 
+def _span(first: int, last: int) -> str:
+    return month_label(first) if first == last else f"{month_label(first)}至{month_label(last)}"
+
+
+def _rate_label(row) -> str:
+    if row is None or row.base is None:
+        return ""
+    return "定额" if row.rate is None else rates.percent(row.rate)
+
+
 def _org(request, user):
     code = (request.GET.get("org") or "").strip()
     if code:
@@ -85,12 +96,12 @@ def index(request):
                                  .order_by("org__path", "name", "pk"))
     members = list(page_obj.object_list)
     rows = queries.page_rows(members, first, last, versions)
-    listed = [{"member": m, "d": rows.get(m.pk)} for m in members]
+    listed = [{"member": m, "d": rows.get(m.pk), "rate": _rate_label(rows.get(m.pk))} for m in members]
     lapse = rates.in_force(today, versions).arrears_months
     lapsing_count = queries.lapsing(user, org, today, lapse).count()
     chart = [{"name": c["org"].name, "rate": float(c["f"].rate or 0) * 100} for c in children[:40]]
     return render(request, "dues/index.html", {
-        "org": org, "period": p, "first": first, "last": last, "problem": problem, "total": total,
+        "org": org, "period": p, "span": _span(first, last), "problem": problem, "total": total,
         "children": children, "chart": chart, "page_obj": page_obj, "qs_base": qs_base, "listed": listed, "q": q,
         "lapse": lapse, "lapsing_count": lapsing_count, "query_string": request.GET.urlencode(),
         "years": range(today.year, today.year - 6, -1), "statement_year": p.year,
@@ -149,7 +160,7 @@ def lapsing(request):
     page_obj, qs_base = paginate(request, queries.lapsing(user, org, today, months))
     first, last = collection.window(today, months)
     return render(request, "dues/lapsing.html", {"org": org, "page_obj": page_obj, "qs_base": qs_base,
-                                                 "months": months, "first": first, "last": last})
+                                                 "months": months, "span": _span(first, last)})
 
 
 def _member_page(request, member, *, mine: bool, base_form=None, pay_form=None, status=200):
@@ -285,7 +296,7 @@ def statement_publish(request, org_pk):
         s = Statement.objects.create(org=org, year=year, published_by=user)
         audit.record(user, s, None, note="公示年度党费收缴情况")
         messages.success(request, f"已向{org.name}党员公示{year}年度党费收缴情况。")
-    return redirect(f"{request.path.rsplit('/publish/', 1)[0]}/?year={year}")
+    return redirect(f"{reverse('dues:statement', args=[org.pk])}?year={year}")
 
 
 @require_GET
