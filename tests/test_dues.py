@@ -337,6 +337,14 @@ def test_collection_rate_matches_a_naive_count(tree):
         due, paid, owed = _naive(under, 202501, 202508)
         assert (f.due, f.paid, f.owed) == (due, paid, owed), root
         assert f.rate == ((due - owed) / due).quantize(D("0.0001"))
+    # Each organization below the 工委, from the same two grouped reads.
+    from dangjian.dues import queries
+
+    rows, total = queries.children_figures(tree["wc"], 202501, 202508, rates.versions())
+    assert {r["org"].code: (r["f"].due, r["f"].paid, r["f"].owed) for r in rows} == {
+        tree[u].code: _naive([m for m in members if m.org.path.startswith(tree[u].path)], 202501, 202508)
+        for u in ("a", "b")}
+    assert total.due == _naive(members, 202501, 202508)[0]
     # Per member, the stream agrees too.
     for row in collection.member_rows(Member.objects.filter(pk__in=[m.pk for m in members]), 202501, 202508):
         m = next(x for x in members if x.pk == row.member_id)

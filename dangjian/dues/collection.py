@@ -85,7 +85,7 @@ class Figures:
     due: Decimal = Decimal("0.00")
     paid: Decimal = Decimal("0.00")
     settled: Decimal = Decimal("0.00")  # the dues of the months paid
-    members: int = 0
+    path: str = ""  # the organization's, in `by_org`
 
     @property
     def owed(self) -> Decimal:
@@ -102,7 +102,6 @@ class Figures:
         self.due += other.due
         self.paid += other.paid
         self.settled += other.settled
-        self.members += other.members
 
 
 def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | None = None) -> dict[int, Figures]:
@@ -114,38 +113,19 @@ def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | 
     out: dict[int, Figures] = {}
     bases = DuesBase.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE)
     for rules, a, b in segments(lo, hi, versions):
-        rows = (_bases_in(bases, a, b).order_by().values("member__org_id")
+        rows = (_bases_in(bases, a, b).order_by().values("member__org_id", "member__org__path")
                 .annotate(cents=Sum(_overlap(a, b) * due_cents(rules))))
         for row in rows:
-            out.setdefault(row["member__org_id"], Figures()).due += cents_of(row["cents"])
+            out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"])).due += cents_of(row["cents"])
     payments = (Payment.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE,
                                        month_no__gte=lo, month_no__lte=hi)
-                .order_by().values("member__org_id").annotate(paid=Sum("amount"), settled=Sum("due")))
+                .order_by().values("member__org_id", "member__org__path")
+                .annotate(paid=Sum("amount"), settled=Sum("due")))
     for row in payments:
-        f = out.setdefault(row["member__org_id"], Figures())
+        f = out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"]))
         f.paid += Decimal(row["paid"] or 0).quantize(CENTS)
         f.settled += Decimal(row["settled"] or 0).quantize(CENTS)
     return out
-
-
-def rollup(orgs, figures: dict[int, Figures]) -> dict[int, Figures]:
-    """{org id: Figures of its whole subtree} for `orgs` (each with `path`), from `by_org`'s
-    per-organization figures: a pass over the rows in memory, no query."""
-    paths = {o.pk: o.path for o in orgs}
-    org_paths = _paths_of(figures)
-    out = {pk: Figures() for pk in paths}
-    for org_id, f in figures.items():
-        path = org_paths.get(org_id, "")
-        for pk, prefix in paths.items():
-            if path.startswith(prefix):
-                out[pk].add(f)
-    return out
-
-
-def _paths_of(figures: dict[int, Figures]) -> dict[int, str]:
-    from dangjian.orgs.models import Organization
-
-    return dict(Organization.objects.filter(pk__in=list(figures)).values_list("pk", "path")) if figures else {}
 
 
 def total(root_path: str, first: int, last: int) -> Figures:

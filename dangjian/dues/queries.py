@@ -56,17 +56,15 @@ def children_figures(org: Organization, first: int, last: int, versions) -> tupl
     """The org's total and each direct child's (subtree) figures: two grouped queries over the
     whole subtree, then a pass in memory."""
     per_org = collection.by_org(org.path, first, last, versions)
-    children = list(Organization.objects.filter(parent=org, status=Organization.Status.ACTIVE).order_by("path"))
-    paths = dict(Organization.objects.filter(pk__in=list(per_org)).values_list("pk", "path")) if per_org else {}
+    children = list(Organization.objects.filter(parent=org).order_by("path"))
     total = collection.Figures()
-    by_child = {c.pk: collection.Figures() for c in children}
+    by_child = {c.path: collection.Figures() for c in children}
     own = collection.Figures()
-    for org_id, f in per_org.items():
+    step = len(children[0].path) if children else 0  # every child: the org's path and one segment
+    for f in per_org.values():
         total.add(f)
-        path = paths.get(org_id, "")
-        child = next((c for c in children if path.startswith(c.path)), None)
-        (by_child[child.pk] if child else own).add(f)
-    rows = [{"org": c, "f": by_child[c.pk]} for c in children if by_child[c.pk].due or by_child[c.pk].paid]
+        by_child.get(f.path[:step], own).add(f)  # the child whose path begins the org's
+    rows = [{"org": c, "f": by_child[c.path]} for c in children if by_child[c.path].due or by_child[c.path].paid]
     if own.due or own.paid:
         rows.insert(0, {"org": org, "f": own, "own": True})
     return rows, total

@@ -107,7 +107,7 @@ class Command(BaseCommand):
                 *([("督查整改事项（未销号、其中超期，已销号）", f"{r['rectification']['total']}（{r['rectification']['open']}、"
                    f"{r['rectification']['overdue']}，{r['rectification']['closed']}）")]
                   if "total" in r.get("rectification", {}) else []),
-                *([("党费（交纳记录，其中补交；连续6个月未交）", f"{r['dues']['payments']}（{r['dues']['backpay']}；"
+                *([("党费交纳记录（补交；连续6月未交）", f"{r['dues']['payments']}（{r['dues']['backpay']}；"
                    f"{r['dues']['lapsing']} 人）")] if "dues" in r else []),
             ]),
             "",
