@@ -154,6 +154,16 @@ def test_backpay_beyond_the_limit_is_flagged_and_arrears_listed(tree):
     assert queries.unpaid_run(ledger[:-1]) == 18
 
 
+def test_the_member_page_marks_backpay_beyond_the_limit(tree, personas, login_as):
+    today = timezone.localdate()
+    m = tree["ma"]
+    factories.dues_base(m, "3000", since=dt.date(today.year - 2, 1, 1), today=today)
+    factories.dues_paid(m, [(today.year - 2) * 100 + 1], paid_on=today, today=today)
+    factories.dues_paid(m, [today.year * 100 + today.month], paid_on=today, today=today)
+    page = login_as("seca1").get(f"/dues/members/{m.pk}/").content.decode()
+    assert page.count("data-beyond") == 1 and "补交超过6个月" in page
+
+
 def test_six_consecutive_unpaid_months_make_a_list_and_change_nobody(tree):
     a, b, c = tree["ma"], factories.member(tree["a1"], name="乙"), factories.member(tree["a1"], name="丙")
     for m in (a, b, c):

@@ -186,7 +186,8 @@ def _member_page(request, member, *, mine: bool, base_form=None, pay_form=None, 
            "months": months, "bases": bases, "payments": payments[:24], "owed": owed,
            "owed_total": sum((m.due for m in owed), start=rates.CENT * 0), "run": queries.unpaid_run(ledger[:-1]),
            "now": now, "editable": editable, "today": today,
-           "lapse": rates.in_force(today, versions).arrears_months}
+           "lapse": rates.in_force(today, versions).arrears_months,
+           "backpay_limit": rates.in_force(today, versions).backpay_max_months}
     if editable:
         ctx["base_form"] = base_form or BaseForm(initial={"effective_from": f"{today:%Y-%m}"})
         ctx["pay_form"] = pay_form or PaymentForm(today=today, initial={"months": f"{today:%Y-%m}", "paid_on": today,
