@@ -16,7 +16,7 @@ from dangjian.members.models import Member
 
 from . import rates
 from .checks import DuesError, base_problems, first, month_label, payment_problems, rule_problems, split
-from .models import DuesBase, DuesRule, Payment, month_key, month_number
+from .models import DuesBase, DuesRule, Payment, month_number
 
 OUTSIDE = "不在您的权限范围内"
 
@@ -155,8 +155,7 @@ def add_rule(user, *, effective_from: dt.date, employed: list, retired: list, fi
         fixed_monthly = dict(latest.fixed_monthly) if latest else {}
         fixed_monthly.update({k: str(v) for k, v in fixed.items()})
         rule = DuesRule.objects.create(
-            effective_from=effective_from, start=month_number(month_key(month_number(
-                effective_from.year * 100 + effective_from.month))),
+            effective_from=effective_from, start=month_number(effective_from.year * 100 + effective_from.month),
             employed_bands=bands(employed), retired_bands=bands(retired), fixed_monthly=fixed_monthly,
             backpay_max_months=backpay_max_months, arrears_months=latest.arrears_months if latest else 6,
             source=(source or "").strip()[:300], note=(note or "").strip()[:200], created_by=_actor(user))
