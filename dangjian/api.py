@@ -3,9 +3,9 @@ from rest_framework.routers import DefaultRouter
 
 from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.commendations.api import DecisionViewSet
+from dangjian.dues.api import BaseViewSet, MemberDuesViewSet, PaymentViewSet
 from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
 from dangjian.inspections.api import InspectionViewSet
-from dangjian.dues.api import BaseViewSet, MemberDuesViewSet, PaymentViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 from dangjian.rectification.api import ItemViewSet

@@ -250,11 +250,6 @@ def world(tree, personas, settings, tmp_path):
             # each branch member's payment of a month's dues
             "payment": tuple(factories.dues_paid(tree[m], [202302], today=day)[0].pk
                              for m in ("ma", "mb") if factories.dues_base(tree[m], since=dt.date(2023, 1, 1), today=day)),
-            # each unit's own rectification item for its branch
-            "item": tuple(item_services.open_item(None, org=tree[f"{o}1"], issuer=tree[o], title="党课记录不全",
-                                                  source="manual", deadline=dt.date(2023, 6, 30), opened_on=day,
-                                                  today=day).pk
-                          for o in ("a", "b")),
         },
     }
 

@@ -975,6 +975,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         # the duty lists, ratings read assessment results.
         from dangjian.assessment import demo as assessment_demo
         from dangjian.commendations import demo as commendations_demo
+        from dangjian.dues import demo as dues_demo
         from dangjian.duties import demo as duties_demo
         from dangjian.feedback import demo as feedback_demo
         from dangjian.inspections import demo as inspections_demo
@@ -1000,8 +1001,6 @@ def write_city(planner: _Planner, progress=None) -> dict:
         # Last of the sources, so its summary counts every item whatever opened it.
         step(0, "督查整改")
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
-        from dangjian.dues import demo as dues_demo
-
         step(0, "党费")
         extras["dues"] = dues_demo.build(planner.today, planner.seed)
         step(total, "完成")
