@@ -4,9 +4,10 @@ from rest_framework import serializers
 from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, LabelField
 from dangjian.core.people import display_name
 from dangjian.orgs.serializers import ScopedOrgCodeField
+from dangjian.rectification.models import Item
 
 from .checks import ISSUES_MAX, PLACE_MAX, TEXT_MAX
-from .models import Feedback, Visit, VisitKind
+from .models import Channel, Feedback, Visit, VisitKind
 
 
 class VisitSerializer(serializers.ModelSerializer):
@@ -68,3 +69,41 @@ class FeedbackSerializer(serializers.ModelSerializer):
 
     def get_overdue(self, obj) -> bool:
         return obj.is_overdue(timezone.localdate())
+
+
+class FeedbackWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
+    channel = CodeOrLabelChoiceField(label="来源渠道", choices=[(Channel.COMPLAINT.value, "投诉建议"),
+                                                                (Channel.MEMBER.value, "党员提出")],
+                                     default=Channel.COMPLAINT.value,
+                                     help_text="complaint 投诉建议（可匿名）或 member 党员提出（党员本人）")
+    org = serializers.CharField(label="涉及的党组织", max_length=32,
+                                help_text="组织代码：您所在的党组织、其上级党组织、机关工委，或您可查看的党组织")
+    text = serializers.CharField(label="内容", max_length=TEXT_MAX)
+    anonymous = serializers.BooleanField(label="匿名", default=False,
+                                         help_text="仅投诉建议：不记录您的任何信息，答复凭返回的查询码查看")
+
+
+class SubmittedSerializer(FeedbackSerializer):
+    code = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                 help_text="匿名投诉的查询码：只在这一次返回，请提出人妥善保存；其他为 null")
+
+    class Meta(FeedbackSerializer.Meta):
+        fields = [*FeedbackSerializer.Meta.fields, "code"]
+        read_only_fields = fields
+
+
+class AnswerSerializer(ChineseSerializerMixin, serializers.Serializer):
+    answer = serializers.CharField(label="答复内容", max_length=TEXT_MAX)
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, help_text="读取意见建议时得到的 version")
+
+
+class TurnIntoItemSerializer(ChineseSerializerMixin, serializers.Serializer):
+    list = CodeOrLabelChoiceField(label="清单", choices=Item.List.choices, default=Item.List.PROBLEM.value)
+    title = serializers.CharField(label="事项", max_length=200, required=False, allow_blank=True, default="",
+                                  help_text="不填则取意见建议的第一句")
+    org = serializers.CharField(label="责任单位", max_length=32, required=False, allow_blank=True, default="",
+                                help_text="组织代码，须在您的管理范围内；不填则为涉及的党组织")
+    workdays = serializers.IntegerField(label="整改时限（工作日）", min_value=1, max_value=250, default=20)
+    description = serializers.CharField(label="具体内容及整改要求", max_length=10_000, required=False, allow_blank=True,
+                                        default="", help_text="不填则为意见建议的内容")
+    version = serializers.IntegerField(label="版本", required=False, min_value=1, help_text="读取意见建议时得到的 version")
