@@ -28,7 +28,7 @@ application = get_wsgi_application()
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 30
-# Per role: 30 examples of 16 operations run in 30-35 s on the project's 2-core machines.
+# Per role: 30 examples of 44 operations (1,320 requests) run in 20-25 s on the project's 2-core machines.
 TIME_LIMIT = 120
 
 
