@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "dangjian.feedback",
     "dangjian.duties",
     "dangjian.inspections",
+    "dangjian.development",
     "dangjian.commendations",
     "dangjian.dues",
     "dangjian.demo",
