@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from dangjian.activities.api import ActivityViewSet, ComplianceViewSet
 from dangjian.commendations.api import DecisionViewSet
+from dangjian.development.api import ApplicantViewSet
 from dangjian.dues.api import BaseViewSet, MemberDuesViewSet, PaymentViewSet
 from dangjian.feedback.api import FeedbackViewSet, VisitViewSet
 from dangjian.inspections.api import InspectionViewSet
@@ -23,3 +24,4 @@ router.register("items", ItemViewSet, basename="item")
 router.register("dues/bases", BaseViewSet, basename="dues-base")
 router.register("dues/payments", PaymentViewSet, basename="dues-payment")
 router.register("dues/members", MemberDuesViewSet, basename="dues-member")
+router.register("applicants", ApplicantViewSet, basename="applicant")

@@ -44,6 +44,7 @@ urlpatterns = [
     path("inspections/", include("dangjian.inspections.urls")),
     path("commendations/", include("dangjian.commendations.urls")),
     path("dues/", include("dangjian.dues.urls")),
+    path("development/", include("dangjian.development.urls")),
     path("items/", include("dangjian.rectification.urls")),
     path("feedback/", include("dangjian.feedback.urls")),
     path("calendar/", include("dangjian.core.urls")),

@@ -365,3 +365,82 @@ def dues_paid(member, months: list[int], amount=None, paid_on=None, today=TODAY)
     from dangjian.dues import services as dues_services
 
     return dues_services.record_payment(None, member, months=months, amount=amount, paid_on=paid_on, today=today)
+# ---- development (发展党员) ---------------------------------------------------------------------
+
+def applicant(org, name="赵小明", birth=dt.date(2000, 3, 1), applied_on=dt.date(2023, 1, 10), user=None,
+              today=dt.date(2030, 1, 1), **extra):
+    """An applicant registered through the service (the step 递交入党申请书 included)."""
+    from dangjian.development import services as development_services
+
+    n = next(_seq)
+    fields = dict(org=org, name=name, id_number=idcard.make("110102", birth, (n % 500) * 2 + 1),
+                  workplace="测试局", applied_on=applied_on, education="bachelor", phone=f"139{n:08d}", today=today)
+    fields.update(extra)
+    return development_services.register_applicant(user, **fields)
+
+
+def development_plan(applied_on: dt.date) -> list[tuple[str, dt.date, dict]]:
+    """Every step after the application on dates that keep every timeline rule: (code, day, fields)."""
+    def months(d, n):
+        from dangjian.development.rules import add_months
+        return add_months(d, n)
+
+    d = dt.timedelta
+    talk = applied_on + d(days=10)
+    recommend = months(applied_on, 2)
+    candidate = months(recommend, 12) + d(days=1)
+    pre = candidate + d(days=8)
+    meeting = pre + d(days=10)
+    approval = months(meeting, 1)
+    confirm = months(meeting, 12) + d(days=1)
+    return [
+        ("talk", talk, {"talker": "sponsor0"}),
+        ("recommend", recommend, {"decision": "yes"}),
+        ("activist_file", recommend + d(days=1), {}),
+        ("contacts", recommend + d(days=2), {"first_sponsor": "sponsor0", "second_sponsor": "sponsor1"}),
+        ("activist_review", months(recommend, 5), {}),
+        ("activist_review", months(recommend, 10), {}),
+        ("candidate", candidate, {"decision": "yes"}),
+        ("candidate_file", candidate + d(days=1), {}),
+        ("introducers", candidate + d(days=2), {"first_sponsor": "sponsor0", "second_sponsor": "sponsor1"}),
+        ("political_review", candidate + d(days=3), {"decision": "yes"}),
+        ("training", candidate + d(days=4), {"training_days": 3, "training_hours": 24}),
+        ("committee_review", candidate + d(days=6), {"decision": "yes"}),
+        ("pre_review", pre, {"decision": "yes"}),
+        ("volunteer_form", pre + d(days=2), {}),
+        ("branch_meeting", meeting, {"decision": "yes", "vote_expected": 9, "vote_present": 8, "vote_for": 8}),
+        ("committee_talk", meeting + d(days=7), {"talker": "sponsor1"}),
+        ("approval", approval, {"decision": "yes", "approver": "approver", "party_group_consulted": True}),
+        ("approval_file", approval + d(days=3), {}),
+        ("oath", approval + d(days=10), {}),
+        ("grouping", approval + d(days=11), {}),
+        ("probation_review", months(approval, 5), {}),
+        ("confirm_request", confirm - d(days=10), {}),
+        ("confirm_meeting", confirm, {"decision": "yes", "vote_expected": 9, "vote_present": 7, "vote_for": 7}),
+        ("confirm_approval", months(confirm, 1), {"decision": "yes", "approver": "approver",
+                                                  "party_group_consulted": True}),
+        ("archive", months(confirm, 1) + d(days=5), {}),
+    ]
+
+
+def develop(a, until: str, sponsors, approver, user=None, today=dt.date(2030, 1, 1), **changes):
+    """Record the steps of `development_plan` for applicant `a`, from where it stands up to and
+    including `until`; `changes` (code → fields) replaces a step's date or fields."""
+    from dangjian.development import services as development_services
+    from dangjian.development.checks import StepInput
+    from dangjian.development.models import Applicant
+
+    named = {"sponsor0": sponsors[0], "sponsor1": sponsors[1], "approver": approver}
+    done = list(a.steps.order_by("done_on", "id").values_list("code", flat=True))
+    plan = development_plan(a.applied_on)
+    if done[-1] == until:
+        return Applicant.objects.get(pk=a.pk)
+    for code, day, fields in plan[len(done) - 1:]:
+        over = dict(changes.get(code, {}))
+        day = over.pop("done_on", day)
+        values = {k: named.get(v, v) if isinstance(v, str) else v for k, v in {**fields, **over}.items()}
+        a = Applicant.objects.get(pk=a.pk)
+        development_services.record_step(user, a, StepInput(code=code, done_on=day, **values), today=today)
+        if code == until:
+            break
+    return Applicant.objects.get(pk=a.pk)

@@ -37,7 +37,7 @@ class Applicant(Versioned):
     class Status(models.TextChoices):
         ACTIVE = "active", "培养中"
         STOPPED = "stopped", "已终止"
-        DONE = "done", "已转正"
+        DONE = "done", "已完成"
 
     AUDIT_EXCLUDE = ("id_number_enc", "id_hash", "created_at")
     ENCRYPTED_FIELDS = {"id_number_enc": "id_hash"}

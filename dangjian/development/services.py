@@ -168,14 +168,16 @@ def _advance(user, applicant: Applicant, steps: list[DevelopmentStep]) -> None:
         member = Member.objects.get(pk=applicant.member_id)
         if meeting == YES:
             member_services.update_member(user, member, category=Category.FULL, confirmed_on=step.done_on)
-            applicant.status = Applicant.Status.DONE
-            note = "按期转为正式党员"
+            note = "转为正式党员"
         elif meeting == CANCEL:
             member_services.update_member(user, member, status=Member.Status.REMOVED)
             applicant.status = Applicant.Status.STOPPED
             note = "取消预备党员资格"
         elif meeting == EXTEND:
             note = "延长预备期"
+    if step.code == catalog.LAST.code:
+        applicant.status = Applicant.Status.DONE
+        note = "材料归档，发展程序完成"
     if versioning.save_changes(applicant, stored):
         audit.record(user, applicant, before, note=note)
 
