@@ -92,6 +92,9 @@ PK_BY_PREFIX = {
     "items/files/": "item_file",
     "api/items/": "item",
     "dues/payments/": "payment",
+    "development/": "applicant",
+    "development/documents/": "devstep",
+    "api/applicants/": "applicant",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members"}
@@ -241,6 +244,8 @@ def world(tree, personas, settings, tmp_path):
             "item": tuple(i.pk for i in items),
             # each item's evidence file, served through the item's scoping
             "item_file": tuple(f.pk for f in item_files),
+            # an applicant of each branch, the application form uploaded
+            **_applicants(tree, day),
             # a complaint about each branch, sent by that unit's officer (so unitb finds its own
             # in 我的意见建议), and a visit of each branch
             "feedback": tuple(factories.feedback(tree[f"{o}1"], user=personas[f"unit_admin_{o}"]).pk for o in "ab"),
@@ -252,6 +257,14 @@ def world(tree, personas, settings, tmp_path):
                              for m in ("ma", "mb") if factories.dues_base(tree[m], since=dt.date(2023, 1, 1), today=day)),
         },
     }
+
+
+def _applicants(tree, day) -> dict:
+    made = [factories.applicant(tree[o], name=f"申请人{o}", applied_on=day, today=day,
+                                document=SimpleUploadedFile("入党申请书.pdf", b"%PDF-1.4 letter", "application/pdf"))
+            for o in ("a1", "b1")]
+    return {"applicant": tuple(a.pk for a in made),
+            "devstep": tuple(a.steps.get(code="apply").pk for a in made)}
 
 
 def clients(user, url: str):

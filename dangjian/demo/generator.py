@@ -975,6 +975,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         # the duty lists, ratings read assessment results.
         from dangjian.assessment import demo as assessment_demo
         from dangjian.commendations import demo as commendations_demo
+        from dangjian.development import demo as development_demo
         from dangjian.dues import demo as dues_demo
         from dangjian.duties import demo as duties_demo
         from dangjian.feedback import demo as feedback_demo
@@ -1003,6 +1004,8 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["rectification"] = rectification_demo.build(planner.today, planner.seed)
         step(0, "党费")
         extras["dues"] = dues_demo.build(planner.today, planner.seed)
+        step(0, "发展党员")
+        extras["development"] = development_demo.build(planner.today, planner.seed, password=password)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}
