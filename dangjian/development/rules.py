@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .models import TimelineRule
-from .seed import ISSUED, rule_specs
+from .seed import PUBLISHED, rule_specs
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Rules:
         for r in sorted(rows, key=lambda r: (r.code, r.effective_from)):
             self._by_code.setdefault(r.code, []).append(r)
         for s in rule_specs():
-            self._by_code.setdefault(s["code"], [Rule(effective_from=ISSUED, **s)])
+            self._by_code.setdefault(s["code"], [Rule(effective_from=PUBLISHED, **s)])
         self._days = {c: [r.effective_from for r in rows] for c, rows in self._by_code.items()}
 
     def on(self, code: str, day: dt.date | None) -> Rule:

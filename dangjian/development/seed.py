@@ -1,6 +1,6 @@
 """The seeding of `TimelineRule` from the `development` section of dangjian/rules/defaults.yaml:
 after every `migrate`, a rule whose code has no row yet is added, in force from the day the
-regulation was issued; a rule staff changed (a later row) is left as it is."""
+regulation was published; a rule staff changed (a later row) is left as it is."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,7 @@ import datetime as dt
 from dangjian.core import defaults
 
 # 中共中央办公厅印发《中国共产党发展党员工作细则》 on 2014-05-28.
-ISSUED = dt.date(2014, 5, 28)
+PUBLISHED = dt.date(2014, 5, 28)
 REGULATION = "中国共产党发展党员工作细则"
 ORGANS = "中国共产党党和国家机关基层组织工作条例"
 
@@ -53,7 +53,7 @@ def seed_rules(using: str = "default") -> int:
     from .models import TimelineRule
 
     existing = set(TimelineRule.objects.using(using).values_list("code", flat=True))
-    new = [TimelineRule(effective_from=ISSUED, **s) for s in rule_specs() if s["code"] not in existing]
+    new = [TimelineRule(effective_from=PUBLISHED, **s) for s in rule_specs() if s["code"] not in existing]
     TimelineRule.objects.using(using).bulk_create(new)
     return len(new)
 
