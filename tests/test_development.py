@@ -557,6 +557,9 @@ def test_a_secretary_records_a_development_step_on_a_phone(transactional_db, liv
     page.goto(f"{live_server.url}/development/{a.pk}/progress/")
     assert "吴申请的入党进程" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.goto(f"{live_server.url}/development/")
+    assert page.is_visible("text=吴申请")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
 
 def test_json_of_the_api_names_steps(tree, personas, people):
