@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "dangjian.development",
     "dangjian.commendations",
     "dangjian.dues",
+    "dangjian.transfers",
     "dangjian.demo",
 ]
 

@@ -47,6 +47,7 @@ urlpatterns = [
     path("development/", include("dangjian.development.urls")),
     path("items/", include("dangjian.rectification.urls")),
     path("feedback/", include("dangjian.feedback.urls")),
+    path("transfers/", include("dangjian.transfers.urls")),
     path("calendar/", include("dangjian.core.urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

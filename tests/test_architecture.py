@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"activities"},
     {"rectification"},
     {"assessment"},
-    {"reviews", "ratings", "duties", "feedback", "inspections", "dues", "development"},
+    {"reviews", "ratings", "duties", "feedback", "inspections", "dues", "development", "transfers"},
     {"commendations"},
     {"exchange"},
     {"demo"},

@@ -983,6 +983,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         from dangjian.ratings import demo as ratings_demo
         from dangjian.rectification import demo as rectification_demo
         from dangjian.reviews import demo as reviews_demo
+        from dangjian.transfers import demo as transfers_demo
 
         # The duty lists come first: the assessment grades their completion (duty_completion),
         # and they name each unit's 党组书记 (from the leading cadres' 职务), who reports at the
@@ -1006,6 +1007,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["dues"] = dues_demo.build(planner.today, planner.seed)
         step(0, "发展党员")
         extras["development"] = development_demo.build(planner.today, planner.seed, password=password)
+        extras["transfers"] = transfers_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()
     return {**summary(planner, counts), "life": life_counts, **extras}

@@ -58,6 +58,10 @@ class Member(TopOrgOwned, Versioned):
         TRANSFERRED_OUT = "transferred_out", "已转出"
         DECEASED = "deceased", "已去世"
         REMOVED = "removed", "已出党"
+        SUSPENDED = "suspended", "停止党籍"
+
+    # Off the roll for good: the organization's membership row is closed on the day.
+    LEFT = (Status.TRANSFERRED_OUT, Status.DECEASED, Status.REMOVED)
 
     AUDIT_EXCLUDE = ("id_number_enc", "id_hash", "name_pinyin", "name_initials", "updated_at", "created_at")
     ENCRYPTED_FIELDS = {"id_number_enc": "id_hash"}  # core.keycheck, rotate-key

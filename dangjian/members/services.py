@@ -109,3 +109,38 @@ def transfer_member(user, member: Member, to_org, on: dt.date, reason: str = "�
         if not org_services.keeps_seat(seat.org.path, to_org.path):
             org_services.vacate_seat(user, seat, on)
     return member
+
+
+@transaction.atomic
+def change_standing(user, member: Member, on: dt.date, reason: str, *, status: str | None = None,
+                    is_mobile: bool | None = None, version: int | None = None) -> Member:
+    """A dated decision about a member's standing, taken by people elsewhere (a branch meeting,
+    an approving organization) and recorded here: `status` (在册, 停止党籍, 已转出, 已去世, 已出党)
+    and/or `is_mobile` (流动党员). Leaving the roll (转出, 去世, 出党) closes the open membership
+    row on `on` and gives up the member's committee seats; 停止党籍 keeps the row (the branch
+    still keeps the member's relation until restoration or removal). `version` as in
+    `transfer_member`."""
+    if status is not None and status not in Member.Status.values:
+        raise MemberError(f"状态“{status}”不在可选范围内")
+    versioning.claim(member, version)
+    if member.status in Member.LEFT:
+        raise MemberError(f"“{member.name}”已{member.get_status_display().removeprefix('已')}，不能再变更状态")
+    before = audit.snapshot(member)
+    stored = versioning.stored_values(member)
+    if status is not None:
+        member.status = status
+    if is_mobile is not None:
+        member.is_mobile = is_mobile
+    if status in Member.LEFT:
+        open_row = member.memberships.filter(ended_on__isnull=True).first()
+        if open_row is not None:
+            if on < open_row.started_on:
+                raise MemberError(f"日期不能早于在当前组织的起始日期（{open_row.started_on:%Y-%m-%d}）")
+            open_row.ended_on = on
+            open_row.save(update_fields=["ended_on"])
+        for seat in CommitteeSeat.objects.filter(is_active=True, holder=member).select_related("org"):
+            org_services.vacate_seat(user, seat, on)
+    versioning.save_changes(member, stored, always=["updated_at"])
+    audit.record(user, member, before, note=reason)
+    departments.touch([member.org.path])
+    return member
