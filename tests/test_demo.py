@@ -218,9 +218,12 @@ def test_build_small_city_is_consistent():
     # every row written by COPY carries the top-level org its path names (the sharding column)
     from dangjian.orgs.queries import top_org_mismatches
     assert top_org_mismatches() == {}
-    # exactly one open membership per member, matching member.org
+    # exactly one open membership per member still on the roll (a member whose letter to outside
+    # came back with its receipt has left it), matching member.org
     open_rows = Membership.objects.filter(ended_on__isnull=True)
-    assert open_rows.count() == 300
+    assert open_rows.count() == 300 - Member.objects.filter(status__in=Member.LEFT).count()
+    assert open_rows.values("member").distinct().count() == open_rows.count()
+    assert not Member.objects.filter(status__in=Member.LEFT, memberships__ended_on__isnull=True).exists()
     assert not open_rows.exclude(org_id=F("member__org_id")).exists()
     assert Membership.objects.filter(ended_on__isnull=False).exists()
     # 身份证号 decrypt to valid numbers whose hash and mask match

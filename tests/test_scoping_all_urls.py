@@ -43,6 +43,7 @@ from dangjian.ratings import services as ratings_services
 from dangjian.rectification import services as item_services
 from dangjian.rectification.models import ItemFile
 from dangjian.reviews import services as review_services
+from dangjian.transfers import services as transfer_services
 from tests import factories
 
 # What must never reach unitb: names and codes of the other subtree. (Not the bare code
@@ -95,9 +96,11 @@ PK_BY_PREFIX = {
     "development/": "applicant",
     "development/documents/": "devstep",
     "api/applicants/": "applicant",
+    "transfers/": "transfer",
+    "api/transfers/": "transfer",
 }
 # Arguments that name no object: fixed values.
-PLAIN_ARGS = {"kind": "members"}
+PLAIN_ARGS = {"kind": "members", "step": "accept", "action": "lost"}
 # Objects of no subtree: the working committee's frequency rules bind the whole tree. Every
 # user reads them through the views named here; every other URL naming one (the change form)
 # is the working committee's own and must answer unitb 404, while its "own" check is made as
@@ -255,6 +258,10 @@ def world(tree, personas, settings, tmp_path):
             # each branch member's payment of a month's dues
             "payment": tuple(factories.dues_paid(tree[m], [202302], today=day)[0].pk
                              for m in ("ma", "mb") if factories.dues_base(tree[m], since=dt.date(2023, 1, 1), today=day)),
+            # each unit's own letter, from its branch to a new branch of the same unit
+            "transfer": tuple(transfer_services.issue(None, member=tree[m], to_org=factories.org(tree[o], code=f"{o.upper()}X9"),
+                                                      letter_number="转字〔2023〕1号", issued_on=day).pk
+                              for o, m in (("a", "ma"), ("b", "mb"))),
         },
     }
 

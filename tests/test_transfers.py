@@ -384,8 +384,12 @@ def test_mobile_member_death_and_removal(tree, personas):
                              host_org_name="深圳某街道流动党员党支部")
     ma.refresh_from_db()
     assert ma.is_mobile
-    rows = list(queries.standing_rows(user, "mobile", today=TODAY))
-    assert [r.member for r in rows] == [ma] and queries.away_long(rows[0], TODAY)
+    flagged = factories.member(tree["a1"], name="孙八", is_mobile=True)  # marked on the record only
+    assert list(queries.mobile_members(user)) == [flagged, ma]
+    records = queries.mobile_records([flagged, ma])
+    assert list(records) == [ma.pk] and queries.away_long(records[ma.pk], TODAY)
+    page = factories.login(user).get(reverse("transfers:standing") + "?show=mobile").content.decode()
+    assert "广东省深圳市" in page and "孙八" in page and "未登记外出情况" in page
     with pytest.raises(TransferError):
         services.register_mobile(user, ma, away_since=TODAY, place="上海", contact="1")
     services.end_mobile(user, ma, on=TODAY)

@@ -1007,6 +1007,7 @@ def write_city(planner: _Planner, progress=None) -> dict:
         extras["dues"] = dues_demo.build(planner.today, planner.seed)
         step(0, "发展党员")
         extras["development"] = development_demo.build(planner.today, planner.seed, password=password)
+        step(0, "组织关系转接")
         extras["transfers"] = transfers_demo.build(planner.today, planner.seed)
         step(total, "完成")
     _analyze()

@@ -1,10 +1,10 @@
 """The demo city's transfers and standing, made through the services from the city's own roll:
 letters in flight inside the tree (one pending, one accepted, one returned), letters to outside
-(one waiting for its receipt, one overdue, one whose receipt came back), a member arriving from
-outside, one bulk transfer (the smallest branch of a unit moved into a sibling), mobile members,
+(one waiting for its receipt, one overdue, one whose receipt came back), one bulk transfer (the smallest branch of a unit moved into a sibling), mobile members,
 one member lost for eight months (listed for consideration, nothing decided) and one whose
 suspension the branch meeting decided and the unit approved. Members are drawn at random with
-the seed: with other data other members are named."""
+the seed: with other data other members are named. Nobody arrives from outside: the city keeps the
+number of members it was asked for."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +13,7 @@ import random
 from django.db.models import Count, Q
 
 from dangjian.accounts.models import RoleAssignment
-from dangjian.core import idcard, periods
+from dangjian.core import periods
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeSeat, Organization, OrgKind
 
@@ -34,8 +34,12 @@ def build(today: dt.date, seed: int = 7) -> dict:
     rng = random.Random(seed * 31 + 5)
     staff = _staff()
     seated = set(CommitteeSeat.objects.filter(is_active=True, holder__isnull=False).values_list("holder_id", flat=True))
+    # Members in their branch for over a year: every date below falls inside their membership.
+    settled = today - dt.timedelta(days=400)
     pool = [m for m in Member.objects.filter(status=Member.Status.ACTIVE, org__kind=OrgKind.BRANCH,
-                                             org__status=Organization.Status.ACTIVE, is_mobile=False)
+                                             org__status=Organization.Status.ACTIVE, is_mobile=False,
+                                             memberships__ended_on__isnull=True,
+                                             memberships__started_on__lte=settled)
             .select_related("org").order_by("id")[:4000] if m.pk not in seated]
     branches = list(Organization.objects.active().filter(kind=OrgKind.BRANCH).order_by("path"))
     if len(pool) < 20 or len(branches) < 4:
@@ -51,6 +55,11 @@ def build(today: dt.date, seed: int = 7) -> dict:
                 out.append(m)
         return out
 
+    def nearby(m):
+        """A branch of the member's own unit: a move there keeps their workplace."""
+        same = [b for b in branches if b.pk != m.org_id and b.path[:18] == m.org.path[:18]]
+        return rng.choice(same) if same else None
+
     def elsewhere(m):
         others = [b for b in branches if b.pk != m.org_id and b.path[:18] != m.org.path[:18]]
         return rng.choice(others or [b for b in branches if b.pk != m.org_id])
@@ -58,13 +67,17 @@ def build(today: dt.date, seed: int = 7) -> dict:
     year = today.year
     seq = iter(range(1, 1000))
     letter = lambda: f"转字〔{year}〕{next(seq):03d}号"  # noqa: E731
-    counts = {"internal": 0, "out": 0, "in": 0, "overdue": 0}
+    counts = {"internal": 0, "out": 0, "overdue": 0}
 
-    # Inside the tree: one pending, one accepted, one returned.
+    # Inside the tree: one pending (to another unit), one accepted (inside the member's unit, whose
+    # workplace stays the same), one returned.
     for m, fate in zip(take(3), ("pending", "accepted", "returned")):
         issued = today - dt.timedelta(days=rng.randint(10, 40))
-        t = services.issue(staff, member=m, to_org=elsewhere(m), letter_number=letter(), issued_on=issued,
-                           reason="工作调动", today=today)
+        to = (nearby(m) if fate == "accepted" else None) or elsewhere(m)
+        if fate == "accepted" and to.path[:18] != m.org.path[:18]:
+            fate = "pending"  # no other branch in the unit: left in transit
+        t = services.issue(staff, member=m, to_org=to, letter_number=letter(), issued_on=issued,
+                           reason="工作调动" if fate != "accepted" else "党支部调整", today=today)
         if fate == "accepted":
             services.accept(staff, t, on=issued + dt.timedelta(days=5), today=today)
         elif fate == "returned":
@@ -81,21 +94,6 @@ def build(today: dt.date, seed: int = 7) -> dict:
         elif t.valid_until < today:
             counts["overdue"] += 1
         counts["out"] += 1
-    # From outside: a member arriving with their letter.
-    target = rng.choice(branches)
-    arrived = today - dt.timedelta(days=15)
-    birth = dt.date(1990, 3, 14)
-    number = idcard.make("110105", birth, 700 + rng.randint(0, 99) * 2 + 1)
-    if not Member.objects.by_id_number(number).exists():
-        services.receive_from_outside(
-            staff, org=target, outside_org="中共某某市交通运输局机关委员会", outside_region="某某省某某市",
-            letter_number=f"某组转〔{year}〕17号", issued_on=arrived - dt.timedelta(days=6), valid_until=None,
-            arrived_on=arrived, today=today,
-            member_fields=dict(name="顾晨阳", gender="male", ethnicity="汉族", birth_date=birth, id_number=number,
-                               education="master", phone="13900001717", category="full",
-                               joined_on=dt.date(2014, 6, 1), confirmed_on=dt.date(2015, 6, 1),
-                               workplace=target.unit.name if target.unit_id else "市直机关", post="科员"))
-        counts["in"] += 1
     # Bulk: the smallest branch of a unit with several branches moves into a sibling.
     sizes = (Organization.objects.active().filter(kind=OrgKind.BRANCH)
              .annotate(n=Count("members", filter=Q(members__status=Member.Status.ACTIVE))).filter(n__gt=0)
@@ -132,6 +130,6 @@ def build(today: dt.date, seed: int = 7) -> dict:
         services.suspend(staff, suspended, meeting_on=meeting, approver=approver,
                          approved_on=meeting + dt.timedelta(days=10), document=f"{approver.name}〔{year}〕停字1号",
                          note="支部党员大会讨论通过", today=today)
-    return {"internal": counts["internal"], "out": counts["out"], "in": counts["in"], "overdue": counts["overdue"],
+    return {"internal": counts["internal"], "out": counts["out"], "overdue": counts["overdue"],
             "bulk": bulk.count if bulk else 0, "mobile": mobile, "lost": 1, "suspended": 1 if approver else 0,
             "message": ""}

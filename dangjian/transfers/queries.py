@@ -90,13 +90,28 @@ def standing_of(user, member: Member) -> list[Standing]:
                 .select_related("org", "host_org", "approver", "created_by__member").order_by("id"))
 
 
+def mobile_members(user, *, root: Organization | None = None, q: str = ""):
+    """The members on the roll marked 流动党员 (by a registration here, or on their record)."""
+    qs = Member.objects.visible_to(user).filter(is_mobile=True, status=Member.Status.ACTIVE).select_related("org")
+    if root is not None:
+        qs = qs.filter(org__path__startswith=root.path)
+    if q.strip():
+        qs = qs.filter(search_q(q, anywhere=True))
+    return qs.order_by("org__path", "name", "id")
+
+
+def mobile_records(members) -> dict[int, Standing]:
+    """The open 流动 registration of each of `members`, one query."""
+    rows = (Standing.objects.filter(member__in=list(members), kind=Standing.Kind.MOBILE, closed_on__isnull=True)
+            .select_related("host_org").order_by("id"))
+    return {s.member_id: s for s in rows}
+
+
 def standing_rows(user, show: str, *, root: Organization | None = None, q: str = "", today: dt.date | None = None):
-    """The members of one list (SHOWS), each with the open record that puts them there."""
+    """The open records putting members on one list (SHOWS other than "mobile")."""
     today = today or dt.date.today()
     qs = Standing.objects.visible_to(user).select_related("member", "member__org", "host_org", "approver")
-    if show == "mobile":
-        qs = qs.filter(kind=Standing.Kind.MOBILE, closed_on__isnull=True, member__status=Member.Status.ACTIVE)
-    elif show in ("lost", "eligible"):
+    if show in ("lost", "eligible"):
         qs = qs.filter(kind=Standing.Kind.LOST, closed_on__isnull=True, member__status=Member.Status.ACTIVE)
         if show == "eligible":
             months = checks.rules().lost_contact_months_to_suspend

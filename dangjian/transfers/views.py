@@ -290,17 +290,33 @@ def standing_list(request):
     p = _Params(request)
     root, missing = _root(user, p)
     today = timezone.localdate()
-    qs = queries.standing_rows(user, p.show, root=root, q=p.q, today=today)
+    if p.show == "mobile":
+        qs = queries.mobile_members(user, root=root, q=p.q)
+    else:
+        qs = queries.standing_rows(user, p.show, root=root, q=p.q, today=today)
     if missing:
         qs = qs.none()
     page_obj, qs_base = paginate(request, qs)
-    for row in page_obj.object_list:
-        row.away_long = p.show == "mobile" and queries.away_long(row, today)
+    if p.show == "mobile":
+        records = queries.mobile_records(page_obj.object_list)
+        rows = [_Row(m, records.get(m.pk)) for m in page_obj.object_list]
+        for r in rows:
+            r.away_long = r.record is not None and queries.away_long(r.record, today)
+    else:
+        rows = [_Row(s.member, s) for s in page_obj.object_list]
     return render(request, "transfers/standing.html", {
         "p": p, "page_obj": page_obj, "qs_base": qs_base, "shows": queries.SHOWS, "tab": "standing",
-        "show_label": queries.SHOWS[p.show],
+        "show_label": queries.SHOWS[p.show], "rows": rows,
         "filter_form": OrgFilterForm(request.GET, Organization.objects.visible_to(user), auto_id="standing-%s"),
         "rules": checks.rules()})
+
+
+class _Row:
+    """A member on a standing list and the record putting them there (None: marked 流动党员 on
+    their record without a registration here)."""
+
+    def __init__(self, member, record):
+        self.member, self.record, self.away_long = member, record, False
 
 
 def standing(request, member_pk, action):
