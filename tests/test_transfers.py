@@ -427,3 +427,27 @@ def test_pages_render_and_the_command_prints_json(tree, personas):
     with pytest.raises(CommandError) as exc:
         factories.cli("transfers", "--status", "nonsense")
     assert exc.value.returncode == 2 and "--status" in str(exc.value)
+
+
+def test_a_large_bulk_transfer_runs_as_a_job_with_its_outcome_on_its_page(tree, personas, monkeypatch):
+    from dangjian.transfers import tasks
+
+    monkeypatch.setattr(tasks, "INLINE_MEMBERS", 2)
+    old = factories.branch_with(tree["a"], full=4, code="CZ08")
+    new = factories.branch_with(tree["a"], full=1, code="CZ09")
+    client = factories.login(personas["unit_admin_a"])
+    busy = old.people[3]
+    t = _issue(busy, tree["a1"])
+    form = {"from_org": "CZ08", "to_org": "CZ09", "moved_on": TODAY.isoformat(), "reason": "处室合并"}
+    r = client.post(reverse("transfers:bulk"), form)
+    assert r.status_code == 302 and "/bulk/jobs/" in r.url
+    page = client.get(r.url).content.decode()
+    assert "本次未转接任何人" in page and busy.name in page
+    assert Member.objects.filter(org=old, status="active").count() == 4
+    # Nobody else sees the job's page.
+    assert factories.login(personas["wc_admin"]).get(r.url).status_code == 404
+    services.withdraw(None, t, on=TODAY)
+    r = client.post(reverse("transfers:bulk"), form)
+    page = client.get(r.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "已将" in page and "4 名党员" in page
+    assert Member.objects.filter(org=new, status="active").count() == 5

@@ -8,6 +8,7 @@ urlpatterns = [
     path("export.xlsx", views.export, name="export"),
     path("arrive/", views.arrive, name="arrive"),
     path("bulk/", views.bulk, name="bulk"),
+    path("bulk/jobs/<int:job_pk>/", views.bulk_job, name="bulk-job"),
     path("standing/", views.standing_list, name="standing"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/<slug:step>/", views.step, name="step"),

@@ -17,17 +17,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from dangjian.core import audit, xlsx
+from dangjian.core import audit, jobs, xlsx
 from dangjian.core import history as history_rows
+from dangjian.core.models import Job
 from dangjian.core.scoping import can, can_anywhere, get_visible_or_404, require
 from dangjian.core.versioning import StaleVersion
-from dangjian.core.views import QueryParams, paginate
+from dangjian.core.views import QueryParams, is_htmx, paginate
 from dangjian.members.forms import MemberForm
 from dangjian.members.models import Category, Member
 from dangjian.orgs.fields import OrgFilterForm
 from dangjian.orgs.models import Organization
 
-from . import checks, queries, services
+from . import checks, queries, services, tasks
 from .checks import TransferError
 from .forms import (
     ACTIONS,
@@ -267,6 +268,11 @@ def bulk(request):
     problems = []
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        if d["from_org"].members.filter(status="active").count() > tasks.INLINE_MEMBERS:
+            job = jobs.start(tasks.KIND, user, tasks.run_bulk, user.pk, d["from_org"].pk, d["to_org"].pk,
+                             d["moved_on"].isoformat(), d["reason"],
+                             known={"from": d["from_org"].name, "to": d["to_org"].name})
+            return redirect("transfers:bulk-job", job.pk)
         try:
             batch = services.bulk_transfer(user, from_org=d["from_org"], to_org=d["to_org"], member_ids=None,
                                            moved_on=d["moved_on"], reason=d["reason"])
@@ -279,6 +285,19 @@ def bulk(request):
             messages.success(request, f"已将{batch.from_org.name}的 {batch.count} 名党员转入{batch.to_org.name}。")
             return redirect(f"{reverse('transfers:index')}?org={batch.to_org.code}&direction=in")
     return render(request, "transfers/bulk.html", {"form": form, "problems": problems, "tab": "bulk"})
+
+
+@require_GET
+def bulk_job(request, job_pk):
+    """The progress and outcome of a large bulk transfer, to the one who asked for it."""
+    job = Job.objects.filter(pk=job_pk, kind=tasks.KIND, user=request.user).first() if request.user.pk else None
+    if job is None:
+        raise Http404
+    job = jobs.alive(job)
+    ctx = {"job": job, "finished": job.status in ("done", "failed"), "result": job.result or {}, "tab": "bulk"}
+    if is_htmx(request):
+        return render(request, "transfers/_bulk_job.html", ctx)
+    return render(request, "transfers/bulk_job.html", ctx)
 
 
 # ---- standing --------------------------------------------------------------------------------------
