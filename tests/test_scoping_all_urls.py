@@ -61,6 +61,7 @@ OBJECT_ARGS = {
     "seat_pk": "seat", "seat_id": "seat",
     "term_pk": "term", "term_id": "term",
     "job_pk": "job", "job_id": "job",
+    "bulk_job_pk": "bulk_job",
 }
 # "pk" by the longest matching URL prefix.
 PK_BY_PREFIX = {
@@ -258,6 +259,10 @@ def world(tree, personas, settings, tmp_path):
             # each branch member's payment of a month's dues
             "payment": tuple(factories.dues_paid(tree[m], [202302], today=day)[0].pk
                              for m in ("ma", "mb") if factories.dues_base(tree[m], since=dt.date(2023, 1, 1), today=day)),
+            # each unit's officer's own bulk transfer job
+            "bulk_job": tuple(Job.objects.create(kind="transfers-bulk", status="done", user=personas[u],
+                                                 result={"ok": True, "summary": "已转接"}).pk
+                              for u in ("unit_admin_a", "unit_admin_b")),
             # each unit's own letter, from its branch to a new branch of the same unit
             "transfer": tuple(transfer_services.issue(None, member=tree[m], to_org=factories.org(tree[o], code=f"{o.upper()}X9"),
                                                       letter_number="转字〔2023〕1号", issued_on=day).pk

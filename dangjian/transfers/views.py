@@ -288,9 +288,9 @@ def bulk(request):
 
 
 @require_GET
-def bulk_job(request, job_pk):
+def bulk_job(request, bulk_job_pk):
     """The progress and outcome of a large bulk transfer, to the one who asked for it."""
-    job = Job.objects.filter(pk=job_pk, kind=tasks.KIND, user=request.user).first() if request.user.pk else None
+    job = Job.objects.filter(pk=bulk_job_pk, kind=tasks.KIND, user=request.user).first() if request.user.pk else None
     if job is None:
         raise Http404
     job = jobs.alive(job)
