@@ -244,6 +244,13 @@ def test_a_member_arriving_from_outside_is_registered_with_the_letter(tree, pers
     assert (t.kind, t.status, t.to_org, t.closed_on) == ("in", "accepted", tree["a1"], TODAY - 2 * DAY)
     row = Membership.objects.get(member=t.member)
     assert row.started_on == TODAY - 2 * DAY and "外转8号" in row.reason
+    # No step applies to a recorded arrival: each is refused in Chinese, never a server error.
+    client = factories.login(personas["wc_admin"])
+    for step in ("accept", "return", "withdraw", "receipt"):
+        r = client.post(reverse("transfers:step", args=[t.pk, step]),
+                        {f"{step}-on": TODAY.isoformat(), f"{step}-version": t.version, f"{step}-reason": "x"})
+        assert r.status_code == 400, step
+    assert client.post(reverse("transfers:step", args=[t.pk, "nonsense"])).status_code == 404
 
 
 def test_bulk_transfer_is_all_or_nothing_with_a_message_per_member(tree, personas):
@@ -451,3 +458,21 @@ def test_a_large_bulk_transfer_runs_as_a_job_with_its_outcome_on_its_page(tree, 
     page = client.get(r.url, HTTP_HX_REQUEST="true").content.decode()
     assert "已将" in page and "4 名党员" in page
     assert Member.objects.filter(org=new, status="active").count() == 5
+
+
+def test_pages_fit_a_phone(transactional_db, live_server, personas, tree, browser_page):
+    """At 390 px the lists, a letter with its forms, the forms and the member page scroll no wider."""
+    t = _issue(tree["ma"], tree["b1"], days_ago=100, valid_days=30)
+    services.register_lost(None, tree["mb"], lost_since=TODAY - 300 * DAY, efforts="多次电话联系未果，上门走访未见本人")
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "wcadmin")
+    for url in (reverse("transfers:index"), reverse("transfers:detail", args=[t.pk]),
+                reverse("transfers:standing") + "?show=eligible", reverse("transfers:bulk"),
+                reverse("transfers:arrive"), reverse("transfers:issue", args=[tree["mb"].pk]),
+                reverse("transfers:standing-form", args=[tree["mb"].pk, "suspend"]),
+                reverse("members:detail", args=[tree["ma"].pk])):
+        page.goto(live_server.url + url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (url, width)
+    assert "开具介绍信" in page.content()

@@ -161,6 +161,8 @@ def withdraw(user, transfer: Transfer, *, on: dt.date, version: int | None = Non
              today: dt.date | None = None) -> Transfer:
     """撤回: the sending side takes back a letter not yet used."""
     today = today or timezone.localdate()
+    if transfer.from_org_id is None:
+        raise TransferError(None, "从系统外转入的记录没有可撤回的介绍信")
     _may_edit(user, transfer.from_org, None, "转出党组织")
     with transaction.atomic():
         _claim_open(transfer, version)
