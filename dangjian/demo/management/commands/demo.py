@@ -109,11 +109,11 @@ class Command(BaseCommand):
                   if "total" in r.get("rectification", {}) else []),
                 *([("党费交纳记录（补交；连续6月未交）", f"{r['dues']['payments']}（{r['dues']['backpay']}；"
                    f"{r['dues']['lapsing']} 人）")] if "dues" in r else []),
-                *([("组织关系转接（系统内、转出系统外、其中逾期，整建制转接人数）",
-                    f"{r['transfers']['internal']}、{r['transfers']['out']}、{r['transfers']['overdue']}，"
-                    f"{r['transfers']['bulk']}"),
-                   ("流动党员、失联党员、停止党籍", f"{r['transfers']['mobile']}、{r['transfers']['lost']}、"
-                                                  f"{r['transfers']['suspended']}")]
+                *([("组织关系转接（系统内、系统外、逾期）",
+                    f"{r['transfers']['internal']}、{r['transfers']['out']}、{r['transfers']['overdue']}"),
+                   ("整建制转接（人）", r["transfers"]["bulk"]),
+                   ("流动党员、失联、停止党籍", f"{r['transfers']['mobile']}、{r['transfers']['lost']}、"
+                                              f"{r['transfers']['suspended']}")]
                   if "internal" in r.get("transfers", {}) else []),
             ]),
             "",
