@@ -20,7 +20,7 @@ from dangjian.core import periods
 from dangjian.orgs.models import Organization, OrgKind
 
 from . import queries, services
-from .models import Item
+from .models import Item, ItemEvent
 from .services import ItemError
 
 FAILURES_AT_MOST = 60
@@ -50,8 +50,9 @@ def _day(rng: random.Random, start: dt.date, low: int, high: int, today: dt.date
     return min(today, start + dt.timedelta(days=rng.randint(low, high)))
 
 
-# The steps items stop at, dealt in shuffled rounds so that every round of six holds each one.
-STEPS = ("pending", "rectifying", "closing", "returned", "closed", "closed_late")
+# The steps items stop at, dealt in shuffled rounds so that every round of twelve holds each one,
+# and most of a round is closed, as most of a year's items are.
+STEPS = ("pending", "rectifying", "closing", "returned", *["closed"] * 6, "closed_late", "closed_late")
 
 
 def _steps(rng: random.Random):
@@ -88,6 +89,37 @@ def _progress(rng: random.Random, item: Item, forward, staff, today: dt.date, st
         return step
     services.close(staff, item, verification="经核查，整改措施已落实，佐证材料齐全，同意销号。", on=day, today=today)
     return step
+
+
+def _aged_step(rng: random.Random, item: Item, today: dt.date) -> str:
+    """A step for an item another part of the demo opened and left untouched, drawn by its age:
+    long past its deadline most are closed (some late), a few still open and overdue; an item
+    still within its time limit is mostly being worked on."""
+    late = (today - item.deadline).days
+    if late > 30:
+        weights = {"closed": 6, "closed_late": 3, "rectifying": 1, "returned": 1, "pending": 0.5}
+    elif late > 0:
+        weights = {"closed": 2, "closed_late": 3, "closing": 2, "rectifying": 2, "pending": 1}
+    else:
+        weights = {"pending": 3, "rectifying": 3, "closing": 2, "closed": 2}
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+# The sources whose items the demo works here; the others' parts move their own (samples.follow).
+WORKED_HERE = (Item.Source.INSPECTION, Item.Source.FEEDBACK)
+
+
+def _work_others(rng: random.Random, staff, editors, today: dt.date, reached: dict) -> None:
+    """Move the items of WORKED_HERE still as opened, through the services (a feedback follows
+    its item's close-out through the item_changed signal)."""
+    untouched = (Item.objects.filter(source__in=WORKED_HERE, status=Item.Status.PENDING)
+                 .exclude(events__kind__in=[k for k in ItemEvent.Kind.values if k != ItemEvent.Kind.OPEN])
+                 .select_related("org", "issuer").order_by("id"))
+    for item in untouched:
+        forward = _forward_user(item.org, staff, editors)
+        closer = next((u for path, u in editors if item.issuer.path.startswith(path)), staff)
+        step = _progress(rng, item, forward, closer, today, _aged_step(rng, item, today))
+        reached[step] = reached.get(step, 0) + 1
 
 
 def _failures(rng: random.Random, today: dt.date) -> list[ComplianceRow]:
@@ -143,6 +175,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
             continue
         step = _progress(rng, item, _forward_user(unit, staff, editors), staff, today, next(steps))
         reached[step] = reached.get(step, 0) + 1
+    _work_others(rng, staff, editors, today, reached)
     # The figures over every item in the city, whatever source opened it.
     return {"opened": count, "steps": reached, "refused_no_calendar": refused,
             **queries.counts(Item.objects.all(), today)}
