@@ -80,3 +80,18 @@ def test_old_withdrawals_are_relabelled(tree):
     old.refresh_from_db()
     gone.refresh_from_db()
     assert (old.action, old.note) == ("withdraw", "") and gone.action == "delete"
+
+
+def test_every_page_title_is_plain_text():
+    """A page's <title> is words only: a block left open would pour the page's markup into the
+    title bar (and nothing else would notice)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "dangjian"
+    title = re.compile(r"{% block title %}(.*?){% endblock %}", re.S)
+    bad = []
+    for path in root.rglob("*.html"):
+        for m in title.finditer(path.read_text(encoding="utf-8")):
+            if "<" in m.group(1) or "\n" in m.group(1):
+                bad.append(f"{path.relative_to(root)}: {m.group(1)[:60]!r}")
+    assert not bad, bad
