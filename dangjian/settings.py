@@ -300,6 +300,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrgStatusEnum": "dangjian.orgs.models.Organization.Status",
         "MemberStatusEnum": "dangjian.members.models.Member.Status",
+        "MemberCategoryEnum": "dangjian.members.models.Category",
+        "OrgKindEnum": "dangjian.orgs.models.OrgKind",
+        "ItemStatusEnum": "dangjian.rectification.models.Item.Status",
+        "ItemSourceEnum": "dangjian.rectification.models.Item.Source",
+        "FeedbackStatusEnum": "dangjian.feedback.models.Feedback.Status",
+        "FeedbackChannelEnum": "dangjian.feedback.models.Channel",
+        "VisitKindEnum": "dangjian.feedback.models.VisitKind",
+        "InspectionKindEnum": "dangjian.inspections.models.Kind",
     },
 }
 

@@ -188,6 +188,8 @@ def _member_page(request, member, *, mine: bool, base_form=None, pay_form=None, 
            "now": now, "editable": editable, "today": today,
            "lapse": rates.in_force(today, versions).arrears_months,
            "backpay_limit": rates.in_force(today, versions).backpay_max_months}
+    # A member reads the branch's statement once it is published: the link is shown then only.
+    ctx["statement_published"] = mine and queries.published(member.org, year) is not None
     if editable:
         ctx["base_form"] = base_form or BaseForm(initial={"effective_from": f"{today:%Y-%m}"})
         ctx["pay_form"] = pay_form or PaymentForm(today=today, initial={"months": f"{today:%Y-%m}", "paid_on": today,

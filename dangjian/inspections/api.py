@@ -40,8 +40,8 @@ from .serializers import (
     ItemsWriteSerializer,
     PlanWriteSerializer,
     TargetsWriteSerializer,
+    TargetVisitSerializer,
     VersionSerializer,
-    VisitWriteSerializer,
 )
 
 YEAR = OpenApiParameter("year", int, description="年度，如 2026")
@@ -217,12 +217,12 @@ class InspectionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
             raise field_errors([("target", f"督查对象：“{str(ref)[:40]}”不是本次督查的对象")])
         return found
 
-    @extend_schema(summary="记录督查走访", request=VisitWriteSerializer, responses=WRITE_RESPONSES,
+    @extend_schema(summary="记录督查走访", request=TargetVisitSerializer, responses=WRITE_RESPONSES,
                    description="督查组成员和组织单位一方；记录后，四不两直督查的督查对象一方才能看到本计划和本单位的督查发现。")
     @action(detail=True, methods=["post"])
     def visit(self, request, pk=None, **kwargs):
         inspection = self._plan(services.may_record, "记录督查走访")
-        d = self._valid(VisitWriteSerializer, request)
+        d = self._valid(TargetVisitSerializer, request)
         target = self._target(inspection, d["target"])
         try:
             services.record_visit(request.user, target, visited_on=d["visited_on"], note=d["note"])

@@ -133,7 +133,7 @@ class TextListField(serializers.Field):
 FINDING_ENTRY = {"type": "object", "required": ["text"], "properties": {
     "text": {"type": "string", "maxLength": 2000, "description": "发现情况"},
     "list": {"type": "string", "enum": FindingList.values, "description": "清单，默认 problem 问题清单"},
-    "item": {"type": ["integer", "null"], "minimum": 1, "description": "检查清单项 id；不针对某一项时不填"}}}
+    "item": {"type": "integer", "nullable": True, "minimum": 1, "description": "检查清单项 id；不针对某一项时不填"}}}
 
 
 @extend_schema_field({"type": "array", "items": FINDING_ENTRY, "minItems": 1, "maxItems": 50})
@@ -196,7 +196,7 @@ class ChecklistWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
                                       help_text="复制其指标为检查清单项的考核方案 id")
 
 
-class VisitWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
+class TargetVisitSerializer(ChineseSerializerMixin, serializers.Serializer):
     target = RefField(label="督查对象", help_text="督查对象 id（targets[].id）或其党组织代码")
     visited_on = serializers.DateField(label="督查日期")
     note = serializers.CharField(label="现场情况", max_length=2000, required=False, allow_blank=True, default="")

@@ -9,7 +9,7 @@ from dangjian.orgs.models import Organization
 
 from . import queries
 from .models import Transfer
-from .serializers import TransferSerializer
+from .serializers import LetterSerializer
 
 STATUS = OpenApiParameter("status", str, enum=list(queries.STATUSES), description="open 在途、overdue 逾期未办结、"
                           "accepted 已接收、returned 已退回、withdrawn 已撤回、done 已办结")
@@ -19,12 +19,12 @@ ORG = OpenApiParameter("org", str, description="组织代码：转出或接收�
 @extend_schema_view(
     list=extend_schema(summary="组织关系转接列表", description="您可查看的介绍信（转出或接收党组织在您的范围内），按开具日期倒序。",
                        parameters=[STATUS, ORG],
-                       responses={200: TransferSerializer(many=True),
+                       responses={200: LetterSerializer(many=True),
                                   **error_responses(400, 401, 404, not_found=PAGE_NOT_FOUND)}),
-    retrieve=extend_schema(summary="组织关系转接详情", responses={200: TransferSerializer, **error_responses(401, 404)}),
+    retrieve=extend_schema(summary="组织关系转接详情", responses={200: LetterSerializer, **error_responses(401, 404)}),
 )
 class TransferViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = TransferSerializer
+    serializer_class = LetterSerializer
     pagination_class = Pagination
 
     def base_queryset(self):

@@ -5,7 +5,7 @@ from dangjian.core.api import LabelField
 from .models import Transfer
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class LetterSerializer(serializers.ModelSerializer):
     kind_label = LabelField(source="get_kind_display", read_only=True)
     status_label = serializers.CharField(read_only=True, help_text="状态（系统内：待接收/已接收/已退回/已撤回；系统外转出：待回执/回执已返回）")
     member_id = serializers.IntegerField(read_only=True, help_text="党员 id")
