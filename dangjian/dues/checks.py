@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from .models import Category, month_key, month_number
 from .rates import CENT, FIXED_KINDS, MAX_BASE, RateError, check_base
@@ -118,7 +118,7 @@ def parse_amount(value, label: str = "金额") -> Decimal:
     text = str(value).strip().removesuffix("元").replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
     try:
         amount = Decimal(text)
-    except Exception:
+    except InvalidOperation:  # not a number: said in Chinese, naming the field
         raise DuesError("amount", f"{label}：“{str(value)[:20]}”不是有效的金额（元，如 75.00）") from None
     if not amount.is_finite():
         raise DuesError("amount", f"{label}：“{str(value)[:20]}”不是有效的金额（元，如 75.00）")

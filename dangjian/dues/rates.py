@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils import timezone
 
@@ -103,7 +103,7 @@ def check_base(base) -> Decimal:
         raise RateError("base", "缴费基数：应为金额（元），如 5000.01")
     try:
         value = Decimal(str(base).strip().replace(",", "").replace("，", ""))
-    except Exception:
+    except InvalidOperation:  # not a number: said in Chinese, naming the field
         raise RateError("base", f"缴费基数：“{str(base)[:20]}”不是有效的金额（元），如 5000.01") from None
     if not value.is_finite():
         raise RateError("base", f"缴费基数：“{str(base)[:20]}”不是有效的金额（元），如 5000.01")
