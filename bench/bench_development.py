@@ -7,8 +7,14 @@ query count is printed beside it (three whatever the size: applicants, steps, ru
 violations it finds must grow with the copies (each copy breaks what its original breaks).
 
 Also the command as a shell runs it, once: `dangjian development-check --format json`.
+
+Database: a scratch SQLite file always; also DANGJIAN_BENCH_DATABASE_URL if set, a scratch
+PostgreSQL or MariaDB database, flushed first (e.g. postgres://postgres@127.0.0.1:5432/dj_bench_dev).
+DANGJIAN_BENCH_DEVELOPMENT_SIZES changes the copies (default 1,10,100).
 """
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -75,19 +81,19 @@ print(json.dumps({"applicants": Applicant.objects.count(), "steps": DevelopmentS
 """
 
 
-def main() -> None:
-    env = scratch_env("development")
+def measure(env: dict, sizes: list[int]) -> tuple[list[tuple], float, int]:
     run([DANGJIAN, "migrate", "-v0"], env)
+    run([DANGJIAN, "flush", "--no-input"], env)  # a reused server database starts empty
     run([DANGJIAN, "demo", "--today", TODAY], env)
     t = time.perf_counter()
     res = run([DANGJIAN, "development-check", "--today", TODAY, "--format", "json"], env)
     cli_s = time.perf_counter() - t
     cli_found = len(json.loads(res.stdout)["violations"])
     env["DJANGO_SETTINGS_MODULE"] = "dangjian.settings"
-    rows = [("applicants", "steps", "violations", "queries", "check (s)", "floor SQL (s)", "ratio")]
+    rows = []
     first = None
     done = 1
-    for run_no, times in enumerate((1, 10, 100)):
+    for run_no, times in enumerate(sizes):
         # Each run adds the copies still missing to reach `times` of the demo's applicants.
         grow = times // done
         res = subprocess.run([sys.executable, "-c", PROBE, str(grow), str(run_no)], env=env, capture_output=True,
@@ -99,11 +105,31 @@ def main() -> None:
         first = first or d
         if d["violations"] != first["violations"] * times or d["queries"] != 3:
             sys.exit(f"发展党员检查结果不符：{d}")
-        rows.append((d["applicants"], d["steps"], d["violations"], d["queries"], f"{d['check_s']:.3f}",
+        rows.append((env["DANGJIAN_DATABASE_URL"].split(":", 1)[0], d["applicants"], d["steps"], d["violations"], d["queries"], f"{d['check_s']:.3f}",
                      f"{d['floor_s']:.3f}", f"{d['check_s'] / d['floor_s']:.1f}×"))
+    return rows, cli_s, cli_found
+
+
+def main() -> None:
+    sizes = [int(n) for n in os.environ.get("DANGJIAN_BENCH_DEVELOPMENT_SIZES", "1,10,100").split(",")]
+    envs = [scratch_env("development")]
+    url = os.environ.get("DANGJIAN_BENCH_DATABASE_URL")
+    if url:
+        envs.append(dict(scratch_env("development"), DANGJIAN_DATABASE_URL=url))
+    rows = [("db", "applicants", "steps", "violations", "queries", "check (s)", "floor SQL (s)", "ratio")]
+    cli = []
+    try:
+        for env in envs:
+            got, cli_s, cli_found = measure(env, sizes)
+            rows += got
+            cli.append((env["DANGJIAN_DATABASE_URL"].split(":", 1)[0], cli_s, cli_found))
+    finally:
+        for env in envs:
+            shutil.rmtree(env["DANGJIAN_VAR_DIR"], ignore_errors=True)
     table(rows)
-    print(f"\n`dangjian development-check --format json` on the demo city (process start included): "
-          f"{cli_s:.2f} s, {cli_found} violations")
+    for db, cli_s, cli_found in cli:
+        print(f"\n`dangjian development-check --format json` on the demo city, {db} (process start included): "
+              f"{cli_s:.2f} s, {cli_found} violations")
 
 
 if __name__ == "__main__":

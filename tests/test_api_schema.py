@@ -27,9 +27,9 @@ pytestmark = pytest.mark.schemathesis
 application = get_wsgi_application()
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+# Per role: 30 examples of each operation, 20-25 s for 44 operations on an idle 2-core machine.
+# The time is printed, not asserted: a loaded machine would fail a sound API.
 EXAMPLES = 30
-# Per role: 30 examples of 44 operations (1,320 requests) run in 20-25 s on the project's 2-core machines.
-TIME_LIMIT = 120
 
 
 @pytest.fixture
@@ -95,4 +95,3 @@ def test_api_conforms_to_its_schema(personas, city, persona, wsgi_in_test_transa
     # Distinct failures once each, so the report names every kind of mismatch.
     assert not failures, f"{len(failures)} failures:\n\n" + "\n\n".join(dict.fromkeys(failures))
     assert sent >= 20
-    assert elapsed < TIME_LIMIT

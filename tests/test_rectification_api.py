@@ -94,6 +94,36 @@ def test_refer_through_the_api_answers_the_new_item(tree, personas):
     assert Item.objects.get(pk=item.pk).status == Item.Status.REFERRED
 
 
+def test_assign_through_the_api_is_the_new_item_page(tree, personas):
+    """工委交办 over the API: the same checks as the page, 201 with the item, nothing written on
+    a refusal, and a member's or another unit's account cannot issue for the committee."""
+    wc, unit, member = token_client("wcadmin"), token_client("unitb"), token_client("mema")
+    body = {"issuer": "WC", "org": "CZ01", "list": "task", "title": "补齐第三季度党课记录", "workdays": 5}
+    assert member.post("/api/items/", body, format="json").status_code == 403
+    r = unit.post("/api/items/", body, format="json")
+    assert r.status_code == 400 and set(r.json()["errors"]) == {"issuer", "org"}
+    r = wc.post("/api/items/", dict(body, org="JY"), format="json")  # JY is not under CZ, but under WC: allowed
+    assert r.status_code == 201, r.json()
+    r = unit.post("/api/items/", dict(body, issuer="JY", org="JY01", workdays=None), format="json")
+    assert r.status_code == 400 and "workdays" in r.json()["errors"]
+    r = unit.post("/api/items/", dict(body, issuer="JY", org="JY01", workdays=0), format="json")
+    assert r.status_code == 400 and CJK.search(r.json()["errors"]["workdays"][0])
+    r = wc.post("/api/items/", dict(body, issuer="JY01", org="JY"), format="json")  # upward: refused
+    assert r.status_code == 400 and "下级组织" in r.json()["errors"]["org"][0]
+    undated = {k: v for k, v in body.items() if k != "workdays"}
+    r = wc.post("/api/items/", undated, format="json")
+    assert r.status_code == 400 and "整改时限" in r.json()["errors"]["deadline"][0]
+    assert Item.objects.count() == 1  # only the item to JY
+    r = wc.post("/api/items/", body, format="json")
+    assert r.status_code == 201
+    got = r.json()
+    assert got["org_code"] == "CZ01" and got["status"] == "pending" and got["source"] == "manual"
+    assert [e["kind"] for e in got["timeline"]] == ["open"]
+    item = Item.objects.get(pk=got["id"])
+    assert item.issuer == tree["wc"] and item.workdays == 5 and item.deadline > item.opened_on
+    assert token_client("seca1").get(f"/api/items/{item.pk}/").status_code == 200
+
+
 # ---- the command ----------------------------------------------------------------------------
 
 def test_items_command_prints_the_exact_contract(tree, personas):

@@ -1,6 +1,7 @@
 """/api/items/: the rectification items the user may see (the same scope and filters as the list
 page), each with its timeline, and the moves as POST actions calling the same services as the
-pages — sign, note, request-close, close, return, refer, deadline. A move takes the item's
+pages — sign, note, request-close, close, return, refer, deadline; POST /api/items/ is 工委交办,
+as the new-item page. A move takes the item's
 `version` (in the body or an If-Match header); a stale one is 409 with the version now stored.
 Bad input is 400 in the one Chinese shape, a move the user's side may not make 403."""
 from django.utils import timezone
@@ -19,11 +20,19 @@ from dangjian.core.api import (
     forbidden,
     version_of,
 )
+from dangjian.core.scoping import can_anywhere
 from dangjian.orgs.models import Organization
 
 from . import queries, services
 from .models import Item
-from .serializers import DeadlineSerializer, ItemDetailSerializer, ItemSerializer, MoveSerializer, ReferSerializer
+from .serializers import (
+    AssignSerializer,
+    DeadlineSerializer,
+    ItemDetailSerializer,
+    ItemSerializer,
+    MoveSerializer,
+    ReferSerializer,
+)
 
 FILTERS = [
     OpenApiParameter("list", str, description="清单：problem 问题清单 / task 任务清单 / suggestion 建议清单"),
@@ -99,6 +108,35 @@ class ItemViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def retrieve(self, request, *args, **kwargs):
         return self._answer(self.get_object())
+
+    @extend_schema(summary="交办整改事项", request=AssignSerializer,
+                   responses={201: ItemDetailSerializer, **error_responses(400, 401, 403)})
+    def create(self, request, *args, **kwargs):
+        user = request.user
+        if not can_anywhere(user, "edit"):
+            raise forbidden("交办整改事项")
+        s = AssignSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        editable = Organization.objects.visible_to(user, "edit").active()
+        issuer = editable.filter(code=d["issuer"].strip()).first()
+        org = editable.filter(code=d["org"].strip()).first()
+        problems = []
+        if issuer is None:
+            problems.append(("issuer", f"交办单位：找不到组织代码“{d['issuer'].strip()[:32]}”，或不在您的管理范围内"))
+        if org is None:
+            problems.append(("org", f"责任单位：找不到组织代码“{d['org'].strip()[:32]}”，或不在您的管理范围内"))
+        if problems:
+            raise field_errors(problems)
+        try:
+            item = services.assign(user, issuer=issuer, org=org, list=d["list"], title=d["title"],
+                                   description=d["description"], deadline=d.get("deadline"),
+                                   workdays=d.get("workdays"), source_label=d["source_label"])
+        except services.ItemError as exc:
+            raise field_errors([(exc.field if exc.field in s.fields else NON_FIELD, exc.message)]) from None
+        response = self._answer(item)
+        response.status_code = 201
+        return response
 
     def _answer(self, item):
         item = queries.get(self.request.user, item.pk)

@@ -48,6 +48,21 @@ class ItemDetailSerializer(ItemSerializer):
         return EventSerializer(self.context.get("events", []), many=True).data
 
 
+class AssignSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """工委交办: what the new-item page asks, organizations by their codes."""
+
+    issuer = serializers.CharField(label="交办单位", max_length=32, help_text="交办党组织的代码，须在您的管理范围内")
+    org = serializers.CharField(label="责任单位", max_length=32, help_text="责任党组织的代码，须是交办单位的下级组织")
+    list = serializers.ChoiceField(label="清单", choices=Item.List.choices, default=Item.List.TASK)
+    title = serializers.CharField(label="事项", max_length=200)
+    description = serializers.CharField(label="具体内容及整改要求", max_length=10_000, required=False, allow_blank=True,
+                                        default="")
+    deadline = serializers.DateField(label="整改时限", required=False, help_text="日期，或填写 workdays")
+    workdays = serializers.IntegerField(label="时限（工作日）", required=False, min_value=1, max_value=250,
+                                        help_text="自交办之日起的工作日天数")
+    source_label = serializers.CharField(label="来源说明", max_length=200, required=False, allow_blank=True, default="")
+
+
 class MoveSerializer(ChineseSerializerMixin, serializers.Serializer):
     text = serializers.CharField(label="内容", max_length=4000, required=False, allow_blank=True,
                                  help_text="签收意见、整改进展、整改情况及佐证、核查意见、退回原因或转办说明")

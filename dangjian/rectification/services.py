@@ -180,6 +180,25 @@ def open_item(user, *, org, list=Item.List.PROBLEM, title, description="", sourc
     return item
 
 
+def assign(user, *, issuer, org, list, title, description="", deadline=None, workdays=None,
+           source=Item.Source.MANUAL, source_id=None, source_label="") -> Item:
+    """工委交办 (or a compliance failure put on the list): the user, who may edit the issuing
+    organization, gives an item to an organization of its subtree — the one path for the new-item
+    page and the API."""
+    if issuer is None or not Organization.objects.visible_to(user, "edit").filter(pk=issuer.pk).exists():
+        raise ItemError("issuer", "交办单位：不在您的管理范围内")
+    if org is None or not org.path.startswith(issuer.path):
+        name = org.name if org is not None else ""
+        raise ItemError("org", f"责任单位：“{name}”不在交办单位“{issuer.name}”的下级组织中")
+    if source not in (Item.Source.MANUAL, Item.Source.COMPLIANCE):
+        raise ItemError("source", "来源：只能是工委交办或组织生活落实情况")
+    if deadline is None and workdays is None:
+        raise ItemError("deadline", "整改时限：请填写日期或工作日天数")
+    return open_item(user, org=org, list=list, title=title, description=description, source=source,
+                     source_id=source_id, source_label=source_label, issuer=issuer, deadline=deadline,
+                     workdays=workdays)
+
+
 # ---- the responsible side -----------------------------------------------------------------
 
 def _move(user, item: Item, version, *, states, doing: str, side, kind: str, text: str, on: dt.date,

@@ -252,19 +252,16 @@ def item_new(request):
     form = ItemForm(request.POST or None, initial=initial, issuers=issuers, orgs=issuers)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        if not d["org"].path.startswith(d["issuer"].path):
-            form.add_error("org", f"责任单位：“{d['org'].name}”不在交办单位“{d['issuer'].name}”的下级组织中")
+        try:
+            item = services.assign(user, issuer=d["issuer"], org=d["org"], list=d["list"], title=d["title"],
+                                   description=d["description"], source=d["source"], source_id=d.get("source_id"),
+                                   source_label=d["source_label"], deadline=d.get("deadline"),
+                                   workdays=d.get("workdays"))
+        except services.ItemError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            try:
-                item = services.open_item(user, org=d["org"], list=d["list"], title=d["title"],
-                                          description=d["description"], source=d["source"],
-                                          source_id=d.get("source_id"), source_label=d["source_label"],
-                                          issuer=d["issuer"], deadline=d.get("deadline"), workdays=d.get("workdays"))
-            except services.ItemError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            else:
-                messages.success(request, f"已向“{item.org.name}”交办整改事项。")
-                return redirect("rectification:detail", item.pk)
+            messages.success(request, f"已向“{item.org.name}”交办整改事项。")
+            return redirect("rectification:detail", item.pk)
     return render(request, "rectification/new.html", {"form": form})
 
 
