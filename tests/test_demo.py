@@ -462,6 +462,14 @@ def test_demo_rectification_items_stand_in_every_state_and_add_up():
     counts = item_queries.counts(Item.objects.all(), TODAY)
     line = next(x for x in out.splitlines() if x.startswith("督查整改事项（未销号、其中超期，已销号）"))
     assert line.split()[-1] == f"{counts['total']}（{counts['open']}、{counts['overdue']}，{counts['closed']}）"
+    # the sweep ran once on the last working day: every open overdue item carries its 督办, and
+    # the summary counts the 催办 and 督办 written
+    overdue = {i.pk for i in items if i.is_open and i.deadline < TODAY}
+    escalated = set(ItemEvent.objects.filter(kind="escalate").values_list("item_id", flat=True))
+    assert overdue and escalated == overdue
+    reminded = ItemEvent.objects.filter(kind="remind").count()
+    line = next(x for x in out.splitlines() if x.startswith("督查整改催办、督办"))
+    assert line.split()[-1] == f"{reminded}、{len(escalated)}"
     # the compliance failures followed up name the requirement and period they come from
     failure = next(i for i in items if i.source == "compliance")
     assert failure.source_id and "应开未开" in failure.title

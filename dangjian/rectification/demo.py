@@ -16,7 +16,7 @@ import random
 
 from dangjian.accounts.models import RoleAssignment
 from dangjian.activities.models import ActivityKindChoice, ComplianceRow
-from dangjian.core import periods
+from dangjian.core import periods, workdays
 from dangjian.orgs.models import Organization, OrgKind
 
 from . import queries, services
@@ -176,6 +176,20 @@ def build(today: dt.date, seed: int = 7) -> dict:
         step = _progress(rng, item, _forward_user(unit, staff, editors), staff, today, next(steps))
         reached[step] = reached.get(step, 0) + 1
     _work_others(rng, staff, editors, today, reached)
+    swept = _sweep(today)
     # The figures over every item in the city, whatever source opened it.
-    return {"opened": count, "steps": reached, "refused_no_calendar": refused,
+    return {"opened": count, "steps": reached, "refused_no_calendar": refused, "swept": swept,
             **queries.counts(Item.objects.all(), today)}
+
+
+def _sweep(today: dt.date) -> dict:
+    """The daily sweep as an installation's timer runs it on the last working day up to `today`:
+    the items near their deadline get their 催办, the overdue ones their 督办. Earlier days are
+    not replayed: an item's state on those days is not kept, only its events."""
+    day = today
+    try:
+        while not workdays.is_workday(day):
+            day -= dt.timedelta(days=1)
+    except workdays.WorkdayError:  # a calendar year not entered: no working day to sweep on
+        return {"remind": 0, "escalate": 0, "workday": False}
+    return services.sweep(day)

@@ -105,7 +105,9 @@ class Command(BaseCommand):
                    if r["commendations"].get("number") else r["commendations"]["message"])]
                   if "commendations" in r else []),
                 *([("督查整改事项（未销号、其中超期，已销号）", f"{r['rectification']['total']}（{r['rectification']['open']}、"
-                   f"{r['rectification']['overdue']}，{r['rectification']['closed']}）")]
+                   f"{r['rectification']['overdue']}，{r['rectification']['closed']}）"),
+                   ("督查整改催办、督办", f"{r['rectification']['swept']['remind']}、"
+                                         f"{r['rectification']['swept']['escalate']}")]
                   if "total" in r.get("rectification", {}) else []),
                 *([("党费交纳记录（补交；连续6月未交）", f"{r['dues']['payments']}（{r['dues']['backpay']}；"
                    f"{r['dues']['lapsing']} 人）")] if "dues" in r else []),
