@@ -18,9 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from urllib.parse import urlparse
 
-from common import DANGJIAN, run, scratch_env, table
+from common import DANGJIAN, fresh_database, run, scratch_env, table
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/dj_demo_bench"
 TODAY = os.environ.get("DANGJIAN_BENCH_DEMO_TODAY", "2026-06-30")
@@ -89,20 +88,8 @@ def plan_only(members: int, env: dict) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def fresh_postgres(url: str) -> None:
-    """Drop and create the scratch database named in `url`."""
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def build_postgres(members: int, url: str) -> dict:
-    fresh_postgres(url)
+    fresh_database(url)
     env = scratch_env(f"demo-pg{members}")
     env["DANGJIAN_DATABASE_URL"] = url
     env["DANGJIAN_KEY_DIR"] = os.environ.get("DANGJIAN_KEY_DIR") or env["DANGJIAN_KEY_DIR"]

@@ -9,7 +9,7 @@ violations it finds must grow with the copies (each copy breaks what its origina
 Also the command as a shell runs it, once: `dangjian development-check --format json`.
 
 Database: a scratch SQLite file always; also DANGJIAN_BENCH_DATABASE_URL if set, a scratch
-PostgreSQL or MariaDB database, flushed first (e.g. postgres://postgres@127.0.0.1:5432/dj_bench_dev).
+PostgreSQL or MariaDB database, dropped and created first (e.g. postgres://postgres@127.0.0.1:5432/dj_bench_dev).
 DANGJIAN_BENCH_DEVELOPMENT_SIZES changes the copies (default 1,10,100).
 """
 import json
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import DANGJIAN, run, scratch_env, table
+from common import DANGJIAN, fresh_database, run, scratch_env, table
 
 TODAY = "2026-10-20"
 
@@ -82,8 +82,9 @@ print(json.dumps({"applicants": Applicant.objects.count(), "steps": DevelopmentS
 
 
 def measure(env: dict, sizes: list[int]) -> tuple[list[tuple], float, int]:
+    if not env["DANGJIAN_DATABASE_URL"].startswith("sqlite"):
+        fresh_database(env["DANGJIAN_DATABASE_URL"])
     run([DANGJIAN, "migrate", "-v0"], env)
-    run([DANGJIAN, "flush", "--no-input"], env)  # a reused server database starts empty
     run([DANGJIAN, "demo", "--today", TODAY], env)
     t = time.perf_counter()
     res = run([DANGJIAN, "development-check", "--today", TODAY, "--format", "json"], env)
