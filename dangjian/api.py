@@ -10,7 +10,7 @@ from dangjian.inspections.api import InspectionViewSet
 from dangjian.members.api import MemberViewSet
 from dangjian.orgs.api import OrgViewSet
 from dangjian.rectification.api import ItemViewSet
-from dangjian.transfers.api import TransferViewSet
+from dangjian.transfers.api import StandingViewSet, TransferViewSet
 
 router = DefaultRouter()
 router.register("orgs", OrgViewSet, basename="org")
@@ -27,3 +27,4 @@ router.register("dues/payments", PaymentViewSet, basename="dues-payment")
 router.register("dues/members", MemberDuesViewSet, basename="dues-member")
 router.register("applicants", ApplicantViewSet, basename="applicant")
 router.register("transfers", TransferViewSet, basename="transfer")
+router.register("standing", StandingViewSet, basename="standing")

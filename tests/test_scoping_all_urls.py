@@ -99,6 +99,7 @@ PK_BY_PREFIX = {
     "api/applicants/": "applicant",
     "transfers/": "transfer",
     "api/transfers/": "transfer",
+    "api/standing/": "standing",
 }
 # Arguments that name no object: fixed values.
 PLAIN_ARGS = {"kind": "members", "step": "accept", "action": "lost"}
@@ -267,6 +268,9 @@ def world(tree, personas, settings, tmp_path):
             "transfer": tuple(transfer_services.issue(None, member=tree[m], to_org=factories.org(tree[o], code=f"{o.upper()}X9"),
                                                       letter_number="转字〔2023〕1号", issued_on=day).pk
                               for o, m in (("a", "ma"), ("b", "mb"))),
+            # each unit's member registered lost, a standing record read from the member's side
+            "standing": tuple(transfer_services.register_lost(None, tree[m], lost_since=day, efforts="电话未接通",
+                                                              today=day).pk for m in ("ma", "mb")),
         },
     }
 

@@ -114,6 +114,7 @@ class MobileForm(_StandingForm):
     away_since = forms.DateField(label="外出日期", widget=DateInput())
     place = forms.CharField(label="外出地点", max_length=100, help_text="如 广东省深圳市南山区")
     contact = forms.CharField(label="联系方式", max_length=60)
+    abroad = forms.BooleanField(label="出国（境）", required=False, help_text="出国（境）学习研究或定居")
     host_org = OrgField(label="流入地党组织（系统内）", to_field_name="code", capability="view", required=False,
                         help_text="参加组织生活的党组织；不在本系统的填下一项")
     host_org_name = forms.CharField(label="流入地党组织（系统外）", max_length=100, required=False)

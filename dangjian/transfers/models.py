@@ -180,6 +180,8 @@ class Standing(models.Model):
     away_since = models.DateField("外出日期", null=True, blank=True)
     place = models.CharField("外出地点", max_length=100, blank=True)
     contact = models.CharField("联系方式", max_length=60, blank=True)
+    abroad = models.BooleanField("出国（境）", default=False,
+                                 help_text="出国（境）学习研究或定居：满规定年限仍未返回的列入待研究名单")
     host_org = models.ForeignKey("orgs.Organization", null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="+", verbose_name="流入地党组织")
     host_org_name = models.CharField("流入地党组织（系统外）", max_length=100, blank=True)

@@ -369,8 +369,9 @@ def _change(user, member: Member, on: dt.date, note: str, **kw) -> None:
 
 def register_mobile(user, member: Member, *, away_since: dt.date, place: str, contact: str,
                     host_org: Organization | None = None, host_org_name: str = "", note: str = "",
-                    version: int | None = None, today: dt.date | None = None) -> Standing:
-    """登记流动党员: where they went, how to reach them, where they join in (流入地党组织)."""
+                    abroad: bool = False, version: int | None = None, today: dt.date | None = None) -> Standing:
+    """登记流动党员: where they went, how to reach them, where they join in (流入地党组织);
+    `abroad` for one gone abroad (出国（境）) to study or settle."""
     today = today or timezone.localdate()
     with transaction.atomic():
         _standing_start(user, member, version)
@@ -390,7 +391,7 @@ def register_mobile(user, member: Member, *, away_since: dt.date, place: str, co
         first(problems)
         _change(user, member, away_since, "登记为流动党员", is_mobile=True)
         return _record(user, member, Standing.Kind.MOBILE, today, note.strip(), away_since=away_since,
-                       place=place.strip(), contact=contact.strip(), host_org=host_org,
+                       place=place.strip(), contact=contact.strip(), abroad=bool(abroad), host_org=host_org,
                        host_org_name=(host_org_name or "").strip())
 
 
