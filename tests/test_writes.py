@@ -486,7 +486,7 @@ def test_simultaneous_moves_keep_the_tree_consistent(live_server, monkeypatch):
 
 
 EDITS = [{"post": "处长"}, {"workplace": "市财政局预算处"}, {"phone": "13900009999"}, {"ethnicity": "回族"},
-         {"is_mobile": True}, {"is_party_staff": True}, {"is_exempt": True}, {"is_leader": True}]
+         {"education": "master"}, {"is_party_staff": True}, {"is_exempt": True}, {"is_leader": True}]
 
 
 def _at_once(base: str, token: str, pk: int, bodies: list[dict]) -> list[tuple[int, str]]:

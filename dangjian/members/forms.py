@@ -65,8 +65,11 @@ class MemberForm(ChineseFormMixin, forms.Form):
             del self.fields["status"]
             self.fields["org"].queryset = orgs if orgs is not None else Organization.objects.none()
         else:
-            # Moving to another organization is a transfer, with its own dated record.
+            # Moving to another organization is a transfer, and the standing (状态, 流动党员) a
+            # dated decision on the member's page: neither is edited here.
             del self.fields["org"]
+            del self.fields["status"]
+            del self.fields["is_mobile"]
             number = self.fields["id_number"]
             number.required = False
             number.help_text = f"当前：{instance.id_mask}。不修改请留空"

@@ -9,6 +9,10 @@ Rows are matched to existing members by the keyed hash of the 身份证号. Ever
 set-based — existing members in chunks, orgs in one query, bulk inserts and updates — so
 10,000 rows take seconds; only pinyin and encryption run per row.
 
+A member's standing is never changed by a file: a member not on the roll (停止党籍, 已转出 …)
+is refused, and so is a 是否流动党员 that differs from an existing member's (流动 is registered
+and ended on the member's page, with its dated record); the column sets it only for a new member.
+
 A member whose 所在党组织代码 changed is transferred: the open Membership row is closed
 and a new one opened on the import date, the same as members.services.transfer_member.
 When the file has the 党内职务 column it states the member's committee seats in their
@@ -75,7 +79,9 @@ COLUMNS = [
            help="可选列，可不填；可选：" + "、".join(SeatRole.labels) + "，多个用“、”分隔。有此列时，"
                 "所填即为该党员在所在党组织委员会中的全部职务（未填的原职务将出缺）；预备党员不能担任",
            example="组织委员", width=12),
-    Column("是否流动党员", "is_mobile", required=False, help="可选列；是 或 否（空白视为否）", example="否"),
+    Column("是否流动党员", "is_mobile", required=False,
+           help="可选列；是 或 否（空白视为否）；只在新增党员时填写，已有党员须与系统一致（流动党员在党员页面登记）",
+           example="否"),
     Column("是否免于硬性要求", "is_exempt", required=False,
            help="可选列；是 或 否（空白视为否）；年老体弱等，组织生活不作硬性要求", example="否", width=16),
     Column("是否党务干部", "is_party_staff", required=False, help="可选列；是 或 否（空白视为否）", example="否"),
@@ -301,6 +307,12 @@ def _resolve_members(rows: list[Row], importer: MemberImporter) -> None:
                           f"该身份证号的党员状态为“{m.get_status_display()}”，不能通过导入修改，请在党员页面办理")
         else:
             r.member, r.existing = m, True
+            mobile = r.data.get("is_mobile")
+            if mobile is not None and mobile != m.is_mobile:
+                # Standing changes by a dated decision (登记流动党员, 流动结束), never by a file.
+                importer.fail(r.number, "is_mobile",
+                              f"是否流动党员：系统中该党员为“{xlsx.yes_no(m.is_mobile)}”，文件为“{xlsx.yes_no(mobile)}”；"
+                              "已有党员的流动党员登记和流动结束请在党员页面办理，导入不修改")
 
 
 def _check_secretaries(rows: list[Row], importer: MemberImporter) -> None:

@@ -129,11 +129,12 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     rank = RankField(label="职级", required=False, allow_null=True)
     rank_label = RankField(label="职级名称", required=False, allow_null=True, help_text="可代替 rank 填写职级名称")
     is_leader = serializers.BooleanField(label="领导干部", required=False, help_text="过双重组织生活")
-    is_mobile = serializers.BooleanField(label="流动党员", required=False)
+    is_mobile = serializers.BooleanField(label="流动党员", required=False,
+                                         help_text="只在新增时填写；此后登记或结束流动通过 /api/standing/ 办理")
     is_exempt = serializers.BooleanField(label="免于硬性要求", required=False)
     is_party_staff = serializers.BooleanField(label="党务干部", required=False)
     status = CodeOrLabelChoiceField(
-        label="状态", choices=Member.Status.choices, required=False, help_text="只在修改时填写；新增的党员总是在册"
+        label="状态", choices=Member.Status.choices, required=False, help_text="新增的党员总是在册；此后状态通过组织关系转接或 /api/standing/ 办理，修改时只能提交原值"
     )
     version = serializers.IntegerField(label="版本", required=False, min_value=1, write_only=True,
                                        help_text=VERSION_HELP)
@@ -173,9 +174,21 @@ class MemberWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
             raise serializers.ValidationError(problem)
         return org
 
+    STANDING_VIA = ("请通过组织关系转接（/api/transfers/）或党员状态变动（/api/standing/）办理，"
+                    "留下日期和决定记录")
+
     def validate_status(self, value):
         if self.instance is None and value != Member.Status.ACTIVE:
             raise serializers.ValidationError("新增的党员状态应为在册")
+        if self.instance is not None and value != self.instance.status:
+            raise serializers.ValidationError(f"不能直接修改（现为“{self.instance.get_status_display()}”），"
+                                              + self.STANDING_VIA)
+        return value
+
+    def validate_is_mobile(self, value):
+        if self.instance is not None and value != self.instance.is_mobile:
+            raise serializers.ValidationError("不能直接修改，登记或结束流动请通过 /api/standing/mobile/ 或 "
+                                              "/api/standing/mobile-end/ 办理，留下外出地点、联系方式和日期")
         return value
 
     def validate(self, data):

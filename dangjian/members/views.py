@@ -157,7 +157,8 @@ def edit(request, pk):
         else:
             messages.success(request, "党员信息已保存。")
             return redirect("members:detail", member.pk)
-    ctx = {"form": form, "member": member, "org": member.org, "title": f"编辑党员：{member.name}", "submit": "保存"}
+    ctx = {"form": form, "member": member, "org": member.org, "title": f"编辑党员：{member.name}", "submit": "保存",
+           "standing_readonly": True}
     return render(request, "members/form.html", ctx)
 
 
