@@ -317,8 +317,8 @@ def _grow(tree, n, start=0):
         services.issue(None, member=b.people[1], to_org=tree["b1"], letter_number=f"G{i}", issued_on=TODAY - DAY)
         services.issue_out(None, member=b.people[0], outside_org="外省某党委", outside_region="外省",
                            letter_number=f"W{i}", issued_on=TODAY - 200 * DAY)
-        services.register_mobile(None, b.people[0], away_since=TODAY - 300 * DAY, place="深圳", contact="13800000000",
-                                 host_org=tree["b1"])
+        services.register_mobile(None, b.people[0], away_since=TODAY - 2000 * DAY, place="英国伦敦",
+                                 contact="13800000000", host_org=tree["b1"], abroad=True)
         services.register_lost(None, b.people[1], lost_since=TODAY - 300 * DAY, efforts="电话未接通")
 
 
@@ -326,14 +326,15 @@ def _grow(tree, n, start=0):
 def test_list_queries_do_not_grow_with_data(tree, personas, url):
     client = factories.login(personas["wc_admin"])
     extra = {"transfers:index": ["", "?direction=out&status=overdue", "?direction=in&org=JY"],
-             "transfers:standing": ["?show=mobile", "?show=eligible", "?show=lost&org=CZ"]}[url]
+             "transfers:standing": ["?show=mobile", "?show=eligible", "?show=lost&org=CZ", "?show=remove_due",
+                                    "?show=abroad_due"]}[url]
     _grow(tree, 2)
     for suffix in extra:
         client.get(reverse(url) + suffix)
         with CaptureQueriesContext(connection) as small:
             r = client.get(reverse(url) + suffix)
         assert r.status_code == 200
-        _grow(tree, 3, start=100 + len(small) * 10 + extra.index(suffix) * 5)
+        _grow(tree, 3, start=100 + extra.index(suffix) * 10)
         with CaptureQueriesContext(connection) as big:
             r = client.get(reverse(url) + suffix)
         assert len(big) == len(small), (suffix, [q["sql"] for q in big.captured_queries])
@@ -476,3 +477,60 @@ def test_pages_fit_a_phone(transactional_db, live_server, personas, tree, browse
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (url, width)
     assert "开具介绍信" in page.content()
+
+
+def _suspended(member, approved_on, approver):
+    services.register_lost(None, member, lost_since=approved_on - 400 * DAY, efforts="多次电话联系未果",
+                           today=approved_on)
+    return services.suspend(None, Member.objects.get(pk=member.pk), meeting_on=approved_on - 3 * DAY,
+                            approver=approver, approved_on=approved_on, document=f"停字{member.pk}号",
+                            today=approved_on)
+
+
+def test_the_lists_to_consider_take_the_rules_years_on_both_sides_of_the_limit(tree, personas):
+    from dangjian.transfers import checks
+
+    rules = checks.rules()
+    assert (rules.suspended_years_to_remove, rules.abroad_years_to_suspend) == (2, 5)  # rules/defaults.yaml
+    removal_limit = periods.months_before(TODAY, 12 * rules.suspended_years_to_remove)
+    abroad_limit = periods.months_before(TODAY, 12 * rules.abroad_years_to_suspend)
+    a1 = tree["a1"]
+    on_limit, day_short = factories.member(a1, name="周一"), factories.member(a1, name="吴二")
+    _suspended(on_limit, removal_limit, tree["a"])
+    _suspended(day_short, removal_limit + DAY, tree["a"])
+    restored = factories.member(a1, name="郑三")  # suspended long ago, restored since: not listed
+    _suspended(restored, removal_limit - 100 * DAY, tree["a"])
+    services.restore(None, Member.objects.get(pk=restored.pk), meeting_on=removal_limit - 50 * DAY, approver=tree["a"],
+                     approved_on=removal_limit - 40 * DAY, document="恢字1号", today=removal_limit - 40 * DAY)
+    gone, near, domestic = (factories.member(a1, name=n) for n in ("冯四", "陈五", "褚六"))
+    for m, since, abroad in ((gone, abroad_limit, True), (near, abroad_limit + DAY, True),
+                             (domestic, abroad_limit - 300 * DAY, False)):
+        services.register_mobile(None, m, away_since=since, place="英国伦敦" if abroad else "广东省深圳市",
+                                 contact="13800000000", abroad=abroad)
+    user = personas["unit_admin_a"]
+    assert [s.member.name for s in queries.standing_rows(user, "remove_due", today=TODAY)] == ["周一"]
+    assert [s.member.name for s in queries.standing_rows(user, "abroad_due", today=TODAY)] == ["冯四"]
+    # A day later the one a day short joins; nothing is decided by the platform.
+    assert [s.member.name for s in queries.standing_rows(user, "remove_due", today=TODAY + DAY)] == ["吴二", "周一"]
+    assert [s.member.name for s in queries.standing_rows(user, "abroad_due", today=TODAY + DAY)] == ["冯四", "陈五"]
+    assert set(Member.objects.filter(pk__in=[on_limit.pk, gone.pk]).values_list("status", flat=True)) == {
+        "suspended", "active"}
+    # Not in the other department's view.
+    assert not list(queries.standing_rows(personas["unit_admin_b"], "remove_due", today=TODAY))
+    # The page names the rule, its years from the rules and its source.
+    page = factories.login(user).get(reverse("transfers:standing") + "?show=remove_due").content.decode()
+    assert "周一" in page and "吴二" not in page and "停止党籍满 2 年" in page and "第二十四条" in page
+    page = factories.login(user).get(reverse("transfers:standing") + "?show=abroad_due").content.decode()
+    assert "冯四" in page and "陈五" not in page and "超过 5 年" in page and "平台不自动处理" in page
+    # The command: the letters' JSON unchanged, the lists under their own key with --consider.
+    code, out = factories.cli_json("transfers", "--status", "open")
+    assert code == 0 and set(out) == {"transfers"}
+    code, out = factories.cli_json("transfers", "--consider", "--org", "CZ")
+    assert code == 0 and set(out) == {"transfers", "to_consider"}
+    assert [(x["list"], x["member"], x["org_code"], x["since"]) for x in out["to_consider"]] == [
+        ("remove_due", "周一", "CZ01", removal_limit.isoformat()), ("abroad_due", "冯四", "CZ01", abroad_limit.isoformat())]
+    assert all(x["source"] and "年" in x["rule"] for x in out["to_consider"])
+    code, out = factories.cli_json("transfers", "--consider", "--org", "JY")
+    assert out["to_consider"] == []
+    code, out = factories.cli_json("transfers", "--consider", "--today", (TODAY + DAY).isoformat())
+    assert [x["member"] for x in out["to_consider"]] == ["吴二", "周一", "冯四", "陈五"]

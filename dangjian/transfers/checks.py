@@ -6,7 +6,10 @@ The numbers come from the `membership` section of rules/defaults.yaml (党员教
 (`letter_valid_months`, marked unconfirmed there: a letter may be given another validity in days),
 the months lost before a suspension may be considered (`lost_contact_months_to_suspend`), the
 months away after which a member at a fixed place should move their relation
-(`transfer_when_away_months`).
+(`transfer_when_away_months`), the years of suspension after which a member still out of reach is
+considered for removal (`suspended_years_to_remove`), and the years abroad after which a member
+who has not returned is considered for suspension (`abroad_years_to_suspend`). The last two, like
+the months lost, only put people on a list for a decision by people (`queries.CONSIDER`).
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ class Rules:
     letter_valid_months: int = 3
     lost_contact_months_to_suspend: int = 6
     transfer_when_away_months: int = 6
+    suspended_years_to_remove: int = 2
+    abroad_years_to_suspend: int = 5
     sources: str = ""
 
 

@@ -7,8 +7,9 @@ standing record by those who view the member's organization now.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from dangjian.core import periods
 from dangjian.core.scoping import get_visible_or_404, scope_of
@@ -22,7 +23,36 @@ from .models import Standing, Transfer
 DIRECTIONS = {"out": "转出", "in": "转入"}
 STATUSES = {"open": "在途", "overdue": "逾期未办结", "accepted": "已接收/回执已返回", "returned": "已退回",
             "withdrawn": "已撤回", "done": "已办结"}
-SHOWS = {"mobile": "流动党员", "lost": "失联党员", "eligible": "可提请停止党籍", "suspended": "已停止党籍"}
+SHOWS = {"mobile": "流动党员", "lost": "失联党员", "eligible": "可提请停止党籍", "suspended": "已停止党籍",
+         "remove_due": "停止党籍满期待研究", "abroad_due": "出国（境）满期待研究"}
+
+
+@dataclass(frozen=True)
+class Consider:
+    """A 待研究 list: members the rules say should be considered for a decision, which people take
+    (a branch meeting, the approving organization). The platform only lists them."""
+
+    key: str
+    label: str
+    rule: str  # with {years}
+    source: str
+    setting: str  # the field of checks.Rules giving the years
+
+    def years(self) -> int:
+        return getattr(checks.rules(), self.setting)
+
+    def text(self) -> str:
+        return self.rule.format(years=self.years())
+
+
+CONSIDER = {
+    "remove_due": Consider("remove_due", "停止党籍满期待研究",
+                           "停止党籍满 {years} 年后仍无法取得联系的，按自行脱党予以除名；已取得联系的，研究恢复党籍",
+                           "党员教育管理工作条例(2019) 第二十四条", "suspended_years_to_remove"),
+    "abroad_due": Consider("abroad_due", "出国（境）满期待研究",
+                           "出国（境）学习研究超过 {years} 年仍未返回的，一般予以停止党籍",
+                           "党员教育管理工作条例(2019) 第二十四条", "abroad_years_to_suspend"),
+}
 RELATED = ("member", "from_org", "to_org")
 
 
@@ -118,6 +148,8 @@ def standing_rows(user, show: str, *, root: Organization | None = None, q: str =
             qs = qs.filter(lost_since__lte=periods.months_before(today, months))
     elif show == "suspended":
         qs = qs.filter(kind=Standing.Kind.SUSPEND, member__status=Member.Status.SUSPENDED)
+    elif show in CONSIDER:
+        qs = considered(qs, show, today)
     else:
         return qs.none()
     if root is not None:
@@ -125,6 +157,35 @@ def standing_rows(user, show: str, *, root: Organization | None = None, q: str =
     if q.strip():
         qs = qs.filter(member__in=Member.objects.filter(search_q(q, anywhere=True)).values("pk"))
     return qs.order_by("member__org__path", "member__name", "id")
+
+
+def considered(qs, key: str, today: dt.date):
+    """The rows of `qs` (standing records) putting a member on the 待研究 list `key` (CONSIDER) on
+    `today`: a suspension in force for its years or more (the last suspension of a member not
+    restored since), or a registration abroad still open for its years or more."""
+    limit = periods.months_before(today, 12 * CONSIDER[key].years())
+    if key == "remove_due":
+        restored = Standing.objects.filter(member=OuterRef("member"), kind=Standing.Kind.RESTORE, id__gt=OuterRef("id"))
+        return qs.filter(kind=Standing.Kind.SUSPEND, member__status=Member.Status.SUSPENDED,
+                         decided_on__lte=limit).filter(~Exists(restored))
+    return qs.filter(kind=Standing.Kind.MOBILE, abroad=True, closed_on__isnull=True,
+                     member__status=Member.Status.ACTIVE, away_since__lte=limit)
+
+
+def command_consider(*, root: Organization | None, today: dt.date) -> list[dict]:
+    """The 待研究 lists as `dangjian transfers --consider` prints them, every member (--org: of
+    that subtree), by list, organization and name."""
+    out = []
+    for key, c in CONSIDER.items():
+        qs = considered(Standing.objects.all(), key, today).select_related("member", "member__org")
+        if root is not None:
+            qs = qs.filter(member__org__path__startswith=root.path)
+        rule = c.text()
+        out += [{"list": key, "member": s.member.name, "org_code": s.member.org.code,
+                 "since": (s.decided_on if key == "remove_due" else s.away_since).isoformat(),
+                 "rule": rule, "source": c.source}
+                for s in qs.order_by("member__org__path", "member__name", "id")]
+    return out
 
 
 def away_long(row: Standing, today: dt.date) -> bool:

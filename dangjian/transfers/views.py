@@ -327,7 +327,7 @@ def standing_list(request):
         "p": p, "page_obj": page_obj, "qs_base": qs_base, "shows": queries.SHOWS, "tab": "standing",
         "show_label": queries.SHOWS[p.show], "rows": rows,
         "filter_form": OrgFilterForm(request.GET, Organization.objects.visible_to(user), auto_id="standing-%s"),
-        "rules": checks.rules()})
+        "rules": checks.rules(), "consider": queries.CONSIDER.get(p.show)})
 
 
 class _Row:
