@@ -469,10 +469,11 @@ def test_pages_fit_a_phone(transactional_db, live_server, personas, tree, browse
     page.set_viewport_size({"width": 390, "height": 844})
     factories.browser_login(page, live_server.url, "wcadmin")
     for url in (reverse("transfers:index"), reverse("transfers:detail", args=[t.pk]),
-                reverse("transfers:standing") + "?show=eligible", reverse("transfers:bulk"),
+                reverse("transfers:standing") + "?show=eligible", reverse("transfers:standing") + "?show=remove_due",
+                reverse("transfers:standing") + "?show=abroad_due", reverse("transfers:bulk"),
                 reverse("transfers:arrive"), reverse("transfers:issue", args=[tree["mb"].pk]),
                 reverse("transfers:standing-form", args=[tree["mb"].pk, "suspend"]),
-                reverse("members:detail", args=[tree["ma"].pk])):
+                reverse("members:edit", args=[tree["ma"].pk]), reverse("members:detail", args=[tree["ma"].pk])):
         page.goto(live_server.url + url)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (url, width)

@@ -17,7 +17,7 @@ from dangjian.core import periods
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeSeat, Organization, OrgKind
 
-from . import services
+from . import checks, services
 
 PLACES = ["广东省深圳市南山区", "上海市浦东新区", "浙江省杭州市西湖区", "四川省成都市高新区", "北京市海淀区"]
 OUTSIDE = [("中共某某省财政厅机关委员会", "某某省省会"), ("中共某某区教育局党组", "某某市某某区"),
@@ -130,6 +130,24 @@ def build(today: dt.date, seed: int = 7) -> dict:
         services.suspend(staff, suspended, meeting_on=meeting, approver=approver,
                          approved_on=meeting + dt.timedelta(days=10), document=f"{approver.name}〔{year}〕停字1号",
                          note="支部党员大会讨论通过", today=today)
+    # For the 待研究 lists: one gone abroad to study longer than the rules' years, one suspended
+    # longer than theirs (lost three years before).
+    rules = checks.rules()
+    abroad, long_suspended = (take(2) + [None, None])[:2]
+    if abroad is not None:
+        services.register_mobile(staff, abroad, away_since=periods.months_before(today, 12 * rules.abroad_years_to_suspend + 4),
+                                 place="英国伦敦（出国学习研究）", contact=abroad.phone, abroad=True,
+                                 host_org_name="", note="出国学习研究，每半年与党支部联系一次", today=today)
+        mobile += 1
+    old_approver = Organization.objects.filter(pk=long_suspended.org.parent_id).first() if long_suspended else None
+    if old_approver is not None:
+        approved = periods.months_before(today, 12 * rules.suspended_years_to_remove + 3)
+        services.register_lost(staff, long_suspended, lost_since=periods.months_before(approved, 9),
+                               efforts="电话停机，原住址已搬离，亲属表示多年未联系", today=today)
+        services.suspend(staff, long_suspended, meeting_on=approved - dt.timedelta(days=10), approver=old_approver,
+                         approved_on=approved, document=f"{old_approver.name}〔{approved.year}〕停字2号",
+                         note="支部党员大会讨论通过", today=today)
     return {"internal": counts["internal"], "out": counts["out"], "overdue": counts["overdue"],
-            "bulk": bulk.count if bulk else 0, "mobile": mobile, "lost": 1, "suspended": 1 if approver else 0,
+            "bulk": bulk.count if bulk else 0, "mobile": mobile, "lost": 1,
+            "suspended": (1 if approver else 0) + (1 if old_approver else 0),
             "message": ""}
