@@ -214,3 +214,28 @@ def test_standing_is_read_in_the_scope_of_the_pages(tree, personas):
     assert _api(personas["unit_admin_a"]).get(f"/api/standing/{row.pk}/").status_code == 404
     assert _api(personas["unit_admin_b"]).get(f"/api/standing/{row.pk}/").status_code == 200
     _chinese_400(_api(personas["unit_admin_a"]).get("/api/standing/?org=JY"), "org")
+
+
+def test_the_standing_list_takes_the_same_queries_whatever_its_length(tree, personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = _api(personas["wc_admin"])
+
+    def grow(n, start):
+        for i in range(start, start + n):
+            b = factories.branch_with(tree["a"], full=2, code=f"CZS{i:03d}")
+            services.register_mobile(None, b.people[0], away_since=TODAY - DAY, place="深圳", contact="13800000000",
+                                     host_org=tree["b1"])
+            services.register_lost(None, b.people[1], lost_since=TODAY - DAY, efforts="电话未接通")
+            services.issue(None, member=b.people[1], to_org=tree["b1"], letter_number=f"S{i}", issued_on=TODAY - DAY)
+
+    grow(2, 0)
+    for n, url in enumerate(("/api/standing/", "/api/standing/?kind=lost&org=CZ", "/api/transfers/")):
+        api.get(url)
+        with CaptureQueriesContext(connection) as small:
+            assert api.get(url).status_code == 200
+        grow(3, 100 + 10 * n)
+        with CaptureQueriesContext(connection) as big:
+            assert api.get(url).status_code == 200
+        assert len(big) == len(small), (url, [q["sql"] for q in big.captured_queries])
