@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
         "FeedbackChannelEnum": "dangjian.feedback.models.Channel",
         "VisitKindEnum": "dangjian.feedback.models.VisitKind",
         "InspectionKindEnum": "dangjian.inspections.models.Kind",
+        "DuesCategoryEnum": "dangjian.dues.models.Category",
     },
 }
 

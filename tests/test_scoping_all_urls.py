@@ -94,6 +94,7 @@ PK_BY_PREFIX = {
     "items/files/": "item_file",
     "api/items/": "item",
     "dues/payments/": "payment",
+    "api/dues/payments/": "payment",
     "development/": "applicant",
     "development/documents/": "devstep",
     "api/applicants/": "applicant",

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
-from dangjian.core.api import LabelField
+from dangjian.core.api import ChineseSerializerMixin, CodeOrLabelChoiceField, LabelField
 
-from .models import DuesBase, Payment
+from .models import Category, DuesBase, Payment
 
 
 class BaseSerializer(serializers.ModelSerializer):
@@ -48,3 +48,28 @@ class MemberDuesSerializer(serializers.Serializer):
     due = serializers.CharField(help_text="期间应交（元），字符串")
     paid = serializers.CharField(help_text="期间已交（元），字符串")
     owed = serializers.CharField(help_text="期间欠交（元），字符串")
+
+
+class PaymentInSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """POST /api/dues/payments/: the fields of the page's 登记交纳 form."""
+
+    member = serializers.IntegerField(label="党员", min_value=1, help_text="党员 id")
+    months = serializers.CharField(label="所属月份", max_length=40,
+                                   help_text="一个月（\"2026-10\"）或连续几个月（\"2026-08至2026-10\"）")
+    amount = serializers.CharField(label="金额", max_length=20,
+                                   help_text="所交月份的合计金额（元），精确小数的字符串，如 \"75.00\"")
+    paid_on = serializers.DateField(label="交纳日期", help_text="如 2026-10-15；晚于所属月份即为补交")
+
+
+class BaseInSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """POST /api/dues/bases/: the fields of the page's 登记缴费基数 form."""
+
+    member = serializers.IntegerField(label="党员", min_value=1, help_text="党员 id")
+    category = CodeOrLabelChoiceField(label="交纳类别", choices=Category.choices, default=Category.EMPLOYED,
+                                      help_text="在职 employed、离退休 retired、学生 student、下岗失业 unemployed、"
+                                                "享受最低生活保障 on_relief（代码或中文名）")
+    base = serializers.CharField(label="缴费基数", max_length=20, required=False, allow_blank=True, default="",
+                                 help_text="每月工资收入（税后，元），字符串，如 \"5000.01\"；按固定金额交纳的类别不填")
+    effective_from = serializers.CharField(label="起始月份", max_length=20,
+                                           help_text="自该月起按此基数计算，如 \"2026-07\"")
+    note = serializers.CharField(label="说明", max_length=200, required=False, allow_blank=True, default="")
