@@ -69,7 +69,7 @@ def raw(first, last):
     due_sql = (f"SELECT SUM(({case_sql()}) * (MIN(COALESCE(b.\"end\", {hi}), {hi}) - MAX(b.start, {lo}) + 1)) "
                "FROM dues_duesbase b JOIN members_member m ON m.id = b.member_id "
                f"WHERE m.status = 'active' AND b.start <= {hi} AND (b.\"end\" IS NULL OR b.\"end\" >= {lo})")
-    pay_sql = ("SELECT SUM(p.amount), SUM(p.due) FROM dues_payment p JOIN members_member m ON m.id = p.member_id "
+    pay_sql = ("SELECT SUM(p.amount), SUM(p.credited) FROM dues_payment p JOIN members_member m ON m.id = p.member_id "
                f"WHERE m.status = 'active' AND p.month_no BETWEEN {lo} AND {hi}")
     with connection.cursor() as cur:
         cur.execute(due_sql); due = cur.fetchone()[0]

@@ -83,7 +83,8 @@ def test_rules_are_seeded_from_the_file_with_their_source(db):
     rule = DuesRule.objects.get()
     assert rule.employed_bands[0] == ["3000", "0.005"] and rule.employed_bands[-1] == [None, "0.02"]
     assert "2008" in rule.source and "党章第九条" in rule.source
-    assert rule.backpay_max_months == 6 and rule.arrears_months == 6
+    assert rule.backpay_max_months == 6 and rule.arrears_months == 6 and rule.large_one_off == 1000
+    assert rates.from_row(rule).farmer == (D("0.20"), D("1.00"))
 
 
 def test_the_database_computes_the_same_dues_as_python(tree):
@@ -244,7 +245,7 @@ def test_a_bad_sheet_writes_nothing_and_says_why_in_chinese(tree, tmp_path, pers
     wb, ws = _messy_sheet(tmp_path, [
         ["李明", "2025-01", "50", dt.date(2025, 2, 1)],   # good
         ["李明", "3月", "50", dt.date(2025, 4, 1)],       # already paid
-        ["李明", "4月", "40", dt.date(2025, 4, 1)],       # less than due
+        ["李明", "4-5月", "90", dt.date(2025, 5, 1)],     # less than two months' due
         ["王芳", "4月", "50", dt.date(2025, 4, 1)],       # another unit's member
         ["周七", "4月", "50", dt.date(2025, 4, 1)],       # two of that name
         ["李明", "13月", "50", dt.date(2025, 4, 1)],      # no such month
@@ -297,9 +298,9 @@ def _generated(tree, rng, n_branches=4, per=6):
     for i in range(n_branches):
         branch = factories.branch_with(tree["a" if i % 2 else "b"], full=per)
         for m in branch.people:
-            cat = rng.choice(["employed"] * 5 + ["retired", "student", "unemployed", "on_relief"])
-            factories.dues_base(m, f"{rng.randint(0, 1500000) / 100:.2f}", cat,
-                                since=dt.date(2024, rng.randint(1, 12), 1))
+            cat = rng.choice(["employed"] * 5 + ["retired", "student", "unemployed", "on_relief", "farmer"])
+            amount = rng.randint(20, 100) if cat == "farmer" else rng.randint(0, 1500000)  # a farmer's choice
+            factories.dues_base(m, f"{amount / 100:.2f}", cat, since=dt.date(2024, rng.randint(1, 12), 1))
             if rng.random() < 0.4:
                 factories.dues_base(m, f"{rng.randint(200000, 1200000) / 100:.2f}", "employed",
                                     since=dt.date(2025, rng.randint(2, 6), 1))
@@ -310,6 +311,11 @@ def _generated(tree, rng, n_branches=4, per=6):
             if rng.random() < 0.5 and k >= 202507:
                 continue
             try:
+                if rng.random() < 0.25:  # in parts: a first sum, perhaps a second (which may pay over)
+                    factories.dues_paid(m, [k], amount=f"{rng.randint(1, 5000) / 100:.2f}")
+                    if rng.random() < 0.5:
+                        factories.dues_paid(m, [k], amount=f"{rng.randint(1, 8000) / 100:.2f}")
+                    continue
                 factories.dues_paid(m, [k], paid_on=dt.date(2025, 8, rng.randint(1, 15)) if rng.random() < 0.3 else None)
             except DuesError:
                 pass
@@ -328,19 +334,28 @@ def _naive(members, first, last):
             b = next((x for x in reversed(bases) if x.start <= n), None)
             if b is None:
                 continue
-            fixed = b.category if b.category in rates.FIXED_KINDS else None
-            amount = rates.rate_for(b.base, retired=b.category == "retired", fixed_kind=fixed,
-                                    on=dt.date(key // 100, key % 100, 1))[1]
+            if b.category == "farmer":
+                amount = b.base  # the amount the farmer chose
+            else:
+                fixed = b.category if b.category in rates.FIXED_KINDS else None
+                amount = rates.rate_for(b.base, retired=b.category == "retired", fixed_kind=fixed,
+                                        on=dt.date(key // 100, key % 100, 1))[1]
             due += amount
-            p = Payment.objects.filter(member=m, month=key).first()
-            if p is not None:
-                paid += p.amount
-                settled += amount
+            sums = [p.amount for p in Payment.objects.filter(member=m, month=key)]
+            if sums:
+                paid += sum(sums)
+                settled += min(sum(sums), amount)  # a month settles at most its due
     return due, paid, due - settled
 
 
 def test_collection_rate_matches_a_naive_count(tree):
+    from django.db.models import F
+
     members = _generated(tree, random.Random(5))
+    # The data has months paid in part, months paid in two sums over the due, and farmers.
+    assert Payment.objects.filter(credited__lt=F("due")).exists()
+    assert Payment.objects.filter(credited__lt=F("amount")).exists()
+    assert DuesBase.objects.filter(category="farmer").exists()
     for root in ("wc", "a", "b"):
         f = collection.total(tree[root].path, 202501, 202508)
         under = [m for m in members if m.org.path.startswith(tree[root].path)]
@@ -436,7 +451,8 @@ def test_a_secretary_records_a_payment_and_bad_input_answers_in_chinese(tree, pe
     assert r.status_code == 400 and "应大于 0" in r.content.decode()
     r = client.post(url, {"months": "十三月", "amount": "75", "paid_on": today.isoformat()})
     assert r.status_code == 400 and "不是月份" in r.content.decode()
-    r = client.post(url, {"months": f"{today:%Y-%m}", "amount": "1", "paid_on": today.isoformat()})
+    two = f"{today.year}-01至{today.year}-02"
+    r = client.post(url, {"months": two, "amount": "1", "paid_on": today.isoformat()})
     assert r.status_code == 400 and "少于" in r.content.decode()
     assert not Payment.objects.exists()
     r = client.post(url, {"months": f"{today:%Y-%m}", "amount": "75", "paid_on": today.isoformat()})
@@ -591,3 +607,133 @@ def test_the_demo_city_has_a_year_of_dues_with_arrears_backpay_and_one_to_follow
         n = p.month_no
         b = DuesBase.objects.filter(member=p.member, start__lte=n).order_by("-start").first()
         assert p.due == rates.compute(rates.in_force(dt.date(p.month // 100, p.month % 100, 1)), b.base, b.category)[1]
+
+
+# ---- months paid in parts -----------------------------------------------------------------------
+
+def test_a_month_paid_in_parts_owes_the_rest_exactly_in_cents(tree):
+    m = tree["ma"]
+    factories.dues_base(m, "5000.01", since=dt.date(2025, 1, 1))  # 75.00 a month
+    [first] = factories.dues_paid(m, [202507], amount="30.33", paid_on=dt.date(2025, 7, 10))
+    assert (first.credited, first.extra, first.due) == (D("30.33"), D("0.00"), D("75.00"))
+    row = next(collection.member_rows(Member.objects.filter(pk=m.pk), 202507, 202507))
+    assert (row.due, row.paid, row.owed, row.unpaid_months) == (D("75.00"), D("30.33"), D("44.67"), 1)
+    f = collection.total(tree["a1"].path, 202507, 202507)
+    assert (f.due, f.paid, f.owed, f.rate) == (D("75.00"), D("30.33"), D("44.67"), D("0.4044"))
+    # The rest, and more: the month is settled, the 5.33 over it is 自愿多交 (not in the rate).
+    [second] = factories.dues_paid(m, [202507], amount="50.00", paid_on=dt.date(2025, 7, 20))
+    assert (second.credited, second.extra) == (D("44.67"), D("5.33"))
+    row = next(collection.member_rows(Member.objects.filter(pk=m.pk), 202507, 202507))
+    assert (row.paid, row.owed, row.unpaid_months) == (D("80.33"), D("0.00"), 0)
+    assert collection.total(tree["a1"].path, 202507, 202507).rate == D("1.0000")
+    with pytest.raises(DuesError, match="已交纳，不能重复登记"):
+        factories.dues_paid(m, [202507], amount="1", paid_on=dt.date(2025, 7, 21))
+    # A run of months is paid in full or refused, whatever was paid in part before.
+    factories.dues_paid(m, [202505], amount="0.01", paid_on=dt.date(2025, 5, 10))
+    with pytest.raises(DuesError, match="少于.*应交的 149.99 元"):
+        factories.dues_paid(m, [202505, 202506], amount="149.98", paid_on=dt.date(2025, 8, 1))
+    saved = factories.dues_paid(m, [202505, 202506], amount="149.99", paid_on=dt.date(2025, 8, 1))
+    assert [(p.month, p.credited) for p in saved] == [(202505, D("74.99")), (202506, D("75.00"))]
+    audits = AuditEntry.objects.filter(table="dues.payment", object_id=first.pk)
+    assert "分次交纳，计入应交 30.33 元" in audits.get().note
+    # Undoing one sum reopens its part of the month.
+    services.delete_payment(None, second)
+    row = next(collection.member_rows(Member.objects.filter(pk=m.pk), 202505, 202507))
+    assert row.owed == D("44.67") and row.unpaid_months == 1
+
+
+def test_a_month_paid_in_part_is_paid_for_the_six_month_list_but_still_owed(tree):
+    """The six-month list (党章第九条) is of members who paid nothing: one month paid in part
+    within the window keeps a member off it; the same window with nothing paid puts them on."""
+    part, none = tree["ma"], factories.member(tree["a1"], name="乙")
+    for m in (part, none):
+        factories.dues_base(m, "5000", since=dt.date(2024, 12, 1))
+    factories.dues_paid(part, [202504], amount="0.01", paid_on=dt.date(2025, 4, 10))  # the window: Feb–Jul
+    factories.dues_paid(none, [202501])
+    assert {m.name for m in collection.lapsing(Member.objects.all(), TODAY, 6)} == {"乙"}
+    from dangjian.dues import queries
+
+    versions = rates.versions()
+    for m, run in ((part, 3), (none, 6)):
+        ledger = queries.ledger(list(DuesBase.objects.filter(member=m)), list(Payment.objects.filter(member=m)),
+                                TODAY, versions)
+        assert queries.unpaid_run(ledger[:-1]) == run
+    ledger = queries.ledger(list(DuesBase.objects.filter(member=part)), list(Payment.objects.filter(member=part)),
+                            TODAY, versions)
+    april = next(x for x in ledger if x.month == 202504)
+    assert april.partial and april.owed and not april.unpaid and april.balance == D("49.99")
+
+
+def test_the_member_page_and_the_import_show_a_month_paid_in_part(tree, personas, login_as, tmp_path):
+    today = timezone.localdate()
+    m = tree["ma"]
+    factories.dues_base(m, "5000.01", since=dt.date(today.year, 1, 1), today=today)
+    factories.dues_paid(m, [today.year * 100 + 1], amount="30.00", paid_on=today, today=today)
+    page = login_as("seca1").get(f"/dues/members/{m.pk}/?year={today.year}").content.decode()
+    assert "部分交纳 · 已交 30.00 元，尚欠 45.00 元" in page and "计入应交 30.00 元" in page
+    wb, ws = _messy_sheet(tmp_path, [["李明", f"{today.year}-01", "45", today], ["李明", f"{today.year}-02", "20", today]])
+    path = tmp_path / "parts.xlsx"
+    wb.save(path)
+    report = PaymentImporter(personas["unit_admin_a"], today=today).run(path)
+    assert report["ok"], report["errors"]
+    got = sorted((p.month % 100, p.amount, p.credited) for p in Payment.objects.filter(member=m))
+    assert got == [(1, D("30.00"), D("30.00")), (1, D("45.00"), D("45.00")), (2, D("20.00"), D("20.00"))]
+    imported = AuditEntry.objects.filter(table="dues.payment", note__startswith="党费交纳导入")
+    assert imported.count() == 2 and all("分次交纳" in e.note for e in imported)
+
+
+# ---- 农民党员 and the one-off payment of 1000 元 or more ------------------------------------------
+
+@pytest.mark.parametrize("chosen, ok", [("0.19", False), ("0.20", True), ("0.2", True), ("0.50", True),
+                                        ("1.00", True), ("1", True), ("1.01", False), ("0.205", False)])
+def test_a_farmer_chooses_an_amount_within_the_range_both_ends_included(tree, chosen, ok):
+    m = tree["ma"]
+    if not ok:
+        with pytest.raises(DuesError) as exc:
+            factories.dues_base(m, chosen, "farmer", since=dt.date(2025, 1, 1))
+        assert exc.value.field == "base" and exc.value.message.startswith("每月交纳金额")
+        assert not DuesBase.objects.exists()
+        return
+    factories.dues_base(m, chosen, "farmer", since=dt.date(2025, 1, 1))
+    [month] = collection.months_of(list(DuesBase.objects.filter(member=m)), [], 202503, 202503, rates.versions())
+    assert month.due == D(chosen).quantize(D("0.01")) and month.rate is None
+    assert month.calculation == f"农民党员每月交纳 0.20—1.00 元，本人选定每月 {month.due} 元"
+    row = DuesBase.objects.annotate(c=collection.due_cents(rates.versions()[0])).get()
+    assert collection.cents_of(row.c) == month.due  # the database agrees
+    assert collection.total(tree["a1"].path, 202501, 202512).due == month.due * 12
+
+
+def test_a_farmer_without_an_amount_or_a_later_narrower_range_is_handled(tree, personas):
+    with pytest.raises(DuesError, match="农民党员填写本人选定的每月金额"):
+        factories.dues_base(tree["ma"], "", "farmer", since=dt.date(2025, 1, 1))
+    factories.dues_base(tree["ma"], "0.90", "farmer", since=dt.date(2025, 1, 1))
+    rule = DuesRule.objects.get()
+    narrower = rates.Rules(dt.date(2026, 1, 1), rates.from_row(rule).employed, rates.from_row(rule).retired,
+                           rates.from_row(rule).fixed, farmer=(D("0.20"), D("0.80")))
+    # A chosen amount outside a later range counts at its nearer end, in Python and in SQL alike.
+    assert rates.compute(narrower, "0.90", "farmer") == (None, D("0.80"))
+    row = DuesBase.objects.annotate(c=collection.due_cents(narrower)).get()
+    assert collection.cents_of(row.c) == D("0.80")
+
+
+@pytest.mark.parametrize("amount, extra, to_centre", [
+    ("1074.99", "999.99", False), ("1075.00", "1000.00", True), ("1075.01", "1000.01", True), ("75.00", "0.00", False),
+])
+def test_a_one_off_extra_of_1000_or_more_goes_to_the_centre(tree, personas, login_as, amount, extra, to_centre):
+    today = timezone.localdate()
+    m = tree["ma"]
+    factories.dues_base(m, "5000.01", since=dt.date(today.year, 1, 1), today=today)  # 75.00 a month
+    [p] = factories.dues_paid(m, [today.year * 100 + today.month], amount=amount, paid_on=today, today=today)
+    assert (p.extra, p.to_centre, p.credited) == (D(extra), to_centre, D("75.00"))
+    note = AuditEntry.objects.get(table="dues.payment", object_id=p.pk).note
+    assert ("全部上缴中央" in note) == to_centre
+    page = login_as("mema").get("/dues/mine/").content.decode()
+    assert ("一次多交纳 1000 元以上，全部上缴中央" in page) == to_centre
+    assert (f"其中自愿多交 {extra} 元" in page) == (extra != "0.00")
+    # Over several months at once the extra is what is over their sum, on the last month.
+    if to_centre:
+        months = [today.year * 100 + k for k in ((1, 2) if today.month > 2 else (3, 4))]  # not this month
+        saved = factories.dues_paid(m, months, amount=str(D("75.00") * len(months) + D("999.99")), paid_on=today,
+                                    today=today)
+        assert not any(x.to_centre for x in saved) and saved[-1].extra == D("999.99")
+    assert "全部上缴中央" in login_as("mema").get("/dues/rules/").content.decode()

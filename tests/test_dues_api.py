@@ -160,6 +160,8 @@ def test_a_base_change_follows_the_scope_of_each_role(tree, personas, based, use
     ({"category": "martian"}, "category", "不在可选范围内"),
     ({"effective_from": "2025-13"}, "effective_from", "月份应在 1—12 之间"),
     ({"effective_from": "2025-01至2025-03"}, "effective_from", "一个月份"),
+    ({"category": "farmer", "base": "1.01"}, "base", "农民党员每月交纳 0.20—1.00 元"),
+    ({"category": "农民", "base": "0.19"}, "base", "不在此范围内"),
 ])
 def test_bad_bases_answer_400_in_chinese_per_field(tree, personas, based, body, field, words):
     today = based
@@ -183,3 +185,20 @@ def test_a_base_from_a_paid_month_is_refused_and_a_category_by_its_chinese_name_
     r = api.post("/api/dues/bases/", {"member": student.pk, "category": "学生", "effective_from": month_text(today)},
                  format="json")
     assert r.status_code == 201 and r.json()["category"] == "student" and r.json()["base"] == "0.00"
+    r = api.post("/api/dues/bases/", {"member": student.pk, "category": "农民", "base": "1.00",
+                                      "effective_from": month_text(today.replace(day=1) + dt.timedelta(days=40))},
+                 format="json")
+    assert r.status_code == 201 and r.json()["category"] == "farmer" and r.json()["base"] == "1.00"
+
+
+def test_a_payment_in_parts_and_one_over_1000_are_answered_as_such(tree, personas, based):
+    today = based
+    api = token_client("seca1")
+    body = {"member": tree["ma"].pk, "months": month_text(today), "paid_on": today.isoformat()}
+    r = api.post("/api/dues/payments/", {**body, "amount": "30.00"}, format="json")
+    assert r.status_code == 201 and (r.json()[0]["credited"], r.json()[0]["due"]) == ("30.00", "75.00")
+    r = api.post("/api/dues/payments/", {**body, "amount": "1045.00"}, format="json")
+    assert r.status_code == 201
+    assert (r.json()[0]["credited"], r.json()[0]["to_centre"]) == ("45.00", True)
+    r = token_client("unita").get("/api/dues/members/", {"period": month_text(today)})
+    assert r.json()["results"][0]["owed"] == "0.00" and r.json()["results"][0]["paid"] == "1075.00"

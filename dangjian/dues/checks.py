@@ -136,8 +136,11 @@ def parse_amount(value, label: str = "金额") -> Decimal:
 def base_problems(*, base, category, effective_from, today: dt.date) -> list[tuple[str, str]]:
     out = []
     if category not in Category.values:
-        out.append(("category", "交纳类别：请选择在职、离退休、学生、下岗失业或享受最低生活保障"))
-    if category not in FIXED_KINDS:
+        out.append(("category", "交纳类别：请选择在职、离退休、学生、下岗失业、享受最低生活保障或农民"))
+    if category == "farmer":
+        if base is None or (isinstance(base, str) and not base.strip()):
+            out.append(("base", "每月交纳金额：农民党员填写本人选定的每月金额（如 0.50）"))
+    elif category not in FIXED_KINDS:
         try:
             check_base(base)
         except RateError as exc:
@@ -173,16 +176,22 @@ def payment_problems(*, months: list[int], paid_on, today: dt.date) -> list[tupl
     return out
 
 
-def split(total: Decimal, dues: list[Decimal], months: list[int]) -> list[Decimal]:
-    """The amount of each month of a payment of `total` for `months` (whose dues are `dues`):
-    each month its due, anything over the sum on the last month (自愿多交). Less than the sum is
-    refused: a month is paid in full or not at all."""
-    owed = sum(dues, Decimal("0"))
-    if total < owed:
-        names = month_label(months[0]) + (f"—{month_label(months[-1])}" if len(months) > 1 else "")
-        raise DuesError("amount", f"金额：{total} 元少于{names}应交的 {owed} 元，每月党费应足额交纳")
-    out = list(dues)
-    out[-1] += total - owed
+def allot(total: Decimal, owed: list[Decimal], months: list[int]) -> list[tuple[Decimal, Decimal]]:
+    """(amount, credited) of each month of a payment of `total` for `months`, whose amounts
+    still owed are `owed`. One month may be paid in part (分次交纳): the payment settles what it
+    covers. Several months at once are each settled in full, and less than their sum is
+    refused, so no month of the run is left half-paid by a payment naming it. Anything over
+    what is owed is paid over the due (自愿多交), on the last month."""
+    remaining = sum(owed, Decimal("0"))
+    if len(months) == 1:
+        credited = min(total, owed[0])
+        return [(total, credited)]
+    if total < remaining:
+        names = month_label(months[0]) + f"—{month_label(months[-1])}"
+        raise DuesError("amount", f"金额：{total} 元少于{names}应交的 {remaining} 元；连续几个月应足额交纳，"
+                                  "某月分次交纳的请按月分别登记")
+    out = [(o, o) for o in owed]
+    out[-1] = (out[-1][0] + total - remaining, out[-1][1])
     return out
 
 

@@ -4,10 +4,12 @@ over any subtree and period — set-based: the dues of every base row are comput
 within the period, summed in one grouped query per rule version in the period (almost always
 one), and the payments in one more. No query per organization or per member.
 
-Figures count the members on the roll now (在册), by their present organization. A month is
-owed when it is due and has no payment; a payment is at least the month's due (services), so
-the collection rate is the share of the amount due that is settled:
-    rate = (due − owed) / due.
+Figures count the members on the roll now (在册), by their present organization. A month may
+be paid in several sums: each payment's `credited` is the part of it that settles the month's
+due (never more than was owed), so what a month still owes is its due less its credits, exact
+in cents, and the collection rate is the share of the amount due that is settled:
+    rate = (due − owed) / due,   owed = due − Σ credited.
+Money paid over the due (自愿多交) is in `paid`, never in the rate.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Floor, Greatest, Least, Round
 
 from dangjian.members.models import Member
@@ -54,6 +56,9 @@ def due_cents(rules: rates.Rules):
 
     whens = banded(rules.employed, Q(category="employed")) + banded(rules.retired, Q(category="retired"))
     whens += [When(Q(category=k), then=Value(int(v * 100))) for k, v in rules.fixed.items()]
+    low, high = rules.farmer  # the amount a farmer chose, within this version's range
+    whens.append(When(Q(category=rates.FARMER), then=Least(Greatest(cents, Value(int(low * 100))),
+                                                           Value(int(high * 100)))))
     return Case(*whens, default=Value(0), output_field=IntegerField())
 
 
@@ -120,7 +125,7 @@ def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | 
     payments = (Payment.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE,
                                        month_no__gte=lo, month_no__lte=hi)
                 .order_by().values("member__org_id", "member__org__path")
-                .annotate(paid=Sum("amount"), settled=Sum("due")))
+                .annotate(paid=Sum("amount"), settled=Sum("credited")))
     for row in payments:
         f = out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"]))
         f.paid += Decimal(row["paid"] or 0).quantize(CENTS)
@@ -148,7 +153,7 @@ class MemberDues:
     due: Decimal = Decimal("0.00")
     paid: Decimal = Decimal("0.00")
     settled: Decimal = Decimal("0.00")
-    unpaid_months: int = 0
+    unpaid_months: int = 0  # months due and not paid up (nothing, or only in part)
     months: list = field(default_factory=list)
 
     @property
@@ -163,33 +168,60 @@ class Month:
     category: str
     rate: Decimal | None
     due: Decimal | None  # None: no base registered for the month
-    paid: Decimal | None
-    paid_on: dt.date | None = None
+    paid: Decimal | None  # the sum of its payments; None: nothing paid
+    paid_on: dt.date | None = None  # of the last payment
     months_late: int = 0
     calculation: str = ""
+    settled: Decimal = Decimal("0.00")  # the part of `paid` that counts against the due
+
+    @property
+    def balance(self) -> Decimal:
+        """Still owed for the month (0 when settled or nothing is due)."""
+        return max((self.due or Decimal("0.00")) - self.settled, Decimal("0.00"))
 
     @property
     def owed(self) -> bool:
+        """Something is still owed: not paid, or paid in part."""
+        return bool(self.due) and self.balance > 0
+
+    @property
+    def partial(self) -> bool:
+        return self.paid is not None and self.owed
+
+    @property
+    def unpaid(self) -> bool:
+        """Due and nothing paid at all: what the six-month list counts (a month paid in part
+        was paid, though not in full)."""
         return bool(self.due) and self.paid is None
+
+    @property
+    def extra(self) -> Decimal:
+        return (self.paid or Decimal("0.00")) - self.settled
 
 
 def months_of(bases: list, payments: list, first: int, last: int, versions: list[rates.Rules]) -> list[Month]:
-    """One member's months YYYYMM [first, last] from their base rows and payments (in memory)."""
-    paid = {p.month: p for p in payments}
+    """One member's months YYYYMM [first, last] from their base rows and payments (in memory);
+    a month's several payments are added up."""
+    paid: dict[int, list] = {}
+    for p in payments:
+        paid.setdefault(p.month, []).append(p)
     out = []
     n, end = month_number(first), month_number(last)
     while n <= end:
         key = month_key(n)
         base = next((b for b in reversed(bases) if b.start <= n and (b.end is None or b.end >= n)), None)
+        ps = sorted(paid.get(key, []), key=lambda p: (p.paid_on, p.pk or 0))
+        amount_paid = sum((p.amount for p in ps), Decimal("0.00")) if ps else None
+        settled = sum((p.credited for p in ps), Decimal("0.00"))
+        last_paid = ps[-1] if ps else None
         if base is None:
-            out.append(Month(key, None, "", None, None, paid[key].amount if key in paid else None))
+            out.append(Month(key, None, "", None, None, amount_paid, settled=settled))
         else:
             rules = rates.in_force(dt.date(key // 100, key % 100, 1), versions)
             rate, amount = rates.compute(rules, base.base, base.category)
-            p = paid.get(key)
-            out.append(Month(key, base.base, base.category, rate, amount, p.amount if p else None,
-                             p.paid_on if p else None, p.months_late if p else 0,
-                             rates.calculation(base.base, base.category, rate, amount)))
+            out.append(Month(key, base.base, base.category, rate, amount, amount_paid,
+                             last_paid.paid_on if last_paid else None, last_paid.months_late if last_paid else 0,
+                             rates.calculation(base.base, base.category, rate, amount, rules), settled))
         n += 1
     return out
 
@@ -206,10 +238,11 @@ def member_rows(members_qs, first: int, last: int, versions: list[rates.Rules] |
     bases = (_bases_in(DuesBase.objects.filter(member__in=members_qs.values("pk")), lo, hi)
              .order_by("member_id", "start").values_list("member_id", "base", "category", "start", "end")
              .iterator(chunk_size=5000))
+    # One row per member and month paid: a month counts as paid up when its credits reach its due.
     pays = (Payment.objects.filter(member__in=members_qs.values("pk"), month_no__gte=lo, month_no__lte=hi)
-            .order_by().values("member_id").annotate(paid=Sum("amount"), settled=Sum("due"),
-                                                     n=Sum(Value(1))).order_by("member_id")
-            .values_list("member_id", "paid", "settled", "n").iterator(chunk_size=5000))
+            .order_by().values("member_id", "month_no").annotate(paid=Sum("amount"), settled=Sum("credited"),
+                                                                 due=Max("due")).order_by("member_id", "month_no")
+            .values_list("member_id", "paid", "settled", "due").iterator(chunk_size=5000))
     next_base = next(bases, None)
     next_pay = next(pays, None)
     for pk, name, code in members.iterator(chunk_size=5000):
@@ -230,10 +263,13 @@ def member_rows(members_qs, first: int, last: int, versions: list[rates.Rules] |
         while next_pay is not None and next_pay[0] < pk:
             next_pay = next(pays, None)
         paid_months = 0
-        if next_pay is not None and next_pay[0] == pk:
-            row.paid = Decimal(next_pay[1] or 0).quantize(CENTS)
-            row.settled = Decimal(next_pay[2] or 0).quantize(CENTS)
-            paid_months = int(next_pay[3] or 0)
+        while next_pay is not None and next_pay[0] == pk:
+            paid = Decimal(next_pay[1] or 0).quantize(CENTS)
+            settled = Decimal(next_pay[2] or 0).quantize(CENTS)
+            due = Decimal(next_pay[3] or 0).quantize(CENTS)
+            row.paid += paid
+            row.settled += settled
+            paid_months += bool(due) and settled >= due
             next_pay = next(pays, None)
         row.unpaid_months = max(due_months - paid_months, 0)
         yield row
@@ -241,8 +277,9 @@ def member_rows(members_qs, first: int, last: int, versions: list[rates.Rules] |
 
 def lapsing(members_qs, today: dt.date, months: int):
     """The members of `members_qs` with dues due but nothing paid in each of the last `months`
-    complete months (this month not counted): the list for the 党章第九条 procedure, which
-    people decide — nothing here changes anyone's status. One query."""
+    complete months (this month not counted): the list for the 党章第九条 procedure (连续六个月不
+    交纳党费), which people decide — nothing here changes anyone's status. A month paid in part
+    was paid: it stays owed, and is not a month of not paying. One query."""
     this = month_number(today.year * 100 + today.month)
     lo, hi = this - months, this - 1
     started = DuesBase.objects.filter(member=OuterRef("pk"), start__lte=lo)

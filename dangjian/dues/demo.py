@@ -24,7 +24,7 @@ from .models import DuesBase, Payment, month_key, month_number
 
 SLICE = 20_000
 BASE_COLUMNS = ("member_id", "base", "category", "effective_from", "start", "end")
-PAYMENT_COLUMNS = ("member_id", "month", "month_no", "amount", "due", "paid_on", "months_late")
+PAYMENT_COLUMNS = ("member_id", "month", "month_no", "amount", "credited", "due", "paid_on", "months_late", "to_centre")
 
 
 def _salary(rng: random.Random, rank: int | None) -> Decimal:
@@ -105,7 +105,7 @@ def build(today: dt.date, seed: int = 7) -> dict:
                 paid_on = min(dt.date(y, m + 1, rng.randint(3, 25)), today)
                 due = due_of(n)
                 late = max(paid_no - n, 0)
-                payments.append((pk, key, n, due, due, paid_on, late))
+                payments.append((pk, key, n, due, due, due, paid_on, late, False))
                 counts["backpay"] += late > 0
                 counts["beyond_limit"] += late > limit
         bulk.copy_rows(DuesBase, BASE_COLUMNS, bases)

@@ -35,7 +35,8 @@ class MonthField(forms.Field):
 class BaseForm(forms.Form):
     category = forms.ChoiceField(label="交纳类别", choices=Category.choices, initial=Category.EMPLOYED)
     base = forms.CharField(label="缴费基数（元/月）", required=False, max_length=20,
-                           help_text="每月工资收入（税后）；学生、下岗失业、享受最低生活保障的党员不填",
+                           help_text="每月工资收入（税后）；农民党员填本人选定的每月交纳金额（0.2—1 元）；"
+                                     "学生、下岗失业、享受最低生活保障的党员不填",
                            widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "如 5000.01"}))
     effective_from = MonthField(label="起始月份", max_length=20, help_text="如 2026-07：自该月起按此基数计算",
                                 widget=forms.TextInput(attrs={"placeholder": "2026-07"}))
@@ -52,7 +53,8 @@ class PaymentForm(forms.Form):
     months = forms.CharField(label="所属月份", max_length=40,
                              help_text="一个月（2026-10）或连续几个月（2026-08至2026-10）",
                              widget=forms.TextInput(attrs={"placeholder": "2026-10"}))
-    amount = forms.CharField(label="金额（元）", max_length=20, help_text="所交月份的合计金额；不少于应交金额",
+    amount = forms.CharField(label="金额（元）", max_length=20,
+                             help_text="所交月份的合计金额；一个月可分次交纳（少于应交的计为部分交纳），连续几个月应足额",
                              widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     paid_on = forms.DateField(label="交纳日期", widget=forms.DateInput(attrs={"type": "date"}),
                               error_messages={"invalid": "交纳日期：格式应为 2026-10-15", "required": "交纳日期：必填"})

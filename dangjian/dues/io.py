@@ -26,7 +26,7 @@ from dangjian.orgs.models import Organization
 from . import rates
 from .checks import DuesError, month_label, parse_amount, parse_months, payment_problems
 from .models import DuesBase, Payment
-from .services import plan_payment
+from .services import credited_by_month, payment_note, plan_payment
 
 CHUNK = 500
 AUDIT_NOTE = "党费交纳导入"
@@ -171,14 +171,12 @@ class PaymentImporter(xlsx.Importer):
         ready = [r for r in rows if r.member is not None and r.months and r.amount is not None]
         ids = sorted({r.member.pk for r in ready})
         bases: dict[int, list[DuesBase]] = {}
-        paid: dict[int, set[int]] = {}
+        paid: dict[int, dict[int, Decimal]] = {}
+        months = sorted({m for r in ready for m in r.months})
         for chunk in chunks(ids, CHUNK):
             for b in DuesBase.objects.filter(member_id__in=chunk).order_by("member_id", "start"):
                 bases.setdefault(b.member_id, []).append(b)
-            months = sorted({m for r in ready for m in r.months})
-            for member_id, month in Payment.objects.filter(member_id__in=chunk, month__in=months).values_list(
-                    "member_id", "month"):
-                paid.setdefault(member_id, set()).add(month)
+            paid.update(credited_by_month(chunk, months))
         versions = rates.versions()
         seen: dict[tuple[int, int], int] = {}
         for r in ready:
@@ -190,7 +188,7 @@ class PaymentImporter(xlsx.Importer):
                 seen[(r.member.pk, m)] = r.number
             try:
                 r.payments = plan_payment(r.member, r.months, r.amount, r.paid_on, bases.get(r.member.pk, []),
-                                          paid.get(r.member.pk, set()), versions)
+                                          paid.get(r.member.pk, {}), versions)
             except DuesError as exc:
                 key = "amount" if exc.field == "amount" else "month"
                 self.fail(r.number, key, exc.message.split("：", 1)[-1])
@@ -203,14 +201,22 @@ class PaymentImporter(xlsx.Importer):
         for p in made:
             p.received_by = self.actor
             p.source = Payment.Source.IMPORTED
+        keys = {(p.member_id, p.month) for p in made}
+        members = sorted({p.member_id for p in made})
+        months = sorted({p.month for p in made})
+
+        def of_the_file():
+            for chunk in chunks(members, CHUNK):
+                yield from (p for p in Payment.objects.filter(member_id__in=chunk, month__in=months)
+                            if (p.member_id, p.month) in keys)
+
+        before = {p.pk for p in of_the_file()}  # earlier sums of a month paid in parts
         for chunk in chunks(made, CHUNK):
             Payment.objects.bulk_create(chunk)
-        keys = {(p.member_id, p.month) for p in made}
-        saved = []
-        for chunk in chunks(sorted({p.member_id for p in made}), CHUNK):
-            saved += [p for p in Payment.objects.filter(member_id__in=chunk) if (p.member_id, p.month) in keys]
+        saved = [p for p in of_the_file() if p.pk not in before]
         for chunk in chunks(saved, CHUNK):
-            AuditEntry.objects.bulk_create([audit.entry(self.user, p, None, note=AUDIT_NOTE) for p in chunk])
+            AuditEntry.objects.bulk_create([audit.entry(self.user, p, None, note=AUDIT_NOTE + payment_note(p)[4:])
+                                            for p in chunk])
 
     @classmethod
     def sample(cls, user) -> tuple[dict, str]:

@@ -10,8 +10,12 @@ on; the next base of the member ends it (`end`). The amount due in a month is co
 base in force in that month and the rule in force then (`rates`), never stored, so the history
 of bases and rules is the whole truth.
 
-A `Payment` is one month paid by one member: the amount, the day it was received and by whom.
-A month paid after its own month is back-pay (补交); `months_late` says how late.
+A `Payment` is one sum received for one month of one member: the amount, the day it was
+received and by whom. A month may be paid in several sums (分次交纳): `credited` is the part of a
+sum that counts against the month's due (at most what was still owed when it came), anything
+above it is paid over the due (自愿多交). The month's owed amount is its due less the sum of its
+`credited`, exact in cents. A month paid after its own month is back-pay (补交); `months_late`
+says how late.
 """
 from django.conf import settings
 from django.db import models
@@ -25,9 +29,12 @@ class Category(models.TextChoices):
     STUDENT = "student", "学生"
     UNEMPLOYED = "unemployed", "下岗失业"
     ON_RELIEF = "on_relief", "享受最低生活保障"
+    FARMER = "farmer", "农民"
 
 
 FIXED_CATEGORIES = (Category.STUDENT, Category.UNEMPLOYED, Category.ON_RELIEF)
+# 农民党员 pay an amount of their choosing within the rule's range (fixed_monthly["farmer"]): the
+# base row holds the chosen monthly amount.
 
 
 def month_number(key: int) -> int:
@@ -51,6 +58,8 @@ class DuesRule(models.Model):
     fixed_monthly = models.JSONField("按固定金额交纳")
     backpay_max_months = models.PositiveSmallIntegerField("补交最多月数", default=6)
     arrears_months = models.PositiveSmallIntegerField("连续未交提醒月数", default=6)
+    # 自愿一次多交纳 this much or more: all of it goes to the centre (第十一条).
+    large_one_off = models.DecimalField("一次多交上缴中央起点（元）", max_digits=12, decimal_places=2, default=1000)
     source = models.CharField("依据", max_length=300, blank=True)
     note = models.CharField("说明", max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -93,6 +102,7 @@ class DuesBase(models.Model):
 
     member = models.ForeignKey("members.Member", on_delete=models.CASCADE, related_name="dues_bases",
                                verbose_name="党员")
+    # 农民: the monthly amount the member chose within the rule's range, not an income.
     base = models.DecimalField("缴费基数（元/月）", max_digits=12, decimal_places=2)
     category = models.CharField("交纳类别", max_length=12, choices=Category.choices, default=Category.EMPLOYED)
     effective_from = models.DateField("起始月份")
@@ -126,7 +136,7 @@ class PaymentQuerySet(ScopedQuerySet):
 
 
 class Payment(models.Model):
-    """One month's dues paid by one member."""
+    """One sum of one month's dues paid by one member (a month may have several)."""
 
     class Source(models.TextChoices):
         ENTERED = "entered", "逐笔登记"
@@ -138,8 +148,13 @@ class Payment(models.Model):
     month_no = models.IntegerField(editable=False)  # month_number(month): compared with a base's start/end
     due = models.DecimalField("应交金额（元）", max_digits=12, decimal_places=2)  # by the base and rule of the month
     amount = models.DecimalField("金额（元）", max_digits=12, decimal_places=2)
+    # The part of `amount` that settles the month's due: the rest is paid over it (自愿多交).
+    credited = models.DecimalField("计入应交（元）", max_digits=12, decimal_places=2, default=0)
     paid_on = models.DateField("交纳日期")
     months_late = models.PositiveSmallIntegerField("补交月数", default=0)
+    # Paid over the due at once (自愿一次多交纳) at least the rule's `large_one_off`: the whole of
+    # that extra is forwarded to the centre through the 基层党委, not kept by the branch.
+    to_centre = models.BooleanField("多交部分全部上缴中央", default=False)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name="收缴人")
     source = models.CharField("来源", max_length=10, choices=Source.choices, default=Source.ENTERED)
@@ -153,8 +168,7 @@ class Payment(models.Model):
     class Meta:
         ordering = ["member", "month"]
         verbose_name = "党费交纳记录"
-        constraints = [models.UniqueConstraint(fields=["member", "month"], name="one_dues_payment_per_month")]
-        indexes = [models.Index(fields=["month_no", "member"])]
+        indexes = [models.Index(fields=["month_no", "member"]), models.Index(fields=["member", "month"])]
 
     def __str__(self):
         return f"{self.month // 100}年{self.month % 100}月党费 {self.amount} 元"
@@ -162,6 +176,11 @@ class Payment(models.Model):
     @property
     def is_backpay(self) -> bool:
         return self.months_late > 0
+
+    @property
+    def extra(self):
+        """Paid over the month's due (自愿多交)."""
+        return self.amount - self.credited
 
 
 class StatementQuerySet(ScopedQuerySet):

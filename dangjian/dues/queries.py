@@ -91,10 +91,11 @@ def ledger(bases, payments, today: dt.date, versions) -> list[collection.Month]:
 
 
 def unpaid_run(months: list[collection.Month]) -> int:
-    """Consecutive owed months ending with the last month given."""
+    """Consecutive months with nothing paid ending with the last month given (a month paid in
+    part breaks the run, as on the six-month list)."""
     n = 0
     for m in reversed(months):
-        if not m.owed:
+        if not m.unpaid:
             break
         n += 1
     return n

@@ -19,6 +19,7 @@ def rule_spec() -> dict:
                 fixed_monthly={k: (v if isinstance(v, list) else str(v)) for k, v in s["fixed_monthly"].items()},
                 backpay_max_months=int(s.get("backpay_max_months", 6)),
                 arrears_months=int(s.get("arrears_months_for_lapse", 6)),
+                large_one_off=str(s.get("one_off_large_payment", 1000)),
                 source=s.get("sources", ""), note="平台内置标准（按规定设定）")
 
 

@@ -27,12 +27,17 @@ class PaymentSerializer(serializers.ModelSerializer):
                                       help_text="交纳金额（元），字符串，如 \"75.00\"")
     due = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True,
                                    help_text="该月应交金额（元），字符串")
+    credited = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, coerce_to_string=True,
+                                        help_text="计入该月应交的部分（元），字符串；少于 due 为分次交纳的一部分，"
+                                                  "amount 超出它的是自愿多交")
+    to_centre = serializers.BooleanField(read_only=True,
+                                         help_text="自愿一次多交纳 1000 元以上：多交部分全部上缴中央")
     backpay = serializers.BooleanField(source="is_backpay", read_only=True, help_text="是否补交（晚于所属月份交纳）")
 
     class Meta:
         model = Payment
-        fields = ["id", "member", "member_name", "org_code", "month", "amount", "due", "paid_on", "backpay",
-                  "months_late", "source"]
+        fields = ["id", "member", "member_name", "org_code", "month", "amount", "due", "credited", "to_centre",
+                  "paid_on", "backpay", "months_late", "source"]
         read_only_fields = fields
 
     def get_month(self, obj) -> str:
@@ -67,9 +72,10 @@ class BaseInSerializer(ChineseSerializerMixin, serializers.Serializer):
     member = serializers.IntegerField(label="党员", min_value=1, help_text="党员 id")
     category = CodeOrLabelChoiceField(label="交纳类别", choices=Category.choices, default=Category.EMPLOYED,
                                       help_text="在职 employed、离退休 retired、学生 student、下岗失业 unemployed、"
-                                                "享受最低生活保障 on_relief（代码或中文名）")
+                                                "享受最低生活保障 on_relief、农民 farmer（代码或中文名）")
     base = serializers.CharField(label="缴费基数", max_length=20, required=False, allow_blank=True, default="",
-                                 help_text="每月工资收入（税后，元），字符串，如 \"5000.01\"；按固定金额交纳的类别不填")
+                                 help_text="每月工资收入（税后，元），字符串，如 \"5000.01\"；农民党员填本人选定的每月"
+                                           "交纳金额（0.2—1 元）；按固定金额交纳的类别不填")
     effective_from = serializers.CharField(label="起始月份", max_length=20,
                                            help_text="自该月起按此基数计算，如 \"2026-07\"")
     note = serializers.CharField(label="说明", max_length=200, required=False, allow_blank=True, default="")

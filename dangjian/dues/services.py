@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from dangjian.core import audit
@@ -15,7 +16,16 @@ from dangjian.core.scoping import can, is_committee_staff
 from dangjian.members.models import Member
 
 from . import rates
-from .checks import DuesError, base_problems, first, month_label, payment_problems, rule_problems, split
+from .checks import (
+    DuesError,
+    allot,
+    base_problems,
+    first,
+    month_label,
+    parse_amount,
+    payment_problems,
+    rule_problems,
+)
 from .models import DuesBase, DuesRule, Payment, month_number
 
 OUTSIDE = "不在您的权限范围内"
@@ -54,7 +64,15 @@ def set_base(user, member: Member, *, base, category: str, effective_from: dt.da
     first(base_problems(base=base, category=category, effective_from=effective_from, today=today))
     _may_edit(user, member)
     _active(member)
-    value = Decimal("0.00") if category in rates.FIXED_KINDS else rates.check_base(base)
+    if category in rates.FIXED_KINDS:
+        value = Decimal("0.00")
+    elif category == rates.FARMER:
+        try:
+            value = rates.check_farmer(base, rates.in_force(effective_from))
+        except rates.RateError as exc:
+            raise DuesError(exc.field, exc.message) from None
+    else:
+        value = rates.check_base(base)
     start = month_number(effective_from.year * 100 + effective_from.month)
     with transaction.atomic():
         Member.objects.select_for_update().filter(pk=member.pk).first()
@@ -80,53 +98,74 @@ def set_base(user, member: Member, *, base, category: str, effective_from: dt.da
 
 
 def plan_payment(member: Member, months: list[int], total: Decimal, paid_on: dt.date,
-                 bases: list[DuesBase], paid: set[int], versions: list[rates.Rules]) -> list[Payment]:
+                 bases: list[DuesBase], paid: dict[int, Decimal], versions: list[rates.Rules]) -> list[Payment]:
     """The unsaved payments of `total` for `months` of `member` (one per month), or DuesError:
-    a month without a base, a month already paid, less than the sum due. `bases` are the
-    member's base rows, `paid` the months already paid (both read by the caller, so an import
-    checks a whole file in a few queries)."""
+    a month without a base, a month already paid in full, less than the sum owed over several
+    months. `bases` are the member's base rows, `paid` the amount already credited to each month
+    that has a payment (both read by the caller, so an import checks a whole file in a few
+    queries)."""
     months = sorted(set(months))
-    twice = [m for m in months if m in paid]
-    if twice:
-        raise DuesError("month", f"月份：{member.name} {month_label(twice[0])}的党费已交纳，不能重复登记")
-    dues = []
+    dues, owed = [], []
     for m in months:
         n = month_number(m)
         base = next((b for b in reversed(bases) if b.start <= n and (b.end is None or b.end >= n)), None)
         if base is None:
             raise DuesError("month", f"月份：{member.name} {month_label(m)}没有登记缴费基数，请先登记缴费基数")
         rules = rates.in_force(dt.date(m // 100, m % 100, 1), versions)
-        dues.append(rates.compute(rules, base.base, base.category)[1])
-    amounts = split(total, dues, months)
+        due = rates.compute(rules, base.base, base.category)[1]
+        if m in paid and paid[m] >= due:
+            raise DuesError("month", f"月份：{member.name} {month_label(m)}的党费已交纳，不能重复登记")
+        dues.append(due)
+        owed.append(due - paid.get(m, Decimal("0")))
+    allotted = allot(total, owed, months)
     paid_no = month_number(paid_on.year * 100 + paid_on.month)
-    return [Payment(member=member, month=m, month_no=month_number(m), amount=a, due=d, paid_on=paid_on,
-                    months_late=max(paid_no - month_number(m), 0))
-            for m, a, d in zip(months, amounts, dues)]
+    large = rates.in_force(paid_on, versions).large_one_off
+    return [Payment(member=member, month=m, month_no=month_number(m), amount=a, credited=c, due=d, paid_on=paid_on,
+                    months_late=max(paid_no - month_number(m), 0), to_centre=a - c >= large)
+            for m, (a, c), d in zip(months, allotted, dues)]
+
+
+def credited_by_month(member_ids, months) -> dict[int, dict[int, Decimal]]:
+    """{member id: {month: amount credited so far}} of the months that have a payment."""
+    out: dict[int, dict[int, Decimal]] = {}
+    rows = (Payment.objects.filter(member_id__in=member_ids, month__in=months).order_by()
+            .values("member_id", "month").annotate(c=Sum("credited")).values_list("member_id", "month", "c"))
+    for member_id, month, c in rows:
+        out.setdefault(member_id, {})[month] = Decimal(c or 0).quantize(rates.CENT)
+    return out
 
 
 def record_payment(user, member: Member, *, months: list[int], amount, paid_on: dt.date,
                    today: dt.date | None = None) -> list[Payment]:
-    """One payment covering `months` (each month its due, any surplus on the last): all the
-    months or none."""
+    """One payment covering `months`: all the months or none. One month may be paid in part,
+    and its rest later; several months are each paid in full (surplus on the last)."""
     today = today or timezone.localdate()
     first(payment_problems(months=months, paid_on=paid_on, today=today))
     _may_edit(user, member)
     _active(member)
-    from .checks import parse_amount
-
     total = parse_amount(amount)
     with transaction.atomic():
         Member.objects.select_for_update().filter(pk=member.pk).first()
         bases = list(DuesBase.objects.filter(member=member).order_by("start"))
-        paid = set(Payment.objects.filter(member=member, month__in=months).values_list("month", flat=True))
+        paid = credited_by_month([member.pk], months).get(member.pk, {})
         rows = plan_payment(member, months, total, paid_on, bases, paid, rates.versions())
         for p in rows:
             p.received_by = _actor(user)
+        before = set(Payment.objects.filter(member=member, month__in=months).values_list("pk", flat=True))
         Payment.objects.bulk_create(rows)
-        saved = list(Payment.objects.filter(member=member, month__in=[p.month for p in rows]))
-        AuditEntry.objects.bulk_create([audit.entry(user, p, None, note="登记党费" + ("（补交）" if p.months_late else ""))
-                                        for p in saved])
+        saved = [p for p in Payment.objects.filter(member=member, month__in=months).order_by("month", "pk")
+                 if p.pk not in before]
+        AuditEntry.objects.bulk_create([audit.entry(user, p, None, note=payment_note(p)) for p in saved])
     return saved
+
+
+def payment_note(p: Payment) -> str:
+    note = "登记党费" + ("（补交）" if p.months_late else "")
+    if p.credited < p.due:
+        note += f"（分次交纳，计入应交 {p.credited} 元）"
+    if p.to_centre:
+        note += f"（一次多交 {p.extra} 元，全部上缴中央）"
+    return note
 
 
 def delete_payment(user, payment: Payment) -> None:
@@ -158,6 +197,7 @@ def add_rule(user, *, effective_from: dt.date, employed: list, retired: list, fi
             effective_from=effective_from, start=month_number(effective_from.year * 100 + effective_from.month),
             employed_bands=bands(employed), retired_bands=bands(retired), fixed_monthly=fixed_monthly,
             backpay_max_months=backpay_max_months, arrears_months=latest.arrears_months if latest else 6,
+            large_one_off=latest.large_one_off if latest else rates.DEFAULT_LARGE_ONE_OFF,
             source=(source or "").strip()[:300], note=(note or "").strip()[:200], created_by=_actor(user))
         audit.record(user, rule, None, note="修订党费标准")
     return rule

@@ -177,17 +177,19 @@ def _member_page(request, member, *, mine: bool, base_form=None, pay_form=None, 
     now = None
     if current is not None:
         rate, amount = rates.compute(rates.in_force(today, versions), current.base, current.category)
+        rules = rates.in_force(today, versions)
         now = {"base": current, "rate": rate, "amount": amount,
-               "calculation": rates.calculation(current.base, current.category, rate, amount)}
+               "calculation": rates.calculation(current.base, current.category, rate, amount, rules)}
     editable = not mine and can(user, "edit", member.org.path)
     # The months and amounts are the member's own data: each look is recorded.
     audit.record(user, member, audit.snapshot(member), action="reveal", note=REVEAL_NOTE)
     ctx = {"member": member, "mine": mine, "year": year, "years": range(today.year, today.year - 6, -1),
            "months": months, "bases": bases, "payments": payments[:24], "owed": owed,
-           "owed_total": sum((m.due for m in owed), start=rates.CENT * 0), "run": queries.unpaid_run(ledger[:-1]),
+           "owed_total": sum((m.balance for m in owed), start=rates.CENT * 0), "run": queries.unpaid_run(ledger[:-1]),
            "now": now, "editable": editable, "today": today,
            "lapse": rates.in_force(today, versions).arrears_months,
-           "backpay_limit": rates.in_force(today, versions).backpay_max_months}
+           "backpay_limit": rates.in_force(today, versions).backpay_max_months,
+           "large_one_off": rates.in_force(today, versions).large_one_off}
     # A member reads the branch's statement once it is published: the link is shown then only.
     ctx["statement_published"] = mine and queries.published(member.org, year) is not None
     if editable:
