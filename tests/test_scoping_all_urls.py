@@ -62,6 +62,7 @@ OBJECT_ARGS = {
     "term_pk": "term", "term_id": "term",
     "job_pk": "job", "job_id": "job",
     "bulk_job_pk": "bulk_job",
+    "step_id": "devstep",
 }
 # "pk" by the longest matching URL prefix.
 PK_BY_PREFIX = {

@@ -193,11 +193,47 @@ def step_problems(applicant: Applicant, recorded: list[DevelopmentStep], s: Step
                 or s.approver.pk == applicant.org_id:
             out.append(("approver", f"审批党委：“{s.approver.name}”不是培养党支部的上级党委，"
                                     "应由具有审批权限的基层党委（机关党委、党委）或机关工委审批"))
+    out += _unused_fields(step, s)
     if len(s.note or "") > 300:
         out.append(("note", "说明：过长（最多 300 个字）"))
     elif s.note and (problem := unsafe_characters_problem(s.note, "说明")):
         out.append(("note", problem))
     return out
+
+
+def _unused_fields(step: catalog.Step, s: StepInput) -> list[tuple[str, str]]:
+    """A value given for what the step does not record (the API and the import may send any
+    field; the form shows only the step's): refused rather than kept unseen."""
+    unused = []
+    if not step.talker and s.talker is not None:
+        unused.append(("talker", "谈话人"))
+    if not step.sponsors:
+        unused += [(f, f"{label}联系人/介绍人") for f, label in SPONSOR_FIELDS if getattr(s, f) is not None]
+    if not step.vote:
+        unused += [(f, label) for f, label in (("vote_expected", "应到会有表决权党员"), ("vote_present", "实到会有表决权党员"),
+                                               ("vote_for", "赞成票")) if getattr(s, f) is not None]
+    if not step.training:
+        unused += [(f, label) for f, label in (("training_days", "培训天数"), ("training_hours", "培训学时"))
+                   if getattr(s, f) is not None]
+    if not step.approval:
+        if s.approver is not None:
+            unused.append(("approver", "审批党委"))
+        if s.party_group_consulted:
+            unused.append(("party_group_consulted", "已报党组讨论"))
+    return [(f, f"{label}：“{step.name}”不记录此项，请留空") for f, label in unused]
+
+
+def correction_problems(applicant: Applicant, earlier: list[DevelopmentStep], s: StepInput, *, today: dt.date,
+                        rules: Rules) -> list[tuple[str | None, str]]:
+    """What is wrong with `s` as the corrected latest step after the `earlier` steps: the same
+    rules as recording it anew, and for the application itself the age on its new date."""
+    out = []
+    if s.code == "apply" and isinstance(s.done_on, dt.date):
+        least = rules.on("min_age", s.done_on).value
+        if age_on(applicant.birth_date, s.done_on) < least:
+            out.append(("done_on", f"日期：{_day(s.done_on)} 时申请人未满 {least} 周岁"
+                                   f"（出生于 {_day(applicant.birth_date)}），按党章第一条不能申请入党"))
+    return out + step_problems(applicant, earlier, s, today=today, rules=rules)
 
 
 def _vote_problems(s: StepInput) -> list[tuple[str, str]]:

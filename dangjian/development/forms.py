@@ -105,3 +105,19 @@ class StepForm(ChineseFormMixin, forms.Form):
 class StopForm(ChineseFormMixin, forms.Form):
     reason = forms.CharField(label="终止原因", max_length=200)
     version = VersionField()
+
+
+class CorrectionForm(StepForm):
+    """The latest step's form filled with its recorded values, and why it is corrected. The
+    document is kept as uploaded (a wrong file is withdrawn with its step and recorded again)."""
+
+    reason = forms.CharField(label="更正原因", max_length=200, help_text="如：日期录入有误、谈话人选错")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.pop("document", None)
+
+
+class WithdrawForm(ChineseFormMixin, forms.Form):
+    reason = forms.CharField(label="撤回原因", max_length=200)
+    version = VersionField()

@@ -98,8 +98,8 @@ class DevelopmentStepQuerySet(ScopedQuerySet):
 
 
 class DevelopmentStep(models.Model):
-    """One step of the catalog recorded for an applicant. Never edited: a wrong entry is
-    withdrawn (the latest only) and recorded again, both in the history."""
+    """One step of the catalog recorded for an applicant. Only the latest may be corrected or
+    withdrawn (services.correct_step, withdraw_step), each kept as a `StepCorrection`."""
 
     class Decision(models.TextChoices):
         YES = "yes", DECISION_LABELS["yes"]
@@ -153,6 +153,50 @@ class DevelopmentStep(models.Model):
     @property
     def has_document(self) -> bool:
         return bool(self.document) or self.document_received
+
+    @classmethod
+    def history_display(cls, name, value):
+        if name == "code" and isinstance(value, str):
+            return step_name(value)
+        return None
+
+
+class StepCorrectionQuerySet(ScopedQuerySet):
+    path_lookup = "applicant__org__path"
+
+
+class StepCorrection(models.Model):
+    """A recorded step corrected (a mistyped date, vote or person) or withdrawn, by whom, when
+    and why, with the values it had: the step itself then holds the new values, or is gone."""
+
+    class Kind(models.TextChoices):
+        CORRECT = "correct", "更正"
+        WITHDRAW = "withdraw", "撤回"
+
+    applicant = models.ForeignKey(Applicant, on_delete=models.CASCADE, related_name="corrections")
+    step_ref = models.PositiveBigIntegerField("步骤记录编号")
+    code = models.CharField("步骤", max_length=24)
+    kind = models.CharField("更正方式", max_length=10, choices=Kind.choices)
+    changes = models.JSONField("更正内容", default=list)  # [[label, old, new], …] as shown
+    reason = models.CharField("更正原因", max_length=200)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+", verbose_name="更正人")
+    at = models.DateTimeField("更正时间", auto_now_add=True)
+
+    objects = StepCorrectionQuerySet.as_manager()
+
+    AUDIT_EXCLUDE = ("at",)
+
+    class Meta:
+        ordering = ["applicant", "at", "id"]
+        verbose_name = "发展党员步骤更正"
+
+    def __str__(self):
+        return f"{self.get_kind_display()}：{step_name(self.code)}"
+
+    @property
+    def name(self) -> str:
+        return step_name(self.code)
 
     @classmethod
     def history_display(cls, name, value):

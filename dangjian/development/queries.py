@@ -16,7 +16,7 @@ from dangjian.orgs.models import Organization
 
 from . import checks
 from .catalog import Stage
-from .models import Applicant, DevelopmentStep
+from .models import Applicant, DevelopmentStep, StepCorrection
 from .rules import Rules
 
 
@@ -83,6 +83,10 @@ def annotate_page(applicants_page: list[Applicant], today: dt.date, rules: Rules
 def steps_of(applicant: Applicant) -> list[DevelopmentStep]:
     return list(applicant.steps.select_related("talker", "first_sponsor", "second_sponsor", "approver",
                                                "recorded_by__member").order_by("done_on", "id"))
+
+
+def corrections_of(applicant: Applicant) -> list[StepCorrection]:
+    return list(applicant.corrections.select_related("by__member").order_by("at", "id"))
 
 
 def full_members(user, org: Organization):

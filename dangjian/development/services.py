@@ -11,6 +11,7 @@ refuses the step, and nothing of it is written.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import secrets
 from dataclasses import asdict
@@ -22,15 +23,16 @@ from dangjian.activities.checks import ActivityError
 from dangjian.activities.services import check_uploads
 from dangjian.core import audit, crypto, idcard, versioning
 from dangjian.core.scoping import can
+from dangjian.core.text import unsafe_characters_problem
 from dangjian.members import services as member_services
 from dangjian.members.models import Category, Education, Member
 from dangjian.members.services import MemberError
 from dangjian.orgs.models import Organization
 
-from . import catalog
+from . import catalog, checks
 from .catalog import CANCEL, EXTEND, NO, YES, Stage
 from .checks import DevelopmentError, StepInput, applicant_problems, first, step_problems
-from .models import Applicant, DevelopmentStep
+from .models import Applicant, DevelopmentStep, StepCorrection
 from .rules import load as load_rules
 
 OUTSIDE = "不在您的权限范围内"
@@ -161,25 +163,35 @@ def _advance(user, applicant: Applicant, steps: list[DevelopmentStep]) -> None:
     if step.decision == NO:
         applicant.status = Applicant.Status.STOPPED
         note = f"{step.name}：不同意，发展程序终止"
-    if step.code == "approval" and step.decision == YES:
-        applicant.member = _admit(user, applicant, step.done_on)
-        note = "接收为预备党员，已列入党员名册"
-    if step.code == "confirm_approval" and step.decision == YES:
-        member = Member.objects.get(pk=applicant.member_id)
-        if meeting == YES:
-            member_services.update_member(user, member, category=Category.FULL, confirmed_on=step.done_on)
-            note = "转为正式党员"
-        elif meeting == CANCEL:
-            member_services.update_member(user, member, status=Member.Status.REMOVED)
-            applicant.status = Applicant.Status.STOPPED
-            note = "取消预备党员资格"
-        elif meeting == EXTEND:
-            note = "延长预备期"
+    note = _roster(user, applicant, step, meeting) or note
     if step.code == catalog.LAST.code:
         applicant.status = Applicant.Status.DONE
         note = "材料归档，发展程序完成"
     if versioning.save_changes(applicant, stored):
         audit.record(user, applicant, before, note=note)
+
+
+def _roster(user, applicant: Applicant, step: DevelopmentStep, meeting: str) -> str:
+    """The roster's part of an approval with 同意: the admission (预备党员), or the confirmation
+    meeting's decision carried out. Answers the note for the history ("" for nothing done)."""
+    if step.decision != YES:
+        return ""
+    if step.code == "approval":
+        applicant.member = _admit(user, applicant, step.done_on)
+        return "接收为预备党员，已列入党员名册"
+    if step.code != "confirm_approval":
+        return ""
+    member = Member.objects.get(pk=applicant.member_id)
+    if meeting == YES:
+        member_services.update_member(user, member, category=Category.FULL, confirmed_on=step.done_on)
+        return "转为正式党员"
+    if meeting == CANCEL:
+        member_services.update_member(user, member, status=Member.Status.REMOVED)
+        applicant.status = Applicant.Status.STOPPED
+        return "取消预备党员资格"
+    if meeting == EXTEND:
+        return "延长预备期"
+    return ""
 
 
 def _admit(user, applicant: Applicant, on: dt.date) -> Member:
@@ -229,3 +241,161 @@ def stop(user, applicant: Applicant, *, reason: str, version: int | None = None)
         versioning.save_changes(applicant, stored)
         audit.record(user, applicant, before, note=f"终止发展：{reason}")
     return applicant
+
+
+# ---- correcting the latest step ------------------------------------------------------------------
+
+CORRECTED_FIELDS = (("done_on", "日期"), ("talker", "谈话人"), ("first_sponsor", "第一联系人/介绍人"),
+                    ("second_sponsor", "第二联系人/介绍人"), ("decision", "决定"), ("vote_expected", "应到会有表决权党员"),
+                    ("vote_present", "实到会有表决权党员"), ("vote_for", "赞成票"), ("training_days", "培训天数"),
+                    ("training_hours", "培训学时"), ("extension_months", "延长预备期（月）"), ("approver", "审批党委"),
+                    ("party_group_consulted", "已报党组讨论"), ("document_received", "材料已收到"), ("note", "说明"))
+# The steps whose 同意 wrote to the roster: their date and decision are the member's from then on.
+ROSTER_STEPS = ("approval", "confirm_approval")
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, (Member, Organization)):
+        return value.name
+    if value in catalog.DECISION_LABELS:
+        return catalog.DECISION_LABELS[value]
+    return str(value)
+
+
+def _values(step: DevelopmentStep) -> dict:
+    return {f: getattr(step, f) for f, _ in CORRECTED_FIELDS}
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DevelopmentError("reason", f"{what}原因：必填（如 日期录入有误）")
+    if len(reason) > 200:
+        raise DevelopmentError("reason", f"{what}原因：过长（最多 200 个字）")
+    if problem := unsafe_characters_problem(reason, f"{what}原因"):
+        raise DevelopmentError("reason", problem)
+    return reason
+
+
+def replay(steps: list[DevelopmentStep]) -> tuple[str, dt.date, str]:
+    """(stage, stage_since, status) that the recorded `steps` (in order, the application first) give."""
+    stage, since, status = Stage.APPLICATION, steps[0].done_on, Applicant.Status.ACTIVE
+    codes: list[str] = []
+    decisions: list[str] = []
+    for st in steps:
+        codes.append(st.code)
+        decisions.append(st.decision)
+        meeting = catalog.meeting_decision(codes, decisions)
+        entered = catalog.stage_after(st.code, st.decision, meeting)
+        if entered:
+            stage, since = entered, st.done_on
+        if st.decision == NO or (st.code == "confirm_approval" and st.decision == YES and meeting == CANCEL):
+            status = Applicant.Status.STOPPED
+        if st.code == catalog.LAST.code:
+            status = Applicant.Status.DONE
+    return stage, since, status
+
+
+def _latest(user, applicant: Applicant, step_id: int, version: int | None, what: str):
+    """Inside the transaction: the applicant claimed and reloaded, its steps, and the latest one,
+    which must be `step_id`; refused when the process was ended by hand rather than by a step."""
+    versioning.claim(applicant, version)
+    applicant = Applicant.objects.select_related("org", "member").get(pk=applicant.pk)
+    recorded = list(applicant.steps.select_related("talker", "first_sponsor", "second_sponsor", "approver")
+                    .order_by("done_on", "id"))
+    last = recorded[-1]
+    if last.pk != step_id:
+        mine = next((x for x in recorded if x.pk == step_id), None)
+        if mine is None:
+            raise DevelopmentError(None, f"{what}：该步骤记录不存在（可能已被撤回），请刷新页面")
+        raise DevelopmentError(None, f"{what}：只能{what}最后记录的步骤“{last.name}”（{last.done_on:%Y-%m-%d}），"
+                                     f"“{mine.name}”之后已有步骤")
+    if applicant.status != replay(recorded)[2]:
+        raise DevelopmentError(None, f"{what}：{applicant.name}的发展程序已由党支部终止，不能再{what}步骤")
+    return applicant, recorded, last
+
+
+def _roster_guard(applicant: Applicant, last: DevelopmentStep, what: str) -> None:
+    if last.code in ROSTER_STEPS and last.decision == YES:
+        done = "列入党员名册" if last.code == "approval" else "办理转正"
+        raise DevelopmentError(None, f"{what}：“{last.name}”已据此为{applicant.name}{done}，其日期和审批意见已是党员档案的一部分，"
+                                     "不能在此更正或撤回；确有错误的，请在党员名册中更正党员信息")
+
+
+def _settle(user, applicant: Applicant, steps: list[DevelopmentStep], note: str) -> None:
+    before, stored = audit.snapshot(applicant), versioning.stored_values(applicant)
+    applicant.stage, applicant.stage_since, applicant.status = replay(steps)
+    applicant.applied_on = steps[0].done_on
+    if versioning.save_changes(applicant, stored):
+        audit.record(user, applicant, before, note=note)
+
+
+def correct_step(user, applicant: Applicant, step_id: int, s: StepInput, *, reason: str, version: int | None = None,
+                 today: dt.date | None = None) -> DevelopmentStep:
+    """更正 the latest recorded step (a mistyped date, vote or person): every rule of recording it
+    runs again on the new values after the steps before it, and the old values are kept in a
+    `StepCorrection` with who, when and why. A step whose 同意 wrote to the roster (the admission,
+    the confirmation) keeps its date and decision; one that now says 同意 does its roster part."""
+    today = today or timezone.localdate()
+    _may_edit(user, applicant.org)
+    reason = _reason(reason, "更正")
+    rules = load_rules()
+    with transaction.atomic():
+        applicant, recorded, last = _latest(user, applicant, step_id, version, "更正")
+        s.code, s.note = last.code, (s.note or "").strip()
+        old = _values(last)
+        new = {f: getattr(s, f) for f, _ in CORRECTED_FIELDS}
+        changed = [(f, label) for f, label in CORRECTED_FIELDS if _shown(old[f]) != _shown(new[f])]
+        if not changed:
+            raise DevelopmentError(None, "更正：没有修改任何内容")
+        if any(f in ("done_on", "decision") for f, _ in changed):
+            _roster_guard(applicant, last, "更正")
+        before_last = copy.copy(applicant)
+        before_last.status = Applicant.Status.ACTIVE  # as it stood before the latest step
+        first(checks.correction_problems(before_last, recorded[:-1], s, today=today, rules=rules))
+        before = audit.snapshot(last)
+        for f, _ in changed:
+            setattr(last, f, new[f])
+        last.save()
+        audit.record(user, last, before, note=f"更正发展党员步骤：{last.name}（{reason}）")
+        StepCorrection.objects.create(
+            applicant=applicant, step_ref=last.pk, code=last.code, kind=StepCorrection.Kind.CORRECT, reason=reason,
+            by=_actor(user), changes=[[label, _shown(old[f]), _shown(new[f])] for f, label in changed])
+        _settle(user, applicant, recorded, f"更正“{last.name}”")
+        if last.code in ROSTER_STEPS and last.decision == YES and old["decision"] != YES:
+            meeting = catalog.meeting_decision([x.code for x in recorded], [x.decision for x in recorded])
+            stored = versioning.stored_values(applicant)
+            before = audit.snapshot(applicant)
+            note = _roster(user, applicant, last, meeting)
+            if versioning.save_changes(applicant, stored):
+                audit.record(user, applicant, before, note=note)
+    return last
+
+
+def withdraw_step(user, applicant: Applicant, step_id: int, *, reason: str, version: int | None = None) -> None:
+    """撤回 the latest recorded step (recorded by mistake): the applicant's stage and status are
+    again those of the steps before it, the step's values are kept in a `StepCorrection`."""
+    _may_edit(user, applicant.org)
+    reason = _reason(reason, "撤回")
+    with transaction.atomic():
+        applicant, recorded, last = _latest(user, applicant, step_id, version, "撤回")
+        if len(recorded) == 1:
+            raise DevelopmentError(None, "撤回：“递交入党申请书”是第一步，不能撤回；日期有误的请更正")
+        _roster_guard(applicant, last, "撤回")
+        old = _values(last)
+        StepCorrection.objects.create(
+            applicant=applicant, step_ref=last.pk, code=last.code, kind=StepCorrection.Kind.WITHDRAW, reason=reason,
+            by=_actor(user),
+            changes=[[label, _shown(old[f]), ""] for f, label in CORRECTED_FIELDS if _shown(old[f])])
+        audit.record(user, last, audit.snapshot(last), action="delete", note=f"撤回发展党员步骤：{last.name}（{reason}）")
+        document = last.document.name if last.document else ""
+        last.delete()
+        _settle(user, applicant, recorded[:-1], f"撤回“{last.name}”")
+        if document:
+            transaction.on_commit(lambda: _discard([document]))

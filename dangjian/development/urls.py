@@ -11,6 +11,8 @@ urlpatterns = [
     path("<int:pk>/", views.applicant, name="applicant"),
     path("<int:pk>/record/", views.record, name="record"),
     path("<int:pk>/stop/", views.stop, name="stop"),
+    path("<int:pk>/steps/<int:step_id>/correct/", views.correct, name="correct"),
+    path("<int:pk>/steps/<int:step_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/progress/", views.progress, name="progress"),
     path("documents/<int:pk>/", views.document, name="document"),
 ]

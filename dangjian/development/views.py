@@ -27,7 +27,7 @@ from dangjian.orgs.models import Organization
 from . import catalog, checks, queries, services
 from .catalog import Stage
 from .checks import DevelopmentError, StepInput
-from .forms import ApplicantForm, StepForm, StopForm
+from .forms import ApplicantForm, CorrectionForm, StepForm, StopForm, WithdrawForm
 from .models import Applicant, DevelopmentStep
 from .rules import load as load_rules
 
@@ -206,6 +206,7 @@ def _detail(request, applicant: Applicant, step=None, form=None, status=200):
         "birth": idcard.birth_shown(applicant.birth_date, can(user, "see_id", applicant.org.path)),
         "history": history_rows.describe(history, labels), "stop_form": StopForm(initial={"version": applicant.version}),
         "can_stop": editable and not applicant.member_id,
+        "correctable": _correctable(user, applicant, steps), "corrections": queries.corrections_of(applicant),
     }, status=status)
 
 
@@ -232,13 +233,7 @@ def record(request, pk):
     if not form.is_valid():
         return _detail(request, a, step, form, status=400)
     d = form.cleaned_data
-    s = StepInput(code=step.code, done_on=d["done_on"], talker=d.get("talker"), first_sponsor=d.get("first_sponsor"),
-                  second_sponsor=d.get("second_sponsor"), decision=d.get("decision") or "",
-                  vote_expected=d.get("vote_expected"), vote_present=d.get("vote_present"), vote_for=d.get("vote_for"),
-                  training_days=d.get("training_days"), training_hours=d.get("training_hours"),
-                  extension_months=d.get("extension_months"), approver=d.get("approver"),
-                  party_group_consulted=d.get("party_group_consulted", False),
-                  document_received=d.get("document_received", False), note=d.get("note") or "")
+    s = _step_input(step.code, d)
     try:
         services.record_step(user, a, s, document=d.get("document"), version=d.get("version"))
     except (DevelopmentError, StaleVersion) as exc:
@@ -246,6 +241,88 @@ def record(request, pk):
         a.refresh_from_db()
         return _detail(request, a, step, form, status=400)
     messages.success(request, f"已记录“{step.name}”。")
+    return redirect("development:applicant", a.pk)
+
+
+def _step_input(code: str, d: dict) -> StepInput:
+    return StepInput(code=code, done_on=d["done_on"], talker=d.get("talker"), first_sponsor=d.get("first_sponsor"),
+                     second_sponsor=d.get("second_sponsor"), decision=d.get("decision") or "",
+                     vote_expected=d.get("vote_expected"), vote_present=d.get("vote_present"),
+                     vote_for=d.get("vote_for"), training_days=d.get("training_days"),
+                     training_hours=d.get("training_hours"), extension_months=d.get("extension_months"),
+                     approver=d.get("approver"), party_group_consulted=d.get("party_group_consulted", False),
+                     document_received=d.get("document_received", False), note=d.get("note") or "")
+
+
+def _correctable(user, applicant: Applicant, steps: list[DevelopmentStep]) -> DevelopmentStep | None:
+    """The latest step, when this user may correct or withdraw it: one who edits the branch, and a
+    process not ended by hand (a step's own decision may be corrected)."""
+    if not steps or not can(user, "edit", applicant.org.path):
+        return None
+    return steps[-1] if services.replay(steps)[2] == applicant.status else None
+
+
+def _latest_or_redirect(request, pk, step_id):
+    a = queries.applicant_or_404(request.user, pk, "edit")
+    steps = queries.steps_of(a)
+    if not any(s.pk == step_id for s in steps):
+        raise Http404("该步骤记录不存在")
+    last = _correctable(request.user, a, steps)
+    if last is None or last.pk != step_id:
+        messages.error(request, "只能更正或撤回最后记录的步骤，且发展程序未由党支部终止。")
+        return a, None
+    return a, last
+
+
+CORRECTED = [f for f, _ in services.CORRECTED_FIELDS]
+
+
+def correct(request, pk, step_id):
+    """更正 the latest step: its form filled with what was recorded, the reason, and withdrawing."""
+    user = request.user
+    a, last = _latest_or_redirect(request, pk, step_id)
+    if last is None:
+        return redirect("development:applicant", a.pk)
+    step = catalog.BY_CODE[last.code]
+    members = queries.full_members(user, a.org)
+    approvers = Organization.objects.filter(pk__in=[o.pk for o in queries.approvers(a.org)])
+    initial = {f: getattr(last, f) for f in CORRECTED} | {"version": a.version}
+    form = CorrectionForm(request.POST or None, step=step, members=members, approvers=approvers, initial=initial,
+                          auto_id="fix-%s")
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.correct_step(user, a, last.pk, _step_input(step.code, d), reason=d["reason"],
+                                  version=d.get("version"))
+        except (DevelopmentError, StaleVersion) as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, f"已更正“{step.name}”，原记录保留在更正记录中。")
+            return redirect("development:applicant", a.pk)
+    return render(request, "development/correct.html", {
+        "a": a, "last": last, "step": step, "form": form,
+        "withdraw_form": WithdrawForm(initial={"version": a.version}, auto_id="withdraw-%s"),
+        "can_withdraw": a.steps.count() > 1,
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+def withdraw(request, pk, step_id):
+    user = request.user
+    a, last = _latest_or_redirect(request, pk, step_id)
+    if last is None:
+        return redirect("development:applicant", a.pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        return redirect("development:correct", a.pk, last.pk)
+    try:
+        services.withdraw_step(user, a, last.pk, reason=form.cleaned_data["reason"],
+                               version=form.cleaned_data["version"])
+    except (DevelopmentError, StaleVersion) as exc:
+        messages.error(request, exc.message)
+        return redirect("development:correct", a.pk, last.pk)
+    messages.success(request, f"已撤回“{last.name}”，原记录保留在更正记录中。")
     return redirect("development:applicant", a.pk)
 
 
