@@ -12,6 +12,7 @@ from dangjian.accounts.models import User
 from dangjian.activities.io import ActivityImporter
 from dangjian.core import audit
 from dangjian.core.cli import summary
+from dangjian.development.io import ApplicantImporter
 from dangjian.dues.io import PaymentImporter
 from dangjian.members.io import MemberImporter
 from dangjian.orgs.io import OrgImporter
@@ -19,7 +20,7 @@ from dangjian.orgs.io import OrgImporter
 MAX_ERRORS_KEPT = 2000
 # Every import the pages offer, by the kind in their addresses. A new importer is added here.
 IMPORTERS = {"members": MemberImporter, "orgs": OrgImporter, "activities": ActivityImporter,
-             "dues": PaymentImporter}
+             "dues": PaymentImporter, "applicants": ApplicantImporter}
 # A finished export stays on the server this long, for its owner to download.
 EXPORT_KEEP_SECONDS = 3600
 
