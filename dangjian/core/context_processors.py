@@ -16,6 +16,9 @@ def menu(request):
         found["member_id"] = scope.member_id
         # The header names the person (the member's name, else the account's), not the login.
         found["person"] = display_name(request.user)
+        # An applicant's own login (我的入党进程): asked only by a menu holding nothing else, so
+        # every other user pays no query for it. The relation is the applicant's, not an import.
+        found["applicant"] = lambda: getattr(request.user, "applicant", None) is not None
         return found
 
     return {"menu": SimpleLazyObject(capabilities)}

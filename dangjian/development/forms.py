@@ -121,3 +121,7 @@ class CorrectionForm(StepForm):
 class WithdrawForm(ChineseFormMixin, forms.Form):
     reason = forms.CharField(label="撤回原因", max_length=200)
     version = VersionField()
+
+
+class AccountForm(ChineseFormMixin, forms.Form):
+    username = forms.CharField(label="登录名", max_length=30, help_text="4 至 30 个字符：字母、数字和 _ . @ -")

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import secrets
 from dataclasses import asdict
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -399,3 +403,83 @@ def withdraw_step(user, applicant: Applicant, step_id: int, *, reason: str, vers
         _settle(user, applicant, recorded[:-1], f"撤回“{last.name}”")
         if document:
             transaction.on_commit(lambda: _discard([document]))
+
+
+# ---- the applicant's own login -------------------------------------------------------------------
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{4,30}$")
+# Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 12
+ACCOUNT_TABLE = "accounts.user"
+
+
+def suggested_username(applicant: Applicant) -> str:
+    return f"rd{applicant.pk:06d}"
+
+
+def _one_time_password(account) -> str:
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        try:
+            validate_password(password, account)
+        except ValidationError:
+            continue
+        return password
+
+
+def _own_account(applicant: Applicant):
+    """The applicant's account when it serves only 我的入党进程 (no role, no member record)."""
+    account = applicant.user
+    if account is None:
+        return None
+    if account.member_id or account.roles.exists():
+        raise DevelopmentError(None, f"{applicant.name}的登录账号还有其他用途（党员或工作角色），请由机关工委管理该账号")
+    return account
+
+
+def create_account(user, applicant: Applicant, *, username: str) -> tuple:
+    """开通 the applicant's own login, which shows 我的入党进程 and nothing of the organization's
+    data (it holds no role). Answers (account, one-time password): the password is shown once to
+    the secretary who hands it over, kept only as Django's hash, and changed by the applicant."""
+    _may_edit(user, applicant.org)
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise DevelopmentError("username", "登录名：4 至 30 个字符，只能用字母、数字和 _ . @ -")
+    User = get_user_model()
+    with transaction.atomic():
+        versioning.claim(applicant, None)
+        applicant = Applicant.objects.select_related("org", "user").get(pk=applicant.pk)
+        if applicant.status != Applicant.Status.ACTIVE:
+            raise DevelopmentError(None, f"{applicant.name}的发展程序{applicant.get_status_display()}，不再开通登录账号")
+        if applicant.user_id:
+            raise DevelopmentError(None, f"{applicant.name}已有登录账号“{applicant.user.get_username()}”，可以重置密码")
+        if User.objects.filter(username__iexact=username).exists():
+            raise DevelopmentError("username", f"登录名：“{username}”已被使用，请换一个")
+        account = User(username=username, last_name=applicant.name)
+        password = _one_time_password(account)
+        account.set_password(password)
+        account.save()
+        audit.event(user, ACCOUNT_TABLE, account.pk, "create", f"为入党申请人{applicant.name}开通登录账号“{username}”",
+                    {"username": username, "applicant": applicant.pk})
+        before, stored = audit.snapshot(applicant), versioning.stored_values(applicant)
+        applicant.user = account
+        versioning.save_changes(applicant, stored)
+        audit.record(user, applicant, before, note="开通登录账号（我的入党进程）")
+    return account, password
+
+
+def reset_password(user, applicant: Applicant) -> tuple:
+    """A new one-time password for the applicant's own login; the old one stops working."""
+    _may_edit(user, applicant.org)
+    with transaction.atomic():
+        applicant = Applicant.objects.select_related("org", "user").get(pk=applicant.pk)
+        account = _own_account(applicant)
+        if account is None:
+            raise DevelopmentError(None, f"{applicant.name}还没有登录账号")
+        password = _one_time_password(account)
+        account.set_password(password)
+        account.save(update_fields=["password"])
+        audit.event(user, ACCOUNT_TABLE, account.pk, "password", f"重置入党申请人{applicant.name}的登录密码",
+                    {"username": account.get_username(), "applicant": applicant.pk})
+    return account, password

@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/steps/<int:step_id>/correct/", views.correct, name="correct"),
     path("<int:pk>/steps/<int:step_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/progress/", views.progress, name="progress"),
+    path("<int:pk>/account/", views.account, name="account"),
     path("documents/<int:pk>/", views.document, name="document"),
 ]

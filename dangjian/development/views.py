@@ -27,7 +27,7 @@ from dangjian.orgs.models import Organization
 from . import catalog, checks, queries, services
 from .catalog import Stage
 from .checks import DevelopmentError, StepInput
-from .forms import ApplicantForm, CorrectionForm, StepForm, StopForm, WithdrawForm
+from .forms import AccountForm, ApplicantForm, CorrectionForm, StepForm, StopForm, WithdrawForm
 from .models import Applicant, DevelopmentStep
 from .rules import load as load_rules
 
@@ -324,6 +324,29 @@ def withdraw(request, pk, step_id):
         return redirect("development:correct", a.pk, last.pk)
     messages.success(request, f"已撤回“{last.name}”，原记录保留在更正记录中。")
     return redirect("development:applicant", a.pk)
+
+
+def account(request, pk):
+    """开通 the applicant's own login (我的入党进程), or a new one-time password for it: shown once,
+    on this answer only, never stored in the clear nor sent again."""
+    user = request.user
+    a = queries.applicant_or_404(user, pk, "edit")
+    form = AccountForm(request.POST or None, initial={"username": services.suggested_username(a)})
+    issued = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("reset"):
+                issued = services.reset_password(user, a)
+            elif form.is_valid():
+                issued = services.create_account(user, a, username=form.cleaned_data["username"])
+        except DevelopmentError as exc:
+            _add_error(form, exc)
+        a = queries.applicant_or_404(user, pk, "edit")
+    response = render(request, "development/account.html", {
+        "a": a, "form": form, "issued": issued, "active": a.status == Applicant.Status.ACTIVE,
+    }, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
