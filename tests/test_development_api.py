@@ -7,11 +7,15 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dangjian.core import idcard
 from dangjian.core.models import AuditEntry
+from dangjian.development import services
+from dangjian.development.checks import StepInput
 from dangjian.development.models import Applicant, DevelopmentStep, StepCorrection
 from dangjian.members.models import Member
 from tests import factories
@@ -211,7 +215,28 @@ def test_the_latest_step_is_corrected_or_withdrawn_with_a_reason(tree, personas,
     r = c.post(url + "withdraw/", {"reason": "误记"}, format="json")
     assert r.status_code == 200 and [s["code"] for s in r.json()["steps"]] == ["apply"]
     assert [x["kind"] for x in r.json()["corrections"]] == ["correct", "withdraw"]
-    assert c.post(url + "withdraw/", {"reason": "再撤"}, format="json").status_code == 400
+    gone = c.post(url + "withdraw/", {"reason": "再撤"}, format="json")
+    assert gone.status_code == 404 and "已被撤回" in gone.json()["detail"]
+    another = factories.applicant(tree["a1"], name="别人")
+    r = c.post(f"/api/applicants/{another.pk}/steps/{apply['id']}/correct/", {**fixed, "reason": "x"}, format="json")
+    assert r.status_code == 404
+
+
+def test_the_list_reads_a_fixed_number_of_queries(tree, personas, people):
+    c = token_client("wcadmin")
+    factories.develop(factories.applicant(tree["a1"], name="甲"), "contacts", people["sponsors"], tree["a"])
+    c.get("/api/applicants/")
+    with CaptureQueriesContext(connection) as few:
+        assert c.get("/api/applicants/").status_code == 200
+    for i in range(6):
+        a = factories.develop(factories.applicant(tree["a1"], name=f"乙{i}"), "talk", people["sponsors"], tree["a"])
+        step = a.steps.get(code="talk")
+        services.correct_step(None, a, step.pk, StepInput("talk", step.done_on, talker=people["sponsors"][1]),
+                              reason="谈话人录错", today=dt.date(2030, 1, 1))
+    with CaptureQueriesContext(connection) as many:
+        r = c.get("/api/applicants/")
+    assert r.json()["count"] == 7 and sum(len(x["corrections"]) for x in r.json()["results"]) == 6
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
 def test_the_schema_stays_valid():

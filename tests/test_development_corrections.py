@@ -220,3 +220,22 @@ def test_others_cannot_reach_the_correction(tree, people, personas, who):
     if who == "leader":
         assert "更正或撤回" not in client.get(f"/development/{a.pk}/").content.decode()
     assert _last(a).pk == talk.pk
+
+
+def test_an_approved_extension_wrote_nothing_to_the_roster_and_may_be_corrected(tree, people):
+    a = factories.develop(factories.applicant(tree["a1"]), "confirm_request", people["sponsors"], tree["a"])
+    meeting = next(d for c, d, _ in factories.development_plan(a.applied_on) if c == "confirm_meeting")
+    vote = {"vote_expected": 9, "vote_present": 8, "vote_for": 8}
+    services.record_step(None, a, StepInput("confirm_meeting", meeting, decision="extend", extension_months=6, **vote),
+                         today=TODAY)
+    day = meeting + dt.timedelta(days=20)
+    services.record_step(None, a, StepInput("confirm_approval", day, decision="yes", approver=tree["a"],
+                                            party_group_consulted=True), today=TODAY)
+    approval = _last(a)
+    services.correct_step(None, a, approval.pk, StepInput("confirm_approval", day + dt.timedelta(days=2), decision="yes",
+                                                          approver=tree["a"], party_group_consulted=True),
+                          reason="日期录错", today=TODAY)
+    a.refresh_from_db()
+    assert _last(a).done_on == day + dt.timedelta(days=2) and a.member.category == "probationary"
+    services.withdraw_step(None, a, approval.pk, reason="审批尚未下达")
+    assert _last(a).code == "confirm_meeting"

@@ -90,8 +90,10 @@ class ApplicantViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
         fresh = self.base_queryset().get(pk=applicant.pk)
         return Response(ApplicantSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
-    def _editable(self, what: str) -> Applicant:
+    def _editable(self, what: str, step_id=None) -> Applicant:
         applicant = self.get_object()
+        if step_id is not None and not applicant.steps.filter(pk=step_id).exists():
+            raise exceptions.NotFound("该步骤记录不存在（可能已被撤回），或不属于该申请人")
         require(self.request.user, "edit", applicant.org.path, what)
         return applicant
 
@@ -162,7 +164,7 @@ class ApplicantViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
                    responses={200: ApplicantSerializer, **error_responses(400, 401, 403, 404, 409)})
     @action(detail=True, methods=["post"], url_path=r"steps/(?P<step_id>[0-9]+)/correct")
     def correct(self, request, pk=None, step_id=None, **kwargs):
-        applicant = self._editable("更正发展步骤")
+        applicant = self._editable("更正发展步骤", step_id)
         s = CorrectionSerializer(data=request.data, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
         step = self._step_input(applicant, s.validated_data, "")
@@ -178,7 +180,7 @@ class ApplicantViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retriev
                    responses={200: ApplicantSerializer, **error_responses(400, 401, 403, 404, 409)})
     @action(detail=True, methods=["post"], url_path=r"steps/(?P<step_id>[0-9]+)/withdraw")
     def withdraw(self, request, pk=None, step_id=None, **kwargs):
-        applicant = self._editable("撤回发展步骤")
+        applicant = self._editable("撤回发展步骤", step_id)
         s = WithdrawSerializer(data=request.data, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
         try:

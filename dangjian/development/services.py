@@ -325,11 +325,18 @@ def _latest(user, applicant: Applicant, step_id: int, version: int | None, what:
     return applicant, recorded, last
 
 
-def _roster_guard(applicant: Applicant, last: DevelopmentStep, what: str) -> None:
-    if last.code in ROSTER_STEPS and last.decision == YES:
-        done = "列入党员名册" if last.code == "approval" else "办理转正"
-        raise DevelopmentError(None, f"{what}：“{last.name}”已据此为{applicant.name}{done}，其日期和审批意见已是党员档案的一部分，"
-                                     "不能在此更正或撤回；确有错误的，请在党员名册中更正党员信息")
+def _roster_guard(applicant: Applicant, recorded: list[DevelopmentStep], what: str) -> None:
+    """Refused when the latest step's 同意 wrote to the roster: the admission, or the approval of
+    a confirmation meeting that decided 转正 or 取消 (an approved extension wrote nothing)."""
+    last = recorded[-1]
+    if last.code not in ROSTER_STEPS or last.decision != YES:
+        return
+    meeting = catalog.meeting_decision([x.code for x in recorded], [x.decision for x in recorded])
+    if last.code == "confirm_approval" and meeting == EXTEND:
+        return
+    done = "列入党员名册" if last.code == "approval" else ("办理转正" if meeting == YES else "取消预备党员资格")
+    raise DevelopmentError(None, f"{what}：“{last.name}”已据此为{applicant.name}{done}，其日期和审批意见已是党员档案的一部分，"
+                                 "不能在此更正或撤回；确有错误的，请在党员名册中更正党员信息")
 
 
 def _settle(user, applicant: Applicant, steps: list[DevelopmentStep], note: str) -> None:
@@ -359,7 +366,7 @@ def correct_step(user, applicant: Applicant, step_id: int, s: StepInput, *, reas
         if not changed:
             raise DevelopmentError(None, "更正：没有修改任何内容")
         if any(f in ("done_on", "decision") for f, _ in changed):
-            _roster_guard(applicant, last, "更正")
+            _roster_guard(applicant, recorded, "更正")
         before_last = copy.copy(applicant)
         before_last.status = Applicant.Status.ACTIVE  # as it stood before the latest step
         first(checks.correction_problems(before_last, recorded[:-1], s, today=today, rules=rules))
@@ -391,7 +398,7 @@ def withdraw_step(user, applicant: Applicant, step_id: int, *, reason: str, vers
         applicant, recorded, last = _latest(user, applicant, step_id, version, "撤回")
         if len(recorded) == 1:
             raise DevelopmentError(None, "撤回：“递交入党申请书”是第一步，不能撤回；日期有误的请更正")
-        _roster_guard(applicant, last, "撤回")
+        _roster_guard(applicant, recorded, "撤回")
         old = _values(last)
         StepCorrection.objects.create(
             applicant=applicant, step_ref=last.pk, code=last.code, kind=StepCorrection.Kind.WITHDRAW, reason=reason,
