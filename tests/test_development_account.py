@@ -119,3 +119,19 @@ def test_the_applicants_menu_costs_other_users_no_query(tree, personas):
             page = client.get("/").content.decode()
         assert "我的入党进程" not in page
         assert not [q["sql"] for q in ctx.captured_queries if "development_applicant" in q["sql"]], who
+
+
+@pytest.mark.browser
+def test_an_applicant_follows_the_menu_to_their_progress_on_a_phone(transactional_db, live_server, personas, tree,
+                                                                    browser_page):
+    a = factories.applicant(tree["a1"], name="冯申请")
+    _, password = services.create_account(personas["secretary_a1"], a, username="feng2026")
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "feng2026", password)
+    if page.is_visible("button.navbar-toggler"):
+        page.click("button.navbar-toggler")
+    page.click("text=我的入党进程")
+    page.wait_for_selector("h1:has-text('我的入党进程')")
+    assert "/development/mine/" in page.url and "递交入党申请书" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0

@@ -239,3 +239,27 @@ def test_an_approved_extension_wrote_nothing_to_the_roster_and_may_be_corrected(
     assert _last(a).done_on == day + dt.timedelta(days=2) and a.member.category == "probationary"
     services.withdraw_step(None, a, approval.pk, reason="审批尚未下达")
     assert _last(a).code == "confirm_meeting"
+
+
+@pytest.mark.browser
+def test_a_secretary_corrects_a_step_on_a_phone(transactional_db, live_server, personas, tree, browser_page):
+    sponsor = factories.member(tree["a1"], name="周联系")
+    other = factories.member(tree["a1"], name="吴联系")
+    today = dt.date.today()
+    a = factories.applicant(tree["a1"], name="郑更正", applied_on=today - dt.timedelta(days=20), today=None)
+    services.record_step(personas["secretary_a1"], a, StepInput("talk", today - dt.timedelta(days=5), talker=sponsor))
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    factories.browser_login(page, live_server.url, "seca1")
+    page.goto(f"{live_server.url}/development/{a.pk}/")
+    page.click("text=更正或撤回")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.fill("#fix-done_on", (today - dt.timedelta(days=4)).isoformat())
+    page.select_option("#fix-talker", str(other.pk))
+    page.fill("#fix-reason", "谈话人选错")
+    page.click("form.dev-step-form button[type=submit]")
+    page.wait_for_selector("text=已更正“党组织派人谈话”")
+    assert page.is_visible("text=步骤更正记录")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    step = a.steps.get(code="talk")
+    assert (step.done_on, step.talker_id) == (today - dt.timedelta(days=4), other.pk)
