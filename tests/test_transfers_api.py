@@ -239,3 +239,41 @@ def test_the_standing_list_takes_the_same_queries_whatever_its_length(tree, pers
         with CaptureQueriesContext(connection) as big:
             assert api.get(url).status_code == 200
         assert len(big) == len(small), (url, [q["sql"] for q in big.captured_queries])
+
+
+def test_a_bulk_transfer_through_the_api_is_all_or_nothing_and_large_ones_become_a_job(tree, personas, monkeypatch):
+    from dangjian.transfers import tasks
+    from dangjian.transfers.models import Batch
+
+    old = factories.branch_with(tree["a"], full=4, code="CZ05")
+    new = factories.branch_with(tree["a"], full=1, code="CZ06")
+    admin = _api(personas["unit_admin_a"])
+    body = {"from_org": "CZ05", "to_org": "CZ06", "moved_on": TODAY.isoformat(), "reason": "处室合并"}
+    assert _api(personas["member_a"]).post("/api/transfers/bulk/", body, format="json").status_code == 403
+    _chinese_400(_api(personas["unit_admin_b"]).post("/api/transfers/bulk/", body, format="json"), "from_org")
+    _chinese_400(admin.post("/api/transfers/bulk/", dict(body, to_org="CZ05"), format="json"), "to_org")
+    busy = old.people[2]
+    letter = services.issue(None, member=busy, to_org=tree["a1"], letter_number="转字〔2026〕31号",
+                            issued_on=TODAY - DAY)
+    start = _written()
+    r = admin.post("/api/transfers/bulk/", body, format="json")
+    _chinese_400(r, "members")
+    assert r.json()["errors"]["members"] == [f"{busy.name}：已有在途的介绍信（转字〔2026〕31号），请先办结或撤回"]
+    assert _written() == start and not Batch.objects.exists()
+    # Only the members named: the one with a letter in transit stays behind.
+    named = [m.pk for m in old.people if m.pk != busy.pk][:2]
+    r = admin.post("/api/transfers/bulk/", dict(body, members=named), format="json")
+    assert r.status_code == 201, r.content.decode()
+    assert (r.json()["count"], r.json()["from_org"], r.json()["to_org"]) == (2, "CZ05", "CZ06")
+    assert set(Member.objects.filter(org=new).values_list("pk", flat=True)) >= set(named)
+    # More than the inline limit: a job, followed by the one who started it and nobody else.
+    services.withdraw(None, letter, on=TODAY)
+    monkeypatch.setattr(tasks, "INLINE_MEMBERS", 1)
+    r = admin.post("/api/transfers/bulk/", body, format="json")
+    assert r.status_code == 202, r.content.decode()
+    job = r.json()["job"]
+    got = admin.get(f"/api/transfers/bulk/{job}/").json()
+    assert got["status"] == "done" and got["result"]["ok"] and got["result"]["count"] == 2
+    assert _api(personas["wc_admin"]).get(f"/api/transfers/bulk/{job}/").status_code == 404
+    assert Member.objects.filter(org=old, status="active").count() == 0
+    assert Member.objects.filter(org=new, status="active").count() == 5

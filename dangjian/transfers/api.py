@@ -8,6 +8,10 @@ receipt (回执) by the sending one; another side that sees the letter gets 403.
 letter's `version` (in the body or an If-Match header); a stale one is 409 with the version now
 stored.
 
+POST /api/transfers/bulk/ is 整建制转接, all or nothing as on the page: up to 300 members move in
+the request (201 with the batch), more in a background job (202 with the job, followed at
+GET /api/transfers/bulk/<job>/ by the one who started it).
+
 POST /api/standing/<action>/ records one decision about a member (流动, 流动结束, 失联, 恢复联系,
 停止党籍, 恢复党籍, 去世, 出党) with the member's `version`. The member must be one the user
 edits: any other (outside the scope, or unknown) is a 400 naming the field, as is every broken
@@ -18,6 +22,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from dangjian.core import jobs
 from dangjian.core.api import (
     NON_FIELD,
     PAGE_NOT_FOUND,
@@ -28,14 +33,18 @@ from dangjian.core.api import (
     forbidden,
     version_of,
 )
+from dangjian.core.models import Job
 from dangjian.core.scoping import can, can_anywhere
 from dangjian.members.models import Member
 from dangjian.orgs.models import Organization
 
-from . import queries, services
+from . import queries, services, tasks
 from .checks import TransferError
 from .models import Standing, Transfer
 from .serializers import (
+    BulkDoneSerializer,
+    BulkJobSerializer,
+    BulkWriteSerializer,
     DeathRecordSerializer,
     LetterReturnSerializer,
     LetterSerializer,
@@ -179,6 +188,51 @@ class TransferViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
             raise _refused(exc, s) from None
         return self._answer(t)
 
+    @extend_schema(summary="整建制转接",
+                   description="转出党组织的全部在册党员（或 members 所列党员）于转接日期转入接收党组织，全部成功才生效，"
+                               f"否则一人不转并列出每名不能转接的党员。不超过 {tasks.INLINE_MEMBERS} 人即时办理（201），"
+                               "更多人转入后台任务（202），在 GET /api/transfers/bulk/{job}/ 查看进度和结果。",
+                   request=BulkWriteSerializer,
+                   responses={201: BulkDoneSerializer, 202: BulkJobSerializer, **error_responses(400, 401, 403)})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request, **kwargs):
+        user = request.user
+        _may_write(user, "整建制转接")
+        s, d = _validated(BulkWriteSerializer, request)
+        editable = Organization.objects.visible_to(user, "edit")
+        ends, problems = {}, []
+        for field, label in (("from_org", "转出党组织"), ("to_org", "接收党组织")):
+            ends[field] = editable.filter(code=d[field].strip()).first()
+            if ends[field] is None:
+                problems.append((field, f"{label}：找不到组织代码“{d[field].strip()[:32]}”，或不在您的管理范围内"))
+        if problems:
+            raise field_errors(problems)
+        ids = list(dict.fromkeys(d["members"])) if "members" in d else None
+        size = len(ids) if ids is not None else ends["from_org"].members.filter(status=Member.Status.ACTIVE).count()
+        if size > tasks.INLINE_MEMBERS:
+            job = jobs.start(tasks.KIND, user, tasks.run_bulk, user.pk, ends["from_org"].pk, ends["to_org"].pk,
+                             d["moved_on"].isoformat(), d["reason"], ids,
+                             known={"from": ends["from_org"].name, "to": ends["to_org"].name})
+            return _job_answer(job, status.HTTP_202_ACCEPTED)
+        try:
+            batch = services.bulk_transfer(user, from_org=ends["from_org"], to_org=ends["to_org"], member_ids=ids,
+                                           moved_on=d["moved_on"], reason=d["reason"])
+        except services.BulkError as exc:
+            raise field_errors([("members", f"{name}：{message}") for name, message in exc.problems]) from None
+        except TransferError as exc:
+            raise _refused(exc, s) from None
+        return Response({"batch": batch.pk, "count": batch.count, "from_org": ends["from_org"].code,
+                         "to_org": ends["to_org"].code, "moved_on": batch.moved_on}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="整建制转接后台任务的进度和结果", description="只有发起者可查看。",
+                   responses={200: BulkJobSerializer, **error_responses(401, 404)})
+    @action(detail=False, methods=["get"], url_path=r"bulk/(?P<bulk_job_pk>[0-9]{1,12})")
+    def bulk_job(self, request, bulk_job_pk=None, **kwargs):
+        job = Job.objects.filter(pk=int(bulk_job_pk), kind=tasks.KIND, user=request.user).first()
+        if job is None:
+            raise exceptions.NotFound("该后台任务不存在，或不是您发起的")
+        return _job_answer(job)
+
     @extend_schema(summary="接收（接收党组织）", description="党员于接收日期转入接收党组织；介绍信过有效期的不能接收。",
                    request=LetterStepSerializer, responses=LETTER_RESPONSES)
     @action(detail=True, methods=["post"])
@@ -202,6 +256,12 @@ class TransferViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def receipt(self, request, pk=None, **kwargs):
         return self._step(request, "receipt")
+
+
+def _job_answer(job: Job, code=status.HTTP_200_OK) -> Response:
+    job = jobs.alive(job)
+    return Response({"job": job.pk, "status": job.status, "done": job.done, "total": job.total,
+                     "message": job.message, "result": job.result or {}}, status=code)
 
 
 KIND = OpenApiParameter("kind", str, enum=list(Standing.Kind.values),

@@ -60,6 +60,34 @@ class LetterWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(label="转接原因", max_length=200, required=False, allow_blank=True)
 
 
+class BulkWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
+    """整建制转接: the members on one organization's roll (or those named) to another."""
+
+    from_org = serializers.CharField(label="转出党组织", max_length=32, help_text="组织代码，须在您的管理范围内")
+    to_org = serializers.CharField(label="接收党组织", max_length=32, help_text="组织代码，须在您的管理范围内")
+    moved_on = serializers.DateField(label="转接日期")
+    reason = serializers.CharField(label="转接原因", max_length=200, help_text="如 机构改革，处室合并")
+    members = serializers.ListField(label="党员", child=serializers.IntegerField(min_value=1), required=False,
+                                    max_length=20_000, help_text="只转接其中这些党员（id）；不填为转出党组织全部在册党员")
+
+
+class BulkDoneSerializer(serializers.Serializer):
+    batch = serializers.IntegerField(label="整建制转接批次")
+    count = serializers.IntegerField(label="转接人数")
+    from_org = serializers.CharField(label="转出党组织代码")
+    to_org = serializers.CharField(label="接收党组织代码")
+    moved_on = serializers.DateField(label="转接日期")
+
+
+class BulkJobSerializer(serializers.Serializer):
+    job = serializers.IntegerField(label="后台任务")
+    status = serializers.CharField(label="状态", help_text="queued 排队、running 进行中、done 完成、failed 失败")
+    done = serializers.IntegerField(label="已处理人数")
+    total = serializers.IntegerField(label="总人数")
+    message = serializers.CharField(label="进度说明")
+    result = serializers.DictField(label="结果", help_text="完成后：ok、summary，成功时 count，失败时 problems（党员、原因）")
+
+
 class LetterStepSerializer(_Write):
     """接收, 撤回, 登记回执: the day it happened."""
 

@@ -17,13 +17,14 @@ KIND = "transfers-bulk"
 INLINE_MEMBERS = 300
 
 
-def run_bulk(progress, user_id: int, from_id: int, to_id: int, moved_on: str, reason: str) -> dict:
+def run_bulk(progress, user_id: int, from_id: int, to_id: int, moved_on: str, reason: str,
+             member_ids: list[int] | None = None) -> dict:
     user = get_user_model()._default_manager.get(pk=user_id)
     orgs = Organization.objects.in_bulk([from_id, to_id])
-    total = orgs[from_id].members.filter(status="active").count()
+    total = len(member_ids) if member_ids is not None else orgs[from_id].members.filter(status="active").count()
     progress(0, total, f"正在转接 {total} 名党员（全部成功才生效）")
     try:
-        batch = services.bulk_transfer(user, from_org=orgs[from_id], to_org=orgs[to_id], member_ids=None,
+        batch = services.bulk_transfer(user, from_org=orgs[from_id], to_org=orgs[to_id], member_ids=member_ids,
                                        moved_on=dt.date.fromisoformat(moved_on), reason=reason,
                                        progress=progress)
     except services.BulkError as exc:
