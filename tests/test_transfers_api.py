@@ -277,3 +277,38 @@ def test_a_bulk_transfer_through_the_api_is_all_or_nothing_and_large_ones_become
     assert _api(personas["wc_admin"]).get(f"/api/transfers/bulk/{job}/").status_code == 404
     assert Member.objects.filter(org=old, status="active").count() == 0
     assert Member.objects.filter(org=new, status="active").count() == 5
+
+
+def test_a_member_arriving_from_outside_is_registered_through_the_api(tree, personas):
+    born = dt.date(1990, 1, 2)
+    body = {"name": "赵六", "gender": "男", "ethnicity": "汉族", "birth_date": born.isoformat(),
+            "id_number": factories.id_number(born, 1), "education": "bachelor", "phone": "13800000066",
+            "org": "CZ01", "category": "full", "joined_on": "2015-07-01", "confirmed_on": "2016-07-01",
+            "workplace": "市财政局", "outside_org": "中共外市税务局委员会", "outside_region": "外市",
+            "letter_number": "外转8号", "issued_on": (TODAY - 20 * DAY).isoformat(),
+            "valid_until": (TODAY - 5 * DAY).isoformat(), "arrived_on": (TODAY - 2 * DAY).isoformat()}
+    secretary = _api(personas["secretary_a1"])
+    start = _written()
+    assert _api(personas["member_a"]).post("/api/transfers/arrivals/", body, format="json").status_code == 403
+    _chinese_400(_api(personas["unit_admin_b"]).post("/api/transfers/arrivals/", body, format="json"), "org")
+    r = secretary.post("/api/transfers/arrivals/", body, format="json")
+    _chinese_400(r, "arrived_on")
+    assert "已过有效期" in r.json()["errors"]["arrived_on"][0]
+    _chinese_400(secretary.post("/api/transfers/arrivals/", dict(body, letter_number=""), format="json"),
+                 "letter_number")
+    _chinese_400(secretary.post("/api/transfers/arrivals/", dict(body, id_number="110101199001021234"),
+                                format="json"), "id_number")
+    assert _written() == start
+    r = secretary.post("/api/transfers/arrivals/", dict(body, valid_until=None), format="json")
+    assert r.status_code == 201, r.content.decode()
+    got = r.json()
+    assert (got["kind"], got["status"], got["to_code"]) == ("in", "accepted", "CZ01")
+    member = Member.objects.get(pk=got["member_id"])
+    assert (member.name, member.org.code, member.status) == ("赵六", "CZ01", "active")
+    row = Membership.objects.get(member=member)
+    assert row.started_on == TODAY - 2 * DAY and "外转8号" in row.reason
+    # The same person again: refused, nothing written.
+    again = _written()
+    _chinese_400(secretary.post("/api/transfers/arrivals/", dict(body, valid_until=None, letter_number="外转9号"),
+                                format="json"), "id_number")
+    assert _written() == again

@@ -8,7 +8,8 @@ receipt (回执) by the sending one; another side that sees the letter gets 403.
 letter's `version` (in the body or an If-Match header); a stale one is 409 with the version now
 stored.
 
-POST /api/transfers/bulk/ is 整建制转接, all or nothing as on the page: up to 300 members move in
+POST /api/transfers/arrivals/ registers a member arriving from outside the platform with their
+letter (从系统外转入), as the page does. POST /api/transfers/bulk/ is 整建制转接, all or nothing as on the page: up to 300 members move in
 the request (201 with the batch), more in a background job (202 with the job, followed at
 GET /api/transfers/bulk/<job>/ by the one who started it).
 
@@ -16,6 +17,7 @@ POST /api/standing/<action>/ records one decision about a member (流动, 流动
 停止党籍, 恢复党籍, 去世, 出党) with the member's `version`. The member must be one the user
 edits: any other (outside the scope, or unknown) is a 400 naming the field, as is every broken
 rule, in Chinese; the service writes all or nothing."""
+from django.db import IntegrityError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -42,6 +44,7 @@ from . import queries, services, tasks
 from .checks import TransferError
 from .models import Standing, Transfer
 from .serializers import (
+    ArrivalSerializer,
     BulkDoneSerializer,
     BulkJobSerializer,
     BulkWriteSerializer,
@@ -187,6 +190,29 @@ class TransferViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
         except TransferError as exc:
             raise _refused(exc, s) from None
         return self._answer(t)
+
+    @extend_schema(summary="从系统外转入",
+                   description="持介绍信从系统外转入的党员：登记为 org 的在册党员（字段同新增党员），介绍信记为已接收。"
+                               "介绍信过有效期的不能办理。",
+                   request=ArrivalSerializer, responses={201: LetterSerializer, **error_responses(400, 401, 403)})
+    @action(detail=False, methods=["post"])
+    def arrivals(self, request, **kwargs):
+        user = request.user
+        _may_write(user, "接收从系统外转入的党员")
+        s = ArrivalSerializer(data=request.data, context=self.get_serializer_context())
+        s.is_valid(raise_exception=True)
+        fields = dict(s.validated_data)
+        letter = {name: fields.pop(name, None) for name in ArrivalSerializer.LETTER}
+        for name in ("status", "version"):
+            fields.pop(name, None)
+        org = fields.pop("org")
+        try:
+            t = services.receive_from_outside(user, org=org, member_fields=fields, **letter)
+        except TransferError as exc:
+            raise _refused(exc, s) from None
+        except IntegrityError:
+            raise field_errors([("id_number", "身份证号：该身份证号无法使用，请联系机关工委核实")]) from None
+        return self._answer(t, status.HTTP_201_CREATED)
 
     @extend_schema(summary="整建制转接",
                    description="转出党组织的全部在册党员（或 members 所列党员）于转接日期转入接收党组织，全部成功才生效，"

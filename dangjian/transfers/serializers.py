@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from dangjian.core.api import ChineseSerializerMixin, LabelField
+from dangjian.members.serializers import MemberWriteSerializer
 
 from .models import Standing, Transfer
 
@@ -58,6 +59,21 @@ class LetterWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
     valid_days = serializers.IntegerField(label="有效期（天）", required=False, allow_null=True,
                                           help_text="不填按规定的月数计")
     reason = serializers.CharField(label="转接原因", max_length=200, required=False, allow_blank=True)
+
+
+class ArrivalSerializer(MemberWriteSerializer):
+    """从系统外转入: the member as a new member of the roll (the fields of POST /api/members/),
+    and the letter they bring."""
+
+    LETTER = ("outside_org", "outside_region", "letter_number", "issued_on", "valid_until", "arrived_on")
+
+    outside_org = serializers.CharField(label="原所在党组织", max_length=100, help_text="介绍信所写的原党组织全称")
+    outside_region = serializers.CharField(label="所在地区", max_length=60, help_text="如 江苏省南京市")
+    letter_number = serializers.CharField(label="介绍信编号", max_length=40)
+    issued_on = serializers.DateField(label="开具日期")
+    valid_until = serializers.DateField(label="有效期至", required=False, allow_null=True,
+                                        help_text="按介绍信填写；不填按开具日期起算的规定期限")
+    arrived_on = serializers.DateField(label="报到日期", help_text="党员自此日起在接收党组织（org）")
 
 
 class BulkWriteSerializer(ChineseSerializerMixin, serializers.Serializer):
