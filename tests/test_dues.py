@@ -322,58 +322,194 @@ def _generated(tree, rng, n_branches=4, per=6):
     return members
 
 
+def _naive_months(m, first, last):
+    """(YYYYMM, due, [payment amounts]) of each month of `m` with a base, month by month with
+    rates.rate_for and the stored payments."""
+    bases = list(DuesBase.objects.filter(member=m).order_by("start"))
+    for key in range(first, last + 1):
+        if not 1 <= key % 100 <= 12:
+            continue
+        n = key // 100 * 12 + key % 100 - 1
+        b = next((x for x in reversed(bases) if x.start <= n), None)
+        if b is None:
+            continue
+        if b.category == "farmer":
+            amount = b.base  # the amount the farmer chose
+        else:
+            fixed = b.category if b.category in rates.FIXED_KINDS else None
+            amount = rates.rate_for(b.base, retired=b.category == "retired", fixed_kind=fixed,
+                                    on=dt.date(key // 100, key % 100, 1))[1]
+        yield key, amount, [p.amount for p in Payment.objects.filter(member=m, month=key)]
+
+
 def _naive(members, first, last):
-    """Month by month, member by member, with rates.rate_for and the stored payments."""
+    """Due, paid and owed of `members` over the months, whatever organization each month is in."""
     due = paid = settled = D("0")
     for m in members:
-        bases = list(DuesBase.objects.filter(member=m).order_by("start"))
-        for key in range(first, last + 1):
-            if not 1 <= key % 100 <= 12:
-                continue
-            n = key // 100 * 12 + key % 100 - 1
-            b = next((x for x in reversed(bases) if x.start <= n), None)
-            if b is None:
-                continue
-            if b.category == "farmer":
-                amount = b.base  # the amount the farmer chose
-            else:
-                fixed = b.category if b.category in rates.FIXED_KINDS else None
-                amount = rates.rate_for(b.base, retired=b.category == "retired", fixed_kind=fixed,
-                                        on=dt.date(key // 100, key % 100, 1))[1]
+        for _, amount, sums in _naive_months(m, first, last):
             due += amount
-            sums = [p.amount for p in Payment.objects.filter(member=m, month=key)]
             if sums:
                 paid += sum(sums)
                 settled += min(sum(sums), amount)  # a month settles at most its due
     return due, paid, due - settled
 
 
+def _naive_org_of(m, key):
+    """The organization's path a month counts in, by reading the rule of docs/dues.md plainly:
+    the membership row covering the month's first day, else the present organization for a
+    member on the roll now; None: the month is not counted (a member who left, after leaving)."""
+    m.refresh_from_db()
+    day = dt.date(key // 100, key % 100, 1)
+    for row in m.memberships.select_related("org"):
+        if row.started_on <= day and (row.ended_on is None or day < row.ended_on):
+            return row.org.path
+    return m.org.path if m.status == Member.Status.ACTIVE else None
+
+
+def _naive_by_org(members, first, last):
+    """{org path: [due, paid, settled]} month by month, each month where _naive_org_of puts it."""
+    out = {}
+    for m in members:
+        for key, amount, sums in _naive_months(m, first, last):
+            path = _naive_org_of(m, key)
+            if path is None:
+                continue
+            f = out.setdefault(path, [D("0"), D("0"), D("0")])
+            f[0] += amount
+            if sums:
+                f[1] += sum(sums)
+                f[2] += min(sum(sums), amount)
+    return out
+
+
+def _under(naive, path):
+    due = sum((f[0] for p, f in naive.items() if p.startswith(path)), D("0"))
+    paid = sum((f[1] for p, f in naive.items() if p.startswith(path)), D("0"))
+    return due, paid, due - sum((f[2] for p, f in naive.items() if p.startswith(path)), D("0"))
+
+
+def _moved(tree, members, rng):
+    """Random transfers between the branches in 2025 (some on a month's first day, some twice),
+    and a few members leaving the roll (转出 to outside, 去世) on a random day."""
+    from dangjian.members import services as member_services
+    from dangjian.orgs.models import Organization
+
+    branches = list(Organization.objects.filter(kind="branch", path__startswith=tree["wc"].path))
+    for m in members:
+        if rng.random() < 0.45:
+            days = sorted(dt.date(2025, rng.randint(1, 9), rng.choice([1, 1, rng.randint(2, 28)]))
+                          for _ in range(rng.randint(1, 2)))
+            for day in days:
+                m.refresh_from_db()
+                to = rng.choice([b for b in branches if b.pk != m.org_id])
+                member_services.transfer_member(None, m, to, day)
+        elif rng.random() < 0.2:
+            m.refresh_from_db()
+            member_services.change_standing(None, m, dt.date(2025, rng.randint(2, 8), rng.choice([1, 15])), "测试",
+                                            status=rng.choice([Member.Status.TRANSFERRED_OUT, Member.Status.DECEASED]))
+    for m in members:
+        m.refresh_from_db()
+
+
 def test_collection_rate_matches_a_naive_count(tree):
     from django.db.models import F
+
+    from dangjian.orgs.models import Organization
 
     members = _generated(tree, random.Random(5))
     # The data has months paid in part, months paid in two sums over the due, and farmers.
     assert Payment.objects.filter(credited__lt=F("due")).exists()
     assert Payment.objects.filter(credited__lt=F("amount")).exists()
     assert DuesBase.objects.filter(category="farmer").exists()
+    before = {root: collection.total(tree[root].path, 202501, 202508) for root in ("wc", "a", "b")}
     for root in ("wc", "a", "b"):
-        f = collection.total(tree[root].path, 202501, 202508)
         under = [m for m in members if m.org.path.startswith(tree[root].path)]
         due, paid, owed = _naive(under, 202501, 202508)
+        assert (before[root].due, before[root].paid, before[root].owed) == (due, paid, owed), root
+        assert before[root].rate == ((due - owed) / due).quantize(D("0.0001"))
+    # Members move between branches and some leave the roll: each month counts where the member
+    # was on its first day, in every organization and subtree.
+    _moved(tree, members, random.Random(7))
+    assert Member.objects.filter(memberships__ended_on__day=1, memberships__ended_on__year=2025).exists()
+    assert Member.objects.filter(status__in=Member.LEFT).exists()
+    naive = _naive_by_org(members, 202501, 202508)
+    for root in ("wc", "a", "b"):
+        f = collection.total(tree[root].path, 202501, 202508)
+        due, paid, owed = _under(naive, tree[root].path)
         assert (f.due, f.paid, f.owed) == (due, paid, owed), root
-        assert f.rate == ((due - owed) / due).quantize(D("0.0001"))
-    # Each organization below the 工委, from the same two grouped reads.
+    per_org = collection.by_org(tree["wc"].path, 202501, 202508)
+    paths = dict(Organization.objects.values_list("pk", "path"))
+    assert {paths[pk]: (f.due, f.paid, f.due - f.settled) for pk, f in per_org.items() if f.due or f.paid} == {
+        p: (f[0], f[1], f[0] - f[2]) for p, f in naive.items() if f[0] or f[1]}
+    # Each organization below the 工委, from the same grouped reads.
     from dangjian.dues import queries
 
     rows, total = queries.children_figures(tree["wc"], 202501, 202508, rates.versions())
     assert {r["org"].code: (r["f"].due, r["f"].paid, r["f"].owed) for r in rows} == {
-        tree[u].code: _naive([m for m in members if m.org.path.startswith(tree[u].path)], 202501, 202508)
-        for u in ("a", "b")}
-    assert total.due == _naive(members, 202501, 202508)[0]
-    # Per member, the stream agrees too.
-    for row in collection.member_rows(Member.objects.filter(pk__in=[m.pk for m in members]), 202501, 202508):
-        m = next(x for x in members if x.pk == row.member_id)
+        tree[u].code: _under(naive, tree[u].path) for u in ("a", "b")}
+    assert total.due == _under(naive, tree["wc"].path)[0]
+    # Per member (those on the roll), the stream agrees too: a member's whole period.
+    on_roll = [m for m in members if m.status == Member.Status.ACTIVE]
+    for row in collection.member_rows(Member.objects.filter(pk__in=[m.pk for m in on_roll]), 202501, 202508):
+        m = next(x for x in on_roll if x.pk == row.member_id)
         assert (row.due, row.paid, row.owed) == _naive([m], 202501, 202508)
+
+
+def test_a_transferred_member_counts_where_they_were_each_month(tree):
+    from dangjian.members import services as member_services
+
+    a2 = factories.branch_with(tree["a"], full=1)
+    b2 = factories.branch_with(tree["b"], full=1)
+    m = factories.member(a2, name="调动者")
+    factories.dues_base(m, "5000.01", since=dt.date(2025, 1, 1))  # 75.00 a month
+    factories.dues_paid(m, [202501, 202502, 202503, 202504])
+    factories.dues_paid(m, [202507], amount="30.00")
+    totals = {k: collection.total(tree[k].path, 202501, 202508) for k in ("wc", "a", "b")}
+    # 转出 on 15 April: April stays with the sending branch, May on is the receiving one's.
+    member_services.transfer_member(None, m, b2, dt.date(2025, 4, 15))
+
+    def figures(org):
+        f = collection.by_org(org.path, 202501, 202508).get(org.pk, collection.Figures())
+        return f.due, f.paid, f.owed
+
+    assert figures(a2) == (D("300.00"), D("300.00"), D("0.00"))
+    assert figures(b2) == (D("300.00"), D("30.00"), D("270.00"))
+    # Each month exactly once: four months move from one department's subtree to the other's.
+    assert collection.total(tree["a"].path, 202501, 202508).due == totals["a"].due - D("300.00")
+    assert collection.total(tree["b"].path, 202501, 202508).due == totals["b"].due + D("300.00")
+    f = collection.total(tree["wc"].path, 202501, 202508)
+    assert (f.due, f.paid, f.owed) == (totals["wc"].due, totals["wc"].paid, totals["wc"].owed)
+    assert f.due == totals["a"].due + totals["b"].due
+    # April is the sending branch's only, May the receiving one's only.
+    for month, where, elsewhere in ((202504, a2, b2), (202505, b2, a2)):
+        per_org = collection.by_org(tree["wc"].path, month, month)
+        assert per_org[where.pk].due == D("75.00") and elsewhere.pk not in per_org
+    # Transferred on the 1st of a month: that month is already the receiving branch's.
+    member_services.transfer_member(None, m, a2, dt.date(2025, 7, 1))
+    assert figures(b2) == (D("150.00"), D("0.00"), D("150.00"))
+    assert figures(a2) == (D("450.00"), D("330.00"), D("120.00"))
+    # Leaving the roll (去世) on 20 August: August still counts, September does not.
+    member_services.change_standing(None, m, dt.date(2025, 8, 20), "去世", status=Member.Status.DECEASED)
+    assert collection.by_org(a2.path, 202508, 202509).get(a2.pk).due == D("75.00")
+    assert collection.total(tree["wc"].path, 202501, 202508).due == totals["wc"].due
+
+
+def test_the_figures_read_a_fixed_number_of_queries_whatever_the_transfers(tree):
+    from dangjian.members import services as member_services
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            collection.by_org(tree["wc"].path, 202501, 202508)
+        return len(ctx)
+
+    members = _generated(tree, random.Random(3), n_branches=2, per=3)
+    small = count()
+    members += _generated(tree, random.Random(4), n_branches=4, per=5)
+    branches = [m.org for m in members]
+    for i, m in enumerate(members[::2]):
+        member_services.transfer_member(None, m, next(b for b in branches if b.pk != m.org_id),
+                                        dt.date(2025, 1 + i % 8, 1 + i % 20))
+    assert count() == small
 
 
 def test_a_rule_change_applies_from_its_month_only(tree, personas):

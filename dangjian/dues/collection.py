@@ -4,7 +4,13 @@ over any subtree and period — set-based: the dues of every base row are comput
 within the period, summed in one grouped query per rule version in the period (almost always
 one), and the payments in one more. No query per organization or per member.
 
-Figures count the members on the roll now (在册), by their present organization. A month may
+Each month counts in the organization the member belonged to on its first day (the `Membership`
+row covering that day; 转出当月 stays with the sending organization), or in the present one when
+no row covers it (data from before the history was kept); see docs/dues.md "Where a member
+counts". The grouped reads count everything in the present organization first; one more
+grouped read per kind joins the membership rows and moves each row's months from the present
+organization to the row's. Members who left the roll (转出, 去世, 出党) count for the months
+their rows cover. Still a constant number of queries. A month may
 be paid in several sums: each payment's `credited` is the part of it that settles the month's
 due (never more than was owed), so what a month still owes is its due less its credits, exact
 in cents, and the collection rate is the share of the amount due that is settled:
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, Floor, Greatest, Least, Round
+from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, ExtractYear, Floor, Greatest, Least, Round
 
 from dangjian.members.models import Member
 
@@ -85,6 +91,58 @@ def _bases_in(qs, lo: int, hi: int):
     return qs.filter(start__lte=hi).filter(Q(end__isnull=True) | Q(end__gte=lo))
 
 
+# A member counts in the figures while on the roll: now (在册, wherever no row says otherwise),
+# or for the months their membership rows cover when they have left it (转出, 去世, 出党).
+# 停止党籍 members pay no dues while suspended and are left out, as the suspension is not dated
+# in the membership history.
+COUNTED = (Member.Status.ACTIVE, *Member.LEFT)
+
+
+def _month_of(field: str):
+    return ExtractYear(field) * Value(12) + ExtractMonth(field) - Value(1)
+
+
+def first_month(started_on: str):
+    """The first month whose first day is on or after the date `started_on` (a field path), as a
+    month number: the month itself when it starts on the 1st, else the next one."""
+    return _month_of(started_on) + Least(ExtractDay(started_on) - Value(1), Value(1))
+
+
+def last_month(ended_on: str):
+    """The last month whose first day is before the date `ended_on` (a field path; null: still
+    open, FAR): the month itself unless it ends on the 1st, else the one before."""
+    return Coalesce(_month_of(ended_on) - Value(1) + Least(ExtractDay(ended_on) - Value(1), Value(1)), Value(FAR))
+
+
+def _in_memberships(qs, root_path: str, month_lo, month_hi):
+    """`qs` (DuesBase or Payment rows of counted members) joined with the member's membership
+    rows, keeping the months [lo, hi] (expressions) a row covers: `lo`, `hi`, the row's
+    organization (`row_org`, `row_path`) and the member's present one and status. Only the
+    rows where either organization is in the subtree and the months move."""
+    rows = "member__memberships__"
+    return (qs.filter(member__status__in=COUNTED)
+            .annotate(row_org=F(rows + "org_id"), row_path=F(rows + "org__path"),
+                      lo=Greatest(month_lo, first_month(rows + "started_on")),
+                      hi=Least(month_hi, last_month(rows + "ended_on")))
+            .filter(row_org__isnull=False)
+            # A row of the present organization moves nothing for a member on the roll now (and
+            # is left out before its dates are read).
+            .exclude(Q(row_org=F("member__org_id")) & Q(member__status=Member.Status.ACTIVE))
+            .filter(hi__gte=F("lo"))
+            .filter(Q(row_path__startswith=root_path) | Q(member__org__path__startswith=root_path)))
+
+
+def _move(root_path: str, row: dict, out: dict, moved: Figures) -> None:
+    """Move the figures of a joined row from the member's present organization to the
+    membership row's: added to the row's organization when it is in the subtree, taken from the
+    present one when the member is counted there (on the roll now, in the subtree)."""
+    if row["row_path"].startswith(root_path):
+        out.setdefault(row["row_org"], Figures(path=row["row_path"])).add(moved)
+    if row["member__status"] == Member.Status.ACTIVE and row["member__org__path"].startswith(root_path):
+        out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"])).add(
+            Figures(-moved.due, -moved.paid, -moved.settled))
+
+
 @dataclass
 class Figures:
     due: Decimal = Decimal("0.00")
@@ -111,18 +169,28 @@ class Figures:
 
 def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | None = None) -> dict[int, Figures]:
     """{org id: Figures} for every organization with members in the subtree of `root_path`,
-    over the months YYYYMM [first, last]: one grouped query per rule version in the period
-    and one for the payments."""
+    over the months YYYYMM [first, last], each month in the organization the member belonged to
+    on its first day: two grouped queries per rule version in the period (the members on the
+    roll in their present organization, the months their membership rows move elsewhere) and
+    two for the payments, whatever the number of organizations and members."""
     versions = versions or rates.versions()
     lo, hi = month_number(first), month_number(last)
     out: dict[int, Figures] = {}
-    bases = DuesBase.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE)
+    counted = Member.Status.ACTIVE
+    bases = DuesBase.objects.filter(member__org__path__startswith=root_path, member__status=counted)
+    group = ("row_org", "row_path", "member__org_id", "member__org__path", "member__status")
     for rules, a, b in segments(lo, hi, versions):
         rows = (_bases_in(bases, a, b).order_by().values("member__org_id", "member__org__path")
                 .annotate(cents=Sum(_overlap(a, b) * due_cents(rules))))
         for row in rows:
             out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"])).due += cents_of(row["cents"])
-    payments = (Payment.objects.filter(member__org__path__startswith=root_path, member__status=Member.Status.ACTIVE,
+        moved = (_in_memberships(_bases_in(DuesBase.objects.all(), a, b), root_path,
+                                 Greatest(F("start"), Value(a)), Least(Coalesce(F("end"), Value(FAR)), Value(b)))
+                 .order_by().values(*group)
+                 .annotate(cents=Sum((F("hi") - F("lo") + Value(1)) * due_cents(rules))))
+        for row in moved:
+            _move(root_path, row, out, Figures(due=cents_of(row["cents"])))
+    payments = (Payment.objects.filter(member__org__path__startswith=root_path, member__status=counted,
                                        month_no__gte=lo, month_no__lte=hi)
                 .order_by().values("member__org_id", "member__org__path")
                 .annotate(paid=Sum("amount"), settled=Sum("credited")))
@@ -130,7 +198,14 @@ def by_org(root_path: str, first: int, last: int, versions: list[rates.Rules] | 
         f = out.setdefault(row["member__org_id"], Figures(path=row["member__org__path"]))
         f.paid += Decimal(row["paid"] or 0).quantize(CENTS)
         f.settled += Decimal(row["settled"] or 0).quantize(CENTS)
-    return out
+    moved = (_in_memberships(Payment.objects.filter(month_no__gte=lo, month_no__lte=hi), root_path,
+                             F("month_no"), F("month_no"))
+             .order_by().values(*group).annotate(paid=Sum("amount"), settled=Sum("credited")))
+    for row in moved:
+        _move(root_path, row, out, Figures(paid=Decimal(row["paid"] or 0).quantize(CENTS),
+                                           settled=Decimal(row["settled"] or 0).quantize(CENTS)))
+    # An organization whose members' months all count elsewhere is left out.
+    return {pk: f for pk, f in out.items() if f.due or f.paid or f.settled}
 
 
 def total(root_path: str, first: int, last: int) -> Figures:
