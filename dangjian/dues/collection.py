@@ -1,8 +1,8 @@
 """What is due, paid and owed, for one member month by month, or per member and per organization
 over any subtree and period — set-based: the dues of every base row are computed by the database
 (`due_cents`, one CASE over the bands of the rule in force) times the months it is in force
-within the period, summed in one grouped query per rule version in the period (almost always
-one), and the payments in one more. No query per organization or per member.
+within the period, summed in grouped queries per rule version in the period (almost always
+one), and the payments in grouped queries too. No query per organization or per member.
 
 Each month counts in the organization the member belonged to on its first day (the `Membership`
 row covering that day; 转出当月 stays with the sending organization), or in the present one when
