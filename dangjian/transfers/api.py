@@ -9,9 +9,9 @@ letter's `version` (in the body or an If-Match header); a stale one is 409 with 
 stored.
 
 POST /api/transfers/arrivals/ registers a member arriving from outside the platform with their
-letter (从系统外转入), as the page does. POST /api/transfers/bulk/ is 整建制转接, all or nothing as on the page: up to 300 members move in
-the request (201 with the batch), more in a background job (202 with the job, followed at
-GET /api/transfers/bulk/<job>/ by the one who started it).
+letter (从系统外转入), as the page does. POST /api/transfers/bulk/ is 整建制转接, all or nothing
+as on the page: up to 300 members move in the request (201 with the batch), more in a background
+job (202 with the job, followed at GET /api/transfers/bulk/<job>/ by the one who started it).
 
 POST /api/standing/<action>/ records one decision about a member (流动, 流动结束, 失联, 恢复联系,
 停止党籍, 恢复党籍, 去世, 出党) with the member's `version`. The member must be one the user
